@@ -1,0 +1,94 @@
+# crmkit - CRM marketing as small Unix tools.
+#
+#   make            build libcrm.a and the programs into build/
+#   make demo       install missing deps (Debian/Ubuntu), build, run examples/
+#   make check      build and run every test
+#   make check-asan the same under AddressSanitizer + UBSan
+#   make bench      benchmarks against peers (sqlite3 .import, ...)
+#   make install    PREFIX=/usr/local DESTDIR=
+#   make deps       apt-get install the build and test dependencies
+
+VERSION  = 0.1.0
+PREFIX  ?= /usr/local
+BINDIR  ?= $(PREFIX)/bin
+MANDIR  ?= $(PREFIX)/share/man
+DATADIR ?= $(PREFIX)/share/crmkit
+BUILD   ?= build
+
+CC      ?= cc
+OPT     ?= -O2 -g
+PKGS     = sqlite3 libcjson libcurl libcrypto
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lsqlite3 -lcjson -lcurl -lcrypto)
+SAN     ?=
+CFLAGS_ALL = -std=c11 -D_DEFAULT_SOURCE -D_XOPEN_SOURCE=700 \
+	-Wall -Wextra -Werror -Wshadow -Wno-unused-parameter \
+	$(OPT) $(SAN) -Ilib -I$(BUILD) $(PKG_CFLAGS) \
+	-DCRM_VERSION='"$(VERSION)"' -DCRM_DATADIR='"$(DATADIR)"' $(CFLAGS)
+LIBS_ALL = $(PKG_LIBS) -lcsv -lm $(LDLIBS)
+
+PROGS    = $(patsubst cmd/%.c,%,$(wildcard cmd/crm-*.c))
+LIB_SRC  = $(sort $(wildcard lib/*.c))
+LIB_OBJ  = $(LIB_SRC:lib/%.c=$(BUILD)/lib/%.o) $(BUILD)/lib/schema_sql.o
+UNIT_SRC = $(sort $(wildcard tests/unit/test_*.c))
+UNIT_BIN = $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+BIN      = $(PROGS:%=$(BUILD)/bin/%)
+SCHEMA   = $(sort $(wildcard share/schema/*.sql))
+
+all: $(BIN) $(BUILD)/libcrm.a
+
+$(BUILD)/lib/%.o: lib/%.c lib/*.h | $(BUILD)/lib
+	$(CC) $(CFLAGS_ALL) -c -o $@ $<
+
+$(BUILD)/lib/schema_sql.c: $(SCHEMA) share/embed.sh | $(BUILD)/lib
+	sh share/embed.sh $(SCHEMA) > $@.tmp && mv $@.tmp $@
+
+$(BUILD)/lib/schema_sql.o: $(BUILD)/lib/schema_sql.c
+	$(CC) $(CFLAGS_ALL) -c -o $@ $<
+
+$(BUILD)/libcrm.a: $(LIB_OBJ)
+	rm -f $@ && ar rcs $@ $(LIB_OBJ)
+
+$(BUILD)/bin/%: cmd/%.c $(BUILD)/libcrm.a lib/*.h | $(BUILD)/bin
+	$(CC) $(CFLAGS_ALL) -o $@ $< $(BUILD)/libcrm.a $(LIBS_ALL)
+
+$(BUILD)/tests/%: tests/unit/%.c tests/unit/tap.h $(BUILD)/libcrm.a | $(BUILD)/tests
+	$(CC) $(CFLAGS_ALL) -Itests/unit -o $@ $< $(BUILD)/libcrm.a $(LIBS_ALL)
+
+$(BUILD)/lib $(BUILD)/bin $(BUILD)/tests:
+	mkdir -p $@
+
+tests: $(UNIT_BIN)
+
+check: all tests
+	@sh tests/run.sh $(BUILD)
+
+check-asan:
+	$(MAKE) BUILD=build-asan OPT='-O1 -g -fno-omit-frame-pointer' \
+		SAN='-fsanitize=address,undefined -fno-sanitize-recover=all' check
+
+deps:
+	@sh share/deps.sh
+
+demo: deps
+	$(MAKE) all
+	@sh examples/demo.sh $(BUILD)/bin
+
+bench: all
+	@sh bench/run.sh $(BUILD)/bin
+
+lint-man:
+	mandoc -Tlint -Wwarning man/*.[17]
+
+install: all
+	mkdir -p $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man7 $(DESTDIR)$(DATADIR)
+	cp $(BIN) $(DESTDIR)$(BINDIR)/
+	cp man/*.1 $(DESTDIR)$(MANDIR)/man1/
+	cp man/*.7 $(DESTDIR)$(MANDIR)/man7/
+	cp -R share/schema $(DESTDIR)$(DATADIR)/
+
+clean:
+	rm -rf build build-asan crm.db crm.db-wal crm.db-shm
+
+.PHONY: all tests check check-asan deps demo bench lint-man install clean
+.SECONDARY:

@@ -1,0 +1,44 @@
+/*
+ * diag.h - diagnostics on stderr, in one format for every program:
+ *
+ *     crm-import: orders.csv:12: invalid amount "12,3.4"
+ *
+ * Messages are lowercase, without a trailing period, with the subject in
+ * double quotes. The *_errno variants append ": strerror(errno)". The
+ * program name is the only global of the library.
+ */
+#ifndef CRM_DIAG_H
+#define CRM_DIAG_H
+
+#include <stdarg.h>
+#include <stdnoreturn.h>
+
+extern const char *crm_progname;
+
+/* Verbosity: 0 quiet (errors only), 1 normal, 2 verbose (-v), 3 debug. */
+extern int crm_verbosity;
+
+#define CRM_FMT(a, b) __attribute__((format(printf, a, b)))
+
+void crm_error(const char *fmt, ...) CRM_FMT(1, 2);
+void crm_error_errno(const char *fmt, ...) CRM_FMT(1, 2);
+/* "prog: FILE:LINE: msg"; line 0 omits the line. */
+void crm_error_at(const char *file, long line, const char *fmt, ...) CRM_FMT(3, 4);
+void crm_warn(const char *fmt, ...) CRM_FMT(1, 2);
+void crm_warn_at(const char *file, long line, const char *fmt, ...) CRM_FMT(3, 4);
+/* Printed only with -v. */
+void crm_info(const char *fmt, ...) CRM_FMT(1, 2);
+noreturn void crm_die(int status, const char *fmt, ...) CRM_FMT(2, 3);
+noreturn void crm_die_errno(int status, const char *fmt, ...) CRM_FMT(2, 3);
+void crm_vreport(const char *file, long line, const char *kind,
+		 const char *fmt, va_list ap, int errnum);
+
+/* Exit statuses shared by every program. */
+enum {
+	CRM_EXIT_OK = 0,
+	CRM_EXIT_FAIL = 1,
+	CRM_EXIT_USAGE = 2,
+	CRM_EXIT_PARTIAL = 3, /* done, but some input rows were rejected */
+};
+
+#endif

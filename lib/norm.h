@@ -1,0 +1,122 @@
+/*
+ * norm.h - normalisation of the values customers' exports are made of:
+ * e-mail addresses, phone numbers, dates and times, money, booleans,
+ * country and currency codes.
+ *
+ * Every parser takes a byte range (not NUL-terminated), ignores leading and
+ * trailing white space, and returns 0 on success or -1 with *why set to a
+ * short static reason in diagnostic style ("no '@'", "too many decimal
+ * places for RUB"). None of them allocates except through struct sb, and
+ * none depends on the locale.
+ */
+#ifndef CRM_NORM_H
+#define CRM_NORM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "util.h"
+
+enum norm_date_order {
+	NORM_DATE_AUTO,    /* ISO, dd.mm.yyyy; a/b/yyyy only when unambiguous */
+	NORM_DATE_DMY,     /* 03/04/2026 is 3 April */
+	NORM_DATE_MDY,     /* 03/04/2026 is 4 March */
+	NORM_DATE_YMD,     /* 2026/04/03 */
+	NORM_DATE_PATTERN, /* strptime(3)-style pattern in date_pattern */
+};
+
+struct norm_opts {
+	enum norm_date_order date_order;
+	const char *date_pattern;
+	/* 1: times without an offset are local time of the process's TZ
+	 * (the caller has set TZ and called tzset()); 0: they are UTC. */
+	int naive_local;
+	/* ISO 3166 alpha-2 used for national phone numbers, "" for none. */
+	char default_country[3];
+	/* Decimal separator of amounts: 0 guess, '.' or ','. */
+	int decimal;
+};
+
+/* Parses --date-format: "auto", "dmy", "mdy", "ymd", or a pattern that
+ * contains '%' (kept by pointer, not copied). */
+int norm_date_format(const char *spec, struct norm_opts *o);
+
+/*
+ * E-mail: trims, strips a "mailto:" prefix and a "Name <addr>" wrapper,
+ * lower-cases the whole address and checks its syntax (one '@'; local part
+ * of atext and non-adjacent dots, at most 64 bytes; domain of at least two
+ * LDH labels with an alphabetic top-level label of 2+ characters, at most
+ * 253 bytes; at most 254 bytes in all; UTF-8 letters allowed). On success
+ * out holds the normalised address (out is reset first).
+ */
+int norm_email(const char *s, size_t len, struct sb *out, const char **why);
+
+/*
+ * Phone: to E.164 ("+79161234567"). Accepts +CC..., 00CC..., and national
+ * numbers with the trunk prefix of country (ISO alpha-2, falls back to
+ * o->default_country; NULL or "" for none): RU/KZ "8 916 ..." and
+ * "916...", TR/DE/GB/FR/... "0...", US/CA "(212) 555-0100" and
+ * "1 212 ...". Separators " -.()/" are ignored; a letter, an extension or
+ * a wrong length for a known country is an error. out must hold 17 bytes.
+ */
+int norm_phone(const char *s, size_t len, const char *country,
+	       const struct norm_opts *o, char out[17], const char **why);
+
+/*
+ * Date and time: ISO 8601 ("2026-11-23", "2026-11-23T10:05:00Z",
+ * "2026-11-23 10:05", "...+03:00", fractional seconds dropped),
+ * "23.11.2026[ 10:05[:00]]", slash dates per o->date_order, "20261123",
+ * or o->date_pattern. A date without a time is midnight. Validates the
+ * calendar (2026-02-30 fails). On success *epoch is seconds since
+ * 1970-01-01T00:00:00Z.
+ */
+int norm_time(const char *s, size_t len, const struct norm_opts *o,
+	      int64_t *epoch, const char **why);
+
+/* A calendar date only (a birthday): same forms as norm_time, any time
+ * part is an error. 1900-01-01 .. 2100-12-31. */
+int norm_date(const char *s, size_t len, const struct norm_opts *o,
+	      int *y, int *m, int *d, const char **why);
+
+/* Formats epoch as "YYYY-MM-DD HH:MM:SS" (UTC, SQLite's datetime()
+ * form); buf must hold 20 bytes. */
+void norm_fmt_time(int64_t epoch, char buf[20]);
+/* Formats a date as "YYYY-MM-DD"; buf must hold 11 bytes. */
+void norm_fmt_date(int y, int m, int d, char buf[11]);
+/* Days since 1970-01-01 of a proleptic Gregorian date. */
+int64_t norm_days_from_civil(int y, int m, int d);
+void norm_civil_from_days(int64_t days, int *y, int *m, int *d);
+
+/*
+ * Currency: a three-letter ISO 4217 code (case-insensitive) or one of the
+ * symbols $ € £ ₽ ₺ ¥. code gets the upper-case code; *exponent the
+ * number of minor-unit digits (JPY 0, KWD 3, most 2).
+ */
+int norm_currency(const char *s, size_t len, char code[4], int *exponent,
+		  const char **why);
+
+/*
+ * Amount: "1234.5", "1 234,50", "1,234.50", "1.234,50", "-12", with an
+ * optional currency symbol or code before or after (ignored here). The
+ * last '.' or ',' followed by 1..exponent digits is the decimal separator
+ * unless o->decimal says otherwise; others must separate groups of three
+ * digits. More decimals than exponent are an error unless they are zeros.
+ * *minor is the exact amount in minor units (12.30 with exponent 2 is
+ * 1230). Overflow of int64 is an error.
+ */
+int norm_amount(const char *s, size_t len, int exponent,
+		const struct norm_opts *o, int64_t *minor, const char **why);
+
+/* Booleans: yes/no, y/n, true/false, t/f, 1/0, on/off, granted/revoked,
+ * opt-in/opt-out, subscribed/unsubscribed (case-insensitive). */
+int norm_bool(const char *s, size_t len, int *v, const char **why);
+
+/* Country: ISO alpha-2 or alpha-3 code, or a common English or Russian
+ * name of the countries in the phone table; out gets alpha-2 upper case. */
+int norm_country(const char *s, size_t len, char out[3], const char **why);
+
+/* Duration such as "12h", "30d", "8w", "3mo", "1y" in seconds
+ * (mo = 30 days, y = 365 days). */
+int norm_duration(const char *s, size_t len, int64_t *secs, const char **why);
+
+#endif
