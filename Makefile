@@ -74,8 +74,12 @@ demo: deps
 	$(MAKE) all
 	@sh examples/demo.sh $(BUILD)/bin
 
-bench: all
-	@sh bench/run.sh $(BUILD)/bin
+$(BUILD)/bench/gen: bench/gen.c
+	mkdir -p $(BUILD)/bench
+	$(CC) -std=c11 -D_DEFAULT_SOURCE -Wall -Wextra -Werror -O2 -o $@ bench/gen.c
+
+bench: all $(BUILD)/bench/gen
+	@sh bench/run.sh $(BUILD)
 
 lint-man:
 	mandoc -Tlint -Wwarning man/*.[17]

@@ -12,6 +12,34 @@
  * bytes, invalid JSON, a JSON line that is not an object) are returned with
  * rec.error set and reading goes on with the next record: bad input is
  * reported, never fatal. Only I/O errors and an unusable header are fatal.
+ *
+ * CSV follows RFC 4180 with libcsv's handling of white space: spaces, TABs
+ * and CRs at either end of an unquoted field are dropped (the delimiter
+ * never is), a quoted field is kept byte for byte, and spaces around the
+ * quotes are allowed, so `"a", "b"` reads as a and b. The caller trims
+ * values anyway, so this only matters for text it keeps verbatim. A line of
+ * nothing but such white space is blank (skipped, not a record). CRLF and LF line ends may be mixed;
+ * a CRLF inside a quoted field stays in the value. Lines without a quote
+ * are split by the reader itself, with the same result libcsv gives.
+ *
+ * Error messages are lowercase, without the file or line (the caller adds
+ * them from rec.line), and count fields, bytes and columns from 1 ("at byte
+ * K" of a CSV field is within the field, of a JSON line within the line).
+ * The CSV header is fatal when a name is empty or repeated (in any case),
+ * and so is UTF-16 input or a file whose lines end in CR alone. A record
+ * with a quote that is never closed (at end of file, within max_record
+ * bytes, or closed by a quote followed by a character that cannot follow
+ * one) is reported as its first line alone, "unterminated quoted field N
+ * (COLUMN)", and the lines after it are read again as records of their
+ * own, so one stray quote costs one line, not the rest of the file.
+ *
+ * JSON lines: one object per physical line; lines of only white space are
+ * skipped. Keys are case-sensitive column names, and of a key repeated in
+ * one object the last wins. A number is the text cJSON prints for it
+ * (12.30 reads as "12.3", 1e3 as "1000"). cJSON keeps only about
+ * 15 significant digits, so longer integers lose precision
+ * (9007199254740993 reads "9.00719925474099e+15"), and a number beyond the
+ * range of a double is an error.
  */
 #ifndef CRM_REC_H
 #define CRM_REC_H
@@ -36,6 +64,9 @@ struct rec_field {
 	enum rec_kind kind;
 };
 
+/* raw is NUL-terminated, and a final "\r\n" is dropped like a "\n". Of a
+ * line longer than max_record, raw holds only the first max_record bytes.
+ * In a malformed record every field is REC_ABSENT (still n of them). */
 struct rec {
 	long line;             /* physical line where the record starts, 1-based */
 	long lines;            /* number of physical lines it spans */
@@ -55,7 +86,12 @@ struct rec_opts {
 struct rdr;
 
 /* Opens path ("-" is stdin). NULL with errno set on failure. name is what
- * diagnostics call the file ("<stdin>" for "-"). */
+ * diagnostics call the file ("<stdin>" for "-"). o may be NULL for the
+ * defaults; a delimiter that is a quote, CR or LF is EINVAL, and so is a
+ * directory. rec_open already reads the start of the input to pick the
+ * format and (CSV) read the header, so rec_format() and rec_ncols() are
+ * meaningful right after it; a problem found there (read error, bad
+ * header) is returned by the first rec_next() as REC_FATAL. */
 struct rdr *rec_open(const char *path, const struct rec_opts *o);
 void rec_close(struct rdr *r);
 
@@ -67,8 +103,9 @@ const char *rec_colname(const struct rdr *r, size_t i);
 enum { REC_EOF = 0, REC_OK = 1, REC_FATAL = -1 };
 /* Reads the next record into *out (valid until the next call). Returns
  * REC_OK (check out->error), REC_EOF, or REC_FATAL with rec_errmsg() set
- * (I/O error, empty or invalid CSV header). The CSV header is read by the
- * first call and is not returned as a record. */
+ * (I/O error, invalid CSV header); REC_EOF and REC_FATAL stay so on later
+ * calls. The CSV header is not returned as a record. An empty file (or
+ * only a BOM and blank lines) has no columns and is REC_EOF, not an error. */
 int rec_next(struct rdr *r, struct rec *out);
 const char *rec_errmsg(const struct rdr *r);
 /* Line of the header (CSV), for errors about columns. */
@@ -78,5 +115,10 @@ long rec_header_line(const struct rdr *r);
  * a pipe). */
 off_t rec_pos(const struct rdr *r);
 off_t rec_size(const struct rdr *r);
+
+/* For tests only: the size of the read(2) blocks of readers opened after
+ * the call (0 restores the default, 64 KiB). Tiny blocks make every line
+ * and quoted field cross block boundaries. */
+void rec_set_blocksize(size_t n);
 
 #endif

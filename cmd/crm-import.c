@@ -1,0 +1,145 @@
+/*
+ * crm-import - load customers, orders, events and consents into the base,
+ * or erase people from it. The work is in lib/imp.c and lib/erase.c.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "crm.h"
+#include "db.h"
+#include "diag.h"
+#include "erase.h"
+#include "imp.h"
+#include "opt.h"
+
+static struct imp_opts io = { .max_rejects = -1 };
+static const char *date_format, *default_country, *timezone_name, *delimiter;
+static const char *input_format, *decimal;
+static long max_rejects = -1, batch;
+
+static int add_map(const char *arg, void *data)
+{
+	return imp_add_map(&io, arg);
+}
+
+static const struct opt options[] = {
+	OPT_STRING_(0, "rejects", &io.rejects_path, "FILE",
+		    "write rejected rows (file, line, reason, record) to FILE"),
+	OPT_INT_(0, "max-rejects", &max_rejects, "N",
+		 "more than N rejected rows: roll back everything, exit 1"),
+	OPT_FLAG_(0, "strict", &io.strict, "reject rows for unknown customers (no stubs)"),
+	OPT_CALL_('m', "map", NULL, "FROM=TO",
+		  "read column FROM as field TO (attr.NAME; empty TO ignores)", add_map),
+	OPT_STRING_('c', "default-country", &default_country, "CC",
+		    "country of national phone numbers (RU, TR, US, DE, GB...)"),
+	OPT_STRING_(0, "date-format", &date_format, "FMT",
+		    "auto, dmy, mdy, ymd or a strptime pattern like %d/%m/%Y"),
+	OPT_STRING_(0, "timezone", &timezone_name, "TZ",
+		    "times without an offset are in TZ (default UTC)"),
+	OPT_STRING_(0, "currency", &io.currency, "CODE",
+		    "currency of orders when the file has no currency column"),
+	OPT_STRING_(0, "decimal", &decimal, "SEP",
+		    "decimal separator of amounts: . or , (default: guess)"),
+	OPT_STRING_('d', "delimiter", &delimiter, "C",
+		    "CSV field delimiter (default: , or ; or TAB from the header)"),
+	OPT_STRING_(0, "input-format", &input_format, "FMT",
+		    "csv or jsonl (default: '{' first means jsonl)"),
+	OPT_STRING_(0, "source", &io.source, "NAME",
+		    "source recorded with consents (default \"import\")"),
+	OPT_INT_(0, "batch", &batch, "N", "rows per transaction (default 20000)"),
+	OPT_END_(),
+};
+
+static const struct opt_cmd cmd = {
+	.usage = "[options] customers|orders|events|consents [FILE...]\n"
+		 "[options] erase [FILE...]",
+	.summary = "Import customers, orders, events or consents from CSV or JSON lines\n"
+		   "(FILE or - for stdin), or erase the people listed in FILE.",
+	.opts = options,
+	.common = OPT_COMMON_DB | OPT_COMMON_NOW | OPT_COMMON_DRY_RUN,
+	.more = "Examples:\n"
+		"  crm-import customers shop.csv --default-country RU --rejects bad.csv\n"
+		"  crm-import orders --currency USD --map 'Order Total=amount' orders.csv\n"
+		"  cat events.jsonl | crm-import events -\n",
+};
+
+int cmd_main(int argc, char **argv)
+{
+	struct crm crm = { 0 };
+	static char *stdin_only[] = { "-", NULL };
+	char **files;
+	int first, rc;
+
+	first = opt_parse(&crm, &cmd, argc, argv);
+	if (first >= argc)
+		opt_usage_error(&cmd, "no KIND given");
+	if (imp_kind_parse(argv[first], &io.kind) < 0)
+		opt_usage_error(&cmd, "unknown kind \"%s\" (customers, orders, events, consents, erase)",
+				argv[first]);
+	files = first + 1 < argc ? argv + first + 1 : stdin_only;
+	if (files == stdin_only && isatty(STDIN_FILENO))
+		opt_usage_error(&cmd, "no FILE given and stdin is a terminal");
+
+	io.max_rejects = max_rejects;
+	if (max_rejects < -1)
+		opt_usage_error(&cmd, "--max-rejects needs a number >= 0");
+	io.batch = batch;
+	if (date_format && norm_date_format(date_format, &io.norm) < 0)
+		opt_usage_error(&cmd, "invalid --date-format \"%s\" (auto, dmy, mdy, ymd, or a strptime pattern with %%Y)",
+				date_format);
+	if (default_country) {
+		const char *why;
+		if (norm_country(default_country, strlen(default_country),
+				 io.norm.default_country, &why) < 0)
+			opt_usage_error(&cmd, "invalid --default-country \"%s\": %s", default_country, why);
+	}
+	if (timezone_name) {
+		if (setenv("TZ", timezone_name, 1) < 0)
+			crm_die_errno(1, "setenv");
+		tzset();
+		io.norm.naive_local = 1;
+		io.tz_given = 1;
+	}
+	if (decimal) {
+		if (strcmp(decimal, ".") && strcmp(decimal, ","))
+			opt_usage_error(&cmd, "--decimal must be \".\" or \",\"");
+		io.norm.decimal = decimal[0];
+	}
+	if (delimiter) {
+		if (!strcmp(delimiter, "\\t") || !strcmp(delimiter, "tab"))
+			io.rec.delim = '\t';
+		else if (strlen(delimiter) == 1 && delimiter[0] != '"' && delimiter[0] != '\n')
+			io.rec.delim = (unsigned char)delimiter[0];
+		else
+			opt_usage_error(&cmd, "--delimiter must be one character (or \\t)");
+	}
+	if (input_format) {
+		if (!strcmp(input_format, "csv"))
+			io.rec.format = REC_CSV;
+		else if (!strcmp(input_format, "jsonl") || !strcmp(input_format, "ndjson"))
+			io.rec.format = REC_JSONL;
+		else
+			opt_usage_error(&cmd, "unknown --input-format \"%s\" (csv, jsonl)", input_format);
+	}
+	if (io.currency) {
+		char code[4];
+		int exp;
+		const char *why;
+		if (norm_currency(io.currency, strlen(io.currency), code, &exp, &why) < 0)
+			opt_usage_error(&cmd, "invalid --currency \"%s\": %s", io.currency, why);
+	}
+
+	/* a dry run never creates the database: it works on an empty one */
+	if (crm.dry_run && access(crm.db_path, F_OK) != 0)
+		crm.db_path = ":memory:";
+	db_open(&crm, DB_WRITE);
+	if (io.kind == IMP_ERASE)
+		rc = erase_run(&crm, &io, files);
+	else
+		rc = imp_run(&crm, &io, files);
+	db_close(&crm);
+	return rc;
+}

@@ -1,0 +1,279 @@
+#include "db.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <openssl/rand.h>
+
+#include "diag.h"
+#include "util.h"
+
+extern const char *const crm_schema_sql[];
+
+static const char *db_path_of(sqlite3 *db)
+{
+	const char *p = sqlite3_db_filename(db, "main");
+	return p && *p ? p : "database";
+}
+
+void db_die(sqlite3 *db, const char *what)
+{
+	if (what)
+		crm_die(1, "%s: %s: %s", db_path_of(db), what, sqlite3_errmsg(db));
+	crm_die(1, "%s: %s", db_path_of(db), sqlite3_errmsg(db));
+}
+
+int db_schema_version(void)
+{
+	int n = 0;
+	while (crm_schema_sql[n])
+		n++;
+	return n;
+}
+
+void db_exec(sqlite3 *db, const char *sql)
+{
+	char *err = NULL;
+	if (sqlite3_exec(db, sql, NULL, NULL, &err) != SQLITE_OK) {
+		crm_error("%s: %s", db_path_of(db), err ? err : sqlite3_errmsg(db));
+		exit(1);
+	}
+}
+
+sqlite3_stmt *db_prepare(sqlite3 *db, const char *sql)
+{
+	sqlite3_stmt *st;
+	if (sqlite3_prepare_v3(db, sql, -1, SQLITE_PREPARE_PERSISTENT, &st, NULL) != SQLITE_OK)
+		db_die(db, "prepare");
+	return st;
+}
+
+void db_begin(sqlite3 *db)
+{
+	db_exec(db, "BEGIN IMMEDIATE");
+}
+
+void db_commit(sqlite3 *db)
+{
+	db_exec(db, "COMMIT");
+}
+
+void db_rollback(sqlite3 *db)
+{
+	if (!sqlite3_get_autocommit(db))
+		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+}
+
+int db_step_done(sqlite3 *db, sqlite3_stmt *st)
+{
+	int rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		;
+	if (rc != SQLITE_DONE)
+		db_die(db, NULL);
+	sqlite3_reset(st);
+	return sqlite3_changes(db);
+}
+
+void db_bind_text(sqlite3_stmt *st, int i, const char *s, int len)
+{
+	if (s)
+		sqlite3_bind_text(st, i, s, len, SQLITE_TRANSIENT);
+	else
+		sqlite3_bind_null(st, i);
+}
+
+char *db_meta_get(sqlite3 *db, const char *key)
+{
+	sqlite3_stmt *st;
+	char *v = NULL;
+
+	if (sqlite3_prepare_v2(db, "SELECT value FROM meta WHERE key = ?", -1, &st, NULL) != SQLITE_OK)
+		db_die(db, NULL);
+	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		v = xstrdup((const char *)sqlite3_column_text(st, 0));
+	sqlite3_finalize(st);
+	return v;
+}
+
+void db_meta_set(sqlite3 *db, const char *key, const char *value)
+{
+	sqlite3_stmt *st;
+	if (sqlite3_prepare_v2(db, "INSERT INTO meta(key, value) VALUES (?, ?) "
+			       "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+			       -1, &st, NULL) != SQLITE_OK)
+		db_die(db, NULL);
+	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, value, -1, SQLITE_STATIC);
+	db_step_done(db, st);
+	sqlite3_finalize(st);
+}
+
+static int user_version(sqlite3 *db)
+{
+	sqlite3_stmt *st;
+	int v = 0;
+	if (sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL) != SQLITE_OK)
+		db_die(db, NULL);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		v = sqlite3_column_int(st, 0);
+	else
+		db_die(db, NULL);
+	sqlite3_finalize(st);
+	return v;
+}
+
+static int table_count(sqlite3 *db)
+{
+	sqlite3_stmt *st;
+	int n = 0;
+	if (sqlite3_prepare_v2(db, "SELECT count(*) FROM sqlite_schema", -1, &st, NULL) != SQLITE_OK)
+		db_die(db, "not an SQLite database");
+	if (sqlite3_step(st) == SQLITE_ROW)
+		n = sqlite3_column_int(st, 0);
+	else
+		db_die(db, "not an SQLite database");
+	sqlite3_finalize(st);
+	return n;
+}
+
+/* The secret that keys erasure hashes (and later unsubscribe tokens when
+ * no configured secret is given): 32 random bytes, hex. */
+static void make_secret(sqlite3 *db)
+{
+	unsigned char key[32];
+	char hex[65];
+
+	if (RAND_bytes(key, sizeof(key)) != 1)
+		crm_die(1, "cannot get random bytes for the database secret");
+	for (size_t i = 0; i < sizeof(key); i++)
+		snprintf(hex + 2 * i, 3, "%02x", key[i]);
+	db_meta_set(db, "secret", hex);
+}
+
+/* Applies the migrations the file lacks, each in its own write
+ * transaction; the version is re-read under the lock so two programs
+ * starting together cannot apply one twice. */
+static void migrate(sqlite3 *db)
+{
+	int have, want = db_schema_version();
+
+	if (user_version(db) == want)
+		return;
+	db_begin(db);
+	have = user_version(db);
+	if (have == 0 && table_count(db) > 0) {
+		db_rollback(db);
+		crm_die(1, "%s: not a crmkit database (it has tables but no crmkit schema)",
+			db_path_of(db));
+	}
+	for (int v = have; v < want; v++) {
+		char pragma[64];
+		db_exec(db, crm_schema_sql[v]);
+		snprintf(pragma, sizeof(pragma), "PRAGMA user_version = %d", v + 1);
+		db_exec(db, pragma);
+		if (v == 0) {
+			db_meta_set(db, "created_by", "crmkit " CRM_VERSION);
+			make_secret(db);
+		}
+	}
+	db_commit(db);
+	if (have < want)
+		crm_info("%s: schema migrated from version %d to %d",
+			 db_path_of(db), have, want);
+}
+
+static void settings(sqlite3 *db, int write)
+{
+	sqlite3_busy_timeout(db, 60000);
+	sqlite3_extended_result_codes(db, 1);
+	db_exec(db, "PRAGMA foreign_keys = ON");
+	if (write) {
+		db_exec(db, "PRAGMA synchronous = FULL");
+		db_exec(db, "PRAGMA secure_delete = FAST");
+	}
+}
+
+/* Process-wide settings, before SQLite initialises: one statement's
+ * journal stays in memory up to 16 MiB instead of spilling to a temp file
+ * at 64 KiB (which made upserts into a large base write every page
+ * twice). */
+static void configure_once(void)
+{
+	static int done;
+	if (done)
+		return;
+	done = 1;
+	sqlite3_config(SQLITE_CONFIG_STMTJRNL_SPILL, 16 << 20);
+}
+
+void db_open(struct crm *crm, enum db_mode mode)
+{
+	const char *path = crm->db_path;
+	sqlite3 *db = NULL;
+	struct stat stbuf;
+	int created = 0, rc, v;
+
+	configure_once();
+	if (mode == DB_READ) {
+		if (stat(path, &stbuf) < 0)
+			crm_die(1, "%s: cannot open database: %s%s", path, strerror(errno),
+				errno == ENOENT ? " (import data first: crm-import customers FILE)" : "");
+		rc = sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL);
+		if (rc != SQLITE_OK)
+			crm_die(1, "%s: %s", path, db ? sqlite3_errmsg(db) : "cannot open");
+		settings(db, 0);
+		v = user_version(db);
+		if (v < db_schema_version()) {
+			/* An older file: migrate once through a writable
+			 * connection, then continue read-only. */
+			sqlite3_close(db);
+			db_open(crm, DB_WRITE);
+			db_close(crm);
+			return db_open(crm, DB_READ);
+		}
+	} else {
+		/* Create the file ourselves so that it is 0600 whatever the
+		 * umask; SQLite gives -wal and -shm the same mode. */
+		int fd = strcmp(path, ":memory:") ?
+			open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600) : -2;
+		if (fd == -2) {
+			created = 1;
+		} else if (fd >= 0) {
+			created = 1;
+			close(fd);
+		} else if (errno != EEXIST) {
+			crm_die_errno(1, "%s: cannot create database", path);
+		}
+		rc = sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL);
+		if (rc != SQLITE_OK)
+			crm_die(1, "%s: %s", path, db ? sqlite3_errmsg(db) : "cannot open");
+		settings(db, 1);
+		if (created)
+			db_exec(db, "PRAGMA auto_vacuum = INCREMENTAL");
+		/* journal_mode needs no lock only when it is already WAL. */
+		db_exec(db, "PRAGMA journal_mode = WAL");
+		v = user_version(db);
+	}
+	if (v > db_schema_version())
+		crm_die(1, "%s: database schema version %d is newer than this crmkit (%d)",
+			path, v, db_schema_version());
+	if (mode == DB_WRITE)
+		migrate(db);
+	crm->db = db;
+}
+
+void db_close(struct crm *crm)
+{
+	if (!crm->db)
+		return;
+	if (sqlite3_close(crm->db) != SQLITE_OK)
+		crm_error("%s: %s", crm->db_path, sqlite3_errmsg(crm->db));
+	crm->db = NULL;
+}

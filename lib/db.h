@@ -1,0 +1,52 @@
+/*
+ * db.h - opening the one SQLite file the tools share, with the settings
+ * DESIGN.md promises: WAL, synchronous=FULL, foreign keys, a busy timeout
+ * so that concurrent cron jobs wait rather than fail, 0600 on creation,
+ * and the schema migrations of share/schema applied automatically
+ * (PRAGMA user_version counts them).
+ *
+ * Every db_* helper that cannot sensibly fail dies with
+ * "PROG: PATH: sqlite message" and exit 1 when it does.
+ */
+#ifndef CRM_DB_H
+#define CRM_DB_H
+
+#include <sqlite3.h>
+
+#include "crm.h"
+
+enum db_mode {
+	DB_READ,  /* read-only connection; the file must exist */
+	DB_WRITE, /* created (0600) and migrated when needed */
+};
+
+/* Opens crm->db_path into crm->db. Dies with a clear message on failure
+ * (missing file for DB_READ, not a crmkit database, newer schema). */
+void db_open(struct crm *crm, enum db_mode mode);
+void db_close(struct crm *crm);
+
+/* Schema version this build knows (number of migrations). */
+int db_schema_version(void);
+
+void db_exec(sqlite3 *db, const char *sql);
+sqlite3_stmt *db_prepare(sqlite3 *db, const char *sql);
+/* BEGIN IMMEDIATE: takes the write lock now, waiting up to the busy
+ * timeout, so a write transaction never fails half-way on SQLITE_BUSY. */
+void db_begin(sqlite3 *db);
+void db_commit(sqlite3 *db);
+void db_rollback(sqlite3 *db);
+/* Dies with the statement's error. */
+_Noreturn void db_die(sqlite3 *db, const char *what);
+
+/* Steps a statement that returns no rows (or ignores them) and resets it;
+ * dies on error. Returns sqlite3_changes(). */
+int db_step_done(sqlite3 *db, sqlite3_stmt *st);
+
+/* The value of meta.key, or NULL (malloc'd). */
+char *db_meta_get(sqlite3 *db, const char *key);
+void db_meta_set(sqlite3 *db, const char *key, const char *value);
+
+/* Binds text or NULL when s is NULL; len -1 means strlen. */
+void db_bind_text(sqlite3_stmt *st, int i, const char *s, int len);
+
+#endif

@@ -1,0 +1,60 @@
+/*
+ * imp.h - importing customers, orders, events and consents into the base,
+ * and erasing people from it (the engine behind crm-import).
+ *
+ * Rows are read with rec.h, normalised with norm.h and upserted so that
+ * importing the same file twice changes nothing. Bad rows are reported
+ * (stderr, --rejects file) and skipped; the good ones are kept. Work is
+ * committed in batches, each atomically, so that a killed import can be
+ * re-run to the same result.
+ */
+#ifndef CRM_IMP_H
+#define CRM_IMP_H
+
+#include <stdint.h>
+
+#include "crm.h"
+#include "norm.h"
+#include "rec.h"
+
+enum imp_kind { IMP_CUSTOMERS, IMP_ORDERS, IMP_EVENTS, IMP_CONSENTS, IMP_ERASE };
+
+struct imp_map {
+	const char *from; /* column name in the file */
+	const char *to;   /* field name, "attr.NAME", or "" to ignore */
+};
+
+struct imp_opts {
+	enum imp_kind kind;
+	struct rec_opts rec;
+	struct norm_opts norm;
+	const char *currency;     /* when the file has no currency column */
+	const char *rejects_path; /* NULL: none */
+	long max_rejects;         /* -1: no limit; else abort and roll back */
+	int strict;               /* unknown customers are rejected, not stubbed */
+	const char *source;       /* consent source, default "import" */
+	struct imp_map *maps;
+	size_t nmaps;
+	long batch;               /* rows per transaction, 0 = default */
+	int tz_given;             /* --timezone: naive times are local */
+};
+
+struct imp_stats {
+	uint64_t read, inserted, updated, unchanged, rejected, stubs, warnings;
+	uint64_t erased, not_found;
+};
+
+/* Parses a --kind word; -1 when unknown. */
+int imp_kind_parse(const char *s, enum imp_kind *k);
+const char *imp_kind_name(enum imp_kind k);
+
+/* Adds a --map FROM=TO; -1 when spec has no '='. */
+int imp_add_map(struct imp_opts *o, const char *spec);
+
+/* Imports every file (NULL-terminated list; "-" is stdin) into crm->db,
+ * which must be open for writing. Returns the exit status: 0, 1 (a file
+ * could not be read or was refused; or --max-rejects exceeded, in which
+ * case nothing was kept), or 3 (some rows were rejected). */
+int imp_run(struct crm *crm, const struct imp_opts *o, char **files);
+
+#endif

@@ -1,0 +1,415 @@
+#include "out.h"
+
+#include <errno.h>
+#include <unistd.h>
+#include <math.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <csv.h>
+
+#include "diag.h"
+#include "util.h"
+
+#define TABLE_SAMPLE 1000
+
+struct out {
+	FILE *fp;
+	enum out_format f;
+	size_t ncols;
+	char **cols;
+	unsigned char *jsoncol; /* column holds JSON text (attrs, props) */
+	size_t rows;
+	int neutralise;
+	struct sb line;
+	/* table: buffered cells until TABLE_SAMPLE rows, then fixed widths */
+	char **cells;
+	size_t ncells, capcells;
+	size_t *width;
+	int table_flushed;
+};
+
+int out_format_parse(const char *name, enum out_format *f)
+{
+	static const struct { const char *n; enum out_format f; } t[] = {
+		{ "csv", OUT_CSV }, { "tsv", OUT_TSV }, { "jsonl", OUT_JSONL },
+		{ "ndjson", OUT_JSONL }, { "json", OUT_JSON }, { "table", OUT_TABLE },
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(t); i++)
+		if (!strcmp(name, t[i].n)) {
+			*f = t[i].f;
+			return 0;
+		}
+	return -1;
+}
+
+void out_write_failed(FILE *fp)
+{
+	if (errno == EPIPE) {
+		signal(SIGPIPE, SIG_DFL);
+		raise(SIGPIPE);
+		_exit(141);
+	}
+	crm_die_errno(1, "write error");
+}
+
+int out_close_stdout(void)
+{
+	int err = ferror(stdout);
+	if (fclose(stdout) != 0 || err) {
+		if (errno == EPIPE)
+			return 0;
+		crm_error_errno("write error");
+		return 1;
+	}
+	return 0;
+}
+
+struct out *out_new(FILE *fp, enum out_format f)
+{
+	struct out *o = xcalloc(1, sizeof(*o));
+	o->fp = fp;
+	o->f = f;
+	sb_init(&o->line);
+	return o;
+}
+
+void out_set_neutralise(struct out *o, int on)
+{
+	o->neutralise = on;
+}
+
+void out_columns(struct out *o, size_t n, const char *const *names)
+{
+	o->ncols = n;
+	o->cols = xcalloc(n, sizeof(*o->cols));
+	o->jsoncol = xcalloc(n, 1);
+	for (size_t i = 0; i < n; i++) {
+		o->cols[i] = xstrdup(names[i]);
+		o->jsoncol[i] = !strcmp(names[i], "attrs") || !strcmp(names[i], "props");
+	}
+}
+
+void json_quote(struct sb *sb, const char *s, size_t len)
+{
+	static const char hex[] = "0123456789abcdef";
+	sb_grow(sb, len + 2);
+	sb_addc(sb, '"');
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)s[i];
+		switch (c) {
+		case '"': sb_add(sb, "\\\"", 2); break;
+		case '\\': sb_add(sb, "\\\\", 2); break;
+		case '\n': sb_add(sb, "\\n", 2); break;
+		case '\r': sb_add(sb, "\\r", 2); break;
+		case '\t': sb_add(sb, "\\t", 2); break;
+		default:
+			if (c < 0x20 || c == 0x7f) {
+				char u[6] = { '\\', 'u', '0', '0', hex[c >> 4], hex[c & 15] };
+				sb_add(sb, u, 6);
+			} else {
+				sb_addc(sb, c);
+			}
+		}
+	}
+	sb_addc(sb, '"');
+}
+
+static void put(struct out *o, const char *s, size_t n)
+{
+	if (n && fwrite(s, 1, n, o->fp) != n)
+		out_write_failed(o->fp);
+}
+
+/* Text of a value for the delimited and table formats. */
+static void val_text(struct sb *sb, const struct out_val *v)
+{
+	switch (v->t) {
+	case OUT_NULL:
+		break;
+	case OUT_INT:
+		sb_addf(sb, "%lld", (long long)v->i);
+		break;
+	case OUT_REAL:
+		if (isfinite(v->d))
+			sb_addf(sb, "%.15g", v->d);
+		break;
+	case OUT_TEXT:
+	case OUT_RAWJSON:
+		sb_add(sb, v->s, v->len);
+		break;
+	}
+}
+
+static void delimited_cell(struct out *o, struct sb *cell, int sep)
+{
+	const char *s = cell->buf;
+	size_t n = cell->len;
+	int lead = n ? (unsigned char)s[0] : 0;
+
+	if (o->neutralise && (lead == '=' || lead == '+' || lead == '-' ||
+			      lead == '@' || lead == '\t' || lead == '\r')) {
+		/* a leading quote makes a spreadsheet show the text as is */
+		struct sb t = SB_INIT;
+		sb_addc(&t, '\'');
+		sb_add(&t, s, n);
+		sb_reset(cell);
+		sb_add(cell, t.buf, t.len);
+		sb_free(&t);
+		s = cell->buf;
+		n = cell->len;
+	}
+	if (sep == '\t') {
+		/* TSV has no quoting: escape the characters it cannot hold */
+		for (size_t i = 0; i < n; i++) {
+			switch (s[i]) {
+			case '\t': sb_add(&o->line, "\\t", 2); break;
+			case '\n': sb_add(&o->line, "\\n", 2); break;
+			case '\r': sb_add(&o->line, "\\r", 2); break;
+			case '\\': sb_add(&o->line, "\\\\", 2); break;
+			default: sb_addc(&o->line, s[i]);
+			}
+		}
+		return;
+	}
+	if (n && strpbrk(s, ",\"\r\n") == NULL && s[0] != ' ' && s[n - 1] != ' ') {
+		sb_add(&o->line, s, n);
+		return;
+	}
+	if (!n)
+		return;
+	/* libcsv's csv_write quotes the field and doubles inner quotes */
+	size_t need = csv_write(NULL, 0, s, n);
+	sb_grow(&o->line, need);
+	csv_write(o->line.buf + o->line.len, need, s, n);
+	o->line.len += need;
+	o->line.buf[o->line.len] = 0;
+}
+
+static void json_val(struct sb *sb, const struct out_val *v, int jsoncol)
+{
+	switch (v->t) {
+	case OUT_NULL:
+		sb_add(sb, "null", 4);
+		break;
+	case OUT_INT:
+		sb_addf(sb, "%lld", (long long)v->i);
+		break;
+	case OUT_REAL:
+		if (isfinite(v->d))
+			sb_addf(sb, "%.17g", v->d);
+		else
+			sb_add(sb, "null", 4);
+		break;
+	case OUT_TEXT:
+		if (jsoncol && v->len && (v->s[0] == '{' || v->s[0] == '['))
+			sb_add(sb, v->s, v->len);
+		else
+			json_quote(sb, v->s, v->len);
+		break;
+	case OUT_RAWJSON:
+		sb_add(sb, v->s, v->len);
+		break;
+	}
+}
+
+static void header(struct out *o)
+{
+	struct sb cell = SB_INIT;
+	int sep = o->f == OUT_TSV ? '\t' : ',';
+
+	for (size_t i = 0; i < o->ncols; i++) {
+		if (i)
+			sb_addc(&o->line, sep);
+		sb_reset(&cell);
+		sb_adds(&cell, o->cols[i]);
+		delimited_cell(o, &cell, sep);
+	}
+	sb_addc(&o->line, '\n');
+	sb_free(&cell);
+}
+
+static void table_print_row(struct out *o, char **cells)
+{
+	sb_reset(&o->line);
+	for (size_t i = 0; i < o->ncols; i++) {
+		const char *s = cells[i];
+		size_t w = utf8_width(s, strlen(s));
+		if (i)
+			sb_add(&o->line, "  ", 2);
+		sb_adds(&o->line, s);
+		if (i + 1 < o->ncols)
+			for (; w < o->width[i]; w++)
+				sb_addc(&o->line, ' ');
+	}
+	while (o->line.len && o->line.buf[o->line.len - 1] == ' ')
+		o->line.len--;
+	sb_addc(&o->line, '\n');
+	put(o, o->line.buf, o->line.len);
+}
+
+static char *table_cell(const struct out_val *v)
+{
+	struct sb sb = SB_INIT;
+	val_text(&sb, v);
+	/* one line per row: show control characters as spaces */
+	for (size_t i = 0; i < sb.len; i++)
+		if ((unsigned char)sb.buf[i] < 0x20)
+			sb.buf[i] = ' ';
+	return sb_detach(&sb);
+}
+
+static void table_flush(struct out *o)
+{
+	size_t nrows;
+	if (o->table_flushed)
+		return;
+	o->table_flushed = 1;
+	o->width = xcalloc(o->ncols ? o->ncols : 1, sizeof(size_t));
+	for (size_t i = 0; i < o->ncols; i++)
+		o->width[i] = utf8_width(o->cols[i], strlen(o->cols[i]));
+	nrows = o->ncols ? o->ncells / o->ncols : 0;
+	for (size_t r = 0; r < nrows; r++)
+		for (size_t i = 0; i < o->ncols; i++) {
+			const char *s = o->cells[r * o->ncols + i];
+			size_t w = utf8_width(s, strlen(s));
+			if (w > o->width[i])
+				o->width[i] = w;
+		}
+	table_print_row(o, o->cols);
+	for (size_t r = 0; r < nrows; r++)
+		table_print_row(o, o->cells + r * o->ncols);
+	for (size_t i = 0; i < o->ncells; i++)
+		free(o->cells[i]);
+	free(o->cells);
+	o->cells = NULL;
+	o->ncells = 0;
+}
+
+void out_row(struct out *o, const struct out_val *v)
+{
+	struct sb cell = SB_INIT;
+	int sep = o->f == OUT_TSV ? '\t' : ',';
+
+	sb_reset(&o->line);
+	switch (o->f) {
+	case OUT_CSV:
+	case OUT_TSV:
+		if (o->rows == 0)
+			header(o);
+		for (size_t i = 0; i < o->ncols; i++) {
+			if (i)
+				sb_addc(&o->line, sep);
+			sb_reset(&cell);
+			val_text(&cell, &v[i]);
+			delimited_cell(o, &cell, sep);
+		}
+		sb_addc(&o->line, '\n');
+		break;
+	case OUT_JSON:
+	case OUT_JSONL:
+		if (o->f == OUT_JSON)
+			sb_adds(&o->line, o->rows ? ",\n" : "[\n");
+		sb_addc(&o->line, '{');
+		for (size_t i = 0; i < o->ncols; i++) {
+			if (i)
+				sb_addc(&o->line, ',');
+			json_quote(&o->line, o->cols[i], strlen(o->cols[i]));
+			sb_addc(&o->line, ':');
+			json_val(&o->line, &v[i], o->jsoncol[i]);
+		}
+		sb_addc(&o->line, '}');
+		if (o->f == OUT_JSONL)
+			sb_addc(&o->line, '\n');
+		break;
+	case OUT_TABLE:
+		if (!o->table_flushed) {
+			size_t need = o->ncells + o->ncols;
+			o->cells = xgrow(o->cells, sizeof(char *), need, &o->capcells);
+			for (size_t i = 0; i < o->ncols; i++)
+				o->cells[o->ncells++] = table_cell(&v[i]);
+			if (o->rows + 1 >= TABLE_SAMPLE)
+				table_flush(o);
+		} else {
+			char **cells = xcalloc(o->ncols ? o->ncols : 1, sizeof(char *));
+			for (size_t i = 0; i < o->ncols; i++)
+				cells[i] = table_cell(&v[i]);
+			table_print_row(o, cells);
+			for (size_t i = 0; i < o->ncols; i++)
+				free(cells[i]);
+			free(cells);
+		}
+		break;
+	}
+	put(o, o->line.buf, o->line.len);
+	o->rows++;
+	sb_free(&cell);
+}
+
+void out_stmt_row(struct out *o, sqlite3_stmt *st)
+{
+	int n = sqlite3_column_count(st);
+	struct out_val *v;
+
+	if (!o->cols) {
+		const char **names = xcalloc(n ? n : 1, sizeof(char *));
+		for (int i = 0; i < n; i++)
+			names[i] = sqlite3_column_name(st, i);
+		out_columns(o, n, names);
+		free(names);
+	}
+	v = xcalloc(n ? n : 1, sizeof(*v));
+	for (int i = 0; i < n && (size_t)i < o->ncols; i++) {
+		switch (sqlite3_column_type(st, i)) {
+		case SQLITE_NULL:
+			v[i].t = OUT_NULL;
+			break;
+		case SQLITE_INTEGER:
+			v[i].t = OUT_INT;
+			v[i].i = sqlite3_column_int64(st, i);
+			break;
+		case SQLITE_FLOAT:
+			v[i].t = OUT_REAL;
+			v[i].d = sqlite3_column_double(st, i);
+			break;
+		default:
+			v[i].t = OUT_TEXT;
+			v[i].s = (const char *)sqlite3_column_text(st, i);
+			v[i].len = sqlite3_column_bytes(st, i);
+			if (!v[i].s)
+				v[i].s = "";
+		}
+	}
+	out_row(o, v);
+	free(v);
+}
+
+int out_finish(struct out *o)
+{
+	int rc = 0;
+
+	if (o->f == OUT_TABLE && o->ncols)
+		table_flush(o);
+	if ((o->f == OUT_CSV || o->f == OUT_TSV) && o->rows == 0 && o->ncols) {
+		sb_reset(&o->line);
+		header(o);
+		put(o, o->line.buf, o->line.len);
+	}
+	if (o->f == OUT_JSON) {
+		const char *end = o->rows ? "\n]\n" : "[]\n";
+		put(o, end, strlen(end));
+	}
+	if (fflush(o->fp) != 0)
+		out_write_failed(o->fp);
+	for (size_t i = 0; i < o->ncols; i++)
+		free(o->cols[i]);
+	free(o->cols);
+	free(o->jsoncol);
+	free(o->width);
+	for (size_t i = 0; i < o->ncells; i++)
+		free(o->cells[i]);
+	free(o->cells);
+	sb_free(&o->line);
+	free(o);
+	return rc;
+}

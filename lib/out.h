@@ -1,0 +1,63 @@
+/*
+ * out.h - writing result rows in the format the user asked for:
+ * csv (RFC 4180, via libcsv's quoting), tsv, jsonl, json (one array) and
+ * table (aligned columns for a person at a terminal).
+ *
+ * Rows are written as they come, except for table, which looks at the
+ * first rows to size the columns. A write error on stdout is fatal
+ * ("write error"), except EPIPE: the reader went away (| head), so the
+ * program ends quietly as if killed by SIGPIPE, as git and coreutils do.
+ */
+#ifndef CRM_OUT_H
+#define CRM_OUT_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <sqlite3.h>
+
+enum out_format { OUT_CSV, OUT_TSV, OUT_JSONL, OUT_JSON, OUT_TABLE };
+
+/* Parses a --format name; 0 on success. */
+int out_format_parse(const char *name, enum out_format *f);
+
+enum out_type { OUT_NULL, OUT_INT, OUT_REAL, OUT_TEXT, OUT_RAWJSON };
+
+struct out_val {
+	enum out_type t;
+	int64_t i;
+	double d;
+	const char *s;  /* OUT_TEXT, OUT_RAWJSON (valid JSON text) */
+	size_t len;
+};
+
+struct out;
+
+struct out *out_new(FILE *fp, enum out_format f);
+/* Sets the column names (copied); must precede the first row. */
+void out_columns(struct out *o, size_t n, const char *const *names);
+void out_row(struct out *o, const struct out_val *vals);
+/* Writes the current row of a statement; the first call takes the column
+ * names from the statement unless out_columns() was called. Text that is
+ * valid JSON in a column whose name is "attrs" or "props" is written as
+ * JSON, not as a string, in the JSON formats. */
+void out_stmt_row(struct out *o, sqlite3_stmt *st);
+/* CSV/TSV cells starting with = + - @ (or TAB/CR) are prefixed with ' so
+ * that a spreadsheet does not run them as formulas. */
+void out_set_neutralise(struct out *o, int on);
+/* Flushes (prints the table), frees o, checks the stream. Returns 0, or
+ * -1 after printing "write error". */
+int out_finish(struct out *o);
+
+/* Appends s as a JSON string literal (with quotes) to sb. */
+struct sb;
+void json_quote(struct sb *sb, const char *s, size_t len);
+
+/* Called on any failed write to stdout: EPIPE ends the process quietly
+ * (SIGPIPE), anything else is "write error" and exit 1. */
+_Noreturn void out_write_failed(FILE *fp);
+
+/* Checks and closes stdout at exit (sbase's fshut): 0 or 1. */
+int out_close_stdout(void);
+
+#endif

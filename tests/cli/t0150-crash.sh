@@ -1,0 +1,47 @@
+#!/bin/sh
+# kill -9 during an import, then a re-run: the file is consistent and the
+# result equals an uninterrupted run.
+. "$CRM_TOP/tests/lib.sh"
+
+N=${CRASH_ROUNDS:-20}
+
+test_expect 'generate a customer and an order file' '
+	awk "BEGIN { print \"id,email,phone,city\"; for (i = 1; i <= 40000; i++) printf \"K%06d,k%d@example.com,+7916%07d,City%d\n\", i, i, i, i % 50 }" >cust.csv &&
+	awk "BEGIN { print \"customer_id,date,amount,currency\"; for (i = 1; i <= 40000; i++) printf \"K%06d,2026-01-%02d,%d.%02d,RUB\n\", (i * 7919) % 40000 + 1, i % 28 + 1, i % 1000, i % 100 }" >ord.csv &&
+	crm-import --db ref.db customers cust.csv 2>/dev/null &&
+	crm-import --db ref.db orders ord.csv 2>/dev/null &&
+	CRM_DB=ref.db sql "SELECT external_id, email, phone, city FROM customers ORDER BY 1" >ref-c.txt &&
+	CRM_DB=ref.db sql "SELECT o.external_id, c.external_id, ordered_at, amount FROM orders o JOIN customers c ON c.id = o.customer_id ORDER BY 1" >ref-o.txt &&
+	test "$(wc -l <ref-o.txt)" -eq 40000
+'
+
+test_expect "kill -9 at random moments ($N times), re-run, same result" '
+	i=0
+	partial=0
+	while [ $i -lt '"$N"' ]; do
+		rm -f crash.db crash.db-wal crash.db-shm
+		for kind in customers orders; do
+			f=cust.csv; [ $kind = orders ] && f=ord.csv
+			crm-import --db crash.db --batch 5000 $kind $f 2>/dev/null &
+			pid=$!
+			sleep 0.$(( (i * 37 + 11) % 60 + 10 ))
+			kill -9 $pid 2>/dev/null || true
+			wait $pid 2>/dev/null || true
+			test "$(CRM_DB=crash.db sql "PRAGMA integrity_check")" = ok
+			# was it killed half-way (some but not all batches committed)?
+			n=$(CRM_DB=crash.db sql "SELECT count(*) FROM $kind")
+			if [ "$n" -gt 0 ] && [ "$n" -lt 40000 ]; then partial=$((partial + 1)); fi
+			crm-import --db crash.db --batch 5000 $kind $f 2>/dev/null
+		done
+		CRM_DB=crash.db sql "SELECT external_id, email, phone, city FROM customers ORDER BY 1" >c.txt
+		CRM_DB=crash.db sql "SELECT o.external_id, c.external_id, ordered_at, amount FROM orders o JOIN customers c ON c.id = o.customer_id ORDER BY 1" >o.txt
+		cmp -s c.txt ref-c.txt || { echo "round $i: customers differ"; exit 1; }
+		cmp -s o.txt ref-o.txt || { echo "round $i: orders differ"; exit 1; }
+		i=$((i + 1))
+	done
+	echo "$partial of $((2 * '"$N"')) kills landed half-way"
+	# the test means nothing unless kills interrupt real work
+	test $partial -ge $(( '"$N"' / 2 ))
+'
+
+test_done

@@ -1,0 +1,122 @@
+# tests/lib.sh - the harness every CLI test sources (after git's t/).
+#
+#   . "$CRM_TOP/tests/lib.sh"
+#   test_expect 'imports the file' '
+#           crm-import customers in.csv &&
+#           test "$(sql "SELECT count(*) FROM customers")" = 3
+#   '
+#   test_done
+#
+# Each test runs in a fresh temporary directory with LC_ALL=C, TZ=UTC,
+# CRM_NOW fixed and CRM_DB=./crm.db; the body runs in a subshell with
+# set -e, so any failing command fails the test. The body's output is
+# shown only when it fails.
+
+set -u
+: "${CRM_TOP:=$(cd "$(dirname "$0")/../.." && pwd)}"
+: "${CRM_BIN:=$CRM_TOP/build/bin}"
+PATH=$CRM_BIN:$PATH
+LC_ALL=C
+TZ=UTC
+CRM_NOW='2026-11-23 12:00:00'
+export PATH LC_ALL TZ CRM_NOW
+unset CRM_CONFIG CRM_DB
+FIX=$CRM_TOP/tests/fixtures
+TEST_DIR=$(mktemp -d "${TMPDIR:-/tmp}/crm-test.XXXXXX")
+trap 'rm -rf "$TEST_DIR"' EXIT
+cd "$TEST_DIR" || exit 1
+CRM_DB=$TEST_DIR/crm.db
+export CRM_DB
+umask 022
+test_count=0
+test_failed=0
+
+test_expect() {
+	test_count=$((test_count + 1))
+	( set -e; eval "$2" ) >"$TEST_DIR/.log" 2>&1 </dev/null
+	rc=$?
+	if [ $rc -eq 0 ]; then
+		echo "ok $test_count - $1"
+	else
+		echo "not ok $test_count - $1"
+		sed 's/^/#   /' "$TEST_DIR/.log"
+		test_failed=$((test_failed + 1))
+	fi
+}
+
+test_done() {
+	echo "1..$test_count"
+	[ $test_failed -eq 0 ]
+	exit $?
+}
+
+# run EXPECTED_STATUS CMD...: runs CMD with stdout in ./out and stderr in
+# ./err; fails (showing both) unless it exits with EXPECTED_STATUS.
+run() {
+	want=$1
+	shift
+	set +e
+	"$@" >out 2>err
+	got=$?
+	set -e
+	if [ "$got" -ne "$want" ]; then
+		echo "expected exit $want, got $got: $*"
+		echo "--- stdout"; head -c 4000 out
+		echo "--- stderr"; head -c 4000 err
+		return 1
+	fi
+}
+
+# sql QUERY: runs QUERY on the test database, list mode, '|' separated.
+sql() {
+	sqlite3 -batch -bail "$CRM_DB" "$1"
+}
+
+# expect_eq WANT GOT [WHAT]
+expect_eq() {
+	if [ "$1" != "$2" ]; then
+		echo "${3:-value}: expected '$1', got '$2'"
+		return 1
+	fi
+}
+
+# expect_same FILE_WANT FILE_GOT
+expect_same() {
+	diff -u "$1" "$2"
+}
+
+# expect_grep PATTERN FILE (fixed string)
+expect_grep() {
+	if ! grep -qF -- "$1" "$2"; then
+		echo "'$1' not found in $2:"
+		head -c 3000 "$2"
+		return 1
+	fi
+}
+
+expect_no_grep() {
+	if grep -qF -- "$1" "$2"; then
+		echo "'$1' unexpectedly found in $2:"
+		grep -nF -- "$1" "$2" | head
+		return 1
+	fi
+}
+
+# expect_mode MODE FILE: octal permission bits
+expect_mode() {
+	m=$(stat -c %a "$2")
+	expect_eq "$1" "$m" "mode of $2"
+}
+
+# dump_customers: the customer table without row ids and import times, in
+# a stable order: what "the same database" means across import orders
+dump_customers() {
+	sql "SELECT external_id, email, phone, first_name, last_name, birthday, city,
+	            country, timezone, attrs, is_stub FROM customers
+	     ORDER BY external_id, email, phone"
+}
+
+# cust ID COLUMNS: columns of the customer with external id ID
+cust() {
+	sql "SELECT $2 FROM customers WHERE external_id = '$1'"
+}
