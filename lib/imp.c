@@ -684,14 +684,11 @@ static char *merge_attrs(struct imp *im, const char *old)
 		cJSON *cur = cJSON_GetObjectItemCaseSensitive(o, it->string);
 		if (cur && cJSON_Compare(cur, it, 1))
 			continue;
-		if (cur && cJSON_IsRaw(it) && cJSON_IsNumber(cur)) {
-			/* raw numbers from the file against parsed ones */
-			char *t = cJSON_PrintUnformatted(cur);
-			int same = t && !strcmp(t, it->valuestring);
-			free(t);
-			if (same)
-				continue;
-		}
+		/* numbers from the file are kept as written (raw); the stored
+		 * ones come back parsed: 12.50 and 12.5 are the same value */
+		if (cur && cJSON_IsRaw(it) && cJSON_IsNumber(cur) &&
+		    strtod(it->valuestring, NULL) == cur->valuedouble)
+			continue;
 		cJSON_DeleteItemFromObjectCaseSensitive(o, it->string);
 		cJSON_AddItemToObject(o, it->string, cJSON_Duplicate(it, 1));
 		changed = 1;

@@ -96,6 +96,8 @@ struct rdr {
 	struct sb text;
 	struct span *sp;
 	size_t nsp, spcap;
+	struct span *num;	/* JSONL: raw text of each member's number */
+	size_t nnum, numcap;
 	struct rec_field *f;
 	size_t fcap;
 	struct sb raw, tmp;
@@ -846,6 +848,77 @@ static size_t json_print(struct rdr *r, cJSON *item)
 	return n;
 }
 
+/* cJSON keeps a number only as a double, which would round a 19-digit id
+ * or print 12.30 as 12.3. This walks the top-level members of a line that
+ * cJSON has already accepted and records, for the k-th member, where its
+ * value's text is when that value is a number (len 0 otherwise), so that
+ * numbers reach the caller exactly as written. */
+static void json_skip_string(const char *s, size_t n, size_t *i)
+{
+	size_t k = *i + 1;
+	while (k < n && s[k] != '"')
+		k += s[k] == '\\' ? 2 : 1;
+	*i = k + 1;
+}
+
+static void json_skip_ws(const char *s, size_t n, size_t *i)
+{
+	while (*i < n && (s[*i] == ' ' || s[*i] == '\t' || s[*i] == '\r' || s[*i] == '\n'))
+		++*i;
+}
+
+static void json_number_spans(struct rdr *r, const char *s, size_t n)
+{
+	size_t i = 0, k = 0;
+
+	json_skip_ws(s, n, &i);
+	i++; /* '{' */
+	for (;;) {
+		size_t v;
+		json_skip_ws(s, n, &i);
+		if (i >= n || s[i] != '"')
+			break;
+		json_skip_string(s, n, &i);
+		json_skip_ws(s, n, &i);
+		i++; /* ':' */
+		json_skip_ws(s, n, &i);
+		v = i;
+		r->num = xgrow(r->num, sizeof(*r->num), k + 1, &r->numcap);
+		r->num[k].off = v;
+		r->num[k].len = 0;
+		if (i < n && (s[i] == '-' || (s[i] >= '0' && s[i] <= '9'))) {
+			while (i < n && strchr("+-0123456789.eE", s[i]) && s[i])
+				i++;
+			r->num[k].len = i - v;
+		} else if (i < n && s[i] == '"') {
+			json_skip_string(s, n, &i);
+		} else if (i < n && (s[i] == '{' || s[i] == '[')) {
+			int depth = 0;
+			while (i < n) {
+				if (s[i] == '"') {
+					json_skip_string(s, n, &i);
+					continue;
+				}
+				if (s[i] == '{' || s[i] == '[')
+					depth++;
+				else if ((s[i] == '}' || s[i] == ']') && --depth == 0) {
+					i++;
+					break;
+				}
+				i++;
+			}
+		} else {
+			while (i < n && s[i] >= 'a' && s[i] <= 'z')
+				i++;
+		}
+		k++;
+		json_skip_ws(s, n, &i);
+		if (i < n && s[i] == ',')
+			i++;
+	}
+	r->nnum = k;
+}
+
 static int json_record(struct rdr *r, struct rec *out)
 {
 	struct line l;
@@ -924,6 +997,7 @@ static int json_record(struct rdr *r, struct rec *out)
 		}
 	}
 
+	json_number_spans(r, s, n);
 	sb_reset(&r->text);
 	for (size_t i = 0; i < r->ncols; i++) {
 		r->f[i].s = "";
@@ -965,8 +1039,18 @@ static int json_record(struct rdr *r, struct rec *out)
 			f->s = "";
 			f->len = 0;
 			f->kind = REC_ABSENT;
+		} else if (cJSON_IsNumber(it) && k < r->nnum && r->num[k].len) {
+			/* a number as written in the line */
+			size_t len = r->num[k].len;
+			sb_add(&r->text, s + r->num[k].off, len);
+			sb_addc(&r->text, 0);
+			r->sp[col].off = r->text.len - len - 1;
+			r->sp[col].len = len;
+			f->s = NULL;
+			f->len = len;
+			f->kind = REC_NUM;
 		} else {
-			/* number, object or array: printed into r->text */
+			/* object or array: printed into r->text */
 			size_t len = json_print(r, it);
 			r->sp[col].off = r->text.len;
 			r->sp[col].len = len;
@@ -1100,6 +1184,7 @@ void rec_close(struct rdr *r)
 	free(r->collen);
 	free(r->map);
 	free(r->sp);
+	free(r->num);
 	free(r->f);
 	free(r->guess);
 	free(r->buf);

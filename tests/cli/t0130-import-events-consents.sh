@@ -58,4 +58,12 @@ test_expect 'customers from JSON lines keep JSON types in attributes' '
 	expect_eq "{\"score\":12.5,\"tags\":[\"a\",\"b\"],\"vip\":true}" "$(cust J1 attrs)"
 '
 
+test_expect 'JSON numbers are kept as written, and re-import is unchanged' '
+	printf "{\"id\":12345678901234567890,\"email\":\"big@example.com\",\"price\":12.50}\n" >n.jsonl &&
+	run 0 crm-import customers n.jsonl &&
+	expect_eq "12345678901234567890|{\"price\":12.50}" "$(sql "SELECT external_id, attrs FROM customers WHERE email = '\''big@example.com'\''")" &&
+	run 0 crm-import customers n.jsonl &&
+	expect_grep "1 read, 0 inserted, 0 updated, 1 unchanged" err
+'
+
 test_done

@@ -499,7 +499,7 @@ static void test_jsonl(void)
 	       "4:#3|-|-|{\"city\":\"Oslo\",\"zip\":\"0150\"}|?true|-\n"
 	       "5:E(invalid JSON at column 1)\n"
 	       "6:E(expected a JSON object)\n"
-	       "7:#12.3|-|-|-|-|-|#1000|#9.00719925474099e+15\n"
+	       "7:#12.30|-|-|-|-|-|#1e3|#9007199254740993\n"
 	       "8:y|-|-|-|-|-|-|-\n"
 	       "9:E(invalid JSON at column 10)\n"
 	       "10:E(NUL byte in field 1 (id))\n"
