@@ -200,19 +200,6 @@ static void settings(sqlite3 *db, int write)
 	}
 }
 
-/* Process-wide settings, before SQLite initialises: one statement's
- * journal stays in memory up to 16 MiB instead of spilling to a temp file
- * at 64 KiB (which made upserts into a large base write every page
- * twice). */
-static void configure_once(void)
-{
-	static int done;
-	if (done)
-		return;
-	done = 1;
-	sqlite3_config(SQLITE_CONFIG_STMTJRNL_SPILL, 16 << 20);
-}
-
 void db_open(struct crm *crm, enum db_mode mode)
 {
 	const char *path = crm->db_path;
@@ -220,7 +207,6 @@ void db_open(struct crm *crm, enum db_mode mode)
 	struct stat stbuf;
 	int created = 0, rc, v;
 
-	configure_once();
 	if (mode == DB_READ) {
 		if (stat(path, &stbuf) < 0)
 			crm_die(1, "%s: cannot open database: %s%s", path, strerror(errno),

@@ -234,7 +234,7 @@ struct imp {
 	sqlite3_stmt *cust_by[3];  /* by external_id, email, phone: full row */
 	sqlite3_stmt *cust_id_by[3];
 	sqlite3_stmt *cust_ins, *cust_upd, *stub_ins;
-	sqlite3_stmt *ord_up, *ev_up, *occ, *supp, *cons_cur, *cons_ins;
+	sqlite3_stmt *ord[3], *ev[3], *occ[3], *supp, *cons_cur, *cons_ins;
 
 	FILE *rejects;
 	struct imp_stats tot, st;
@@ -783,7 +783,7 @@ static void consent_record(struct imp *im, int64_t cid, const char *channel,
 			   int granted, const char *when, const char *source,
 			   int *changed);
 
-static int take_customer_fields(struct imp *im)
+static void take_customer_fields(struct imp *im)
 {
 	const char *why;
 	size_t n;
@@ -849,7 +849,6 @@ static int take_customer_fields(struct imp *im)
 	if (!take_time(im, F_CREATED, &why) && why)
 		warn_row(im, "invalid created_at: %s; field dropped", why);
 	take_attrs(im);
-	return 0;
 }
 
 static int row_customer(struct imp *im)
@@ -984,9 +983,7 @@ static int row_customer(struct imp *im)
 static int64_t resolve_customer(struct imp *im)
 {
 	const char *ref;
-	size_t n;
 	int64_t id = 0;
-	const char *why;
 
 	take_text(im, F_CUSTREF, "customer_id");
 	take_email(im);
@@ -1036,8 +1033,6 @@ static int64_t resolve_customer(struct imp *im)
 		id = sqlite3_last_insert_rowid(im->db);
 		im->st.stubs++;
 	}
-	(void)n;
-	(void)why;
 	if (ref && strlen(ref) < sizeof(im->last_ref)) {
 		strcpy(im->last_ref, ref);
 		im->last_ref_id = id;
@@ -1050,28 +1045,61 @@ static void content_key(struct imp *im, struct sb *content)
 {
 	char h[65];
 	int64_t n = 0;
+	sqlite3_stmt *sel = im->occ[0];
 
 	hash_sha256_hex(content->buf, content->len, h);
 	h[32] = 0;
-	sqlite3_bind_text(im->occ, 1, h, 32, SQLITE_STATIC);
-	if (sqlite3_step(im->occ) == SQLITE_ROW)
-		n = sqlite3_column_int64(im->occ, 0);
-	else
-		db_die(im->db, NULL);
-	sqlite3_reset(im->occ);
+	sqlite3_bind_text(sel, 1, h, 32, SQLITE_STATIC);
+	if (sqlite3_step(sel) == SQLITE_ROW)
+		n = sqlite3_column_int64(sel, 0) + 1;
+	sqlite3_reset(sel);
+	sqlite3_bind_text(im->occ[n ? 2 : 1], 1, h, 32, SQLITE_STATIC);
+	db_step_done(im->db, im->occ[n ? 2 : 1]);
 	sb_reset(&im->key);
 	sb_addf(&im->key, "~%s.%" PRId64, h, n);
 }
 
-/* Upserts that report what they did: 0 inserted, 1 updated, 2 same. */
-static int upsert_result(struct imp *im, sqlite3_stmt *st)
+/* A parameter of the keyed statements below. */
+struct kv {
+	const char *s; /* text, or NULL for NULL when !is_int */
+	int64_t i;
+	int is_int;
+};
+
+/*
+ * Upsert of a row keyed by external_id (?1), its values ?2..?n. st[0]
+ * selects "are the stored values the same" for the key, st[1] inserts,
+ * st[2] updates. Done as a lookup and a plain statement, not INSERT ...
+ * ON CONFLICT: an upsert makes SQLite keep a statement journal for every
+ * row, which doubled the writes of a large import.
+ * Returns 0 inserted, 1 updated, 2 unchanged.
+ */
+static int keyed_upsert(struct imp *im, sqlite3_stmt *const st[3], const struct kv *v, int n)
 {
-	int changes;
-	sqlite3_set_last_insert_rowid(im->db, 0);
-	changes = db_step_done(im->db, st);
-	if (!changes)
-		return 2;
-	return sqlite3_last_insert_rowid(im->db) ? 0 : 1;
+	int rc, which, same = 0;
+
+	for (int k = 0; k < 3; k++)
+		for (int i = 0; i < n; i++) {
+			if (v[i].is_int)
+				sqlite3_bind_int64(st[k], i + 1, v[i].i);
+			else
+				db_bind_text(st[k], i + 1, v[i].s, -1);
+		}
+	rc = sqlite3_step(st[0]);
+	if (rc == SQLITE_ROW)
+		same = sqlite3_column_int(st[0], 0);
+	else if (rc != SQLITE_DONE)
+		db_die(im->db, NULL);
+	sqlite3_reset(st[0]);
+	if (rc == SQLITE_ROW && same)
+		which = 2;
+	else
+		which = rc == SQLITE_ROW ? 1 : 0;
+	if (which != 2)
+		db_step_done(im->db, st[which ? 2 : 1]);
+	for (int k = 0; k < 3; k++)
+		sqlite3_clear_bindings(st[k]);
+	return which;
 }
 
 static int row_order(struct imp *im)
@@ -1154,15 +1182,12 @@ static int row_order(struct imp *im)
 			val(im, F_STATUS) ? val(im, F_STATUS) : "", attrs ? attrs : "");
 		content_key(im, &im->tmp);
 	}
-	sqlite3_stmt *st = im->ord_up;
-	sqlite3_bind_text(st, 1, im->key.buf, (int)im->key.len, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 2, cid);
-	sqlite3_bind_text(st, 3, val(im, F_TIME), -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 4, minor);
-	sqlite3_bind_text(st, 5, code, -1, SQLITE_STATIC);
-	db_bind_text(st, 6, val(im, F_STATUS), -1);
-	db_bind_text(st, 7, attrs, -1);
-	rc = upsert_result(im, st);
+	struct kv v[] = {
+		{ im->key.buf, 0, 0 }, { NULL, cid, 1 }, { val(im, F_TIME), 0, 0 },
+		{ NULL, minor, 1 }, { code, 0, 0 }, { val(im, F_STATUS), 0, 0 },
+		{ attrs, 0, 0 },
+	};
+	rc = keyed_upsert(im, im->ord, v, (int)ARRAY_SIZE(v));
 	free(attrs);
 	return rc;
 }
@@ -1236,15 +1261,12 @@ static int row_event(struct imp *im)
 			val(im, F_MESSAGE) ? val(im, F_MESSAGE) : "", props ? props : "");
 		content_key(im, &im->tmp);
 	}
-	sqlite3_stmt *st = im->ev_up;
-	sqlite3_bind_text(st, 1, im->key.buf, (int)im->key.len, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 2, cid);
-	sqlite3_bind_text(st, 3, val(im, F_TYPE), -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 4, val(im, F_TIME), -1, SQLITE_STATIC);
-	db_bind_text(st, 5, val(im, F_CAMPAIGN), -1);
-	db_bind_text(st, 6, val(im, F_MESSAGE), -1);
-	db_bind_text(st, 7, props, -1);
-	rc = upsert_result(im, st);
+	struct kv v[] = {
+		{ im->key.buf, 0, 0 }, { NULL, cid, 1 }, { val(im, F_TYPE), 0, 0 },
+		{ val(im, F_TIME), 0, 0 }, { val(im, F_CAMPAIGN), 0, 0 },
+		{ val(im, F_MESSAGE), 0, 0 }, { props, 0, 0 },
+	};
+	rc = keyed_upsert(im, im->ev, v, (int)ARRAY_SIZE(v));
 	free(props);
 	return rc;
 }
@@ -1359,30 +1381,37 @@ static void prepare(struct imp *im)
 	im->stub_ins = db_prepare(db,
 		"INSERT INTO customers(external_id, email, phone, updated_at, is_stub)"
 		" VALUES (?,?,?,?,1)");
-	im->ord_up = db_prepare(db,
+	/* orders and events: see keyed_upsert(); an empty status, attrs,
+	 * campaign, ... in the row keeps the stored one */
+	im->ord[0] = db_prepare(db,
+		"SELECT customer_id IS ?2 AND ordered_at IS ?3 AND amount IS ?4"
+		" AND currency IS ?5 AND (?6 IS NULL OR status IS ?6)"
+		" AND (?7 IS NULL OR attrs IS ?7) FROM orders WHERE external_id = ?1");
+	im->ord[1] = db_prepare(db,
 		"INSERT INTO orders(external_id, customer_id, ordered_at, amount, currency, status, attrs)"
-		" VALUES (?1, ?2, ?3, ?4, ?5, coalesce(?6, 'completed'), ?7)"
-		" ON CONFLICT(external_id) DO UPDATE SET customer_id=?2, ordered_at=?3,"
-		" amount=?4, currency=?5, status=coalesce(?6, status), attrs=coalesce(?7, attrs)"
-		" WHERE customer_id IS NOT ?2 OR ordered_at IS NOT ?3 OR amount IS NOT ?4"
-		" OR currency IS NOT ?5 OR (?6 IS NOT NULL AND status IS NOT ?6)"
-		" OR (?7 IS NOT NULL AND attrs IS NOT ?7)");
-	im->ev_up = db_prepare(db,
+		" VALUES (?1, ?2, ?3, ?4, ?5, coalesce(?6, 'completed'), ?7)");
+	im->ord[2] = db_prepare(db,
+		"UPDATE orders SET customer_id = ?2, ordered_at = ?3, amount = ?4, currency = ?5,"
+		" status = coalesce(?6, status), attrs = coalesce(?7, attrs) WHERE external_id = ?1");
+	im->ev[0] = db_prepare(db,
+		"SELECT customer_id IS ?2 AND type IS ?3 AND occurred_at IS ?4"
+		" AND (?5 IS NULL OR campaign IS ?5) AND (?6 IS NULL OR message_id IS ?6)"
+		" AND (?7 IS NULL OR props IS ?7) FROM events WHERE external_id = ?1");
+	im->ev[1] = db_prepare(db,
 		"INSERT INTO events(external_id, customer_id, type, occurred_at, campaign, message_id, props)"
-		" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"
-		" ON CONFLICT(external_id) DO UPDATE SET customer_id=?2, type=?3, occurred_at=?4,"
-		" campaign=coalesce(?5, campaign), message_id=coalesce(?6, message_id),"
-		" props=coalesce(?7, props)"
-		" WHERE customer_id IS NOT ?2 OR type IS NOT ?3 OR occurred_at IS NOT ?4"
-		" OR (?5 IS NOT NULL AND campaign IS NOT ?5) OR (?6 IS NOT NULL AND message_id IS NOT ?6)"
-		" OR (?7 IS NOT NULL AND props IS NOT ?7)");
-	/* occurrence counts of content keys: on disk when large (bounded
-	 * memory), no journal: it is scratch space rebuilt on every run */
+		" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)");
+	im->ev[2] = db_prepare(db,
+		"UPDATE events SET customer_id = ?2, type = ?3, occurred_at = ?4,"
+		" campaign = coalesce(?5, campaign), message_id = coalesce(?6, message_id),"
+		" props = coalesce(?7, props) WHERE external_id = ?1");
+	/* occurrence counts of content keys: scratch space rebuilt on every
+	 * run, in the temp database (on disk when large: bounded memory) */
 	db_exec(db, "PRAGMA temp.journal_mode = OFF");
 	db_exec(db, "PRAGMA temp.cache_size = -16384");
 	db_exec(db, "CREATE TEMP TABLE IF NOT EXISTS imp_occ(k TEXT PRIMARY KEY, n INTEGER NOT NULL) WITHOUT ROWID");
-	im->occ = db_prepare(db,
-		"INSERT INTO imp_occ(k, n) VALUES (?, 0) ON CONFLICT(k) DO UPDATE SET n = n + 1 RETURNING n");
+	im->occ[0] = db_prepare(db, "SELECT n FROM imp_occ WHERE k = ?");
+	im->occ[1] = db_prepare(db, "INSERT INTO imp_occ(k, n) VALUES (?, 0)");
+	im->occ[2] = db_prepare(db, "UPDATE imp_occ SET n = n + 1 WHERE k = ?");
 	im->supp = db_prepare(db, "SELECT 1 FROM suppressions WHERE hash = ?");
 	im->cons_cur = db_prepare(db,
 		"SELECT granted FROM consents WHERE customer_id = ? AND channel = ?"
@@ -1397,7 +1426,8 @@ static void finalize_all(struct imp *im)
 	sqlite3_stmt *all[] = {
 		im->cust_by[0], im->cust_by[1], im->cust_by[2], im->cust_id_by[0],
 		im->cust_id_by[1], im->cust_id_by[2], im->cust_ins, im->cust_upd, im->stub_ins,
-		im->ord_up, im->ev_up, im->occ, im->supp, im->cons_cur, im->cons_ins,
+		im->ord[0], im->ord[1], im->ord[2], im->ev[0], im->ev[1], im->ev[2],
+		im->occ[0], im->occ[1], im->occ[2], im->supp, im->cons_cur, im->cons_ins,
 	};
 	for (size_t i = 0; i < ARRAY_SIZE(all); i++)
 		sqlite3_finalize(all[i]);
