@@ -1,0 +1,29 @@
+#!/bin/sh
+# The manual pages are lint-clean and document every option --help lists.
+. "$CRM_TOP/tests/lib.sh"
+
+test_expect 'mandoc -Tlint finds nothing in the manual pages' '
+	mandoc -Tlint -Wwarning "$CRM_TOP"/man/*.[17]
+'
+
+for prog in "$CRM_BIN"/crm-*; do
+	p=$(basename "$prog")
+	test_expect "$p: every long option of --help is in $p.1, and back" '
+		'"$p"' --help | grep -o -- "--[a-z][a-z-]*" | sort -u >help.txt &&
+		grep -o "Fl -[a-z][a-z-]*" "$CRM_TOP/man/'"$p"'.1" | sed "s/^Fl /-/" | sort -u >man.txt &&
+		comm -23 help.txt man.txt >missing.txt &&
+		if [ -s missing.txt ]; then echo "in --help, not in the man page:"; cat missing.txt; exit 1; fi &&
+		comm -13 help.txt man.txt | grep -v -e "^--$" >extra.txt || true
+		if [ -s extra.txt ]; then echo "in the man page, not in --help:"; cat extra.txt; exit 1; fi
+	'
+	test_expect "$p: the usage lines of --help are the man page SYNOPSIS" '
+		'"$p"' --help | sed -n "s/^usage: //p;s/^       //p" | sed "/^$/q" | grep . >u.txt &&
+		test -s u.txt &&
+		while read -r line; do
+			kind=$(echo "$line" | awk "{print \$3}" | cut -d"|" -f1)
+			grep -q -- "$kind" "$CRM_TOP/man/'"$p"'.1" || { echo "SYNOPSIS lacks $kind"; exit 1; }
+		done <u.txt
+	'
+done
+
+test_done
