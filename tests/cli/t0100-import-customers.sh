@@ -110,4 +110,21 @@ test_expect 'stdin with - and semicolon files with a BOM' '
 	expect_eq "s1@example.com" "$(sql "SELECT email FROM customers WHERE external_id = '\''S1'\''")"
 '
 
+test_expect '--delimiter reads TAB and pipe files; --input-format forces CSV' '
+	printf "id\temail\nT1\tt1@example.com\n" >t.tsv &&
+	run 0 crm-import customers --delimiter "\t" t.tsv &&
+	printf "id|email\nT2|t2@example.com\n" >p.txt &&
+	run 0 crm-import customers -d "|" p.txt &&
+	printf "{id},email\nT3,t3@example.com\n" >brace.csv &&
+	run 0 crm-import customers --input-format csv --map "{id}=id" brace.csv &&
+	expect_eq "t1@example.com t2@example.com t3@example.com" "$(sql "SELECT group_concat(email, '\'' '\'') FROM (SELECT email FROM customers WHERE external_id IN ('\''T1'\'', '\''T2'\'', '\''T3'\'') ORDER BY 1)")"
+'
+
+test_expect 'a bad --delimiter or --input-format is a usage error' '
+	run 2 crm-import customers --delimiter ab t.tsv &&
+	expect_grep "--delimiter must be one character" err &&
+	run 2 crm-import customers --input-format xml t.tsv &&
+	expect_grep "unknown --input-format \"xml\"" err
+'
+
 test_done
