@@ -189,9 +189,47 @@ static void migrate(sqlite3 *db)
 			 db_path_of(db), have, want);
 }
 
+/*
+ * When another program holds the write lock (a long import, a send), wait
+ * for it: up to $CRM_BUSY_TIMEOUT seconds (default 600), saying so once
+ * after two seconds so that a person at a terminal knows why nothing
+ * happens. Sleeps back off from 1 ms to 100 ms.
+ */
+struct busy {
+	double start;
+	double limit;
+	int told;
+};
+
+static int busy_wait(void *arg, int count)
+{
+	struct busy *b = arg;
+	double t = now_monotonic();
+	int ms;
+
+	if (count == 0)
+		b->start = t;
+	if (t - b->start >= b->limit)
+		return 0;
+	if (!b->told && t - b->start >= 2.0) {
+		b->told = 1;
+		crm_warn("the database is busy (another crm program is writing); "
+			 "waiting up to %.0f s", b->limit);
+	}
+	ms = count < 10 ? 1 << (count / 2) : 100;
+	sqlite3_sleep(ms);
+	return 1;
+}
+
+static struct busy busy_state;
+
 static void settings(sqlite3 *db, int write)
 {
-	sqlite3_busy_timeout(db, 60000);
+	const char *env = getenv("CRM_BUSY_TIMEOUT");
+	int64_t secs;
+
+	busy_state.limit = env && parse_int64(env, &secs) == 0 && secs >= 0 ? (double)secs : 600;
+	sqlite3_busy_handler(db, busy_wait, &busy_state);
 	sqlite3_extended_result_codes(db, 1);
 	db_exec(db, "PRAGMA foreign_keys = ON");
 	if (write) {

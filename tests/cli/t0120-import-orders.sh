@@ -78,4 +78,25 @@ test_expect 'an ambiguous slash date is rejected with a hint' '
 	expect_grep "date-format" err
 '
 
+test_expect 'foreign keys hold after all these imports' '
+	expect_eq "" "$(sql "PRAGMA foreign_key_check")" &&
+	expect_eq ok "$(sql "PRAGMA integrity_check")"
+'
+
+test_expect 'a large import builds the customer index at the end, same definition' '
+	sql "SELECT sql FROM sqlite_schema WHERE name = '\''orders_customer'\''" >idx-before.txt &&
+	awk "BEGIN { print \"order_id,customer_id,date,amount,currency\"; for (i = 1; i <= 250000; i++) printf \"BULK-ORDER-%07d,C00%d,2025-%02d-%02d 10:00:00,%d.50,RUB\n\", i, i % 5 + 1, i % 12 + 1, i % 28 + 1, i % 900 }" >big.csv &&
+	run 0 crm-import -v orders big.csv &&
+	expect_grep "building 1 index(es) at the end" err &&
+	sql "SELECT sql FROM sqlite_schema WHERE name = '\''orders_customer'\''" >idx-after.txt &&
+	expect_same idx-before.txt idx-after.txt && test -s idx-after.txt &&
+	expect_eq ok "$(sql "PRAGMA integrity_check")" &&
+	expect_grep "USING INDEX orders_customer" "$(sql "EXPLAIN QUERY PLAN SELECT * FROM orders WHERE customer_id = 1" >plan.txt; echo plan.txt)"
+'
+
+test_expect 'a small import into a large table keeps its indexes' '
+	run 0 crm-import -v orders o1.csv &&
+	expect_no_grep "building" err
+'
+
 test_done

@@ -44,4 +44,25 @@ test_expect "kill -9 at random moments ($N times), re-run, same result" '
 	test $partial -ge $(( '"$N"' / 2 ))
 '
 
+test_expect "kill -9 of a one-transaction import: nothing or everything, then the same result" '
+	i=0
+	while [ $i -lt 5 ]; do
+		rm -f one.db one.db-wal one.db-shm
+		crm-import --db one.db customers cust.csv 2>/dev/null
+		crm-import --db one.db orders ord.csv 2>/dev/null &
+		pid=$!
+		sleep 0.$(( i * 15 + 10 ))
+		kill -9 $pid 2>/dev/null || true
+		wait $pid 2>/dev/null || true
+		test "$(CRM_DB=one.db sql "PRAGMA integrity_check")" = ok
+		n=$(CRM_DB=one.db sql "SELECT count(*) FROM orders")
+		test "$n" -eq 0 || test "$n" -eq 40000 || { echo "round $i: $n orders after kill"; exit 1; }
+		crm-import --db one.db orders ord.csv 2>/dev/null
+		CRM_DB=one.db sql "SELECT o.external_id, c.external_id, ordered_at, amount FROM orders o JOIN customers c ON c.id = o.customer_id ORDER BY 1" >o.txt
+		cmp -s o.txt ref-o.txt || { echo "round $i: orders differ"; exit 1; }
+		test -z "$(CRM_DB=one.db sql "PRAGMA foreign_key_check")"
+		i=$((i + 1))
+	done
+'
+
 test_done
