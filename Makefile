@@ -60,7 +60,8 @@ $(BUILD)/lib $(BUILD)/bin $(BUILD)/tests:
 
 tests: $(UNIT_BIN)
 
-check: all tests
+check: deps
+	$(MAKE) all tests
 	@sh tests/run.sh $(BUILD)
 
 check-asan:

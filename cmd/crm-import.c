@@ -49,7 +49,7 @@ static const struct opt options[] = {
 		    "csv or jsonl (default: '{' first means jsonl)"),
 	OPT_STRING_(0, "source", &io.source, "NAME",
 		    "source recorded with consents (default \"import\")"),
-	OPT_INT_(0, "batch", &batch, "N", "rows per transaction (default 20000)"),
+	OPT_INT_(0, "batch", &batch, "N", "commit every N rows (default: once, at the end)"),
 	OPT_END_(),
 };
 
