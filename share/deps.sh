@@ -23,7 +23,12 @@ if [ "$(id -u)" -ne 0 ]; then
 	echo "deps: run as root:  apt-get update && apt-get install -y$missing" >&2
 	exit 1
 fi
-echo "deps: installing$missing"
+log=${TMPDIR:-/tmp}/crmkit-deps.log
+echo "deps: installing$missing (log: $log)"
 export DEBIAN_FRONTEND=noninteractive
-apt-get update -qq || exit 1
-apt-get install -y -qq --no-install-recommends $missing || exit 1
+if ! { apt-get update && apt-get install -y --no-install-recommends $missing; } >"$log" 2>&1; then
+	tail -n 20 "$log" >&2
+	echo "deps: apt-get failed; see $log" >&2
+	exit 1
+fi
+echo "deps: done"
