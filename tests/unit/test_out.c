@@ -1,0 +1,127 @@
+/* Unit tests for lib/out.c: every output format, quoting and escaping. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "out.h"
+#include "tap.h"
+#include "util.h"
+
+static char *buf;
+static size_t len;
+static FILE *mem;
+
+static struct out *start(enum out_format f)
+{
+	struct out *o;
+	mem = open_memstream(&buf, &len);
+	o = out_new(mem, f);
+	static const char *const cols[] = { "id", "name", "attrs", "score" };
+	out_columns(o, 4, cols);
+	return o;
+}
+
+/* Finishes o and closes the stream: buf then holds the output. */
+static void end(struct out *o)
+{
+	ok(out_finish(o) == 0, "out_finish succeeds");
+	fclose(mem);
+}
+
+static void rows(struct out *o, int neutral)
+{
+	struct out_val a[4] = {
+		{ OUT_INT, 1, 0, NULL, 0 },
+		{ OUT_TEXT, 0, 0, "Smith, \"Jr.\"", 12 },
+		{ OUT_TEXT, 0, 0, "{\"plan\":\"pro\"}", 14 },
+		{ OUT_REAL, 0, 2.5, NULL, 0 },
+	};
+	struct out_val b[4] = {
+		{ OUT_INT, -7, 0, NULL, 0 },
+		{ OUT_TEXT, 0, 0, neutral ? "=SUM(A1)" : "tab\there\nline", neutral ? 8 : 13 },
+		{ OUT_NULL, 0, 0, NULL, 0 },
+		{ OUT_TEXT, 0, 0, "Ёж", 4 },
+	};
+	out_row(o, a);
+	out_row(o, b);
+}
+
+int main(void)
+{
+	struct out *o;
+	enum out_format f;
+
+	is_int(out_format_parse("csv", &f), 0, "parse csv");
+	is_int(f, OUT_CSV, "csv value");
+	is_int(out_format_parse("jsonl", &f), 0, "parse jsonl");
+	is_int(out_format_parse("ndjson", &f), 0, "parse ndjson alias");
+	is_int(f, OUT_JSONL, "ndjson is jsonl");
+	is_int(out_format_parse("xml", &f), -1, "xml is unknown");
+
+	o = start(OUT_CSV);
+	rows(o, 0);
+	end(o);
+	is_str(buf, "id,name,attrs,score\n"
+		    "1,\"Smith, \"\"Jr.\"\"\",\"{\"\"plan\"\":\"\"pro\"\"}\",2.5\n"
+		    "-7,\"tab\there\nline\",,Ёж\n", "csv quotes commas, quotes and newlines only");
+	free(buf);
+
+	o = start(OUT_CSV);
+	out_set_neutralise(o, 1);
+	rows(o, 1);
+	end(o);
+	is_str(buf, "id,name,attrs,score\n"
+		    "1,\"Smith, \"\"Jr.\"\"\",\"{\"\"plan\"\":\"\"pro\"\"}\",2.5\n"
+		    "'-7,'=SUM(A1),,Ёж\n", "csv neutralises formula cells");
+	free(buf);
+
+	o = start(OUT_TSV);
+	rows(o, 0);
+	end(o);
+	is_str(buf, "id\tname\tattrs\tscore\n"
+		    "1\tSmith, \"Jr.\"\t{\"plan\":\"pro\"}\t2.5\n"
+		    "-7\ttab\\there\\nline\t\tЁж\n", "tsv escapes tab and newline");
+	free(buf);
+
+	o = start(OUT_JSONL);
+	rows(o, 0);
+	end(o);
+	is_str(buf, "{\"id\":1,\"name\":\"Smith, \\\"Jr.\\\"\",\"attrs\":{\"plan\":\"pro\"},\"score\":2.5}\n"
+		    "{\"id\":-7,\"name\":\"tab\\there\\nline\",\"attrs\":null,\"score\":\"Ёж\"}\n",
+	       "jsonl: typed values, attrs as JSON, escapes");
+	free(buf);
+
+	o = start(OUT_JSON);
+	rows(o, 0);
+	end(o);
+	ok(buf[0] == '[' && strstr(buf, "},\n{") && !strcmp(buf + strlen(buf) - 3, "\n]\n"),
+	   "json: one array");
+	free(buf);
+
+	o = start(OUT_JSON);
+	end(o);
+	is_str(buf, "[]\n", "json: empty array for no rows");
+	free(buf);
+
+	o = start(OUT_CSV);
+	end(o);
+	is_str(buf, "id,name,attrs,score\n", "csv: header even without rows");
+	free(buf);
+
+	o = start(OUT_TABLE);
+	rows(o, 0);
+	end(o);
+	is_str(buf, "id  name           attrs           score\n"
+		    "1   Smith, \"Jr.\"   {\"plan\":\"pro\"}  2.5\n"
+		    "-7  tab here line                  Ёж\n",
+	       "table: aligned by display width, control characters as spaces");
+	free(buf);
+
+	{
+		struct sb sb = SB_INIT;
+		json_quote(&sb, "a\x01\"\\", 4);
+		is_str(sb.buf, "\"a\\u0001\\\"\\\\\"", "json_quote escapes control characters");
+		sb_free(&sb);
+	}
+	return tap_done();
+}
