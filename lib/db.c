@@ -249,7 +249,7 @@ void db_open(struct crm *crm, enum db_mode mode)
 		if (stat(path, &stbuf) < 0)
 			crm_die(1, "%s: cannot open database: %s%s", path, strerror(errno),
 				errno == ENOENT ? " (import data first: crm-import customers FILE)" : "");
-		rc = sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL);
+		rc = sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL);
 		if (rc != SQLITE_OK)
 			crm_die(1, "%s: %s", path, db ? sqlite3_errmsg(db) : "cannot open");
 		settings(db, 0);
@@ -275,7 +275,7 @@ void db_open(struct crm *crm, enum db_mode mode)
 		} else if (errno != EEXIST) {
 			crm_die_errno(1, "%s: cannot create database", path);
 		}
-		rc = sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL);
+		rc = sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL);
 		if (rc != SQLITE_OK)
 			crm_die(1, "%s: %s", path, db ? sqlite3_errmsg(db) : "cannot open");
 		settings(db, 1);

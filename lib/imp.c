@@ -1081,10 +1081,14 @@ static int keyed_upsert(struct imp *im, sqlite3_stmt *const st[3], const struct 
 
 	for (int k = 0; k < 3; k++)
 		for (int i = 0; i < n; i++) {
+			/* the values live in the row's buffers until the next
+			 * row: no copy needed */
 			if (v[i].is_int)
 				sqlite3_bind_int64(st[k], i + 1, v[i].i);
+			else if (v[i].s)
+				sqlite3_bind_text(st[k], i + 1, v[i].s, -1, SQLITE_STATIC);
 			else
-				db_bind_text(st[k], i + 1, v[i].s, -1);
+				sqlite3_bind_null(st[k], i + 1);
 		}
 	rc = sqlite3_step(st[0]);
 	if (rc == SQLITE_ROW)
