@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "crm.h"
@@ -131,6 +132,23 @@ int cmd_main(int argc, char **argv)
 		if (norm_currency(io.currency, strlen(io.currency), code, &exp, &why) < 0)
 			opt_usage_error(&cmd, "invalid --currency \"%s\": %s", io.currency, why);
 	}
+
+	/* every file must be readable before anything is written */
+	int unreadable = 0;
+	for (char **f = files; *f; f++) {
+		struct stat stbuf;
+		if (!strcmp(*f, "-"))
+			continue;
+		if (stat(*f, &stbuf) < 0 || access(*f, R_OK) < 0) {
+			crm_error_errno("%s: cannot open", *f);
+			unreadable = 1;
+		} else if (S_ISDIR(stbuf.st_mode)) {
+			crm_error("%s: cannot open: Is a directory", *f);
+			unreadable = 1;
+		}
+	}
+	if (unreadable)
+		return CRM_EXIT_FAIL;
 
 	/* a dry run never creates the database: it works on an empty one */
 	if (crm.dry_run && access(crm.db_path, F_OK) != 0)

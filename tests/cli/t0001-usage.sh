@@ -43,9 +43,17 @@ test_expect 'bad --now is a usage error that names the value' '
 	expect_grep "invalid --now \"yesterday\"" err
 '
 
-test_expect 'a missing file is exit 1 with the file name and reason' '
-	run 1 crm-import customers nosuch.csv &&
-	expect_grep "crm-import: nosuch.csv: cannot open: No such file or directory" err
+test_expect 'a missing file is exit 1 with the file name and reason, no database made' '
+	printf "id,email\nC1,a@b.example\n" >good.csv &&
+	run 1 crm-import customers good.csv nosuch.csv &&
+	expect_grep "crm-import: nosuch.csv: cannot open: No such file or directory" err &&
+	test ! -e crm.db
+'
+
+test_expect 'a directory is not a file' '
+	mkdir dir.csv &&
+	run 1 crm-import customers dir.csv &&
+	expect_grep "crm-import: dir.csv: cannot open: Is a directory" err
 '
 
 test_expect 'options may follow operands; -- ends options' '
