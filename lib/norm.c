@@ -1380,6 +1380,15 @@ int norm_currency(const char *s, size_t len, char code[4], int *exponent,
 
 /* ---------------------------------------------------------------- amounts */
 
+int norm_currency_at(size_t i, char code[4], int *exponent)
+{
+	if (i >= ARRAY_SIZE(currencies))
+		return -1;
+	memcpy(code, currencies[i].code, 4);
+	*exponent = currencies[i].exponent;
+	return 0;
+}
+
 /*
  * A currency at the start (tail 0) or end (tail 1) of s[0..n): returns
  * its length in bytes, 0 for none, -1 for three letters that are not a

@@ -95,6 +95,12 @@ void norm_civil_from_days(int64_t days, int *y, int *m, int *d);
 int norm_currency(const char *s, size_t len, char code[4], int *exponent,
 		  const char **why);
 
+/* The i-th entry (from 0) of the currency table that norm_currency knows:
+ * code gets its upper-case ISO 4217 code and *exponent its number of
+ * minor-unit digits. Returns 0, or -1 when i is past the end. Lets other
+ * modules generate per-currency SQL (the expression compiler's revenue). */
+int norm_currency_at(size_t i, char code[4], int *exponent);
+
 /*
  * Amount: "1234.5", "1 234,50", "1,234.50", "1.234,50", "-12", with an
  * optional currency symbol or code before or after (ignored here). The
