@@ -74,6 +74,11 @@ struct out *out_new(FILE *fp, enum out_format f)
 	return o;
 }
 
+int out_has_columns(const struct out *o)
+{
+	return o->cols != NULL;
+}
+
 void out_set_neutralise(struct out *o, int on)
 {
 	o->neutralise = on;

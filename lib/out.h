@@ -42,6 +42,8 @@ void out_row(struct out *o, const struct out_val *vals);
  * valid JSON in a column whose name is "attrs" or "props" is written as
  * JSON, not as a string, in the JSON formats. */
 void out_stmt_row(struct out *o, sqlite3_stmt *st);
+/* 1 once the columns are known (out_columns or a first out_stmt_row). */
+int out_has_columns(const struct out *o);
 /* CSV/TSV cells starting with = + - @ (or TAB/CR) are prefixed with ' so
  * that a spreadsheet does not run them as formulas. */
 void out_set_neutralise(struct out *o, int on);

@@ -26,4 +26,12 @@ for prog in "$CRM_BIN"/crm-*; do
 	'
 done
 
+test_expect 'crm.7 documents every field crm-segment knows' '
+	crm-segment --sql --fields all | grep -o "AS \"[a-z_]*\"" | sed "s/AS //; s/\"//g" >names.txt &&
+	test "$(wc -l <names.txt)" -ge 20 &&
+	while read -r n; do
+		grep -q "^\.It Cm $n\$" "$CRM_TOP/man/crm.7" || { echo "crm.7 lacks $n"; exit 1; }
+	done <names.txt
+'
+
 test_done
