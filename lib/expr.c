@@ -339,12 +339,12 @@ static const char *suggest_channel(const char *word)
 	const char *best = NULL;
 	size_t bd = 99;
 
-	for (size_t i = 0; expr_channels[i]; i++) {
-		size_t dd = distance(word, expr_channels[i]);
+	for (size_t i = 0; norm_channels[i]; i++) {
+		size_t dd = distance(word, norm_channels[i]);
 
 		if (dd < bd) {
 			bd = dd;
-			best = expr_channels[i];
+			best = norm_channels[i];
 		}
 	}
 	return best && close_enough(word, bd) ? best : NULL;
@@ -551,10 +551,10 @@ static int check_args(struct parser *p, struct expr_node *call, size_t namepos)
 				size_t j;
 				const char *sug;
 
-				for (j = 0; expr_channels[j]; j++)
-					if (!strcmp(expr_channels[j], arg->s))
+				for (j = 0; norm_channels[j]; j++)
+					if (!strcmp(norm_channels[j], arg->s))
 						break;
-				if (expr_channels[j])
+				if (norm_channels[j])
 					break;
 				sug = suggest_channel(arg->s);
 				if (sug)

@@ -76,7 +76,6 @@ struct expr_def {
 
 extern const struct expr_def expr_defs[];
 extern const size_t expr_ndefs;
-extern const char *const expr_channels[];
 
 const struct expr_def *expr_def_find(const char *name, size_t len, int is_func);
 

@@ -34,9 +34,6 @@
 #include "norm.h"
 
 /* The channels crm-import accepts (lib/imp.c keeps the same list). */
-const char *const expr_channels[] = {
-	"email", "sms", "push", "telegram", "whatsapp", "viber", "webhook", NULL,
-};
 
 /* Completed orders only; the index orders_customer(customer_id,
  * ordered_at) serves every order metric. */

@@ -122,9 +122,6 @@ static const struct fdef consent_fields[] = {
 	{ F_MAX, NULL, NULL },
 };
 
-static const char *const channels[] = {
-	"email", "sms", "push", "telegram", "whatsapp", "viber", "webhook", NULL,
-};
 
 static const struct fdef *kind_fields(enum imp_kind k)
 {
@@ -213,11 +210,11 @@ static int word_in(const char *word, const char *list)
 
 static const char *channel_of(const char *ncol)
 {
-	for (int i = 0; channels[i]; i++) {
-		size_t n = strlen(channels[i]);
-		if (!strncmp(ncol, channels[i], n) &&
+	for (int i = 0; norm_channels[i]; i++) {
+		size_t n = strlen(norm_channels[i]);
+		if (!strncmp(ncol, norm_channels[i], n) &&
 		    (!strcmp(ncol + n, "consent") || !strcmp(ncol + n, "optin")))
-			return channels[i];
+			return norm_channels[i];
 	}
 	return NULL;
 }
@@ -1323,8 +1320,8 @@ static int row_consent(struct imp *im)
 	if (!strcmp(ch->buf, "e-mail") || !strcmp(ch->buf, "mail"))
 		sb_reset(ch), sb_adds(ch, "email");
 	int known = 0;
-	for (int i = 0; channels[i]; i++)
-		known |= !strcmp(channels[i], ch->buf);
+	for (int i = 0; norm_channels[i]; i++)
+		known |= !strcmp(norm_channels[i], ch->buf);
 	if (!known) {
 		sb_reset(&im->tmp);
 		sb_adds(&im->tmp, "unknown channel ");

@@ -1768,3 +1768,7 @@ int norm_duration(const char *s, size_t len, int64_t *secs, const char **why)
 	}
 	return fail(why, "unknown unit");
 }
+
+const char *const norm_channels[] = {
+	"email", "sms", "push", "telegram", "whatsapp", "viber", "webhook", NULL,
+};

@@ -125,4 +125,9 @@ int norm_country(const char *s, size_t len, char out[3], const char **why);
  * (mo = 30 days, y = 365 days). */
 int norm_duration(const char *s, size_t len, int64_t *secs, const char **why);
 
+/* The delivery channels crmkit knows, in the lower case they are stored
+ * in (consents, crm-send): "email", "sms", "push", "telegram",
+ * "whatsapp", "viber", "webhook"; NULL-terminated. */
+extern const char *const norm_channels[];
+
 #endif
