@@ -273,11 +273,15 @@ int opt_parse(struct crm *crm, const struct opt_cmd *cmd, int argc, char **argv)
 			crm_verbosity = crm_verbosity < 1 ? 2 : crm_verbosity + 1;
 			break;
 		case C_HELP:
-			help(cmd);
-			exit(out_close_stdout());
 		case C_VERSION:
-			printf("%s (crmkit) %s\nSQLite %s, %s\n", crm_progname, CRM_VERSION,
-			       sqlite3_libversion(), "libcsv, cJSON, libcurl, OpenSSL libcrypto");
+			free(operands);
+			free(longs);
+			sb_free(&shorts);
+			if (c == C_HELP)
+				help(cmd);
+			else
+				printf("%s (crmkit) %s\nSQLite %s, %s\n", crm_progname, CRM_VERSION,
+				       sqlite3_libversion(), "libcsv, cJSON, libcurl, OpenSSL libcrypto");
 			exit(out_close_stdout());
 		default:
 			opt_usage_error(cmd, "unhandled option");
