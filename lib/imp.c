@@ -1072,35 +1072,38 @@ struct kv {
  * row, which doubled the writes of a large import.
  * Returns 0 inserted, 1 updated, 2 unchanged.
  */
+static void bind_kv(sqlite3_stmt *st, const struct kv *v, int n)
+{
+	/* the values live in the row's buffers until the next row: no copy */
+	for (int i = 0; i < n; i++) {
+		if (v[i].is_int)
+			sqlite3_bind_int64(st, i + 1, v[i].i);
+		else if (v[i].s)
+			sqlite3_bind_text(st, i + 1, v[i].s, -1, SQLITE_STATIC);
+		else
+			sqlite3_bind_null(st, i + 1);
+	}
+}
+
 static int keyed_upsert(struct imp *im, sqlite3_stmt *const st[3], const struct kv *v, int n)
 {
 	int rc, which, same = 0;
 
-	for (int k = 0; k < 3; k++)
-		for (int i = 0; i < n; i++) {
-			/* the values live in the row's buffers until the next
-			 * row: no copy needed */
-			if (v[i].is_int)
-				sqlite3_bind_int64(st[k], i + 1, v[i].i);
-			else if (v[i].s)
-				sqlite3_bind_text(st[k], i + 1, v[i].s, -1, SQLITE_STATIC);
-			else
-				sqlite3_bind_null(st[k], i + 1);
-		}
+	bind_kv(st[0], v, n);
 	rc = sqlite3_step(st[0]);
 	if (rc == SQLITE_ROW)
 		same = sqlite3_column_int(st[0], 0);
 	else if (rc != SQLITE_DONE)
 		db_die(im->db, NULL);
 	sqlite3_reset(st[0]);
+	sqlite3_clear_bindings(st[0]);
 	if (rc == SQLITE_ROW && same)
-		which = 2;
-	else
-		which = rc == SQLITE_ROW ? 1 : 0;
-	if (which != 2)
-		db_step_done(im->db, st[which ? 2 : 1]);
-	for (int k = 0; k < 3; k++)
-		sqlite3_clear_bindings(st[k]);
+		return 2;
+	which = rc == SQLITE_ROW ? 1 : 0;
+	/* only the statement that runs gets the values */
+	bind_kv(st[which ? 2 : 1], v, n);
+	db_step_done(im->db, st[which ? 2 : 1]);
+	sqlite3_clear_bindings(st[which ? 2 : 1]);
 	return which;
 }
 
