@@ -150,22 +150,13 @@ static int erase_file(struct eraser *e, const char *path)
 	name = rec_name(r);
 	while ((rc = rec_next(r, &rec)) == REC_OK) {
 		if (list < 0) {
-			char buf[64];
 			list = 1;
 			for (size_t i = 0; i < rec_ncols(r); i++) {
-				const char *c = rec_colname(r, i);
-				size_t k = 0;
-				for (; *c && k + 1 < sizeof(buf); c++)
-					if (ascii_isalpha((unsigned char)*c))
-						buf[k++] = (char)ascii_lower((unsigned char)*c);
-				buf[k] = 0;
-				if (!strcmp(buf, "id") || !strcmp(buf, "externalid") ||
-				    !strcmp(buf, "customerid"))
-					col[0] = (int)i, list = 0;
-				else if (!strcmp(buf, "email") || !strcmp(buf, "emailaddress"))
-					col[1] = (int)i, list = 0;
-				else if (!strcmp(buf, "phone") || !strcmp(buf, "mobile"))
-					col[2] = (int)i, list = 0;
+				int k = imp_key_column(rec_colname(r, i));
+				if (k >= 0 && col[k] < 0) {
+					col[k] = (int)i;
+					list = 0;
+				}
 			}
 			if (list && rec_format(r) == REC_CSV) {
 				/* no header: the first line is an identifier too */

@@ -219,6 +219,20 @@ static const char *channel_of(const char *ncol)
 	return NULL;
 }
 
+static const struct fdef *fdef_by_name(const struct fdef *defs, const char *ncol);
+
+int imp_key_column(const char *name)
+{
+	char ncol[128];
+	const struct fdef *d;
+
+	norm_colname(name, ncol, sizeof(ncol));
+	d = fdef_by_name(cust_fields, ncol);
+	if (!d)
+		return -1;
+	return d->f == F_EXTID ? 0 : d->f == F_EMAIL ? 1 : d->f == F_PHONE ? 2 : -1;
+}
+
 /* Per-run state. */
 struct imp {
 	struct crm *crm;

@@ -48,6 +48,11 @@ struct imp_stats {
 int imp_kind_parse(const char *s, enum imp_kind *k);
 const char *imp_kind_name(enum imp_kind k);
 
+/* Which customer key a column name is, by the same names crm-import
+ * accepts ("E-Mail", "customer_id", "mobile", ...): 0 external id,
+ * 1 e-mail, 2 phone, -1 none of them. */
+int imp_key_column(const char *name);
+
 /* Adds a --map FROM=TO; -1 when spec has no '='. */
 int imp_add_map(struct imp_opts *o, const char *spec);
 

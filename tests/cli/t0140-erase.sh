@@ -46,6 +46,12 @@ test_expect 'a plain list of identifiers works; unknown ones are suppressed anyw
 	run 3 crm-import customers nb.csv
 '
 
+test_expect 'erase reads the column names crm-import reads' '
+	printf "Customer ID,Mobile Phone\nC004,\n,+90 532 123 45 67\n" >names.csv &&
+	run 0 crm-import erase names.csv &&
+	expect_grep "2 read, 2 customers erased, 0 identifiers not found" err
+'
+
 test_expect 'the suppression list holds hashes only' '
 	expect_eq 0 "$(sql "SELECT count(*) FROM suppressions WHERE length(hash) != 64 OR hash GLOB '\''*[^0-9a-f]*'\''")" &&
 	test "$(sql "SELECT count(*) FROM suppressions")" -ge 6
