@@ -389,10 +389,8 @@ void out_stmt_row(struct out *o, sqlite3_stmt *st)
 	free(v);
 }
 
-int out_finish(struct out *o)
+void out_finish(struct out *o)
 {
-	int rc = 0;
-
 	if (o->f == OUT_TABLE && o->ncols)
 		table_flush(o);
 	if ((o->f == OUT_CSV || o->f == OUT_TSV) && o->rows == 0 && o->ncols) {
@@ -416,5 +414,4 @@ int out_finish(struct out *o)
 	free(o->cells);
 	sb_free(&o->line);
 	free(o);
-	return rc;
 }

@@ -47,9 +47,9 @@ int out_has_columns(const struct out *o);
 /* CSV/TSV cells starting with = + - @ (or TAB/CR) are prefixed with ' so
  * that a spreadsheet does not run them as formulas. */
 void out_set_neutralise(struct out *o, int on);
-/* Flushes (prints the table), frees o, checks the stream. Returns 0, or
- * -1 after printing "write error". */
-int out_finish(struct out *o);
+/* Flushes (prints the table) and frees o. A failed write ends the
+ * program (see out_write_failed), so there is nothing to return. */
+void out_finish(struct out *o);
 
 /* Appends s as a JSON string literal (with quotes) to sb. */
 struct sb;

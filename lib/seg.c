@@ -59,22 +59,19 @@ static int add_fields(struct crm *crm, struct sb *sql, const char *list)
 	for (const char *p = list; *p;) {
 		const char *comma = strchr(p, ',');
 		size_t len = comma ? (size_t)(comma - p) : strlen(p);
-		char *name = xstrndup(p, len);
-		size_t tl = len;
-		const char *t = trim(name, &tl);
-		char *clean = xstrndup(t, tl);
+		const char *t = trim(p, &len);
+		char *name = xstrndup(t, len);
 		int rc = 0;
 
-		if (*clean) {
+		if (*name) {
 			if (n++)
 				sb_adds(sql, ", ");
-			rc = add_field(crm, sql, clean);
+			rc = add_field(crm, sql, name);
 		}
-		free(clean);
 		free(name);
 		if (rc < 0)
 			return -1;
-		p += len + (comma ? 1 : 0);
+		p = comma ? comma + 1 : p + strlen(p);
 	}
 	if (!n) {
 		crm_error("--fields names no field");
@@ -108,7 +105,7 @@ static int add_order(struct crm *crm, struct sb *sql, const char *spec)
 	return rc < 0 ? -1 : 0;
 }
 
-static void print_sql(struct crm *crm, const char *sql, const struct expr *e)
+static void print_sql(const char *sql, const struct expr *e)
 {
 	struct sb p = SB_INIT;
 	printf("%s;\n", sql);
@@ -118,7 +115,6 @@ static void print_sql(struct crm *crm, const char *sql, const struct expr *e)
 		printf("-- ?%zu = %s\n", i + 1, p.buf);
 	}
 	sb_free(&p);
-	(void)crm;
 }
 
 int seg_run(struct crm *crm, const struct seg_opts *o)
@@ -161,7 +157,7 @@ int seg_run(struct crm *crm, const struct seg_opts *o)
 			sb_addf(&sql, " LIMIT %ld", o->limit);
 	}
 	if (o->show_sql) {
-		print_sql(crm, sql.buf, e);
+		print_sql(sql.buf, e);
 		goto out;
 	}
 
@@ -198,8 +194,7 @@ int seg_run(struct crm *crm, const struct seg_opts *o)
 		out_columns(out, sqlite3_column_count(st), names);
 		free(names);
 	}
-	if (out_finish(out) < 0)
-		status = CRM_EXIT_FAIL;
+	out_finish(out);
 out:
 	sqlite3_finalize(st);
 	expr_free(e);
