@@ -353,6 +353,31 @@ static void reject(struct imp *im, const struct rec *rec, const char *reason)
 		abort_run(im);
 }
 
+/* Values shown in messages: never longer than 40 bytes. */
+static void quote_val(struct sb *sb, const char *s, size_t n)
+{
+	sb_addc(sb, '"');
+	if (n > 40) {
+		sb_add(sb, s, 37);
+		sb_adds(sb, "...");
+	} else {
+		sb_add(sb, s, n);
+	}
+	sb_addc(sb, '"');
+}
+
+/* Rejects the row for a required value that does not parse:
+ * 'invalid amount "12,3.4": misplaced group separator'. */
+static void reject_value(struct imp *im, const char *what, const char *s, size_t n,
+			 const char *why)
+{
+	sb_reset(&im->tmp);
+	sb_addf(&im->tmp, "invalid %s ", what);
+	quote_val(&im->tmp, s, n);
+	sb_addf(&im->tmp, ": %s", why);
+	reject(im, im->rec, im->tmp.buf);
+}
+
 /* ---- column mapping ---- */
 
 static const struct fdef *fdef_by_name(const struct fdef *defs, const char *ncol)
@@ -564,19 +589,6 @@ static int take_time(struct imp *im, enum field f, const char **why)
 	norm_fmt_time(t, buf);
 	set(im, f, buf, 19);
 	return 1;
-}
-
-/* Values shown in messages: never longer than 40 bytes. */
-static void quote_val(struct sb *sb, const char *s, size_t n)
-{
-	sb_addc(sb, '"');
-	if (n > 40) {
-		sb_add(sb, s, 37);
-		sb_adds(sb, "...");
-	} else {
-		sb_add(sb, s, n);
-	}
-	sb_addc(sb, '"');
 }
 
 /* Unknown columns into a JSON object: numbers that look like numbers
@@ -1149,11 +1161,7 @@ static int row_order(struct imp *im)
 		return -1;
 	}
 	if (norm_currency(s, n, code, &exponent, &why) < 0) {
-		sb_reset(&im->tmp);
-		sb_adds(&im->tmp, "invalid currency ");
-		quote_val(&im->tmp, s, n);
-		sb_addf(&im->tmp, ": %s", why);
-		reject(im, im->rec, im->tmp.buf);
+		reject_value(im, "currency", s, n, why);
 		return -1;
 	}
 	s = raw(im, F_AMOUNT, &n);
@@ -1162,11 +1170,7 @@ static int row_order(struct imp *im)
 		return -1;
 	}
 	if (norm_amount(s, n, exponent, &im->o->norm, &minor, &why) < 0) {
-		sb_reset(&im->tmp);
-		sb_adds(&im->tmp, "invalid amount ");
-		quote_val(&im->tmp, s, n);
-		sb_addf(&im->tmp, ": %s", why);
-		reject(im, im->rec, im->tmp.buf);
+		reject_value(im, "amount", s, n, why);
 		return -1;
 	}
 	if ((s = raw(im, F_STATUS, &n))) {
@@ -1352,11 +1356,7 @@ static int row_consent(struct imp *im)
 		return -1;
 	}
 	if (norm_bool(s, n, &g, &why) < 0) {
-		sb_reset(&im->tmp);
-		sb_adds(&im->tmp, "invalid granted ");
-		quote_val(&im->tmp, s, n);
-		sb_addf(&im->tmp, ": %s", why);
-		reject(im, im->rec, im->tmp.buf);
+		reject_value(im, "granted", s, n, why);
 		return -1;
 	}
 	if (!take_time(im, F_TIME, &why) && why) {
