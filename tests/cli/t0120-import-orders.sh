@@ -88,6 +88,7 @@ test_expect 'a large import builds the customer index at the end, same definitio
 	awk "BEGIN { print \"order_id,customer_id,date,amount,currency\"; for (i = 1; i <= 250000; i++) printf \"BULK-ORDER-%07d,C00%d,2025-%02d-%02d 10:00:00,%d.50,RUB\n\", i, i % 5 + 1, i % 12 + 1, i % 28 + 1, i % 900 }" >big.csv &&
 	run 0 crm-import -v orders big.csv &&
 	expect_grep "building 1 index(es) at the end" err &&
+	expect_grep "crm-import: indexes rebuilt and committed in" err &&
 	sql "SELECT sql FROM sqlite_schema WHERE name = '\''orders_customer'\''" >idx-after.txt &&
 	expect_same idx-before.txt idx-after.txt && test -s idx-after.txt &&
 	expect_eq ok "$(sql "PRAGMA integrity_check")" &&
