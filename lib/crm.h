@@ -19,6 +19,7 @@ struct crm {
 	const char *config_path; /* --config, $CRM_CONFIG, ... (NULL: none) */
 	enum out_format format;  /* -f; table on a terminal, else csv */
 	int format_given;
+	int format_extra;        /* -f named the program's extra format */
 	int64_t now;             /* --now, $CRM_NOW, else the clock (UTC seconds) */
 	int dry_run;
 };

@@ -68,6 +68,12 @@ void crm_warn_at(const char *file, long line, const char *fmt, ...)
 		REPORT(file, line, "warning", 0);
 }
 
+void crm_note(const char *fmt, ...)
+{
+	if (crm_verbosity >= 1)
+		REPORT(NULL, 0, NULL, 0);
+}
+
 void crm_info(const char *fmt, ...)
 {
 	if (crm_verbosity >= 2)

@@ -26,6 +26,8 @@ void crm_error_errno(const char *fmt, ...) CRM_FMT(1, 2);
 void crm_error_at(const char *file, long line, const char *fmt, ...) CRM_FMT(3, 4);
 void crm_warn(const char *fmt, ...) CRM_FMT(1, 2);
 void crm_warn_at(const char *file, long line, const char *fmt, ...) CRM_FMT(3, 4);
+/* "prog: msg" for a summary a person wants to see; not with -q. */
+void crm_note(const char *fmt, ...) CRM_FMT(1, 2);
 /* Printed only with -v. */
 void crm_info(const char *fmt, ...) CRM_FMT(1, 2);
 noreturn void crm_die(int status, const char *fmt, ...) CRM_FMT(2, 3);

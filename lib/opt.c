@@ -89,10 +89,18 @@ static void help(const struct opt_cmd *cmd)
 	for (const struct opt *o = cmd->opts; o && o->type != OPT_END; o++)
 		help_line(fp, o->short_name, o->long_name, o->argh, o->help);
 	fprintf(fp, "\nCommon options:\n");
-	for (size_t i = 0; i < ARRAY_SIZE(commons); i++)
-		if (!commons[i].need || (cmd->common & commons[i].need))
-			help_line(fp, commons[i].short_name, commons[i].long_name,
-				  commons[i].argh, commons[i].help);
+	for (size_t i = 0; i < ARRAY_SIZE(commons); i++) {
+		const char *h = commons[i].help;
+		char buf[160];
+		if (commons[i].need && !(cmd->common & commons[i].need))
+			continue;
+		if (commons[i].id == C_FORMAT && cmd->format_extra) {
+			snprintf(buf, sizeof(buf), "output: csv, tsv, jsonl, json, table, %s "
+				 "(table on a terminal)", cmd->format_extra);
+			h = buf;
+		}
+		help_line(fp, commons[i].short_name, commons[i].long_name, commons[i].argh, h);
+	}
 	if (cmd->more)
 		fprintf(fp, "\n%s", cmd->more);
 	fprintf(fp, "\nExit status: 0 success, 1 failure, 2 usage error, "
@@ -131,9 +139,16 @@ static void set_now(const struct opt_cmd *cmd, struct crm *crm, const char *arg,
 
 static void set_format(const struct opt_cmd *cmd, struct crm *crm, const char *arg)
 {
-	if (out_format_parse(arg, &crm->format) < 0)
-		opt_usage_error(cmd, "unknown format \"%s\" (csv, tsv, jsonl, json, table)", arg);
 	crm->format_given = 1;
+	crm->format_extra = 0;
+	if (cmd->format_extra && !strcmp(arg, cmd->format_extra)) {
+		crm->format_extra = 1;
+		return;
+	}
+	if (out_format_parse(arg, &crm->format) < 0)
+		opt_usage_error(cmd, "unknown format \"%s\" (csv, tsv, jsonl, json, table%s%s)", arg,
+				cmd->format_extra ? ", " : "",
+				cmd->format_extra ? cmd->format_extra : "");
 }
 
 int opt_parse(struct crm *crm, const struct opt_cmd *cmd, int argc, char **argv)

@@ -60,6 +60,9 @@ struct opt_cmd {
 	const struct opt *opts;
 	unsigned common;      /* OPT_COMMON_* */
 	const char *more;     /* text after the option list, or NULL */
+	/* A -f value only this program knows ("audience"), or NULL; when
+	 * given, crm->format_extra is set and crm->format stays the default. */
+	const char *format_extra;
 };
 
 /* Parses argv; returns the index of the first operand (argv is permuted
