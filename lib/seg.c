@@ -460,8 +460,10 @@ static int track(struct crm *crm, const struct seg_opts *o, const struct expr *e
 	char *last = NULL;
 	int first;
 
+	int write = o->track && !crm->dry_run;
+
 	norm_fmt_time(crm->now, now);
-	if (o->track)
+	if (write)
 		db_begin(crm->db);
 	sid = segment_id(crm, o->segment);
 	{
@@ -478,7 +480,8 @@ static int track(struct crm *crm, const struct seg_opts *o, const struct expr *e
 			crm_error("segment \"%s\" was last tracked at %s, after --now %s: "
 				  "tracked runs must go forward in time", o->segment, last, now);
 			free(last);
-			db_rollback(crm->db);
+			if (write)
+				db_rollback(crm->db);
 			return 1;
 		}
 	}
@@ -507,7 +510,7 @@ static int track(struct crm *crm, const struct seg_opts *o, const struct expr *e
 
 	if (!o->track)
 		return 0;
-	{
+	if (write) {
 		sqlite3_stmt *st = db_prepare(crm->db,
 			"INSERT INTO segment_runs(segment_id, run_at, expr, members, entered, exited)"
 			" VALUES (?, ?, ?, ?, ?, ?)");
@@ -521,23 +524,21 @@ static int track(struct crm *crm, const struct seg_opts *o, const struct expr *e
 		sqlite3_finalize(st);
 		run = sqlite3_last_insert_rowid(crm->db);
 	}
-	exec_bound(crm->db,
-		   "UPDATE segment_members SET exited_at = ?2, exited_run = ?3"
-		   " WHERE segment_id = ?1 AND exited_at IS NULL AND customer_id IN"
-		   " (SELECT customer_id FROM temp.seg_change WHERE change = 'exited')",
-		   sid, now, run);
-	exec_bound(crm->db,
-		   "INSERT INTO segment_members(segment_id, customer_id, entered_at, entered_run)"
-		   " SELECT ?1, customer_id, ?2, ?3 FROM temp.seg_change WHERE change = 'entered'",
-		   sid, now, run);
-	if (crm->dry_run) {
-		db_rollback(crm->db);
-	} else {
+	if (write) {
+		exec_bound(crm->db,
+			   "UPDATE segment_members SET exited_at = ?2, exited_run = ?3"
+			   " WHERE segment_id = ?1 AND exited_at IS NULL AND customer_id IN"
+			   " (SELECT customer_id FROM temp.seg_change WHERE change = 'exited')",
+			   sid, now, run);
+		exec_bound(crm->db,
+			   "INSERT INTO segment_members(segment_id, customer_id, entered_at, entered_run)"
+			   " SELECT ?1, customer_id, ?2, ?3 FROM temp.seg_change WHERE change = 'entered'",
+			   sid, now, run);
 		db_commit(crm->db);
 	}
 	crm_note("segment \"%s\"%s at %s: %ld members, %" PRId64 " entered, %" PRId64 " exited%s",
 		 o->segment, crm->dry_run ? " not tracked (dry run)" : " tracked", now, members,
-		 entered, exited, first ? " (its first tracked run: every member entered)" : "");
+		 entered, exited, first && entered ? " (its first tracked run: every member entered)" : "");
 	return 0;
 }
 
@@ -595,6 +596,7 @@ static int why(struct crm *crm, const struct seg_opts *o, struct expr *e)
 	sqlite3_stmt *st;
 	struct out *out;
 	static const char *const cols[] = { "clause", "value", "holds" };
+	int whole;
 
 	who_init(&w, crm->db);
 	id = who_find(&w, WHO_ANY, o->why, strlen(o->why), &reason);
@@ -618,23 +620,25 @@ static int why(struct crm *crm, const struct seg_opts *o, struct expr *e)
 
 	out = out_new(stdout, crm->format);
 	out_columns(out, 3, cols);
+	/* the whole expression first; with its value when it is one clause */
+	whole = nc == 1 && expr_clause(e, 0)->len == strlen(o->expr);
+	if (whole && expr_clause(e, 0)->value)
+		fmt_value(st, 2, expr_clause(e, 0)->type, &v);
 	{
 		struct out_val r[3] = {
 			{ .t = OUT_TEXT, .s = o->expr && *o->expr ? o->expr : "(every customer)" },
-			{ .t = OUT_TEXT, .s = "" },
+			{ .t = OUT_TEXT, .s = v.len ? v.buf : "" },
 			{ .t = OUT_TEXT, .s = holds(st, 0) },
 		};
 		for (int k = 0; k < 3; k++)
 			r[k].len = strlen(r[k].s);
 		out_row(out, r);
 	}
-	for (size_t i = 0; i < nc; i++) {
+	for (size_t i = 0; i < nc && !whole; i++) {
 		const struct expr_clause *c = expr_clause(e, i);
 		struct sb text = SB_INIT;
 		struct out_val r[3];
 
-		if (nc == 1 && c->len == strlen(o->expr))
-			break; /* the clause is the whole expression */
 		for (int d = 0; d <= c->depth; d++)
 			sb_adds(&text, "  ");
 		sb_adds(&text, c->text);
