@@ -17,7 +17,7 @@ export CRM_NOW
 step() {
 	printf '\n$ %s\n' "$*"
 	# exit 3 means "done, some rows rejected": expected with this dirty data
-	"$@" || [ $? -eq 3 ]
+	"$@" </dev/null || [ $? -eq 3 ]
 }
 
 step crm-import customers $ex/customers.csv --default-country RU --rejects $ex/rejects.csv
@@ -46,4 +46,18 @@ GROUP BY currency ORDER BY sum(amount) DESC;"
 sqlite3 -box crm.db "
 SELECT external_id, email, phone, first_name, city, country, attrs
 FROM customers ORDER BY external_id LIMIT 8;"
-printf '\nNext: man ./man/crm-import.1, or query crm.db with sqlite3.\n'
+
+printf '\nSegments: who to talk to.\n'
+step crm-segment -f table --fields id,first_name,orders,revenue,days_since_last_order \
+	--order-by revenue:desc --limit 5 'orders >= 1'
+step crm-segment -c 'orders = 0'
+step crm-segment --save lapsed --description 'bought, but not for 90 days' \
+	'days_since_last_order > 90 and orders >= 1'
+# the nightly job (examples/nightly.sh): record today's members, print the newcomers
+step crm-segment -s lapsed --track --entered -f table --fields id,email,last_order_at
+step crm-segment -f table --why C0001 -s lapsed
+# segments compose in pipes: lapsed customers who may get e-mail
+printf '\n$ crm-segment -s lapsed | crm-segment -f table '\''consent("email")'\''\n'
+crm-segment -s lapsed </dev/null | crm-segment -f table 'consent("email")'
+printf '\nNext: man ./man/crm-import.1 ./man/crm-segment.1 ./man/crm.7,\n'
+printf 'examples/nightly.sh, or query crm.db with sqlite3.\n'

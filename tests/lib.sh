@@ -36,9 +36,9 @@ test_expect() {
 	( set -e; eval "$2" ) >"$TEST_DIR/.log" 2>&1 </dev/null
 	rc=$?
 	if [ $rc -eq 0 ]; then
-		echo "ok $test_count - $1"
+		printf "ok %s - %s\n" "$test_count" "$1"
 	else
-		echo "not ok $test_count - $1"
+		printf "not ok %s - %s\n" "$test_count" "$1"
 		sed 's/^/#   /' "$TEST_DIR/.log"
 		test_failed=$((test_failed + 1))
 	fi
