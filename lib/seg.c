@@ -406,7 +406,8 @@ static struct src take_sample(struct crm *crm, const struct seg_opts *o, const s
 		want = (size_t)floor((double)c.n * o->sample_pct / 100.0 + 0.5);
 	if (want > c.n)
 		want = c.n;
-	qsort(c.v, c.n, sizeof(*c.v), by_key);
+	if (c.n)
+		qsort(c.v, c.n, sizeof(*c.v), by_key);
 	db_exec(crm->db, "CREATE TEMP TABLE seg_pick(customer_id INTEGER PRIMARY KEY, seq INTEGER)");
 	ins = db_prepare(crm->db, "INSERT INTO temp.seg_pick VALUES (?, ?)");
 	for (size_t i = 0; i < want; i++) {

@@ -78,6 +78,8 @@ test_expect '--sample P%: rounded share of the matches; -c counts the sample' '
 	expect_eq 2 "$(cat out)" &&
 	run 0 crm-segment --sample 1000 --seed 1 -c &&
 	expect_eq 7 "$(cat out)" &&
+	run 0 crm-segment --sample 10% -f csv --fields id "orders > 100" &&
+	expect_eq "id" "$(cat out)" &&
 	run 2 crm-segment --sample 0% &&
 	run 2 crm-segment --sample 101% &&
 	run 2 crm-segment --sample ten &&
