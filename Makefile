@@ -17,9 +17,9 @@ BUILD   ?= build
 
 CC      ?= cc
 OPT     ?= -O2 -g
-PKGS     = sqlite3 libcjson libcurl libcrypto
+PKGS     = sqlite3 libcjson libcurl libcrypto inih
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lsqlite3 -lcjson -lcurl -lcrypto)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lsqlite3 -lcjson -lcurl -lcrypto -linih)
 SAN     ?=
 CFLAGS_ALL = -std=c11 -D_DEFAULT_SOURCE -D_XOPEN_SOURCE=700 \
 	-Wall -Wextra -Werror -Wshadow -Wno-unused-parameter \
