@@ -181,91 +181,37 @@ static void add_from(struct sb *sql, const struct src *s, const struct expr *e)
 
 /* ---- customers from an input file --------------------------------- */
 
-/*
- * Reads the customers of path into temp.seg_input(seq, customer_id), in
- * input order and once each. Rows naming nobody are reported (file:line)
- * and skipped: a filter keeps what it can match. Returns the number of
- * rows that named nobody, or -1 after a fatal read error.
- */
+struct input_ctx {
+	struct crm *crm;
+	sqlite3_stmt *ins;
+	long n;
+};
+
+static void input_one(void *arg, int64_t id)
+{
+	struct input_ctx *c = arg;
+	c->n++;
+	sqlite3_bind_int64(c->ins, 1, id);
+	db_step_done(c->crm->db, c->ins);
+}
+
+/* Reads the customers of path into temp.seg_input(seq, customer_id), in
+ * input order and once each (who_read reports rows that name nobody).
+ * Returns who_read's count of such rows, or -1 after a fatal error. */
 static long load_input(struct crm *crm, const char *path)
 {
-	struct rdr *r = rec_open(path, NULL);
-	struct who w;
-	struct who_cols wc = { -1, -1, -1 };
-	struct rec rec;
-	sqlite3_stmt *ins;
-	size_t ncols = 0;
-	long bad = 0, rows = 0;
-	int plain = 0, rc;
+	struct input_ctx c = { crm, NULL, 0 };
+	long bad;
 
-	if (!r)
-		crm_die_errno(1, "%s: cannot open", path);
 	db_exec(crm->db, "CREATE TEMP TABLE seg_input(seq INTEGER PRIMARY KEY,"
 		" customer_id INTEGER NOT NULL UNIQUE)");
-	ins = db_prepare(crm->db, "INSERT OR IGNORE INTO temp.seg_input(customer_id) VALUES (?)");
-	who_init(&w, crm->db);
-
-	if (rec_format(r) == REC_CSV && rec_ncols(r) > 0) {
-		ncols = rec_ncols(r);
-		if (who_columns(r, &wc) == 0) {
-			if (ncols > 1) {
-				crm_error_at(rec_name(r), rec_header_line(r),
-					     "no column names the customers (id, customer_id, email or phone)");
-				bad = -1;
-				goto out;
-			}
-			/* a plain list: the "header" is the first id */
-			const char *name = rec_colname(r, 0), *why;
-			int64_t id = who_find(&w, WHO_ANY, name, strlen(name), &why);
-			plain = 1;
-			rows++;
-			if (id) {
-				sqlite3_bind_int64(ins, 1, id);
-				db_step_done(crm->db, ins);
-			} else {
-				bad++;
-				crm_warn_at(rec_name(r), rec_header_line(r), "%s", why);
-			}
-		}
-	}
-	while ((rc = rec_next(r, &rec)) == REC_OK) {
-		const char *why;
-		int64_t id;
-
-		rows++;
-		if (rec.error) {
-			bad++;
-			crm_warn_at(rec_name(r), rec.line, "%s", rec.error);
-			continue;
-		}
-		if (rec_ncols(r) != ncols) {	/* JSON lines: new keys */
-			ncols = rec_ncols(r);
-			who_columns(r, &wc);
-		}
-		if (plain)
-			id = who_find(&w, WHO_ANY, rec.raw, rec.rawlen, &why);
-		else
-			id = who_find_row(&w, &wc, &rec, &why);
-		if (!id) {
-			bad++;
-			crm_warn_at(rec_name(r), rec.line, "%s", why);
-			continue;
-		}
-		sqlite3_bind_int64(ins, 1, id);
-		db_step_done(crm->db, ins);
-	}
-	if (rc == REC_FATAL) {
-		crm_error("%s: %s", rec_name(r), rec_errmsg(r));
-		bad = -1;
-	} else if (rows == 0) {
+	c.ins = db_prepare(crm->db, "INSERT OR IGNORE INTO temp.seg_input(customer_id) VALUES (?)");
+	bad = who_read(crm->db, path, input_one, &c);
+	sqlite3_finalize(c.ins);
+	if (bad == 0 && c.n == 0)
 		crm_warn("%s: no customers in the input, so none match "
 			 "(to query the whole base, do not redirect standard input, or use --no-input)",
-			 rec_name(r));
-	}
-out:
-	who_free(&w);
-	sqlite3_finalize(ins);
-	rec_close(r);
+			 strcmp(path, "-") ? path : "<stdin>");
 	return bad;
 }
 
@@ -786,6 +732,40 @@ out:
 	sqlite3_finalize(st);
 	sb_free(&sql);
 	return status;
+}
+
+struct foreach_ctx {
+	void (*fn)(void *, int64_t);
+	void *arg;
+};
+
+static void foreach_one(void *arg, sqlite3_stmt *st)
+{
+	struct foreach_ctx *c = arg;
+	c->fn(c->arg, sqlite3_column_int64(st, 0));
+}
+
+long seg_foreach(struct crm *crm, const char *name, void (*fn)(void *, int64_t), void *arg)
+{
+	struct foreach_ctx c = { fn, arg };
+	struct expr_err err;
+	struct expr *e;
+	char *text = seg_load(crm, name);
+	long n;
+
+	if (!text)
+		return -1;
+	if (!*text) {
+		e = NULL;
+	} else if (!(e = expr_compile(text, crm->now, &err))) {
+		crm_error("segment %s:%d:%d: %s", name, err.line, err.col, err.msg);
+		free(text);
+		return -1;
+	}
+	n = each_match(crm, &base_src, e, foreach_one, &c);
+	expr_free(e);
+	free(text);
+	return n;
 }
 
 int seg_run(struct crm *crm, const struct seg_opts *o)

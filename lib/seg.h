@@ -54,6 +54,11 @@ struct seg_opts {
  * "PROG: LABEL:LINE:COL: MSG" (status 2). */
 int seg_run(struct crm *crm, const struct seg_opts *o);
 
+/* Calls fn(arg, customer id) for every member of the saved segment name
+ * now (crm->now), in customer order; returns their number, or -1 after
+ * reporting an unknown segment or an expression that no longer compiles. */
+long seg_foreach(struct crm *crm, const char *name, void (*fn)(void *, int64_t), void *arg);
+
 /* Parses --sample: "N" or "P%" (0 < P <= 100). 0 or -1. */
 int seg_parse_sample(const char *s, struct seg_opts *o);
 

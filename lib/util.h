@@ -72,5 +72,7 @@ int parse_int64(const char *s, int64_t *out);
 
 /* Monotonic clock in seconds. */
 double now_monotonic(void);
+/* Sleeps s seconds (fractions allowed), resuming after signals. */
+void sleep_seconds(double s);
 
 #endif

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "db.h"
+#include "diag.h"
 #include "norm.h"
 
 static const char *const queries[3] = {
@@ -146,4 +147,75 @@ int64_t who_find_row(struct who *w, const struct who_cols *c, const struct rec *
 	if (why)
 		*why = first_why ? first_why : "no id, e-mail or phone";
 	return 0;
+}
+
+long who_read(sqlite3 *db, const char *path, void (*fn)(void *, int64_t), void *arg)
+{
+	struct rdr *r = rec_open(path, NULL);
+	struct who w;
+	struct who_cols wc = { -1, -1, -1 };
+	struct rec rec;
+	size_t ncols = 0;
+	long bad = 0;
+	int plain = 0, rc;
+
+	if (!r) {
+		crm_error_errno("%s: cannot open", path);
+		return -1;
+	}
+	who_init(&w, db);
+	if (rec_format(r) == REC_CSV && rec_ncols(r) > 0) {
+		ncols = rec_ncols(r);
+		if (who_columns(r, &wc) == 0) {
+			const char *name = rec_colname(r, 0), *why;
+			int64_t id;
+
+			if (ncols > 1) {
+				crm_error_at(rec_name(r), rec_header_line(r),
+					     "no column names the customers (id, customer_id, email or phone)");
+				bad = -1;
+				goto out;
+			}
+			/* a plain list: the "header" is the first id */
+			plain = 1;
+			if ((id = who_find(&w, WHO_ANY, name, strlen(name), &why))) {
+				fn(arg, id);
+			} else {
+				bad++;
+				crm_warn_at(rec_name(r), rec_header_line(r), "%s", why);
+			}
+		}
+	}
+	while ((rc = rec_next(r, &rec)) == REC_OK) {
+		const char *why;
+		int64_t id;
+
+		if (rec.error) {
+			bad++;
+			crm_warn_at(rec_name(r), rec.line, "%s", rec.error);
+			continue;
+		}
+		if (rec_ncols(r) != ncols) {	/* JSON lines: new keys */
+			ncols = rec_ncols(r);
+			who_columns(r, &wc);
+		}
+		if (plain)
+			id = who_find(&w, WHO_ANY, rec.raw, rec.rawlen, &why);
+		else
+			id = who_find_row(&w, &wc, &rec, &why);
+		if (!id) {
+			bad++;
+			crm_warn_at(rec_name(r), rec.line, "%s", why);
+			continue;
+		}
+		fn(arg, id);
+	}
+	if (rc == REC_FATAL) {
+		crm_error("%s: %s", rec_name(r), rec_errmsg(r));
+		bad = -1;
+	}
+out:
+	who_free(&w);
+	rec_close(r);
+	return bad;
 }

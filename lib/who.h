@@ -56,4 +56,15 @@ int who_columns(const struct rdr *r, struct who_cols *c);
 int64_t who_find_row(struct who *w, const struct who_cols *c, const struct rec *rec,
 		     const char **why);
 
+/*
+ * Reads the customers named by a file of rows or a plain list (path "-"
+ * is standard input; see above) and calls fn(arg, customer id) for each
+ * row that names one, in input order (a customer named twice is passed
+ * twice). Rows that name nobody, and malformed rows, are reported as
+ * warnings with their file and line. Returns the number of such rows, or
+ * -1 after reporting a fatal error (unreadable file, a header without a
+ * column naming customers).
+ */
+long who_read(sqlite3 *db, const char *path, void (*fn)(void *, int64_t), void *arg);
+
 #endif
