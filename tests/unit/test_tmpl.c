@@ -1,0 +1,585 @@
+/* Unit tests for lib/tmpl.c: the template file format, the language,
+ * escaping, header safety, parse errors with positions, speed. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tap.h"
+#include "tmpl.h"
+#include "util.h"
+
+/* Values: "name=value" pairs; a value may hold any byte when given with a
+ * length through vals_len. */
+struct vals {
+	const char *const *kv; /* name, value, name, value, ..., NULL */
+	size_t nlookups;
+};
+
+static const char *lookup(void *ctx, const char *name, size_t *len)
+{
+	struct vals *v = ctx;
+
+	v->nlookups++;
+	for (size_t i = 0; v->kv[i]; i += 2)
+		if (!strcmp(v->kv[i], name)) {
+			*len = strlen(v->kv[i + 1]);
+			return v->kv[i + 1];
+		}
+	return NULL;
+}
+
+/* A value with embedded NUL: "a\0b" */
+static const char *lookup_nul(void *ctx, const char *name, size_t *len)
+{
+	(void)ctx;
+	(void)name;
+	*len = 3;
+	return "a\0b";
+}
+
+static struct tmpl *parse(const char *s)
+{
+	struct tmpl_err err;
+	struct tmpl *t = tmpl_parse(s, strlen(s), &err);
+
+	if (!t)
+		printf("# unexpected parse error %d:%d: %s\n", err.line, err.col, err.msg);
+	return t;
+}
+
+static char *render_text(const char *src, const char *const *kv)
+{
+	struct vals v = { kv, 0 };
+	struct sb out = SB_INIT;
+	struct tmpl *t = parse(src);
+
+	if (!t)
+		return xstrdup("(parse error)");
+	if (tmpl_render_text(t, lookup, &v, &out))
+		sb_adds(&out, "(no text)");
+	tmpl_free(t);
+	return sb_detach(&out);
+}
+
+static char *render_html(const char *src, const char *const *kv)
+{
+	struct vals v = { kv, 0 };
+	struct sb out = SB_INIT;
+	struct tmpl *t = parse(src);
+
+	if (!t)
+		return xstrdup("(parse error)");
+	if (tmpl_render_html(t, lookup, &v, &out))
+		sb_adds(&out, "(no html)");
+	tmpl_free(t);
+	return sb_detach(&out);
+}
+
+#define TEXT_IS(src, kv, want, ...) do { \
+	char *g = render_text(src, kv); \
+	is_str(g, want, __VA_ARGS__); \
+	free(g); \
+} while (0)
+
+#define HTML_IS(src, kv, want, ...) do { \
+	char *g = render_html(src, kv); \
+	is_str(g, want, __VA_ARGS__); \
+	free(g); \
+} while (0)
+
+/* Expects a parse error at line:col whose message contains msg. */
+static void parse_fails(const char *src, int line, int col, const char *msg,
+			const char *what)
+{
+	struct tmpl_err err;
+	struct tmpl *t = tmpl_parse(src, strlen(src), &err);
+
+	if (t) {
+		ok(0, "%s: parse error expected", what);
+		tmpl_free(t);
+		return;
+	}
+	if (!ok(err.line == line && err.col == col && strstr(err.msg, msg),
+		"%s: error %d:%d containing \"%s\"", what, line, col, msg))
+		printf("#   got %d:%d: %s\n", err.line, err.col, err.msg);
+}
+
+static const char *const none[] = { NULL };
+
+static void test_file_format(void)
+{
+	static const char src[] =
+		"Subject: Hi {{first_name}}\n"
+		"From: Shop <shop@example.com>\n"
+		"X-Long: one\n"
+		"  two\t\n"
+		"\tthree\n"
+		"\n"
+		"Hello {{first_name}}\n"
+		"--- html ---\n"
+		"<p>Hello {{ first_name }}</p>\n"
+		"\n\n";
+	static const char *const kv[] = { "first_name", "Ann", NULL };
+	struct vals v = { kv, 0 };
+	struct tmpl *t = parse(src);
+	struct sb out = SB_INIT;
+
+	ok(t != NULL, "a template with headers, text and html parses");
+	if (!t)
+		return;
+	is_int(tmpl_nheaders(t), 3, "three headers");
+	is_str(tmpl_header_name(t, 0), "Subject", "header 0 name");
+	is_str(tmpl_header_name(t, 2), "X-Long", "header 2 name");
+	is_str(tmpl_header_source(t, 2), "one two three", "continuations join with one space");
+	is_str(tmpl_header_source(t, 1), "Shop <shop@example.com>", "header source");
+	is_int(tmpl_header_index(t, "subject"), 0, "header_index ignores case");
+	is_int(tmpl_header_index(t, "Reply-To"), -1, "absent header is -1");
+	ok(tmpl_header_name(t, 3) == NULL, "header name out of range is NULL");
+	ok(tmpl_has_text(t) && tmpl_has_html(t), "has text and html");
+	tmpl_render_header(t, 0, lookup, &v, &out);
+	is_str(out.buf, "Hi Ann", "subject renders");
+	sb_reset(&out);
+	is_int(tmpl_render_header(t, 9, lookup, &v, &out), -1, "header out of range");
+	is_int(out.len, 0, "nothing written for a bad index");
+	tmpl_render_text(t, lookup, &v, &out);
+	is_str(out.buf, "Hello Ann\n", "text part");
+	sb_reset(&out);
+	tmpl_render_html(t, lookup, &v, &out);
+	is_str(out.buf, "<p>Hello Ann</p>\n", "html part loses trailing blank lines");
+	sb_reset(&out);
+	sb_adds(&out, "keep:");
+	tmpl_render_text(t, lookup, &v, &out);
+	is_str(out.buf, "keep:Hello Ann\n", "render appends");
+	is_int(tmpl_nnames(t), 1, "one distinct name");
+	{
+		int l = 0, c = 0;
+
+		is_str(tmpl_name(t, 0, &l, &c), "first_name", "its name");
+		is_int(l, 1, "first use line");
+		is_int(c, 15, "first use column (the name, not the braces)");
+	}
+	ok(tmpl_name(t, 1, NULL, NULL) == NULL, "name out of range is NULL");
+	sb_free(&out);
+	tmpl_free(t);
+
+	/* no header block */
+	t = parse("Dear {{first_name}}: hi\nline 2\n");
+	ok(t && tmpl_nheaders(t) == 0 && tmpl_has_text(t) && !tmpl_has_html(t),
+	   "first line not a header: no headers, all text");
+	tmpl_free(t);
+	TEXT_IS("Dear customer,\nbye", none, "Dear customer,\nbye\n",
+		"no header block: the whole file, a final newline added");
+	TEXT_IS("\nNote: this is body\n", none, "Note: this is body\n",
+		"empty first line: no headers, body after it");
+	TEXT_IS("  \t\nNote: x\n", none, "Note: x\n", "blank first line counts as empty");
+	t = parse("\nNote: x\n");
+	ok(t && tmpl_nheaders(t) == 0, "empty first line: zero headers");
+	tmpl_free(t);
+	t = parse("Subject: only headers\n");
+	ok(t && tmpl_nheaders(t) == 1 && !tmpl_has_text(t) && !tmpl_has_html(t),
+	   "headers only: no parts");
+	tmpl_free(t);
+	t = parse("");
+	ok(t && !tmpl_nheaders(t) && !tmpl_has_text(t) && !tmpl_has_html(t),
+	   "empty file: nothing");
+	tmpl_free(t);
+
+	/* parts */
+	t = parse("Subject: x\n\n--- html ---\n<b>hi</b>\n");
+	ok(t && !tmpl_has_text(t) && tmpl_has_html(t), "html only");
+	tmpl_free(t);
+	t = parse("Subject: x\n\n\n\n--- html ---\n<b>hi</b>\n");
+	ok(t && !tmpl_has_text(t), "blank lines before the first marker are no text part");
+	tmpl_free(t);
+	HTML_IS("--- html ---\n<i>a</i>\n--- text ---\nplain\n", none, "<i>a</i>\n",
+		"html first then text: html");
+	TEXT_IS("--- html ---\n<i>a</i>\n--- text ---  \nplain\n", none, "plain\n",
+		"html first then text: text (marker with trailing blanks)");
+	TEXT_IS("S: x\n\n--- text ---\n\n  line\n\n\n--- html ---\nh\n", none,
+		"\n  line\n", "leading blank lines and indentation kept, trailing dropped");
+	TEXT_IS("S: x\n\nlast line has spaces   \n\n", none, "last line has spaces   \n",
+		"trailing spaces of the last line are kept");
+	TEXT_IS("S: x\n\n---  html ---\n", none, "---  html ---\n",
+		"a marker must be exact");
+	t = parse("S: x\n\n--- text ---\n");
+	ok(t && tmpl_has_text(t), "an explicit empty text part is present");
+	{
+		struct sb o = SB_INIT;
+		struct vals v0 = { none, 0 };
+
+		is_int(tmpl_render_text(t, lookup, &v0, &o), 0, "renders");
+		is_int(o.len, 0, "to nothing");
+		is_int(tmpl_render_html(t, lookup, &v0, &o), -1, "absent html part is -1");
+		sb_free(&o);
+	}
+	tmpl_free(t);
+
+	/* CRLF and CR line ends */
+	t = parse("Subject: a\r\n  b\r\n\r\nx {{v}}\r\ny\r\n--- html ---\r\n<p>\r\n");
+	ok(t != NULL, "CRLF template parses");
+	if (t) {
+		static const char *const kv2[] = { "v", "1", NULL };
+		struct vals v2 = { kv2, 0 };
+		struct sb o = SB_INIT;
+
+		is_str(tmpl_header_source(t, 0), "a b", "CRLF folded header");
+		tmpl_render_text(t, lookup, &v2, &o);
+		is_str(o.buf, "x 1\ny\n", "CRLF body becomes LF");
+		sb_reset(&o);
+		tmpl_render_html(t, lookup, &v2, &o);
+		is_str(o.buf, "<p>\n", "CRLF marker recognised");
+		sb_free(&o);
+		tmpl_free(t);
+	}
+	TEXT_IS("a\rb\r", none, "a\nb\n", "lone CR is a line end");
+}
+
+static void test_values_filters(void)
+{
+	static const char *const kv[] = {
+		"first_name", "иВАН", "city", "istanbul", "tr", "İSTANBUL ıI",
+		"empty", "", "de", "straße ÄÖÜ", "el", "Σοφία", "attr.shoe_size", "42",
+		"attr.plan", "pro", "attr.размер", "XL", "ua", "їжак ґанок є",
+		"mixed", "ÀÉÎõÿŸ ĳĲ ŁŃ ǅ", NULL
+	};
+
+	TEXT_IS("{{first_name}}", kv, "иВАН\n", "plain value");
+	TEXT_IS("[{{missing}}]", kv, "[]\n", "missing is empty");
+	TEXT_IS("{{missing|default:\"friend\"}}", kv, "friend\n", "default on missing");
+	TEXT_IS("{{empty|default:\"friend\"}}", kv, "friend\n", "default on empty");
+	TEXT_IS("{{city|default:\"friend\"}}", kv, "istanbul\n", "default not used");
+	TEXT_IS("{{ missing | default : \"a \\\"q\\\" \\\\ }}\" }}", kv, "a \"q\" \\ }}\n",
+		"default string escapes and }} inside the string");
+	TEXT_IS("{{first_name|upper}}", kv, "ИВАН\n", "upper Cyrillic");
+	TEXT_IS("{{first_name|lower}}", kv, "иван\n", "lower Cyrillic");
+	TEXT_IS("{{first_name|capitalize}}", kv, "Иван\n", "capitalize Cyrillic");
+	TEXT_IS("{{city|capitalize}}", kv, "Istanbul\n", "capitalize ASCII");
+	TEXT_IS("{{tr|lower}}", kv, "istanbul ıi\n", "lower Turkish: İ->i, I->i, ı kept");
+	TEXT_IS("{{tr|upper}}", kv, "İSTANBUL II\n", "upper Turkish: ı->I, İ kept");
+	TEXT_IS("{{de|upper}}", kv, "STRAßE ÄÖÜ\n", "upper keeps ß");
+	TEXT_IS("{{de|lower}}", kv, "straße äöü\n", "lower Latin-1");
+	TEXT_IS("{{el|upper}}", kv, "ΣΟΦΊΑ\n", "upper Greek with tonos");
+	TEXT_IS("{{el|lower}}", kv, "σοφία\n", "lower Greek");
+	TEXT_IS("{{ua|upper}}", kv, "ЇЖАК ҐАНОК Є\n", "upper Ukrainian letters");
+	TEXT_IS("{{mixed|lower}}", kv, "àéîõÿÿ ĳĳ łń ǅ\n", "lower Latin-1/Ext-A, others kept");
+	TEXT_IS("{{mixed|upper}}", kv, "ÀÉÎÕŸŸ ĲĲ ŁŃ ǅ\n", "upper Latin-1/Ext-A");
+	TEXT_IS("{{missing|upper|default:\"friend\"}}", kv, "friend\n",
+		"chain: upper of missing, then default");
+	TEXT_IS("{{missing|default:\"friend\"|upper}}", kv, "FRIEND\n",
+		"chain: default then upper");
+	TEXT_IS("{{first_name|lower|capitalize}}", kv, "Иван\n", "chain of case filters");
+	TEXT_IS("{{attr.shoe_size}} {{attr.plan|upper}} {{attr.размер}}", kv, "42 PRO XL\n",
+		"dotted names, UTF-8 attribute names");
+	TEXT_IS("{{city|raw}}", kv, "istanbul\n", "raw in text is the value");
+}
+
+static void test_conditionals(void)
+{
+	static const char *const kv[] = {
+		"yes", "1", "zero", "0", "f", "false", "fu", "FALSE", "empty", "",
+		"name", "Ann", "plan", "pro", "sp", " ", NULL
+	};
+
+	TEXT_IS("{{#if yes}}A{{else}}B{{/if}}", kv, "A\n", "if true");
+	TEXT_IS("{{#if zero}}A{{else}}B{{/if}}", kv, "B\n", "\"0\" is false");
+	TEXT_IS("{{#if f}}A{{else}}B{{/if}}", kv, "B\n", "\"false\" is false");
+	TEXT_IS("{{#if fu}}A{{else}}B{{/if}}", kv, "B\n", "\"FALSE\" is false");
+	TEXT_IS("{{#if empty}}A{{else}}B{{/if}}", kv, "B\n", "empty is false");
+	TEXT_IS("{{#if missing}}A{{else}}B{{/if}}", kv, "B\n", "missing is false");
+	TEXT_IS("{{#if sp}}A{{else}}B{{/if}}", kv, "A\n", "a space is true");
+	TEXT_IS("{{#if yes}}A{{/if}}|", kv, "A|\n", "if without else, true");
+	TEXT_IS("{{#if zero}}A{{/if}}|", kv, "|\n", "if without else, false");
+	TEXT_IS("{{#unless zero}}A{{else}}B{{/unless}}", kv, "A\n", "unless false");
+	TEXT_IS("{{#unless yes}}A{{else}}B{{/unless}}", kv, "B\n", "unless true");
+	TEXT_IS("{{#unless missing}}none{{/unless}}", kv, "none\n", "unless without else");
+	TEXT_IS("{{#if yes}}1{{#if zero}}2{{else}}3{{#unless name}}4{{else}}5{{/unless}}{{/if}}6{{else}}7{{/if}}",
+		kv, "1356\n", "nested three deep");
+	TEXT_IS("{{#if missing}}1{{#if yes}}2{{/if}}{{else}}{{#if plan}}{{plan}}{{/if}}{{/if}}",
+		kv, "pro\n", "nested in else");
+	TEXT_IS("a\n{{#if plan}}\nPlan: {{plan}}\n{{/if}}\nb\n", kv, "a\nPlan: pro\nb\n",
+		"standalone tag lines vanish (true)");
+	TEXT_IS("a\n  {{#if missing}}  \nPlan\n\t{{else}}\nnone\n{{/if}}\nb\n", kv,
+		"a\nnone\nb\n", "standalone tag lines with indentation vanish (false)");
+	TEXT_IS("a\n{{! a comment }}\nb {{! inline }}c\n", kv, "a\nb c\n",
+		"comments: standalone line vanishes, inline leaves the text");
+	TEXT_IS("a {{#if yes}}x{{/if}}\n", kv, "a x\n", "inline block tags keep the line");
+	TEXT_IS("{{#if yes}} {{name}}\n{{/if}}", kv, " Ann\n",
+		"tag followed by text is not standalone");
+	TEXT_IS("{{!\n multi-line\n comment }}x", kv, "x\n", "multi-line comment");
+	{
+		/* the same template rendered for many rows takes either branch */
+		static const char *const a[] = { "plan", "pro", NULL };
+		static const char *const b[] = { "plan", "", NULL };
+		struct tmpl *t = parse("{{#if plan}}P={{plan}}{{else}}none{{/if}}");
+		struct vals va = { a, 0 }, vb = { b, 0 };
+		struct sb o = SB_INIT;
+
+		tmpl_render_text(t, lookup, &va, &o);
+		tmpl_render_text(t, lookup, &vb, &o);
+		tmpl_render_text(t, lookup, &va, &o);
+		is_str(o.buf, "P=pro\nnone\nP=pro\n", "one compiled template, several rows");
+		sb_free(&o);
+		tmpl_free(t);
+	}
+	{
+		/* depth limit */
+		struct sb s = SB_INIT;
+		struct tmpl_err err;
+		struct tmpl *t;
+		int i;
+
+		for (i = 0; i < TMPL_MAX_DEPTH; i++)
+			sb_adds(&s, "{{#if yes}}");
+		sb_adds(&s, "deep");
+		for (i = 0; i < TMPL_MAX_DEPTH; i++)
+			sb_adds(&s, "{{/if}}");
+		t = tmpl_parse(s.buf, s.len, &err);
+		ok(t != NULL, "nesting of %d parses", TMPL_MAX_DEPTH);
+		tmpl_free(t);
+		sb_reset(&s);
+		for (i = 0; i <= TMPL_MAX_DEPTH; i++)
+			sb_adds(&s, "{{#if yes}}");
+		t = tmpl_parse(s.buf, s.len, &err);
+		ok(!t && err.line == 1 && err.col == 1 + 11 * TMPL_MAX_DEPTH &&
+		   strstr(err.msg, "nested too deeply"), "nesting of %d is an error at the tag",
+		   TMPL_MAX_DEPTH + 1);
+		sb_free(&s);
+	}
+}
+
+static void test_escaping(void)
+{
+	static const char *const kv[] = {
+		"x", "<a href=\"x\">Tom & Jerry's</a>", "amp", "&amp;", NULL
+	};
+
+	HTML_IS("--- html ---\n<p>{{x}}</p>", kv,
+		"<p>&lt;a href=&quot;x&quot;&gt;Tom &amp; Jerry&#39;s&lt;/a&gt;</p>\n",
+		"html part escapes values");
+	HTML_IS("--- html ---\n<p>{{x|raw}}</p>", kv,
+		"<p><a href=\"x\">Tom & Jerry's</a></p>\n", "raw is not escaped");
+	HTML_IS("--- html ---\n{{x|upper|raw}}", kv,
+		"<A HREF=\"X\">TOM & JERRY'S</A>\n", "raw anywhere in the chain");
+	HTML_IS("--- html ---\n{{amp}}", kv, "&amp;amp;\n", "escaping is not idempotent-clever");
+	HTML_IS("--- html ---\n<b>{{missing|default:\"<you>\"}}</b>", kv,
+		"<b>&lt;you&gt;</b>\n", "a default's text is escaped too");
+	TEXT_IS("{{x}}", kv, "<a href=\"x\">Tom & Jerry's</a>\n", "text part does not escape");
+	{
+		struct tmpl *t = parse("Subject: {{x}}\n\n--- html ---\n{{x}}\n");
+		struct vals v = { kv, 0 };
+		struct sb o = SB_INIT;
+
+		tmpl_render_header(t, 0, lookup, &v, &o);
+		is_str(o.buf, "<a href=\"x\">Tom & Jerry's</a>", "headers do not escape");
+		sb_free(&o);
+		tmpl_free(t);
+	}
+	TEXT_IS("a \\{{name}} b", none, "a {{name}} b\n", "\\{{ is a literal {{");
+	TEXT_IS("a \\\\{{missing|default:\"v\"}} b", none, "a \\v b\n",
+		"\\\\{{ is a backslash and a value");
+	TEXT_IS("a \\\\\\{{x}}", none, "a \\{{x}}\n", "three backslashes: one and literal {{");
+	TEXT_IS("\nC:\\dir } }} {x}", none, "C:\\dir } }} {x}\n",
+		"other backslashes and braces are text");
+	TEXT_IS("C:\\dir\n\nbody", none, "body\n", "a first line \"C:...\" is a header");
+}
+
+static void test_safety(void)
+{
+	static const char *const kv[] = {
+		"evil", "x\r\nBcc: evil@x", "lf", "a\nb", "cr", "a\rb", "ctl", "a\tb\x01" "c\x7f" "d",
+		"bad", "ok\xff\xc3(\xe2\x82", "two", "1\r\n2\r3\n", NULL
+	};
+	struct tmpl *t = parse("Subject: Hi {{evil}}\nX-A: {{lf}}|{{cr}}|{{ctl}}\n\n"
+			       "{{evil}}|{{two}}|{{ctl}}\n--- html ---\n{{bad}}\n");
+	struct vals v = { kv, 0 };
+	struct sb o = SB_INIT;
+
+	if (!ok(t != NULL, "safety template parses"))
+		return;
+	tmpl_render_header(t, 0, lookup, &v, &o);
+	is_str(o.buf, "Hi x  Bcc: evil@x", "CR LF in a header value become spaces");
+	ok(!memchr(o.buf, '\n', o.len) && !memchr(o.buf, '\r', o.len), "no line break in header");
+	sb_reset(&o);
+	tmpl_render_header(t, 1, lookup, &v, &o);
+	is_str(o.buf, "a b|a b|a b c d", "LF, CR, TAB, C0 and DEL become spaces in headers");
+	sb_reset(&o);
+	tmpl_render_text(t, lookup, &v, &o);
+	is_str(o.buf, "x\nBcc: evil@x|1\n2\n3\n|a\tb c d\n",
+	       "bodies keep newlines as LF, TAB, other controls become spaces");
+	sb_reset(&o);
+	tmpl_render_html(t, lookup, &v, &o);
+	is_str(o.buf, "ok\xef\xbf\xbd\xef\xbf\xbd(\xef\xbf\xbd\xef\xbf\xbd\n",
+	       "each invalid UTF-8 byte in values becomes U+FFFD");
+	sb_reset(&o);
+	tmpl_free(t);
+
+	t = parse("Subject: [{{v}}]\n\n[{{v}}]\n");
+	tmpl_render_header(t, 0, lookup_nul, NULL, &o);
+	is_int(o.len, 5, "NUL value: header length");
+	ok(!memcmp(o.buf, "[a b]", 5), "NUL in a header value becomes a space");
+	sb_reset(&o);
+	tmpl_render_text(t, lookup_nul, NULL, &o);
+	ok(o.len == 6 && !memcmp(o.buf, "[a b]\n", 6), "NUL in a body value becomes a space");
+	sb_free(&o);
+	tmpl_free(t);
+}
+
+static void test_names(void)
+{
+	struct tmpl *t = parse("Subject: {{a}} {{b|default:\"x\"}}\n"
+			       "From: {{#if c}}{{a}}{{/if}}\n"
+			       "\n"
+			       "{{#unless d}}{{attr.plan}}{{/unless}} {{b}}\n"
+			       "--- html ---\n"
+			       "  {{ e }}\n");
+	static const char *const want[] = { "a", "b", "c", "d", "attr.plan", "e" };
+	static const int pos[][2] = { { 1, 12 }, { 1, 18 }, { 2, 13 }, { 4, 11 },
+				      { 4, 16 }, { 6, 6 } };
+	size_t i;
+
+	if (!ok(t != NULL, "names template parses"))
+		return;
+	is_int(tmpl_nnames(t), 6, "six distinct names");
+	for (i = 0; i < 6 && i < tmpl_nnames(t); i++) {
+		int l, c;
+		const char *n = tmpl_name(t, i, &l, &c);
+
+		is_str(n, want[i], "name %zu", i);
+		ok(l == pos[i][0] && c == pos[i][1], "name %s at %d:%d (got %d:%d)", want[i],
+		   pos[i][0], pos[i][1], l, c);
+	}
+	tmpl_free(t);
+
+	/* positions in folded headers and after multi-byte characters */
+	t = parse("Subject: Привет\n  {{x}}\n\nЁж {{y}}\n");
+	if (t) {
+		int l, c;
+
+		tmpl_name(t, 0, &l, &c);
+		ok(l == 2 && c == 5, "name in a continuation line at 2:5 (got %d:%d)", l, c);
+		tmpl_name(t, 1, &l, &c);
+		ok(l == 4 && c == 6, "columns count characters: 4:6 (got %d:%d)", l, c);
+		tmpl_free(t);
+	}
+}
+
+static void test_errors(void)
+{
+	parse_fails("Hello {{name", 1, 7, "unclosed {{", "unclosed {{");
+	parse_fails("S: x\n\nab\ncd {{name\n}}", 4, 4, "unclosed {{", "unclosed {{ on a later line");
+	parse_fails("x {{! comment", 1, 3, "unclosed {{! comment", "unclosed comment");
+	parse_fails("{{name|uper}}", 1, 8, "unknown filter \"uper\"", "unknown filter");
+	parse_fails("{{name | default}}", 1, 10, "needs an argument", "default without argument");
+	parse_fails("{{name|upper:\"x\"}}", 1, 8, "takes no argument", "upper with argument");
+	parse_fails("{{name|default:friend}}", 1, 16, "quoted string", "unquoted argument");
+	parse_fails("{{name|default:\"abc}}", 1, 16, "unterminated string", "unterminated string");
+	parse_fails("{{name|}}", 1, 8, "expected a filter name", "empty filter");
+	parse_fails("{{name x}}", 1, 8, "unexpected \"x\"", "junk after name");
+	parse_fails("{{First_Name}}", 1, 3, "bad name \"First_Name\" (names are lower case)",
+		    "upper-case name");
+	parse_fails("{{ 1abc }}", 1, 4, "bad name \"1abc\"", "name starting with a digit");
+	parse_fails("{{first-name}}", 1, 3, "bad name \"first-name\"", "dash in name");
+	parse_fails("{{attr.}}", 1, 3, "bad name \"attr.\"", "dot at the end");
+	parse_fails("{{}}", 1, 1, "empty {{}}", "empty tag");
+	parse_fails("{{ }}", 1, 1, "empty {{}}", "blank tag");
+	parse_fails("{{{name}}}", 1, 3, "unexpected \"{\"", "triple braces");
+	parse_fails("{{#if x}}a", 1, 1, "{{#if}} is never closed", "unclosed #if");
+	parse_fails("a\n{{#if x}}\n{{#unless y}}b{{/unless}}\n", 2, 1,
+		    "{{#if}} is never closed", "unclosed #if after a closed unless");
+	parse_fails("a {{else}}", 1, 3, "{{else}} without {{#if}}", "else without if");
+	parse_fails("a {{/if}}", 1, 3, "{{/if}} without {{#if}}", "endif without if");
+	parse_fails("{{#if x}}a{{else}}b{{else}}c{{/if}}", 1, 20,
+		    "second {{else}} in {{#if}} opened at 1:1", "two elses");
+	parse_fails("{{#unless x}}\n  {{/if}}", 2, 3, "{{/if}} closes {{#unless}} opened at 1:1",
+		    "if closing unless");
+	parse_fails("{{#each x}}{{/each}}", 1, 4, "unknown block {{#each}}", "unknown block");
+	parse_fails("{{#if}}x{{/if}}", 1, 6, "expected a name after #if", "if without name");
+	parse_fails("{{#if X}}x{{/if}}", 1, 7, "bad name", "if with a bad name");
+	parse_fails("{{/end}}", 1, 4, "unknown closing tag", "unknown closing tag");
+	parse_fails("{{else}}", 1, 1, "{{else}} without", "else alone");
+	parse_fails("{{#if a}}{{/if b}}", 1, 16, "unexpected \"b\"", "junk in /if");
+	parse_fails("Subject: a\nFrom x\n\nbody", 2, 1, "expected a header line",
+		    "bad header line");
+	parse_fails("Subject: a\nsubject: b\n\nbody", 2, 1, "header \"subject\" given twice",
+		    "duplicate header");
+	parse_fails("Subject: ok\nX-Y: {{a|nope}}\n\n", 2, 10, "unknown filter \"nope\"",
+		    "error in a header value at its position");
+	parse_fails("Subject: ok\nX-Y: a\n   b {{c\n\n", 3, 6, "unclosed {{",
+		    "error in a continuation line at its position");
+	parse_fails("Subject: {{#if a}}x\n\nbody", 1, 10, "never closed",
+		    "an #if cannot span a header and the body");
+	parse_fails("S: x\n\n{{#if a}}\n--- html ---\n{{/if}}\n", 3, 1, "never closed",
+		    "an #if cannot span parts");
+	parse_fails("S: x\n\ntext\n--- text ---\nagain\n", 4, 1, "a second text part",
+		    "implicit and explicit text parts");
+	parse_fails("--- html ---\na\n--- html ---\nb\n", 3, 1, "a second html part",
+		    "two html parts");
+	parse_fails("S: x\n\nok\nbad \xff here\n", 4, 5, "invalid UTF-8", "invalid UTF-8");
+	{
+		struct tmpl_err err;
+		static const char src[] = "S: x\n\nab\0c";
+
+		ok(!tmpl_parse(src, sizeof src - 1, &err) && err.line == 3 && err.col == 3 &&
+		   strstr(err.msg, "NUL"), "NUL byte at its position");
+	}
+	parse_fails("S: x\r\n\r\nok\r\n  {{x|bad}}\r\n", 4, 7, "unknown filter",
+		    "positions in a CRLF file");
+	parse_fails("Ёжик {{x|bad}}", 1, 10, "unknown filter", "columns count characters");
+	ok(!tmpl_parse("{{x", 3, NULL), "a NULL err is allowed");
+}
+
+static void test_speed(void)
+{
+	static const char *const kv[] = {
+		"first_name", "Анна", "last_name", "O'Brien & Co", "city", "Kazan",
+		"plan", "pro", "attr.shoe_size", "38", NULL
+	};
+	struct sb src = SB_INIT, out = SB_INIT;
+	struct tmpl *t;
+	struct vals v = { kv, 0 };
+	double t0, el;
+	int i;
+
+	sb_adds(&src, "Subject: {{first_name|default:\"Hi\"}}, news for {{city}}\n\n");
+	while (src.len < 1000)
+		sb_adds(&src, "Dear {{first_name|capitalize}}, your plan is {{plan|upper}}.\n"
+			"{{#if attr.shoe_size}}Size {{attr.shoe_size}} is back.{{else}}New arrivals.{{/if}}\n");
+	sb_adds(&src, "--- html ---\n");
+	while (src.len < 2100)
+		sb_adds(&src, "<p>Dear {{first_name}} {{last_name}}, from {{city}}</p>\n");
+	t = parse(src.buf);
+	if (!ok(t != NULL, "2 KB template parses"))
+		return;
+	t0 = now_monotonic();
+	for (i = 0; i < 100000; i++) {
+		sb_reset(&out);
+		tmpl_render_header(t, 0, lookup, &v, &out);
+		tmpl_render_text(t, lookup, &v, &out);
+		tmpl_render_html(t, lookup, &v, &out);
+	}
+	el = now_monotonic() - t0;
+#if defined(__SANITIZE_ADDRESS__)
+	ok(el < 10.0, "100k renders of a %zu-byte template: %.3fs (sanitizers)", src.len, el);
+#else
+	ok(el < 1.0, "100k renders of a %zu-byte template: %.3fs", src.len, el);
+#endif
+	ok(!strncmp(out.buf, "Анна, news for KazanDear Анна, your plan is PRO.\nSize 38 is back.\n", 70) &&
+	   strstr(out.buf, "<p>Dear Анна O&#39;Brien &amp; Co, from Kazan</p>\n"),
+	   "the renders produced the right output (%zu bytes)", out.len);
+	sb_free(&src);
+	sb_free(&out);
+	tmpl_free(t);
+}
+
+int main(void)
+{
+	test_file_format();
+	test_values_filters();
+	test_conditionals();
+	test_escaping();
+	test_safety();
+	test_names();
+	test_errors();
+	test_speed();
+	return tap_done();
+}
