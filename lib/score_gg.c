@@ -1,0 +1,215 @@
+/*
+ * score_gg.c - the Gamma-Gamma model of spend (Fader, Hardie & Lee 2005,
+ * "RFM and CLV"): a customer's transaction values are Gamma(p, nu), and
+ * nu ~ Gamma(q, gamma) across customers. The average mbar of x repeat
+ * transactions has the density (the paper's equation 1, marginal)
+ *
+ *   G(px+q) / (G(px) G(q)) * gamma^q * mbar^(px-1) * x^(px)
+ *     / (gamma + x mbar)^(px+q),
+ *
+ * and the expected value of a customer's next transactions is
+ *
+ *   E[M | x, mbar] = p (gamma + x mbar) / (p x + q - 1),
+ *
+ * a weighted mean of the population mean p gamma / (q - 1) and mbar.
+ */
+#include "score_model.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util.h"
+
+struct gg_ctx {
+	size_t n;
+	int32_t *x;         /* sorted */
+	double *mbar, *lm, *lx;
+	double customers;
+};
+
+static int cmp_xm(const void *pa, const void *pb)
+{
+	const double *a = pa, *b = pb;
+
+	if (a[0] != b[0])
+		return a[0] < b[0] ? -1 : 1;
+	return (a[1] > b[1]) - (a[1] < b[1]);
+}
+
+static void gg_init(struct gg_ctx *c, const struct sc_spend *d)
+{
+	double *pairs = xmalloc(2 * d->n * sizeof(double) + 1);
+
+	for (size_t i = 0; i < d->n; i++) {
+		pairs[2 * i] = d->x[i];
+		pairs[2 * i + 1] = d->mbar[i];
+	}
+	qsort(pairs, d->n, 2 * sizeof(double), cmp_xm);
+	c->n = d->n;
+	c->customers = (double)d->n;
+	c->x = xmalloc(d->n * sizeof(int32_t) + 1);
+	c->mbar = xmalloc(3 * d->n * sizeof(double) + 1);
+	c->lm = c->mbar + d->n;
+	c->lx = c->lm + d->n;
+	for (size_t i = 0; i < d->n; i++) {
+		c->x[i] = (int32_t)pairs[2 * i];
+		c->mbar[i] = pairs[2 * i + 1];
+		c->lm[i] = log(c->mbar[i]);
+		c->lx[i] = log((double)c->x[i]);
+	}
+	free(pairs);
+}
+
+static void gg_free(struct gg_ctx *c)
+{
+	free(c->x);
+	free(c->mbar);
+}
+
+/* LL and its gradient in (p, q, gamma) */
+static double gg_ll(const struct gg_ctx *c, const struct sc_gg *m, double *grad)
+{
+	double p = m->p, q = m->q, g = m->gamma, lg = log(g);
+	double lgq = sc_lgamma(q), psq = grad ? sc_digamma(q) : 0;
+	double ll = 0, gp = 0, gq = 0, gg = 0;
+	double lg1 = 0, lg2 = 0, ps1 = 0, ps2 = 0;
+	int32_t cur = -1;
+
+	for (size_t i = 0; i < c->n; i++) {
+		int32_t x = c->x[i];
+		double px = p * x, L, iv;
+		if (x != cur) {
+			cur = x;
+			lg1 = sc_lgamma(px + q);
+			lg2 = sc_lgamma(px);
+			if (grad) {
+				ps1 = sc_digamma(px + q);
+				ps2 = sc_digamma(px);
+			}
+		}
+		L = log(g + x * c->mbar[i]);
+		ll += lg1 - lg2 - lgq + q * lg + px * c->lx[i] + (px - 1) * c->lm[i] - (px + q) * L;
+		if (!grad)
+			continue;
+		iv = 1 / (g + x * c->mbar[i]);
+		gp += x * (ps1 - ps2 + c->lx[i] + c->lm[i] - L);
+		gq += ps1 - psq + lg - L;
+		gg += q / g - (px + q) * iv;
+	}
+	if (grad) {
+		grad[0] = gp;
+		grad[1] = gq;
+		grad[2] = gg;
+	}
+	return ll;
+}
+
+double sc_gg_ll(const struct sc_gg *m, const struct sc_spend *d)
+{
+	struct gg_ctx c;
+	double ll;
+
+	if (!d->n)
+		return 0;
+	gg_init(&c, d);
+	ll = gg_ll(&c, m, NULL);
+	gg_free(&c);
+	return ll;
+}
+
+static double gg_obj(const double *th, double *g, void *data)
+{
+	const struct gg_ctx *c = data;
+	struct sc_gg m = { exp(th[0]), exp(th[1]), exp(th[2]) };
+	double gn[3], n = c->customers;
+	double ll = gg_ll(c, &m, gn);
+
+	g[0] = -gn[0] * m.p / n;
+	g[1] = -gn[1] * m.q / n;
+	g[2] = -gn[2] * m.gamma / n;
+	return -ll / n;
+}
+
+#define LOG_BOUND 25.0
+
+static const char *gg_bound(const double *th)
+{
+	static const char *const msg[][2] = {
+		{ "parameter p runs off to 0", "parameter p runs off to infinity" },
+		{ "parameter q runs off to 0", "parameter q runs off to infinity" },
+		{ "parameter gamma runs off to 0", "parameter gamma runs off to infinity" },
+	};
+
+	for (int i = 0; i < 3; i++)
+		if (fabs(th[i]) >= LOG_BOUND - 1)
+			return msg[i][th[i] > 0];
+	return NULL;
+}
+
+int sc_gg_fit(const struct sc_spend *d, struct sc_gg *m, struct sc_fitinfo *info)
+{
+	/* (p, q); gamma makes the population mean p gamma/(q-1) the sample's */
+	static const double starts[][2] = { { 1, 3 }, { 4, 4 }, { 0.5, 1.5 }, { 10, 10 } };
+	struct gg_ctx c;
+	double best = INFINITY, bth[3] = { 0 }, mean = 0;
+	int ok = 0;
+
+	memset(info, 0, sizeof(*info));
+	if (d->n < 2) {
+		info->why = "too few repeat buyers";
+		return -1;
+	}
+	for (size_t i = 0; i < d->n; i++)
+		mean += d->mbar[i];
+	mean /= (double)d->n;
+	gg_init(&c, d);
+	for (size_t s = 0; s < sizeof(starts) / sizeof(starts[0]); s++) {
+		double p = starts[s][0], q = starts[s][1];
+		double th[3] = { log(p), log(q), log(mean * (q - 1) / p) };
+		struct sc_optim o = { .n = 3, .lo = -LOG_BOUND, .hi = LOG_BOUND };
+
+		for (int i = 0; i < 3; i++)
+			th[i] = fmin(fmax(th[i], -LOG_BOUND + 2), LOG_BOUND - 2);
+		sc_minimise(&o, th, gg_obj, &c);
+		info->starts++;
+		info->iterations += o.iterations;
+		info->evaluations += o.evaluations;
+		if (isfinite(o.f) && o.f < best) {
+			best = o.f;
+			memcpy(bth, th, sizeof(bth));
+			info->gmax = o.gmax;
+			info->why = o.converged ? gg_bound(th) : o.why;
+		}
+		if (o.converged && !gg_bound(th)) {
+			ok = 1;
+			break;
+		}
+	}
+	gg_free(&c);
+	m->p = exp(bth[0]);
+	m->q = exp(bth[1]);
+	m->gamma = exp(bth[2]);
+	info->ll = -best * (double)d->n;
+	info->converged = ok;
+	if (ok) {
+		info->why = NULL;
+		return 0;
+	}
+	if (gg_bound(bth))
+		info->why = gg_bound(bth);
+	if (!info->why)
+		info->why = "no starting point converged";
+	return -1;
+}
+
+double sc_gg_expected_spend(const struct sc_gg *m, double x, double mbar)
+{
+	double den = m->p * x + m->q - 1;
+
+	if (!(den > 0))
+		return NAN;
+	if (x <= 0)
+		mbar = 0;
+	return m->p * (m->gamma + x * mbar) / den;
+}

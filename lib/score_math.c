@@ -1,0 +1,225 @@
+/*
+ * score_math.c - special functions and the optimiser of crm-score's
+ * models (score_model.h).
+ */
+#include "score_model.h"
+
+#include <float.h>
+#include <math.h>
+#include <string.h>
+
+/* glibc declares lgamma_r under _DEFAULT_SOURCE; say so for others */
+double lgamma_r(double x, int *sign);
+
+double sc_lgamma(double x)
+{
+	int sign;
+
+	return lgamma_r(x, &sign);
+}
+
+/*
+ * psi(x) for x > 0: the recurrence psi(x) = psi(x + 1) - 1/x up to
+ * x >= 12, then the asymptotic series
+ *   ln x - 1/(2x) - sum B_2k / (2k x^2k),
+ * whose first omitted term is below 1e-17 there.
+ */
+double sc_digamma(double x)
+{
+	double acc = 0, x2, s;
+
+	if (!(x > 0))
+		return NAN;
+	while (x < 12) {
+		acc -= 1 / x;
+		x += 1;
+	}
+	x2 = 1 / (x * x);
+	s = x2 * (1.0 / 12 - x2 * (1.0 / 120 - x2 * (1.0 / 252 - x2 * (1.0 / 240 -
+		x2 * (1.0 / 132 - x2 * (691.0 / 32760 - x2 * (1.0 / 12)))))));
+	return acc + log(x) - 0.5 / x - s;
+}
+
+double sc_softplus(double d)
+{
+	return d > 0 ? d + log1p(exp(-d)) : log1p(exp(d));
+}
+
+double sc_logistic(double d)
+{
+	double e;
+
+	if (d >= 0)
+		return 1 / (1 + exp(-d));
+	e = exp(d);
+	return e / (1 + e);
+}
+
+/* ------------------------------------------------------------ optimiser */
+
+static double dot(int n, const double *u, const double *v)
+{
+	double s = 0;
+
+	for (int i = 0; i < n; i++)
+		s += u[i] * v[i];
+	return s;
+}
+
+static double maxabs(int n, const double *v)
+{
+	double m = 0;
+
+	for (int i = 0; i < n; i++)
+		if (fabs(v[i]) > m)
+			m = fabs(v[i]);
+	return m;
+}
+
+static int inside(const struct sc_optim *o, const double *t)
+{
+	for (int i = 0; i < o->n; i++)
+		if (!(t[i] >= o->lo && t[i] <= o->hi))
+			return 0;
+	return 1;
+}
+
+/*
+ * BFGS on the inverse Hessian (Nocedal & Wright, algorithm 6.1) with an
+ * Armijo backtracking line search that interpolates a quadratic and
+ * treats a non-finite value or a point outside the bounds as too far.
+ * The update is skipped when the curvature condition s'y > 0 fails, and
+ * the approximation restarts from a scaled identity when the direction
+ * stops going downhill. A step moves no parameter by more than 2 (a
+ * factor e^2 on a log-parameter) at a time.
+ */
+void sc_minimise(struct sc_optim *o, double *th, sc_objective fn, void *data)
+{
+	int n = o->n, max_iter = o->max_iter ? o->max_iter : 500;
+	double gtol = o->gtol > 0 ? o->gtol : 1e-9;
+	double H[SC_MAXPAR][SC_MAXPAR], g[SC_MAXPAR], p[SC_MAXPAR];
+	double tn[SC_MAXPAR], gn[SC_MAXPAR], s[SC_MAXPAR], y[SC_MAXPAR];
+	double f, fn_, gp, step;
+	int fresh = 1, stalls = 0;
+
+	o->iterations = 0;
+	o->converged = 0;
+	o->why = NULL;
+	f = fn(th, g, data);
+	o->evaluations = 1;
+	if (!isfinite(f) || !inside(o, th)) {
+		o->f = f;
+		o->gmax = INFINITY;
+		o->why = "the starting point is outside the model's domain";
+		return;
+	}
+	memset(H, 0, sizeof(H));
+	for (int i = 0; i < n; i++)
+		H[i][i] = 1;
+
+	for (;;) {
+		o->gmax = maxabs(n, g);
+		if (o->gmax <= gtol) {
+			o->converged = 1;
+			break;
+		}
+		if (o->iterations >= max_iter) {
+			o->why = "too many iterations";
+			break;
+		}
+		o->iterations++;
+		for (int i = 0; i < n; i++) {
+			p[i] = 0;
+			for (int j = 0; j < n; j++)
+				p[i] -= H[i][j] * g[j];
+		}
+		gp = dot(n, g, p);
+		if (!(gp < 0)) {
+			memset(H, 0, sizeof(H));
+			for (int i = 0; i < n; i++) {
+				H[i][i] = 1;
+				p[i] = -g[i];
+			}
+			gp = -dot(n, g, g);
+			fresh = 1;
+		}
+		double pm = maxabs(n, p);
+		if (pm > 2) {
+			for (int i = 0; i < n; i++)
+				p[i] *= 2 / pm;
+			gp *= 2 / pm;
+		}
+
+		step = 1;
+		int accepted = 0;
+		for (int ls = 0; ls < 60; ls++) {
+			for (int i = 0; i < n; i++)
+				tn[i] = th[i] + step * p[i];
+			fn_ = inside(o, tn) ? fn(tn, gn, data) : INFINITY;
+			o->evaluations++;
+			if (isfinite(fn_) && fn_ <= f + 1e-4 * step * gp) {
+				accepted = 1;
+				break;
+			}
+			if (!isfinite(fn_)) {
+				step *= 0.2;
+			} else {
+				/* minimum of the quadratic through f, gp and fn_ */
+				double st = -gp * step * step / (2 * (fn_ - f - gp * step));
+				step = fmax(0.1 * step, fmin(0.5 * step, st));
+			}
+		}
+		if (!accepted) {
+			/* at the limit of floating point: as good as it gets */
+			if (o->gmax <= 1e3 * gtol)
+				o->converged = 1;
+			else
+				o->why = "the line search found no better point";
+			break;
+		}
+		for (int i = 0; i < n; i++) {
+			s[i] = tn[i] - th[i];
+			y[i] = gn[i] - g[i];
+		}
+		double sy = dot(n, s, y);
+		double df = f - fn_;
+		memcpy(th, tn, sizeof(double) * (size_t)n);
+		memcpy(g, gn, sizeof(double) * (size_t)n);
+		f = fn_;
+		if (df <= 1e-15 * fabs(f) && maxabs(n, s) < 1e-12) {
+			if (++stalls >= 3) {
+				o->gmax = maxabs(n, g);
+				if (o->gmax <= 1e3 * gtol)
+					o->converged = 1;
+				else
+					o->why = "no progress";
+				break;
+			}
+		} else {
+			stalls = 0;
+		}
+		if (sy > 1e-12 * sqrt(dot(n, s, s) * dot(n, y, y)) && sy > 0) {
+			double rho = 1 / sy, Hy[SC_MAXPAR], yHy;
+			if (fresh) {
+				/* scale the identity to the curvature seen (N&W 6.20) */
+				double sc = sy / dot(n, y, y);
+				for (int i = 0; i < n; i++)
+					H[i][i] = sc;
+				fresh = 0;
+			}
+			for (int i = 0; i < n; i++) {
+				Hy[i] = 0;
+				for (int j = 0; j < n; j++)
+					Hy[i] += H[i][j] * y[j];
+			}
+			yHy = dot(n, y, Hy);
+			/* H += (1 + rho y'Hy) rho s s' - rho (Hy s' + s y'H) */
+			for (int i = 0; i < n; i++)
+				for (int j = 0; j < n; j++)
+					H[i][j] += (1 + rho * yHy) * rho * s[i] * s[j] -
+						   rho * (Hy[i] * s[j] + s[i] * Hy[j]);
+		}
+	}
+	o->f = f;
+	memcpy(o->grad, g, sizeof(double) * (size_t)n);
+}

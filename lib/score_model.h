@@ -1,0 +1,151 @@
+/*
+ * score_model.h - the statistics behind crm-score, free of the database:
+ * special functions, a small quasi-Newton optimiser, the BG/NBD model of
+ * purchase counts and P(alive), the Gamma-Gamma model of spend, and RFM
+ * quantile scores. lib/score.c feeds them from the orders table.
+ *
+ * References (formulas re-derived and written from the papers):
+ *   Fader, Hardie & Lee (2005), "'Counting your customers' the easy way:
+ *   an alternative to the Pareto/NBD model", Marketing Science 24(2).
+ *   Fader, Hardie & Lee (2005), "RFM and CLV: using iso-value curves for
+ *   customer base analysis", Journal of Marketing Research 42(4).
+ *
+ * Time: a customer's history is summarised in whole "ticks" (days for the
+ * database) and a model works in units of unit_ticks ticks (1 for days, 7
+ * for weeks): t = ticks / unit_ticks, never rounded.
+ */
+#ifndef CRM_SCORE_MODEL_H
+#define CRM_SCORE_MODEL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* ------------------------------------------------------------ functions */
+
+/* ln Gamma(x) for x > 0 (thread-safe lgamma_r). */
+double sc_lgamma(double x);
+/* psi(x) = d/dx ln Gamma(x), x > 0, about 1e-15 relative. */
+double sc_digamma(double x);
+/* log(1 + e^d) without overflow or loss for large |d|. */
+double sc_softplus(double d);
+/* 1 / (1 + e^-d) */
+double sc_logistic(double d);
+
+/* ------------------------------------------------------------ optimiser */
+
+#define SC_MAXPAR 4
+
+/* f(theta) to minimise and its gradient; returns f, or a non-finite value
+ * when theta is outside the domain (the line search then backs off). */
+typedef double (*sc_objective)(const double *theta, double *grad, void *data);
+
+struct sc_optim {
+	int n;                 /* parameters, <= SC_MAXPAR */
+	int max_iter;          /* 0: 500 */
+	double gtol;           /* converged when every |grad_i| <= gtol; 0: 1e-9 */
+	double lo, hi;         /* bounds of every theta_i (log-parameters) */
+	/* results */
+	int iterations, evaluations, converged;
+	double f, grad[SC_MAXPAR], gmax;
+	const char *why;       /* why it stopped without converging */
+};
+
+/* BFGS with a backtracking line search from theta (updated in place). */
+void sc_minimise(struct sc_optim *o, double *theta, sc_objective fn, void *data);
+
+/* ------------------------------------------------------------- BG/NBD */
+
+struct sc_bgnbd {
+	double r, alpha, a, b;
+};
+
+/* Calibration data of the BG/NBD fit, grouped: w[i] customers share
+ * x[i] repeat purchases, recency tx[i] and age T[i] (ticks, tx <= T). */
+struct sc_rf {
+	size_t n;
+	int32_t *x, *tx, *T;
+	double *w;
+	double unit_ticks;     /* ticks per model time unit (1 day, 7 weeks) */
+	/* filled by sc_rf_prepare() */
+	int32_t max_x, max_T;
+	double customers, repeaters, sum_x;
+};
+
+/* Groups equal (x, tx, T) rows (the arrays are sorted and compacted in
+ * place; w must be set, usually to 1) and fills the totals. */
+void sc_rf_prepare(struct sc_rf *d);
+void sc_rf_free(struct sc_rf *d);
+
+/* Total log-likelihood over the customers (the paper's LL). */
+double sc_bgnbd_ll(const struct sc_bgnbd *m, const struct sc_rf *d);
+
+struct sc_fitinfo {
+	double ll;
+	int iterations, evaluations, converged, starts;
+	double gmax;           /* largest |d LL/N / d log-parameter| at the end */
+	const char *why;       /* not converged: the optimiser's reason */
+};
+
+/* Maximum likelihood over log-parameters from a few starting points.
+ * Returns 0 with *m set, or -1 with info->why when no start converged
+ * (*m is then the best point found). */
+int sc_bgnbd_fit(const struct sc_rf *d, struct sc_bgnbd *m, struct sc_fitinfo *info);
+
+/* P(alive at T | x, tx, T) (times in model units). */
+double sc_bgnbd_p_alive(const struct sc_bgnbd *m, double x, double tx, double T);
+/* log of the odds P(dead)/P(alive): p_alive = logistic(-lo). */
+double sc_bgnbd_dead_logodds(const struct sc_bgnbd *m, double x, double tx, double T);
+
+/* Expected purchases in (T, T+t] of a customer who is alive at T with x
+ * repeat purchases: multiply by P(alive) for the conditional expectation
+ * E[X(T, T+t) | x, tx, T] of the paper (its equation 10). */
+double sc_bgnbd_future(const struct sc_bgnbd *m, double x, double T, double t);
+/* The same by numerical integration over the dropout probability (slow;
+ * the fallback of sc_bgnbd_future far out, and a cross-check in tests). */
+double sc_bgnbd_future_quad(const struct sc_bgnbd *m, double x, double T, double t);
+/* Discounted future purchases of an alive customer: the integral over
+ * (0, h] of e^(-delta s) d future(s). delta 0: future(h). */
+double sc_bgnbd_future_discounted(const struct sc_bgnbd *m, double x, double T,
+				  double h, double delta);
+/* Expected purchases in (0, t] of a new customer (the cohort curve). */
+double sc_bgnbd_expected(const struct sc_bgnbd *m, double t);
+
+/* --------------------------------------------------------- Gamma-Gamma */
+
+struct sc_gg {
+	double p, q, gamma;
+};
+
+/* Repeat buyers: x[i] >= 1 repeat purchases of average value mbar[i] > 0
+ * (major units). */
+struct sc_spend {
+	size_t n;
+	int32_t *x;
+	double *mbar;
+};
+
+double sc_gg_ll(const struct sc_gg *m, const struct sc_spend *d);
+int sc_gg_fit(const struct sc_spend *d, struct sc_gg *m, struct sc_fitinfo *info);
+/* E[average order value | x, mbar]; x = 0 gives the population mean
+ * p gamma / (q - 1). NaN when it does not exist (p x + q <= 1). */
+double sc_gg_expected_spend(const struct sc_gg *m, double x, double mbar);
+
+/* ----------------------------------------------------------------- RFM */
+
+/*
+ * Quantile scores 1..bins of n values, higher value = higher score, with
+ * ties sharing a score: a value's score is 1 + floor(bins * P), P being
+ * the share of values below it plus half the share of values equal to
+ * it (a mid-rank), at most bins. Equal-sized groups when all values
+ * differ and n is a multiple of bins; a value shared by every customer
+ * gets the middle score.
+ */
+void sc_quantile_scores(const double *v, size_t n, int bins, int *score);
+
+/* The named segment of a customer from R, F and M scores 1..bins. */
+const char *sc_rfm_segment(int r, int f, int m, int bins);
+/* The segment names in the order crm-score prints them. */
+extern const char *const sc_rfm_segments[];
+extern const size_t sc_rfm_nsegments;
+
+#endif

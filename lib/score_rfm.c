@@ -1,0 +1,87 @@
+/*
+ * score_rfm.c - RFM quantile scores and the named segments of the R x FM
+ * grid (score_model.h).
+ */
+#include "score_model.h"
+
+#include <stdlib.h>
+
+#include "util.h"
+
+struct iv {
+	double v;
+	size_t i;
+};
+
+static int cmp_iv(const void *pa, const void *pb)
+{
+	const struct iv *a = pa, *b = pb;
+
+	if (a->v != b->v)
+		return a->v < b->v ? -1 : 1;
+	return (a->i > b->i) - (a->i < b->i);
+}
+
+void sc_quantile_scores(const double *v, size_t n, int bins, int *score)
+{
+	struct iv *s;
+
+	if (!n)
+		return;
+	s = xmalloc(n * sizeof(*s));
+	for (size_t i = 0; i < n; i++) {
+		s[i].v = v[i];
+		s[i].i = i;
+	}
+	qsort(s, n, sizeof(*s), cmp_iv);
+	for (size_t lo = 0; lo < n;) {
+		size_t hi = lo + 1;
+		while (hi < n && s[hi].v == s[lo].v)
+			hi++;
+		/* 1 + floor(bins * (below + equal/2) / n), in integers */
+		uint64_t num = (uint64_t)bins * (2 * (uint64_t)lo + (hi - lo));
+		int sc = 1 + (int)(num / (2 * (uint64_t)n));
+		if (sc > bins)
+			sc = bins;
+		for (size_t k = lo; k < hi; k++)
+			score[s[k].i] = sc;
+		lo = hi;
+	}
+	free(s);
+}
+
+const char *const sc_rfm_segments[] = {
+	"champions", "loyal", "potential_loyalist", "new", "promising",
+	"need_attention", "about_to_sleep", "at_risk", "cannot_lose",
+	"hibernating", "lost",
+};
+const size_t sc_rfm_nsegments = sizeof(sc_rfm_segments) / sizeof(sc_rfm_segments[0]);
+
+/*
+ * The grid of R (rows, 5 = most recent) and FM = the rounded-up mean of F
+ * and M (columns), on a 1..5 scale; scores of other bin counts are
+ * mapped to it first by ceil(5 s / bins).
+ *
+ *   R\FM   1               2                   3                   4          5
+ *   5      new             potential_loyalist  potential_loyalist  champions  champions
+ *   4      promising       potential_loyalist  potential_loyalist  loyal      champions
+ *   3      about_to_sleep  about_to_sleep      need_attention      loyal      loyal
+ *   2      hibernating     hibernating         at_risk             at_risk    cannot_lose
+ *   1      lost            lost                at_risk             at_risk    cannot_lose
+ */
+const char *sc_rfm_segment(int r, int f, int m, int bins)
+{
+	static const char *const grid[5][5] = {
+		{ "lost", "lost", "at_risk", "at_risk", "cannot_lose" },
+		{ "hibernating", "hibernating", "at_risk", "at_risk", "cannot_lose" },
+		{ "about_to_sleep", "about_to_sleep", "need_attention", "loyal", "loyal" },
+		{ "promising", "potential_loyalist", "potential_loyalist", "loyal", "champions" },
+		{ "new", "potential_loyalist", "potential_loyalist", "champions", "champions" },
+	};
+	int r5 = (5 * r + bins - 1) / bins, f5 = (5 * f + bins - 1) / bins;
+	int m5 = (5 * m + bins - 1) / bins, fm = (f5 + m5 + 1) / 2;
+
+	if (r5 < 1 || r5 > 5 || fm < 1 || fm > 5)
+		return NULL;
+	return grid[r5 - 1][fm - 1];
+}
