@@ -601,9 +601,12 @@ static int contains(const struct sb *hay, const char *needle)
 	return 0;
 }
 
-/* Encodes one body part (its Content-* headers, a blank line, the body
- * ending in CRLF). */
-static void put_part(struct sb *out, const char *type, const char *body, size_t len)
+/* Encodes one body part: its Content-* headers, a blank line, the body;
+ * end_crlf ends it with CRLF when it does not end so (a message does; in
+ * a multipart the delimiter brings its own CRLF, so that a body's final
+ * line end survives). */
+static void put_part(struct sb *out, const char *type, const char *body, size_t len,
+		     int end_crlf)
 {
 	size_t i, esc = 0;
 
@@ -616,7 +619,7 @@ static void put_part(struct sb *out, const char *type, const char *body, size_t 
 	if (esc * 6 <= len) {
 		sb_adds(out, "Content-Transfer-Encoding: quoted-printable\r\n\r\n");
 		mime_qp(out, body, len);
-		if (out->len < 2 || memcmp(out->buf + out->len - 2, "\r\n", 2))
+		if (end_crlf && (out->len < 2 || memcmp(out->buf + out->len - 2, "\r\n", 2)))
 			sb_adds(out, "\r\n");
 	} else {
 		struct sb crlf = SB_INIT;
@@ -675,8 +678,8 @@ int mime_build(struct sb *out, const struct mime_msg *m, const char **why)
 		char hex[65], boundary[40];
 		int tries;
 
-		put_part(&parts[0], "text/plain", m->text, m->text_len);
-		put_part(&parts[1], "text/html", m->html, m->html_len);
+		put_part(&parts[0], "text/plain", m->text, m->text_len, 0);
+		put_part(&parts[1], "text/html", m->html, m->html_len, 0);
 		sb_add(&key, m->text, m->text_len);
 		sb_addc(&key, 0);
 		sb_add(&key, m->html, m->html_len);
@@ -694,16 +697,16 @@ int mime_build(struct sb *out, const struct mime_msg *m, const char **why)
 			boundary);
 		sb_addf(out, "--%s\r\n", boundary);
 		sb_add(out, parts[0].buf, parts[0].len);
-		sb_addf(out, "--%s\r\n", boundary);
+		sb_addf(out, "\r\n--%s\r\n", boundary);
 		sb_add(out, parts[1].buf, parts[1].len);
-		sb_addf(out, "--%s--\r\n", boundary);
+		sb_addf(out, "\r\n--%s--\r\n", boundary);
 		sb_free(&parts[0]);
 		sb_free(&parts[1]);
 		sb_free(&key);
 	} else if (m->text) {
-		put_part(out, "text/plain", m->text, m->text_len);
+		put_part(out, "text/plain", m->text, m->text_len, 1);
 	} else {
-		put_part(out, "text/html", m->html, m->html_len);
+		put_part(out, "text/html", m->html, m->html_len, 1);
 	}
 	return 0;
 }

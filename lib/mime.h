@@ -151,7 +151,10 @@ struct mime_msg {
  *   text only or HTML only   one text/plain or text/html part
  *   both                     multipart/alternative, text first, then HTML
  *
- * with charset=UTF-8. A part is quoted-printable when at most one byte in
+ * with charset=UTF-8. A part decodes to exactly its body: in a multipart
+ * the CRLF before each delimiter belongs to the delimiter (RFC 2046
+ * 5.1.1), so a body's final line end is kept; a single-part message ends
+ * with CRLF. A part is quoted-printable when at most one byte in
  * six needs escaping (bytes >= 0x80, controls other than TAB and line
  * ends, '='), which is when QP is not longer than base64; otherwise
  * base64 of the text with CRLF line ends. The boundary is "=_" and 32 hex

@@ -665,11 +665,13 @@ static void test_message(void)
 	       "\r\n"
 	       "Hello Anna,\r\n"
 	       "see you.\r\n"
+	       "\r\n"
 	       "--=_972db02a1ce93572e590a8090bd0c18a\r\n"
 	       "Content-Type: text/html; charset=UTF-8\r\n"
 	       "Content-Transfer-Encoding: quoted-printable\r\n"
 	       "\r\n"
 	       "<p>Hello Anna, caf=C3=A9</p>\r\n"
+	       "\r\n"
 	       "--=_972db02a1ce93572e590a8090bd0c18a--\r\n",
 	       "the whole multipart/alternative message");
 
