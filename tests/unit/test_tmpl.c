@@ -571,6 +571,83 @@ static void test_speed(void)
 	tmpl_free(t);
 }
 
+/* Mutated templates: every parse either fails with a position and a
+ * message or gives a template that renders (under the sanitizers this
+ * is the memory-safety check). */
+static void test_fuzz(void)
+{
+	static const char base[] =
+		"Subject: {{a|upper}} {{#if b}}x{{else}}y{{/if}}\n"
+		"X-A: one\n  two {{c|default:\"d\"}}\n\n"
+		"Hi {{a|capitalize|default:\"friend\"}}\n{{#unless c}}\n  none\n{{/unless}}\n"
+		"\\{{lit}} {{! note }}\n--- html ---\n<p>{{a}} {{b|raw}}</p>\n";
+	static const char *const bits[] = {
+		"{{", "}}", "|", "\"", "#if ", "/if", "{{else}}", "\n", "\r\n", " ", "\\",
+		"--- html ---\n", "--- text ---\n", ":", "{{#unless x}}", "{{/unless}}", "é",
+		"\xff", "{{!", "a.b", "Z",
+	};
+	static const char *const kv[] = { "a", "ёж", "b", "<b>", "c", "0", NULL };
+	unsigned seed = 7;
+	int i, okc = 0, errc = 0, badpos = 0, ctl = 0;
+
+	for (i = 0; i < 20000; i++) {
+		struct sb src = SB_INIT, out = SB_INIT;
+		struct tmpl_err err;
+		struct tmpl *t;
+		int k, nm;
+
+		sb_adds(&src, base);
+		seed = seed * 1103515245 + 12345;
+		nm = 1 + (int)(seed >> 16) % 4;
+		for (k = 0; k < nm; k++) {
+			size_t at, cut;
+			const char *bit;
+			struct sb tmp = SB_INIT;
+
+			seed = seed * 1103515245 + 12345;
+			at = (seed >> 8) % (src.len + 1);
+			seed = seed * 1103515245 + 12345;
+			bit = bits[(seed >> 16) % ARRAY_SIZE(bits)];
+			cut = (seed >> 4) % 3 == 0 && at < src.len ? 1 + (seed >> 20) % 4 : 0;
+			if (at + cut > src.len)
+				cut = src.len - at;
+			sb_add(&tmp, src.buf, at);
+			sb_adds(&tmp, bit);
+			sb_add(&tmp, src.buf + at + cut, src.len - at - cut);
+			sb_free(&src);
+			src = tmp;
+		}
+		t = tmpl_parse(src.buf, src.len, &err);
+		if (t) {
+			struct vals v = { kv, 0 };
+			size_t h;
+
+			okc++;
+			for (h = 0; h < tmpl_nheaders(t); h++) {
+				size_t from = out.len;
+
+				tmpl_render_header(t, h, lookup, &v, &out);
+				for (; from < out.len; from++)
+					ctl += (unsigned char)out.buf[from] < 0x20;
+			}
+			tmpl_render_text(t, lookup, &v, &out);
+			tmpl_render_html(t, lookup, &v, &out);
+			for (h = 0; h < tmpl_nnames(t); h++)
+				tmpl_name(t, h, NULL, NULL);
+			tmpl_free(t);
+		} else {
+			errc++;
+			if (err.line < 1 || err.col < 1 || !err.msg[0])
+				badpos++;
+		}
+		sb_free(&src);
+		sb_free(&out);
+	}
+	ok(okc > 1000 && errc > 1000, "20000 mutated templates: %d parse, %d fail", okc, errc);
+	is_int(badpos, 0, "every failure has a line, a column and a message");
+	is_int(ctl, 0, "no rendered header holds a control character");
+}
+
 int main(void)
 {
 	test_file_format();
@@ -580,6 +657,7 @@ int main(void)
 	test_safety();
 	test_names();
 	test_errors();
+	test_fuzz();
 	test_speed();
 	return tap_done();
 }
