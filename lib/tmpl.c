@@ -711,7 +711,8 @@ static int parse_headers(struct parser *p, size_t *offp)
 			e = eol;
 			while (e > b && is_blank((unsigned char)p->src[e - 1]))
 				e--;
-			sb_addc(&val, ' ');
+			if (val.len && e > b)
+				sb_addc(&val, ' ');
 		} else {
 			nlen = header_name_len(p->src, eol, off);
 			if (!nlen) {

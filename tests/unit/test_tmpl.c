@@ -132,6 +132,15 @@ static void test_file_format(void)
 	is_str(tmpl_header_name(t, 2), "X-Long", "header 2 name");
 	is_str(tmpl_header_source(t, 2), "one two three", "continuations join with one space");
 	is_str(tmpl_header_source(t, 1), "Shop <shop@example.com>", "header source");
+	tmpl_free(t);
+	t = parse("X-Empty:\n  folded {{v}}\nX-B: b\n   \t\n\nbody\n");
+	ok(t && tmpl_nheaders(t) == 2, "header with its value on a continuation line");
+	if (t) {
+		is_str(tmpl_header_source(t, 0), "folded {{v}}", "no leading space from the fold");
+		is_str(tmpl_header_source(t, 1), "b", "a line of blanks ends the block");
+	}
+	tmpl_free(t);
+	t = parse(src);
 	is_int(tmpl_header_index(t, "subject"), 0, "header_index ignores case");
 	is_int(tmpl_header_index(t, "Reply-To"), -1, "absent header is -1");
 	ok(tmpl_header_name(t, 3) == NULL, "header name out of range is NULL");
