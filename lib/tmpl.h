@@ -18,15 +18,16 @@
  *   must be valid UTF-8 without NUL bytes.
  * - Header block: the file has one exactly when its first line is a header
  *   line, "Name: value", where Name is [A-Za-z0-9-]+ (at most 76 bytes)
- *   directly followed by ':'. The block then runs to the first empty line;
+ *   directly followed by ':'. The block then runs to the first empty line
+ *   (or a line of only spaces and tabs);
  *   every line in it must be a header line or a continuation (a line
  *   starting with space or tab, joined to the previous header with a
  *   single space after its leading white space is removed). A block that
  *   runs to the end of the file leaves no body. White space around a value
  *   is dropped. A header name may appear only once (case-insensitive).
- *   When the first line is empty (or blank), the header block is empty and the body
- *   starts after that line (so a body whose first line looks like
- *   "Note: ..." or "https://..." is written after an empty first line).
+ *   When the first line is empty (or blank), the header block is empty
+ *   and the body starts after that line (so a body whose first line looks
+ *   like "Note: ..." or "https://..." is written after an empty line).
  *   When the first line is neither a header line nor empty (plain text, a
  *   part marker, a "{{"), the file has no headers and all of it is body.
  * - Body: a line that is exactly "--- html ---" starts the HTML part and
