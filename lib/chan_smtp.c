@@ -227,7 +227,7 @@ void smtp_send(struct smtp *s, const char *from, const char *rcpt, const char *m
 	}
 	if (s->body_done && !s->reply_after_body) {
 		r->status = CHAN_IN_DOUBT;
-		snprintf(r->reason, sizeof(r->reason), "no reply after the message was sent: %s",
+		snprintf(r->reason, sizeof(r->reason), "no reply after the message was sent: %.200s",
 			 err[0] ? err : curl_easy_strerror(rc));
 		return;
 	}
@@ -244,7 +244,7 @@ void smtp_send(struct smtp *s, const char *from, const char *rcpt, const char *m
 	if (s->code >= 400)
 		snprintf(r->reason, sizeof(r->reason), "%s", s->reply);
 	else
-		snprintf(r->reason, sizeof(r->reason), "%s", err[0] ? err : curl_easy_strerror(rc));
+		snprintf(r->reason, sizeof(r->reason), "%.250s", err[0] ? err : curl_easy_strerror(rc));
 }
 
 /* For the send loop: did the last failure come from the server refusing

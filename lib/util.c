@@ -99,6 +99,7 @@ void sb_grow(struct sb *sb, size_t extra)
 		sb->buf = NULL;
 	}
 	sb->buf = xgrow(sb->buf, 1, need, &sb->cap);
+	sb->buf[sb->len] = 0;	/* buf is always a string, even before any sb_add */
 }
 
 void sb_add(struct sb *sb, const void *data, size_t n)
