@@ -259,101 +259,41 @@ static double bg_obj(const double *th, double *g, void *data)
 	return -ll / n;
 }
 
-#define LOG_BOUND 25.0
-
-/* Why a fit that ended at a bound did not converge: the parameter that
- * runs off to 0 or infinity. */
-static const char *bound_reason(const char *const *names, const double *th, int n)
-{
-	static const char *const msg[][2] = {
-		{ "parameter r runs off to 0", "parameter r runs off to infinity" },
-		{ "parameter alpha runs off to 0", "parameter alpha runs off to infinity" },
-		{ "parameter a runs off to 0", "parameter a runs off to infinity" },
-		{ "parameter b runs off to 0", "parameter b runs off to infinity" },
-		{ "parameter p runs off to 0", "parameter p runs off to infinity" },
-		{ "parameter q runs off to 0", "parameter q runs off to infinity" },
-		{ "parameter gamma runs off to 0", "parameter gamma runs off to infinity" },
-	};
-	static const char *const all[] = { "r", "alpha", "a", "b", "p", "q", "gamma" };
-
-	for (int i = 0; i < n; i++) {
-		if (fabs(th[i]) < LOG_BOUND - 1)
-			continue;
-		for (size_t k = 0; k < sizeof(all) / sizeof(all[0]); k++)
-			if (!strcmp(all[k], names[i]))
-				return msg[k][th[i] > 0];
-	}
-	return NULL;
-}
-
 int sc_bgnbd_fit(const struct sc_rf *d, struct sc_bgnbd *m, struct sc_fitinfo *info)
 {
 	static const char *const names[] = { "r", "alpha", "a", "b" };
-	/* starting points: (r, a, b); alpha makes r/alpha the mean rate */
-	static const double starts[][3] = {
+	static const double limits[] = { 13.8, 25, 13.8, 13.8 }; /* 1e6, 1e-6 */
+	/* (r, a, b); alpha makes r/alpha the mean repeat purchase rate */
+	static const double rab[][3] = {
 		{ 1, 1, 3 }, { 0.3, 0.5, 1.5 }, { 3, 2, 10 }, { 0.1, 0.2, 0.5 },
 	};
+	double starts[4][SC_MAXPAR], th[4] = { 0 }, sumT = 0, rate;
 	struct bg_ctx c;
-	double best = INFINITY, bth[4] = { 0 };
-	double rate;
-	int ok = 0;
+	int rc;
 
-	memset(info, 0, sizeof(*info));
 	if (d->repeaters < 1 || d->customers < 2) {
+		memset(info, 0, sizeof(*info));
 		info->why = "no repeat purchases";
 		return -1;
 	}
-	/* mean repeat purchases per unit of time observed */
-	double sumT = 0;
 	for (size_t i = 0; i < d->n; i++)
 		sumT += d->w[i] * d->T[i] / d->unit_ticks;
 	rate = d->sum_x / fmax(sumT, 1e-9);
+	for (int s = 0; s < 4; s++) {
+		starts[s][0] = log(rab[s][0]);
+		starts[s][1] = log(rab[s][0] / rate);
+		starts[s][2] = log(rab[s][1]);
+		starts[s][3] = log(rab[s][2]);
+	}
 	ctx_init(&c, d);
-	for (size_t s = 0; s < sizeof(starts) / sizeof(starts[0]); s++) {
-		double th[4] = { log(starts[s][0]), log(starts[s][0] / rate),
-				 log(starts[s][1]), log(starts[s][2]) };
-		struct sc_optim o = { .n = 4, .lo = -LOG_BOUND, .hi = LOG_BOUND };
-
-		for (int i = 0; i < 4; i++)
-			th[i] = fmin(fmax(th[i], -LOG_BOUND + 2), LOG_BOUND - 2);
-		sc_minimise(&o, th, bg_obj, &c);
-		info->starts++;
-		info->iterations += o.iterations;
-		info->evaluations += o.evaluations;
-		if (isfinite(o.f) && o.f < best) {
-			best = o.f;
-			memcpy(bth, th, sizeof(bth));
-			info->gmax = o.gmax;
-			info->converged = o.converged;
-			info->why = o.converged ? NULL : o.why;
-			if (!o.converged) {
-				const char *br = bound_reason(names, th, 4);
-				if (br)
-					info->why = br;
-			}
-		}
-		if (o.converged && !bound_reason(names, th, 4)) {
-			ok = 1;
-			break;
-		}
-	}
+	rc = sc_fit_starts(4, starts, 4, names, limits, bg_obj, &c, th, info);
 	ctx_free(&c);
-	m->r = exp(bth[0]);
-	m->alpha = exp(bth[1]);
-	m->a = exp(bth[2]);
-	m->b = exp(bth[3]);
-	info->ll = -best * d->customers;
-	if (ok) {
-		info->converged = 1;
-		info->why = NULL;
-		return 0;
-	}
-	info->converged = 0;
-	if (!info->why)
-		info->why = bound_reason(names, bth, 4);
-	if (!info->why)
-		info->why = "no starting point converged";
-	return -1;
+	m->r = exp(th[0]);
+	m->alpha = exp(th[1]);
+	m->a = exp(th[2]);
+	m->b = exp(th[3]);
+	info->ll *= d->customers;
+	return rc;
 }
 
 /* ------------------------------------------------------------ P(alive) */

@@ -131,76 +131,37 @@ static double gg_obj(const double *th, double *g, void *data)
 	return -ll / n;
 }
 
-#define LOG_BOUND 25.0
-
-static const char *gg_bound(const double *th)
-{
-	static const char *const msg[][2] = {
-		{ "parameter p runs off to 0", "parameter p runs off to infinity" },
-		{ "parameter q runs off to 0", "parameter q runs off to infinity" },
-		{ "parameter gamma runs off to 0", "parameter gamma runs off to infinity" },
-	};
-
-	for (int i = 0; i < 3; i++)
-		if (fabs(th[i]) >= LOG_BOUND - 1)
-			return msg[i][th[i] > 0];
-	return NULL;
-}
-
 int sc_gg_fit(const struct sc_spend *d, struct sc_gg *m, struct sc_fitinfo *info)
 {
+	static const char *const names[] = { "p", "q", "gamma" };
+	static const double limits[] = { 13.8, 13.8, 25 }; /* 1e6, 1e-6 */
 	/* (p, q); gamma makes the population mean p gamma/(q-1) the sample's */
-	static const double starts[][2] = { { 1, 3 }, { 4, 4 }, { 0.5, 1.5 }, { 10, 10 } };
+	static const double pq[][2] = { { 1, 3 }, { 4, 4 }, { 0.5, 1.5 }, { 10, 10 } };
+	double starts[4][SC_MAXPAR], th[3] = { 0 }, mean = 0;
 	struct gg_ctx c;
-	double best = INFINITY, bth[3] = { 0 }, mean = 0;
-	int ok = 0;
+	int rc;
 
-	memset(info, 0, sizeof(*info));
 	if (d->n < 2) {
+		memset(info, 0, sizeof(*info));
 		info->why = "too few repeat buyers";
 		return -1;
 	}
 	for (size_t i = 0; i < d->n; i++)
 		mean += d->mbar[i];
 	mean /= (double)d->n;
+	for (int s = 0; s < 4; s++) {
+		starts[s][0] = log(pq[s][0]);
+		starts[s][1] = log(pq[s][1]);
+		starts[s][2] = log(mean * (pq[s][1] - 1) / pq[s][0]);
+	}
 	gg_init(&c, d);
-	for (size_t s = 0; s < sizeof(starts) / sizeof(starts[0]); s++) {
-		double p = starts[s][0], q = starts[s][1];
-		double th[3] = { log(p), log(q), log(mean * (q - 1) / p) };
-		struct sc_optim o = { .n = 3, .lo = -LOG_BOUND, .hi = LOG_BOUND };
-
-		for (int i = 0; i < 3; i++)
-			th[i] = fmin(fmax(th[i], -LOG_BOUND + 2), LOG_BOUND - 2);
-		sc_minimise(&o, th, gg_obj, &c);
-		info->starts++;
-		info->iterations += o.iterations;
-		info->evaluations += o.evaluations;
-		if (isfinite(o.f) && o.f < best) {
-			best = o.f;
-			memcpy(bth, th, sizeof(bth));
-			info->gmax = o.gmax;
-			info->why = o.converged ? gg_bound(th) : o.why;
-		}
-		if (o.converged && !gg_bound(th)) {
-			ok = 1;
-			break;
-		}
-	}
+	rc = sc_fit_starts(3, starts, 4, names, limits, gg_obj, &c, th, info);
 	gg_free(&c);
-	m->p = exp(bth[0]);
-	m->q = exp(bth[1]);
-	m->gamma = exp(bth[2]);
-	info->ll = -best * (double)d->n;
-	info->converged = ok;
-	if (ok) {
-		info->why = NULL;
-		return 0;
-	}
-	if (gg_bound(bth))
-		info->why = gg_bound(bth);
-	if (!info->why)
-		info->why = "no starting point converged";
-	return -1;
+	m->p = exp(th[0]);
+	m->q = exp(th[1]);
+	m->gamma = exp(th[2]);
+	info->ll *= (double)d->n;
+	return rc;
 }
 
 double sc_gg_expected_spend(const struct sc_gg *m, double x, double mbar)

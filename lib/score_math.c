@@ -6,6 +6,7 @@
 
 #include <float.h>
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 /* glibc declares lgamma_r under _DEFAULT_SOURCE; say so for others */
@@ -222,4 +223,125 @@ void sc_minimise(struct sc_optim *o, double *th, sc_objective fn, void *data)
 	}
 	o->f = f;
 	memcpy(o->grad, g, sizeof(double) * (size_t)n);
+}
+
+/* Eigenvalues of a symmetric n x n matrix (destroyed) by cyclic Jacobi
+ * rotations; the diagonal ends up holding them. */
+static void jacobi_eigen(int n, double A[SC_MAXPAR][SC_MAXPAR])
+{
+	for (int sweep = 0; sweep < 100; sweep++) {
+		double off = 0;
+		for (int i = 0; i < n; i++)
+			for (int j = i + 1; j < n; j++)
+				off += A[i][j] * A[i][j];
+		if (off < 1e-300)
+			return;
+		for (int p = 0; p < n; p++)
+			for (int q = p + 1; q < n; q++) {
+				if (A[p][q] == 0)
+					continue;
+				double th = (A[q][q] - A[p][p]) / (2 * A[p][q]);
+				double t = (th >= 0 ? 1 : -1) / (fabs(th) + sqrt(th * th + 1));
+				double c = 1 / sqrt(t * t + 1), s = t * c;
+				for (int k = 0; k < n; k++) {
+					double akp = A[k][p], akq = A[k][q];
+					A[k][p] = c * akp - s * akq;
+					A[k][q] = s * akp + c * akq;
+				}
+				for (int k = 0; k < n; k++) {
+					double apk = A[p][k], aqk = A[q][k];
+					A[p][k] = c * apk - s * aqk;
+					A[q][k] = s * apk + c * aqk;
+				}
+			}
+	}
+}
+
+double sc_min_curvature(int n, const double *theta, sc_objective fn, void *data)
+{
+	double H[SC_MAXPAR][SC_MAXPAR], t[SC_MAXPAR], gp[SC_MAXPAR], gm[SC_MAXPAR];
+	const double h = 1e-4;
+	double m = INFINITY;
+
+	for (int j = 0; j < n; j++) {
+		memcpy(t, theta, sizeof(double) * (size_t)n);
+		t[j] = theta[j] + h;
+		if (!isfinite(fn(t, gp, data)))
+			return NAN;
+		t[j] = theta[j] - h;
+		if (!isfinite(fn(t, gm, data)))
+			return NAN;
+		for (int i = 0; i < n; i++)
+			H[i][j] = (gp[i] - gm[i]) / (2 * h);
+	}
+	for (int i = 0; i < n; i++)
+		for (int j = i + 1; j < n; j++)
+			H[i][j] = H[j][i] = (H[i][j] + H[j][i]) / 2;
+	jacobi_eigen(n, H);
+	for (int i = 0; i < n; i++)
+		if (H[i][i] < m)
+			m = H[i][i];
+	return m;
+}
+
+#define LOG_BOUND 25.0
+#define MIN_CURVATURE 1e-7
+
+int sc_fit_starts(int n, const double (*starts)[SC_MAXPAR], int nstarts,
+		  const char *const *names, const double *limits, sc_objective fn,
+		  void *data, double *theta, struct sc_fitinfo *info)
+{
+	double best = INFINITY, th[SC_MAXPAR];
+	int found = 0;
+
+	memset(info, 0, sizeof(*info));
+	info->curvature = NAN;
+	for (int s = 0; s < nstarts; s++) {
+		struct sc_optim o = { .n = n, .lo = -LOG_BOUND, .hi = LOG_BOUND };
+		int off = -1;
+
+		for (int i = 0; i < n; i++)
+			th[i] = fmin(fmax(starts[s][i], -LOG_BOUND + 2), LOG_BOUND - 2);
+		sc_minimise(&o, th, fn, data);
+		info->starts++;
+		info->iterations += o.iterations;
+		info->evaluations += o.evaluations;
+		if (!isfinite(o.f))
+			continue;
+		for (int i = 0; i < n; i++)
+			if (fabs(th[i]) >= fmin(limits[i], LOG_BOUND - 1))
+				off = i;
+		if (o.f < best) {
+			best = o.f;
+			memcpy(theta, th, sizeof(double) * (size_t)n);
+			info->ll = -o.f;
+			info->gmax = o.gmax;
+			if (off >= 0)
+				snprintf(info->why_buf, sizeof(info->why_buf),
+					 "parameter %s runs off to %s", names[off],
+					 th[off] > 0 ? "infinity" : "0");
+			else
+				snprintf(info->why_buf, sizeof(info->why_buf), "%s",
+					 o.converged ? "" : o.why);
+		}
+		if (!o.converged || off >= 0 || o.f > best)
+			continue;
+		info->curvature = sc_min_curvature(n, th, fn, data);
+		info->evaluations += 2 * n;
+		if (!(info->curvature > MIN_CURVATURE)) {
+			/* the flattest direction: the largest component of the
+			 * eigenvector is not computed; name the parameters */
+			snprintf(info->why_buf, sizeof(info->why_buf),
+				 "the likelihood is flat (curvature %.1g): the data do not identify "
+				 "the parameters", info->curvature);
+			continue;
+		}
+		found = 1;
+		break;
+	}
+	info->converged = found;
+	info->why = found ? NULL : info->why_buf;
+	if (!found && !info->why_buf[0])
+		snprintf(info->why_buf, sizeof(info->why_buf), "no starting point converged");
+	return found ? 0 : -1;
 }

@@ -53,6 +53,12 @@ struct sc_optim {
 /* BFGS with a backtracking line search from theta (updated in place). */
 void sc_minimise(struct sc_optim *o, double *theta, sc_objective fn, void *data);
 
+/* The smallest eigenvalue of the Hessian of fn at theta (central
+ * differences of the gradient): the curvature along the flattest
+ * direction, about 0 on a ridge where the data do not identify the
+ * parameters. */
+double sc_min_curvature(int n, const double *theta, sc_objective fn, void *data);
+
 /* ------------------------------------------------------------- BG/NBD */
 
 struct sc_bgnbd {
@@ -83,8 +89,25 @@ struct sc_fitinfo {
 	double ll;
 	int iterations, evaluations, converged, starts;
 	double gmax;           /* largest |d LL/N / d log-parameter| at the end */
-	const char *why;       /* not converged: the optimiser's reason */
+	double curvature;      /* smallest Hessian eigenvalue of -LL/N there */
+	const char *why;       /* not converged: why */
+	char why_buf[160];
 };
+
+/*
+ * Minimises fn (-LL/N over log-parameters, within [-25, 25]) from each
+ * starting point in turn until one converges to a point where every
+ * |log-parameter| is below its limit (shape parameters beyond 1e6 or
+ * 1e-6 mean the model degenerates to a limit case the data cannot tell
+ * from it) and the Hessian is positive definite (curvature above 1e-7
+ * along every direction); otherwise the data do not identify the
+ * parameters and the fit fails with info->why naming the parameter that
+ * runs off, or the flat likelihood. theta gets the best point found.
+ * Returns 0 or -1.
+ */
+int sc_fit_starts(int n, const double (*starts)[SC_MAXPAR], int nstarts,
+		  const char *const *names, const double *limits, sc_objective fn,
+		  void *data, double *theta, struct sc_fitinfo *info);
 
 /* Maximum likelihood over log-parameters from a few starting points.
  * Returns 0 with *m set, or -1 with info->why when no start converged

@@ -501,14 +501,40 @@ static void test_degenerate(void)
 	}
 	d.unit_ticks = 7;
 	sc_rf_prepare(&d);
-	ok(sc_bgnbd_fit(&d, &m, &fi) < 0 && fi.why, "no repeat purchases: no fit (%s)",
-	   fi.why ? fi.why : "?");
+	int rc = sc_bgnbd_fit(&d, &m, &fi);
+	ok(rc < 0 && fi.why, "no repeat purchases: no fit (%s)", fi.why ? fi.why : "?");
+	sc_rf_free(&d);
+
+	/* nobody ever drops out (NBD data): a and b cannot be identified */
+	d.n = 3000;
+	d.x = calloc(d.n, sizeof(int32_t));
+	d.tx = calloc(d.n, sizeof(int32_t));
+	d.T = calloc(d.n, sizeof(int32_t));
+	d.w = malloc(d.n * sizeof(double));
+	for (size_t i = 0; i < d.n; i++) {
+		double lam = gamma1(0.8) / 10, T = 20 + 30 * unif(), t = 0;
+		for (;;) {
+			t += -log(unif()) / lam;
+			if (t > T)
+				break;
+			d.x[i]++;
+			d.tx[i] = (int32_t)(t * 1000);
+		}
+		d.T[i] = (int32_t)(T * 1000);
+		d.w[i] = 1;
+	}
+	d.unit_ticks = 1000;
+	sc_rf_prepare(&d);
+	rc = sc_bgnbd_fit(&d, &m, &fi);
+	ok(rc < 0 && fi.why, "no dropout in the data: no fit (%s)", fi.why ? fi.why : "?");
+	ok(fi.why && (strstr(fi.why, "runs off") || strstr(fi.why, "flat")),
+	   "the reason names the parameter or the flat likelihood");
 	sc_rf_free(&d);
 	sp.n = 1;
 	sp.x = one;
 	sp.mbar = mb;
-	ok(sc_gg_fit(&sp, &g, &fi) < 0 && fi.why, "one repeat buyer: no spend model (%s)",
-	   fi.why ? fi.why : "?");
+	rc = sc_gg_fit(&sp, &g, &fi);
+	ok(rc < 0 && fi.why, "one repeat buyer: no spend model (%s)", fi.why ? fi.why : "?");
 	/* q <= 1: no population mean, no negative spend */
 	g.p = 2;
 	g.q = 0.8;

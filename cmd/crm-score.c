@@ -1,0 +1,128 @@
+/*
+ * crm-score - RFM scores and customer lifetime value (BG/NBD and
+ * Gamma-Gamma) from the orders in the base. The runs are lib/score.c,
+ * the statistics lib/score_*.c.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "crm.h"
+#include "db.h"
+#include "diag.h"
+#include "norm.h"
+#include "opt.h"
+#include "score.h"
+
+static const char *as_of, *currency, *period, *horizon, *discount, *holdout_end;
+static long bins = -1;
+
+static const struct opt options[] = {
+	OPT_STRING_(0, "as-of", &as_of, "DATE",
+		    "score the orders up to DATE (a date means its end; default: --now)"),
+	OPT_STRING_(0, "currency", &currency, "CODE",
+		    "use the orders in this currency (needed when there are several)"),
+	OPT_INT_(0, "bins", &bins, "N", "rfm: scores from 1 to N, 2 to 9 (default 5)"),
+	OPT_STRING_(0, "period", &period, "UNIT",
+		    "clv: time unit of the fitted parameters, week (default) or day"),
+	OPT_STRING_(0, "horizon", &horizon, "DURATION",
+		    "clv: how far ahead clv and expected_orders look (default 52w)"),
+	OPT_STRING_(0, "discount", &discount, "RATE",
+		    "clv: annual discount rate, such as 0.1 or 10% (default 10%)"),
+	OPT_STRING_(0, "holdout-end", &holdout_end, "DATE",
+		    "clv: predict the purchases after --as-of up to DATE and compare them with "
+		    "the orders (writes nothing)"),
+	OPT_END_(),
+};
+
+static const struct opt_cmd cmd = {
+	.usage = "[options] rfm [--bins N]\n"
+		 "[options] clv [--period day|week] [--horizon DURATION] [--discount RATE]\n"
+		 "[options] clv --as-of DATE --holdout-end DATE",
+	.summary = "Score the customers from their completed orders: RFM quantile scores and\n"
+		   "segments (rfm), or the probability that they are still customers, the\n"
+		   "orders they will place and their lifetime value (clv). The scores are\n"
+		   "stored for crm-segment; a summary is printed.",
+	.opts = options,
+	.common = OPT_COMMON_DB | OPT_COMMON_FORMAT | OPT_COMMON_NOW | OPT_COMMON_DRY_RUN,
+	.more = "Examples:\n"
+		"  crm-score rfm\n"
+		"  crm-score clv --horizon 1y --discount 8%\n"
+		"  crm-score clv --as-of 1997-09-30 --holdout-end 1998-06-30\n"
+		"  crm-segment 'rfm_segment = \"at_risk\" and clv > 100'\n",
+};
+
+int cmd_main(int argc, char **argv)
+{
+	struct crm crm = { 0 };
+	struct score_opts so = {
+		.bins = 5, .period = SCORE_WEEK, .horizon_days = 364, .discount = 0.10,
+	};
+	int first, rc, is_rfm;
+
+	first = opt_parse(&crm, &cmd, argc, argv);
+	if (first >= argc)
+		opt_usage_error(&cmd, "no task given (rfm or clv)");
+	if (argc - first > 1)
+		opt_usage_error(&cmd, "one task expected, got %d arguments", argc - first);
+	if (!strcmp(argv[first], "rfm"))
+		is_rfm = 1;
+	else if (!strcmp(argv[first], "clv"))
+		is_rfm = 0;
+	else
+		opt_usage_error(&cmd, "unknown task \"%s\" (rfm or clv)", argv[first]);
+
+	if (is_rfm && (period || horizon || discount || holdout_end))
+		opt_usage_error(&cmd, "--%s goes with clv", period ? "period" : horizon ? "horizon" :
+				discount ? "discount" : "holdout-end");
+	if (!is_rfm && bins != -1)
+		opt_usage_error(&cmd, "--bins goes with rfm");
+	if (bins != -1) {
+		if (bins < 2 || bins > 9)
+			opt_usage_error(&cmd, "--bins needs a number from 2 to 9");
+		so.bins = (int)bins;
+	}
+	so.as_of = crm.now;
+	if (as_of && score_parse_time(as_of, &so.as_of) < 0)
+		opt_usage_error(&cmd, "invalid --as-of \"%s\" (a date or a time, such as 2026-06-30)",
+				as_of);
+	if (period) {
+		if (!strcmp(period, "week"))
+			so.period = SCORE_WEEK;
+		else if (!strcmp(period, "day"))
+			so.period = SCORE_DAY;
+		else
+			opt_usage_error(&cmd, "invalid --period \"%s\" (day or week)", period);
+	}
+	if (horizon && score_parse_duration(horizon, &so.horizon_days) < 0)
+		opt_usage_error(&cmd, "invalid --horizon \"%s\" (whole days: 365d, 52w, 12mo, 1y)",
+				horizon);
+	if (discount && score_parse_rate(discount, &so.discount) < 0)
+		opt_usage_error(&cmd, "invalid --discount \"%s\" (a yearly rate such as 0.1 or 10%%)",
+				discount);
+	if (holdout_end) {
+		if (!as_of)
+			opt_usage_error(&cmd, "--holdout-end needs --as-of, the end of the calibration period");
+		if (score_parse_time(holdout_end, &so.holdout_end) < 0)
+			opt_usage_error(&cmd, "invalid --holdout-end \"%s\" (a date or a time)", holdout_end);
+		if (so.holdout_end / 86400 <= so.as_of / 86400)
+			opt_usage_error(&cmd, "--holdout-end must be a day after --as-of");
+	}
+	if (currency) {
+		char code[4];
+		int exp;
+		const char *why;
+		if (norm_currency(currency, strlen(currency), code, &exp, &why) < 0)
+			opt_usage_error(&cmd, "invalid --currency \"%s\": %s", currency, why);
+	}
+	so.currency = currency;
+
+	/* a dry run or a validation writes nothing: read-only; a missing
+	 * database has nothing to score: opening it read-only says so */
+	db_open(&crm, crm.dry_run || holdout_end || access(crm.db_path, F_OK) != 0 ?
+		DB_READ : DB_WRITE);
+	rc = is_rfm ? score_rfm(&crm, &so) : score_clv(&crm, &so);
+	db_close(&crm);
+	return rc;
+}

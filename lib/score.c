@@ -1,0 +1,821 @@
+/*
+ * score.c - crm-score's runs (score.h): read the completed orders up to
+ * the as-of time, summarise them per customer, fit or compute the models
+ * (score_model.h), print a summary and store per-customer scores in one
+ * write transaction.
+ *
+ * The per-customer summary is computed in one pass over the orders in
+ * (customer, time) order, which the index orders_customer gives without
+ * sorting. Purchases are collapsed to calendar days (UTC): several
+ * orders on one day are one purchase of their summed value, as in the
+ * CDNOW set-up of the papers. With x repeat purchase days (the first day
+ * is not counted), the last at day L, the first at F and the as-of day A:
+ * tx = L - F and T = A - F days, in weeks (days / 7) or days.
+ */
+#include "score.h"
+
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "db.h"
+#include "diag.h"
+#include "norm.h"
+#include "out.h"
+#include "progress.h"
+#include "score_model.h"
+#include "util.h"
+
+/* fewer repeat buyers than this and the models are not fitted */
+#define MIN_REPEATERS 10
+
+/* ------------------------------------------------------------ parsing */
+
+int score_parse_time(const char *s, int64_t *epoch)
+{
+	struct norm_opts no = { 0 };
+	const char *why;
+	int y, m, d;
+
+	if (norm_date(s, strlen(s), &no, &y, &m, &d, &why) == 0) {
+		*epoch = norm_days_from_civil(y, m, d) * 86400 + 86399;
+		return 0;
+	}
+	return norm_time(s, strlen(s), &no, epoch, &why);
+}
+
+int score_parse_duration(const char *s, int64_t *days)
+{
+	char *end;
+	double v = strtod(s, &end);
+	double per;
+
+	if (end == s || !(v > 0))
+		return -1;
+	if (!strcmp(end, "d"))
+		per = 1;
+	else if (!strcmp(end, "w"))
+		per = 7;
+	else if (!strcmp(end, "mo"))
+		per = 30;
+	else if (!strcmp(end, "y"))
+		per = 365;
+	else
+		return -1;
+	v *= per;
+	if (v != floor(v) || v > 36500)
+		return -1;
+	*days = (int64_t)v;
+	return 0;
+}
+
+int score_parse_rate(const char *s, double *rate)
+{
+	char *end;
+	double v = strtod(s, &end);
+
+	if (end == s)
+		return -1;
+	if (!strcmp(end, "%"))
+		v /= 100;
+	else if (*end)
+		return -1;
+	if (!(v >= 0 && v < 10))
+		return -1;
+	*rate = v;
+	return 0;
+}
+
+/* ------------------------------------------------- orders -> customers */
+
+struct cust {
+	int64_t id;
+	int32_t first, last;    /* days since 1970 of the first and last purchase day */
+	int32_t x;              /* repeat purchase days up to the as-of time */
+	int32_t orders;         /* completed orders up to the as-of time */
+	int32_t hold;           /* purchase days in the holdout period */
+	int64_t revenue;        /* minor units, up to the as-of time */
+	int64_t repeat_spend;   /* minor units on the repeat purchase days */
+};
+
+struct load {
+	struct cust *c;
+	size_t n, cap;
+	char currency[4];
+	int exponent;
+	double unit;            /* minor units per major unit */
+	char data_from[20];
+	char as_of[20], hold_to[20];
+	int32_t as_of_day, hold_day;
+	uint64_t orders;
+};
+
+#define MAX_CURRENCIES 16
+
+static int parse_day(const char *t, int len, int32_t *day)
+{
+	int y, m, d;
+
+	if (len < 10 || t[4] != '-' || t[7] != '-')
+		return -1;
+	for (int i = 0; i < 10; i++)
+		if (i != 4 && i != 7 && !ascii_isdigit(t[i]))
+			return -1;
+	y = (t[0] - '0') * 1000 + (t[1] - '0') * 100 + (t[2] - '0') * 10 + (t[3] - '0');
+	m = (t[5] - '0') * 10 + (t[6] - '0');
+	d = (t[8] - '0') * 10 + (t[9] - '0');
+	*day = (int32_t)norm_days_from_civil(y, m, d);
+	return 0;
+}
+
+static int64_t floor_div(int64_t a, int64_t b)
+{
+	return a / b - (a % b != 0 && (a < 0) != (b < 0));
+}
+
+/*
+ * Reads the completed orders up to o->as_of (and, for a holdout, up to
+ * o->holdout_end) in the currency of the run. Returns 0, or 1 after an
+ * error message.
+ */
+static int load_orders(struct crm *crm, const struct score_opts *o, struct load *L)
+{
+	static const char sql[] =
+		"SELECT customer_id, ordered_at, amount, currency FROM orders"
+		" WHERE ordered_at <= ?1 AND status NOT IN ('refunded', 'cancelled', 'returned')"
+		" ORDER BY customer_id, ordered_at";
+	char hold[20], cur_code[MAX_CURRENCIES][4];
+	uint64_t cur_n[MAX_CURRENCIES];
+	int ncur = 0, more_cur = 0;
+	struct cust *c = NULL;
+	int32_t day_now = 0;          /* the current customer's latest purchase day */
+	struct progress *pg = progress_new("reading orders", -1);
+	sqlite3_stmt *st;
+	uint64_t rows = 0;
+	int rc;
+
+	memset(L, 0, sizeof(*L));
+	norm_fmt_time(o->as_of, L->as_of);
+	L->as_of_day = (int32_t)floor_div(o->as_of, 86400);
+	L->hold_day = o->holdout_end ? (int32_t)floor_div(o->holdout_end, 86400) : L->as_of_day;
+	norm_fmt_time(o->holdout_end ? o->holdout_end : o->as_of, hold);
+	memcpy(L->hold_to, hold, sizeof(hold));
+	if (o->currency) {
+		const char *why;
+		if (norm_currency(o->currency, strlen(o->currency), L->currency, &L->exponent, &why) < 0) {
+			crm_error("invalid --currency \"%s\": %s", o->currency, why);
+			return CRM_EXIT_USAGE;
+		}
+	}
+
+	st = db_prepare(crm->db, sql);
+	db_bind_text(st, 1, hold, -1);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		int64_t id = sqlite3_column_int64(st, 0);
+		const char *at = (const char *)sqlite3_column_text(st, 1);
+		int atlen = sqlite3_column_bytes(st, 1);
+		int64_t amount = sqlite3_column_int64(st, 2);
+		const char *cc = (const char *)sqlite3_column_text(st, 3);
+		int32_t day;
+
+		if (!(++rows & 0xffff))
+			progress_update(pg, (int64_t)rows, rows);
+		if (!cc || !at || parse_day(at, atlen, &day) < 0)
+			continue;
+		if (o->currency) {
+			if (strcmp(cc, L->currency))
+				continue;
+		} else {
+			int k;
+			for (k = 0; k < ncur; k++)
+				if (!strcmp(cur_code[k], cc))
+					break;
+			if (k == ncur) {
+				if (ncur == MAX_CURRENCIES) {
+					more_cur = 1;
+					continue;
+				}
+				snprintf(cur_code[ncur], 4, "%s", cc);
+				cur_n[ncur++] = 0;
+			}
+			cur_n[k]++;
+			if (ncur > 1)
+				continue; /* an error below; keep counting currencies */
+		}
+		L->orders++;
+		if (!c || c->id != id) {
+			if (c && !c->orders)
+				L->n--; /* only holdout orders: not in the cohort */
+			L->c = xgrow(L->c, sizeof(*L->c), L->n + 1, &L->cap);
+			c = &L->c[L->n++];
+			memset(c, 0, sizeof(*c));
+			c->id = id;
+			day_now = INT32_MIN;
+		}
+		if (strcmp(at, L->as_of) <= 0) {
+			if (!c->orders) {
+				c->first = c->last = day_now = day;
+				if (!L->data_from[0] || strcmp(at, L->data_from) < 0)
+					snprintf(L->data_from, sizeof(L->data_from), "%.19s", at);
+			} else if (day != day_now) {
+				c->x++;
+				c->last = day_now = day;
+				c->repeat_spend += amount;
+			} else if (day != c->first) {
+				c->repeat_spend += amount;
+			}
+			c->orders++;
+			c->revenue += amount;
+		} else if (c->orders && day != day_now) {
+			c->hold++;
+			day_now = day;
+		}
+	}
+	if (rc != SQLITE_DONE)
+		db_die(crm->db, "cannot read orders");
+	sqlite3_finalize(st);
+	if (c && !c->orders)
+		L->n--;
+	progress_end(pg);
+
+	if (ncur > 1 || more_cur) {
+		struct sb sb = SB_INIT;
+		for (int k = 0; k < ncur; k++)
+			sb_addf(&sb, "%s%s %" PRIu64, k ? ", " : "", cur_code[k], cur_n[k]);
+		crm_error("completed orders in %d%s currencies up to %s (%s%s): "
+			  "choose one with --currency", ncur, more_cur ? " or more" : "",
+			  L->as_of, sb.buf, more_cur ? ", ..." : "");
+		sb_free(&sb);
+		return CRM_EXIT_FAIL;
+	}
+	if (!o->currency && ncur == 1) {
+		const char *why;
+		if (norm_currency(cur_code[0], 3, L->currency, &L->exponent, &why) < 0) {
+			snprintf(L->currency, sizeof(L->currency), "%s", cur_code[0]);
+			L->exponent = 2;
+		}
+	}
+	L->unit = pow(10, L->exponent);
+	if (!L->n) {
+		crm_error("no completed orders%s%s up to %s: nothing to score",
+			  o->currency ? " in " : "", o->currency ? L->currency : "", L->as_of);
+		return CRM_EXIT_FAIL;
+	}
+	crm_info("%" PRIu64 " orders of %zu customers read (%s, up to %s)", L->orders, L->n,
+		 L->currency, hold);
+	return 0;
+}
+
+/* ------------------------------------------------------------ writing */
+
+struct model_row {
+	const char *kind;
+	struct sb params, stats;
+	double ll;               /* NAN: none */
+	double customers;
+	const char *period;      /* NULL: none */
+	int64_t horizon_days;    /* < 0: none */
+	double discount;         /* NAN: none */
+	int converged;           /* < 0: none */
+	int iterations;          /* < 0: none */
+	double seconds;          /* NAN: none */
+};
+
+static void bind_real(sqlite3_stmt *st, int i, double v)
+{
+	if (isfinite(v))
+		sqlite3_bind_double(st, i, v);
+	else
+		sqlite3_bind_null(st, i);
+}
+
+static int64_t insert_model(struct crm *crm, const struct load *L, const struct model_row *m,
+			    const char *now)
+{
+	sqlite3_stmt *st = db_prepare(crm->db,
+		"INSERT INTO models (kind, params, log_likelihood, customers, as_of, data_from,"
+		" period, horizon_days, discount, currency, converged, iterations, fit_seconds,"
+		" stats, fitted_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+	int64_t id;
+
+	db_bind_text(st, 1, m->kind, -1);
+	db_bind_text(st, 2, m->params.buf, (int)m->params.len);
+	bind_real(st, 3, m->ll);
+	sqlite3_bind_int64(st, 4, (int64_t)m->customers);
+	db_bind_text(st, 5, L->as_of, -1);
+	db_bind_text(st, 6, L->data_from[0] ? L->data_from : NULL, -1);
+	db_bind_text(st, 7, m->period, -1);
+	if (m->horizon_days >= 0)
+		sqlite3_bind_int64(st, 8, m->horizon_days);
+	bind_real(st, 9, m->discount);
+	db_bind_text(st, 10, L->currency, -1);
+	if (m->converged >= 0)
+		sqlite3_bind_int(st, 11, m->converged);
+	if (m->iterations >= 0)
+		sqlite3_bind_int(st, 12, m->iterations);
+	bind_real(st, 13, m->seconds);
+	db_bind_text(st, 14, m->stats.len ? m->stats.buf : "{}", -1);
+	db_bind_text(st, 15, now, -1);
+	db_step_done(crm->db, st);
+	sqlite3_finalize(st);
+	id = sqlite3_last_insert_rowid(crm->db);
+	return id;
+}
+
+/* Clears the columns of the customers the model of this run did not
+ * score, then drops rows that hold no score at all. */
+static void clear_stale(struct crm *crm, const char *sql, int64_t model_id, const char *now)
+{
+	sqlite3_stmt *st = db_prepare(crm->db, sql);
+
+	db_bind_text(st, 1, now, -1);
+	sqlite3_bind_int64(st, 2, model_id);
+	db_step_done(crm->db, st);
+	sqlite3_finalize(st);
+	db_exec(crm->db, "DELETE FROM scores WHERE rfm_model_id IS NULL AND clv_model_id IS NULL");
+}
+
+static struct out_val v_text(const char *s)
+{
+	struct out_val v = { .t = OUT_TEXT, .s = s, .len = strlen(s) };
+	return v;
+}
+
+static struct out_val v_int(int64_t i)
+{
+	struct out_val v = { .t = OUT_INT, .i = i };
+	return v;
+}
+
+static struct out_val v_real(double d)
+{
+	struct out_val v = { .t = isfinite(d) ? OUT_REAL : OUT_NULL, .d = d };
+	return v;
+}
+
+/* ---------------------------------------------------------------- RFM */
+
+int score_rfm(struct crm *crm, const struct score_opts *o)
+{
+	static const char *const cols[] = { "segment", "customers", "share", "revenue" };
+	struct load L;
+	double *rv, *fv, *mv;
+	int *rs, *fs, *ms, rc;
+	const char **seg;
+	size_t nseg = sc_rfm_nsegments;
+	int64_t *seg_n, *seg_rev;
+	char now[20];
+	struct out *out;
+
+	if ((rc = load_orders(crm, o, &L)))
+		return rc;
+	norm_fmt_time(crm->now, now);
+	rv = xmalloc(3 * L.n * sizeof(double));
+	fv = rv + L.n;
+	mv = fv + L.n;
+	rs = xmalloc(3 * L.n * sizeof(int));
+	fs = rs + L.n;
+	ms = fs + L.n;
+	seg = xmalloc(L.n * sizeof(*seg));
+	for (size_t i = 0; i < L.n; i++) {
+		rv[i] = -(double)(L.as_of_day - L.c[i].last); /* recent is high */
+		fv[i] = L.c[i].orders;
+		mv[i] = (double)L.c[i].revenue;
+	}
+	sc_quantile_scores(rv, L.n, o->bins, rs);
+	sc_quantile_scores(fv, L.n, o->bins, fs);
+	sc_quantile_scores(mv, L.n, o->bins, ms);
+	seg_n = xcalloc(nseg, sizeof(int64_t));
+	seg_rev = xcalloc(nseg, sizeof(int64_t));
+	for (size_t i = 0; i < L.n; i++) {
+		seg[i] = sc_rfm_segment(rs[i], fs[i], ms[i], o->bins);
+		for (size_t k = 0; k < nseg; k++)
+			if (seg[i] == sc_rfm_segments[k] || !strcmp(seg[i], sc_rfm_segments[k])) {
+				seg_n[k]++;
+				seg_rev[k] += L.c[i].revenue;
+				break;
+			}
+	}
+
+	if (!crm->dry_run) {
+		struct model_row m = {
+			.kind = "rfm", .params = SB_INIT, .stats = SB_INIT, .ll = NAN,
+			.customers = (double)L.n, .horizon_days = -1, .discount = NAN,
+			.converged = -1, .iterations = -1, .seconds = NAN,
+		};
+		struct progress *pg = progress_new("writing scores", (int64_t)L.n);
+		sqlite3_stmt *st;
+		int64_t id;
+
+		sb_addf(&m.params, "{\"bins\":%d}", o->bins);
+		sb_addf(&m.stats, "{\"orders\":%" PRIu64 "}", L.orders);
+		db_begin(crm->db);
+		id = insert_model(crm, &L, &m, now);
+		st = db_prepare(crm->db,
+			"INSERT INTO scores (customer_id, rfm_model_id, recency_days, frequency,"
+			" monetary, r, f, m, rfm, rfm_segment, updated_at)"
+			" VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+			" ON CONFLICT (customer_id) DO UPDATE SET rfm_model_id = excluded.rfm_model_id,"
+			" recency_days = excluded.recency_days, frequency = excluded.frequency,"
+			" monetary = excluded.monetary, r = excluded.r, f = excluded.f, m = excluded.m,"
+			" rfm = excluded.rfm, rfm_segment = excluded.rfm_segment,"
+			" updated_at = excluded.updated_at");
+		for (size_t i = 0; i < L.n; i++) {
+			char code[4] = { (char)('0' + rs[i]), (char)('0' + fs[i]), (char)('0' + ms[i]), 0 };
+			sqlite3_bind_int64(st, 1, L.c[i].id);
+			sqlite3_bind_int64(st, 2, id);
+			sqlite3_bind_int64(st, 3, L.as_of_day - L.c[i].last);
+			sqlite3_bind_int64(st, 4, L.c[i].orders);
+			sqlite3_bind_double(st, 5, (double)L.c[i].revenue / L.unit);
+			sqlite3_bind_int(st, 6, rs[i]);
+			sqlite3_bind_int(st, 7, fs[i]);
+			sqlite3_bind_int(st, 8, ms[i]);
+			db_bind_text(st, 9, code, 3);
+			db_bind_text(st, 10, seg[i], -1);
+			db_bind_text(st, 11, now, -1);
+			db_step_done(crm->db, st);
+			if (!(i & 0xffff))
+				progress_update(pg, (int64_t)i, i);
+		}
+		sqlite3_finalize(st);
+		clear_stale(crm, "UPDATE scores SET rfm_model_id = NULL, recency_days = NULL,"
+			    " frequency = NULL, monetary = NULL, r = NULL, f = NULL, m = NULL,"
+			    " rfm = NULL, rfm_segment = NULL, updated_at = ?1"
+			    " WHERE rfm_model_id IS NOT NULL AND rfm_model_id <> ?2", id, now);
+		db_commit(crm->db);
+		progress_end(pg);
+	}
+
+	out = out_new(stdout, crm->format);
+	out_columns(out, ARRAY_SIZE(cols), cols);
+	for (size_t k = 0; k < nseg; k++) {
+		struct out_val v[4] = {
+			v_text(sc_rfm_segments[k]), v_int(seg_n[k]),
+			v_real(round(10000.0 * (double)seg_n[k] / (double)L.n) / 10000),
+			v_real((double)seg_rev[k] / L.unit),
+		};
+		out_row(out, v);
+	}
+	out_finish(out);
+	crm_note("rfm: %zu customers scored as of %s (%s, %d bins)%s", L.n, L.as_of,
+		 L.currency, o->bins, crm->dry_run ? "; dry run, nothing written" : "");
+	free(rv);
+	free(rs);
+	free(seg);
+	free(seg_n);
+	free(seg_rev);
+	free(L.c);
+	return 0;
+}
+
+/* ---------------------------------------------------------------- CLV */
+
+static uint64_t key_of(int32_t x, int32_t T, int32_t tx)
+{
+	return (uint64_t)x << 42 | (uint64_t)T << 21 | (uint64_t)tx;
+}
+
+static size_t find_key(const uint64_t *keys, size_t n, uint64_t k)
+{
+	size_t lo = 0, hi = n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (keys[mid] < k)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+static void fmt_g(char *buf, size_t n, double v)
+{
+	snprintf(buf, n, "%.17g", v);
+}
+
+static void print_fit(const char *what, const struct sc_fitinfo *fi, double seconds)
+{
+	crm_note("%s %s in %d iterations (%d evaluations, %.1f ms), log-likelihood %.2f",
+		 what, fi->converged ? "converged" : "did not converge", fi->iterations,
+		 fi->evaluations, seconds * 1000, fi->ll);
+	crm_info("%s: starting points tried %d, largest gradient %.2g, smallest curvature %.3g",
+		 what, fi->starts, fi->gmax, fi->curvature);
+}
+
+int score_clv(struct crm *crm, const struct score_opts *o)
+{
+	struct load L;
+	struct sc_rf rf = { 0 };
+	struct sc_spend sp = { 0 };
+	struct sc_bgnbd bg;
+	struct sc_gg gg;
+	struct sc_fitinfo bfi, gfi;
+	double u = o->period, t0, bg_sec, gg_sec;
+	double H = (double)o->horizon_days / u;
+	/* continuous discounting at the annual rate, per model time unit */
+	double delta = log1p(o->discount) * u / 365;
+	size_t zero_spend = 0;
+	char now[20];
+	int rc;
+
+	if ((rc = load_orders(crm, o, &L)))
+		return rc;
+	norm_fmt_time(crm->now, now);
+
+	/* the BG/NBD summary */
+	rf.x = xmalloc(L.n * sizeof(int32_t));
+	rf.tx = xmalloc(L.n * sizeof(int32_t));
+	rf.T = xmalloc(L.n * sizeof(int32_t));
+	rf.w = xmalloc(L.n * sizeof(double));
+	sp.x = xmalloc(L.n * sizeof(int32_t));
+	sp.mbar = xmalloc(L.n * sizeof(double));
+	for (size_t i = 0; i < L.n; i++) {
+		const struct cust *c = &L.c[i];
+		rf.x[i] = c->x;
+		rf.tx[i] = c->last - c->first;
+		rf.T[i] = L.as_of_day - c->first;
+		rf.w[i] = 1;
+		if (c->x > 0 && c->repeat_spend > 0) {
+			sp.x[sp.n] = c->x;
+			sp.mbar[sp.n++] = (double)c->repeat_spend / L.unit / c->x;
+		} else if (c->x > 0) {
+			zero_spend++;
+		}
+	}
+	rf.n = L.n;
+	rf.unit_ticks = u;
+	sc_rf_prepare(&rf);
+	if (rf.repeaters < MIN_REPEATERS) {
+		crm_error("%.0f of %zu customers made a repeat purchase up to %s: the models need "
+			  "at least %d (nothing written)", rf.repeaters, L.n, L.as_of, MIN_REPEATERS);
+		rc = CRM_EXIT_FAIL;
+		goto out;
+	}
+	if (sp.n < MIN_REPEATERS) {
+		crm_error("%zu repeat buyers with a positive spend up to %s: the spend model needs "
+			  "at least %d (nothing written)", sp.n, L.as_of, MIN_REPEATERS);
+		rc = CRM_EXIT_FAIL;
+		goto out;
+	}
+
+	t0 = now_monotonic();
+	rc = sc_bgnbd_fit(&rf, &bg, &bfi);
+	bg_sec = now_monotonic() - t0;
+	if (rc < 0) {
+		crm_error("no BG/NBD fit to the orders up to %s: %s (r %.4g, alpha %.4g, a %.4g, "
+			  "b %.4g after %d iterations from %d starting points); the history is too "
+			  "short or too uniform for the model; nothing written", L.as_of,
+			  bfi.why, bg.r, bg.alpha, bg.a, bg.b, bfi.iterations, bfi.starts);
+		rc = CRM_EXIT_FAIL;
+		goto out;
+	}
+	t0 = now_monotonic();
+	rc = sc_gg_fit(&sp, &gg, &gfi);
+	gg_sec = now_monotonic() - t0;
+	if (rc < 0) {
+		crm_error("no Gamma-Gamma fit to the spend up to %s: %s (p %.4g, q %.4g, gamma %.4g "
+			  "after %d iterations from %d starting points); nothing written", L.as_of,
+			  gfi.why, gg.p, gg.q, gg.gamma, gfi.iterations, gfi.starts);
+		rc = CRM_EXIT_FAIL;
+		goto out;
+	}
+	crm_note("BG/NBD on %zu customers (%.0f repeat buyers): r %.4g, alpha %.4g, a %.4g, b %.4g",
+		 L.n, rf.repeaters, bg.r, bg.alpha, bg.a, bg.b);
+	print_fit("BG/NBD", &bfi, bg_sec);
+	crm_note("Gamma-Gamma on %zu repeat buyers%s: p %.4g, q %.4g, gamma %.4g", sp.n,
+		 zero_spend ? " with a positive spend" : "", gg.p, gg.q, gg.gamma);
+	print_fit("Gamma-Gamma", &gfi, gg_sec);
+	if (zero_spend)
+		crm_note("repeat buyers without a positive spend, left out of the spend model: %zu",
+			 zero_spend);
+	if (gg.q <= 1)
+		crm_warn("q = %.4g <= 1: the spend model has no mean for customers without repeat "
+			 "purchases; their clv is left empty", gg.q);
+
+	/* per (x, T): expected purchases of an alive customer, undiscounted
+	 * over the horizon or holdout, and discounted over the horizon */
+	size_t ng = rf.n;
+	uint64_t *keys = xmalloc(ng * sizeof(uint64_t));
+	double *gH = xmalloc(2 * ng * sizeof(double)), *gD = gH + ng;
+	double th = o->holdout_end ? (double)(L.hold_day - L.as_of_day) / u : 0;
+	t0 = now_monotonic();
+	for (size_t g = 0; g < ng; g++) {
+		keys[g] = key_of(rf.x[g], rf.T[g], rf.tx[g]);
+		if (g && rf.x[g] == rf.x[g - 1] && rf.T[g] == rf.T[g - 1]) {
+			gH[g] = gH[g - 1];
+			gD[g] = gD[g - 1];
+			continue;
+		}
+		double T = rf.T[g] / u;
+		if (o->holdout_end) {
+			gH[g] = sc_bgnbd_future(&bg, rf.x[g], T, th);
+			gD[g] = 0;
+		} else {
+			gH[g] = sc_bgnbd_future(&bg, rf.x[g], T, H);
+			gD[g] = sc_bgnbd_future_discounted(&bg, rf.x[g], T, H, delta);
+		}
+	}
+	crm_info("predictions for %zu groups in %.3f s", ng, now_monotonic() - t0);
+
+	if (o->holdout_end) {
+		/* validation: predicted against actual purchases in the holdout */
+		static const char *const cols[] = {
+			"repeat_purchases", "customers", "actual", "predicted",
+			"actual_mean", "predicted_mean",
+		};
+		static const char *const label[] = { "0", "1", "2", "3", "4", "5", "6", "7+", "total" };
+		double n[9] = { 0 }, act[9] = { 0 }, pred[9] = { 0 };
+		struct out *out;
+
+		for (size_t i = 0; i < L.n; i++) {
+			const struct cust *c = &L.c[i];
+			int32_t T = L.as_of_day - c->first, tx = c->last - c->first;
+			size_t g = find_key(keys, ng, key_of(c->x, T, tx));
+			double e = sc_bgnbd_p_alive(&bg, c->x, tx / u, T / u) * gH[g];
+			int k = c->x < 7 ? c->x : 7;
+			n[k]++, n[8]++;
+			act[k] += c->hold, act[8] += c->hold;
+			pred[k] += e, pred[8] += e;
+		}
+		out = out_new(stdout, crm->format);
+		out_columns(out, ARRAY_SIZE(cols), cols);
+		for (int k = 0; k < 9; k++) {
+			struct out_val v[6] = {
+				v_text(label[k]), v_int((int64_t)n[k]), v_int((int64_t)act[k]),
+				v_real(pred[k]), v_real(n[k] ? act[k] / n[k] : NAN),
+				v_real(n[k] ? pred[k] / n[k] : NAN),
+			};
+			out_row(out, v);
+		}
+		out_finish(out);
+		crm_note("holdout after %s to %s (%g %ss): %.1f purchases predicted, %.0f made; "
+			 "a validation run, nothing written", L.as_of, L.hold_to, th,
+			 u == 7 ? "week" : "day", pred[8], act[8]);
+		rc = 0;
+		free(keys);
+		free(gH);
+		goto out;
+	}
+
+	/* per customer */
+	double *pa = xmalloc(5 * L.n * sizeof(double));
+	double *eo = pa + L.n, *es = eo + L.n, *clv = es + L.n, *lo_ = clv + L.n;
+	double sum_clv = 0, sum_eo = 0, sum_pa = 0, sum_rev = 0;
+	size_t no_clv = 0;
+	for (size_t i = 0; i < L.n; i++) {
+		const struct cust *c = &L.c[i];
+		int32_t T = L.as_of_day - c->first, tx = c->last - c->first;
+		size_t g = find_key(keys, ng, key_of(c->x, T, tx));
+		double mbar = c->x > 0 && c->repeat_spend > 0 ?
+			      (double)c->repeat_spend / L.unit / c->x : 0;
+		lo_[i] = sc_bgnbd_dead_logodds(&bg, c->x, tx / u, T / u);
+		pa[i] = sc_logistic(-lo_[i]);
+		eo[i] = pa[i] * gH[g];
+		es[i] = sc_gg_expected_spend(&gg, c->x, mbar);
+		clv[i] = es[i] * pa[i] * gD[g];
+		if (!isfinite(pa[i]) || !isfinite(eo[i])) {
+			/* cannot happen with converged finite parameters */
+			crm_error("customer %" PRId64 ": a prediction is not a number; nothing written",
+				  c->id);
+			free(pa);
+			free(keys);
+			free(gH);
+			rc = CRM_EXIT_FAIL;
+			goto out;
+		}
+		if (!isfinite(clv[i]))
+			no_clv++;
+		else
+			sum_clv += clv[i];
+		sum_eo += eo[i];
+		sum_pa += pa[i];
+		sum_rev += (double)c->revenue / L.unit;
+	}
+	free(keys);
+	free(gH);
+	if (no_clv)
+		crm_warn("%zu customers without a clv (no expected spend)", no_clv);
+
+	if (!crm->dry_run) {
+		char buf[4][32];
+		struct model_row mb = {
+			.kind = "bgnbd", .params = SB_INIT, .stats = SB_INIT, .ll = bfi.ll,
+			.customers = (double)L.n, .period = u == 7 ? "week" : "day",
+			.horizon_days = o->horizon_days, .discount = o->discount,
+			.converged = bfi.converged, .iterations = bfi.iterations, .seconds = bg_sec,
+		};
+		struct model_row mg = {
+			.kind = "gamma_gamma", .params = SB_INIT, .stats = SB_INIT, .ll = gfi.ll,
+			.customers = (double)sp.n, .period = mb.period,
+			.horizon_days = o->horizon_days, .discount = o->discount,
+			.converged = gfi.converged, .iterations = gfi.iterations, .seconds = gg_sec,
+		};
+		struct progress *pg = progress_new("writing scores", (int64_t)L.n);
+		sqlite3_stmt *st;
+		int64_t bid, gid;
+
+		fmt_g(buf[0], 32, bg.r), fmt_g(buf[1], 32, bg.alpha);
+		fmt_g(buf[2], 32, bg.a), fmt_g(buf[3], 32, bg.b);
+		sb_addf(&mb.params, "{\"r\":%s,\"alpha\":%s,\"a\":%s,\"b\":%s}",
+			buf[0], buf[1], buf[2], buf[3]);
+		sb_addf(&mb.stats, "{\"repeat_buyers\":%.0f,\"repeat_purchases\":%.0f,"
+			"\"evaluations\":%d,\"starts\":%d,\"max_gradient\":%.3g,\"orders\":%" PRIu64 "}",
+			rf.repeaters, rf.sum_x, bfi.evaluations, bfi.starts, bfi.gmax, L.orders);
+		fmt_g(buf[0], 32, gg.p), fmt_g(buf[1], 32, gg.q), fmt_g(buf[2], 32, gg.gamma);
+		sb_addf(&mg.params, "{\"p\":%s,\"q\":%s,\"gamma\":%s}", buf[0], buf[1], buf[2]);
+		sb_addf(&mg.stats, "{\"excluded_zero_spend\":%zu,\"evaluations\":%d,\"starts\":%d,"
+			"\"max_gradient\":%.3g}", zero_spend, gfi.evaluations, gfi.starts, gfi.gmax);
+
+		db_begin(crm->db);
+		bid = insert_model(crm, &L, &mb, now);
+		gid = insert_model(crm, &L, &mg, now);
+		sb_free(&mb.params), sb_free(&mb.stats), sb_free(&mg.params), sb_free(&mg.stats);
+		st = db_prepare(crm->db,
+			"INSERT INTO scores (customer_id, clv_model_id, spend_model_id, p_alive,"
+			" churn_risk, expected_orders, expected_spend, clv, updated_at)"
+			" VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+			" ON CONFLICT (customer_id) DO UPDATE SET clv_model_id = excluded.clv_model_id,"
+			" spend_model_id = excluded.spend_model_id, p_alive = excluded.p_alive,"
+			" churn_risk = excluded.churn_risk, expected_orders = excluded.expected_orders,"
+			" expected_spend = excluded.expected_spend, clv = excluded.clv,"
+			" updated_at = excluded.updated_at");
+		for (size_t i = 0; i < L.n; i++) {
+			sqlite3_bind_int64(st, 1, L.c[i].id);
+			sqlite3_bind_int64(st, 2, bid);
+			sqlite3_bind_int64(st, 3, gid);
+			sqlite3_bind_double(st, 4, pa[i]);
+			/* 1 - p_alive without cancellation when p_alive is near 1 */
+			sqlite3_bind_double(st, 5, sc_logistic(lo_[i]));
+			sqlite3_bind_double(st, 6, eo[i]);
+			bind_real(st, 7, es[i]);
+			bind_real(st, 8, clv[i]);
+			db_bind_text(st, 9, now, -1);
+			db_step_done(crm->db, st);
+			if (!(i & 0xffff))
+				progress_update(pg, (int64_t)i, i);
+		}
+		sqlite3_finalize(st);
+		clear_stale(crm, "UPDATE scores SET clv_model_id = NULL, spend_model_id = NULL,"
+			    " p_alive = NULL, churn_risk = NULL, expected_orders = NULL,"
+			    " expected_spend = NULL, clv = NULL, updated_at = ?1"
+			    " WHERE clv_model_id IS NOT NULL AND clv_model_id <> ?2", bid, now);
+		db_commit(crm->db);
+		progress_end(pg);
+	}
+
+	{
+		static const char *const cols[] = { "model", "parameter", "value" };
+		struct out *out = out_new(stdout, crm->format);
+		struct row { const char *m, *p; struct out_val v; } rows[] = {
+			{ "bgnbd", "r", v_real(bg.r) },
+			{ "bgnbd", "alpha", v_real(bg.alpha) },
+			{ "bgnbd", "a", v_real(bg.a) },
+			{ "bgnbd", "b", v_real(bg.b) },
+			{ "bgnbd", "log_likelihood", v_real(bfi.ll) },
+			{ "bgnbd", "customers", v_int((int64_t)L.n) },
+			{ "bgnbd", "repeat_buyers", v_int((int64_t)rf.repeaters) },
+			{ "bgnbd", "converged", v_int(bfi.converged) },
+			{ "bgnbd", "iterations", v_int(bfi.iterations) },
+			{ "gamma_gamma", "p", v_real(gg.p) },
+			{ "gamma_gamma", "q", v_real(gg.q) },
+			{ "gamma_gamma", "gamma", v_real(gg.gamma) },
+			{ "gamma_gamma", "log_likelihood", v_real(gfi.ll) },
+			{ "gamma_gamma", "customers", v_int((int64_t)sp.n) },
+			{ "gamma_gamma", "excluded_zero_spend", v_int((int64_t)zero_spend) },
+			{ "gamma_gamma", "converged", v_int(gfi.converged) },
+			{ "gamma_gamma", "iterations", v_int(gfi.iterations) },
+			{ "clv", "as_of", v_text(L.as_of) },
+			{ "clv", "data_from", v_text(L.data_from) },
+			{ "clv", "currency", v_text(L.currency) },
+			{ "clv", "period", v_text(u == 7 ? "week" : "day") },
+			{ "clv", "horizon_days", v_int(o->horizon_days) },
+			{ "clv", "discount", v_real(o->discount) },
+			{ "clv", "customers", v_int((int64_t)L.n) },
+			{ "clv", "revenue", v_real(round(sum_rev * L.unit) / L.unit) },
+			{ "clv", "expected_orders", v_real(sum_eo) },
+			{ "clv", "mean_p_alive", v_real(sum_pa / (double)L.n) },
+			{ "clv", "total_clv", v_real(sum_clv) },
+			{ "clv", "mean_clv", v_real(L.n > no_clv ? sum_clv / (double)(L.n - no_clv) : NAN) },
+		};
+		out_columns(out, ARRAY_SIZE(cols), cols);
+		for (size_t k = 0; k < ARRAY_SIZE(rows); k++) {
+			struct out_val v[3] = { v_text(rows[k].m), v_text(rows[k].p), rows[k].v };
+			out_row(out, v);
+		}
+		out_finish(out);
+	}
+	crm_note("clv: %zu customers scored as of %s (%s, %" PRId64 " days, %g%% a year)%s", L.n,
+		 L.as_of, L.currency, o->horizon_days, o->discount * 100,
+		 crm->dry_run ? "; dry run, nothing written" : "");
+	free(pa);
+	rc = 0;
+out:
+	sc_rf_free(&rf);
+	free(sp.x);
+	free(sp.mbar);
+	free(L.c);
+	return rc;
+}

@@ -1,0 +1,167 @@
+#!/bin/sh
+# crm-score rfm: quantile scores with ties, the named segments, the
+# summary, completed orders only, past as-of dates, stale scores cleared,
+# dry runs and currencies. Every expected score is worked out by hand in
+# the comments from the mid-rank rule of crm-score(1):
+#   score = 1 + floor(bins * (worse + equal/2) / n), at most bins.
+. "$CRM_TOP/tests/lib.sh"
+
+# As of 2026-11-23 (CRM_NOW), completed USD orders only:
+#   A  2026-09-01 50, 2026-10-01 50, 2026-11-20 100  recency   3  F 3  M 200
+#   B  2026-11-22 10 (and a refunded 1000)            recency   1  F 1  M  10
+#   C  five orders of 100, the last 2026-05-01        recency 206  F 5  M 500
+#   D  2026-03-15 20, 2026-08-01 20                   recency 114  F 2  M  40
+#   E  2025-11-01 5 (and one of 70 on 2026-12-01, after now)  recency 387  F 1  M 5
+#   F  a cancelled order only: not scored
+# Five distinct values score 1..5 by rank; B and E tie on F = 1: 1 + floor(5 * 1/5) = 2.
+#   A R4 F4 M4 "444": FM 4 -> loyal
+#   B R5 F2 M2 "522": FM 2 -> potential_loyalist
+#   C R2 F5 M5 "255": FM 5 -> cannot_lose
+#   D R3 F3 M3 "333": FM 3 -> need_attention
+#   E R1 F2 M1 "121": FM (2+1+1)/2 = 2 -> lost
+cat >orders.csv <<'EOF'
+order_id,customer_id,ordered_at,amount,currency,status
+a1,A,2026-09-01 10:00:00,50.00,USD,
+a2,A,2026-10-01 10:00:00,50.00,USD,completed
+a3,A,2026-11-20 10:00:00,100.00,USD,
+b1,B,2026-11-22 09:00:00,10.00,USD,
+b2,B,2026-11-22 09:30:00,1000.00,USD,refunded
+c1,C,2026-01-10,100,USD,
+c2,C,2026-02-10,100,USD,
+c3,C,2026-03-10,100,USD,
+c4,C,2026-04-10,100,USD,
+c5,C,2026-05-01,100,USD,
+d1,D,2026-03-15,20,USD,
+d2,D,2026-08-01,20,USD,
+e1,E,2025-11-01,5,USD,
+e2,E,2026-12-01,70,USD,
+f1,F,2026-11-01,30,USD,cancelled
+EOF
+
+scores() {
+	sql "SELECT c.external_id, s.recency_days, s.frequency, s.monetary, s.r, s.f, s.m, s.rfm,
+	            s.rfm_segment FROM scores s JOIN customers c ON c.id = s.customer_id
+	     ORDER BY c.external_id"
+}
+
+test_expect 'setup' '
+	run 0 crm-import orders orders.csv &&
+	expect_eq 15 "$(sql "SELECT count(*) FROM orders")"
+'
+
+test_expect 'rfm scores the five customers with completed orders' '
+	run 0 crm-score rfm -f csv &&
+	expect_eq "A|3|3|200.0|4|4|4|444|loyal
+B|1|1|10.0|5|2|2|522|potential_loyalist
+C|206|5|500.0|2|5|5|255|cannot_lose
+D|114|2|40.0|3|3|3|333|need_attention
+E|387|1|5.0|1|2|1|121|lost" "$(scores)" &&
+	expect_grep "rfm: 5 customers scored as of 2026-11-23 12:00:00 (USD, 5 bins)" err
+'
+
+test_expect 'the summary: every segment in order, customers, share, revenue' '
+	expect_eq "segment,customers,share,revenue
+champions,0,0,0
+loyal,1,0.2,200
+potential_loyalist,1,0.2,10
+new,0,0,0
+promising,0,0,0
+need_attention,1,0.2,40
+about_to_sleep,0,0,0
+at_risk,0,0,0
+cannot_lose,1,0.2,500
+hibernating,0,0,0
+lost,1,0.2,5" "$(cat out)"
+'
+
+test_expect 'the model row and its link' '
+	expect_eq "rfm|{\"bins\":5}|5|2026-11-23 12:00:00|2025-11-01 00:00:00|USD||2026-11-23 12:00:00" \
+		"$(sql "SELECT kind, params, customers, as_of, data_from, currency, log_likelihood, fitted_at
+			FROM models")" &&
+	expect_eq 5 "$(sql "SELECT count(*) FROM scores WHERE rfm_model_id = (SELECT id FROM models)")" &&
+	expect_eq "" "$(sql "PRAGMA foreign_key_check")"
+'
+
+# --bins 3: 1 + floor(3 (2i+1) / 10) for ranks i = 0..4 gives 1 1 2 3 3;
+# the tie at F = 1 gets 1 + floor(3 * 2/10) = 1. On the 1..5 grid
+# (ceil(5 s / 3)): 1 -> 2, 2 -> 4, 3 -> 5.
+#   A "333" -> R5 FM5 champions     B "311" -> R5 FM2 potential_loyalist
+#   C "133" -> R2 FM5 cannot_lose   D "222" -> R4 FM4 loyal
+#   E "111" -> R2 FM2 hibernating
+test_expect '--bins 3' '
+	run 0 crm-score rfm --bins 3 -f csv &&
+	expect_eq "A|333|champions
+B|311|potential_loyalist
+C|133|cannot_lose
+D|222|loyal
+E|111|hibernating" "$(sql "SELECT c.external_id, s.rfm, s.rfm_segment FROM scores s
+		JOIN customers c ON c.id = s.customer_id ORDER BY 1")" &&
+	expect_eq "{\"bins\":3}" "$(sql "SELECT params FROM models ORDER BY id DESC LIMIT 1")"
+'
+
+# As of 2026-06-30 only C (recency 60, F 5, M 500), D (107, 1, 20) and
+# E (241, 1, 5) have orders; three ranks score 1 + floor(5 (2i+1)/6) =
+# 1, 3, 5 and the tie of D and E at F = 1 gets 1 + floor(5 * 2/6) = 2.
+#   C "555" champions, D "323" need_attention, E "121" lost
+test_expect 'an as-of date in the past sees the orders up to its end only' '
+	run 0 crm-score rfm --as-of 2026-06-30 -f csv &&
+	expect_eq "C|60|5|500.0|5|5|5|555|champions
+D|107|1|20.0|3|2|3|323|need_attention
+E|241|1|5.0|1|2|1|121|lost" "$(scores)" &&
+	expect_grep "rfm: 3 customers scored as of 2026-06-30 23:59:59" err &&
+	expect_eq "2026-06-30 23:59:59" "$(sql "SELECT as_of FROM models ORDER BY id DESC LIMIT 1")"
+'
+
+test_expect 'A and B, not scored any more, lost their rows' '
+	expect_eq 3 "$(sql "SELECT count(*) FROM scores")" &&
+	expect_eq 0 "$(sql "SELECT count(*) FROM scores s JOIN customers c ON c.id = s.customer_id
+		WHERE c.external_id IN ('\''A'\'', '\''B'\'')")"
+'
+
+test_expect '--dry-run prints the summary and writes nothing' '
+	cp crm.db before.db &&
+	run 0 crm-score -n rfm -f csv &&
+	expect_grep "loyal,1,0.2,200" out &&
+	expect_grep "dry run, nothing written" err &&
+	expect_eq "$(sqlite3 before.db "SELECT * FROM scores ORDER BY 1")" "$(sql "SELECT * FROM scores ORDER BY 1")" &&
+	expect_eq "$(sqlite3 before.db "SELECT count(*) FROM models")" "$(sql "SELECT count(*) FROM models")"
+'
+
+test_expect 'ties: everyone alike gets the middle score' '
+	printf "customer_id,ordered_at,amount,currency\nX1,2026-01-05,10,EUR\nX2,2026-01-05,10,EUR\nX3,2026-01-05,10,EUR\n" >same.csv &&
+	run 0 crm-import --db same.db orders same.csv &&
+	run 0 crm-score --db same.db rfm -f csv &&
+	expect_eq "333|need_attention|3" "$(sqlite3 same.db "SELECT DISTINCT rfm, rfm_segment, count(*) FROM scores")" &&
+	expect_grep "need_attention,3,1,30" out
+'
+
+test_expect 'one customer gets the middle score too' '
+	printf "customer_id,ordered_at,amount,currency\nS,2026-01-05,10,EUR\n" >one.csv &&
+	run 0 crm-import --db one.db orders one.csv &&
+	run 0 crm-score --db one.db rfm -f csv &&
+	expect_eq "333|need_attention" "$(sqlite3 one.db "SELECT rfm, rfm_segment FROM scores")"
+'
+
+test_expect 'orders in two currencies: an error naming them, then --currency' '
+	printf "customer_id,ordered_at,amount,currency\nA,2026-11-01,7,EUR\n" >eur.csv &&
+	run 0 crm-import orders eur.csv &&
+	cp crm.db before.db &&
+	run 1 crm-score rfm &&
+	expect_eq "crm-score: completed orders in 2 currencies up to 2026-11-23 12:00:00 (USD 12, EUR 1): choose one with --currency" "$(cat err)" &&
+	expect_eq "$(sqlite3 before.db "SELECT * FROM scores ORDER BY 1")" "$(sql "SELECT * FROM scores ORDER BY 1")" &&
+	run 0 crm-score rfm --currency eur -f csv &&
+	expect_eq "A|22|1|7.0|333|EUR" "$(sql "SELECT c.external_id, s.recency_days, s.frequency, s.monetary,
+		s.rfm, m.currency FROM scores s JOIN customers c ON c.id = s.customer_id
+		JOIN models m ON m.id = s.rfm_model_id")" &&
+	run 0 crm-score rfm --currency USD -f csv &&
+	expect_eq 5 "$(sql "SELECT count(*) FROM scores")"
+'
+
+test_expect 'nothing to score is an error' '
+	printf "customer_id,ordered_at,amount,currency,status\nZ,2026-01-05,10,EUR,refunded\n" >none.csv &&
+	run 0 crm-import --db none.db orders none.csv &&
+	run 1 crm-score --db none.db rfm &&
+	expect_eq "crm-score: no completed orders up to 2026-11-23 12:00:00: nothing to score" "$(cat err)"
+'
+
+test_done

@@ -1,0 +1,189 @@
+#!/bin/sh
+# crm-score clv reproduces Fader, Hardie & Lee (2005) on the CDNOW sample
+# (tests/fixtures/cdnow): the transactions are converted to an orders CSV,
+# imported with crm-import, scored, and the printed and stored results are
+# compared with the papers' Table 2 (BG/NBD), the Gamma-Gamma fit of
+# "RFM and CLV", and the holdout figures.
+. "$CRM_TOP/tests/lib.sh"
+
+# near GOT WANT TOL [WHAT]: |GOT - WANT| <= TOL
+near() {
+	if ! awk -v g="$1" -v w="$2" -v t="$3" 'BEGIN {
+		d = g - w; if (d < 0) d = -d; exit !(g != "" && d <= t) }'; then
+		echo "${4:-value}: expected $2 +- $3, got '$1'"
+		return 1
+	fi
+}
+
+# val MODEL PARAMETER: a value of the printed summary (csv in ./out)
+val() {
+	awk -F, -v m="$1" -v p="$2" '$1 == m && $2 == p { print $3 }' out
+}
+
+# CDNOW_sample.txt: " 00004 0001 19970101  2   29.33" (CRLF); the papers'
+# customer id is the second column
+to_csv() {
+	awk 'BEGIN { print "customer_id,ordered_at,amount,currency" }
+	     { sub(/\r$/, ""); printf "C%s,%s-%s-%s,%s,USD\n", $2,
+	       substr($3, 1, 4), substr($3, 5, 2), substr($3, 7, 2), $5 }' "$@"
+}
+
+test_expect 'setup: the 6919 CDNOW transactions go in through crm-import' '
+	to_csv "$FIX/cdnow/CDNOW_sample.txt" >cdnow.csv &&
+	run 0 crm-import orders cdnow.csv &&
+	expect_eq 6919 "$(sql "SELECT count(*) FROM orders")" &&
+	expect_eq 2357 "$(sql "SELECT count(*) FROM customers")"
+'
+
+test_expect 'clv on the calibration period (to 1997-09-30, weeks): the BG/NBD of the paper' '
+	run 0 crm-score clv --as-of 1997-09-30 -f csv &&
+	head -1 out | grep -qx "model,parameter,value" &&
+	near "$(val bgnbd r)" 0.2426 0.00005 r &&
+	near "$(val bgnbd alpha)" 4.414 0.0005 alpha &&
+	near "$(val bgnbd a)" 0.7929 0.0008 a &&
+	near "$(val bgnbd b)" 2.426 0.0024 b &&
+	near "$(val bgnbd log_likelihood)" -9582.43 0.005 "log-likelihood" &&
+	expect_eq 2357 "$(val bgnbd customers)" &&
+	expect_eq 946 "$(val bgnbd repeat_buyers)" &&
+	expect_eq 1 "$(val bgnbd converged)"
+'
+
+test_expect 'and the Gamma-Gamma of "RFM and CLV" on the 946 repeat buyers' '
+	near "$(val gamma_gamma p)" 6.25 0.005 p &&
+	near "$(val gamma_gamma q)" 3.74 0.005 q &&
+	near "$(val gamma_gamma gamma)" 15.44 0.005 gamma &&
+	near "$(val gamma_gamma log_likelihood)" -4055.92 0.005 "log-likelihood" &&
+	expect_eq 946 "$(val gamma_gamma customers)" &&
+	expect_eq 0 "$(val gamma_gamma excluded_zero_spend)" &&
+	expect_eq 1 "$(val gamma_gamma converged)" &&
+	expect_eq "1997-09-30 23:59:59" "$(val clv as_of)" &&
+	expect_eq "1997-01-01 00:00:00" "$(val clv data_from)" &&
+	expect_eq USD "$(val clv currency)" &&
+	expect_eq week "$(val clv period)" &&
+	expect_eq 364 "$(val clv horizon_days)" &&
+	expect_eq 0.1 "$(val clv discount)" &&
+	expect_eq 2357 "$(val clv customers)" &&
+	expect_grep "BG/NBD converged in" err &&
+	expect_grep "Gamma-Gamma converged in" err
+'
+
+test_expect 'the models are stored with parameters, LL, window and settings' '
+	expect_eq "bgnbd|2357|1997-09-30 23:59:59|1997-01-01 00:00:00|week|364|0.1|USD|1|2026-11-23 12:00:00
+gamma_gamma|946|1997-09-30 23:59:59|1997-01-01 00:00:00|week|364|0.1|USD|1|2026-11-23 12:00:00" \
+		"$(sql "SELECT kind, customers, as_of, data_from, period, horizon_days, discount,
+			currency, converged, fitted_at FROM models ORDER BY id")" &&
+	near "$(sql "SELECT json_extract(params, '\''$.r'\'') FROM models WHERE kind = '\''bgnbd'\''")" \
+		0.2426 0.00005 "stored r" &&
+	near "$(sql "SELECT json_extract(params, '\''$.b'\'') FROM models WHERE kind = '\''bgnbd'\''")" \
+		2.426 0.0024 "stored b" &&
+	near "$(sql "SELECT log_likelihood FROM models WHERE kind = '\''bgnbd'\''")" -9582.43 0.005 "stored LL" &&
+	near "$(sql "SELECT json_extract(params, '\''$.q'\'') FROM models WHERE kind = '\''gamma_gamma'\''")" \
+		3.74 0.005 "stored q" &&
+	near "$(sql "SELECT log_likelihood FROM models WHERE kind = '\''gamma_gamma'\''")" -4055.92 0.005 \
+		"stored Gamma-Gamma LL" &&
+	expect_eq 946 "$(sql "SELECT json_extract(stats, '\''$.repeat_buyers'\'') FROM models WHERE kind = '\''bgnbd'\''")" &&
+	expect_eq 1 "$(sql "SELECT fit_seconds >= 0 FROM models WHERE kind = '\''bgnbd'\''")"
+'
+
+test_expect 'every customer has finite scores pointing at the two models' '
+	expect_eq "2357|2357|2357|2357|2357" "$(sql "SELECT count(*), count(p_alive), count(expected_orders),
+		count(clv), count(expected_spend) FROM scores")" &&
+	expect_eq 0 "$(sql "SELECT count(*) FROM scores WHERE p_alive < 0 OR p_alive > 1
+		OR abs(churn_risk - (1 - p_alive)) > 1e-12 OR expected_orders < 0 OR clv < 0
+		OR clv_model_id != (SELECT id FROM models WHERE kind = '\''bgnbd'\'')
+		OR spend_model_id != (SELECT id FROM models WHERE kind = '\''gamma_gamma'\'')")" &&
+	expect_eq "" "$(sql "PRAGMA foreign_key_check")"
+'
+
+test_expect 'no repeat purchase: P(alive) is 1; printed totals are the stored ones' '
+	expect_eq "1411|1.0|1.0" "$(sql "SELECT count(*), min(p_alive), max(p_alive) FROM scores s
+		WHERE (SELECT count(DISTINCT date(ordered_at)) FROM orders o
+		       WHERE o.customer_id = s.customer_id AND ordered_at <= '\''1997-09-30 23:59:59'\'') = 1")" &&
+	near "$(val clv total_clv)" "$(sql "SELECT sum(clv) FROM scores")" 1e-6 "total clv" &&
+	near "$(val clv expected_orders)" "$(sql "SELECT sum(expected_orders) FROM scores")" 1e-8 \
+		"total expected orders" &&
+	near "$(val clv revenue)" 173115.55 0.001 "calibration revenue"
+'
+
+test_expect 'an independent check in Python: summary and LL of the stored parameters' '
+	sql "SELECT params FROM models WHERE kind = '\''bgnbd'\''" >params.json &&
+	/usr/bin/python3 - "$FIX/cdnow/CDNOW_sample.txt" params.json >py.out <<-\EOF &&
+	import datetime, json, math, sys
+	p = json.load(open(sys.argv[2])); r, al, a, b = p["r"], p["alpha"], p["a"], p["b"]
+	end = datetime.date(1997, 9, 30); days = {}
+	for line in open(sys.argv[1]):
+	    f = line.split(); d = datetime.date(int(f[2][:4]), int(f[2][4:6]), int(f[2][6:]))
+	    if d <= end: days.setdefault(f[1], set()).add(d)
+	ll = 0
+	for ds in days.values():
+	    ds = sorted(ds); x = len(ds) - 1
+	    t, T = (ds[-1] - ds[0]).days / 7, (end - ds[0]).days / 7
+	    A = (math.lgamma(r + x) - math.lgamma(r) + r * math.log(al) + math.lgamma(a + b)
+	         + math.lgamma(b + x) - math.lgamma(b) - math.lgamma(a + b + x))
+	    l = math.exp(A - (r + x) * math.log(al + T))
+	    if x: l += math.exp(A + math.log(a / (b + x - 1)) - (r + x) * math.log(al + t))
+	    ll += math.log(l)
+	print("%.6f" % ll)
+	EOF
+	near "$(cat py.out)" "$(sql "SELECT log_likelihood FROM models WHERE kind = '\''bgnbd'\''")" 1e-6 \
+		"Python LL against crm-score"
+'
+
+test_expect 'holdout to 1998-06-30: predicted against actual, like the paper' '
+	cp crm.db before.db &&
+	run 0 crm-score clv --as-of 1997-09-30 --holdout-end 1998-06-30 -f csv &&
+	head -1 out | grep -qx "repeat_purchases,customers,actual,predicted,actual_mean,predicted_mean" &&
+	row() { awk -F, -v k="$1" -v c="$2" "\$1 == k { print \$c }" out; } &&
+	expect_eq 1411 "$(row 0 2)" &&
+	expect_eq 334 "$(row 0 3)" &&
+	near "$(row 0 6)" 0.225 0.001 "predicted per customer, x = 0" &&
+	expect_eq 100 "$(row 3 2)" &&
+	near "$(row 3 6)" 1.52 0.005 "predicted per customer, x = 3" &&
+	expect_eq "2357,1882" "$(row total 2),$(row total 3)" &&
+	expect_eq "0 1 2 3 4 5 6 7+ total" "$(awk -F, "NR > 1 { printf \"%s \", \$1 }" out | sed "s/ \$//")" &&
+	expect_grep "a validation run, nothing written" err &&
+	expect_eq "$(sqlite3 before.db "SELECT count(*) FROM models")" "$(sql "SELECT count(*) FROM models")"
+'
+
+test_expect 'the period changes alpha and the LL, not the predictions' '
+	sql "SELECT customer_id, printf('\''%.9f %.9f %.6f'\'', p_alive, expected_orders, clv)
+	     FROM scores ORDER BY customer_id" >week.txt &&
+	run 0 crm-score clv --as-of 1997-09-30 --period day -f csv &&
+	near "$(val bgnbd alpha)" "$(awk "BEGIN { printf \"%.8f\", 4.41360202 * 7 }")" 0.005 "alpha in days" &&
+	near "$(val bgnbd r)" 0.2426 0.00005 "r in days" &&
+	near "$(val bgnbd log_likelihood)" "$(awk "BEGIN { printf \"%.8f\", -9582.42920667 - 2457 * log(7) }")" 0.001 \
+		"LL in days" &&
+	sql "SELECT customer_id, printf('\''%.9f %.9f %.6f'\'', p_alive, expected_orders, clv)
+	     FROM scores ORDER BY customer_id" >day.txt &&
+	expect_same week.txt day.txt
+'
+
+# Purchases spread evenly over the year would be discounted by the mean of
+# 1.1^(-s/365) over s in [0, 364], (1 - 1/1.1) / ln 1.1 = 0.954; dropouts
+# move them a little earlier.
+test_expect 'without discounting, clv = expected orders x expected spend' '
+	run 0 crm-score clv --as-of 1997-09-30 --discount 0 -f csv &&
+	expect_eq 0 "$(sql "SELECT count(*) FROM scores
+		WHERE abs(clv - expected_orders * expected_spend) > 1e-9 * (1 + clv)")" &&
+	sql "SELECT sum(clv) FROM scores" >nodisc.txt &&
+	run 0 crm-score clv --as-of 1997-09-30 --discount 10% -f csv &&
+	near "$(sql "SELECT sum(clv) / $(cat nodisc.txt) FROM scores")" 0.955 0.01 "a 10% yearly rate over a year"
+'
+
+test_expect 'three copies of every customer: the same parameters, three times the LL' '
+	for k in 1 2 3; do
+		to_csv "$FIX/cdnow/CDNOW_sample.txt" | sed "1!s/^C/K$k/"
+	done | awk "NR == 1 || !/^customer_id/" >copies.csv &&
+	run 0 crm-import --db copies.db orders copies.csv &&
+	run 0 crm-score --db copies.db clv --as-of 1997-09-30 -f csv &&
+	near "$(val bgnbd r)" 0.242594523 0.000001 r &&
+	near "$(val bgnbd alpha)" 4.41360202 0.00002 alpha &&
+	near "$(val bgnbd a)" 0.792922017 0.00002 a &&
+	near "$(val bgnbd b)" 2.42590678 0.0001 b &&
+	near "$(val bgnbd log_likelihood)" "$(awk "BEGIN { printf \"%.8f\", 3 * -9582.42920667 }")" 0.001 "3 x LL" &&
+	near "$(val gamma_gamma log_likelihood)" "$(awk "BEGIN { printf \"%.8f\", 3 * -4055.91769480 }")" 0.001 \
+		"3 x Gamma-Gamma LL" &&
+	expect_eq 7071 "$(val bgnbd customers)"
+'
+
+test_done
