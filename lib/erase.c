@@ -135,6 +135,30 @@ static int guess_kind(const char *s, size_t n)
 	return 0;
 }
 
+/* Finds the id, email and phone columns of the header; returns 1 when
+ * there is none: then the file is a plain list, whose first line (taken
+ * for a header) is erased too. */
+static int header(struct eraser *e, struct rdr *r, const char *name, int col[3], struct sb *v)
+{
+	int list = 1;
+
+	for (size_t i = 0; i < rec_ncols(r); i++) {
+		int k = imp_key_column(rec_colname(r, i));
+		if (k >= 0 && col[k] < 0) {
+			col[k] = (int)i;
+			list = 0;
+		}
+	}
+	if (list && rec_format(r) == REC_CSV) {
+		const char *h = rec_colname(r, 0);
+		int k = guess_kind(h, strlen(h));
+		e->read++;
+		if (normalise(e, name, rec_header_line(r), k, h, strlen(h), v) == 0)
+			erase_one(e, k, v->buf);
+	}
+	return list;
+}
+
 static int erase_file(struct eraser *e, const char *path)
 {
 	struct rdr *r = rec_open(path, &e->o->rec);
@@ -149,24 +173,8 @@ static int erase_file(struct eraser *e, const char *path)
 	}
 	name = rec_name(r);
 	while ((rc = rec_next(r, &rec)) == REC_OK) {
-		if (list < 0) {
-			list = 1;
-			for (size_t i = 0; i < rec_ncols(r); i++) {
-				int k = imp_key_column(rec_colname(r, i));
-				if (k >= 0 && col[k] < 0) {
-					col[k] = (int)i;
-					list = 0;
-				}
-			}
-			if (list && rec_format(r) == REC_CSV) {
-				/* no header: the first line is an identifier too */
-				const char *h = rec_colname(r, 0);
-				int k = guess_kind(h, strlen(h));
-				e->read++;
-				if (normalise(e, name, rec_header_line(r), k, h, strlen(h), &v) == 0)
-					erase_one(e, k, v.buf);
-			}
-		}
+		if (list < 0)
+			list = header(e, r, name, col, &v);
 		e->read++;
 		if (rec.error) {
 			crm_error_at(name, rec.line, "%s", rec.error);
@@ -188,6 +196,9 @@ static int erase_file(struct eraser *e, const char *path)
 				erase_one(e, k, v.buf);
 		}
 	}
+	/* a list of one identifier is all header */
+	if (list < 0 && rc == REC_EOF && rec_format(r) == REC_CSV && rec_ncols(r) > 0)
+		header(e, r, name, col, &v);
 	if (rc == REC_FATAL)
 		crm_error("%s: %s", name, rec_errmsg(r));
 	rec_close(r);
