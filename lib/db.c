@@ -11,6 +11,7 @@
 #include <openssl/rand.h>
 
 #include "diag.h"
+#include "expr.h"
 #include "util.h"
 
 extern const char *const crm_schema_sql[];
@@ -157,6 +158,59 @@ static void make_secret(sqlite3 *db)
 	db_meta_set(db, "secret", hex);
 }
 
+/*
+ * order_stats (share/schema/003-order-stats.sql) from the orders: the
+ * completed ones, revenue in thousandths of the major unit with the
+ * currency factors of the expression language (expr_currency_factor), so
+ * that a metric read from the table and one computed from the orders are
+ * the same number. where narrows the orders ("" for all of them).
+ */
+static void stats_sql(struct sb *sql, const char *where)
+{
+	sb_adds(sql, "INSERT INTO order_stats(customer_id, orders, revenue, first_order_at,"
+		" last_order_at) SELECT o.customer_id, count(*), sum(o.amount * ");
+	expr_currency_factor(sql, "o.currency");
+	sb_addf(sql, "), min(o.ordered_at), max(o.ordered_at) FROM orders o WHERE"
+		" o.status NOT IN ('refunded', 'cancelled', 'returned')%s GROUP BY o.customer_id",
+		where);
+}
+
+void db_order_stats_rebuild(sqlite3 *db)
+{
+	struct sb sql = SB_INIT;
+
+	sb_adds(&sql, "DELETE FROM order_stats; ");
+	stats_sql(&sql, "");
+	db_exec(db, sql.buf);
+	sb_free(&sql);
+}
+
+void db_order_stats_open(sqlite3 *db, struct db_order_stats *s)
+{
+	struct sb sql = SB_INIT;
+
+	s->db = db;
+	s->del = db_prepare(db, "DELETE FROM order_stats WHERE customer_id = ?1");
+	stats_sql(&sql, " AND o.customer_id = ?1");
+	s->ins = db_prepare(db, sql.buf);
+	sb_free(&sql);
+}
+
+void db_order_stats_refresh(struct db_order_stats *s, int64_t customer_id)
+{
+	sqlite3_bind_int64(s->del, 1, customer_id);
+	db_step_done(s->db, s->del);
+	sqlite3_bind_int64(s->ins, 1, customer_id);
+	db_step_done(s->db, s->ins);
+}
+
+void db_order_stats_close(struct db_order_stats *s)
+{
+	sqlite3_finalize(s->del);
+	sqlite3_finalize(s->ins);
+	memset(s, 0, sizeof(*s));
+}
+
 /* Applies the migrations the file lacks, each in its own write
  * transaction; the version is re-read under the lock so two programs
  * starting together cannot apply one twice. */
@@ -182,6 +236,8 @@ static void migrate(sqlite3 *db)
 			db_meta_set(db, "created_by", "crmkit " CRM_VERSION);
 			make_secret(db);
 		}
+		if (v + 1 == 3) /* 003-order-stats.sql: fill the new table */
+			db_order_stats_rebuild(db);
 	}
 	db_commit(db);
 	if (have < want)

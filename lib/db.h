@@ -11,6 +11,7 @@
 #ifndef CRM_DB_H
 #define CRM_DB_H
 
+#include <stdint.h>
 #include <sqlite3.h>
 
 #include "crm.h"
@@ -45,6 +46,30 @@ int db_step_done(sqlite3 *db, sqlite3_stmt *st);
 /* The value of meta.key, or NULL (malloc'd). */
 char *db_meta_get(sqlite3 *db, const char *key);
 void db_meta_set(sqlite3 *db, const char *key, const char *value);
+
+/*
+ * order_stats (share/schema/003-order-stats.sql), the per-customer sums of
+ * completed orders that expressions read instead of the orders: only
+ * crm-import writes orders, and it brings the rows of the customers whose
+ * orders it changed up to date before each commit, in the same
+ * transaction. db_order_stats_rebuild() recomputes the whole table (after
+ * a large import; the migration that creates it); the others recompute the
+ * row of one customer at a time:
+ *
+ *     struct db_order_stats s;
+ *     db_order_stats_open(db, &s);
+ *     db_order_stats_refresh(&s, customer_id);  ... for each customer
+ *     db_order_stats_close(&s);
+ */
+struct db_order_stats {
+	sqlite3 *db;
+	sqlite3_stmt *del, *ins;
+};
+
+void db_order_stats_rebuild(sqlite3 *db);
+void db_order_stats_open(sqlite3 *db, struct db_order_stats *s);
+void db_order_stats_refresh(struct db_order_stats *s, int64_t customer_id);
+void db_order_stats_close(struct db_order_stats *s);
 
 /* Binds text or NULL when s is NULL; len -1 means strlen. */
 void db_bind_text(sqlite3_stmt *st, int i, const char *s, int len);

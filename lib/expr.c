@@ -1257,6 +1257,21 @@ static void collect(struct expr *e, struct expr_gen *g, struct expr_node *n, int
 	}
 }
 
+/* Forgets every parameter, to generate the SQL again from scratch. */
+static void reset_params(struct expr *e, struct expr_gen *g, struct parser *p)
+{
+	for (size_t i = 0; i < e->nparams; i++)
+		free(e->params[i].s);
+	e->nparams = 0;
+	g->now_p = g->nowt_p = -1;
+	g->failed = 0;
+	for (size_t i = 0; i < p->nall; i++) {
+		p->all[i]->p[0] = p->all[i]->p[1] = -1;
+		p->all[i]->pfirst = -1;
+		p->all[i]->pcount = 0;
+	}
+}
+
 /* ----------------------------------------------------------- the API */
 
 static void render_all(struct expr *e)
@@ -1334,7 +1349,14 @@ struct expr *expr_compile(const char *text, int64_t now, struct expr_err *err)
 	e->now = now;
 	e->first = 1;
 	expr_gen_init(&g, e, now);
-	expr_gen_cond(&g, root, &sql);
+	if (expr_gen_top(&g, root, &sql) && !g.failed &&
+	    expr_sql_nesting(sql.buf, &nestpos) > EXPR_MAX_SQL_NEST) {
+		/* turned into subqueries it nests too deeply; as it is, it
+		 * may not */
+		sb_reset(&sql);
+		reset_params(e, &g, &p);
+		expr_gen_cond(&g, root, &sql);
+	}
 	e->isql = sb_detach(&sql);
 	if (!g.failed && expr_sql_nesting(e->isql, &nestpos) > EXPR_MAX_SQL_NEST) {
 		set_err(err, text, nestpos, "expression nested too deeply");

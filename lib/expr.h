@@ -101,6 +101,13 @@ void expr_free(struct expr *e);
  * expr_renumber() said otherwise. A condition may be NULL for a customer
  * (SQL's unknown); a WHERE clause treats that as false, which is what the
  * language means (see "missing values" in expr.c).
+ *
+ * For speed, the top-level and-ed conditions on order metrics and events
+ * that cannot hold for a customer without such rows ("orders >= 2",
+ * "revenue(365d) > 10000", "event("cart_add", 2d)") come out as
+ * "c.id IN (SELECT ...)" over order_stats or events, which SQLite computes
+ * once per statement; the clauses (expr_clause) keep the SQL that looks
+ * up one customer, which is what --why wants.
  */
 const char *expr_sql(const struct expr *e);
 
@@ -176,6 +183,14 @@ const struct expr_clause *expr_clause(const struct expr *e, size_t i);
  * name, -2 for a name that is not available yet (the scores).
  */
 int expr_field_sql(const char *name, int64_t now, struct sb *sql);
+
+/*
+ * The SQL factor that turns an amount in minor units of the currency in
+ * column col into thousandths of its major unit ("CASE col WHEN 'JPY'
+ * THEN 1000 ... ELSE 10 END", from norm's currency table): what revenue
+ * sums, and what order_stats.revenue holds (lib/db.c).
+ */
+void expr_currency_factor(struct sb *out, const char *col);
 
 /*
  * Every name of the language, for --fields all, --help and the man page:

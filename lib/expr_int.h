@@ -72,7 +72,24 @@ struct expr_def {
 	const char *needs;
 	const char *sig;
 	const char *doc;
+	/*
+	 * Metrics that hold nothing for a customer without orders (or
+	 * without events of the kind) can select their customers from the
+	 * rows that have some, which is what makes a large base fast (see
+	 * expr_gen_top() in expr_sql.c). in_val is the metric's template
+	 * in that setting; with in_from NULL it reads the order_stats row s
+	 * of the customer s.customer_id, and in_pre, when given, is a
+	 * condition on s that holds whenever the metric is not nil (its
+	 * window has an order); with in_from the template is an aggregate
+	 * over the rows of "SELECT e.customer_id FROM ... GROUP BY
+	 * e.customer_id HAVING", which in_from is. nil is the metric's value
+	 * for a customer who has no such rows: NIL_NULL or NIL_ZERO.
+	 */
+	const char *in_val, *in_pre, *in_from;
+	unsigned char nil;
 };
+
+enum { NIL_NULL, NIL_ZERO };
 
 extern const struct expr_def expr_defs[];
 extern const size_t expr_ndefs;
@@ -156,12 +173,18 @@ struct expr_gen {
 	struct sb k;           /* the currency multiplier CASE, once built */
 	int failed;
 	size_t errpos;
+	int in_ctx;            /* generating a metric's in_val (expr_gen_top) */
 };
 
 void expr_gen_init(struct expr_gen *g, struct expr *e, int64_t now);
 void expr_gen_release(struct expr_gen *g);
 void expr_gen_cond(struct expr_gen *g, struct expr_node *n, struct sb *out);
 void expr_gen_value(struct expr_gen *g, struct expr_node *n, struct sb *out);
+/* The whole condition, as expr_gen_cond() but with the top-level
+ * and-ed conditions on order metrics and events turned into "c.id IN
+ * (SELECT ...)" of the customers that have such rows. Returns how many
+ * conditions it turned (0: the SQL is expr_gen_cond()'s). */
+int expr_gen_top(struct expr_gen *g, struct expr_node *root, struct sb *out);
 /* The value shown for a clause subject: a field's show SQL if it has one. */
 void expr_gen_show(struct expr_gen *g, struct expr_node *n, struct sb *out);
 /* "?first+N" for every mark of isql; malloc'd. */

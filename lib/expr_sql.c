@@ -35,10 +35,27 @@
 
 /* The channels crm-import accepts (lib/imp.c keeps the same list). */
 
-/* Completed orders only; the index orders_customer(customer_id,
- * ordered_at) serves every order metric. */
+/*
+ * Order metrics: completed orders up to now. A customer's row of
+ * order_stats (share/schema/003-order-stats.sql) sums all of their
+ * completed orders; it answers for a now at or after its last_order_at,
+ * and the orders themselves (through the covering index
+ * orders_customer(customer_id, ordered_at, status, amount, currency)) for
+ * an earlier now, which must not see later orders. No row: no completed
+ * order at all.
+ *   STAT_C  the metric of customer c: the row, else the orders
+ *   STAT_S  the same for the customer of an order_stats row s
+ */
 #define DONE "o.status NOT IN ('refunded', 'cancelled', 'returned')"
-#define OWHERE "o.customer_id = c.id AND o.ordered_at <= $nowt AND " DONE
+#define OWHERE_OF(cid) "o.customer_id = " cid " AND o.ordered_at <= $nowt AND " DONE
+#define OWHERE OWHERE_OF("c.id")
+#define STAT_C(stat, agg) \
+	"coalesce((SELECT " stat " FROM order_stats s WHERE s.customer_id = c.id" \
+	" AND s.last_order_at <= $nowt), (SELECT " agg " FROM orders o WHERE " OWHERE "))"
+#define STAT_S(stat, agg) \
+	"(CASE WHEN s.last_order_at <= $nowt THEN " stat " ELSE (SELECT " agg \
+	" FROM orders o WHERE " OWHERE_OF("s.customer_id") ") END)"
+#define DAYS_SINCE(t) "($now - CAST(strftime('%s', " t ") AS INTEGER)) / 86400"
 #define LATEST_CONSENT \
 	"(SELECT k.granted FROM consents k WHERE k.customer_id = c.id AND k.channel = $1" \
 	" AND k.recorded_at <= $nowt ORDER BY k.recorded_at DESC, k.id DESC LIMIT 1)"
@@ -46,17 +63,29 @@
 	"($now - CAST(strftime('%s', (SELECT max(e.occurred_at) FROM events e" \
 	" WHERE e.customer_id = c.id AND e.type = '" type "' AND e.campaign = $1" \
 	" AND e.occurred_at <= $nowt)) AS INTEGER))"
+#define EVENTS_IN(type) \
+	"SELECT e.customer_id FROM events e WHERE e.type = '" type "' AND e.campaign = $1" \
+	" AND e.occurred_at <= $nowt GROUP BY e.customer_id HAVING"
+#define SINCE_EVENT_IN "($now - CAST(strftime('%s', max(e.occurred_at)) AS INTEGER))"
 #define SCORES "crm-score's scores"
 #define MESSAGES "crm-send's message history"
 
 #define FIELD(name, type, norm, sql, show, doc) \
-	{ name, 0, type, norm, SP_NONE, NULL, sql, show, NULL, name, doc }
+	{ name, 0, type, norm, SP_NONE, NULL, sql, show, NULL, name, doc, NULL, NULL, NULL, 0 }
 #define SCORE(name, type, doc) \
-	{ name, 0, type, NORM_NONE, SP_NONE, NULL, NULL, NULL, SCORES, name, doc }
+	{ name, 0, type, NORM_NONE, SP_NONE, NULL, NULL, NULL, SCORES, name, doc, NULL, NULL, NULL, 0 }
 #define FUNC(name, type, sp, args, sql, show, sig, doc) \
-	{ name, 1, type, NORM_NONE, sp, args, sql, show, NULL, sig, doc }
+	{ name, 1, type, NORM_NONE, sp, args, sql, show, NULL, sig, doc, NULL, NULL, NULL, 0 }
+#define METRIC(name, type, stat, agg, nil, doc) \
+	{ name, 0, type, NORM_NONE, SP_NONE, NULL, STAT_C(stat, agg), NULL, NULL, name, doc, \
+	  STAT_S(stat, agg), NULL, NULL, nil }
+#define WINDOW(name, agg, sig, doc) \
+	{ name, 1, EXPR_NUMBER, NORM_NONE, SP_NONE, "d", \
+	  "(SELECT " agg " FROM orders o WHERE " OWHERE " AND o.ordered_at >= $since)", NULL, NULL, \
+	  sig, doc, "(SELECT " agg " FROM orders o WHERE " OWHERE_OF("s.customer_id") \
+	  " AND o.ordered_at >= $since)", "s.last_order_at >= $since", NULL, NIL_ZERO }
 #define LATER(name, type, args, needs, sig, doc) \
-	{ name, 1, type, NORM_NONE, SP_NONE, args, NULL, NULL, needs, sig, doc }
+	{ name, 1, type, NORM_NONE, SP_NONE, args, NULL, NULL, needs, sig, doc, NULL, NULL, NULL, 0 }
 
 const struct expr_def expr_defs[] = {
 	/* customer fields */
@@ -86,26 +115,21 @@ const struct expr_def expr_defs[] = {
 	      "created from an order or event of an unknown customer"),
 
 	/* metrics over completed orders up to now */
-	FIELD("orders", EXPR_NUMBER, NORM_NONE,
-	      "(SELECT count(*) FROM orders o WHERE " OWHERE ")", NULL,
-	      "number of completed orders"),
-	FIELD("revenue", EXPR_NUMBER, NORM_NONE,
-	      "(SELECT total(o.amount * $k) / 1000.0 FROM orders o WHERE " OWHERE ")", NULL,
-	      "sum of completed orders in major units, currencies summed as they are; 0 when none"),
-	FIELD("aov", EXPR_NUMBER, NORM_NONE,
-	      "(SELECT total(o.amount * $k) / 1000.0 / nullif(count(*), 0) FROM orders o WHERE "
-	      OWHERE ")", NULL,
-	      "average order value (revenue / orders); null when no orders"),
-	FIELD("first_order_at", EXPR_TIME, NORM_NONE,
-	      "(SELECT min(o.ordered_at) FROM orders o WHERE " OWHERE ")", NULL,
-	      "time of the first completed order; null when none"),
-	FIELD("last_order_at", EXPR_TIME, NORM_NONE,
-	      "(SELECT max(o.ordered_at) FROM orders o WHERE " OWHERE ")", NULL,
-	      "time of the last completed order; null when none"),
-	FIELD("days_since_last_order", EXPR_NUMBER, NORM_NONE,
-	      "(SELECT ($now - CAST(strftime('%s', max(o.ordered_at)) AS INTEGER)) / 86400"
-	      " FROM orders o WHERE " OWHERE ")", NULL,
-	      "whole days since the last completed order; null when none"),
+	METRIC("orders", EXPR_NUMBER, "s.orders", "count(*)", NIL_ZERO,
+	       "number of completed orders"),
+	METRIC("revenue", EXPR_NUMBER, "s.revenue / 1000.0", "total(o.amount * $k) / 1000.0",
+	       NIL_ZERO,
+	       "sum of completed orders in major units, currencies summed as they are; 0 when none"),
+	METRIC("aov", EXPR_NUMBER, "s.revenue / 1000.0 / s.orders",
+	       "total(o.amount * $k) / 1000.0 / nullif(count(*), 0)", NIL_NULL,
+	       "average order value (revenue / orders); null when no orders"),
+	METRIC("first_order_at", EXPR_TIME, "s.first_order_at", "min(o.ordered_at)", NIL_NULL,
+	       "time of the first completed order; null when none"),
+	METRIC("last_order_at", EXPR_TIME, "s.last_order_at", "max(o.ordered_at)", NIL_NULL,
+	       "time of the last completed order; null when none"),
+	METRIC("days_since_last_order", EXPR_NUMBER, DAYS_SINCE("s.last_order_at"),
+	       DAYS_SINCE("max(o.ordered_at)"), NIL_NULL,
+	       "whole days since the last completed order; null when none"),
 	FIELD("tenure_days", EXPR_NUMBER, NORM_NONE,
 	      "(SELECT ($now - CAST(strftime('%s', min(coalesce(c.created_at, min(o.ordered_at)),"
 	      " coalesce(min(o.ordered_at), c.created_at))) AS INTEGER)) / 86400"
@@ -128,17 +152,17 @@ const struct expr_def expr_defs[] = {
 	     "the current time (--now)"),
 	FUNC("today", EXPR_TIME, SP_TODAY, "", NULL, NULL, "today()",
 	     "midnight UTC of the current day"),
-	FUNC("orders", EXPR_NUMBER, SP_NONE, "d",
-	     "(SELECT count(*) FROM orders o WHERE " OWHERE " AND o.ordered_at >= $since)", NULL,
-	     "orders(DURATION)", "completed orders within the window ending now"),
-	FUNC("revenue", EXPR_NUMBER, SP_NONE, "d",
-	     "(SELECT total(o.amount * $k) / 1000.0 FROM orders o WHERE " OWHERE
-	     " AND o.ordered_at >= $since)", NULL,
-	     "revenue(DURATION)", "revenue within the window ending now"),
-	FUNC("event", EXPR_NUMBER, SP_NONE, "e[d]",
-	     "(SELECT count(*) FROM events e WHERE e.customer_id = c.id AND e.type = $1"
-	     " AND e.occurred_at <= $nowt$[ AND e.occurred_at >= $since$])", NULL,
-	     "event(TYPE[, DURATION])", "number of events of a type (within the window)"),
+	WINDOW("orders", "count(*)", "orders(DURATION)",
+	       "completed orders within the window ending now"),
+	WINDOW("revenue", "total(o.amount * $k) / 1000.0", "revenue(DURATION)",
+	       "revenue within the window ending now"),
+	{ "event", 1, EXPR_NUMBER, NORM_NONE, SP_NONE, "e[d]",
+	  "(SELECT count(*) FROM events e WHERE e.customer_id = c.id AND e.type = $1"
+	  " AND e.occurred_at <= $nowt$[ AND e.occurred_at >= $since$])", NULL, NULL,
+	  "event(TYPE[, DURATION])", "number of events of a type (within the window)",
+	  "count(*)", NULL,
+	  "SELECT e.customer_id FROM events e WHERE e.type = $1 AND e.occurred_at <= $nowt"
+	  "$[ AND e.occurred_at >= $since$] GROUP BY e.customer_id HAVING", NIL_ZERO },
 	FUNC("consent", EXPR_BOOL, SP_NONE, "c",
 	     "coalesce(" LATEST_CONSENT ", 0)", NULL,
 	     "consent(CHANNEL)", "the latest consent record for the channel is a grant"),
@@ -154,10 +178,12 @@ const struct expr_def expr_defs[] = {
 	FUNC("birthday_in", EXPR_BOOL, SP_BIRTHDAY, "D",
 	     "(substr(c.birthday, 6, 5) IN ($days))", "c.birthday",
 	     "birthday_in(DURATION)", "the next birthday is within whole days from today (UTC)"),
-	FUNC("opened", EXPR_DURATION, SP_NONE, "p", SINCE_EVENT("opened"), NULL,
-	     "opened(CAMPAIGN)", "time since the latest opened event of the campaign; null when none"),
-	FUNC("clicked", EXPR_DURATION, SP_NONE, "p", SINCE_EVENT("clicked"), NULL,
-	     "clicked(CAMPAIGN)", "time since the latest clicked event of the campaign; null when none"),
+	{ "opened", 1, EXPR_DURATION, NORM_NONE, SP_NONE, "p", SINCE_EVENT("opened"), NULL, NULL,
+	  "opened(CAMPAIGN)", "time since the latest opened event of the campaign; null when none",
+	  SINCE_EVENT_IN, NULL, EVENTS_IN("opened"), NIL_NULL },
+	{ "clicked", 1, EXPR_DURATION, NORM_NONE, SP_NONE, "p", SINCE_EVENT("clicked"), NULL, NULL,
+	  "clicked(CAMPAIGN)", "time since the latest clicked event of the campaign; null when none",
+	  SINCE_EVENT_IN, NULL, EVENTS_IN("clicked"), NIL_NULL },
 	LATER("received", EXPR_DURATION, "p", MESSAGES, "received(CAMPAIGN)",
 	      "time since the campaign's message was delivered; null when never"),
 	LATER("sent", EXPR_DURATION, "p", MESSAGES, "sent(CAMPAIGN)",
@@ -289,17 +315,32 @@ void expr_gen_release(struct expr_gen *g)
 	sb_free(&g->k);
 }
 
-/* CASE over the currencies whose exponent is not 2: the factor that
- * turns minor units into thousandths of the major unit. */
-static void currency_factor(struct sb *out)
+/* The factor that turns minor units into thousandths of the major unit:
+ * 1000 for currencies without decimals, 100 with one, 1 with three, 10
+ * for the others (two decimals, most of them). Two or three IN tests
+ * rather than a WHEN per currency: the common currencies, which have two
+ * decimals, would otherwise go through every WHEN of every order. */
+void expr_currency_factor(struct sb *out, const char *col)
 {
+	static const struct { int exp, factor; } f[] = { { 0, 1000 }, { 1, 100 }, { 3, 1 } };
 	char code[4];
 	int exp;
 
-	sb_adds(out, "CASE o.currency");
-	for (size_t i = 0; norm_currency_at(i, code, &exp) == 0; i++)
-		if (exp != 2 && exp >= 0 && exp <= 3)
-			sb_addf(out, " WHEN '%s' THEN %d", code, exp == 0 ? 1000 : exp == 1 ? 100 : 1);
+	sb_adds(out, "CASE");
+	for (size_t k = 0; k < ARRAY_SIZE(f); k++) {
+		size_t n = 0;
+
+		for (size_t i = 0; norm_currency_at(i, code, &exp) == 0; i++) {
+			if (exp != f[k].exp)
+				continue;
+			if (n++)
+				sb_addf(out, ", '%s'", code);
+			else
+				sb_addf(out, " WHEN %s IN ('%s'", col, code);
+		}
+		if (n)
+			sb_addf(out, ") THEN %d", f[k].factor);
+	}
 	sb_adds(out, " ELSE 10 END");
 }
 
@@ -365,7 +406,7 @@ static int expand(struct expr_gen *g, int64_t now, const char *tpl,
 				g->now_p = new_param(g, call, EXPR_P_INT, g->now, 0, NULL, 0);
 			put_param(out, g->now_p);
 		} else if (*p == 'k') {
-			currency_factor(out);
+			expr_currency_factor(out, "o.currency");
 		} else if (!strncmp(p, "since", 5)) {
 			struct expr_node *w = call ? window_arg(call) : NULL;
 
@@ -593,10 +634,12 @@ static int gen_value(struct expr_gen *g, struct expr_node *n, struct sb *out)
 	case NK_CONST:
 		return gen_const(g, n, out);
 	case NK_FIELD:
-		expand(g, g->now, n->def->sql, NULL, out);
+		expand(g, g->now, g->in_ctx && n->def->in_val ? n->def->in_val : n->def->sql,
+		       NULL, out);
 		return P_ATOM;
 	case NK_CALL:
-		expand(g, g->now, n->def->sql, n, out);
+		expand(g, g->now, g->in_ctx && n->def->in_val ? n->def->in_val : n->def->sql,
+		       n, out);
 		return P_ATOM;
 	case NK_ATTR:
 		if (n->p[0] < 0)
@@ -787,6 +830,309 @@ static int gen_cond(struct expr_gen *g, struct expr_node *n, struct sb *out)
 void expr_gen_cond(struct expr_gen *g, struct expr_node *n, struct sb *out)
 {
 	gen_cond(g, n, out);
+}
+
+/* ------------------------------------------------ customers with rows */
+
+/*
+ * A condition on order metrics such as "orders >= 2" cannot hold for a
+ * customer without completed orders, so it can be asked of the
+ * order_stats rows alone, and "event("cart_add", 2d)" of the cart_add
+ * events of the window: the customers come from a few hundred thousand
+ * rows, or a few hundred, instead of each of a million customers looking
+ * their rows up. expr_gen_top() does that for the operands of a
+ * top-level "and" (or the whole expression) when
+ *   - every name in the operand is such a metric (in_val in expr_defs),
+ *     all of them order metrics, or a single event metric, and the rest
+ *     is constants, and
+ *   - the operand is false when every metric in it has its value for a
+ *     customer without rows (nil: 0 for orders and revenue, null for the
+ *     others), which nil_truth() works out at compile time, or, for order
+ *     metrics, null, when another such operand is false (so that the
+ *     whole keeps its value, null or false, for every customer);
+ * and writes them as
+ *     c.id IN (SELECT s.customer_id FROM order_stats s WHERE <op> AND ...)
+ *     c.id IN (SELECT e.customer_id FROM events e WHERE ... GROUP BY
+ *              e.customer_id HAVING <op>)
+ * with the metrics of <op> read from s (STAT_S: the row when it holds for
+ * now, else the orders) or aggregated over the group. A windowed metric
+ * alone in its operand also skips the rows whose last order is before
+ * the window. The --why clauses keep the per-customer SQL.
+ */
+
+enum { NV_FALSE, NV_TRUE, NV_NULL, NV_UNKNOWN };
+
+/* The value of n for a customer without rows: 1 and *v, 0 for null, -1
+ * when it cannot be worked out here. */
+static int nil_value(const struct expr_node *n, double *v)
+{
+	double a, b;
+	int ra, rb;
+
+	switch (n->kind) {
+	case NK_CONST:
+		switch (n->type) {
+		case EXPR_NULL:
+			return 0;
+		case EXPR_NUMBER:
+			*v = n->is_real ? n->d : (double)n->i;
+			return 1;
+		case EXPR_BOOL: case EXPR_TIME: case EXPR_DURATION:
+			*v = (double)n->i;
+			return 1;
+		default:
+			return -1;
+		}
+	case NK_FIELD: case NK_CALL:
+		if (!n->def->in_val)
+			return -1;
+		*v = 0;
+		return n->def->nil == NIL_ZERO;
+	case NK_NEG:
+		ra = nil_value(n->kid[0], &a);
+		*v = -a;
+		return ra;
+	case NK_ARITH:
+		for (size_t i = 0; i < 2; i++)
+			if (n->kid[i]->type != EXPR_NUMBER && n->kid[i]->type != EXPR_DURATION)
+				return -1;
+		ra = nil_value(n->kid[0], &a);
+		rb = nil_value(n->kid[1], &b);
+		if (ra < 0 || rb < 0)
+			return -1;
+		if (!ra || !rb)
+			return 0;
+		switch (n->op) {
+		case TK_PLUS: *v = a + b; return 1;
+		case TK_MINUS: *v = a - b; return 1;
+		case TK_STAR: *v = a * b; return 1;
+		case TK_SLASH:
+			if (b == 0)
+				return 0;
+			*v = a / b;
+			return 1;
+		default:
+			return -1;
+		}
+	default:
+		return -1;
+	}
+}
+
+static int nv_not(int t)
+{
+	return t == NV_TRUE ? NV_FALSE : t == NV_FALSE ? NV_TRUE : t;
+}
+
+static int nv_cmp(enum expr_tok op, double a, double b)
+{
+	int r;
+
+	switch (op) {
+	case TK_EQ: r = a == b; break;
+	case TK_NE: r = a != b; break;
+	case TK_LT: r = a < b; break;
+	case TK_LE: r = a <= b; break;
+	case TK_GT: r = a > b; break;
+	default: r = a >= b; break;
+	}
+	return r ? NV_TRUE : NV_FALSE;
+}
+
+/* SQL's three-valued and (or with is_or) of two truths. */
+static int nv_and(int a, int b, int is_or)
+{
+	int stop = is_or ? NV_TRUE : NV_FALSE;
+
+	if (a == NV_UNKNOWN || b == NV_UNKNOWN)
+		return NV_UNKNOWN;
+	if (a == stop || b == stop)
+		return stop;
+	if (a == NV_NULL || b == NV_NULL)
+		return NV_NULL;
+	return is_or ? NV_FALSE : NV_TRUE;
+}
+
+/* Whether condition n holds for a customer without rows, as the SQL of
+ * gen_cond() evaluates it. */
+static int nil_truth(const struct expr_node *n)
+{
+	double a, b, c;
+	int ra, rb, rc, t;
+
+	switch (n->kind) {
+	case NK_CMP:
+		ra = nil_value(n->kid[0], &a);
+		rb = nil_value(n->kid[1], &b);
+		if (ra < 0 || rb < 0)
+			return NV_UNKNOWN;
+		return !ra || !rb ? NV_NULL : nv_cmp(n->op, a, b);
+	case NK_BETWEEN:
+		ra = nil_value(n->kid[0], &a);
+		rb = nil_value(n->kid[1], &b);
+		rc = nil_value(n->kid[2], &c);
+		if (ra < 0 || rb < 0 || rc < 0)
+			return NV_UNKNOWN;
+		t = nv_and(!ra || !rb ? NV_NULL : nv_cmp(TK_GE, a, b),
+			   !ra || !rc ? NV_NULL : nv_cmp(TK_LE, a, c), 0);
+		return n->neg ? nv_not(t) : t;
+	case NK_IN:
+		ra = nil_value(n->kid[0], &a);
+		if (ra < 0)
+			return NV_UNKNOWN;
+		t = NV_FALSE;
+		for (size_t i = 1; i < n->nkid; i++) {
+			rb = nil_value(n->kid[i], &b);
+			if (rb < 0)
+				return NV_UNKNOWN;
+			t = nv_and(t, !ra || !rb ? NV_NULL : nv_cmp(TK_EQ, a, b), 1);
+		}
+		return n->neg ? nv_not(t) : t;
+	case NK_ISNULL:
+		ra = nil_value(n->kid[0], &a);
+		if (ra < 0)
+			return NV_UNKNOWN;
+		return (ra == 0) != (n->neg != 0) ? NV_TRUE : NV_FALSE;
+	case NK_NOT:
+		/* two-valued: not (null) is true */
+		t = nil_truth(n->kid[0]);
+		return t == NV_UNKNOWN ? t : t == NV_TRUE ? NV_FALSE : NV_TRUE;
+	case NK_AND: case NK_OR:
+		t = n->kind == NK_AND ? NV_TRUE : NV_FALSE;
+		for (size_t i = 0; i < n->nkid; i++)
+			t = nv_and(t, nil_truth(n->kid[i]), n->kind == NK_OR);
+		return t;
+	case NK_CONST: case NK_FIELD: case NK_CALL: case NK_NEG: case NK_ARITH:
+		ra = nil_value(n, &a);
+		if (ra < 0)
+			return NV_UNKNOWN;
+		if (n->type == EXPR_NUMBER || n->type == EXPR_BOOL)
+			return !ra ? NV_NULL : a != 0 ? NV_TRUE : NV_FALSE;
+		return ra ? NV_TRUE : NV_FALSE;
+	default:
+		return NV_UNKNOWN;
+	}
+}
+
+struct leaves {
+	size_t stats, group, other;
+	struct expr_node *metric; /* the last metric seen */
+};
+
+static void scan_leaves(struct expr_node *n, struct leaves *l)
+{
+	switch (n->kind) {
+	case NK_CONST:
+		return;
+	case NK_FIELD: case NK_CALL:
+		/* a call's arguments are constants */
+		if (!n->def->in_val)
+			l->other++;
+		else if (n->def->in_from)
+			l->group++;
+		else
+			l->stats++;
+		l->metric = n;
+		return;
+	default:
+		if (!n->nkid)
+			l->other++;
+		for (size_t i = 0; i < n->nkid; i++)
+			scan_leaves(n->kid[i], l);
+	}
+}
+
+enum { OP_PLAIN, OP_STATS, OP_GROUP };
+
+static int classify(struct expr_node *n, struct expr_node **metric, int *truth)
+{
+	struct leaves l = { 0, 0, 0, NULL };
+	int t;
+
+	scan_leaves(n, &l);
+	*metric = l.metric;
+	if (l.other || !(l.stats || l.group) || (l.stats && l.group) || l.group > 1)
+		return OP_PLAIN;
+	*truth = t = nil_truth(n);
+	if (t != NV_FALSE && t != NV_NULL)
+		return OP_PLAIN;
+	if (l.group && t != NV_FALSE)
+		return OP_PLAIN;
+	if (l.stats > 1)
+		*metric = NULL; /* no prefilter: each metric has its own window */
+	return l.group ? OP_GROUP : OP_STATS;
+}
+
+int expr_gen_top(struct expr_gen *g, struct expr_node *root, struct sb *out)
+{
+	struct expr_node **ops = root->kind == NK_AND ? root->kid : &root;
+	size_t n = root->kind == NK_AND ? root->nkid : 1;
+	struct expr_node *metric[64];
+	int how[64], truth, turned = 0, first = 1, stats_done = 0, stats_false = 0;
+
+	if (n > 64 || root->kind == NK_OR) {
+		expr_gen_cond(g, root, out);
+		return 0;
+	}
+	for (size_t i = 0; i < n; i++)
+		if ((how[i] = classify(ops[i], &metric[i], &truth)) == OP_STATS && truth == NV_FALSE)
+			stats_false = 1;
+	/* The SQL of the whole keeps its three values: a customer without
+	 * rows gets false (0) from the IN, as from the operand it replaces,
+	 * only where that operand is false for them, not null; an operand
+	 * that is null for them ("days_since_last_order > 30") goes into the
+	 * IN only next to one that is false ("orders >= 2"). */
+	for (size_t i = 0; i < n; i++) {
+		if (how[i] == OP_STATS && !stats_false)
+			how[i] = OP_PLAIN;
+		if (how[i] != OP_PLAIN)
+			turned++;
+	}
+	if (!turned) {
+		expr_gen_cond(g, root, out);
+		return 0;
+	}
+	mark(out, root);
+	for (size_t i = 0; i < n; i++) {
+		if (how[i] == OP_STATS && stats_done)
+			continue;
+		if (!first)
+			sb_adds(out, " AND ");
+		first = 0;
+		if (how[i] == OP_PLAIN) {
+			sub(g, ops[i], P_NOT, 1, out);
+			continue;
+		}
+		mark(out, ops[i]);
+		sb_adds(out, "c.id IN (");
+		g->in_ctx = 1;
+		if (how[i] == OP_GROUP) {
+			expand(g, g->now, metric[i]->def->in_from,
+			       metric[i]->kind == NK_CALL ? metric[i] : NULL, out);
+			sb_addc(out, ' ');
+			sub(g, ops[i], P_NOT, 1, out);
+		} else {
+			sb_adds(out, "SELECT s.customer_id FROM order_stats s WHERE ");
+			for (size_t j = i; j < n; j++) {
+				struct expr_node *m = metric[j];
+
+				if (how[j] != OP_STATS)
+					continue;
+				if (j > i)
+					sb_adds(out, " AND ");
+				if (m && m->def->in_pre) {
+					expand(g, g->now, m->def->in_pre,
+					       m->kind == NK_CALL ? m : NULL, out);
+					sb_adds(out, " AND ");
+				}
+				sub(g, ops[j], P_NOT, 1, out);
+			}
+			stats_done = 1;
+		}
+		g->in_ctx = 0;
+		sb_addc(out, ')');
+	}
+	return turned;
 }
 
 /* ------------------------------------------------------------ output */

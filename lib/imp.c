@@ -272,6 +272,13 @@ struct imp {
 	size_t ndeferred;
 	char last_ref[128];
 	int64_t last_ref_id;
+
+	/* customers whose orders changed since the last commit: their
+	 * order_stats rows are recomputed before it (stats_flush) */
+	unsigned char *dirty;  /* bitmap by customer id */
+	size_t dirty_bytes, ndirty;
+	int bulk_orders;       /* orders' indexes deferred: rebuild it all */
+	struct db_order_stats stats;
 };
 
 static void rec_field_text(const struct rec_field *f, const char **s, size_t *n)
@@ -1096,7 +1103,10 @@ struct kv {
  * st[2] updates. Done as a lookup and a plain statement, not INSERT ...
  * ON CONFLICT: an upsert makes SQLite keep a statement journal for every
  * row, which doubled the writes of a large import.
- * Returns 0 inserted, 1 updated, 2 unchanged.
+ * Returns 0 inserted, 1 updated, 2 unchanged. With old_cid, st[0] also
+ * selects the stored customer_id, which it gets when the row exists (an
+ * updated order may have moved to another customer: both need their
+ * order_stats recomputed).
  */
 static void bind_kv(sqlite3_stmt *st, const struct kv *v, int n)
 {
@@ -1111,15 +1121,18 @@ static void bind_kv(sqlite3_stmt *st, const struct kv *v, int n)
 	}
 }
 
-static int keyed_upsert(struct imp *im, sqlite3_stmt *const st[3], const struct kv *v, int n)
+static int keyed_upsert(struct imp *im, sqlite3_stmt *const st[3], const struct kv *v, int n,
+			int64_t *old_cid)
 {
 	int rc, which, same = 0;
 
 	bind_kv(st[0], v, n);
 	rc = sqlite3_step(st[0]);
-	if (rc == SQLITE_ROW)
+	if (rc == SQLITE_ROW) {
 		same = sqlite3_column_int(st[0], 0);
-	else if (rc != SQLITE_DONE)
+		if (old_cid)
+			*old_cid = sqlite3_column_int64(st[0], 1);
+	} else if (rc != SQLITE_DONE)
 		db_die(im->db, NULL);
 	sqlite3_reset(st[0]);
 	sqlite3_clear_bindings(st[0]);
@@ -1133,11 +1146,70 @@ static int keyed_upsert(struct imp *im, sqlite3_stmt *const st[3], const struct 
 	return which;
 }
 
+/* ---- order_stats (lib/db.h) ---- */
+
+/* The orders of customer id changed in this transaction. */
+static void stats_dirty(struct imp *im, int64_t id)
+{
+	size_t byte;
+
+	if (id <= 0)
+		return;
+	byte = (size_t)(id / 8);
+	if (byte >= im->dirty_bytes) {
+		size_t n = im->dirty_bytes ? im->dirty_bytes : 4096;
+
+		while (n <= byte)
+			n *= 2;
+		im->dirty = xrealloc(im->dirty, n);
+		memset(im->dirty + im->dirty_bytes, 0, n - im->dirty_bytes);
+		im->dirty_bytes = n;
+	}
+	if (!(im->dirty[byte] & (1u << (id % 8)))) {
+		im->dirty[byte] |= (unsigned char)(1u << (id % 8));
+		im->ndirty++;
+	}
+}
+
+/*
+ * Brings order_stats up to date for the orders written since the last
+ * commit, in the same transaction: customer by customer (an index range
+ * each), or, when that would touch a good part of the orders anyway (a
+ * large import, whose indexes were deferred), the whole table in one
+ * pass over the orders.
+ */
+static void stats_flush(struct imp *im)
+{
+	int64_t norders = 0;
+	sqlite3_stmt *st;
+
+	if (!im->ndirty)
+		return;
+	if (!im->bulk_orders) {
+		st = db_prepare(im->db, "SELECT coalesce(max(id), 0) FROM orders");
+		if (sqlite3_step(st) == SQLITE_ROW)
+			norders = sqlite3_column_int64(st, 0);
+		sqlite3_finalize(st);
+	}
+	if (im->bulk_orders || (int64_t)im->ndirty * 16 > norders) {
+		db_order_stats_rebuild(im->db);
+	} else {
+		if (!im->stats.db)
+			db_order_stats_open(im->db, &im->stats);
+		for (size_t b = 0; b < im->dirty_bytes; b++)
+			for (int k = 0; im->dirty[b] && k < 8; k++)
+				if (im->dirty[b] & (1u << k))
+					db_order_stats_refresh(&im->stats, (int64_t)b * 8 + k);
+	}
+	memset(im->dirty, 0, im->dirty_bytes);
+	im->ndirty = 0;
+}
+
 static int row_order(struct imp *im)
 {
 	const char *why, *s;
 	size_t n;
-	int64_t cid, minor;
+	int64_t cid, minor, old_cid = 0;
 	char code[4];
 	int exponent = 2;
 	char *attrs = NULL;
@@ -1210,8 +1282,12 @@ static int row_order(struct imp *im)
 		{ NULL, minor, 1 }, { code, 0, 0 }, { val(im, F_STATUS), 0, 0 },
 		{ attrs, 0, 0 },
 	};
-	rc = keyed_upsert(im, im->ord, v, (int)ARRAY_SIZE(v));
+	rc = keyed_upsert(im, im->ord, v, (int)ARRAY_SIZE(v), &old_cid);
 	free(attrs);
+	if (rc == 0 || rc == 1)
+		stats_dirty(im, cid);
+	if (rc == 1 && old_cid != cid)
+		stats_dirty(im, old_cid);
 	return rc;
 }
 
@@ -1289,7 +1365,7 @@ static int row_event(struct imp *im)
 		{ val(im, F_TIME), 0, 0 }, { val(im, F_CAMPAIGN), 0, 0 },
 		{ val(im, F_MESSAGE), 0, 0 }, { props, 0, 0 },
 	};
-	rc = keyed_upsert(im, im->ev, v, (int)ARRAY_SIZE(v));
+	rc = keyed_upsert(im, im->ev, v, (int)ARRAY_SIZE(v), NULL);
 	free(props);
 	return rc;
 }
@@ -1405,7 +1481,7 @@ static void prepare(struct imp *im)
 	im->ord[0] = db_prepare(db,
 		"SELECT customer_id IS ?2 AND ordered_at IS ?3 AND amount IS ?4"
 		" AND currency IS ?5 AND (?6 IS NULL OR status IS ?6)"
-		" AND (?7 IS NULL OR attrs IS ?7) FROM orders WHERE external_id = ?1");
+		" AND (?7 IS NULL OR attrs IS ?7), customer_id FROM orders WHERE external_id = ?1");
 	im->ord[1] = db_prepare(db,
 		"INSERT INTO orders(external_id, customer_id, ordered_at, amount, currency, status, attrs)"
 		" VALUES (?1, ?2, ?3, ?4, ?5, coalesce(?6, 'completed'), ?7)");
@@ -1470,6 +1546,7 @@ static void tx_row(struct imp *im)
 {
 	if (im->single_tx || ++im->tx_rows < im->batch)
 		return;
+	stats_flush(im);
 	db_commit(im->db);
 	tx_begin(im);
 }
@@ -1634,6 +1711,7 @@ static void defer_indexes(struct imp *im, char **files)
 	if (drops.len)
 		db_exec(im->db, drops.buf);
 	sb_free(&drops);
+	im->bulk_orders = im->ndeferred && im->o->kind == IMP_ORDERS;
 	if (im->ndeferred)
 		crm_info("%s: building %zu index(es) at the end instead of row by row",
 			 table, im->ndeferred);
@@ -1728,10 +1806,12 @@ int imp_run(struct crm *crm, const struct imp_opts *o, char **files)
 	double tc = now_monotonic();
 	size_t rebuilt = im.ndeferred;
 	restore_indexes(&im);
-	if (crm->dry_run)
+	if (crm->dry_run) {
 		db_rollback(im.db);
-	else
+	} else {
+		stats_flush(&im);
 		db_commit(im.db);
+	}
 	tc = now_monotonic() - tc;
 	if (crm_verbosity >= 1 && (tc >= 1.0 || crm_verbosity >= 2))
 		fprintf(stderr, "%s: %s%s in %.1f s\n", crm_progname,
@@ -1740,6 +1820,9 @@ int imp_run(struct crm *crm, const struct imp_opts *o, char **files)
 	if (nfiles > 1)
 		print_stats("total", &im.tot, now_monotonic() - t0, crm->dry_run);
 	finalize_all(&im);
+	if (im.stats.db)
+		db_order_stats_close(&im.stats);
+	free(im.dirty);
 	if (im.rejects == stdout) {
 		if (fflush(stdout) != 0)
 			out_write_failed(stdout);

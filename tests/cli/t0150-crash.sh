@@ -5,6 +5,18 @@
 
 N=${CRASH_ROUNDS:-20}
 
+# order_stats (schema 3) by customer external id, and the same computed
+# from the orders: they must be equal after every run
+stats() {
+	sql "SELECT c.external_id, s.orders, s.revenue, s.first_order_at, s.last_order_at
+		FROM order_stats s JOIN customers c ON c.id = s.customer_id ORDER BY 1"
+}
+stats_fresh() {
+	sql "SELECT c.external_id, count(*), sum(o.amount * 10), min(o.ordered_at), max(o.ordered_at)
+		FROM orders o JOIN customers c ON c.id = o.customer_id
+		WHERE o.status NOT IN ('refunded', 'cancelled', 'returned') GROUP BY 1 ORDER BY 1"
+}
+
 test_expect 'generate a customer and an order file' '
 	awk "BEGIN { print \"id,email,phone,city\"; for (i = 1; i <= 40000; i++) printf \"K%06d,k%d@example.com,+7916%07d,City%d\n\", i, i, i, i % 50 }" >cust.csv &&
 	awk "BEGIN { print \"customer_id,date,amount,currency\"; for (i = 1; i <= 40000; i++) printf \"K%06d,2026-01-%02d,%d.%02d,RUB\n\", (i * 7919) % 40000 + 1, i % 28 + 1, i % 1000, i % 100 }" >ord.csv &&
@@ -12,7 +24,11 @@ test_expect 'generate a customer and an order file' '
 	crm-import --db ref.db orders ord.csv 2>/dev/null &&
 	CRM_DB=ref.db sql "SELECT external_id, email, phone, city FROM customers ORDER BY 1" >ref-c.txt &&
 	CRM_DB=ref.db sql "SELECT o.external_id, c.external_id, ordered_at, amount FROM orders o JOIN customers c ON c.id = o.customer_id ORDER BY 1" >ref-o.txt &&
-	test "$(wc -l <ref-o.txt)" -eq 40000
+	test "$(wc -l <ref-o.txt)" -eq 40000 &&
+	CRM_DB=ref.db stats >ref-s.txt &&
+	test "$(wc -l <ref-s.txt)" -gt 1000 &&
+	CRM_DB=ref.db stats_fresh >fresh-s.txt &&
+	cmp ref-s.txt fresh-s.txt
 '
 
 test_expect "kill -9 at random moments ($N times), re-run, same result" '
@@ -28,6 +44,10 @@ test_expect "kill -9 at random moments ($N times), re-run, same result" '
 			kill -9 $pid 2>/dev/null || true
 			wait $pid 2>/dev/null || true
 			test "$(CRM_DB=crash.db sql "PRAGMA integrity_check")" = ok
+			# what was committed is summed up in order_stats
+			CRM_DB=crash.db stats >s.txt
+			CRM_DB=crash.db stats_fresh >f.txt
+			cmp -s s.txt f.txt || { echo "round $i: order_stats differ from the orders after a kill"; exit 1; }
 			# was it killed half-way (some but not all batches committed)?
 			n=$(CRM_DB=crash.db sql "SELECT count(*) FROM $kind")
 			if [ "$n" -gt 0 ] && [ "$n" -lt 40000 ]; then partial=$((partial + 1)); fi
@@ -37,6 +57,8 @@ test_expect "kill -9 at random moments ($N times), re-run, same result" '
 		CRM_DB=crash.db sql "SELECT o.external_id, c.external_id, ordered_at, amount FROM orders o JOIN customers c ON c.id = o.customer_id ORDER BY 1" >o.txt
 		cmp -s c.txt ref-c.txt || { echo "round $i: customers differ"; exit 1; }
 		cmp -s o.txt ref-o.txt || { echo "round $i: orders differ"; exit 1; }
+		CRM_DB=crash.db stats >s.txt
+		cmp -s s.txt ref-s.txt || { echo "round $i: order_stats differ"; exit 1; }
 		i=$((i + 1))
 	done
 	echo "$partial of $((2 * '"$N"')) kills landed half-way"
@@ -60,6 +82,8 @@ test_expect "kill -9 of a one-transaction import: nothing or everything, then th
 		crm-import --db one.db orders ord.csv 2>/dev/null
 		CRM_DB=one.db sql "SELECT o.external_id, c.external_id, ordered_at, amount FROM orders o JOIN customers c ON c.id = o.customer_id ORDER BY 1" >o.txt
 		cmp -s o.txt ref-o.txt || { echo "round $i: orders differ"; exit 1; }
+		CRM_DB=one.db stats >s.txt
+		cmp -s s.txt ref-s.txt || { echo "round $i: order_stats differ"; exit 1; }
 		test -z "$(CRM_DB=one.db sql "PRAGMA foreign_key_check")"
 		i=$((i + 1))
 	done
