@@ -3,6 +3,7 @@
  *
  *   gen customers N [--seed S]
  *   gen orders N_ORDERS N_CUSTOMERS [--seed S]
+ *   gen events N_EVENTS N_CUSTOMERS [--seed S]
  *
  * Writes CSV with a header to stdout. The same arguments always give the
  * same bytes (own PRNG, no rand(), no clock, no locale). No two customers
@@ -714,12 +715,97 @@ static void gen_orders(uint64_t n, uint64_t ncust, uint64_t seed)
 	}
 }
 
+/* ---- events -------------------------------------------------------------
+ * Engagement over the six months before the orders end (2026-05-01 to
+ * 2026-11-01), in time order: site visits, product views and cart adds
+ * of 80% of the customers (the busy ones busier, as with orders), and
+ * the e-mail history of the monthly promo campaigns and the welcome
+ * series (delivered, opened, clicked, a few bounces and unsubscribes).
+ * The columns are those crm-import events reads; "page" and "sku" are
+ * not event fields and end up in props.
+ */
+
+static void gen_events(uint64_t n, uint64_t ncust, uint64_t seed)
+{
+	static const struct { const char *type; unsigned per1000; int email; } types[] = {
+		{ "site_visit", 330, 0 }, { "product_view", 200, 0 }, { "cart_add", 120, 0 },
+		{ "delivered", 200, 1 }, { "opened", 100, 1 }, { "clicked", 40, 1 },
+		{ "bounced", 5, 1 }, { "unsubscribed", 5, 1 },
+	};
+	static const char *const pages[] = { "/", "/catalog", "/sale", "/cart", "/account", "/blog" };
+	const int64_t lo = days_from_civil(2026, 5, 1) * 86400;
+	const int64_t hi = days_from_civil(2026, 11, 1) * 86400;
+	const double step = (double)(hi - lo) / (double)(n ? n : 1);
+	const uint64_t active = ncust - ncust / 5 > 0 ? ncust - ncust / 5 : 1;
+	const uint64_t mul = 2246822519u; /* prime, another spread than orders' */
+	int w = id_width(n, 9), cw = id_width(ncust, 7);
+
+	rng_seed(seed, 3);
+	put("event_id,customer_id,type,occurred_at,campaign,page,sku\n");
+	for (uint64_t i = 1; i <= n; i++) {
+		unsigned r = (unsigned)below(1000), acc = 0;
+		size_t t = 0;
+		double u = unif();
+		uint64_t rank;
+
+		for (t = 0; t + 1 < N_OF(types); t++) {
+			acc += types[t].per1000;
+			if (r < acc)
+				break;
+		}
+		/* the top 10% of the active customers make half the events */
+		if (u < 0.5)
+			rank = (uint64_t)((double)active * 0.1 * (u / 0.5));
+		else
+			rank = (uint64_t)((double)active * (0.1 + 0.9 * ((u - 0.5) / 0.5)));
+		if (rank >= active)
+			rank = active - 1;
+		row_room();
+		putc1('E');
+		putu(i, w);
+		putc1(',');
+		putc1('C');
+		putu((rank * mul + 777) % ncust + 1, cw);
+		putc1(',');
+		put(types[t].type);
+		putc1(',');
+		int64_t ts = lo + (int64_t)((double)(i - 1) * step + unif() * step);
+		if (ts >= hi)
+			ts = hi - 1;
+		put_time(ts, 'T');
+		putc1('Z');
+		putc1(',');
+		if (types[t].email) {
+			int y, m, d;
+
+			civil_from_days(ts / 86400, &y, &m, &d);
+			if (chance(2500)) {
+				put(chance(5000) ? "welcome-1" : "welcome-2");
+			} else {
+				put("promo-2026-");
+				putu((uint64_t)m, 2);
+			}
+			put(",,");
+		} else {
+			putc1(',');
+			put(PICK(pages));
+			putc1(',');
+			if (t > 0) { /* product views and cart adds name a product */
+				put("SKU-");
+				putu(below(5000), 5);
+			}
+		}
+		putc1('\n');
+	}
+}
+
 /* ---- main -------------------------------------------------------------- */
 
 static void usage(void)
 {
 	fputs("usage: gen customers N [--seed S]\n"
-	      "       gen orders N_ORDERS N_CUSTOMERS [--seed S]\n", stderr);
+	      "       gen orders N_ORDERS N_CUSTOMERS [--seed S]\n"
+	      "       gen events N_EVENTS N_CUSTOMERS [--seed S]\n", stderr);
 	exit(2);
 }
 
@@ -769,6 +855,14 @@ int main(int argc, char **argv)
 			return 2;
 		}
 		gen_orders(a, b, seed);
+	} else if (!strcmp(kind, "events") && nargs == 3) {
+		a = num(pos[1]);
+		b = num(pos[2]);
+		if (!b) {
+			fputs("gen: events need at least one customer\n", stderr);
+			return 2;
+		}
+		gen_events(a, b, seed);
 	} else {
 		usage();
 	}

@@ -8,14 +8,20 @@
 #   c) with a tuned sqlite3 session (WAL, synchronous=NORMAL, a big cache,
 #      one transaction): .import into an unindexed staging table, then
 #      INSERT INTO crmkit's own tables SELECT ... (the best one does by hand),
-# and re-imports the orders with crm-import (a nightly full export).
+# and re-imports the orders with crm-import (a nightly full export); then
+# imports events and times crm-segment -c on four questions against the
+# same questions written by hand as SQL in the sqlite3 shell, on the same
+# file (both must count the same customers).
 # Prints times, rows/s, peak RSS and the ratios against the targets. The
 # targets are reported, not asserted: the exit status is 0 unless a step
-# crashed or a peer did not load every row. See bench/README.
+# crashed, a peer did not load every row, or crm-segment and the hand SQL
+# disagree. See bench/README.
 #
 # Environment: BENCH_CUSTOMERS (1000000), BENCH_ORDERS (5000000),
-# BENCH_SEED (1), BENCH_DATA (bench/data), BENCH_KEEP=1 keeps the databases,
-# BENCH_TIMER=bash|date forces a fallback timer (no peak RSS).
+# BENCH_EVENTS (2 per customer), BENCH_SEED (1), BENCH_DATA (bench/data),
+# BENCH_NOW (2026-11-02 00:00:00, the segments' --now), BENCH_RUNS (3: each
+# query runs that many times, the best counts), BENCH_KEEP=1 keeps the
+# databases, BENCH_TIMER=bash|date forces a fallback timer (no peak RSS).
 set -u
 
 BUILD=${1:-build}
@@ -23,10 +29,13 @@ case $BUILD in /*) ;; *) BUILD=$(pwd)/$BUILD ;; esac
 HERE=$(cd "$(dirname "$0")" && pwd)
 GEN=$BUILD/bench/gen
 IMPORT=$BUILD/bin/crm-import
+SEGMENT=$BUILD/bin/crm-segment
 SCHEMA=$HERE/../share/schema/001-init.sql
 NC=${BENCH_CUSTOMERS:-1000000}
 NO=${BENCH_ORDERS:-5000000}
 SEED=${BENCH_SEED:-1}
+SEG_NOW=${BENCH_NOW:-2026-11-02 00:00:00}
+RUNS=${BENCH_RUNS:-3}
 DATA=${BENCH_DATA:-$HERE/data}
 W=$DATA/run
 LC_ALL=C
@@ -34,14 +43,18 @@ export LC_ALL
 
 die() { echo "bench: $*" >&2; exit 1; }
 
-for v in "$NC" "$NO" "$SEED"; do
+for v in "$NC" "$NO" "$SEED" "$RUNS"; do
 	case $v in
-	'' | *[!0-9]*) die "BENCH_CUSTOMERS, BENCH_ORDERS and BENCH_SEED must be numbers" ;;
+	'' | *[!0-9]*) die "BENCH_CUSTOMERS, BENCH_ORDERS, BENCH_SEED and BENCH_RUNS must be numbers" ;;
 	esac
 done
+NE=${BENCH_EVENTS:-$((NC * 2))}
+case $NE in '' | *[!0-9]*) die "BENCH_EVENTS must be a number" ;; esac
 [ "$NC" -gt 0 ] || die "BENCH_CUSTOMERS must be at least 1"
+[ "$RUNS" -gt 0 ] || die "BENCH_RUNS must be at least 1"
 [ -x "$GEN" ] || die "$GEN missing (make $BUILD/bench/gen)"
 [ -x "$IMPORT" ] || die "$IMPORT missing (make)"
+[ -x "$SEGMENT" ] || die "$SEGMENT missing (make)"
 command -v sqlite3 >/dev/null 2>&1 || die "sqlite3 (the CLI) is needed for the peer"
 mkdir -p "$W" || die "cannot create $W"
 
@@ -100,6 +113,7 @@ kb() { awk '{print $2}' "$W/$1.time"; }
 # ---- data ----------------------------------------------------------------
 CUST=$DATA/customers-$NC-s$SEED.csv
 ORD=$DATA/orders-$NO-$NC-s$SEED.csv
+EVT=$DATA/events-$NE-$NC-s$SEED.csv
 GENSUM=$(cksum <"$HERE/gen.c")
 
 # gen_file FILE ARGS...: regenerates FILE unless it was made by this gen.c
@@ -117,8 +131,9 @@ gen_file() {
 }
 gen_file "$CUST" customers "$NC"
 gen_file "$ORD" orders "$NO" "$NC"
+gen_file "$EVT" events "$NE" "$NC"
 # every step reads the files from the page cache
-cat "$CUST" "$ORD" >/dev/null
+cat "$CUST" "$ORD" "$EVT" >/dev/null
 
 fresh() { rm -f "$1" "$1-wal" "$1-shm" "$1-journal"; }
 count() { [ -f "$1" ] && sqlite3 "$1" "SELECT count(*) FROM $2" 2>/dev/null || echo 0; }
@@ -153,6 +168,89 @@ crm_ok crm.reimport "crm-import orders (re-import)"
 CRM_NC=$(count "$CDB" customers)
 CRM_NO=$(count "$CDB" orders)
 CRM_SIZE=$(mib "$CDB")
+
+# ---- f) crm-segment against the same questions as hand-written SQL ---------
+# best_of NAME CMD...: runs CMD $RUNS times (stdin from $STEP_IN), keeps the
+# last run's output in $W/NAME.out and .err, every wall time in
+# $W/NAME.runs and the best in $W/NAME.time ("seconds n/a"); sets $rc.
+# Queries take from milliseconds to seconds: both sides are timed with
+# date's nanoseconds rather than GNU time's hundredths.
+best_of() {
+	_n=$1
+	shift
+	: >"$W/$_n.runs"
+	_i=0
+	while [ $_i -lt "$RUNS" ]; do
+		_t0=$(now)
+		"$@" <"${STEP_IN:-/dev/null}" >"$W/$_n.out" 2>"$W/$_n.err"
+		rc=$?
+		awk -v a="$_t0" -v b="$(now)" 'BEGIN { printf "%.3f\n", b - a }' >>"$W/$_n.runs"
+		[ "$rc" = 0 ] || break
+		_i=$((_i + 1))
+	done
+	echo "$rc" >"$W/$_n.rc"
+	echo "$(sort -n "$W/$_n.runs" | head -n 1) n/a" >"$W/$_n.time"
+}
+
+echo "bench: f) crm-import events; crm-segment against hand-written SQL"
+run_step crm.events "$IMPORT" --db "$CDB" events "$EVT"
+crm_ok crm.events "crm-import events"
+CRM_NE=$(count "$CDB" events)
+cat "$CDB" "$CDB-wal" >/dev/null 2>&1
+SEG_FAILED=
+# seg_query N EXPR: crm-segment -c EXPR against $W/hand.qN.sql, which
+# must count the same customers
+seg_query() {
+	echo "$2" >"$W/seg.q$1.expr"
+	best_of seg.q$1 "$SEGMENT" --db "$CDB" --now "$SEG_NOW" -c "$2"
+	[ "$rc" = 0 ] || { SEG_FAILED=1; crashed "crm-segment q$1" "exit status $rc: $(head -n 3 "$W/seg.q$1.err")"; }
+	STEP_IN=$W/hand.q$1.sql best_of hand.q$1 sqlite3 -bail "$CDB"
+	[ "$rc" = 0 ] || { SEG_FAILED=1; crashed "hand SQL q$1" "exit status $rc: $(head -n 3 "$W/hand.q$1.err")"; }
+	if [ "$(cat "$W/seg.q$1.out")" != "$(cat "$W/hand.q$1.out")" ]; then
+		SEG_FAILED=1
+		crashed "segment q$1" "crm-segment counts $(head -c 40 "$W/seg.q$1.out"), the hand SQL $(head -c 40 "$W/hand.q$1.out"): one of them is wrong"
+	fi
+}
+# The hand SQL is what one writes for this base in the sqlite3 shell, with
+# its default settings, over the same tables and indexes: completed orders
+# grouped by customer, amounts in cents (the data has RUB, USD and EUR
+# only), days and windows with SQLite's date functions.
+DONE="status NOT IN ('refunded', 'cancelled', 'returned')"
+cat >"$W/hand.q1.sql" <<EOF
+SELECT count(*) FROM customers c
+JOIN (SELECT customer_id FROM orders
+	WHERE $DONE AND ordered_at <= '$SEG_NOW'
+	GROUP BY customer_id
+	HAVING count(*) >= 2 AND (unixepoch('$SEG_NOW') - unixepoch(max(ordered_at))) / 86400 > 90) o
+	ON o.customer_id = c.id
+WHERE c.erased_at IS NULL;
+EOF
+seg_query 1 'days_since_last_order > 90 and orders >= 2'
+cat >"$W/hand.q2.sql" <<EOF
+SELECT count(*) FROM customers c
+JOIN (SELECT customer_id FROM orders
+	WHERE $DONE AND ordered_at >= datetime('$SEG_NOW', '-365 days') AND ordered_at <= '$SEG_NOW'
+	GROUP BY customer_id
+	HAVING sum(amount) / 100.0 > 10000) o
+	ON o.customer_id = c.id
+WHERE c.erased_at IS NULL;
+EOF
+seg_query 2 'revenue(365d) > 10000'
+cat >"$W/hand.q3.sql" <<EOF
+SELECT count(*) FROM customers
+WHERE erased_at IS NULL AND substr(birthday, 6, 5)
+	BETWEEN strftime('%m-%d', '$SEG_NOW') AND strftime('%m-%d', '$SEG_NOW', '+7 days');
+EOF
+seg_query 3 'birthday_in(7d)'
+cat >"$W/hand.q4.sql" <<EOF
+SELECT count(*) FROM customers c
+WHERE c.erased_at IS NULL
+	AND c.id IN (SELECT customer_id FROM events WHERE type = 'cart_add'
+		AND occurred_at >= datetime('$SEG_NOW', '-7 days') AND occurred_at <= '$SEG_NOW')
+	AND NOT EXISTS (SELECT 1 FROM orders o WHERE o.customer_id = c.id AND o.$DONE
+		AND o.ordered_at >= datetime('$SEG_NOW', '-7 days') AND o.ordered_at <= '$SEG_NOW');
+EOF
+seg_query 4 'event("cart_add", 7d) and orders(7d) = 0'
 [ "${BENCH_KEEP:-0}" = 1 ] || fresh "$CDB"
 
 # ---- b) sqlite3 .import ----------------------------------------------------
@@ -353,8 +451,42 @@ ok=NO
 [ "${RE_INS:-x}" = 0 ] && [ "${RE_UPD:-x}" = 0 ] && ok=OK
 verdict $ok "re-import of the orders changed nothing: ${RE_INS:-?} inserted, ${RE_UPD:-?} updated, $(secs crm.reimport) s"
 
+
+# ---- segments --------------------------------------------------------------
+echo
+echo "crm-segment -c at --now '$SEG_NOW' against the hand-written SQL in the"
+echo "sqlite3 shell (seconds, best of $RUNS runs; target: ratio <= 1.0 and under 1 s;"
+echo "the queries are in $W/seg.q*.expr and hand.q*.sql):"
+printf '%-46s %9s %12s %9s %6s\n' "query" "customers" "crm-segment" "hand SQL" "ratio"
+n=1
+while [ $n -le 4 ]; do
+	printf '%-46s %9s %12s %9s %6s\n' "$(cat "$W/seg.q$n.expr")" "$(head -c 20 "$W/seg.q$n.out")" \
+		"$(secs seg.q$n)" "$(secs hand.q$n)" \
+		"$(awk -v a="$(secs seg.q$n)" -v b="$(secs hand.q$n)" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }')"
+	n=$((n + 1))
+done
+echo "crm-import events: $CRM_NE of $NE rows in $(secs crm.events) s$([ "$(kb crm.events)" = n/a ] || echo ", peak RSS $(($(kb crm.events) / 1024)) MiB")"
+echo
+n=1
+while [ $n -le 4 ]; do
+	s=$(secs seg.q$n)
+	h=$(secs hand.q$n)
+	ok=NO
+	if [ -z "$SEG_FAILED" ] && awk -v a="$s" -v b="$h" 'BEGIN { exit !(b > 0 && a / b <= 1.0 && a < 1.0) }'; then
+		ok=OK
+	fi
+	verdict $ok "segment q$n: crm-segment <= 1.0 x hand SQL and < 1 s ($s s, hand SQL $h s): $(cat "$W/seg.q$n.expr")"
+	n=$((n + 1))
+done
+ok=NO
+[ "$CRM_NE" = "$NE" ] && ok=OK
+verdict $ok "crm-import kept every event: $CRM_NE/$NE"
+[ -z "$SEG_FAILED" ] && ok=OK || ok=NO
+verdict $ok "crm-segment and the hand SQL count the same customers"
+
 if [ -n "$CRASH" ]; then
 	echo "bench: failed steps:$CRASH (logs in $W)" >&2
+
 	exit 1
 fi
 exit 0
