@@ -68,7 +68,12 @@ static size_t header_cb(char *buf, size_t size, size_t nitems, void *arg)
 		len--;
 	if (len >= 3 && isdigit((unsigned char)buf[0]) && isdigit((unsigned char)buf[1]) &&
 	    isdigit((unsigned char)buf[2])) {
-		s->code = (buf[0] - '0') * 100 + (buf[1] - '0') * 10 + (buf[2] - '0');
+		int code = (buf[0] - '0') * 100 + (buf[1] - '0') * 10 + (buf[2] - '0');
+		/* the reply to QUIT says nothing about the message; after a
+		 * failure, keep the first failing reply */
+		if (!strcmp(s->last_cmd, "QUIT") || s->code >= 400)
+			return n;
+		s->code = code;
 		snprintf(s->reply, sizeof(s->reply), "%.*s", (int)(len > 255 ? 255 : len), buf);
 		memcpy(s->reply_cmd, s->last_cmd, sizeof(s->reply_cmd));
 		if (s->body_done)

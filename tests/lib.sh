@@ -23,7 +23,8 @@ export PATH LC_ALL TZ CRM_NOW
 unset CRM_CONFIG CRM_DB
 FIX=$CRM_TOP/tests/fixtures
 TEST_DIR=$(mktemp -d "${TMPDIR:-/tmp}/crm-test.XXXXXX")
-trap 'rm -rf "$TEST_DIR"' EXIT
+SERVER_PIDS=
+trap 'for p in $SERVER_PIDS; do kill "$p" 2>/dev/null; done; rm -rf "$TEST_DIR"' EXIT
 cd "$TEST_DIR" || exit 1
 CRM_DB=$TEST_DIR/crm.db
 export CRM_DB
@@ -119,4 +120,38 @@ dump_customers() {
 # cust ID COLUMNS: columns of the customer with external id ID
 cust() {
 	sql "SELECT $2 FROM customers WHERE external_id = '$1'"
+}
+
+# Debian's Python, which sees Debian's packages (python3-aiosmtpd)
+PY=/usr/bin/python3
+
+# start_smtpd [OPTIONS]: a real SMTP server (tests/servers/smtpd.py) on
+# 127.0.0.1 with a fresh spool in $SPOOL; sets SMTP_PORT. It stops when
+# the test script ends.
+start_smtpd() {
+	SPOOL=$TEST_DIR/spool
+	rm -rf "$SPOOL" "$TEST_DIR/smtpd.port"
+	"$PY" "$CRM_TOP/tests/servers/smtpd.py" "$SPOOL" --port-file "$TEST_DIR/smtpd.port" \
+		"$@" >"$TEST_DIR/smtpd.log" 2>&1 &
+	SERVER_PIDS="$SERVER_PIDS $!"
+	_i=0
+	while [ ! -s "$TEST_DIR/smtpd.port" ]; do
+		sleep 0.1
+		_i=$((_i + 1))
+		if [ $_i -gt 100 ]; then
+			echo "the SMTP server did not start:"; cat "$TEST_DIR/smtpd.log"
+			return 1
+		fi
+	done
+	SMTP_PORT=$(cat "$TEST_DIR/smtpd.port")
+}
+
+# spooled: the number of messages the SMTP server stored
+spooled() {
+	ls "$SPOOL" 2>/dev/null | grep -c '\.eml$' || true
+}
+
+# spooled_to ADDR: how many stored messages went to ADDR
+spooled_to() {
+	grep -l "^X-Test-Rcpt: $1" "$SPOOL"/*.eml 2>/dev/null | wc -l | tr -d ' '
 }
