@@ -248,6 +248,8 @@ static int load_orders(struct crm *crm, const struct score_opts *o, struct load 
 			  "choose one with --currency", ncur, more_cur ? " or more" : "",
 			  L->as_of, sb.buf, more_cur ? ", ..." : "");
 		sb_free(&sb);
+		free(L->c);
+		L->c = NULL;
 		return CRM_EXIT_FAIL;
 	}
 	if (!o->currency && ncur == 1) {
@@ -261,6 +263,8 @@ static int load_orders(struct crm *crm, const struct score_opts *o, struct load 
 	if (!L->n) {
 		crm_error("no completed orders%s%s up to %s: nothing to score",
 			  o->currency ? " in " : "", o->currency ? L->currency : "", L->as_of);
+		free(L->c);
+		L->c = NULL;
 		return CRM_EXIT_FAIL;
 	}
 	crm_info("%" PRIu64 " orders of %zu customers read (%s, up to %s)", L->orders, L->n,
@@ -413,6 +417,8 @@ int score_rfm(struct crm *crm, const struct score_opts *o)
 		sb_addf(&m.stats, "{\"orders\":%" PRIu64 "}", L.orders);
 		db_begin(crm->db);
 		id = insert_model(crm, &L, &m, now);
+		sb_free(&m.params);
+		sb_free(&m.stats);
 		st = db_prepare(crm->db,
 			"INSERT INTO scores (customer_id, rfm_model_id, recency_days, frequency,"
 			" monetary, r, f, m, rfm, rfm_segment, updated_at)"
