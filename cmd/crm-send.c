@@ -89,7 +89,7 @@ static const struct opt_cmd cmd = {
 	.common = OPT_COMMON_DB | OPT_COMMON_FORMAT | OPT_COMMON_NOW | OPT_COMMON_CONFIG |
 		  OPT_COMMON_DRY_RUN,
 	.more = "Examples:\n"
-		"  crm-segment -s lapsed --track --entered |\n"
+		"  crm-segment -s lapsed |\n"
 		"    crm-send --campaign winback-2026-11 --channel email --template winback.tmpl --control 10%\n"
 		"  crm-send --campaign winback-2026-11 --channel email --template winback.tmpl --retry\n"
 		"  crm-send -n --campaign test --channel file --template welcome.tmpl < ids.csv\n",

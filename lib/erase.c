@@ -24,6 +24,11 @@ void erase_hash(const char *secret, const char *kind, const char *value, char ou
 static const char *const erase_sql[] = {
 	"DELETE FROM events WHERE customer_id = ?1",
 	"DELETE FROM consents WHERE customer_id = ?1",
+	"DELETE FROM segment_members WHERE customer_id = ?1",
+	"DELETE FROM scores WHERE customer_id = ?1",
+	/* the outbox keeps its rows (one message per campaign, ever, and the
+	 * campaign's counts) but not where they went */
+	"UPDATE messages SET address = NULL, provider_id = NULL WHERE customer_id = ?1",
 	"UPDATE orders SET attrs = NULL WHERE customer_id = ?1",
 	"UPDATE customers SET external_id = NULL, email = NULL, phone = NULL,"
 	" first_name = NULL, last_name = NULL, birthday = NULL, city = NULL,"

@@ -575,7 +575,9 @@ static int why(struct crm *crm, const struct seg_opts *o, struct expr *e)
 		struct out_val r[3] = {
 			{ .t = OUT_TEXT, .s = o->expr && *o->expr ? o->expr : "(every customer)" },
 			{ .t = OUT_TEXT, .s = v.len ? v.buf : "" },
-			{ .t = OUT_TEXT, .s = holds(st, 0) },
+			/* a single clause's own condition is the cheaper one to
+			 * read: the whole may be a set query over the base */
+			{ .t = OUT_TEXT, .s = holds(st, whole ? 1 : 0) },
 		};
 		for (int k = 0; k < 3; k++)
 			r[k].len = strlen(r[k].s);

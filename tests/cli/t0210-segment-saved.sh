@@ -118,12 +118,15 @@ test_expect 'runs cannot go back in time' '
 	expect_eq 4 "$(sql "SELECT count(*) FROM segment_runs")"
 '
 
-test_expect 'an erased member exits and is not printed' '
+test_expect 'erasure removes the history of a member; the next run does not see them' '
+	id=$(sql "SELECT id FROM customers WHERE external_id = '\''C999'\''") &&
+	expect_eq 1 "$(sql "SELECT count(*) FROM segment_members WHERE customer_id = $id")" &&
 	printf "id\nC999\n" >erase.csv &&
 	crm-import erase erase.csv 2>/dev/null &&
+	expect_eq 0 "$(sql "SELECT count(*) FROM segment_members WHERE customer_id = $id")" &&
 	run 0 crm-segment -s lapsed --track --exited -f csv --fields id --now 2026-04-16 &&
 	expect_eq "id" "$(cat out)" &&
-	expect_grep "1 members, 0 entered, 1 exited" err
+	expect_grep "1 members, 0 entered, 0 exited" err
 '
 
 test_expect 'tracking does not read standard input' '
