@@ -93,6 +93,12 @@ static int debug_cb(CURL *h, curl_infotype type, char *data, size_t size, void *
 
 	if (type == CURLINFO_HEADER_OUT) {
 		size_t i = 0;
+		/* within AUTH, lines are credentials: never look at them */
+		if (s->in_auth) {
+			if (s->verbose)
+				fputs("> (credentials)\n", stderr);
+			return 0;
+		}
 		while (i < size && i < sizeof(s->last_cmd) - 1 && isalpha((unsigned char)data[i]))
 			i++;
 		if (i > 0) {
@@ -105,7 +111,7 @@ static int debug_cb(CURL *h, curl_infotype type, char *data, size_t size, void *
 		}
 		if (s->verbose)
 			fprintf(stderr, "> %.*s", s->in_auth ? 5 : (int)size,
-				s->in_auth ? "AUTH\n" : data);
+				s->in_auth ? "AUTH\n" : data);	/* AUTH PLAIN carries them too */
 	} else if (type == CURLINFO_HEADER_IN && s->verbose) {
 		fprintf(stderr, "< %.*s", (int)size, data);
 	} else if (type == CURLINFO_TEXT && s->verbose) {

@@ -1154,9 +1154,14 @@ static void transmit(struct sender *s, struct item *it)
 	if (!strcmp(o->channel, "email")) {
 		smtp_send(s->smtp, s->envelope_from ? s->envelope_from : s->from_addr.buf, it->address,
 			  s->msg.buf, s->msg.len, &r);
-		if (r.status == CHAN_TRANSIENT && smtp_last_was_sender_problem(s->smtp)) {
+		/* refused before the recipient came up (no connection, AUTH,
+		 * MAIL FROM): every message would fail alike, and this one
+		 * was never really tried */
+		if ((r.status == CHAN_TRANSIENT || r.status == CHAN_PERMANENT) &&
+		    smtp_last_was_sender_problem(s->smtp)) {
 			s->stop = 1;
 			snprintf(s->stop_reason, sizeof(s->stop_reason), "%s", r.reason);
+			r.status = CHAN_TRANSIENT;
 		}
 	} else {
 		file_write(s, it, &r);
