@@ -597,6 +597,10 @@ int score_clv(struct crm *crm, const struct score_opts *o)
 	if (zero_spend)
 		crm_note("repeat buyers without a positive spend, left out of the spend model: %zu",
 			 zero_spend);
+	if (gfi.limit)
+		crm_warn("Gamma-Gamma: %s: the average spend does not vary between customers more "
+			 "than chance explains, so every customer's expected spend is close to the "
+			 "population mean, whatever they spent so far", gfi.limit);
 	if (gg.q <= 1)
 		crm_warn("q = %.4g <= 1: the spend model has no mean for customers without repeat "
 			 "purchases; their clv is left empty", gg.q);
@@ -733,7 +737,10 @@ int score_clv(struct crm *crm, const struct score_opts *o)
 		fmt_g(buf[0], 32, gg.p), fmt_g(buf[1], 32, gg.q), fmt_g(buf[2], 32, gg.gamma);
 		sb_addf(&mg.params, "{\"p\":%s,\"q\":%s,\"gamma\":%s}", buf[0], buf[1], buf[2]);
 		sb_addf(&mg.stats, "{\"excluded_zero_spend\":%zu,\"evaluations\":%d,\"starts\":%d,"
-			"\"max_gradient\":%.3g}", zero_spend, gfi.evaluations, gfi.starts, gfi.gmax);
+			"\"max_gradient\":%.3g", zero_spend, gfi.evaluations, gfi.starts, gfi.gmax);
+		if (gfi.limit)
+			sb_addf(&mg.stats, ",\"limit\":\"%s\"", gfi.limit);
+		sb_addc(&mg.stats, '}');
 
 		db_begin(crm->db);
 		bid = insert_model(crm, &L, &mb, now);

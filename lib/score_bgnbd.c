@@ -286,7 +286,7 @@ int sc_bgnbd_fit(const struct sc_rf *d, struct sc_bgnbd *m, struct sc_fitinfo *i
 		starts[s][3] = log(rab[s][2]);
 	}
 	ctx_init(&c, d);
-	rc = sc_fit_starts(4, starts, 4, names, limits, bg_obj, &c, th, info);
+	rc = sc_fit_starts(4, starts, 4, names, limits, 0, bg_obj, &c, th, info);
 	ctx_free(&c);
 	m->r = exp(th[0]);
 	m->alpha = exp(th[1]);

@@ -67,35 +67,56 @@ static void gg_free(struct gg_ctx *c)
 	free(c->mbar);
 }
 
-/* LL and its gradient in (p, q, gamma) */
+/*
+ * ln G(q + a) - ln G(q): for large q the difference of two large numbers
+ * loses digits, so there it is Stirling's series, differenced term by
+ * term: (q - 1/2) ln(1 + a/q) + a ln(q + a) - a + 1/(12(q+a)) - 1/(12q)
+ * - 1/(360(q+a)^3) + 1/(360q^3), whose first omitted terms are below
+ * 1e-17 for q >= 1000.
+ */
+static double lgamma_diff(double q, double a)
+{
+	if (q < 1000)
+		return sc_lgamma(q + a) - sc_lgamma(q);
+	double qa = q + a;
+	return (q - 0.5) * log1p(a / q) + a * log(qa) - a + (1 / qa - 1 / q) / 12 -
+	       (1 / (qa * qa * qa) - 1 / (q * q * q)) / 360;
+}
+
+/*
+ * LL and its gradient in (p, q, gamma), written with
+ * L1 = ln(1 + x mbar / gamma) so that a large q (spend rates that hardly
+ * vary between customers) keeps its digits:
+ *   l = lnG(px+q) - lnG(q) - lnG(px) + px ln x + (px-1) ln mbar
+ *       - q L1 - px (ln gamma + L1)
+ */
 static double gg_ll(const struct gg_ctx *c, const struct sc_gg *m, double *grad)
 {
 	double p = m->p, q = m->q, g = m->gamma, lg = log(g);
-	double lgq = sc_lgamma(q), psq = grad ? sc_digamma(q) : 0;
+	double psq = grad ? sc_digamma(q) : 0;
 	double ll = 0, gp = 0, gq = 0, gg = 0;
-	double lg1 = 0, lg2 = 0, ps1 = 0, ps2 = 0;
+	double lgd = 0, lg2 = 0, ps1 = 0, ps2 = 0;
 	int32_t cur = -1;
 
 	for (size_t i = 0; i < c->n; i++) {
 		int32_t x = c->x[i];
-		double px = p * x, L, iv;
+		double px = p * x, xm = x * c->mbar[i], L1;
 		if (x != cur) {
 			cur = x;
-			lg1 = sc_lgamma(px + q);
+			lgd = lgamma_diff(q, px);
 			lg2 = sc_lgamma(px);
 			if (grad) {
 				ps1 = sc_digamma(px + q);
 				ps2 = sc_digamma(px);
 			}
 		}
-		L = log(g + x * c->mbar[i]);
-		ll += lg1 - lg2 - lgq + q * lg + px * c->lx[i] + (px - 1) * c->lm[i] - (px + q) * L;
+		L1 = log1p(xm / g);
+		ll += lgd - lg2 + px * c->lx[i] + (px - 1) * c->lm[i] - q * L1 - px * (lg + L1);
 		if (!grad)
 			continue;
-		iv = 1 / (g + x * c->mbar[i]);
-		gp += x * (ps1 - ps2 + c->lx[i] + c->lm[i] - L);
-		gq += ps1 - psq + lg - L;
-		gg += q / g - (px + q) * iv;
+		gp += x * (ps1 - ps2 + c->lx[i] + c->lm[i] - lg - L1);
+		gq += ps1 - psq - L1;
+		gg += x * (q * c->mbar[i] - g * p) / (g * (g + xm));
 	}
 	if (grad) {
 		grad[0] = gp;
@@ -118,15 +139,18 @@ double sc_gg_ll(const struct sc_gg *m, const struct sc_spend *d)
 	return ll;
 }
 
+/* the objective: -LL / N over (ln p, ln q, ln(gamma/q)), so that the
+ * limit q -> infinity with gamma/q fixed (one spend rate for everyone) is
+ * a direction along one coordinate */
 static double gg_obj(const double *th, double *g, void *data)
 {
 	const struct gg_ctx *c = data;
-	struct sc_gg m = { exp(th[0]), exp(th[1]), exp(th[2]) };
+	struct sc_gg m = { exp(th[0]), exp(th[1]), exp(th[1] + th[2]) };
 	double gn[3], n = c->customers;
 	double ll = gg_ll(c, &m, gn);
 
 	g[0] = -gn[0] * m.p / n;
-	g[1] = -gn[1] * m.q / n;
+	g[1] = -(gn[1] * m.q + gn[2] * m.gamma) / n;
 	g[2] = -gn[2] * m.gamma / n;
 	return -ll / n;
 }
@@ -135,6 +159,8 @@ int sc_gg_fit(const struct sc_spend *d, struct sc_gg *m, struct sc_fitinfo *info
 {
 	static const char *const names[] = { "p", "q", "gamma" };
 	static const double limits[] = { 13.8, 13.8, 25 }; /* 1e6, 1e-6 */
+	/* q may run off to infinity: everyone spends at the same rate */
+	static const unsigned inf_ok = 1u << 1;
 	/* (p, q); gamma makes the population mean p gamma/(q-1) the sample's */
 	static const double pq[][2] = { { 1, 3 }, { 4, 4 }, { 0.5, 1.5 }, { 10, 10 } };
 	double starts[4][SC_MAXPAR], th[3] = { 0 }, mean = 0;
@@ -152,14 +178,14 @@ int sc_gg_fit(const struct sc_spend *d, struct sc_gg *m, struct sc_fitinfo *info
 	for (int s = 0; s < 4; s++) {
 		starts[s][0] = log(pq[s][0]);
 		starts[s][1] = log(pq[s][1]);
-		starts[s][2] = log(mean * (pq[s][1] - 1) / pq[s][0]);
+		starts[s][2] = log(mean * (pq[s][1] - 1) / pq[s][0] / pq[s][1]);
 	}
 	gg_init(&c, d);
-	rc = sc_fit_starts(3, starts, 4, names, limits, gg_obj, &c, th, info);
+	rc = sc_fit_starts(3, starts, 4, names, limits, inf_ok, gg_obj, &c, th, info);
 	gg_free(&c);
 	m->p = exp(th[0]);
 	m->q = exp(th[1]);
-	m->gamma = exp(th[2]);
+	m->gamma = exp(th[1] + th[2]);
 	info->ll *= (double)d->n;
 	return rc;
 }

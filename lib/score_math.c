@@ -288,8 +288,8 @@ double sc_min_curvature(int n, const double *theta, sc_objective fn, void *data)
 #define MIN_CURVATURE 1e-7
 
 int sc_fit_starts(int n, const double (*starts)[SC_MAXPAR], int nstarts,
-		  const char *const *names, const double *limits, sc_objective fn,
-		  void *data, double *theta, struct sc_fitinfo *info)
+		  const char *const *names, const double *limits, unsigned inf_ok,
+		  sc_objective fn, void *data, double *theta, struct sc_fitinfo *info)
 {
 	double best = INFINITY, th[SC_MAXPAR];
 	int found = 0;
@@ -298,7 +298,8 @@ int sc_fit_starts(int n, const double (*starts)[SC_MAXPAR], int nstarts,
 	info->curvature = NAN;
 	for (int s = 0; s < nstarts; s++) {
 		struct sc_optim o = { .n = n, .lo = -LOG_BOUND, .hi = LOG_BOUND };
-		int off = -1;
+		int off = -1, limit = 1;
+		double grest = 0;
 
 		for (int i = 0; i < n; i++)
 			th[i] = fmin(fmax(starts[s][i], -LOG_BOUND + 2), LOG_BOUND - 2);
@@ -308,9 +309,29 @@ int sc_fit_starts(int n, const double (*starts)[SC_MAXPAR], int nstarts,
 		info->evaluations += o.evaluations;
 		if (!isfinite(o.f))
 			continue;
-		for (int i = 0; i < n; i++)
-			if (fabs(th[i]) >= fmin(limits[i], LOG_BOUND - 1))
+		for (int i = 0; i < n; i++) {
+			if (fabs(th[i]) >= fmin(limits[i], LOG_BOUND - 1)) {
 				off = i;
+				if (!(inf_ok & 1u << i) || th[i] < 0)
+					limit = 0;
+			} else if (fabs(o.grad[i]) > grest) {
+				grest = fabs(o.grad[i]);
+			}
+		}
+		/* running off to an allowed limit, the other parameters settled */
+		if (off >= 0 && limit && (o.converged || grest <= 1e-6)) {
+			if (o.f <= best) {
+				best = o.f;
+				memcpy(theta, th, sizeof(double) * (size_t)n);
+				info->ll = -o.f;
+				info->gmax = o.gmax;
+				snprintf(info->limit_buf, sizeof(info->limit_buf),
+					 "%s runs off to infinity", names[off]);
+				info->limit = info->limit_buf;
+				found = 1;
+				break;
+			}
+		}
 		if (o.f < best) {
 			best = o.f;
 			memcpy(theta, th, sizeof(double) * (size_t)n);

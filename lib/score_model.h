@@ -91,7 +91,8 @@ struct sc_fitinfo {
 	double gmax;           /* largest |d LL/N / d log-parameter| at the end */
 	double curvature;      /* smallest Hessian eigenvalue of -LL/N there */
 	const char *why;       /* not converged: why */
-	char why_buf[160];
+	const char *limit;     /* converged to a limit case: which */
+	char why_buf[160], limit_buf[80];
 };
 
 /*
@@ -102,12 +103,14 @@ struct sc_fitinfo {
  * from it) and the Hessian is positive definite (curvature above 1e-7
  * along every direction); otherwise the data do not identify the
  * parameters and the fit fails with info->why naming the parameter that
- * runs off, or the flat likelihood. theta gets the best point found.
- * Returns 0 or -1.
+ * runs off, or the flat likelihood. A parameter in inf_ok (bit i for
+ * parameter i) may run off to infinity when the others converge: the fit
+ * is then the limit model, said in info->limit. theta gets the best point
+ * found. Returns 0 or -1.
  */
 int sc_fit_starts(int n, const double (*starts)[SC_MAXPAR], int nstarts,
-		  const char *const *names, const double *limits, sc_objective fn,
-		  void *data, double *theta, struct sc_fitinfo *info);
+		  const char *const *names, const double *limits, unsigned inf_ok,
+		  sc_objective fn, void *data, double *theta, struct sc_fitinfo *info);
 
 /* Maximum likelihood over log-parameters from a few starting points.
  * Returns 0 with *m set, or -1 with info->why when no start converged

@@ -475,6 +475,37 @@ static void test_recovery(void)
 	/* the population mean spend is what matters most */
 	is_near(g.p * g.gamma / (g.q - 1), gtruth.p * gtruth.gamma / (gtruth.q - 1), 0.02,
 		"recovers the mean spend p gamma/(q-1)");
+
+	/* one spend rate for everyone: q runs off to infinity, which is a
+	 * limit model, not a failure */
+	for (size_t i = 0; i < n; i++) {
+		double sum = 0;
+		int k = sp.x[i];
+		for (int j = 0; j < k; j++)
+			sum += gamma1(3) / 0.1;
+		sp.mbar[i] = sum / k;
+	}
+	rc = sc_gg_fit(&sp, &g, &fi);
+	ok(rc == 0 && fi.limit, "no spend heterogeneity: the limit model (%s)",
+	   fi.limit ? fi.limit : "none");
+	is_near(g.p, 3, 0.02, "the limit keeps p");
+	is_near(g.p * g.gamma / g.q, 30, 0.01, "and the mean spend p gamma/q");
+	is_near(sc_gg_expected_spend(&g, 5, 1000), 30, 0.01,
+		"a customer's expected spend is the population's, whatever they spent");
+
+	/* the LL for a large q (Stirling's differences) against long double */
+	{
+		struct sc_gg big = { 2.5, 5000, 90000 };
+		struct sc_spend one = { 3, (int32_t[]){ 1, 4, 9 }, (double[]){ 12.5, 40, 7.25 } };
+		long double want = 0;
+		for (size_t i = 0; i < 3; i++) {
+			long double x = one.x[i], mb = one.mbar[i], px = big.p * x;
+			want += lgammal(px + big.q) - lgammal(px) - lgammal(big.q) +
+				big.q * logl(big.gamma) + px * logl(x) + (px - 1) * logl(mb) -
+				(px + big.q) * logl(big.gamma + x * mb);
+		}
+		is_near(sc_gg_ll(&big, &one), (double)want, 1e-12, "LL at q = 5000");
+	}
 	free(sp.x);
 	free(sp.mbar);
 	sc_rf_free(&d);
@@ -505,28 +536,23 @@ static void test_degenerate(void)
 	ok(rc < 0 && fi.why, "no repeat purchases: no fit (%s)", fi.why ? fi.why : "?");
 	sc_rf_free(&d);
 
-	/* nobody ever drops out (NBD data): a and b cannot be identified */
+	/* every repeat buyer bought on the last day: nobody has dropped out,
+	 * so the dropout parameters run off to a limit */
 	d.n = 3000;
 	d.x = calloc(d.n, sizeof(int32_t));
 	d.tx = calloc(d.n, sizeof(int32_t));
 	d.T = calloc(d.n, sizeof(int32_t));
 	d.w = malloc(d.n * sizeof(double));
 	for (size_t i = 0; i < d.n; i++) {
-		double lam = gamma1(0.8) / 10, T = 20 + 30 * unif(), t = 0;
-		for (;;) {
-			t += -log(unif()) / lam;
-			if (t > T)
-				break;
-			d.x[i]++;
-			d.tx[i] = (int32_t)(t * 1000);
-		}
-		d.T[i] = (int32_t)(T * 1000);
+		d.x[i] = (int32_t)(i % 7);
+		d.T[i] = (int32_t)(20 + i % 31) * 7;
+		d.tx[i] = d.x[i] ? d.T[i] : 0;
 		d.w[i] = 1;
 	}
-	d.unit_ticks = 1000;
+	d.unit_ticks = 7;
 	sc_rf_prepare(&d);
 	rc = sc_bgnbd_fit(&d, &m, &fi);
-	ok(rc < 0 && fi.why, "no dropout in the data: no fit (%s)", fi.why ? fi.why : "?");
+	ok(rc < 0 && fi.why, "nobody drops out: no fit (%s)", fi.why ? fi.why : "?");
 	ok(fi.why && (strstr(fi.why, "runs off") || strstr(fi.why, "flat")),
 	   "the reason names the parameter or the flat likelihood");
 	sc_rf_free(&d);
