@@ -153,7 +153,10 @@ void sc_minimise(struct sc_optim *o, double *th, sc_objective fn, void *data)
 
 		step = 1;
 		int accepted = 0;
-		for (int ls = 0; ls < 60; ls++) {
+		/* close to the tolerance, a failed step is rounding noise in f:
+		 * give up after a few tries instead of 60 */
+		int max_ls = o->gmax <= 1e3 * gtol ? 4 : 60;
+		for (int ls = 0; ls < max_ls; ls++) {
 			for (int i = 0; i < n; i++)
 				tn[i] = th[i] + step * p[i];
 			fn_ = inside(o, tn) ? fn(tn, gn, data) : INFINITY;
@@ -257,31 +260,122 @@ static void jacobi_eigen(int n, double A[SC_MAXPAR][SC_MAXPAR])
 	}
 }
 
-double sc_min_curvature(int n, const double *theta, sc_objective fn, void *data)
+/* The Hessian of fn at theta by central differences of its gradient
+ * (step 1e-4 in the log-parameters), symmetrised. 0, or -1 when a point
+ * is outside the domain. */
+static int hessian(int n, const double *theta, sc_objective fn, void *data,
+		   double H[SC_MAXPAR][SC_MAXPAR])
 {
-	double H[SC_MAXPAR][SC_MAXPAR], t[SC_MAXPAR], gp[SC_MAXPAR], gm[SC_MAXPAR];
+	double t[SC_MAXPAR], gp[SC_MAXPAR], gm[SC_MAXPAR];
 	const double h = 1e-4;
-	double m = INFINITY;
 
 	for (int j = 0; j < n; j++) {
 		memcpy(t, theta, sizeof(double) * (size_t)n);
 		t[j] = theta[j] + h;
 		if (!isfinite(fn(t, gp, data)))
-			return NAN;
+			return -1;
 		t[j] = theta[j] - h;
 		if (!isfinite(fn(t, gm, data)))
-			return NAN;
+			return -1;
 		for (int i = 0; i < n; i++)
 			H[i][j] = (gp[i] - gm[i]) / (2 * h);
 	}
 	for (int i = 0; i < n; i++)
 		for (int j = i + 1; j < n; j++)
 			H[i][j] = H[j][i] = (H[i][j] + H[j][i]) / 2;
-	jacobi_eigen(n, H);
+	return 0;
+}
+
+static double min_eigen(int n, double H[SC_MAXPAR][SC_MAXPAR])
+{
+	double A[SC_MAXPAR][SC_MAXPAR], m = INFINITY;
+
+	memcpy(A, H, sizeof(A));
+	jacobi_eigen(n, A);
 	for (int i = 0; i < n; i++)
-		if (H[i][i] < m)
-			m = H[i][i];
+		if (A[i][i] < m)
+			m = A[i][i];
 	return m;
+}
+
+double sc_min_curvature(int n, const double *theta, sc_objective fn, void *data)
+{
+	double H[SC_MAXPAR][SC_MAXPAR];
+
+	if (hessian(n, theta, fn, data, H) < 0)
+		return NAN;
+	return min_eigen(n, H);
+}
+
+/* Solves H d = -g by Cholesky (H positive definite); -1 if it is not. */
+static int newton_step(int n, double H[SC_MAXPAR][SC_MAXPAR], const double *g, double *d)
+{
+	double L[SC_MAXPAR][SC_MAXPAR] = { { 0 } }, y[SC_MAXPAR];
+
+	for (int i = 0; i < n; i++)
+		for (int j = 0; j <= i; j++) {
+			double sum = H[i][j];
+			for (int k = 0; k < j; k++)
+				sum -= L[i][k] * L[j][k];
+			if (i == j) {
+				if (!(sum > 0))
+					return -1;
+				L[i][i] = sqrt(sum);
+			} else {
+				L[i][j] = sum / L[j][j];
+			}
+		}
+	for (int i = 0; i < n; i++) {
+		double sum = -g[i];
+		for (int k = 0; k < i; k++)
+			sum -= L[i][k] * y[k];
+		y[i] = sum / L[i][i];
+	}
+	for (int i = n - 1; i >= 0; i--) {
+		double sum = y[i];
+		for (int k = i + 1; k < n; k++)
+			sum -= L[k][i] * d[k];
+		d[i] = sum / L[i][i];
+	}
+	return 0;
+}
+
+/*
+ * Newton steps with the finite-difference Hessian from a point where BFGS
+ * stopped: near the optimum the change in f drowns in rounding, which
+ * stalls a line search, while the gradient still shrinks quadratically.
+ * A step is kept when it makes the largest gradient component smaller.
+ * Returns the smallest Hessian eigenvalue at the start (NAN on failure).
+ */
+static double polish(int n, double *theta, double *f, double *gmax, sc_objective fn,
+		     void *data, int *evals)
+{
+	double H[SC_MAXPAR][SC_MAXPAR], g[SC_MAXPAR], d[SC_MAXPAR], t[SC_MAXPAR], gt[SC_MAXPAR];
+	double curv = NAN;
+
+	*f = fn(theta, g, data);
+	++*evals;
+	*gmax = maxabs(n, g);
+	for (int it = 0; it < 3; it++) {
+		if (hessian(n, theta, fn, data, H) < 0)
+			break;
+		*evals += 2 * n;
+		if (it == 0)
+			curv = min_eigen(n, H);
+		if (*gmax < 1e-13 || newton_step(n, H, g, d) < 0)
+			break;
+		for (int i = 0; i < n; i++)
+			t[i] = theta[i] + d[i];
+		double ft = fn(t, gt, data);
+		++*evals;
+		if (!isfinite(ft) || !(maxabs(n, gt) < *gmax) || ft > *f + 1e-12 * fabs(*f))
+			break;
+		memcpy(theta, t, sizeof(double) * (size_t)n);
+		memcpy(g, gt, sizeof(double) * (size_t)n);
+		*f = ft;
+		*gmax = maxabs(n, g);
+	}
+	return curv;
 }
 
 #define LOG_BOUND 25.0
@@ -347,8 +441,10 @@ int sc_fit_starts(int n, const double (*starts)[SC_MAXPAR], int nstarts,
 		}
 		if (!o.converged || off >= 0 || o.f > best)
 			continue;
-		info->curvature = sc_min_curvature(n, th, fn, data);
-		info->evaluations += 2 * n;
+		info->curvature = polish(n, th, &o.f, &o.gmax, fn, data, &info->evaluations);
+		memcpy(theta, th, sizeof(double) * (size_t)n);
+		info->ll = -o.f;
+		info->gmax = o.gmax;
 		if (!(info->curvature > MIN_CURVATURE)) {
 			/* the flattest direction: the largest component of the
 			 * eigenvector is not computed; name the parameters */
