@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "chan.h"
+#include "chan_http.h"
 #include "conf.h"
 #include "db.h"
 #include "diag.h"
@@ -28,7 +29,9 @@
 #include "util.h"
 #include "who.h"
 
-#define BATCH 100
+/* Rows claimed (marked transmitting) per transaction: after a crash, at
+ * most this many become in_doubt, at the cost of two commits per batch. */
+#define BATCH 10
 
 /* Names a template may use besides customer fields, metrics and scores. */
 static const char *const specials[] = {
@@ -86,6 +89,8 @@ struct sender {
 
 	/* email */
 	struct smtp *smtp;
+	/* sms, push, telegram, whatsapp, viber, webhook */
+	struct http_provider *http;
 	const char *from, *envelope_from, *unsub_url, *unsub_mailto, *msgid_domain;
 	char *domain;
 	/* file */
@@ -340,6 +345,13 @@ struct chan_info {
 static const struct chan_info channels[] = {
 	{ "email", "email", "email" },
 	{ "file", NULL, NULL },
+	/* HTTP providers: the address field is their preset's (chan_http.h) */
+	{ "sms", "phone", "sms" },
+	{ "push", "attr.push_token", "push" },
+	{ "telegram", "attr.telegram_chat_id", "telegram" },
+	{ "whatsapp", "phone", "whatsapp" },
+	{ "viber", "attr.viber_id", "viber" },
+	{ "webhook", "id", "webhook" },
 };
 
 static const struct chan_info *chan_find(const char *name)
@@ -393,6 +405,22 @@ static int open_channel(struct sender *s)
 			crm_error("%s: no [email] from address", conf_name(s->conf));
 			return 1;
 		}
+	} else if (strcmp(o->channel, "email") && strcmp(o->channel, "file")) {
+		/* an HTTP provider; its preset (or [CHANNEL] address) names
+		 * the customer field that holds the address */
+		struct sb a = SB_INIT;
+
+		if (!(s->http = http_open(o->channel, s->conf, s->dry_run)))
+			return 1;
+		s->addr_kind = http_address_field(s->http);
+		if (expr_field_sql(s->addr_kind, s->crm->now, &a) != 0) {
+			crm_error("%s: [%s] address \"%s\" is not a customer field",
+				  http_preset_path(s->http), o->channel, s->addr_kind);
+			sb_free(&a);
+			return 1;
+		}
+		free(s->addr_sql);
+		s->addr_sql = a.buf;
 	} else if (!strcmp(o->channel, "file")) {
 		if (!o->output || !strcmp(o->output, "-")) {
 			s->file = stdout;
@@ -1163,6 +1191,18 @@ static void transmit(struct sender *s, struct item *it)
 			snprintf(s->stop_reason, sizeof(s->stop_reason), "%s", r.reason);
 			r.status = CHAN_TRANSIENT;
 		}
+	} else if (s->http) {
+		struct http_msg m = {
+			.address = it->address, .text = s->text.buf, .subject = s->subj.buf,
+			.html = s->html.buf, .idempotency_key = it->message_id,
+			.customer = it->ext, .campaign = o->campaign, .message_id = it->message_id,
+		};
+		http_send(s->http, &m, &r);
+		/* no connection, credentials refused: every message would fail */
+		if (r.status == CHAN_TRANSIENT && http_last_was_provider_problem(s->http)) {
+			s->stop = 1;
+			snprintf(s->stop_reason, sizeof(s->stop_reason), "%s", r.reason);
+		}
 	} else {
 		file_write(s, it, &r);
 	}
@@ -1433,6 +1473,7 @@ out:
 	free(s.addr_sql);
 	expr_free(s.consent_e);
 	smtp_close(s.smtp);
+	http_close(s.http);
 	if (s.file && s.file != stdout)
 		fclose(s.file);
 	conf_free(s.conf);
