@@ -59,5 +59,12 @@ step crm-segment -f table --why C0001 -s lapsed
 # segments compose in pipes: lapsed customers who may get e-mail
 printf '\n$ crm-segment -s lapsed | crm-segment -f table '\''consent("email")'\''\n'
 crm-segment -s lapsed </dev/null | crm-segment -f table 'consent("email")'
-printf '\nNext: man ./man/crm-import.1 ./man/crm-segment.1 ./man/crm.7,\n'
+
+printf '\nThe winback message for them, rendered to an mbox instead of sent:\n'
+step crm-send --config $ex/crm.conf.example --campaign demo-winback --channel file \
+	--consent email --mbox --output $ex/outbox.mbox --template $ex/winback.tmpl \
+	--control 20% --segment lapsed -f table
+printf '\nThe first message in %s:\n' "$ex/outbox.mbox"
+sed -n '/^From MAILER/,/^$/p' $ex/outbox.mbox | head -12
+printf '\nNext: man ./man/crm-import.1 ./man/crm-segment.1 ./man/crm-send.1 ./man/crm.7,\n'
 printf 'examples/nightly.sh, or query crm.db with sqlite3.\n'
