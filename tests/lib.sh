@@ -155,3 +155,26 @@ spooled() {
 spooled_to() {
 	grep -l "^X-Test-Rcpt: $1" "$SPOOL"/*.eml 2>/dev/null | wc -l | tr -d ' '
 }
+
+# start_httpd [OPTIONS]: a real HTTP server (tests/servers/httpd.py) on
+# 127.0.0.1 that logs every request as a JSON line to $HTTP_LOG and
+# misbehaves for some addresses (429, 500, a hang, a close without reply);
+# sets HTTP_PORT. It stops when the test script ends.
+start_httpd() {
+	HTTP_LOG=$TEST_DIR/http.jsonl
+	rm -f "$HTTP_LOG" "$TEST_DIR/httpd.port"
+	: >"$HTTP_LOG"
+	"$PY" "$CRM_TOP/tests/servers/httpd.py" "$HTTP_LOG" --port-file "$TEST_DIR/httpd.port" \
+		"$@" >"$TEST_DIR/httpd.log" 2>&1 &
+	SERVER_PIDS="$SERVER_PIDS $!"
+	_i=0
+	while [ ! -s "$TEST_DIR/httpd.port" ]; do
+		sleep 0.1
+		_i=$((_i + 1))
+		if [ $_i -gt 100 ]; then
+			echo "the HTTP server did not start:"; cat "$TEST_DIR/httpd.log"
+			return 1
+		fi
+	done
+	HTTP_PORT=$(cat "$TEST_DIR/httpd.port")
+}
