@@ -51,7 +51,8 @@ static int add_variant(const char *arg, void *data)
 
 static const struct opt options[] = {
 	OPT_STRING_(0, "campaign", &so.campaign, "NAME", "the campaign (one message per customer, ever)"),
-	OPT_STRING_(0, "channel", &so.channel, "CH", "email or file"),
+	OPT_STRING_(0, "channel", &so.channel, "CH",
+		    "email, sms, push, telegram, whatsapp, viber, webhook or file"),
 	OPT_STRING_(0, "template", &tmpl_path, "FILE", "the message template"),
 	OPT_CALL_(0, "variant", NULL, "NAME=FILE[:W]",
 		  "an A/B variant with weight W (default 1); repeat", add_variant),

@@ -1381,7 +1381,7 @@ void http_send(struct http_provider *p, const struct http_msg *m, struct chan_re
 		const char *id = p->resp_id && reply ? json_text(json_path(reply, p->resp_id)) : NULL;
 		if (ok < 0) {
 			r->status = CHAN_IN_DOUBT;
-			sb_addf(&why, "HTTP %ld, but the reply cannot be read%s", code,
+			sb_addf(&why, "HTTP %ld but the reply cannot be read%s", code,
 				rc != CURLE_OK ? " (cut short)" : "");
 			if (p->resp.len) {
 				sb_adds(&why, ": ");
@@ -1389,7 +1389,7 @@ void http_send(struct http_provider *p, const struct http_msg *m, struct chan_re
 			}
 		} else if (!ok) {
 			r->status = CHAN_PERMANENT;
-			sb_addf(&why, "HTTP %ld, refused: ", code);
+			sb_addf(&why, "refused (HTTP %ld): ", code);
 			error_text(p, reply, &why);
 		} else {
 			r->status = CHAN_SENT;
@@ -1430,8 +1430,11 @@ void http_send(struct http_provider *p, const struct http_msg *m, struct chan_re
 		set_reason(p, r, &why);
 	if (crm_verbosity >= 3) {
 		sb_reset(&why);
-		sb_addf(&why, "%s: HTTP %ld: %s%s%s", p->channel, code, chan_status_name(r->status),
-			r->reason[0] ? ": " : "", r->reason);
+		sb_addf(&why, "%s: ", p->channel);
+		if (code)
+			sb_addf(&why, "HTTP %ld: ", code);
+		sb_addf(&why, "%s%s%s", chan_status_name(r->status), r->reason[0] ? ": " : "",
+			r->reason);
 		crm_info("%s", why.buf);
 	}
 out:
