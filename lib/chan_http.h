@@ -39,7 +39,7 @@
  *       },
  *       "method": "POST",
  *       "url": "{{base_url}}/bot{{token}}/sendMessage",
- *       "headers": { "Accept": "application/json" },
+ *       "headers": { "X-Source": "crmkit" },
  *       "json": { "chat_id": "{{address}}", "text": "{{text}}" },
  *       "response": { "id": "result.message_id", "ok": "ok",
  *                     "error": "description",
@@ -57,15 +57,21 @@
  *   loses any trailing "/").
  * - method: POST (default), PUT or PATCH.
  * - url: {{base_url}} (and keys marked "url") is inserted as it is;
- *   every other value is percent-encoded (all but A-Z a-z 0-9 - . _ ~ :
- *   @).
- *   The result must be an https:// URL, or http:// to the loopback
- *   (127.0.0.0/8, localhost, [::1]) unless allow_http = yes.
+ *   every other value is percent-encoded (all but A-Z a-z 0-9 - . _ ~
+ *   and the ":" and "@" a path segment may hold). The result must be an
+ *   https:// URL, or http:// to the loopback (127.0.0.0/8, localhost,
+ *   [::1]) unless allow_http = yes.
  * - headers: name to value; a header whose value uses a key that is not
- *   set is left out. Values may not hold control characters.
+ *   set is left out. Values may not hold control characters. crm-send
+ *   adds Content-Type and Accept (unless given here), Idempotency-Key
+ *   (the outbox row's message_id, the same on every retry), User-Agent,
+ *   and an empty Expect (no 100-continue round trip). In the -vvvv trace
+ *   the values of Authorization and of headers that use a secret show as
+ *   "***".
  * - json: the body, any JSON value; every string in it has its
  *   placeholders filled (the result is a JSON string, escaped by cJSON);
- *   numbers, booleans and null are sent as written. Or
+ *   numbers, booleans and null are sent as written; a member or element
+ *   whose string uses a key that is not set is left out. Or
  *   form: an object of name to value, sent as
  *   application/x-www-form-urlencoded in that order (a field whose value
  *   uses an unset key is left out).

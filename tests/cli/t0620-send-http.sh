@@ -287,6 +287,18 @@ test_expect 'a preset given by path; an unknown placeholder is refused before an
 	expect_eq 0 "$(sql "SELECT count(*) FROM campaigns WHERE name = '\''cu2'\''")"
 '
 
+test_expect 'CRM_DATADIR: presets are looked up in its providers directory' '
+	mkdir -p data/providers &&
+	sed "s|/bot{{token}}|/v2/bot{{token}}|" "$CRM_TOP/share/providers/telegram.json" \
+		>data/providers/telegram.json &&
+	printf "id\nC1\n" >one.ids &&
+	CRM_DATADIR=$PWD/data run 0 crm-send --channel telegram --campaign dd1 --template hello.tmpl -f csv one.ids &&
+	expect_grep "C1,telegram,sent," out &&
+	grep -q "\"path\": \"/v2/bot" "$HTTP_LOG" &&
+	CRM_DATADIR=$PWD/nowhere run 1 crm-send --channel telegram --campaign dd2 --template hello.tmpl one.ids &&
+	expect_grep "[telegram] preset \"telegram\": no telegram.json in $PWD/nowhere/providers" err
+'
+
 test_expect 'a dry run needs no secret and sends nothing' '
 	n=$(wc -l <"$HTTP_LOG") &&
 	printf "id\nC1\n" >one.ids &&

@@ -41,6 +41,7 @@ FA1,+12025550500,Fay,fail-1,,yes,yes,no
 HA1,+12025550408,Hal,hang-1,,yes,yes,no
 CL1,+12025550444,Cal,close-1,,yes,yes,no
 BA1,+12025550400,Bas,bad-1,bad-vb,yes,yes,yes
+GA1,+12025550299,Gab,garble-1,,yes,yes,no
 EOF_
 
 printf 'Hello {{first_name}}\n' >hello.tmpl
@@ -69,7 +70,7 @@ msg() {
 
 test_expect 'setup' '
 	crm-import customers people.csv 2>/dev/null &&
-	expect_eq 8 "$(sql "SELECT count(*) FROM customers")"
+	expect_eq 9 "$(sql "SELECT count(*) FROM customers")"
 '
 
 test_expect '429 with Retry-After in seconds: deferred to then, not before' '
@@ -173,6 +174,14 @@ test_expect '400 is failed with the provider error; Viber refusing with status 6
 	expect_grep "BA1,viber,failed,refused (HTTP 200): notSubscribed" out &&
 	expect_eq 1 "$(requests bad-vb)" &&
 	expect_grep "0 deferred, 0 bounced, 1 failed, 0 in doubt" err
+'
+
+test_expect 'a 2xx whose reply cannot be read (Telegram wants "ok") is in_doubt, not sent or failed' '
+	printf "id\nGA1\n" >ga.ids &&
+	run 0 send telegram g1 ga.ids &&
+	expect_grep "GA1,telegram,in_doubt,HTTP 200 but the reply cannot be read: <html><body>Service" out &&
+	run 0 send telegram g1 --retry --now "2026-11-30 12:00:00" &&
+	expect_eq 1 "$(requests garble-1)"
 '
 
 test_expect 'credentials refused (401): the run stops, nothing is failed, the rows stay due' '

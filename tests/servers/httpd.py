@@ -29,6 +29,7 @@ a word it starts with or, for phone numbers, by its last four digits:
     hang...      ...0408   no reply for S seconds (--hang, default 30),
                            then the connection is closed
     close...     ...0444   the connection is closed without a reply
+    garble...    ...0299   200 with a body that is not JSON
 
 With --token T, a request that does not carry T (in its path, a bearer or
 basic Authorization header, or X-Viber-Auth-Token) gets 401.
@@ -56,9 +57,9 @@ STATE = {"n": 0, "conn": 0, "seen": set()}
 ARGS = None
 
 WORDS = [("ratedate", "ratedate"), ("rate", "rate"), ("flaky", "flaky"), ("fail", "fail"),
-         ("bad", "bad"), ("hang", "hang"), ("close", "close")]
+         ("bad", "bad"), ("hang", "hang"), ("close", "close"), ("garble", "garble")]
 DIGITS = {"0429": "rate", "0503": "flaky", "0500": "fail", "0400": "bad", "0408": "hang",
-          "0444": "close"}
+          "0444": "close", "0299": "garble"}
 
 
 def address_of(ctype, body):
@@ -228,6 +229,8 @@ class Handler(BaseHTTPRequestHandler):
             self.close_connection = True
             return
         data = json.dumps(reply).encode()
+        if mode == "garble" and status == 200:
+            data = b"<html><body>Service temporarily unavailable</body></html>"
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(data)))
