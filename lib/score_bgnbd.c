@@ -158,12 +158,69 @@ static void ctx_free(struct bg_ctx *c)
 	free(c->lgr);
 }
 
+/* From this many groups on, the loop over them runs in two threads. */
+#define PARALLEL_MIN 50000
+
+/* The sums over the groups lo..hi of the customer-specific terms. */
+struct bg_part {
+	const struct bg_ctx *c;
+	const struct sc_bgnbd *m;
+	size_t lo, hi;
+	int grad;
+	double ll, gr, gal, ga, gb;
+};
+
+static void *bg_part_run(void *arg)
+{
+	struct bg_part *p = arg;
+	const struct bg_ctx *c = p->c;
+	const struct sc_rf *d = c->d;
+	double r = p->m->r, a = p->m->a, lna = log(a);
+	double ll = 0, gr = 0, gal = 0, ga = 0, gb = 0;
+
+	for (size_t i = p->lo; i < p->hi; i++) {
+		int32_t x = d->x[i];
+		double w = d->w[i], rx = r + x, LT = c->lt[d->T[i]];
+
+		if (x == 0) {
+			ll -= w * rx * LT;
+			gr -= w * LT;
+			gal -= w * rx * c->it[d->T[i]];
+			continue;
+		}
+		double Ltx = c->lt[d->tx[i]];
+		double dd = lna - c->lb1[x] + rx * (LT - Ltx);
+		double e = exp(-fabs(dd)), sp, sig;
+		if (dd > 0) {
+			sp = dd + log1p(e);
+			sig = 1 / (1 + e);
+		} else {
+			sp = log1p(e);
+			sig = e / (1 + e);
+		}
+		ll += w * (sp - rx * LT);
+		if (!p->grad)
+			continue;
+		double iT = c->it[d->T[i]], itx = c->it[d->tx[i]];
+		gr += w * (-LT + sig * (LT - Ltx));
+		gal += w * (-rx * iT + sig * rx * (iT - itx));
+		ga += w * sig / a;
+		gb -= w * sig * c->ib1[x];
+	}
+	p->ll = ll;
+	p->gr = gr;
+	p->gal = gal;
+	p->ga = ga;
+	p->gb = gb;
+	return NULL;
+}
+
 /* LL and (when grad) its gradient with respect to (r, alpha, a, b) */
 static double bg_ll(struct bg_ctx *c, const struct sc_bgnbd *m, double *grad)
 {
 	const struct sc_rf *d = c->d;
 	double r = m->r, al = m->alpha, a = m->a, b = m->b, u = d->unit_ticks;
-	double la = log(al), lna = log(a);
+	double la = log(al);
 	double ll = 0, gr = 0, gal = 0, ga = 0, gb = 0;
 
 	for (int32_t t = 0; t <= d->max_T; t++) {
@@ -193,34 +250,22 @@ static double bg_ll(struct bg_ctx *c, const struct sc_bgnbd *m, double *grad)
 		ga -= n * c->dgab[x];
 		gb += n * (c->dgb[x] - c->dgab[x]);
 	}
-	for (size_t i = 0; i < d->n; i++) {
-		int32_t x = d->x[i];
-		double w = d->w[i], rx = r + x, LT = c->lt[d->T[i]];
-
-		if (x == 0) {
-			ll -= w * rx * LT;
-			gr -= w * LT;
-			gal -= w * rx * c->it[d->T[i]];
-			continue;
-		}
-		double Ltx = c->lt[d->tx[i]];
-		double dd = lna - c->lb1[x] + rx * (LT - Ltx);
-		double e = exp(-fabs(dd)), sp, sig;
-		if (dd > 0) {
-			sp = dd + log1p(e);
-			sig = 1 / (1 + e);
-		} else {
-			sp = log1p(e);
-			sig = e / (1 + e);
-		}
-		ll += w * (sp - rx * LT);
-		if (!grad)
-			continue;
-		double iT = c->it[d->T[i]], itx = c->it[d->tx[i]];
-		gr += w * (-LT + sig * (LT - Ltx));
-		gal += w * (-rx * iT + sig * rx * (iT - itx));
-		ga += w * sig / a;
-		gb -= w * sig * c->ib1[x];
+	struct bg_part part[2] = {
+		{ c, m, 0, d->n, grad != NULL, 0, 0, 0, 0, 0 },
+		{ c, m, d->n, d->n, grad != NULL, 0, 0, 0, 0, 0 },
+	};
+	if (d->n >= PARALLEL_MIN) {
+		part[0].hi = part[1].lo = d->n / 2;
+		sc_run2(bg_part_run, &part[0], &part[1]);
+	} else {
+		bg_part_run(&part[0]);
+	}
+	for (int k = 0; k < 2; k++) {
+		ll += part[k].ll;
+		gr += part[k].gr;
+		gal += part[k].gal;
+		ga += part[k].ga;
+		gb += part[k].gb;
 	}
 	if (grad) {
 		grad[0] = gr;

@@ -16,6 +16,7 @@
 #include "score_model.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -90,40 +91,72 @@ static double lgamma_diff(double q, double a)
  *   l = lnG(px+q) - lnG(q) - lnG(px) + px ln x + (px-1) ln mbar
  *       - q L1 - px (ln gamma + L1)
  */
-static double gg_ll(const struct gg_ctx *c, const struct sc_gg *m, double *grad)
+#define PARALLEL_MIN 50000
+
+struct gg_part {
+	const struct gg_ctx *c;
+	const struct sc_gg *m;
+	size_t lo, hi;
+	int grad;
+	double ll, gp, gq, gg;
+};
+
+static void *gg_part_run(void *arg)
 {
-	double p = m->p, q = m->q, g = m->gamma, lg = log(g);
-	double psq = grad ? sc_digamma(q) : 0;
+	struct gg_part *pt = arg;
+	const struct gg_ctx *c = pt->c;
+	double p = pt->m->p, q = pt->m->q, g = pt->m->gamma, lg = log(g);
+	double psq = pt->grad ? sc_digamma(q) : 0;
 	double ll = 0, gp = 0, gq = 0, gg = 0;
 	double lgd = 0, lg2 = 0, ps1 = 0, ps2 = 0;
 	int32_t cur = -1;
 
-	for (size_t i = 0; i < c->n; i++) {
+	for (size_t i = pt->lo; i < pt->hi; i++) {
 		int32_t x = c->x[i];
 		double px = p * x, xm = x * c->mbar[i], L1;
 		if (x != cur) {
 			cur = x;
 			lgd = lgamma_diff(q, px);
 			lg2 = sc_lgamma(px);
-			if (grad) {
+			if (pt->grad) {
 				ps1 = sc_digamma(px + q);
 				ps2 = sc_digamma(px);
 			}
 		}
 		L1 = log1p(xm / g);
 		ll += lgd - lg2 + px * c->lx[i] + (px - 1) * c->lm[i] - q * L1 - px * (lg + L1);
-		if (!grad)
+		if (!pt->grad)
 			continue;
 		gp += x * (ps1 - ps2 + c->lx[i] + c->lm[i] - lg - L1);
 		gq += ps1 - psq - L1;
 		gg += x * (q * c->mbar[i] - g * p) / (g * (g + xm));
 	}
-	if (grad) {
-		grad[0] = gp;
-		grad[1] = gq;
-		grad[2] = gg;
+	pt->ll = ll;
+	pt->gp = gp;
+	pt->gq = gq;
+	pt->gg = gg;
+	return NULL;
+}
+
+static double gg_ll(const struct gg_ctx *c, const struct sc_gg *m, double *grad)
+{
+	struct gg_part part[2] = {
+		{ c, m, 0, c->n, grad != NULL, 0, 0, 0, 0 },
+		{ c, m, c->n, c->n, grad != NULL, 0, 0, 0, 0 },
+	};
+
+	if (c->n >= PARALLEL_MIN) {
+		part[0].hi = part[1].lo = c->n / 2;
+		sc_run2(gg_part_run, &part[0], &part[1]);
+	} else {
+		gg_part_run(&part[0]);
 	}
-	return ll;
+	if (grad) {
+		grad[0] = part[0].gp + part[1].gp;
+		grad[1] = part[0].gq + part[1].gq;
+		grad[2] = part[0].gg + part[1].gg;
+	}
+	return part[0].ll + part[1].ll;
 }
 
 double sc_gg_ll(const struct sc_gg *m, const struct sc_spend *d)
@@ -155,6 +188,23 @@ static double gg_obj(const double *th, double *g, void *data)
 	return -ll / n;
 }
 
+/* the objective with ln q fixed, over (ln p, ln(gamma/q)) */
+struct fixq {
+	const struct gg_ctx *c;
+	double logq;
+};
+
+static double gg_obj_fixq(const double *th, double *g, void *data)
+{
+	const struct fixq *fq = data;
+	double t3[3] = { th[0], fq->logq, th[1] }, g3[3];
+	double f = gg_obj(t3, g3, (void *)fq->c);
+
+	g[0] = g3[0];
+	g[1] = g3[2];
+	return f;
+}
+
 int sc_gg_fit(const struct sc_spend *d, struct sc_gg *m, struct sc_fitinfo *info)
 {
 	static const char *const names[] = { "p", "q", "gamma" };
@@ -182,6 +232,27 @@ int sc_gg_fit(const struct sc_spend *d, struct sc_gg *m, struct sc_fitinfo *info
 	}
 	gg_init(&c, d);
 	rc = sc_fit_starts(3, starts, 4, names, limits, inf_ok, gg_obj, &c, th, info);
+	if (rc == 1) {
+		/* q -> infinity: one spend rate for everyone. Fit (p, gamma/q)
+		 * with q fixed at 1e12, where the model equals its limit to
+		 * about 1e-12 */
+		static const char *const names2[] = { "p", "gamma/q" };
+		static const double limits2[] = { 13.8, 25 };
+		struct fixq fq = { &c, log(1e12) };
+		double st[1][SC_MAXPAR] = { { th[0], th[2] } }, th2[2];
+		struct sc_fitinfo lim;
+		memcpy(&lim, info, sizeof(lim));
+		rc = sc_fit_starts(2, st, 1, names2, limits2, 0, gg_obj_fixq, &fq, th2, info);
+		info->starts += lim.starts;
+		info->iterations += lim.iterations;
+		info->evaluations += lim.evaluations;
+		snprintf(info->limit_buf, sizeof(info->limit_buf),
+			 "q runs off to infinity (fitted as q = 1e12)");
+		info->limit = info->limit_buf;
+		th[0] = th2[0];
+		th[1] = fq.logq;
+		th[2] = th2[1];
+	}
 	gg_free(&c);
 	m->p = exp(th[0]);
 	m->q = exp(th[1]);

@@ -6,6 +6,7 @@
 
 #include <float.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -54,6 +55,19 @@ double sc_logistic(double d)
 		return 1 / (1 + exp(-d));
 	e = exp(d);
 	return e / (1 + e);
+}
+
+void sc_run2(void *(*fn)(void *), void *a0, void *a1)
+{
+	pthread_t t;
+
+	if (pthread_create(&t, NULL, fn, a1) != 0) {
+		fn(a0);
+		fn(a1);
+		return;
+	}
+	fn(a0);
+	pthread_join(t, NULL);
 }
 
 /* ------------------------------------------------------------ optimiser */
@@ -190,6 +204,12 @@ void sc_minimise(struct sc_optim *o, double *th, sc_objective fn, void *data)
 		memcpy(th, tn, sizeof(double) * (size_t)n);
 		memcpy(g, gn, sizeof(double) * (size_t)n);
 		f = fn_;
+		for (int i = 0; i < n; i++)
+			if ((o->stop_mask & 1u << i) && th[i] > o->stop_at) {
+				o->why = "a parameter runs off to infinity";
+				o->gmax = maxabs(n, g);
+				goto out;
+			}
 		if (df <= 1e-15 * fabs(f) && maxabs(n, s) < 1e-12) {
 			if (++stalls >= 3) {
 				o->gmax = maxabs(n, g);
@@ -224,6 +244,7 @@ void sc_minimise(struct sc_optim *o, double *th, sc_objective fn, void *data)
 						   rho * (Hy[i] * s[j] + s[i] * Hy[j]);
 		}
 	}
+out:
 	o->f = f;
 	memcpy(o->grad, g, sizeof(double) * (size_t)n);
 }
@@ -391,9 +412,12 @@ int sc_fit_starts(int n, const double (*starts)[SC_MAXPAR], int nstarts,
 	memset(info, 0, sizeof(*info));
 	info->curvature = NAN;
 	for (int s = 0; s < nstarts; s++) {
-		struct sc_optim o = { .n = n, .lo = -LOG_BOUND, .hi = LOG_BOUND };
+		struct sc_optim o = { .n = n, .lo = -LOG_BOUND, .hi = LOG_BOUND, .stop_mask = inf_ok };
 		int off = -1, limit = 1;
-		double grest = 0;
+
+		for (int i = 0; i < n; i++)
+			if (inf_ok & 1u << i)
+				o.stop_at = limits[i];
 
 		for (int i = 0; i < n; i++)
 			th[i] = fmin(fmax(starts[s][i], -LOG_BOUND + 2), LOG_BOUND - 2);
@@ -408,23 +432,19 @@ int sc_fit_starts(int n, const double (*starts)[SC_MAXPAR], int nstarts,
 				off = i;
 				if (!(inf_ok & 1u << i) || th[i] < 0)
 					limit = 0;
-			} else if (fabs(o.grad[i]) > grest) {
-				grest = fabs(o.grad[i]);
 			}
 		}
-		/* running off to an allowed limit, the other parameters settled */
-		if (off >= 0 && limit && (o.converged || grest <= 1e-6)) {
-			if (o.f <= best) {
-				best = o.f;
-				memcpy(theta, th, sizeof(double) * (size_t)n);
-				info->ll = -o.f;
-				info->gmax = o.gmax;
-				snprintf(info->limit_buf, sizeof(info->limit_buf),
-					 "%s runs off to infinity", names[off]);
-				info->limit = info->limit_buf;
-				found = 1;
-				break;
-			}
+		/* running off to an allowed limit: the caller fits the limit
+		 * model from here */
+		if (off >= 0 && limit) {
+			memcpy(theta, th, sizeof(double) * (size_t)n);
+			info->ll = -o.f;
+			info->gmax = o.gmax;
+			snprintf(info->limit_buf, sizeof(info->limit_buf), "%s runs off to infinity",
+				 names[off]);
+			info->limit = info->limit_buf;
+			info->why = NULL;
+			return 1;
 		}
 		if (o.f < best) {
 			best = o.f;

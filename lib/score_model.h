@@ -31,6 +31,12 @@ double sc_softplus(double d);
 /* 1 / (1 + e^-d) */
 double sc_logistic(double d);
 
+/* Runs fn(a0) in this thread and fn(a1) in a second one, and waits for
+ * both (both here, one after the other, if no thread can be started).
+ * The work is split the same way whatever the machine, so results do not
+ * depend on the number of cores. */
+void sc_run2(void *(*fn)(void *), void *a0, void *a1);
+
 /* ------------------------------------------------------------ optimiser */
 
 #define SC_MAXPAR 4
@@ -44,6 +50,8 @@ struct sc_optim {
 	int max_iter;          /* 0: 500 */
 	double gtol;           /* converged when every |grad_i| <= gtol; 0: 1e-9 */
 	double lo, hi;         /* bounds of every theta_i (log-parameters) */
+	unsigned stop_mask;    /* stop once theta_i > stop_at for i in the mask */
+	double stop_at;
 	/* results */
 	int iterations, evaluations, converged;
 	double f, grad[SC_MAXPAR], gmax;
@@ -103,10 +111,10 @@ struct sc_fitinfo {
  * from it) and the Hessian is positive definite (curvature above 1e-7
  * along every direction); otherwise the data do not identify the
  * parameters and the fit fails with info->why naming the parameter that
- * runs off, or the flat likelihood. A parameter in inf_ok (bit i for
- * parameter i) may run off to infinity when the others converge: the fit
- * is then the limit model, said in info->limit. theta gets the best point
- * found. Returns 0 or -1.
+ * runs off, or the flat likelihood. theta gets the best point found.
+ * Returns 0 or -1; or 1 when a parameter in inf_ok (bit i for parameter
+ * i) runs off to infinity, which the caller takes as the limit model:
+ * info->limit says which, and theta is where the optimiser stopped.
  */
 int sc_fit_starts(int n, const double (*starts)[SC_MAXPAR], int nstarts,
 		  const char *const *names, const double *limits, unsigned inf_ok,
