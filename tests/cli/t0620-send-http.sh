@@ -4,6 +4,8 @@
 # headers, body parsed back), the provider's id is kept, consent is
 # checked per channel, and re-runs send nothing twice.
 . "$CRM_TOP/tests/lib.sh"
+# libcurl would send requests to 127.0.0.1 through a proxy named in these
+unset http_proxy https_proxy HTTPS_PROXY all_proxy ALL_PROXY
 
 start_httpd || exit 1
 export HTTP_LOG

@@ -6,6 +6,8 @@
 # (then with the same Idempotency-Key), 400 failed, refused credentials
 # and an unreachable provider stop the run.
 . "$CRM_TOP/tests/lib.sh"
+# libcurl would send requests to 127.0.0.1 through a proxy named in these
+unset http_proxy https_proxy HTTPS_PROXY all_proxy ALL_PROXY
 
 TOKEN='123456789:AAH-fail_Secret'
 start_httpd --hang 5 --token "$TOKEN" || exit 1

@@ -4,6 +4,8 @@
 # output, its -vvvv trace, its error messages or the outbox, even where
 # the provider puts them in the URL (Telegram) or in basic auth (Twilio).
 . "$CRM_TOP/tests/lib.sh"
+# libcurl would send requests to 127.0.0.1 through a proxy named in these
+unset http_proxy https_proxy HTTPS_PROXY all_proxy ALL_PROXY
 
 TG='987654321:AAF-tg_Secret~Token'
 TW='twilio-Secret-9f8e7d'
