@@ -246,7 +246,7 @@ static int load_orders(struct crm *crm, const struct score_opts *o, struct load 
 			sb_addf(&sb, "%s%s %" PRIu64, k ? ", " : "", cur_code[k], cur_n[k]);
 		crm_error("completed orders in %d%s currencies up to %s (%s%s): "
 			  "choose one with --currency", ncur, more_cur ? " or more" : "",
-			  L->as_of, sb.buf, more_cur ? ", ..." : "");
+			  L->hold_to, sb.buf, more_cur ? ", ..." : "");
 		sb_free(&sb);
 		free(L->c);
 		L->c = NULL;
