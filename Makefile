@@ -90,7 +90,7 @@ install: all
 	cp $(BIN) $(DESTDIR)$(BINDIR)/
 	cp man/*.1 $(DESTDIR)$(MANDIR)/man1/
 	cp man/*.7 $(DESTDIR)$(MANDIR)/man7/
-	cp -R share/schema $(DESTDIR)$(DATADIR)/
+	cp -R share/schema share/providers $(DESTDIR)$(DATADIR)/
 
 clean:
 	rm -rf build build-asan crm.db crm.db-wal crm.db-shm

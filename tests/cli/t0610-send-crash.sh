@@ -16,19 +16,19 @@ EOF_
 chmod 600 crm.conf
 printf 'Subject: {{first_name}}, hello\n\nHello {{first_name}}.\n' >t.tmpl
 
-test_expect 'setup: 300 customers' '
+test_expect 'setup: 800 customers' '
 	awk "BEGIN { print \"id,email,first_name,email_consent\";
-		for (i = 1; i <= 300; i++) printf \"Z%03d,z%03d@example.com,Zed%d,yes\n\", i, i, i }" >z.csv &&
+		for (i = 1; i <= 800; i++) printf \"Z%03d,z%03d@example.com,Zed%d,yes\n\", i, i, i }" >z.csv &&
 	crm-import customers z.csv 2>/dev/null &&
 	crm-segment --no-input -f csv >all.csv &&
-	expect_eq 301 "$(wc -l <all.csv | tr -d " ")"
+	expect_eq 801 "$(wc -l <all.csv | tr -d " ")"
 '
 
 test_expect "$ROUNDS kills at random moments" '
 	i=0; killed=0
 	while [ $i -lt $ROUNDS ]; do
 		i=$((i + 1))
-		crm-send --campaign crash --channel email --template t.tmpl --rate 200/s \
+		crm-send --campaign crash --channel email --template t.tmpl --rate 100/s \
 			-q -f csv all.csv >>results.csv 2>>errors.log &
 		pid=$!
 		sleep "$(awk -v s=$i "BEGIN { srand(s); printf \"%.2f\", 0.05 + rand() * 0.35 }")"
@@ -47,7 +47,7 @@ test_expect 'a last run finishes the campaign' '
 	run 0 crm-send --campaign crash --channel email --template t.tmpl -f csv all.csv &&
 	expect_eq 0 "$(sql "SELECT count(*) FROM messages WHERE status NOT IN
 		('\''sent'\'', '\''in_doubt'\'', '\''suppressed'\'', '\''control'\'', '\''bounced'\'', '\''failed'\'')")" &&
-	expect_eq 300 "$(sql "SELECT count(*) FROM messages")"
+	expect_eq 800 "$(sql "SELECT count(*) FROM messages")"
 '
 
 test_expect 'nobody received anything twice; sent rows were delivered once' '
@@ -71,7 +71,7 @@ test_expect 'every delivery is a sent or in_doubt row; in doubt only what a kill
 
 test_expect '--resend-in-doubt delivers the rest, with their first Message-IDs' '
 	run 0 crm-send --campaign crash --channel email --template t.tmpl --retry --resend-in-doubt -f csv &&
-	expect_eq 300 "$(cut -f1 spool/log | sort -u | wc -l | tr -d " ")" &&
+	expect_eq 800 "$(cut -f1 spool/log | sort -u | wc -l | tr -d " ")" &&
 	expect_eq "" "$(sql "SELECT message_id FROM messages" | sort >ids; cut -f2 spool/log | sort -u >got; comm -13 ids got)"
 '
 
