@@ -137,14 +137,16 @@ static int64_t floor_div(int64_t a, int64_t b)
 
 /*
  * Reads the completed orders up to o->as_of (and, for a holdout, up to
- * o->holdout_end) in the currency of the run. Returns 0, or 1 after an
- * error message.
+ * o->holdout_end) in the currency of the run, except those of erased
+ * customers (erasure deletes their scores; a run must not bring them
+ * back). Returns 0, or 1 after an error message.
  */
 static int load_orders(struct crm *crm, const struct score_opts *o, struct load *L)
 {
 	static const char sql[] =
 		"SELECT customer_id, ordered_at, amount, currency FROM orders"
 		" WHERE ordered_at <= ?1 AND status NOT IN ('refunded', 'cancelled', 'returned')"
+		" AND customer_id NOT IN (SELECT id FROM customers WHERE erased_at IS NOT NULL)"
 		" ORDER BY customer_id, ordered_at";
 	char hold[20], cur_code[MAX_CURRENCIES][4];
 	uint64_t cur_n[MAX_CURRENCIES];

@@ -157,6 +157,17 @@ test_expect 'orders in two currencies: an error naming them, then --currency' '
 	expect_eq 5 "$(sql "SELECT count(*) FROM scores")"
 '
 
+test_expect 'an erased customer is not scored again' '
+	id=$(sql "SELECT id FROM customers WHERE external_id = '\''C'\''") &&
+	printf "C\n" >erase.txt &&
+	run 0 crm-import erase erase.txt &&
+	expect_eq 0 "$(sql "SELECT count(*) FROM scores WHERE customer_id = $id")" &&
+	run 0 crm-score rfm --currency USD -f csv &&
+	expect_grep "rfm: 4 customers scored" err &&
+	expect_eq 0 "$(sql "SELECT count(*) FROM scores WHERE customer_id = $id")" &&
+	expect_eq 4 "$(sql "SELECT count(*) FROM scores")"
+'
+
 test_expect 'nothing to score is an error' '
 	printf "customer_id,ordered_at,amount,currency,status\nZ,2026-01-05,10,EUR,refunded\n" >none.csv &&
 	run 0 crm-import --db none.db orders none.csv &&
