@@ -81,6 +81,7 @@ $(BUILD)/bench/gen: bench/gen.c
 
 bench: all $(BUILD)/bench/gen
 	@sh bench/run.sh $(BUILD)
+	@sh bench/score.sh $(BUILD)
 
 lint-man:
 	mandoc -Tlint -Wwarning man/*.[17]
