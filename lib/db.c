@@ -161,17 +161,20 @@ static void make_secret(sqlite3 *db)
 /*
  * order_stats (share/schema/003-order-stats.sql) from the orders: the
  * completed ones, revenue in thousandths of the major unit with the
- * currency factors of the expression language (expr_currency_factor), so
- * that a metric read from the table and one computed from the orders are
- * the same number. where narrows the orders ("" for all of them).
+ * currency factors of the expression language (expr_currency_factor, an
+ * SQL function that expr_register() adds to db), so that a metric read
+ * from the table and one computed from the orders are the same number.
+ * where narrows the orders ("" for all of them).
  */
-static void stats_sql(struct sb *sql, const char *where)
+static void stats_sql(sqlite3 *db, struct sb *sql, const char *where)
 {
+	expr_register(db);
 	sb_adds(sql, "INSERT INTO order_stats(customer_id, orders, revenue, first_order_at,"
 		" last_order_at) SELECT o.customer_id, count(*), sum(o.amount * ");
 	expr_currency_factor(sql, "o.currency");
 	sb_addf(sql, "), min(o.ordered_at), max(o.ordered_at) FROM orders o WHERE"
-		" o.status NOT IN ('refunded', 'cancelled', 'returned')%s GROUP BY o.customer_id",
+		" NOT (o.status = 'refunded' OR o.status = 'cancelled' OR o.status = 'returned')%s"
+		" GROUP BY o.customer_id",
 		where);
 }
 
@@ -180,7 +183,7 @@ void db_order_stats_rebuild(sqlite3 *db)
 	struct sb sql = SB_INIT;
 
 	sb_adds(&sql, "DELETE FROM order_stats; ");
-	stats_sql(&sql, "");
+	stats_sql(db, &sql, "");
 	db_exec(db, sql.buf);
 	sb_free(&sql);
 }
@@ -191,7 +194,7 @@ void db_order_stats_open(sqlite3 *db, struct db_order_stats *s)
 
 	s->db = db;
 	s->del = db_prepare(db, "DELETE FROM order_stats WHERE customer_id = ?1");
-	stats_sql(&sql, " AND o.customer_id = ?1");
+	stats_sql(db, &sql, " AND o.customer_id = ?1");
 	s->ins = db_prepare(db, sql.buf);
 	sb_free(&sql);
 }

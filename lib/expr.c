@@ -1427,9 +1427,14 @@ void expr_renumber(struct expr *e, int first)
 
 int expr_bind(const struct expr *e, sqlite3_stmt *st, int first)
 {
+	int last = sqlite3_bind_parameter_count(st);
+
 	for (size_t i = 0; i < e->nparams; i++) {
 		const struct expr_param *q = &e->params[i];
 		int idx = first + (int)i, rc;
+
+		if (idx > last)
+			break; /* only the clauses use it */
 
 		switch (q->type) {
 		case EXPR_P_INT:

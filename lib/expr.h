@@ -124,9 +124,12 @@ size_t expr_nparams(const struct expr *e);
 void expr_renumber(struct expr *e, int first);
 
 /* Binds every parameter of e to st: parameter i (from 0) to index
- * first + i, where first is what expr_renumber() was given (1 by default).
- * Text is copied (SQLITE_TRANSIENT). Returns SQLITE_OK or the first
- * sqlite3_bind_* error. */
+ * first + i, where first is what expr_renumber() was given (1 by default);
+ * those past the statement's largest index are left out (expr_sql() need
+ * not use the last ones: "event(...) > 0" asks for the customers with such
+ * events, and only its clause compares their number with 0). Text is
+ * copied (SQLITE_TRANSIENT). Returns SQLITE_OK or the first sqlite3_bind_*
+ * error. */
 int expr_bind(const struct expr *e, sqlite3_stmt *st, int first);
 
 /* Appends parameter i (from 0) as an SQL literal to out, for --sql:
@@ -186,11 +189,14 @@ int expr_field_sql(const char *name, int64_t now, struct sb *sql);
 
 /*
  * The SQL factor that turns an amount in minor units of the currency in
- * column col into thousandths of its major unit ("CASE col WHEN 'JPY'
- * THEN 1000 ... ELSE 10 END", from norm's currency table): what revenue
- * sums, and what order_stats.revenue holds (lib/db.c).
+ * column col into thousandths of its major unit ("crm_currency_k(col)",
+ * see expr_register()): what revenue sums, and what order_stats.revenue
+ * holds (lib/db.c). expr_currency_k() is the same factor in C: 1000 for
+ * a currency without decimals (JPY), 100 with one, 1 with three (KWD),
+ * else 10.
  */
 void expr_currency_factor(struct sb *out, const char *col);
+int expr_currency_k(const char *code, size_t len);
 
 /*
  * Every name of the language, for --fields all, --help and the man page:
@@ -225,6 +231,8 @@ int expr_name_at(size_t i, struct expr_name *n);
  *   crm_bool(X)            1 or 0 from a number (non-zero) or from text
  *                          norm_bool() accepts (yes/no, true/false, ...),
  *                          else NULL
+ *   crm_currency_k(CODE)   the currency factor of expr_currency_factor():
+ *                          1000, 100, 1 or 10 (any other value, NULL)
  * Dies like the db_* helpers if SQLite refuses.
  */
 void expr_register(sqlite3 *db);
@@ -236,9 +244,9 @@ void expr_register(sqlite3 *db);
  * SQLITE_FUNCTION of an allow-list (count sum total avg min max coalesce
  * ifnull nullif iif julianday datetime date time strftime unixepoch substr
  * substring json_extract lower upper length like glob abs round typeof
- * instr trim ltrim rtrim regexp crm_num crm_time crm_bool); everything
- * else (writes, PRAGMA, ATTACH, transactions, load_extension, ...) is
- * denied. That includes table-valued functions such as json_each(), whose
+ * instr trim ltrim rtrim regexp crm_num crm_time crm_bool crm_currency_k);
+ * everything else (writes, PRAGMA, ATTACH, transactions, load_extension,
+ * ...) is denied. That includes table-valued functions such as json_each(), whose
  * declaration SQLite reports as an update of sqlite_master: pass a list
  * of ids as "WITH ids(id) AS (VALUES (?), (?), ...)" or in a temporary
  * table filled before. Set it only around sqlite3_prepare of that

@@ -225,6 +225,59 @@ static void fn_bool(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 	}
 }
 
+/* ------------------------------------------------------ currencies */
+
+/*
+ * crm_currency_k(CODE): what an amount in CODE's minor units is multiplied
+ * by to give thousandths of its major unit: 1000 for a currency without
+ * decimals (JPY), 100 with one, 1 with three (KWD), 10 for any other text,
+ * number or NULL (two decimals, most of them, or a code norm does not
+ * know). Codes compare as SQL text does, by bytes: "jpy" is not JPY. A
+ * table indexed by the three letters, filled from norm's on first use.
+ */
+static unsigned short currency_k[26 * 26 * 26];
+
+static void currency_k_init(void)
+{
+	char code[4];
+	int exp;
+
+	if (currency_k[0])
+		return;
+	for (size_t i = 0; i < ARRAY_SIZE(currency_k); i++)
+		currency_k[i] = 10;
+	for (size_t i = 0; norm_currency_at(i, code, &exp) == 0; i++) {
+		int k = (code[0] - 'A') * 676 + (code[1] - 'A') * 26 + (code[2] - 'A');
+
+		if (code[0] < 'A' || code[0] > 'Z' || code[1] < 'A' || code[1] > 'Z' ||
+		    code[2] < 'A' || code[2] > 'Z')
+			continue;
+		currency_k[k] = exp == 0 ? 1000 : exp == 1 ? 100 : exp == 3 ? 1 : 10;
+	}
+}
+
+int expr_currency_k(const char *code, size_t len)
+{
+	const unsigned char *c = (const unsigned char *)code;
+
+	currency_k_init();
+	if (!code || len != 3 || c[0] < 'A' || c[0] > 'Z' || c[1] < 'A' || c[1] > 'Z' ||
+	    c[2] < 'A' || c[2] > 'Z')
+		return 10;
+	return currency_k[(c[0] - 'A') * 676 + (c[1] - 'A') * 26 + (c[2] - 'A')];
+}
+
+static void fn_currency_k(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+	(void)argc;
+	if (sqlite3_value_type(argv[0]) != SQLITE_TEXT) {
+		sqlite3_result_int(ctx, 10);
+		return;
+	}
+	sqlite3_result_int(ctx, expr_currency_k((const char *)sqlite3_value_text(argv[0]),
+						(size_t)sqlite3_value_bytes(argv[0])));
+}
+
 void expr_register(sqlite3 *db)
 {
 	static const struct {
@@ -236,9 +289,11 @@ void expr_register(sqlite3 *db)
 		{ "crm_num", 1, fn_num },
 		{ "crm_time", 1, fn_time },
 		{ "crm_bool", 1, fn_bool },
+		{ "crm_currency_k", 1, fn_currency_k },
 	};
 	int flags = SQLITE_UTF8 | SQLITE_DETERMINISTIC;
 
+	currency_k_init();
 #ifdef SQLITE_INNOCUOUS
 	flags |= SQLITE_INNOCUOUS;
 #endif
@@ -256,7 +311,7 @@ static const char *const allowed_functions[] = {
 	"nullif", "iif", "julianday", "datetime", "date", "time", "strftime",
 	"unixepoch", "substr", "substring", "json_extract", "lower", "upper",
 	"length", "like", "glob", "abs", "round", "typeof", "instr", "trim",
-	"ltrim", "rtrim", "regexp", "crm_num", "crm_time", "crm_bool", NULL,
+	"ltrim", "rtrim", "regexp", "crm_num", "crm_time", "crm_bool", "crm_currency_k", NULL,
 };
 
 int expr_authorizer(void *user, int action, const char *a, const char *b,

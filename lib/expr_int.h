@@ -81,9 +81,10 @@ struct expr_def {
 	 * of the customer s.customer_id, and in_pre, when given, is a
 	 * condition on s that holds whenever the metric is not nil (its
 	 * window has an order); with in_from the template is an aggregate
-	 * over the rows of "SELECT e.customer_id FROM ... GROUP BY
-	 * e.customer_id HAVING", which in_from is. nil is the metric's value
-	 * for a customer who has no such rows: NIL_NULL or NIL_ZERO.
+	 * over the rows of in_from, "SELECT e.customer_id FROM events e
+	 * WHERE ...", grouped by e.customer_id ("count(*)" for a count).
+	 * nil is the metric's value for a customer who has no such rows:
+	 * NIL_NULL or NIL_ZERO.
 	 */
 	const char *in_val, *in_pre, *in_from;
 	unsigned char nil;

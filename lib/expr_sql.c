@@ -14,9 +14,10 @@
  *     $now       now, seconds since the epoch (an integer parameter)
  *     $nowt      now as "YYYY-MM-DD HH:MM:SS" (a text parameter)
  *     $since     now minus the function's duration argument, as text
- *     $days      birthday_in's list of "MM-DD" parameters
+ *     $days      birthday_in's condition on c.birthday: ranges of its
+ *                "MM-DD" (see birthday_runs())
  *     $k         the currency factor: o.amount * $k / 1000.0 is the
- *                amount in major units, generated from norm's table
+ *                amount in major units, crm_currency_k() of norm's table
  *                (JPY amounts are yen, KWD amounts fils, most cents)
  *     $[ ... $]  kept only when the optional arguments were given
  *     $$         a literal '$'
@@ -46,7 +47,11 @@
  *   STAT_C  the metric of customer c: the row, else the orders
  *   STAT_S  the same for the customer of an order_stats row s
  */
-#define DONE "o.status NOT IN ('refunded', 'cancelled', 'returned')"
+/* Not refunded, cancelled or returned. SQLite (3.40) tests an IN list of
+ * more than two constants by a lookup in a temporary index, which costs
+ * as much per order as the rest of revenue(365d); equalities are plain
+ * comparisons. */
+#define DONE "NOT (o.status = 'refunded' OR o.status = 'cancelled' OR o.status = 'returned')"
 #define OWHERE_OF(cid) "o.customer_id = " cid " AND o.ordered_at <= $nowt AND " DONE
 #define OWHERE OWHERE_OF("c.id")
 #define STAT_C(stat, agg) \
@@ -65,7 +70,7 @@
 	" AND e.occurred_at <= $nowt)) AS INTEGER))"
 #define EVENTS_IN(type) \
 	"SELECT e.customer_id FROM events e WHERE e.type = '" type "' AND e.campaign = $1" \
-	" AND e.occurred_at <= $nowt GROUP BY e.customer_id HAVING"
+	" AND e.occurred_at <= $nowt"
 #define SINCE_EVENT_IN "($now - CAST(strftime('%s', max(e.occurred_at)) AS INTEGER))"
 #define SCORES "crm-score's scores"
 #define MESSAGES "crm-send's message history"
@@ -162,7 +167,7 @@ const struct expr_def expr_defs[] = {
 	  "event(TYPE[, DURATION])", "number of events of a type (within the window)",
 	  "count(*)", NULL,
 	  "SELECT e.customer_id FROM events e WHERE e.type = $1 AND e.occurred_at <= $nowt"
-	  "$[ AND e.occurred_at >= $since$] GROUP BY e.customer_id HAVING", NIL_ZERO },
+	  "$[ AND e.occurred_at >= $since$]", NIL_ZERO },
 	FUNC("consent", EXPR_BOOL, SP_NONE, "c",
 	     "coalesce(" LATEST_CONSENT ", 0)", NULL,
 	     "consent(CHANNEL)", "the latest consent record for the channel is a grant"),
@@ -175,8 +180,7 @@ const struct expr_def expr_defs[] = {
 	     " AND k.recorded_at <= $nowt), '')))", NULL,
 	     "unsubscribed(CHANNEL)",
 	     "the latest consent record is a revocation, or an unsubscribed event came after the latest grant"),
-	FUNC("birthday_in", EXPR_BOOL, SP_BIRTHDAY, "D",
-	     "(substr(c.birthday, 6, 5) IN ($days))", "c.birthday",
+	FUNC("birthday_in", EXPR_BOOL, SP_BIRTHDAY, "D", "($days)", "c.birthday",
 	     "birthday_in(DURATION)", "the next birthday is within whole days from today (UTC)"),
 	{ "opened", 1, EXPR_DURATION, NORM_NONE, SP_NONE, "p", SINCE_EVENT("opened"), NULL, NULL,
 	  "opened(CAMPAIGN)", "time since the latest opened event of the campaign; null when none",
@@ -258,6 +262,71 @@ size_t expr_birthday_days(int64_t now, int days, char out[][6])
 	return n;
 }
 
+/*
+ * The same days as ranges of "MM-DD" in text order, which SQLite tests
+ * with two comparisons per customer rather than a lookup in a list. The
+ * 366 month-days sort as text in calendar order, 02-29 between 02-28 and
+ * 03-01, and the days of expr_birthday_days() are one arc of that circle
+ * (its 02-29 closes the gap between 02-28 and 03-01 of a year without
+ * one, or ends the arc after 02-28), so there is one range, or two
+ * joined across the year end; the loop below finds any number. A range
+ * is (first, last) as indexes into the circle, first > last when it
+ * wraps past 12-31. Returns how many; 0 means every day of the year.
+ */
+static const int md_before[12] = { 0, 31, 60, 91, 121, 152, 182, 213, 244, 274, 305, 335 };
+
+static int md_index(const char *md)
+{
+	int m = (md[0] - '0') * 10 + (md[1] - '0'), d = (md[3] - '0') * 10 + (md[4] - '0');
+
+	return md_before[m - 1] + d - 1;
+}
+
+static void md_text(int i, char out[6])
+{
+	int m = 11, d;
+
+	while (md_before[m] > i)
+		m--;
+	d = i - md_before[m] + 1;
+
+	out[0] = (char)('0' + (m + 1) / 10);
+	out[1] = (char)('0' + (m + 1) % 10);
+	out[2] = '-';
+	out[3] = (char)('0' + d / 10);
+	out[4] = (char)('0' + d % 10);
+	out[5] = 0;
+}
+
+static size_t birthday_runs(int64_t now, int days, int runs[][2])
+{
+	char md[368][6];
+	unsigned char in[366] = { 0 };
+	size_t n = expr_birthday_days(now, days, md), k = 0;
+	int z = 0, start = -1;
+
+	for (size_t i = 0; i < n; i++)
+		in[md_index(md[i])] = 1;
+	while (z < 366 && in[z])
+		z++;
+	if (z == 366)
+		return 0;
+	/* from the day after a day that is out round to it */
+	for (int s = 1; s <= 366; s++) {
+		int i = (z + s) % 366;
+
+		if (in[i] && start < 0)
+			start = i;
+		if (!in[i] && start >= 0) {
+			runs[k][0] = start;
+			runs[k][1] = (i + 365) % 366;
+			k++;
+			start = -1;
+		}
+	}
+	return k;
+}
+
 /* --------------------------------------------------------- parameters */
 
 static int new_param(struct expr_gen *g, struct expr_node *at, enum expr_ptype type,
@@ -316,32 +385,12 @@ void expr_gen_release(struct expr_gen *g)
 }
 
 /* The factor that turns minor units into thousandths of the major unit:
- * 1000 for currencies without decimals, 100 with one, 1 with three, 10
- * for the others (two decimals, most of them). Two or three IN tests
- * rather than a WHEN per currency: the common currencies, which have two
- * decimals, would otherwise go through every WHEN of every order. */
+ * crm_currency_k() (expr_fn.c), one call per order; an SQL CASE over the
+ * two dozen currencies without two decimals tests every order against
+ * them, which was a third of the work of revenue(365d) on a large base. */
 void expr_currency_factor(struct sb *out, const char *col)
 {
-	static const struct { int exp, factor; } f[] = { { 0, 1000 }, { 1, 100 }, { 3, 1 } };
-	char code[4];
-	int exp;
-
-	sb_adds(out, "CASE");
-	for (size_t k = 0; k < ARRAY_SIZE(f); k++) {
-		size_t n = 0;
-
-		for (size_t i = 0; norm_currency_at(i, code, &exp) == 0; i++) {
-			if (exp != f[k].exp)
-				continue;
-			if (n++)
-				sb_addf(out, ", '%s'", code);
-			else
-				sb_addf(out, " WHEN %s IN ('%s'", col, code);
-		}
-		if (n)
-			sb_addf(out, ") THEN %d", f[k].factor);
-	}
-	sb_adds(out, " ELSE 10 END");
+	sb_addf(out, "crm_currency_k(%s)", col);
 }
 
 /* ---------------------------------------------------------- templates */
@@ -423,26 +472,53 @@ static int expand(struct expr_gen *g, int64_t now, const char *tpl,
 			put_param(out, call->p[0]);
 		} else if (!strncmp(p, "days", 4)) {
 			struct expr_node *w = call ? window_arg(call) : NULL;
+			int runs[183][2], k = 0;
+			size_t nr;
 
 			p += 3;
 			if (!g || !w)
 				return -1;
-			if (call->pfirst < 0) {
-				char days[368][6];
-				size_t n = expr_birthday_days(g->now, (int)(w->i / 86400), days);
-
-				for (size_t i = 0; i < n; i++) {
-					int idx = new_param(g, call, EXPR_P_TEXT, 0, 0, days[i], 5);
-
-					if (i == 0)
-						call->pfirst = idx;
-				}
-				call->pcount = (int)n;
+			nr = birthday_runs(g->now, (int)(w->i / 86400), runs);
+			if (!nr) {
+				sb_adds(out, "c.birthday IS NOT NULL");
+				continue;
 			}
-			for (int i = 0; i < call->pcount; i++) {
+			if (call->pfirst < 0) {
+				for (size_t i = 0; i < nr; i++)
+					for (int j = 0; j < 2; j++) {
+						char md[6];
+						int idx;
+
+						if (j && runs[i][1] == runs[i][0])
+							break;
+						md_text(runs[i][j], md);
+						idx = new_param(g, call, EXPR_P_TEXT, 0, 0, md, 5);
+						if (i == 0 && j == 0)
+							call->pfirst = idx;
+						call->pcount++;
+					}
+			}
+			for (size_t i = 0; i < nr; i++) {
+				int lo = call->pfirst + k++;
+
 				if (i)
-					sb_adds(out, ", ");
-				put_param(out, call->pfirst + i);
+					sb_adds(out, " OR ");
+				sb_adds(out, "substr(c.birthday, 6, 5)");
+				if (runs[i][0] == runs[i][1]) {
+					sb_adds(out, " = ");
+					put_param(out, lo);
+					continue;
+				}
+				if (runs[i][0] < runs[i][1]) {
+					sb_adds(out, " BETWEEN ");
+					put_param(out, lo);
+					sb_adds(out, " AND ");
+				} else {
+					sb_adds(out, " >= ");
+					put_param(out, lo);
+					sb_adds(out, " OR substr(c.birthday, 6, 5) <= ");
+				}
+				put_param(out, call->pfirst + k++);
 			}
 		} else if (*p == '[') {
 			if (!call)
@@ -744,13 +820,65 @@ static void cmp_operand(struct expr_gen *g, struct expr_node *n, int ep, struct 
 		sub(g, n, P_ADD, 0, out);
 }
 
+static enum expr_tok mirror(enum expr_tok op)
+{
+	switch (op) {
+	case TK_LT: return TK_GT;
+	case TK_LE: return TK_GE;
+	case TK_GT: return TK_LT;
+	case TK_GE: return TK_LE;
+	default: return op;
+	}
+}
+
+/*
+ * A count compared with 0 or 1 ("orders(7d) = 0", "event(\"x\") >= 1")
+ * asks whether there is a row at all: when the count's template (as
+ * gen_value() would pick it) is "(SELECT count(*) FROM ...)", returns 1
+ * for EXISTS, 0 for NOT EXISTS and sets *call and *tpl; else -1.
+ */
+#define COUNT_SELECT "(SELECT count(*) "
+
+static int count_exists(struct expr_gen *g, struct expr_node *n, struct expr_node **call,
+			const char **tpl)
+{
+	struct expr_node *a = n->kid[0], *b = n->kid[1];
+	enum expr_tok op = n->op;
+
+	if (b->kind == NK_CALL) {
+		b = a;
+		a = n->kid[1];
+		op = mirror(op);
+	}
+	if (a->kind != NK_CALL || b->kind != NK_CONST || b->type != EXPR_NUMBER || b->is_real)
+		return -1;
+	*call = a;
+	*tpl = g->in_ctx && a->def->in_val ? a->def->in_val : a->def->sql;
+	if (strncmp(*tpl, COUNT_SELECT, strlen(COUNT_SELECT)))
+		return -1;
+	switch (op) {
+	case TK_EQ: case TK_LE: return b->i == 0 ? 0 : -1;
+	case TK_LT: return b->i == 1 ? 0 : -1;
+	case TK_GT: case TK_NE: return b->i == 0 ? 1 : -1;
+	case TK_GE: return b->i == 1 ? 1 : -1;
+	default: return -1;
+	}
+}
+
 static int gen_cond(struct expr_gen *g, struct expr_node *n, struct sb *out)
 {
+	struct expr_node *call;
+	const char *tpl;
 	int ep;
 
 	mark(out, n);
 	switch (n->kind) {
 	case NK_CMP:
+		if ((ep = count_exists(g, n, &call, &tpl)) >= 0) {
+			sb_adds(out, ep ? "EXISTS (SELECT 1 " : "NOT EXISTS (SELECT 1 ");
+			expand(g, g->now, tpl + strlen(COUNT_SELECT), call, out);
+			return ep ? P_ATOM : P_NOT;
+		}
 		ep = use_epoch(n);
 		cmp_operand(g, n->kid[0], ep, out);
 		sb_adds(out, cmp_sql(n->op));
@@ -854,6 +982,8 @@ void expr_gen_cond(struct expr_gen *g, struct expr_node *n, struct sb *out)
  *     c.id IN (SELECT s.customer_id FROM order_stats s WHERE <op> AND ...)
  *     c.id IN (SELECT e.customer_id FROM events e WHERE ... GROUP BY
  *              e.customer_id HAVING <op>)
+ * (without the GROUP BY when <op> holds for any number of rows, as
+ * "event(...) > 0" does)
  * with the metrics of <op> read from s (STAT_S: the row when it holds for
  * now, else the orders) or aggregated over the group. A windowed metric
  * alone in its operand also skips the rows whose last order is before
@@ -1063,6 +1193,42 @@ static int classify(struct expr_node *n, struct expr_node **metric, int *truth)
 	return l.group ? OP_GROUP : OP_STATS;
 }
 
+/*
+ * Whether operand n holds for every customer who has a row of count
+ * metric m ("event(\"cart_add\", 7d)", "event(...) > 0", ">= 1", "<> 0",
+ * "0 < event(...)"): then the customers are those of the rows, with no
+ * GROUP BY to count them.
+ */
+static int any_row_holds(const struct expr_node *n, const struct expr_node *m)
+{
+	const struct expr_node *a, *b;
+	enum expr_tok op;
+	double c;
+
+	if (!m || strcmp(m->def->in_val, "count(*)"))
+		return 0;
+	if (n == m)
+		return 1; /* a number as a condition: <> 0 */
+	if (n->kind != NK_CMP)
+		return 0;
+	a = n->kid[0];
+	b = n->kid[1];
+	op = n->op;
+	if (b == m) {
+		b = a;
+		a = m;
+		op = mirror(op);
+	}
+	if (a != m || b->kind != NK_CONST || b->type != EXPR_NUMBER)
+		return 0;
+	c = b->is_real ? b->d : (double)b->i;
+	switch (op) {
+	case TK_GT: case TK_NE: return c < 1;
+	case TK_GE: return c <= 1;
+	default: return 0;
+	}
+}
+
 int expr_gen_top(struct expr_gen *g, struct expr_node *root, struct sb *out)
 {
 	struct expr_node **ops = root->kind == NK_AND ? root->kid : &root;
@@ -1109,8 +1275,10 @@ int expr_gen_top(struct expr_gen *g, struct expr_node *root, struct sb *out)
 		if (how[i] == OP_GROUP) {
 			expand(g, g->now, metric[i]->def->in_from,
 			       metric[i]->kind == NK_CALL ? metric[i] : NULL, out);
-			sb_addc(out, ' ');
-			sub(g, ops[i], P_NOT, 1, out);
+			if (!any_row_holds(ops[i], metric[i])) {
+				sb_adds(out, " GROUP BY e.customer_id HAVING ");
+				sub(g, ops[i], P_NOT, 1, out);
+			}
 		} else {
 			sb_adds(out, "SELECT s.customer_id FROM order_stats s WHERE ");
 			for (size_t j = i; j < n; j++) {

@@ -431,6 +431,28 @@ static void test_windows(void)
 		{ "not event(\"cart_add\")", "C04 C05 C06 C07 C08 C10 C11 C12 C13 C14" },
 		{ "event(\"unsubscribed\") = 1", "C02 C04 C05" },
 		{ "event(\"site_visit\")", "" },
+		/* a count against 0 or 1 asks whether there is a row
+		 * (EXISTS); other comparisons count */
+		{ "orders(90d) > 0", "C01 C02 C06 C08 C10 C15" },
+		{ "orders(90d) <> 0", "C01 C02 C06 C08 C10 C15" },
+		{ "0 < orders(90d)", "C01 C02 C06 C08 C10 C15" },
+		{ "1 <= orders(90d)", "C01 C02 C06 C08 C10 C15" },
+		{ "orders(90d) = 0", "C03 C04 C05 C07 C11 C12 C13 C14" },
+		{ "orders(90d) <= 0", "C03 C04 C05 C07 C11 C12 C13 C14" },
+		{ "orders(90d) < 1", "C03 C04 C05 C07 C11 C12 C13 C14" },
+		{ "0 = orders(90d)", "C03 C04 C05 C07 C11 C12 C13 C14" },
+		{ "not (orders(90d) = 0)", "C01 C02 C06 C08 C10 C15" },
+		{ "orders(90d) = 1", "C02 C08 C15" },
+		{ "orders(90d) < 2", "C02 C03 C04 C05 C07 C08 C11 C12 C13 C14 C15" },
+		{ "orders(90d) > 0.5", "C01 C02 C06 C08 C10 C15" },
+		{ "event(\"cart_add\") > 0", "C01 C02 C03 C15" },
+		{ "event(\"cart_add\") >= 1", "C01 C02 C03 C15" },
+		{ "1 <= event(\"cart_add\")", "C01 C02 C03 C15" },
+		{ "event(\"cart_add\") <> 0", "C01 C02 C03 C15" },
+		{ "event(\"cart_add\") > 0.5", "C01 C02 C03 C15" },
+		{ "event(\"cart_add\") > 1", "C01 C03" },
+		{ "event(\"cart_add\") = 0", "C04 C05 C06 C07 C08 C10 C11 C12 C13 C14" },
+		{ "event(\"cart_add\") >= 1 and orders(2d) = 0", "C01 C02 C03" },
 	};
 
 	run_table(t, ARRAY_SIZE(t));
@@ -481,6 +503,65 @@ static void test_campaign_events(void)
 	run_table(t, ARRAY_SIZE(t));
 }
 
+static int by_text(const void *a, const void *b)
+{
+	return strcmp(a, b);
+}
+
+/* The ranges of birthday_in's SQL hold exactly the month-days of
+ * expr_birthday_days(), on every day of two years (one of them leap) and
+ * windows from none to a year: asked of a table of the 366 birthdays. */
+static void test_birthday_ranges(void)
+{
+	static const int windows[] = { 0, 1, 2, 6, 7, 30, 300, 363, 364, 365, 366 };
+	int64_t t0 = at("2027-01-01 12:00:00");
+	size_t bad = 0, runs = 0;
+	sqlite3_stmt *st;
+
+	if (!ok(sqlite3_exec(db, "CREATE TEMP TABLE bd(birthday TEXT);"
+			    "WITH RECURSIVE d(x) AS (SELECT date('2000-01-01') UNION ALL"
+			    " SELECT date(x, '+1 day') FROM d WHERE x < '2000-12-31')"
+			    " INSERT INTO bd SELECT x FROM d; INSERT INTO bd VALUES (NULL)",
+			    NULL, NULL, NULL) == SQLITE_OK, "table of the 366 birthdays"))
+		return;
+	for (int k = 0; k < 731 && bad < 5; k++) {
+		for (size_t w = 0; w < ARRAY_SIZE(windows); w++) {
+			int64_t now = t0 + (int64_t)k * 86400;
+			char days[368][6], text[32];
+			struct sb want = SB_INIT, got = SB_INIT, sql = SB_INIT;
+			struct expr_err err;
+			struct expr *e;
+			size_t n = expr_birthday_days(now, windows[w], days);
+
+			qsort(days, n, sizeof(days[0]), by_text);
+			for (size_t i = 0; i < n; i++)
+				sb_addf(&want, "%s ", days[i]);
+			snprintf(text, sizeof(text), "birthday_in(%dd)", windows[w]);
+			e = expr_compile(text, now, &err);
+			sb_addf(&sql, "SELECT substr(c.birthday, 6, 5) FROM bd c WHERE %s ORDER BY 1",
+				e ? expr_sql(e) : "0");
+			if (e && sqlite3_prepare_v2(db, sql.buf, -1, &st, NULL) == SQLITE_OK) {
+				expr_bind(e, st, 1);
+				while (sqlite3_step(st) == SQLITE_ROW)
+					sb_addf(&got, "%s ", (const char *)sqlite3_column_text(st, 0));
+				sqlite3_finalize(st);
+			}
+			if (strcmp(got.len ? got.buf : "", want.len ? want.buf : "")) {
+				fprintf(stderr, "# %s at day %d after 2027-01-01: got %.60s, want %.60s\n",
+					text, k, got.len ? got.buf : "", want.len ? want.buf : "");
+				bad++;
+			}
+			runs++;
+			expr_free(e);
+			sb_free(&want);
+			sb_free(&got);
+			sb_free(&sql);
+		}
+	}
+	ok(bad == 0, "birthday_in ranges are the days of expr_birthday_days (%zu windows)", runs);
+	sqlite3_exec(db, "DROP TABLE temp.bd", NULL, NULL, NULL);
+}
+
 static void test_birthdays(void)
 {
 	static const struct {
@@ -515,6 +596,15 @@ static void test_birthdays(void)
 		{ "2100-02-28 12:00:00", "birthday_in(0d)", "C03 C13" }, /* 2100: no leap */
 		{ "2000-02-28 12:00:00", "birthday_in(0d)", "C13" },     /* 2000: leap */
 		{ "2026-12-30 12:00:00", "birthday_in(3d) and not birthday_in(1d)", "C04 C10 C12" },
+		/* a year less a day: 29 February is out from 1 March to 28
+		 * February of a leap year, 28 February from 29 February to 27
+		 * February; a day more and every birthday is in */
+		{ "2027-03-01 00:00:00", "birthday_in(364d)",
+		  "C01 C02 C04 C06 C07 C10 C12 C13 C14" },
+		{ "2028-02-29 00:00:00", "birthday_in(364d)",
+		  "C01 C02 C03 C04 C06 C07 C10 C12 C14" },
+		{ "2028-02-29 00:00:00", "birthday_in(365d)",
+		  "C01 C02 C03 C04 C06 C07 C10 C12 C13 C14" },
 	};
 	char days[368][6];
 
@@ -532,6 +622,7 @@ static void test_birthdays(void)
 	is_str(days[1], "02-29", "02-29 added");
 	is_int(expr_birthday_days(at("2026-11-23 00:00:00"), 366, days), 366, "366d: every day once");
 	is_int(expr_birthday_days(at("2028-01-01 00:00:00"), 366, days), 366, "366d of a leap year");
+	test_birthday_ranges();
 }
 
 static void test_attributes(void)
@@ -898,7 +989,9 @@ static void test_limits(void)
 	check_at(s, NOW, "C01");
 	free(s);
 	/* parameters */
-	s = repeat("", "birthday_in(366d) or ", 100, "false");
+	p = repeat("customer_id in (1", ",1", EXPR_MAX_LIST - 1, ") or ");
+	s = repeat("", p, EXPR_MAX_PARAMS / EXPR_MAX_LIST + 1, "false");
+	free(p);
 	p = run_at(s, NOW);
 	ok(strstr(p, "too many values in the expression") != NULL, "too many parameters: %s", p);
 	free(p);
@@ -1010,12 +1103,14 @@ static void test_sql_text(void)
 	       "c.city = ?1 AND c.id IN (SELECT s.customer_id FROM order_stats s WHERE"
 	       " (CASE WHEN s.last_order_at <= ?2 THEN s.orders ELSE (SELECT count(*) FROM orders o"
 	       " WHERE o.customer_id = s.customer_id AND o.ordered_at <= ?2"
-	       " AND o.status NOT IN ('refunded', 'cancelled', 'returned')) END) >= ?3)",
+	       " AND NOT (o.status = 'refunded' OR o.status = 'cancelled'"
+	       " OR o.status = 'returned')) END) >= ?3)",
 	       "SQL of city and orders: the orders condition asks order_stats");
 	is_str(expr_clause(e, 1)->cond,
 	       "coalesce((SELECT s.orders FROM order_stats s WHERE s.customer_id = c.id"
 	       " AND s.last_order_at <= ?2), (SELECT count(*) FROM orders o WHERE o.customer_id = c.id"
-	       " AND o.ordered_at <= ?2 AND o.status NOT IN ('refunded', 'cancelled', 'returned')))"
+	       " AND o.ordered_at <= ?2 AND NOT (o.status = 'refunded' OR o.status = 'cancelled'"
+	       " OR o.status = 'returned')))"
 	       " >= ?3", "its clause reads one customer's row");
 	is_int(expr_nparams(e), 3, "three parameters");
 	expr_param_text(e, 0, &sb);
@@ -1047,13 +1142,68 @@ static void test_sql_text(void)
 	e = expr_compile("not (city = \"Kazan\")", NOW, &err);
 	is_str(expr_sql(e), "NOT coalesce(c.city = ?1, 0)", "SQL of not");
 	expr_free(e);
-	e = expr_compile("birthday_in(2d)", at("2026-12-30 00:00:00"), &err);
-	is_str(expr_sql(e), "(substr(c.birthday, 6, 5) IN (?1, ?2, ?3))", "SQL of birthday_in");
-	sb_reset(&sb);
-	for (size_t i = 0; i < expr_nparams(e); i++)
-		expr_param_text(e, i, &sb);
-	is_str(sb.buf, "'12-30''12-31''01-01'", "birthday days");
+	/* the customers with an event, without counting them, and none of
+	 * whom has an order: EXISTS, not a count */
+	e = expr_compile("event(\"cart_add\", 7d) and orders(7d) = 0", NOW, &err);
+	is_str(expr_sql(e),
+	       "c.id IN (SELECT e.customer_id FROM events e WHERE e.type = ?1"
+	       " AND e.occurred_at <= ?2 AND e.occurred_at >= ?3) AND NOT EXISTS (SELECT 1"
+	       " FROM orders o WHERE o.customer_id = c.id AND o.ordered_at <= ?2"
+	       " AND NOT (o.status = 'refunded' OR o.status = 'cancelled'"
+	       " OR o.status = 'returned') AND o.ordered_at >= ?4)",
+	       "SQL of event and orders(7d) = 0");
+	is_str(expr_clause(e, 1)->cond, "NOT EXISTS (SELECT 1 FROM orders o WHERE o.customer_id = c.id"
+	       " AND o.ordered_at <= ?2 AND NOT (o.status = 'refunded' OR o.status = 'cancelled'"
+	       " OR o.status = 'returned') AND o.ordered_at >= ?4)", "its clause is the same");
+	is_int(expr_nparams(e), 4, "no parameter for the 0");
 	expr_free(e);
+	e = expr_compile("event(\"cart_add\", 7d) >= 2", NOW, &err);
+	is_str(expr_sql(e),
+	       "c.id IN (SELECT e.customer_id FROM events e WHERE e.type = ?1"
+	       " AND e.occurred_at <= ?2 AND e.occurred_at >= ?3 GROUP BY e.customer_id"
+	       " HAVING count(*) >= ?4)", "SQL of a count of events");
+	expr_free(e);
+	/* birthday_in: a range of "MM-DD" (two across the year end), a
+	 * single day, or every birthday */
+	{
+		static const struct {
+			const char *now, *expr, *sql, *params;
+		} b[] = {
+			{ "2026-12-30 00:00:00", "birthday_in(2d)",
+			  "(substr(c.birthday, 6, 5) >= ?1 OR substr(c.birthday, 6, 5) <= ?2)",
+			  "'12-30''01-01'" },
+			{ "2026-11-02 00:00:00", "birthday_in(7d)",
+			  "(substr(c.birthday, 6, 5) BETWEEN ?1 AND ?2)", "'11-02''11-09'" },
+			{ "2026-11-02 00:00:00", "birthday_in(0d)",
+			  "(substr(c.birthday, 6, 5) = ?1)", "'11-02'" },
+			/* 29 February: the 28th of a year without one */
+			{ "2027-02-28 00:00:00", "birthday_in(0d)",
+			  "(substr(c.birthday, 6, 5) BETWEEN ?1 AND ?2)", "'02-28''02-29'" },
+			{ "2027-02-27 00:00:00", "birthday_in(3d)",
+			  "(substr(c.birthday, 6, 5) BETWEEN ?1 AND ?2)", "'02-27''03-02'" },
+			{ "2028-02-28 00:00:00", "birthday_in(0d)",
+			  "(substr(c.birthday, 6, 5) = ?1)", "'02-28'" },
+			{ "2027-03-01 00:00:00", "birthday_in(364d)",
+			  "(substr(c.birthday, 6, 5) >= ?1 OR substr(c.birthday, 6, 5) <= ?2)",
+			  "'03-01''02-28'" },
+			{ "2028-02-29 00:00:00", "birthday_in(364d)",
+			  "(substr(c.birthday, 6, 5) >= ?1 OR substr(c.birthday, 6, 5) <= ?2)",
+			  "'02-29''02-27'" },
+			{ "2028-02-29 00:00:00", "birthday_in(365d)", "(c.birthday IS NOT NULL)", "" },
+			{ "2026-11-23 00:00:00", "birthday_in(366d)", "(c.birthday IS NOT NULL)", "" },
+		};
+
+		for (size_t i = 0; i < ARRAY_SIZE(b); i++) {
+			e = expr_compile(b[i].expr, at(b[i].now), &err);
+			is_str(expr_sql(e), b[i].sql, "SQL of %s at %s", b[i].expr, b[i].now);
+			sb_reset(&sb);
+			for (size_t j = 0; j < expr_nparams(e); j++)
+				expr_param_text(e, j, &sb);
+			is_str(sb.len ? sb.buf : "", b[i].params, "birthdays of %s at %s", b[i].expr,
+			       b[i].now);
+			expr_free(e);
+		}
+	}
 	e = expr_compile("last_name = \"it's\" and attr.x = 2.0 and orders > -1 and aov < 0.5",
 			 NOW, &err);
 	sb_reset(&sb);
@@ -1484,6 +1634,44 @@ static char *run_clauses_at(const char *text, int64_t now)
 	return sb_detach(&out);
 }
 
+/* crm_currency_k(): the factor of every currency norm knows, as its
+ * exponent says, and 10 for anything else, as SQL compares text. */
+static void test_currency_k(void)
+{
+	static const struct {
+		const char *sql;
+		int want;
+	} t[] = {
+		{ "'JPY'", 1000 }, { "'KWD'", 1 }, { "'USD'", 10 }, { "'RUB'", 10 },
+		{ "'jpy'", 10 }, { "'JP'", 10 }, { "'JPYY'", 10 }, { "''", 10 }, { "NULL", 10 },
+		{ "X'4A5059'", 10 }, { "123", 10 }, { "'J\u00c9Y'", 10 }, { "'ZZZ'", 10 },
+	};
+	char code[4], sql[96];
+	int exp, bad = 0;
+	size_t n = 0;
+	sqlite3_stmt *st;
+
+	for (size_t i = 0; i < ARRAY_SIZE(t); i++) {
+		int got = -1;
+
+		snprintf(sql, sizeof(sql), "SELECT crm_currency_k(%s)", t[i].sql);
+		if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK &&
+		    sqlite3_step(st) == SQLITE_ROW)
+			got = sqlite3_column_int(st, 0);
+		sqlite3_finalize(st);
+		is_int(got, t[i].want, "crm_currency_k(%s)", t[i].sql);
+	}
+	for (size_t i = 0; norm_currency_at(i, code, &exp) == 0; i++, n++) {
+		int want = exp == 0 ? 1000 : exp == 1 ? 100 : exp == 3 ? 1 : 10;
+
+		if (expr_currency_k(code, 3) != want) {
+			printf("# %s: %d, want %d\n", code, expr_currency_k(code, 3), want);
+			bad++;
+		}
+	}
+	ok(n > 20 && !bad, "crm_currency_k of the %zu currencies norm knows", n);
+}
+
 static void test_order_stats(void)
 {
 	static const char *const exprs[] = {
@@ -1681,6 +1869,7 @@ int main(void)
 	test_consent();
 	test_campaign_events();
 	test_birthdays();
+	test_currency_k();
 	test_attributes();
 	test_logic();
 	test_arithmetic();
