@@ -8,8 +8,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <openssl/rand.h>
-
 #include "diag.h"
 #include "expr.h"
 #include "util.h"
@@ -151,8 +149,8 @@ static void make_secret(sqlite3 *db)
 	unsigned char key[32];
 	char hex[65];
 
-	if (RAND_bytes(key, sizeof(key)) != 1)
-		crm_die(1, "cannot get random bytes for the database secret");
+	if (getentropy(key, sizeof(key)) != 0)
+		crm_die_errno(1, "cannot get random bytes for the database secret");
 	for (size_t i = 0; i < sizeof(key); i++)
 		snprintf(hex + 2 * i, 3, "%02x", key[i]);
 	db_meta_set(db, "secret", hex);
