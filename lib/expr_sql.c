@@ -72,13 +72,14 @@
 	"SELECT e.customer_id FROM events e WHERE e.type = '" type "' AND e.campaign = $1" \
 	" AND e.occurred_at <= $nowt"
 #define SINCE_EVENT_IN "($now - CAST(strftime('%s', max(e.occurred_at)) AS INTEGER))"
-#define SCORES "crm-score's scores"
 #define MESSAGES "crm-send's message history"
 
 #define FIELD(name, type, norm, sql, show, doc) \
 	{ name, 0, type, norm, SP_NONE, NULL, sql, show, NULL, name, doc, NULL, NULL, NULL, 0 }
 #define SCORE(name, type, doc) \
-	{ name, 0, type, NORM_NONE, SP_NONE, NULL, NULL, NULL, SCORES, name, doc, NULL, NULL, NULL, 0 }
+	{ name, 0, type, NORM_NONE, SP_NONE, NULL, \
+	  "(SELECT sc." name " FROM scores sc WHERE sc.customer_id = c.id)", NULL, NULL, name, \
+	  doc "; from crm-score, null when not scored", NULL, NULL, NULL, 0 }
 #define FUNC(name, type, sp, args, sql, show, sig, doc) \
 	{ name, 1, type, NORM_NONE, sp, args, sql, show, NULL, sig, doc, NULL, NULL, NULL, 0 }
 #define METRIC(name, type, stat, agg, nil, doc) \
@@ -142,12 +143,12 @@ const struct expr_def expr_defs[] = {
 	      "whole days since created_at or the first completed order, whichever is earlier"),
 
 	/* scores, once crm-score writes them */
-	SCORE("r", EXPR_NUMBER, "RFM recency score, 1-5"),
-	SCORE("f", EXPR_NUMBER, "RFM frequency score, 1-5"),
-	SCORE("m", EXPR_NUMBER, "RFM monetary score, 1-5"),
+	SCORE("r", EXPR_NUMBER, "RFM recency score, 1 to the number of bins (default 5), higher is better"),
+	SCORE("f", EXPR_NUMBER, "RFM frequency score, 1 to the number of bins (default 5), higher is better"),
+	SCORE("m", EXPR_NUMBER, "RFM monetary score, 1 to the number of bins (default 5), higher is better"),
 	SCORE("rfm", EXPR_STRING, "RFM cell such as \"545\""),
 	SCORE("rfm_segment", EXPR_STRING, "named RFM segment such as \"at_risk\""),
-	SCORE("clv", EXPR_NUMBER, "predicted customer lifetime value, major units"),
+	SCORE("clv", EXPR_NUMBER, "discounted expected revenue over the horizon, major units (crm-score(1))"),
 	SCORE("p_alive", EXPR_NUMBER, "probability that the customer is still active"),
 	SCORE("churn_risk", EXPR_NUMBER, "1 - p_alive"),
 	SCORE("expected_orders", EXPR_NUMBER, "orders expected over the model's horizon"),

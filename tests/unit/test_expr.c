@@ -797,9 +797,9 @@ static void test_errors(void)
 		  "ERR 1:1: \"sent\" needs crm-send's message history (not available yet)" },
 		{ "orders > 1 and converted(\"x\")",
 		  "ERR 1:16: \"converted\" needs crm-send's message history (not available yet)" },
-		{ "p_alive < 0.3", "ERR 1:1: \"p_alive\" needs crm-score's scores (not available yet)" },
+		{ "p_alive < 0.3", "" },                            /* no scores in the fixture */
 		{ "rfm_segment = \"at_risk\" or p_alive < 0.3",
-		  "ERR 1:1: \"rfm_segment\" needs crm-score's scores (not available yet)" },
+		  "" },
 		{ "city = \"Kazan", "ERR 1:8: unterminated string" },
 		{ "city = 'Kazan\\'", "ERR 1:8: unterminated string" },
 		{ "(orders > 1", "ERR 1:12: expected \")\", found end of expression" },
@@ -1356,11 +1356,12 @@ static void test_field_sql(void)
 	}
 	sb_reset(&sql);
 	is_int(expr_field_sql("ordres", NOW, &sql), -1, "unknown field");
-	is_int(expr_field_sql("p_alive", NOW, &sql), -2, "score not available yet");
 	is_int(expr_field_sql("attr.a'b", NOW, &sql), -1, "bad attribute name");
 	is_int(expr_field_sql("attr.", NOW, &sql), -1, "empty attribute name");
 	is_int(expr_field_sql("now", NOW, &sql), -1, "functions are not fields");
 	is_int(sql.len, 0, "nothing appended on failure");
+	is_int(expr_field_sql("p_alive", NOW, &sql), 0, "scores are fields");
+	ok(strstr(sql.buf, "FROM scores") != NULL, "read from crm-score's table: %s", sql.buf);
 
 	/* every available field and metric works in a real query */
 	for (size_t i = 0; expr_name_at(i, &n) == 0; i++) {
