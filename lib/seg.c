@@ -171,12 +171,15 @@ static void step_error(struct crm *crm)
 	crm_die(1, "%s: %s", crm->db_path, sqlite3_errmsg(crm->db));
 }
 
-/* "FROM customers c JOIN ... WHERE c.erased_at IS NULL AND (expr)" */
+/* "FROM customers c JOIN ... WHERE (expr) AND c.erased_at IS NULL" */
 static void add_from(struct sb *sql, const struct src *s, const struct expr *e)
 {
-	sb_addf(sql, " FROM customers c%s WHERE c.erased_at IS NULL", s->join);
+	/* the expression first: erased_at is the last column of the row, and
+	 * most customers fail the expression before it is needed */
+	sb_addf(sql, " FROM customers c%s WHERE ", s->join);
 	if (e && s->test_expr)
-		sb_addf(sql, " AND (%s)", expr_sql(e));
+		sb_addf(sql, "(%s) AND ", expr_sql(e));
+	sb_adds(sql, "c.erased_at IS NULL");
 }
 
 /* ---- customers from an input file --------------------------------- */
