@@ -125,25 +125,38 @@ cust() {
 # Debian's Python, which sees Debian's packages (python3-aiosmtpd)
 PY=/usr/bin/python3
 
+# start_server NAME ARGS...: starts tests/servers/NAME.py ARGS on 127.0.0.1
+# in the background and sets SERVER_PORT to the port it chose, once it
+# listens. Call it from the test script itself, not from a test body or a
+# $(...): a server stops when the shell that started it ends.
+start_server() {
+	_name=$1
+	shift
+	rm -f "$TEST_DIR/$_name.port"
+	"$PY" "$CRM_TOP/tests/servers/$_name.py" "$@" --port-file "$TEST_DIR/$_name.port" \
+		>"$TEST_DIR/$_name.log" 2>&1 &
+	SERVER_PIDS="$SERVER_PIDS $!"
+	_i=0
+	while [ ! -s "$TEST_DIR/$_name.port" ]; do
+		sleep 0.1
+		_i=$((_i + 1))
+		if [ $_i -gt 100 ]; then
+			echo "$_name did not start:" >&2
+			cat "$TEST_DIR/$_name.log" >&2
+			return 1
+		fi
+	done
+	SERVER_PORT=$(cat "$TEST_DIR/$_name.port")
+}
+
 # start_smtpd [OPTIONS]: a real SMTP server (tests/servers/smtpd.py) on
 # 127.0.0.1 with a fresh spool in $SPOOL; sets SMTP_PORT. It stops when
 # the test script ends.
 start_smtpd() {
 	SPOOL=$TEST_DIR/spool
-	rm -rf "$SPOOL" "$TEST_DIR/smtpd.port"
-	"$PY" "$CRM_TOP/tests/servers/smtpd.py" "$SPOOL" --port-file "$TEST_DIR/smtpd.port" \
-		"$@" >"$TEST_DIR/smtpd.log" 2>&1 &
-	SERVER_PIDS="$SERVER_PIDS $!"
-	_i=0
-	while [ ! -s "$TEST_DIR/smtpd.port" ]; do
-		sleep 0.1
-		_i=$((_i + 1))
-		if [ $_i -gt 100 ]; then
-			echo "the SMTP server did not start:"; cat "$TEST_DIR/smtpd.log"
-			return 1
-		fi
-	done
-	SMTP_PORT=$(cat "$TEST_DIR/smtpd.port")
+	rm -rf "$SPOOL"
+	start_server smtpd "$SPOOL" "$@" || return 1
+	SMTP_PORT=$SERVER_PORT
 }
 
 # spooled: the number of messages the SMTP server stored
@@ -162,19 +175,7 @@ spooled_to() {
 # sets HTTP_PORT. It stops when the test script ends.
 start_httpd() {
 	HTTP_LOG=$TEST_DIR/http.jsonl
-	rm -f "$HTTP_LOG" "$TEST_DIR/httpd.port"
 	: >"$HTTP_LOG"
-	"$PY" "$CRM_TOP/tests/servers/httpd.py" "$HTTP_LOG" --port-file "$TEST_DIR/httpd.port" \
-		"$@" >"$TEST_DIR/httpd.log" 2>&1 &
-	SERVER_PIDS="$SERVER_PIDS $!"
-	_i=0
-	while [ ! -s "$TEST_DIR/httpd.port" ]; do
-		sleep 0.1
-		_i=$((_i + 1))
-		if [ $_i -gt 100 ]; then
-			echo "the HTTP server did not start:"; cat "$TEST_DIR/httpd.log"
-			return 1
-		fi
-	done
-	HTTP_PORT=$(cat "$TEST_DIR/httpd.port")
+	start_server httpd "$HTTP_LOG" "$@" || return 1
+	HTTP_PORT=$SERVER_PORT
 }
