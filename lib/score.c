@@ -346,23 +346,29 @@ static void write_begin(struct crm *crm)
 	db_begin(crm->db);
 }
 
-static void write_commit(struct crm *crm)
+/*
+ * Ends the write transaction after the scores (st, the statement that
+ * wrote them, is finalised): clears the columns of the customers the
+ * model of this run did not score (clear_sql, ?1 the time and ?2 the
+ * model), drops rows that hold no score at all and commits. The times
+ * (-v) count from t0.
+ */
+static void write_end(struct crm *crm, sqlite3_stmt *st, struct progress *pg, double t0,
+		      const char *clear_sql, int64_t model_id, const char *now)
 {
-	db_commit(crm->db);
-	db_exec(crm->db, "PRAGMA foreign_keys = ON");
-}
-
-/* Clears the columns of the customers the model of this run did not
- * score, then drops rows that hold no score at all. */
-static void clear_stale(struct crm *crm, const char *sql, int64_t model_id, const char *now)
-{
-	sqlite3_stmt *st = db_prepare(crm->db, sql);
-
+	sqlite3_finalize(st);
+	crm_info("scores written in %.2f s", now_monotonic() - t0);
+	st = db_prepare(crm->db, clear_sql);
 	db_bind_text(st, 1, now, -1);
 	sqlite3_bind_int64(st, 2, model_id);
 	db_step_done(crm->db, st);
 	sqlite3_finalize(st);
 	db_exec(crm->db, "DELETE FROM scores WHERE rfm_model_id IS NULL AND clv_model_id IS NULL");
+	crm_info("stale scores cleared at %.2f s", now_monotonic() - t0);
+	db_commit(crm->db);
+	db_exec(crm->db, "PRAGMA foreign_keys = ON");
+	crm_info("committed at %.2f s", now_monotonic() - t0);
+	progress_end(pg);
 }
 
 static struct out_val v_text(const char *s)
@@ -471,16 +477,10 @@ int score_rfm(struct crm *crm, const struct score_opts *o)
 			if (!(i & 0xffff))
 				progress_update(pg, (int64_t)i, i);
 		}
-		sqlite3_finalize(st);
-		crm_info("scores written in %.2f s", now_monotonic() - t0);
-		clear_stale(crm, "UPDATE scores SET rfm_model_id = NULL, recency_days = NULL,"
-			    " frequency = NULL, monetary = NULL, r = NULL, f = NULL, m = NULL,"
-			    " rfm = NULL, rfm_segment = NULL, updated_at = ?1"
-			    " WHERE rfm_model_id IS NOT NULL AND rfm_model_id <> ?2", id, now);
-		crm_info("stale scores cleared at %.2f s", now_monotonic() - t0);
-		write_commit(crm);
-		crm_info("committed at %.2f s", now_monotonic() - t0);
-		progress_end(pg);
+		write_end(crm, st, pg, t0, "UPDATE scores SET rfm_model_id = NULL, recency_days = NULL,"
+			  " frequency = NULL, monetary = NULL, r = NULL, f = NULL, m = NULL,"
+			  " rfm = NULL, rfm_segment = NULL, updated_at = ?1"
+			  " WHERE rfm_model_id IS NOT NULL AND rfm_model_id <> ?2", id, now);
 	}
 
 	out = out_new(stdout, crm->format);
@@ -802,16 +802,10 @@ int score_clv(struct crm *crm, const struct score_opts *o)
 			if (!(i & 0xffff))
 				progress_update(pg, (int64_t)i, i);
 		}
-		sqlite3_finalize(st);
-		crm_info("scores written in %.2f s", now_monotonic() - t0);
-		clear_stale(crm, "UPDATE scores SET clv_model_id = NULL, spend_model_id = NULL,"
-			    " p_alive = NULL, churn_risk = NULL, expected_orders = NULL,"
-			    " expected_spend = NULL, clv = NULL, updated_at = ?1"
-			    " WHERE clv_model_id IS NOT NULL AND clv_model_id <> ?2", bid, now);
-		crm_info("stale scores cleared at %.2f s", now_monotonic() - t0);
-		write_commit(crm);
-		crm_info("committed at %.2f s", now_monotonic() - t0);
-		progress_end(pg);
+		write_end(crm, st, pg, t0, "UPDATE scores SET clv_model_id = NULL, spend_model_id = NULL,"
+			  " p_alive = NULL, churn_risk = NULL, expected_orders = NULL,"
+			  " expected_spend = NULL, clv = NULL, updated_at = ?1"
+			  " WHERE clv_model_id IS NOT NULL AND clv_model_id <> ?2", bid, now);
 	}
 
 	{
