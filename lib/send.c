@@ -85,7 +85,15 @@ struct sender {
 	const char *addr_kind; /* what the address column is */
 	char *addr_sql;
 	struct expr *consent_e;
-	sqlite3_stmt *claim_st, *values_st;
+	/* statements prepared once per run (see cached()) */
+	sqlite3_stmt *claim_st, *claim_up, *record_up, *record_sup, *supp_st;
+	sqlite3_stmt *deferred_st, *tried_st;
+	char *claim_sql;          /* the text claim_st was prepared from */
+	double last_tx;           /* monotonic time of the last transmission */
+	/* local time per time zone for the claim at tz_t (quiet hours) */
+	struct { char *tz; int minutes; } tz_cache[16];
+	int tz_n;
+	int64_t tz_t;
 
 	/* email */
 	struct smtp *smtp;
@@ -116,6 +124,16 @@ static void count(struct sender *s, const char *status)
 	for (int i = 0; states[i]; i++)
 		if (!strcmp(states[i], status))
 			s->counts[i]++;
+}
+
+/* A statement prepared on first use and kept for the run: claims, records
+ * and lookups run per row or per batch, and preparing them again each time
+ * was most of their cost. Callers reset what they step. */
+static sqlite3_stmt *cached(struct sender *s, sqlite3_stmt **slot, const char *sql)
+{
+	if (!*slot)
+		*slot = db_prepare(s->db, sql);
+	return *slot;
 }
 
 /* ---- time ------------------------------------------------------------ */
@@ -638,42 +656,59 @@ static char *col_dup(sqlite3_stmt *st, int i)
 }
 
 /* Minutes after local midnight at t in time zone tz (IANA name; empty or
- * unknown: the process's TZ). */
-static int local_minutes(const char *tz, int64_t t)
+ * unknown: the process's TZ). Switching TZ means tzset(), which reads the
+ * zone file: the answer is kept per zone for the t of the current claim. */
+static int local_minutes(struct sender *s, const char *tz, int64_t t)
 {
 	static char *saved;
 	static int saved_set;
 	time_t tt = (time_t)t;
 	struct tm tm;
+	const char *key = tz ? tz : "";
 
+	if (t != s->tz_t) {
+		for (int i = 0; i < s->tz_n; i++)
+			free(s->tz_cache[i].tz);
+		s->tz_n = 0;
+		s->tz_t = t;
+	}
+	for (int i = 0; i < s->tz_n; i++)
+		if (!strcmp(s->tz_cache[i].tz, key))
+			return s->tz_cache[i].minutes;
 	if (!saved_set) {
 		const char *e = getenv("TZ");
 		saved = e ? xstrdup(e) : NULL;
 		saved_set = 1;
 	}
-	if (tz && *tz) {
-		setenv("TZ", tz, 1);
+	if (*key) {
+		setenv("TZ", key, 1);
 		tzset();
 	}
 	localtime_r(&tt, &tm);
-	if (tz && *tz) {
+	if (*key) {
 		if (saved)
 			setenv("TZ", saved, 1);
 		else
 			unsetenv("TZ");
 		tzset();
 	}
+	if (s->tz_n < (int)ARRAY_SIZE(s->tz_cache)) {
+		s->tz_cache[s->tz_n].tz = xstrdup(key);
+		s->tz_cache[s->tz_n].minutes = tm.tm_hour * 60 + tm.tm_min;
+		s->tz_n++;
+	}
 	return tm.tm_hour * 60 + tm.tm_min;
 }
 
 /* When quiet, the seconds until the quiet hours end; else 0. */
-static int64_t quiet_wait(const struct send_opts *o, const char *tz, int64_t t)
+static int64_t quiet_wait(struct sender *s, const char *tz, int64_t t)
 {
+	const struct send_opts *o = s->o;
 	int m, from = o->quiet_from, to = o->quiet_to, in;
 
 	if (from < 0)
 		return 0;
-	m = local_minutes(tz, t);
+	m = local_minutes(s, tz, t);
 	in = from <= to ? (m >= from && m < to) : (m >= from || m < to);
 	if (!in)
 		return 0;
@@ -683,14 +718,14 @@ static int64_t quiet_wait(const struct send_opts *o, const char *tz, int64_t t)
 static int address_suppressed(struct sender *s, const char *addr)
 {
 	char h[65];
-	sqlite3_stmt *st;
+	sqlite3_stmt *st = cached(s, &s->supp_st,
+				  "SELECT 1 FROM address_suppressions WHERE hash = ?");
 	int found;
 
 	erase_hash(s->secret, s->o->channel, addr, h);
-	st = db_prepare(s->db, "SELECT 1 FROM address_suppressions WHERE hash = ?");
 	db_bind_text(st, 1, h, -1);
 	found = sqlite3_step(st) == SQLITE_ROW;
-	sqlite3_finalize(st);
+	sqlite3_reset(st);
 	return found;
 }
 
@@ -755,8 +790,19 @@ static sqlite3_stmt *claim_query(struct sender *s, int64_t now)
 		" ORDER BY m.id LIMIT ?3",
 		o->resend_in_doubt ? " OR (m.status = 'in_doubt'"
 		" AND m.id NOT IN (SELECT id FROM temp.send_tried))" : "");
-	st = db_prepare(s->db, sql.buf);
-	sb_free(&sql);
+	/* the consent check takes now as parameters, but metrics a template
+	 * uses inline it: the text, and so the prepared statement, stays the
+	 * same within a second of the run's clock */
+	if (s->claim_st && s->claim_sql && !strcmp(s->claim_sql, sql.buf)) {
+		st = s->claim_st;
+		sqlite3_clear_bindings(st);
+		sb_free(&sql);
+	} else {
+		sqlite3_finalize(s->claim_st);
+		free(s->claim_sql);
+		st = s->claim_st = db_prepare(s->db, sql.buf);
+		s->claim_sql = sb_detach(&sql);
+	}
 	if (s->consent_e)
 		expr_bind(s->consent_e, st, 6);
 	return st;
@@ -789,19 +835,14 @@ static void unsub_url(struct sender *s, struct item *it)
 	it->unsub = b.buf;
 }
 
-/*
- * Claims up to n due rows in one write transaction; the ones to transmit
- * are returned in items (the rest are recorded and printed here).
- * Returns the number of rows looked at (0: nothing due).
- */
 /* Deferred rows are printed once, at the end of the run, if they are
  * still deferred then (an in-run retry may have sent them). */
 static void remember_deferred(struct sender *s, int64_t id)
 {
-	sqlite3_stmt *t = db_prepare(s->db, "INSERT OR IGNORE INTO temp.send_deferred VALUES (?)");
+	sqlite3_stmt *t = cached(s, &s->deferred_st,
+				 "INSERT OR IGNORE INTO temp.send_deferred VALUES (?)");
 	sqlite3_bind_int64(t, 1, id);
 	db_step_done(s->db, t);
-	sqlite3_finalize(t);
 }
 
 static void print_row(struct sender *s, const char *const vals[7])
@@ -818,6 +859,11 @@ static void print_row(struct sender *s, const char *const vals[7])
 
 static const char transmitting[] = "transmitting";
 
+/*
+ * Claims up to n due rows in one write transaction; the ones to transmit
+ * are returned in items (the rest are recorded and printed here).
+ * Returns the number of rows looked at (0: nothing due).
+ */
 static int claim(struct sender *s, struct item *items, int n, int *ntx)
 {
 	const struct send_opts *o = s->o;
@@ -837,7 +883,7 @@ static int claim(struct sender *s, struct item *items, int n, int *ntx)
 	sqlite3_bind_int(st, 3, n);
 	db_bind_text(st, 4, since, -1);
 	db_bind_text(st, 5, o->channel, -1);
-	up = db_prepare(s->db,
+	up = cached(s, &s->claim_up,
 		"UPDATE messages SET status = ?2, reason = ?3, address = ?4, next_at = ?5,"
 		" claimed_by = ?6, attempts = attempts + ?7, sent_at = ?8, updated_at = ?9"
 		" WHERE id = ?1");
@@ -880,7 +926,7 @@ static int claim(struct sender *s, struct item *items, int n, int *ntx)
 			status = "suppressed", reason = "cap";
 		else if (!strcmp(grp, "control"))
 			status = "control";
-		else if ((wait = quiet_wait(o, tz, now)) > 0) {
+		else if ((wait = quiet_wait(s, tz, now)) > 0) {
 			status = "deferred", reason = "quiet_hours";
 			norm_fmt_time(now + wait, next);
 		} else
@@ -920,17 +966,16 @@ static int claim(struct sender *s, struct item *items, int n, int *ntx)
 		it.attempts++;
 		unsub_url(s, &it);
 		if (s->o->resend_in_doubt) {	/* once per run */
-			sqlite3_stmt *t = db_prepare(s->db, "INSERT OR IGNORE INTO temp.send_tried VALUES (?)");
+			sqlite3_stmt *t = cached(s, &s->tried_st,
+						 "INSERT OR IGNORE INTO temp.send_tried VALUES (?)");
 			sqlite3_bind_int64(t, 1, it.id);
 			db_step_done(s->db, t);
-			sqlite3_finalize(t);
 		}
 		items[(*ntx)++] = it;
 	}
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
 		db_die(s->db, "cannot claim messages");
-	sqlite3_finalize(st);
-	sqlite3_finalize(up);
+	sqlite3_reset(st);	/* kept for the next batch */
 	if (!s->dry_run)
 		db_commit(s->db);
 	return seen;
@@ -1162,7 +1207,6 @@ static void transmit(struct sender *s, struct item *it)
 {
 	const struct send_opts *o = s->o;
 	struct chan_result r;
-	static double last;
 
 	if (render(s, it) < 0) {
 		it->status = "failed";
@@ -1170,9 +1214,9 @@ static void transmit(struct sender *s, struct item *it)
 	}
 	if (o->rate > 0) {
 		double gap = 1.0 / o->rate, t = now_monotonic();
-		if (last > 0 && t - last < gap)
-			sleep_seconds(gap - (t - last));
-		last = now_monotonic();
+		if (s->last_tx > 0 && t - s->last_tx < gap)
+			sleep_seconds(gap - (t - s->last_tx));
+		s->last_tx = now_monotonic();
 	}
 	if (s->dry_run) {
 		it->status = "sent";
@@ -1245,13 +1289,13 @@ static void transmit(struct sender *s, struct item *it)
 /* Records the outcomes of a batch in one transaction and prints them. */
 static void record(struct sender *s, struct item *items, int n)
 {
-	sqlite3_stmt *up, *sup = NULL;
+	sqlite3_stmt *up, *sup;
 	char nowt[20], next[20];
 
 	fmt_now(s, nowt);
 	if (!s->dry_run)
 		db_begin(s->db);
-	up = db_prepare(s->db,
+	up = cached(s, &s->record_up,
 		"UPDATE messages SET status = ?2, reason = ?3, provider_id = ?4, next_at = ?5,"
 		" sent_at = ?6, updated_at = ?6, claimed_by = NULL WHERE id = ?1");
 	for (int i = 0; i < n; i++) {
@@ -1271,10 +1315,9 @@ static void record(struct sender *s, struct item *items, int n)
 		db_step_done(s->db, up);
 		if (it->bounce) {
 			char h[65];
-			if (!sup)
-				sup = db_prepare(s->db, "INSERT OR IGNORE INTO address_suppressions"
-						 "(hash, channel, reason, created_at, message_id)"
-						 " VALUES (?, ?, 'bounced', ?, ?)");
+			sup = cached(s, &s->record_sup, "INSERT OR IGNORE INTO address_suppressions"
+				     "(hash, channel, reason, created_at, message_id)"
+				     " VALUES (?, ?, 'bounced', ?, ?)");
 			erase_hash(s->secret, s->o->channel, it->address, h);
 			db_bind_text(sup, 1, h, -1);
 			db_bind_text(sup, 2, s->o->channel, -1);
@@ -1299,8 +1342,7 @@ static void record(struct sender *s, struct item *items, int n)
 			crm_info("customer %s: %s%s%s", it->ext[0] ? it->ext : "(no id)", it->status,
 				 it->reason[0] ? ": " : "", it->reason);
 	}
-	sqlite3_finalize(up);
-	sqlite3_finalize(sup);
+
 	if (!s->dry_run)
 		db_commit(s->db);
 }
@@ -1472,6 +1514,15 @@ out:
 	free(s.names);
 	free(s.addr_sql);
 	expr_free(s.consent_e);
+	{
+		sqlite3_stmt *sts[] = { s.claim_st, s.claim_up, s.record_up, s.record_sup,
+					s.supp_st, s.deferred_st, s.tried_st };
+		for (size_t i = 0; i < ARRAY_SIZE(sts); i++)
+			sqlite3_finalize(sts[i]);
+	}
+	free(s.claim_sql);
+	for (int i = 0; i < s.tz_n; i++)
+		free(s.tz_cache[i].tz);
 	smtp_close(s.smtp);
 	http_close(s.http);
 	if (s.file && s.file != stdout)
