@@ -372,18 +372,6 @@ static struct src take_sample(struct crm *crm, const struct seg_opts *o, const s
 
 /* ---- tracked segments ---------------------------------------------- */
 
-static int64_t segment_id(struct crm *crm, const char *name)
-{
-	sqlite3_stmt *st = db_prepare(crm->db, "SELECT id FROM segments WHERE name = ?");
-	int64_t id = 0;
-
-	db_bind_text(st, 1, name, -1);
-	if (sqlite3_step(st) == SQLITE_ROW)
-		id = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
-	return id;
-}
-
 static void exec_bound(sqlite3 *db, const char *sql, int64_t a, const char *t, int64_t b)
 {
 	sqlite3_stmt *st = db_prepare(db, sql);
@@ -415,7 +403,7 @@ static int track(struct crm *crm, const struct seg_opts *o, const struct expr *e
 	norm_fmt_time(crm->now, now);
 	if (write)
 		db_begin(crm->db);
-	sid = segment_id(crm, o->segment);
+	sid = seg_id(crm, o->segment);
 	{
 		sqlite3_stmt *st = db_prepare(crm->db,
 			"SELECT max(run_at) FROM segment_runs WHERE segment_id = ?");

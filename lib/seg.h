@@ -73,6 +73,9 @@ int seg_valid_name(const char *name);
  * Returns the exit status. */
 int seg_save(struct crm *crm, const char *name, const char *expr, const char *description);
 
+/* The row id of a saved segment, or 0 when there is none. */
+int64_t seg_id(struct crm *crm, const char *name);
+
 /* The expression of a saved segment (malloc'd), or NULL after reporting
  * that there is none. */
 char *seg_load(struct crm *crm, const char *name);

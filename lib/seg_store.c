@@ -28,6 +28,23 @@ int seg_valid_name(const char *name)
 	return 1;
 }
 
+static void no_such(const char *name)
+{
+	crm_error("no saved segment \"%s\" (crm-segment --list shows them)", name);
+}
+
+int64_t seg_id(struct crm *crm, const char *name)
+{
+	sqlite3_stmt *st = db_prepare(crm->db, "SELECT id FROM segments WHERE name = ?");
+	int64_t id = 0;
+
+	db_bind_text(st, 1, name, -1);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		id = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return id;
+}
+
 int seg_save(struct crm *crm, const char *name, const char *expr, const char *description)
 {
 	struct expr_err err;
@@ -88,7 +105,7 @@ char *seg_load(struct crm *crm, const char *name)
 		expr = xstrdup((const char *)sqlite3_column_text(st, 0));
 	sqlite3_finalize(st);
 	if (!expr)
-		crm_error("no saved segment \"%s\" (crm-segment --list shows them)", name);
+		no_such(name);
 	return expr;
 }
 
@@ -129,14 +146,9 @@ int seg_delete(struct crm *crm, const char *name)
 	int64_t id = 0;
 
 	db_begin(crm->db);
-	st = db_prepare(crm->db, "SELECT id FROM segments WHERE name = ?");
-	db_bind_text(st, 1, name, -1);
-	if (sqlite3_step(st) == SQLITE_ROW)
-		id = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
-	if (!id) {
+	if (!(id = seg_id(crm, name))) {
 		db_rollback(crm->db);
-		crm_error("no saved segment \"%s\" (crm-segment --list shows them)", name);
+		no_such(name);
 		return 1;
 	}
 	for (size_t i = 0; i < ARRAY_SIZE(del); i++) {
