@@ -507,25 +507,6 @@ int score_rfm(struct crm *crm, const struct score_opts *o)
 
 /* ---------------------------------------------------------------- CLV */
 
-static uint64_t key_of(int32_t x, int32_t T, int32_t tx)
-{
-	return (uint64_t)x << 42 | (uint64_t)T << 21 | (uint64_t)tx;
-}
-
-static size_t find_key(const uint64_t *keys, size_t n, uint64_t k)
-{
-	size_t lo = 0, hi = n;
-
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		if (keys[mid] < k)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo;
-}
-
 static void fmt_g(char *buf, size_t n, double v)
 {
 	snprintf(buf, n, "%.17g", v);
@@ -636,15 +617,16 @@ int score_clv(struct crm *crm, const struct score_opts *o)
 		crm_warn("q = %.4g <= 1: the spend model has no mean for customers without repeat "
 			 "purchases; their clv is left empty", gg.q);
 
-	/* per (x, T): expected purchases of an alive customer, undiscounted
-	 * over the horizon or holdout, and discounted over the horizon */
+	/* per (x, T, tx) group of rf: the log-odds of having dropped out;
+	 * per (x, T): expected purchases of an alive customer, undiscounted
+	 * over the horizon or holdout, and discounted over the horizon.
+	 * A customer's group is sc_rf_find()'s. */
 	size_t ng = rf.n;
-	uint64_t *keys = xmalloc(ng * sizeof(uint64_t));
-	double *gH = xmalloc(2 * ng * sizeof(double)), *gD = gH + ng;
+	double *gH = xmalloc(3 * ng * sizeof(double)), *gD = gH + ng, *gL = gD + ng;
 	double th = o->holdout_end ? (double)(L.hold_day - L.as_of_day) / u : 0;
 	t0 = now_monotonic();
 	for (size_t g = 0; g < ng; g++) {
-		keys[g] = key_of(rf.x[g], rf.T[g], rf.tx[g]);
+		gL[g] = sc_bgnbd_dead_logodds(&bg, rf.x[g], rf.tx[g] / u, rf.T[g] / u);
 		if (g && rf.x[g] == rf.x[g - 1] && rf.T[g] == rf.T[g - 1]) {
 			gH[g] = gH[g - 1];
 			gD[g] = gD[g - 1];
@@ -674,8 +656,8 @@ int score_clv(struct crm *crm, const struct score_opts *o)
 		for (size_t i = 0; i < L.n; i++) {
 			const struct cust *c = &L.c[i];
 			int32_t T = L.as_of_day - c->first, tx = c->last - c->first;
-			size_t g = find_key(keys, ng, key_of(c->x, T, tx));
-			double e = sc_bgnbd_p_alive(&bg, c->x, tx / u, T / u) * gH[g];
+			size_t g = sc_rf_find(&rf, c->x, T, tx);
+			double e = sc_logistic(-gL[g]) * gH[g];
 			int k = c->x < 7 ? c->x : 7;
 			n[k]++, n[8]++;
 			act[k] += c->hold, act[8] += c->hold;
@@ -696,7 +678,6 @@ int score_clv(struct crm *crm, const struct score_opts *o)
 			 "a validation run, nothing written", L.as_of, L.hold_to, th,
 			 u == 7 ? "week" : "day", pred[8], act[8]);
 		rc = 0;
-		free(keys);
 		free(gH);
 		goto out;
 	}
@@ -709,10 +690,10 @@ int score_clv(struct crm *crm, const struct score_opts *o)
 	for (size_t i = 0; i < L.n; i++) {
 		const struct cust *c = &L.c[i];
 		int32_t T = L.as_of_day - c->first, tx = c->last - c->first;
-		size_t g = find_key(keys, ng, key_of(c->x, T, tx));
+		size_t g = sc_rf_find(&rf, c->x, T, tx);
 		double mbar = c->x > 0 && c->repeat_spend > 0 ?
 			      (double)c->repeat_spend / L.unit / c->x : 0;
-		lo_[i] = sc_bgnbd_dead_logodds(&bg, c->x, tx / u, T / u);
+		lo_[i] = gL[g];
 		pa[i] = sc_logistic(-lo_[i]);
 		eo[i] = pa[i] * gH[g];
 		es[i] = sc_gg_expected_spend(&gg, c->x, mbar);
@@ -722,7 +703,6 @@ int score_clv(struct crm *crm, const struct score_opts *o)
 			crm_error("customer %" PRId64 ": a prediction is not a number; nothing written",
 				  c->id);
 			free(pa);
-			free(keys);
 			free(gH);
 			rc = CRM_EXIT_FAIL;
 			goto out;
@@ -735,7 +715,6 @@ int score_clv(struct crm *crm, const struct score_opts *o)
 		sum_pa += pa[i];
 		sum_rev += (double)c->revenue / L.unit;
 	}
-	free(keys);
 	free(gH);
 	if (no_clv)
 		crm_warn("%zu customers without a clv (no expected spend)", no_clv);

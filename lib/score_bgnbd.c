@@ -120,6 +120,21 @@ void sc_rf_free(struct sc_rf *d)
 	memset(d, 0, sizeof(*d));
 }
 
+size_t sc_rf_find(const struct sc_rf *d, int32_t x, int32_t T, int32_t tx)
+{
+	uint64_t key = pack(x, T, tx);
+	size_t lo = 0, hi = d->n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (pack(d->x[mid], d->T[mid], d->tx[mid]) < key)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < d->n && pack(d->x[lo], d->T[lo], d->tx[lo]) == key ? lo : d->n;
+}
+
 /* ------------------------------------------------------ log-likelihood */
 
 struct bg_ctx {

@@ -89,6 +89,9 @@ struct sc_rf {
  * place; w must be set, usually to 1) and fills the totals. */
 void sc_rf_prepare(struct sc_rf *d);
 void sc_rf_free(struct sc_rf *d);
+/* The index of the group (x, T, tx) of a prepared d, or d->n when no
+ * group has those values (binary search). */
+size_t sc_rf_find(const struct sc_rf *d, int32_t x, int32_t T, int32_t tx);
 
 /* Total log-likelihood over the customers (the paper's LL). */
 double sc_bgnbd_ll(const struct sc_bgnbd *m, const struct sc_rf *d);

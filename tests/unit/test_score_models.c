@@ -192,6 +192,20 @@ static void test_cdnow(void)
 	is_near(d.customers, 2357, 0, "summary: 2357 customers");
 	is_near(d.repeaters, 946, 0, "summary: 946 repeat buyers");
 	is_near(d.sum_x, 2457, 0, "summary: 2457 repeat purchase days");
+	/* every customer's (x, T, tx) is found in its group, and only there */
+	{
+		int lost = 0;
+		for (int i = 1; i <= 2357; i++) {
+			int32_t x = cdnow[i].x, T = cdnow[i].first;
+			int32_t tx = x ? cdnow[i].first - cdnow[i].last : 0;
+			size_t k = sc_rf_find(&d, x, T, tx);
+			if (k >= d.n || d.x[k] != x || d.T[k] != T || d.tx[k] != tx)
+				lost++;
+		}
+		is_int(lost, 0, "sc_rf_find finds every customer's group");
+		ok(sc_rf_find(&d, 1, 5, 6) == d.n && sc_rf_find(&d, 100000, 0, 0) == d.n,
+		   "sc_rf_find: no group, d->n");
+	}
 
 	/* the paper's parameters give the paper's log-likelihood */
 	is_near(sc_bgnbd_ll(&paper, &d), -9582.43, 2e-6, "LL at the published parameters");
