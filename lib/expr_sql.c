@@ -590,6 +590,8 @@ static int is_time_arith(const struct expr_node *n)
 	return n->kind == NK_ARITH && n->type == EXPR_TIME;
 }
 
+static void epoch_sub(struct expr_gen *g, struct expr_node *n, int min, struct sb *out);
+
 /* A time as seconds since the epoch: a parameter for a constant, flat
  * arithmetic for time +- duration, else the conversion of the text. */
 static int epoch(struct expr_gen *g, struct expr_node *n, struct sb *out)
@@ -604,17 +606,9 @@ static int epoch(struct expr_gen *g, struct expr_node *n, struct sb *out)
 	if (is_time_arith(n)) {
 		struct expr_node *t = n->kid[0]->type == EXPR_TIME ? n->kid[0] : n->kid[1];
 		struct expr_node *d = t == n->kid[0] ? n->kid[1] : n->kid[0];
-		struct sb tmp = SB_INIT;
 
 		mark(out, n);
-		if (epoch(g, t, &tmp) < P_ADD) {
-			sb_addc(out, '(');
-			sb_add(out, tmp.buf, tmp.len);
-			sb_addc(out, ')');
-		} else {
-			sb_add(out, tmp.buf, tmp.len);
-		}
-		sb_free(&tmp);
+		epoch_sub(g, t, P_ADD, out);
 		sb_adds(out, n->op == TK_MINUS ? " - " : " + ");
 		sub(g, d, P_MUL, 0, out);
 		return P_ADD;
