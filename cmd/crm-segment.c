@@ -18,7 +18,7 @@
 #include "util.h"
 
 static struct seg_opts so = { .limit = -1, .min_size = 100, .sample_n = -1 };
-static long limit = -1, min_size = 100;
+static long limit = -1, min_size = -1; /* -1: not given (100) */
 static const char *sample, *seed, *save, *description, *delete_name, *hash_name;
 static int list, no_input;
 
@@ -134,7 +134,7 @@ static void check_options(const char *expr)
 		opt_usage_error(&cmd, "--seed goes with --sample");
 	if (so.input && no_input)
 		opt_usage_error(&cmd, "--input and --no-input contradict each other");
-	if ((hash_name || min_size != 100) && !so.audience)
+	if ((hash_name || min_size != -1) && !so.audience)
 		opt_usage_error(&cmd, "--audience-hash and --min-size go with -f audience");
 	if (so.audience && (so.count || so.fields))
 		opt_usage_error(&cmd, "-f audience prints hashes: no -c or --fields");
@@ -155,10 +155,10 @@ int cmd_main(int argc, char **argv)
 	expr = first < argc ? argv[first] : NULL;
 	if (limit < -1)
 		opt_usage_error(&cmd, "--limit needs a number >= 0");
-	if (min_size < 0)
+	if (min_size < -1)
 		opt_usage_error(&cmd, "--min-size needs a number >= 0");
 	so.limit = limit;
-	so.min_size = min_size;
+	so.min_size = min_size == -1 ? 100 : min_size;
 	so.audience = crm.format_extra;
 	if (hash_name) {
 		if (!strcmp(hash_name, "sha256"))

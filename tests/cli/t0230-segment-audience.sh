@@ -57,6 +57,8 @@ test_expect 'audience options are checked' '
 	expect_grep "unknown --audience-hash \"sha1\"" err &&
 	run 2 crm-segment --min-size 5 &&
 	expect_grep "go with -f audience" err &&
+	run 2 crm-segment --min-size 100 &&
+	expect_grep "go with -f audience" err &&
 	run 2 crm-segment -f audience -c &&
 	run 2 crm-segment -f nosuch &&
 	expect_grep "(csv, tsv, jsonl, json, table, audience)" err
