@@ -22,6 +22,7 @@
 #define CRM_CHAN_H
 
 #include <stddef.h>
+#include <curl/curl.h>
 
 enum chan_status { CHAN_SENT, CHAN_TRANSIENT, CHAN_PERMANENT, CHAN_IN_DOUBT };
 
@@ -34,6 +35,15 @@ struct chan_result {
 };
 
 const char *chan_status_name(enum chan_status s);
+
+/* A libcurl handle for a channel (libcurl is initialised on the first
+ * call): no signals; rd, hdr and dbg called with arg (VERBOSE is on, so
+ * that dbg sees every byte written); the time-outs in seconds; with
+ * insecure, no certificate checks; ca_file (or NULL), extra CAs. Dies
+ * when libcurl cannot start. */
+CURL *chan_curl_new(void *arg, curl_read_callback rd, curl_write_callback hdr,
+		    curl_debug_callback dbg, long timeout, long connect_timeout, int insecure,
+		    const char *ca_file);
 
 /* ---- SMTP (libcurl) ------------------------------------------------ */
 

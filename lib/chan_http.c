@@ -1054,10 +1054,9 @@ static int parse_preset(struct http_provider *p, const struct conf *conf)
 
 struct http_provider *http_open(const char *channel, const struct conf *conf, int dry_run)
 {
-	static int inited;
 	struct http_provider *p = xcalloc(1, sizeof(*p));
 	const char *name = conf_get(conf, channel, "preset"), *v;
-	int bad = 0;
+	int bad = 0, insecure;
 
 	p->channel = xstrdup(channel);
 	p->dry_run = dry_run;
@@ -1085,17 +1084,12 @@ struct http_provider *http_open(const char *channel, const struct conf *conf, in
 	if (dry_run)
 		return p;
 
-	if (!inited) {
-		if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
-			crm_die(1, "cannot initialise libcurl");
-		inited = 1;
-	}
-	if (!(p->curl = curl_easy_init()))
-		crm_die(1, "cannot initialise libcurl");
+	insecure = conf_bool(conf, channel, "insecure", &bad);
+	if (bad)
+		goto fail;
+	p->curl = chan_curl_new(p, read_cb, header_cb, debug_cb, p->timeout, p->connect_timeout,
+				insecure, conf_get(conf, channel, "ca_file"));
 	p->verbose = crm_verbosity >= 4;
-	curl_easy_setopt(p->curl, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(p->curl, CURLOPT_TIMEOUT, p->timeout);
-	curl_easy_setopt(p->curl, CURLOPT_CONNECTTIMEOUT, p->connect_timeout);
 	curl_easy_setopt(p->curl, CURLOPT_FOLLOWLOCATION, 0L);
 	curl_easy_setopt(p->curl, CURLOPT_TCP_KEEPALIVE, 1L);
 #if LIBCURL_VERSION_NUM >= 0x075500
@@ -1107,24 +1101,9 @@ struct http_provider *http_open(const char *channel, const struct conf *conf, in
 	curl_easy_setopt(p->curl, CURLOPT_POST, 1L);
 	if (strcmp(p->method, "POST"))
 		curl_easy_setopt(p->curl, CURLOPT_CUSTOMREQUEST, p->method);
-	curl_easy_setopt(p->curl, CURLOPT_READFUNCTION, read_cb);
-	curl_easy_setopt(p->curl, CURLOPT_READDATA, p);
 	curl_easy_setopt(p->curl, CURLOPT_WRITEFUNCTION, write_cb);
 	curl_easy_setopt(p->curl, CURLOPT_WRITEDATA, p);
-	curl_easy_setopt(p->curl, CURLOPT_HEADERFUNCTION, header_cb);
-	curl_easy_setopt(p->curl, CURLOPT_HEADERDATA, p);
-	curl_easy_setopt(p->curl, CURLOPT_DEBUGFUNCTION, debug_cb);
-	curl_easy_setopt(p->curl, CURLOPT_DEBUGDATA, p);
-	curl_easy_setopt(p->curl, CURLOPT_VERBOSE, 1L); /* feeds debug_cb */
 	curl_easy_setopt(p->curl, CURLOPT_ERRORBUFFER, p->errbuf);
-	if (conf_bool(conf, channel, "insecure", &bad)) {
-		curl_easy_setopt(p->curl, CURLOPT_SSL_VERIFYPEER, 0L);
-		curl_easy_setopt(p->curl, CURLOPT_SSL_VERIFYHOST, 0L);
-	}
-	if ((v = conf_get(conf, channel, "ca_file")))
-		curl_easy_setopt(p->curl, CURLOPT_CAINFO, v);
-	if (bad)
-		goto fail;
 	return p;
 fail:
 	http_close(p);

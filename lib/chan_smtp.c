@@ -41,6 +41,39 @@ const char *chan_status_name(enum chan_status s)
 	return n[s];
 }
 
+CURL *chan_curl_new(void *arg, curl_read_callback rd, curl_write_callback hdr,
+		    curl_debug_callback dbg, long timeout, long connect_timeout, int insecure,
+		    const char *ca_file)
+{
+	static int inited;
+	CURL *h;
+
+	if (!inited) {
+		if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+			crm_die(1, "cannot initialise libcurl");
+		inited = 1;
+	}
+	if (!(h = curl_easy_init()))
+		crm_die(1, "cannot initialise libcurl");
+	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(h, CURLOPT_READFUNCTION, rd);
+	curl_easy_setopt(h, CURLOPT_READDATA, arg);
+	curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, hdr);
+	curl_easy_setopt(h, CURLOPT_HEADERDATA, arg);
+	curl_easy_setopt(h, CURLOPT_DEBUGFUNCTION, dbg);
+	curl_easy_setopt(h, CURLOPT_DEBUGDATA, arg);
+	curl_easy_setopt(h, CURLOPT_VERBOSE, 1L); /* feeds dbg */
+	curl_easy_setopt(h, CURLOPT_TIMEOUT, timeout);
+	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, connect_timeout);
+	if (insecure) {
+		curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 0L);
+		curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 0L);
+	}
+	if (ca_file)
+		curl_easy_setopt(h, CURLOPT_CAINFO, ca_file);
+	return h;
+}
+
 static size_t read_cb(char *buf, size_t size, size_t nitems, void *arg)
 {
 	struct smtp *s = arg;
@@ -122,7 +155,6 @@ static int debug_cb(CURL *h, curl_infotype type, char *data, size_t size, void *
 
 struct smtp *smtp_open(const struct smtp_conf *c)
 {
-	static int inited;
 	struct smtp *s;
 
 	if (!c->url || !*c->url) {
@@ -133,37 +165,16 @@ struct smtp *smtp_open(const struct smtp_conf *c)
 		crm_error("[smtp] url must start with smtp:// or smtps://");
 		return NULL;
 	}
-	if (!inited) {
-		if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
-			crm_die(1, "cannot initialise libcurl");
-		inited = 1;
-	}
 	s = xcalloc(1, sizeof(*s));
 	s->c = *c;
 	s->verbose = c->verbose;
-	if (!(s->curl = curl_easy_init()))
-		crm_die(1, "cannot initialise libcurl");
+	s->curl = chan_curl_new(s, read_cb, header_cb, debug_cb, c->timeout > 0 ? c->timeout : 60L,
+				c->connect_timeout > 0 ? c->connect_timeout : 15L, c->insecure,
+				c->ca_file);
 	curl_easy_setopt(s->curl, CURLOPT_URL, c->url);
 	curl_easy_setopt(s->curl, CURLOPT_UPLOAD, 1L);
-	curl_easy_setopt(s->curl, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(s->curl, CURLOPT_READFUNCTION, read_cb);
-	curl_easy_setopt(s->curl, CURLOPT_READDATA, s);
-	curl_easy_setopt(s->curl, CURLOPT_HEADERFUNCTION, header_cb);
-	curl_easy_setopt(s->curl, CURLOPT_HEADERDATA, s);
-	curl_easy_setopt(s->curl, CURLOPT_DEBUGFUNCTION, debug_cb);
-	curl_easy_setopt(s->curl, CURLOPT_DEBUGDATA, s);
-	curl_easy_setopt(s->curl, CURLOPT_VERBOSE, 1L); /* feeds debug_cb */
-	curl_easy_setopt(s->curl, CURLOPT_TIMEOUT, c->timeout > 0 ? c->timeout : 60L);
-	curl_easy_setopt(s->curl, CURLOPT_CONNECTTIMEOUT,
-			 c->connect_timeout > 0 ? c->connect_timeout : 15L);
 	if (c->starttls)
 		curl_easy_setopt(s->curl, CURLOPT_USE_SSL, (long)CURLUSESSL_ALL);
-	if (c->insecure) {
-		curl_easy_setopt(s->curl, CURLOPT_SSL_VERIFYPEER, 0L);
-		curl_easy_setopt(s->curl, CURLOPT_SSL_VERIFYHOST, 0L);
-	}
-	if (c->ca_file)
-		curl_easy_setopt(s->curl, CURLOPT_CAINFO, c->ca_file);
 	if (c->user && *c->user) {
 		curl_easy_setopt(s->curl, CURLOPT_USERNAME, c->user);
 		curl_easy_setopt(s->curl, CURLOPT_PASSWORD, c->password ? c->password : "");
