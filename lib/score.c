@@ -397,7 +397,7 @@ int score_rfm(struct crm *crm, const struct score_opts *o)
 	struct load L;
 	double *rv, *fv, *mv;
 	int *rs, *fs, *ms, rc;
-	const char **seg;
+	signed char *seg;
 	size_t nseg = sc_rfm_nsegments;
 	int64_t *seg_n, *seg_rev;
 	char now[20];
@@ -424,13 +424,10 @@ int score_rfm(struct crm *crm, const struct score_opts *o)
 	seg_n = xcalloc(nseg, sizeof(int64_t));
 	seg_rev = xcalloc(nseg, sizeof(int64_t));
 	for (size_t i = 0; i < L.n; i++) {
-		seg[i] = sc_rfm_segment(rs[i], fs[i], ms[i], o->bins);
-		for (size_t k = 0; k < nseg; k++)
-			if (seg[i] == sc_rfm_segments[k] || !strcmp(seg[i], sc_rfm_segments[k])) {
-				seg_n[k]++;
-				seg_rev[k] += L.c[i].revenue;
-				break;
-			}
+		/* the scores are 1..bins: every customer has a segment */
+		seg[i] = (signed char)sc_rfm_segment_index(rs[i], fs[i], ms[i], o->bins);
+		seg_n[seg[i]]++;
+		seg_rev[seg[i]] += L.c[i].revenue;
 	}
 
 	if (!crm->dry_run) {
@@ -471,7 +468,7 @@ int score_rfm(struct crm *crm, const struct score_opts *o)
 			sqlite3_bind_int(st, 7, fs[i]);
 			sqlite3_bind_int(st, 8, ms[i]);
 			db_bind_text(st, 9, code, 3);
-			db_bind_text(st, 10, seg[i], -1);
+			db_bind_text(st, 10, sc_rfm_segments[seg[i]], -1);
 			db_bind_text(st, 11, now, -1);
 			db_step_done(crm->db, st);
 			if (!(i & 0xffff))

@@ -179,7 +179,10 @@ double sc_gg_expected_spend(const struct sc_gg *m, double x, double mbar);
  */
 void sc_quantile_scores(const double *v, size_t n, int bins, int *score);
 
-/* The named segment of a customer from R, F and M scores 1..bins. */
+/* The named segment of a customer from R, F and M scores 1..bins: its
+ * index in sc_rfm_segments, or -1 when a score is out of range; or its
+ * name, or NULL. */
+int sc_rfm_segment_index(int r, int f, int m, int bins);
 const char *sc_rfm_segment(int r, int f, int m, int bins);
 /* The segment names in the order crm-score prints them. */
 extern const char *const sc_rfm_segments[];

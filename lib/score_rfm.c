@@ -50,10 +50,18 @@ void sc_quantile_scores(const double *v, size_t n, int bins, int *score)
 	free(s);
 }
 
+/* the indexes of sc_rfm_segments, in its order */
+enum {
+	CHAMPIONS, LOYAL, POTENTIAL_LOYALIST, NEW, PROMISING, NEED_ATTENTION,
+	ABOUT_TO_SLEEP, AT_RISK, CANNOT_LOSE, HIBERNATING, LOST,
+};
+
 const char *const sc_rfm_segments[] = {
-	"champions", "loyal", "potential_loyalist", "new", "promising",
-	"need_attention", "about_to_sleep", "at_risk", "cannot_lose",
-	"hibernating", "lost",
+	[CHAMPIONS] = "champions", [LOYAL] = "loyal",
+	[POTENTIAL_LOYALIST] = "potential_loyalist", [NEW] = "new",
+	[PROMISING] = "promising", [NEED_ATTENTION] = "need_attention",
+	[ABOUT_TO_SLEEP] = "about_to_sleep", [AT_RISK] = "at_risk",
+	[CANNOT_LOSE] = "cannot_lose", [HIBERNATING] = "hibernating", [LOST] = "lost",
 };
 const size_t sc_rfm_nsegments = sizeof(sc_rfm_segments) / sizeof(sc_rfm_segments[0]);
 
@@ -69,19 +77,26 @@ const size_t sc_rfm_nsegments = sizeof(sc_rfm_segments) / sizeof(sc_rfm_segments
  *   2      hibernating     hibernating         at_risk             at_risk    cannot_lose
  *   1      lost            lost                at_risk             at_risk    cannot_lose
  */
-const char *sc_rfm_segment(int r, int f, int m, int bins)
+int sc_rfm_segment_index(int r, int f, int m, int bins)
 {
-	static const char *const grid[5][5] = {
-		{ "lost", "lost", "at_risk", "at_risk", "cannot_lose" },
-		{ "hibernating", "hibernating", "at_risk", "at_risk", "cannot_lose" },
-		{ "about_to_sleep", "about_to_sleep", "need_attention", "loyal", "loyal" },
-		{ "promising", "potential_loyalist", "potential_loyalist", "loyal", "champions" },
-		{ "new", "potential_loyalist", "potential_loyalist", "champions", "champions" },
+	static const signed char grid[5][5] = {
+		{ LOST, LOST, AT_RISK, AT_RISK, CANNOT_LOSE },
+		{ HIBERNATING, HIBERNATING, AT_RISK, AT_RISK, CANNOT_LOSE },
+		{ ABOUT_TO_SLEEP, ABOUT_TO_SLEEP, NEED_ATTENTION, LOYAL, LOYAL },
+		{ PROMISING, POTENTIAL_LOYALIST, POTENTIAL_LOYALIST, LOYAL, CHAMPIONS },
+		{ NEW, POTENTIAL_LOYALIST, POTENTIAL_LOYALIST, CHAMPIONS, CHAMPIONS },
 	};
 	int r5 = (5 * r + bins - 1) / bins, f5 = (5 * f + bins - 1) / bins;
 	int m5 = (5 * m + bins - 1) / bins, fm = (f5 + m5 + 1) / 2;
 
 	if (r5 < 1 || r5 > 5 || fm < 1 || fm > 5)
-		return NULL;
+		return -1;
 	return grid[r5 - 1][fm - 1];
+}
+
+const char *sc_rfm_segment(int r, int f, int m, int bins)
+{
+	int k = sc_rfm_segment_index(r, f, m, bins);
+
+	return k < 0 ? NULL : sc_rfm_segments[k];
 }

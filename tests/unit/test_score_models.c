@@ -628,7 +628,7 @@ static void test_rfm(void)
 	is_str(sc_rfm_segment(3, 3, 3, 3), "champions", "333 of 3 bins is a champion");
 	is_str(sc_rfm_segment(1, 1, 1, 3), "hibernating", "111 of 3 bins (2 on 5) hibernates");
 	/* every cell of the 5x5x5 cube has a segment, and all 11 occur */
-	int seen[16] = { 0 }, missing = 0;
+	int seen[16] = { 0 }, missing = 0, misindexed = 0;
 	for (int r = 1; r <= 5; r++)
 		for (int f = 1; f <= 5; f++)
 			for (int m = 1; m <= 5; m++) {
@@ -641,7 +641,12 @@ static void test_rfm(void)
 					missing++;
 				else
 					seen[k] = 1;
+				if (sc_rfm_segment_index(r, f, m, 5) != (int)k)
+					misindexed++;
 			}
+	is_int(misindexed, 0, "sc_rfm_segment_index is the index of sc_rfm_segment's name");
+	ok(sc_rfm_segment_index(0, 3, 3, 5) == -1 && !sc_rfm_segment(6, 3, 3, 5),
+	   "a score out of range has no segment");
 	int all = 1;
 	for (size_t k = 0; k < sc_rfm_nsegments; k++)
 		all &= seen[k];
