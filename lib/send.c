@@ -380,10 +380,10 @@ static const struct chan_info *chan_find(const char *name)
 	return NULL;
 }
 
-static int open_channel(struct sender *s)
+/* The settings templates and planning need, read before anything is
+ * checked or opened. */
+static void read_settings(struct sender *s)
 {
-	const struct send_opts *o = s->o;
-
 	s->unsub_url = conf_get(s->conf, "unsubscribe", "url");
 	s->unsub_mailto = conf_get(s->conf, "unsubscribe", "mailto");
 	s->from = conf_get(s->conf, "email", "from");
@@ -398,6 +398,12 @@ static int open_channel(struct sender *s)
 	}
 	if (!s->msgid_domain)
 		s->msgid_domain = "crmkit.invalid";
+}
+
+/* Opens the channel (the SMTP connection is made on the first message). */
+static int open_channel(struct sender *s)
+{
+	const struct send_opts *o = s->o;
 
 	if (!strcmp(o->channel, "email") && !s->dry_run) {
 		struct smtp_conf c = { 0 };
@@ -413,8 +419,8 @@ static int open_channel(struct sender *s)
 			c.timeout = strtol(v, NULL, 10);
 		c.verbose = crm_verbosity >= 4;
 		if (!c.url) {
-			crm_error("%s: no [smtp] url: where should e-mail go?",
-				  conf_name(s->conf));
+			crm_error("%s: no [smtp] url: where should e-mail go? (a crm.conf, "
+				  "--config FILE or $CRM_CONFIG; see crm-send(1))", conf_name(s->conf));
 			return 1;
 		}
 		if (!(s->smtp = smtp_open(&c)))
@@ -1432,7 +1438,9 @@ int send_run(struct crm *crm, const struct send_opts *o)
 			sb_adds(&a, "coalesce(c.email, c.phone)");
 		s.addr_sql = a.buf;
 	}
-	if ((status = open_channel(&s)) || (status = load_templates(&s)))
+	/* template errors first: they need no server to be found */
+	read_settings(&s);
+	if ((status = load_templates(&s)) || (status = open_channel(&s)))
 		goto out;
 	if (o->rate > 0 && o->rate < BATCH)
 		batch = o->rate < 1 ? 1 : (int)o->rate;

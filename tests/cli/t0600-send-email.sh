@@ -121,4 +121,15 @@ test_expect '--resend-in-doubt sends it again with the same Message-ID' '
 	expect_eq 1 "$(grep -h "^Message-ID:" $(grep -l "^X-Test-Rcpt: drop@" spool/*.eml) | sort -u | wc -l | tr -d " ")"
 '
 
+test_expect 'a template error is reported before the configuration is needed' '
+	printf "Subject: {{frist_name}}\n\nhi\n" >bad.tmpl &&
+	: >empty.conf &&
+	printf "id\nP1\n" | run 2 crm-send --config empty.conf --campaign bad --channel email --template bad.tmpl &&
+	expect_eq "crm-send: bad.tmpl:1:12: unknown field \"frist_name\"" "$(cat err)" &&
+	expect_eq 0 "$(sql "SELECT count(*) FROM campaigns WHERE name = '\''bad'\''")" &&
+	printf "Subject: hi\n\nhi\n" >ok.tmpl &&
+	printf "id\nP1\n" | run 1 crm-send --config empty.conf --campaign bad --channel email --template ok.tmpl &&
+	expect_grep "empty.conf: no [smtp] url" err
+'
+
 test_done
