@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "norm.h"
 #include "score_model.h"
 #include "tap.h"
 
@@ -87,19 +88,14 @@ struct cust {
 	int day;
 };
 
+/* days since 1970 of a YYYYMMDD date (test_norm tests the calendar) */
 static int days_of(const char *ymd)
 {
 	int y, m, d;
 
 	if (sscanf(ymd, "%4d%2d%2d", &y, &m, &d) != 3)
 		return -1;
-	/* days from civil (proleptic Gregorian), as in norm.c but independent */
-	y -= m <= 2;
-	int era = (y >= 0 ? y : y - 399) / 400;
-	int yoe = y - era * 400;
-	int doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-	int doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-	return era * 146097 + doe - 719468;
+	return (int)norm_days_from_civil(y, m, d);
 }
 
 static struct cust *cdnow;
@@ -614,19 +610,27 @@ static void test_rfm(void)
 	scores_of(ten, 10, 2, "2121212121");
 	scores_of(ten, 10, 9, "9182736455");
 
-	is_str(sc_rfm_segment(5, 5, 5, 5), "champions", "555 is a champion");
-	is_str(sc_rfm_segment(5, 1, 1, 5), "new", "511 is new");
-	is_str(sc_rfm_segment(4, 1, 1, 5), "promising", "411 is promising");
-	is_str(sc_rfm_segment(4, 4, 4, 5), "loyal", "444 is loyal");
-	is_str(sc_rfm_segment(3, 3, 3, 5), "need_attention", "333 needs attention");
-	is_str(sc_rfm_segment(3, 1, 2, 5), "about_to_sleep", "312 is about to sleep");
-	is_str(sc_rfm_segment(1, 5, 5, 5), "cannot_lose", "155 cannot be lost");
-	is_str(sc_rfm_segment(2, 4, 3, 5), "at_risk", "243 is at risk");
-	is_str(sc_rfm_segment(2, 1, 1, 5), "hibernating", "211 hibernates");
-	is_str(sc_rfm_segment(1, 1, 2, 5), "lost", "112 is lost");
-	is_str(sc_rfm_segment(5, 2, 3, 5), "potential_loyalist", "523 is a potential loyalist");
-	is_str(sc_rfm_segment(3, 3, 3, 3), "champions", "333 of 3 bins is a champion");
-	is_str(sc_rfm_segment(1, 1, 1, 3), "hibernating", "111 of 3 bins (2 on 5) hibernates");
+	static const struct {
+		int r, f, m, bins;
+		const char *segment, *what;
+	} cells[] = {
+		{ 5, 5, 5, 5, "champions", "555 is a champion" },
+		{ 5, 1, 1, 5, "new", "511 is new" },
+		{ 4, 1, 1, 5, "promising", "411 is promising" },
+		{ 4, 4, 4, 5, "loyal", "444 is loyal" },
+		{ 3, 3, 3, 5, "need_attention", "333 needs attention" },
+		{ 3, 1, 2, 5, "about_to_sleep", "312 is about to sleep" },
+		{ 1, 5, 5, 5, "cannot_lose", "155 cannot be lost" },
+		{ 2, 4, 3, 5, "at_risk", "243 is at risk" },
+		{ 2, 1, 1, 5, "hibernating", "211 hibernates" },
+		{ 1, 1, 2, 5, "lost", "112 is lost" },
+		{ 5, 2, 3, 5, "potential_loyalist", "523 is a potential loyalist" },
+		{ 3, 3, 3, 3, "champions", "333 of 3 bins is a champion" },
+		{ 1, 1, 1, 3, "hibernating", "111 of 3 bins (2 on 5) hibernates" },
+	};
+	for (size_t i = 0; i < sizeof(cells) / sizeof(cells[0]); i++)
+		is_str(sc_rfm_segment(cells[i].r, cells[i].f, cells[i].m, cells[i].bins),
+		       cells[i].segment, "%s", cells[i].what);
 	/* every cell of the 5x5x5 cube has a segment, and all 11 occur */
 	int seen[16] = { 0 }, missing = 0, misindexed = 0;
 	for (int r = 1; r <= 5; r++)
