@@ -24,11 +24,14 @@ test_expect 'p_alive < 0.3 selects the customers whose stored p_alive is below 0
 		"$(sed -n 2p out)"
 '
 
+# every selection is non-empty on CDNOW (37 to 471 customers), so that
+# two empty answers cannot agree
 test_expect 'every score field, compared with the table' '
 	for e in "rfm_segment = \"at_risk\"" "rfm = \"555\"" "r >= 4 and f <= 2" "m = 5" \
 		 "clv > 100" "churn_risk > 0.9" "expected_orders >= 2"; do
 		run 0 crm-segment -c --no-input "$e" &&
 		n=$(cat out) &&
+		test "$n" -gt 0 &&
 		q=$(echo "$e" | sed "s/\"/'\''/g; s/ and / AND /") &&
 		expect_eq "$(sql "SELECT count(*) FROM scores WHERE $q")" "$n" "$e" || exit 1
 	done
