@@ -53,6 +53,7 @@ struct key {
 	char *name;
 	const char *value;     /* NULL when not set */
 	char *owned;           /* a default or an uncovered secret's copy */
+	char *enc;             /* a secret's value percent-encoded, for redact() */
 	int secret;
 	int required;
 	int raw;               /* inserted into URLs as it is (a URL itself) */
@@ -147,16 +148,12 @@ static const char *find(const char *h, size_t hlen, const char *n, size_t nlen)
  * in b with "***". */
 static void redact(const struct http_provider *p, struct sb *b)
 {
-	struct sb enc = SB_INIT, out = SB_INIT;
+	struct sb out = SB_INIT;
 
 	for (size_t k = 0; k < p->nkeys; k++) {
-		const char *forms[2];
-		if (!p->keys[k].secret || !p->keys[k].value || !*p->keys[k].value)
+		const char *forms[2] = { p->keys[k].value, p->keys[k].enc };
+		if (!p->keys[k].enc)
 			continue;
-		sb_reset(&enc);
-		pct_encode(&enc, p->keys[k].value, 0);
-		forms[0] = p->keys[k].value;
-		forms[1] = enc.buf;
 		for (int f = 0; f < 2; f++) {
 			size_t n = strlen(forms[f]);
 			const char *s = b->buf, *hit;
@@ -173,7 +170,6 @@ static void redact(const struct http_provider *p, struct sb *b)
 			sb_add(b, out.buf, out.len);
 		}
 	}
-	sb_free(&enc);
 	sb_free(&out);
 }
 
@@ -821,6 +817,11 @@ static int load_keys(struct http_provider *p, const struct conf *conf)
 				key->value = key->owned = t;
 			}
 		}
+		if (key->secret && key->value && *key->value) {
+			struct sb enc = SB_INIT;
+			pct_encode(&enc, key->value, 0);
+			key->enc = sb_detach(&enc);
+		}
 		if (!key->value && key->required) {
 			if (key->secret)
 				crm_error("%s: [%s] %s is not set: %s_env = VARIABLE names an environment "
@@ -1134,6 +1135,7 @@ void http_close(struct http_provider *p)
 	for (size_t i = 0; i < p->nkeys; i++) {
 		free(p->keys[i].name);
 		free(p->keys[i].owned);
+		free(p->keys[i].enc);
 	}
 	free(p->keys);
 	cJSON_Delete(p->preset);
