@@ -88,6 +88,7 @@ struct http_provider {
 	size_t body_out;       /* reported written by libcurl */
 	int hdr_started, hdr_done, resent;
 	struct sb resp;
+	struct sb req_url, user, pass, tmp, line, why, q;	/* reused by each message */
 	int retry_after;
 	int provider_problem;
 	char unset[NAME_MAX_];
@@ -1064,6 +1065,13 @@ struct http_provider *http_open(const char *channel, const struct conf *conf, in
 	sb_init(&p->body);
 	sb_init(&p->resp);
 	sb_init(&p->text);
+	sb_init(&p->req_url);
+	sb_init(&p->user);
+	sb_init(&p->pass);
+	sb_init(&p->tmp);
+	sb_init(&p->line);
+	sb_init(&p->why);
+	sb_init(&p->q);
 	if (!name)
 		for (size_t i = 0; i < ARRAY_SIZE(default_presets); i++)
 			if (!strcmp(default_presets[i].channel, channel))
@@ -1145,6 +1153,13 @@ void http_close(struct http_provider *p)
 	sb_free(&p->body);
 	sb_free(&p->resp);
 	sb_free(&p->text);
+	sb_free(&p->req_url);
+	sb_free(&p->user);
+	sb_free(&p->pass);
+	sb_free(&p->tmp);
+	sb_free(&p->line);
+	sb_free(&p->why);
+	sb_free(&p->q);
 	free(p);
 }
 
@@ -1168,23 +1183,22 @@ static int header_set(const cJSON *headers, const char *name)
 	return 0;
 }
 
-/* Builds the request: URL, headers, body. Returns 0, or -1 with r filled
- * (the message cannot be made into a request: permanent). */
-static int build(struct http_provider *p, struct sb *url, struct curl_slist **hdrs,
-		 struct sb *user, struct sb *pass, struct chan_result *r)
+/* Builds the request: p->req_url, headers, p->body, p->user and p->pass
+ * (all empty before). Returns 0, or -1 with r filled (the message cannot
+ * be made into a request: permanent). */
+static int build(struct http_provider *p, struct curl_slist **hdrs, struct chan_result *r)
 {
-	struct sb tmp = SB_INIT, line = SB_INIT;
+	struct sb *tmp = &p->tmp, *line = &p->line;
 	const cJSON *v;
-	int rc = -1;
 
-	if (fill(p, p->url, ENC_URL, url) < 0) {
+	if (fill(p, p->url, ENC_URL, &p->req_url) < 0) {
 		snprintf(r->reason, sizeof(r->reason), "[%s] %s is not set", p->channel, p->unset);
-		goto out;
+		return -1;
 	}
 	/* the body */
 	sb_reset(&p->body);
 	if (p->json) {
-		cJSON *body = build_json(p, p->json, &tmp);
+		cJSON *body = build_json(p, p->json, tmp);
 		char *text = body ? cJSON_PrintUnformatted(body) : NULL;
 		cJSON_Delete(body);
 		if (!text)
@@ -1193,14 +1207,14 @@ static int build(struct http_provider *p, struct sb *url, struct curl_slist **hd
 		cJSON_free(text);
 	} else {
 		cJSON_ArrayForEach(v, p->form) {
-			sb_reset(&tmp);
-			if (fill(p, v->valuestring, ENC_RAW, &tmp) < 0)
+			sb_reset(tmp);
+			if (fill(p, v->valuestring, ENC_RAW, tmp) < 0)
 				continue;
 			if (p->body.len)
 				sb_addc(&p->body, '&');
 			pct_encode(&p->body, v->string, 1);
 			sb_addc(&p->body, '=');
-			pct_encode(&p->body, tmp.buf, 1);
+			pct_encode(&p->body, tmp->buf, 1);
 		}
 	}
 	/* the headers */
@@ -1210,56 +1224,52 @@ static int build(struct http_provider *p, struct sb *url, struct curl_slist **hd
 	if (!header_set(p->headers, "Accept"))
 		*hdrs = curl_slist_append(*hdrs, "Accept: application/json");
 	*hdrs = curl_slist_append(*hdrs, "Expect:");	/* no 100-continue round trip */
-	sb_reset(&line);
-	sb_addf(&line, "Idempotency-Key: %s", p->m->idempotency_key);
+	sb_reset(line);
+	sb_addf(line, "Idempotency-Key: %s", p->m->idempotency_key);
 	if (has_ctl(p->m->idempotency_key)) {
 		snprintf(r->reason, sizeof(r->reason), "invalid idempotency key");
-		goto out;
+		return -1;
 	}
-	*hdrs = curl_slist_append(*hdrs, line.buf);
+	*hdrs = curl_slist_append(*hdrs, line->buf);
 	cJSON_ArrayForEach(v, p->headers) {
-		sb_reset(&tmp);
-		if (fill(p, v->valuestring, ENC_RAW, &tmp) < 0)
+		sb_reset(tmp);
+		if (fill(p, v->valuestring, ENC_RAW, tmp) < 0)
 			continue;
-		if (has_ctl(tmp.buf)) {
+		if (has_ctl(tmp->buf)) {
 			snprintf(r->reason, sizeof(r->reason), "header %.64s: a control character in "
 				 "its value", v->string);
-			goto out;
+			return -1;
 		}
-		sb_reset(&line);
+		sb_reset(line);
 		/* "Name;" sends a header with an empty value */
-		if (tmp.len)
-			sb_addf(&line, "%s: %s", v->string, tmp.buf);
+		if (tmp->len)
+			sb_addf(line, "%s: %s", v->string, tmp->buf);
 		else
-			sb_addf(&line, "%s;", v->string);
-		*hdrs = curl_slist_append(*hdrs, line.buf);
+			sb_addf(line, "%s;", v->string);
+		*hdrs = curl_slist_append(*hdrs, line->buf);
 	}
 	if (p->sign) {
 		const char *key = cJSON_GetObjectItemCaseSensitive(p->sign, "key")->valuestring;
 		const cJSON *pre = cJSON_GetObjectItemCaseSensitive(p->sign, "prefix");
 		char mac[65];
-		sb_reset(&tmp);
-		if (fill(p, key, ENC_RAW, &tmp) == 0 && tmp.len) {
-			hash_hmac_hex(tmp.buf, tmp.len, p->body.buf, p->body.len, mac);
-			sb_reset(&line);
-			sb_addf(&line, "%s: %s%s",
+		sb_reset(tmp);
+		if (fill(p, key, ENC_RAW, tmp) == 0 && tmp->len) {
+			hash_hmac_hex(tmp->buf, tmp->len, p->body.buf, p->body.len, mac);
+			sb_reset(line);
+			sb_addf(line, "%s: %s%s",
 				cJSON_GetObjectItemCaseSensitive(p->sign, "header")->valuestring,
 				pre ? pre->valuestring : "", mac);
-			*hdrs = curl_slist_append(*hdrs, line.buf);
+			*hdrs = curl_slist_append(*hdrs, line->buf);
 		}
 	}
 	if (p->basic) {
-		if (fill(p, cJSON_GetArrayItem(p->basic, 0)->valuestring, ENC_RAW, user) < 0 ||
-		    fill(p, cJSON_GetArrayItem(p->basic, 1)->valuestring, ENC_RAW, pass) < 0) {
+		if (fill(p, cJSON_GetArrayItem(p->basic, 0)->valuestring, ENC_RAW, &p->user) < 0 ||
+		    fill(p, cJSON_GetArrayItem(p->basic, 1)->valuestring, ENC_RAW, &p->pass) < 0) {
 			snprintf(r->reason, sizeof(r->reason), "[%s] %s is not set", p->channel, p->unset);
-			goto out;
+			return -1;
 		}
 	}
-	rc = 0;
-out:
-	sb_free(&tmp);
-	sb_free(&line);
-	return rc;
+	return 0;
 }
 
 static int retryable(const struct http_provider *p, long code)
@@ -1289,7 +1299,7 @@ static void set_reason(const struct http_provider *p, struct chan_result *r, str
 
 void http_send(struct http_provider *p, const struct http_msg *m, struct chan_result *r)
 {
-	struct sb url = SB_INIT, user = SB_INIT, pass = SB_INIT, why = SB_INIT, q = SB_INIT;
+	struct sb *why = &p->why, *q = &p->q;
 	struct curl_slist *hdrs = NULL;
 	cJSON *reply = NULL;
 	CURLcode rc;
@@ -1309,6 +1319,11 @@ void http_send(struct http_provider *p, const struct http_msg *m, struct chan_re
 		return;
 	}
 	p->m = m;
+	sb_reset(&p->req_url);
+	sb_reset(&p->user);
+	sb_reset(&p->pass);
+	sb_reset(why);
+	sb_reset(q);
 	sb_reset(&p->text);
 	if (m->text) {
 		size_t n = strlen(m->text);
@@ -1316,7 +1331,7 @@ void http_send(struct http_provider *p, const struct http_msg *m, struct chan_re
 			n--;
 		sb_add(&p->text, m->text, n);
 	}
-	if (build(p, &url, &hdrs, &user, &pass, r) < 0) {
+	if (build(p, &hdrs, r) < 0) {
 		r->status = CHAN_PERMANENT;
 		goto out;
 	}
@@ -1325,13 +1340,13 @@ void http_send(struct http_provider *p, const struct http_msg *m, struct chan_re
 	p->retry_after = 0;
 	p->errbuf[0] = 0;
 	sb_reset(&p->resp);
-	curl_easy_setopt(p->curl, CURLOPT_URL, url.buf);
+	curl_easy_setopt(p->curl, CURLOPT_URL, p->req_url.buf);
 	curl_easy_setopt(p->curl, CURLOPT_HTTPHEADER, hdrs);
 	curl_easy_setopt(p->curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)p->body.len);
 	if (p->basic) {
 		curl_easy_setopt(p->curl, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
-		curl_easy_setopt(p->curl, CURLOPT_USERNAME, user.buf);
-		curl_easy_setopt(p->curl, CURLOPT_PASSWORD, pass.buf);
+		curl_easy_setopt(p->curl, CURLOPT_USERNAME, p->user.buf);
+		curl_easy_setopt(p->curl, CURLOPT_PASSWORD, p->pass.buf);
 	}
 	rc = curl_easy_perform(p->curl);
 	curl_easy_getinfo(p->curl, CURLINFO_RESPONSE_CODE, &code);
@@ -1339,8 +1354,8 @@ void http_send(struct http_provider *p, const struct http_msg *m, struct chan_re
 	r->code = (int)code;
 
 	if (code >= 200 && p->resp.len) {
-		quote_numbers(p->resp.buf, p->resp.len, &q);
-		reply = cJSON_ParseWithLength(q.buf, q.len);
+		quote_numbers(p->resp.buf, p->resp.len, q);
+		reply = cJSON_ParseWithLength(q->buf, q->len);
 	}
 	if (code < 200) {	/* no reply (1xx are never final) */
 		const char *err = p->errbuf[0] ? p->errbuf : curl_easy_strerror(rc);
@@ -1350,11 +1365,11 @@ void http_send(struct http_provider *p, const struct http_msg *m, struct chan_re
 			err = "the connection was closed without a reply";
 		if (complete || p->resent) {
 			r->status = CHAN_IN_DOUBT;
-			sb_addf(&why, "no reply after the request was sent: %s", err);
+			sb_addf(why, "no reply after the request was sent: %s", err);
 		} else {
 			r->status = CHAN_TRANSIENT;
 			p->provider_problem = !p->hdr_started;
-			sb_addf(&why, "%s%s", p->hdr_started ? "the request was not sent completely: " : "",
+			sb_addf(why, "%s%s", p->hdr_started ? "the request was not sent completely: " : "",
 				err);
 		}
 	} else if (code < 300) {
@@ -1362,35 +1377,35 @@ void http_send(struct http_provider *p, const struct http_msg *m, struct chan_re
 		const char *id = p->resp_id && reply ? json_text(json_path(reply, p->resp_id)) : NULL;
 		if (ok < 0) {
 			r->status = CHAN_IN_DOUBT;
-			sb_addf(&why, "HTTP %ld but the reply cannot be read%s", code,
+			sb_addf(why, "HTTP %ld but the reply cannot be read%s", code,
 				rc != CURLE_OK ? " (cut short)" : "");
 			if (p->resp.len) {
-				sb_adds(&why, ": ");
-				excerpt(&why, p->resp.buf, p->resp.len, 80);
+				sb_adds(why, ": ");
+				excerpt(why, p->resp.buf, p->resp.len, 80);
 			}
 		} else if (!ok) {
 			r->status = CHAN_PERMANENT;
-			sb_addf(&why, "refused (HTTP %ld): ", code);
-			error_text(p, reply, &why);
+			sb_addf(why, "refused (HTTP %ld): ", code);
+			error_text(p, reply, why);
 		} else {
 			r->status = CHAN_SENT;
-			sb_reset(&q);
+			sb_reset(q);
 			if (id && *id)
-				excerpt(&q, id, strlen(id), sizeof(r->provider_id) - 4);
+				excerpt(q, id, strlen(id), sizeof(r->provider_id) - 4);
 			else
-				sb_addf(&q, "HTTP %ld", code);
-			redact(p, &q);
-			snprintf(r->provider_id, sizeof(r->provider_id), "%s", q.buf);
+				sb_addf(q, "HTTP %ld", code);
+			redact(p, q);
+			snprintf(r->provider_id, sizeof(r->provider_id), "%s", q->buf);
 		}
 	} else {
 		const char *ra = p->resp_retry && reply ? json_text(json_path(reply, p->resp_retry)) : NULL;
-		sb_addf(&why, "HTTP %ld", code);
+		sb_addf(why, "HTTP %ld", code);
 		if (p->resp.len || reply) {
-			size_t at = why.len;
-			sb_adds(&why, ": ");
-			error_text(p, reply, &why);
-			if (why.len == at + 2)
-				why.len = at, why.buf[at] = 0;
+			size_t at = why->len;
+			sb_adds(why, ": ");
+			error_text(p, reply, why);
+			if (why->len == at + 2)
+				why->len = at, why->buf[at] = 0;
 		}
 		if (code == 401 || code == 407) {
 			r->status = CHAN_TRANSIENT;
@@ -1407,16 +1422,16 @@ void http_send(struct http_provider *p, const struct http_msg *m, struct chan_re
 			r->status = CHAN_PERMANENT;
 		}
 	}
-	if (why.len)
-		set_reason(p, r, &why);
+	if (why->len)
+		set_reason(p, r, why);
 	if (crm_verbosity >= 3) {
-		sb_reset(&why);
-		sb_addf(&why, "%s: ", p->channel);
+		sb_reset(why);
+		sb_addf(why, "%s: ", p->channel);
 		if (code)
-			sb_addf(&why, "HTTP %ld: ", code);
-		sb_addf(&why, "%s%s%s", chan_status_name(r->status), r->reason[0] ? ": " : "",
+			sb_addf(why, "HTTP %ld: ", code);
+		sb_addf(why, "%s%s%s", chan_status_name(r->status), r->reason[0] ? ": " : "",
 			r->reason);
-		crm_info("%s", why.buf);
+		crm_info("%s", why->buf);
 	}
 out:
 	p->m = NULL;
@@ -1426,11 +1441,6 @@ out:
 		curl_easy_setopt(p->curl, CURLOPT_USERNAME, NULL);
 		curl_easy_setopt(p->curl, CURLOPT_PASSWORD, NULL);
 	}
-	if (pass.len)
-		memset(pass.buf, 0, pass.len);
-	sb_free(&url);
-	sb_free(&user);
-	sb_free(&pass);
-	sb_free(&why);
-	sb_free(&q);
+	if (p->pass.len)
+		memset(p->pass.buf, 0, p->pass.len);
 }
