@@ -180,10 +180,7 @@ static void excerpt(struct sb *out, const char *s, size_t len, size_t max)
 {
 	size_t n = len;
 
-	while (n && ascii_isspace((unsigned char)s[n - 1]))
-		n--;
-	while (n && ascii_isspace((unsigned char)*s))
-		s++, n--;
+	s = trim(s, &n);
 	if (n > max) {
 		n = max;
 		while (n && ((unsigned char)s[n] & 0xC0) == 0x80)
@@ -501,15 +498,11 @@ static size_t header_cb(char *buf, size_t size, size_t nitems, void *arg)
 	} else if (n > 12 && !ascii_ncasecmp(buf, "Retry-After:", 12)) {
 		char v[128];
 		size_t len = n - 12;
-		const char *s = buf + 12;
+		const char *s = trim(buf + 12, &len);
 		long secs;
 		char *end;
 		time_t when;
 
-		while (len && ascii_isspace((unsigned char)*s))
-			s++, len--;
-		while (len && ascii_isspace((unsigned char)s[len - 1]))
-			len--;
 		if (len >= sizeof(v))
 			return n;
 		memcpy(v, s, len);
