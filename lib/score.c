@@ -48,26 +48,13 @@ int score_parse_time(const char *s, int64_t *epoch)
 
 int score_parse_duration(const char *s, int64_t *days)
 {
-	char *end;
-	double v = strtod(s, &end);
-	double per;
+	int64_t secs;
+	const char *why;
 
-	if (end == s || !(v > 0))
+	if (norm_duration(s, strlen(s), &secs, &why) < 0 || secs <= 0 || secs % 86400 ||
+	    secs / 86400 > 36500)
 		return -1;
-	if (!strcmp(end, "d"))
-		per = 1;
-	else if (!strcmp(end, "w"))
-		per = 7;
-	else if (!strcmp(end, "mo"))
-		per = 30;
-	else if (!strcmp(end, "y"))
-		per = 365;
-	else
-		return -1;
-	v *= per;
-	if (v != floor(v) || v > 36500)
-		return -1;
-	*days = (int64_t)v;
+	*days = secs / 86400;
 	return 0;
 }
 

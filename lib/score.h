@@ -29,7 +29,8 @@ int score_clv(struct crm *crm, const struct score_opts *o);
 
 /* --as-of and --holdout-end: a date means the end of that day. 0 or -1. */
 int score_parse_time(const char *s, int64_t *epoch);
-/* --horizon: 52w, 365d, 12mo (30 days), 1y (365 days). 0 or -1. */
+/* --horizon: a norm_duration() of whole days, 1 to 36500: 52w, 365d,
+ * 12mo (30 days), 1y (365 days). 0 or -1. */
 int score_parse_duration(const char *s, int64_t *days);
 /* --discount: 0.1 or 10%, per year, 0 <= rate < 10. 0 or -1. */
 int score_parse_rate(const char *s, double *rate);

@@ -31,6 +31,9 @@ test_expect 'invalid values' '
 	usage_error "invalid --period \"month\" (day or week)" clv --period month &&
 	usage_error "invalid --horizon \"52\" (whole days: 365d, 52w, 12mo, 1y)" clv --horizon 52 &&
 	usage_error "invalid --horizon \"1.5d\" (whole days: 365d, 52w, 12mo, 1y)" clv --horizon 1.5d &&
+	usage_error "invalid --horizon \"36h\" (whole days: 365d, 52w, 12mo, 1y)" clv --horizon 36h &&
+	usage_error "invalid --horizon \"0d\" (whole days: 365d, 52w, 12mo, 1y)" clv --horizon 0d &&
+	usage_error "invalid --horizon \"101y\" (whole days: 365d, 52w, 12mo, 1y)" clv --horizon 101y &&
 	usage_error "invalid --discount \"-1%\" (a yearly rate such as 0.1 or 10%)" clv --discount -1% &&
 	usage_error "invalid --discount \"ten\" (a yearly rate such as 0.1 or 10%)" clv --discount ten &&
 	usage_error "invalid --currency \"dollars\": not a currency code" rfm --currency dollars
