@@ -135,7 +135,7 @@ static int load_orders(struct crm *crm, const struct score_opts *o, struct load 
 		" WHERE ordered_at <= ?1 AND status NOT IN ('refunded', 'cancelled', 'returned')"
 		" AND customer_id NOT IN (SELECT id FROM customers WHERE erased_at IS NOT NULL)"
 		" ORDER BY customer_id, ordered_at";
-	char hold[20], cur_code[MAX_CURRENCIES][4];
+	char cur_code[MAX_CURRENCIES][4];
 	uint64_t cur_n[MAX_CURRENCIES];
 	int ncur = 0, more_cur = 0;
 	struct cust *c = NULL;
@@ -149,8 +149,7 @@ static int load_orders(struct crm *crm, const struct score_opts *o, struct load 
 	norm_fmt_time(o->as_of, L->as_of);
 	L->as_of_day = (int32_t)floor_div(o->as_of, 86400);
 	L->hold_day = o->holdout_end ? (int32_t)floor_div(o->holdout_end, 86400) : L->as_of_day;
-	norm_fmt_time(o->holdout_end ? o->holdout_end : o->as_of, hold);
-	memcpy(L->hold_to, hold, sizeof(hold));
+	norm_fmt_time(o->holdout_end ? o->holdout_end : o->as_of, L->hold_to);
 	if (o->currency) {
 		const char *why;
 		if (norm_currency(o->currency, strlen(o->currency), L->currency, &L->exponent, &why) < 0) {
@@ -160,7 +159,7 @@ static int load_orders(struct crm *crm, const struct score_opts *o, struct load 
 	}
 
 	st = db_prepare(crm->db, sql);
-	db_bind_text(st, 1, hold, -1);
+	db_bind_text(st, 1, L->hold_to, -1);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		int64_t id = sqlite3_column_int64(st, 0);
 		const char *at = (const char *)sqlite3_column_text(st, 1);
@@ -257,7 +256,7 @@ static int load_orders(struct crm *crm, const struct score_opts *o, struct load 
 		return CRM_EXIT_FAIL;
 	}
 	crm_info("%" PRIu64 " orders of %zu customers read (%s, up to %s)", L->orders, L->n,
-		 L->currency, hold);
+		 L->currency, L->hold_to);
 	return 0;
 }
 
