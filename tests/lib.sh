@@ -179,3 +179,20 @@ start_httpd() {
 	start_server httpd "$HTTP_LOG" "$@" || return 1
 	HTTP_PORT=$SERVER_PORT
 }
+
+# http_section CHANNEL [KEY=VALUE...]: prints a [CHANNEL] section of
+# crm.conf for the server of start_httpd: base_url =
+# http://127.0.0.1:$HTTP_PORT (unless a base_url or url is given), the
+# given keys as "KEY = VALUE", and timeout = 2.
+http_section() {
+	echo "[$1]"
+	shift
+	case " $* " in
+	*" base_url="* | *" url="*) ;;
+	*) echo "base_url = http://127.0.0.1:$HTTP_PORT" ;;
+	esac
+	for _kv; do
+		echo "${_kv%%=*} = ${_kv#*=}"
+	done
+	echo "timeout = 2"
+}

@@ -10,38 +10,17 @@ unset http_proxy https_proxy HTTPS_PROXY all_proxy ALL_PROXY
 start_httpd || exit 1
 export HTTP_LOG
 
-cat >crm.conf <<EOF_
-[telegram]
-base_url = http://127.0.0.1:$HTTP_PORT/
-token_env = TG_TOKEN
-timeout = 2
-[sms]
-preset = sms-twilio
-base_url = http://127.0.0.1:$HTTP_PORT
-account_sid = AC0123456789
-auth_token_env = TWILIO_TOKEN
-from = +12025550100
-timeout = 2
-[whatsapp]
-base_url = http://127.0.0.1:$HTTP_PORT
-phone_number_id = 106540352242922
-token_env = WA_TOKEN
-timeout = 2
-[viber]
-base_url = http://127.0.0.1:$HTTP_PORT
-token_env = VIBER_TOKEN
-sender_name = Shop
-timeout = 2
-[push]
-base_url = http://127.0.0.1:$HTTP_PORT
-project_id = shop-app
-access_token_env = FCM_TOKEN
-timeout = 2
-[webhook]
-url = http://127.0.0.1:$HTTP_PORT/hooks/crm?src=crmkit
-signing_secret_env = HOOK_SECRET
-timeout = 2
-EOF_
+# (telegram's base_url with a trailing / that the preset's url must lose)
+{
+	http_section telegram base_url=http://127.0.0.1:$HTTP_PORT/ token_env=TG_TOKEN
+	http_section sms preset=sms-twilio account_sid=AC0123456789 auth_token_env=TWILIO_TOKEN \
+		from=+12025550100
+	http_section whatsapp phone_number_id=106540352242922 token_env=WA_TOKEN
+	http_section viber token_env=VIBER_TOKEN sender_name=Shop
+	http_section push project_id=shop-app access_token_env=FCM_TOKEN
+	http_section webhook "url=http://127.0.0.1:$HTTP_PORT/hooks/crm?src=crmkit" \
+		signing_secret_env=HOOK_SECRET
+} >crm.conf
 TG_TOKEN='123456789:AAH-tg_Secret' TWILIO_TOKEN=tw-secret-token WA_TOKEN=EAAwa-secret
 VIBER_TOKEN=445da6az1s345z78-vb-secret FCM_TOKEN=ya29.fcm-secret HOOK_SECRET=hook-signing-key
 export TG_TOKEN TWILIO_TOKEN WA_TOKEN VIBER_TOKEN FCM_TOKEN HOOK_SECRET

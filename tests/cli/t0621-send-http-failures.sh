@@ -13,23 +13,11 @@ TOKEN='123456789:AAH-fail_Secret'
 start_httpd --hang 5 --token "$TOKEN" || exit 1
 export HTTP_LOG
 
-cat >crm.conf <<EOF_
-[telegram]
-base_url = http://127.0.0.1:$HTTP_PORT
-token_env = TG_TOKEN
-timeout = 2
-[sms]
-base_url = http://127.0.0.1:$HTTP_PORT
-account_sid = AC0123456789
-auth_token_env = TG_TOKEN
-from = +12025550100
-timeout = 2
-[viber]
-base_url = http://127.0.0.1:$HTTP_PORT
-token_env = TG_TOKEN
-sender_name = Shop
-timeout = 2
-EOF_
+{
+	http_section telegram token_env=TG_TOKEN
+	http_section sms account_sid=AC0123456789 auth_token_env=TG_TOKEN from=+12025550100
+	http_section viber token_env=TG_TOKEN sender_name=Shop
+} >crm.conf
 TG_TOKEN=$TOKEN
 export TG_TOKEN
 

@@ -13,23 +13,11 @@ WA='EAAG-whatsapp-Secret'
 start_httpd --hang 5 || exit 1
 export HTTP_LOG
 
-cat >crm.conf <<EOF_
-[telegram]
-base_url = http://127.0.0.1:$HTTP_PORT
-token_env = TG_TOKEN
-timeout = 2
-[sms]
-base_url = http://127.0.0.1:$HTTP_PORT
-account_sid = AC0123456789
-auth_token_env = TW_TOKEN
-from = +12025550100
-timeout = 2
-[whatsapp]
-base_url = http://127.0.0.1:$HTTP_PORT
-phone_number_id = 106540352242922
-token_env = WA_TOKEN
-timeout = 2
-EOF_
+{
+	http_section telegram token_env=TG_TOKEN
+	http_section sms account_sid=AC0123456789 auth_token_env=TW_TOKEN from=+12025550100
+	http_section whatsapp phone_number_id=106540352242922 token_env=WA_TOKEN
+} >crm.conf
 TG_TOKEN=$TG TW_TOKEN=$TW WA_TOKEN=$WA
 export TG_TOKEN TW_TOKEN WA_TOKEN
 
