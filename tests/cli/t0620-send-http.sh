@@ -45,6 +45,21 @@ EOF_
 send() { crm-send --channel "$1" --campaign "$2" --template hello.tmpl --backoff 0.1 \
 	--max-wait 5 -f csv people.ids; }
 
+# send_expect CHANNEL CAMPAIGN WANT: sends, and checks that the outcomes
+# ("ID,status[,reason]" of each row, sorted) are WANT
+send_expect() {
+	run 0 send "$1" "$2" &&
+	expect_eq "$3" "$(cut -d, -f1,3,4 out | tail -n +2 | sed "s/,$//" | sort)" "outcomes of $2"
+}
+ONLY_C1='C1,sent
+C2,suppressed,no_consent
+C3,suppressed,no_consent
+C4,suppressed,invalid_address'
+C1_C2='C1,sent
+C2,sent
+C3,suppressed,no_consent
+C4,suppressed,invalid_address'
+
 # h.py: reads the server's log and the outbox
 cat >h.py <<'EOF_'
 import base64, hashlib, hmac, json, os, sqlite3, sys, urllib.parse
@@ -83,11 +98,7 @@ test_expect 'setup' '
 '
 
 test_expect 'telegram: sendMessage with the chat id and the text, ok and message_id read' '
-	run 0 send telegram tg1 &&
-	expect_eq "C1,sent
-C2,suppressed,no_consent
-C3,suppressed,no_consent
-C4,suppressed,invalid_address" "$(cut -d, -f1,3,4 out | tail -n +2 | sed "s/,$//" | sort)" &&
+	send_expect telegram tg1 "$ONLY_C1" &&
 	CAMPAIGN=tg1 "$PY" - <<-\EOF_
 	exec(open("h.py").read())
 	m = row("tg1", "C1")
@@ -102,11 +113,7 @@ C4,suppressed,invalid_address" "$(cut -d, -f1,3,4 out | tail -n +2 | sed "s/,$//
 '
 
 test_expect 'sms (Twilio): a form POST with basic auth; + and & are encoded; 201 and the sid' '
-	run 0 send sms sms1 &&
-	expect_eq "C1,sent
-C2,sent
-C3,suppressed,no_consent
-C4,suppressed,invalid_address" "$(cut -d, -f1,3,4 out | tail -n +2 | sed "s/,$//" | sort)" &&
+	send_expect sms sms1 "$C1_C2" &&
 	CAMPAIGN=sms1 "$PY" - <<-\EOF_
 	exec(open("h.py").read())
 	for ext, phone in (("C1", "+12025550101"), ("C2", "+12025550102")):
@@ -127,11 +134,7 @@ C4,suppressed,invalid_address" "$(cut -d, -f1,3,4 out | tail -n +2 | sed "s/,$//
 '
 
 test_expect 'whatsapp: Cloud API text message with a bearer token; messages.0.id kept' '
-	run 0 send whatsapp wa1 &&
-	expect_eq "C1,sent
-C2,sent
-C3,suppressed,no_consent
-C4,suppressed,invalid_address" "$(cut -d, -f1,3,4 out | tail -n +2 | sed "s/,$//" | sort)" &&
+	send_expect whatsapp wa1 "$C1_C2" &&
 	CAMPAIGN=wa1 "$PY" - <<-\EOF_
 	exec(open("h.py").read())
 	m = row("wa1", "C2")
@@ -149,11 +152,7 @@ C4,suppressed,invalid_address" "$(cut -d, -f1,3,4 out | tail -n +2 | sed "s/,$//
 '
 
 test_expect 'viber: send_message with X-Viber-Auth-Token; a message_token beyond 2^53 keeps its digits' '
-	run 0 send viber vb1 &&
-	expect_eq "C1,sent
-C2,suppressed,no_consent
-C3,suppressed,no_consent
-C4,suppressed,invalid_address" "$(cut -d, -f1,3,4 out | tail -n +2 | sed "s/,$//" | sort)" &&
+	send_expect viber vb1 "$ONLY_C1" &&
 	CAMPAIGN=vb1 "$PY" - <<-\EOF_
 	exec(open("h.py").read())
 	m = row("vb1", "C1")
@@ -169,11 +168,7 @@ C4,suppressed,invalid_address" "$(cut -d, -f1,3,4 out | tail -n +2 | sed "s/,$//
 '
 
 test_expect 'push (FCM HTTP v1): title from the Subject, body from the text, the campaign as data' '
-	run 0 send push p1 &&
-	expect_eq "C1,sent
-C2,suppressed,no_consent
-C3,suppressed,no_consent
-C4,suppressed,invalid_address" "$(cut -d, -f1,3,4 out | tail -n +2 | sed "s/,$//" | sort)" &&
+	send_expect push p1 "$ONLY_C1" &&
 	CAMPAIGN=p1 "$PY" - <<-\EOF_
 	exec(open("h.py").read())
 	m = row("p1", "C1")
@@ -189,11 +184,10 @@ C4,suppressed,invalid_address" "$(cut -d, -f1,3,4 out | tail -n +2 | sed "s/,$//
 '
 
 test_expect 'webhook: JSON of customer, campaign and message, signed with HMAC-SHA256 of the body' '
-	run 0 send webhook w1 &&
-	expect_eq "C1,sent
+	send_expect webhook w1 "C1,sent
 C2,suppressed,no_consent
 C3,suppressed,no_consent
-C4,sent" "$(cut -d, -f1,3,4 out | tail -n +2 | sed "s/,$//" | sort)" &&
+C4,sent" &&
 	CAMPAIGN=w1 "$PY" - <<-\EOF_
 	exec(open("h.py").read())
 	m = row("w1", "C1")
