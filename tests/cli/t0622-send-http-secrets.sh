@@ -70,6 +70,7 @@ test_expect 'no secret in stdout or stderr, with -v -v -v -v (the whole HTTP tra
 test_expect 'the requests did carry the secrets (so the check above means something)' '
 	grep -q "/bot$TG/sendMessage" "$HTTP_LOG" &&
 	grep -q "Bearer $WA" "$HTTP_LOG" &&
+	grep -q "\"Basic $(printf "AC0123456789:%s" "$TW" | base64 -w0)\"" "$HTTP_LOG" &&
 	! leaks "$HTTP_LOG" 2>/dev/null
 '
 
