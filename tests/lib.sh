@@ -196,3 +196,26 @@ http_section() {
 	done
 	echo "timeout = 2"
 }
+
+# near GOT WANT TOL [WHAT]: fails unless |GOT - WANT| <= TOL
+near() {
+	if ! awk -v g="$1" -v w="$2" -v t="$3" 'BEGIN {
+		d = g - w; if (d < 0) d = -d; exit !(g != "" && d <= t) }'; then
+		echo "${4:-value}: expected $2 +- $3, got '$1'"
+		return 1
+	fi
+}
+
+# val MODEL PARAMETER: a value of crm-score's printed summary (csv in ./out)
+val() {
+	awk -F, -v m="$1" -v p="$2" '$1 == m && $2 == p { print $3 }' out
+}
+
+# cdnow_orders FILE...: the CDNOW transactions (" 00004 0001 19970101  2
+# 29.33", CRLF; the papers' customer id is the second column) as an orders
+# CSV for crm-import, status empty (completed)
+cdnow_orders() {
+	awk 'BEGIN { print "customer_id,ordered_at,amount,currency,status" }
+	     { sub(/\r$/, ""); printf "C%s,%s-%s-%s,%s,USD,\n", $2,
+	       substr($3, 1, 4), substr($3, 5, 2), substr($3, 7, 2), $5 }' "$@"
+}

@@ -6,30 +6,8 @@
 # "RFM and CLV", and the holdout figures.
 . "$CRM_TOP/tests/lib.sh"
 
-# near GOT WANT TOL [WHAT]: |GOT - WANT| <= TOL
-near() {
-	if ! awk -v g="$1" -v w="$2" -v t="$3" 'BEGIN {
-		d = g - w; if (d < 0) d = -d; exit !(g != "" && d <= t) }'; then
-		echo "${4:-value}: expected $2 +- $3, got '$1'"
-		return 1
-	fi
-}
-
-# val MODEL PARAMETER: a value of the printed summary (csv in ./out)
-val() {
-	awk -F, -v m="$1" -v p="$2" '$1 == m && $2 == p { print $3 }' out
-}
-
-# CDNOW_sample.txt: " 00004 0001 19970101  2   29.33" (CRLF); the papers'
-# customer id is the second column
-to_csv() {
-	awk 'BEGIN { print "customer_id,ordered_at,amount,currency" }
-	     { sub(/\r$/, ""); printf "C%s,%s-%s-%s,%s,USD\n", $2,
-	       substr($3, 1, 4), substr($3, 5, 2), substr($3, 7, 2), $5 }' "$@"
-}
-
 test_expect 'setup: the 6919 CDNOW transactions go in through crm-import' '
-	to_csv "$FIX/cdnow/CDNOW_sample.txt" >cdnow.csv &&
+	cdnow_orders "$FIX/cdnow/CDNOW_sample.txt" >cdnow.csv &&
 	run 0 crm-import orders cdnow.csv &&
 	expect_eq 6919 "$(sql "SELECT count(*) FROM orders")" &&
 	expect_eq 2357 "$(sql "SELECT count(*) FROM customers")"
@@ -172,7 +150,7 @@ test_expect 'without discounting, clv = expected orders x expected spend' '
 
 test_expect 'three copies of every customer: the same parameters, three times the LL' '
 	for k in 1 2 3; do
-		to_csv "$FIX/cdnow/CDNOW_sample.txt" | sed "1!s/^C/K$k/"
+		cdnow_orders "$FIX/cdnow/CDNOW_sample.txt" | sed "1!s/^C/K$k/"
 	done | awk "NR == 1 || !/^customer_id/" >copies.csv &&
 	run 0 crm-import --db copies.db orders copies.csv &&
 	run 0 crm-score --db copies.db clv --as-of 1997-09-30 -f csv &&

@@ -5,30 +5,13 @@
 # rows, dry runs, RFM and CLV side by side in one row per customer.
 . "$CRM_TOP/tests/lib.sh"
 
-val() {
-	awk -F, -v m="$1" -v p="$2" '$1 == m && $2 == p { print $3 }' out
-}
-
-near() {
-	if ! awk -v g="$1" -v w="$2" -v t="$3" 'BEGIN {
-		d = g - w; if (d < 0) d = -d; exit !(g != "" && d <= t) }'; then
-		echo "${4:-value}: expected $2 +- $3, got '$1'"
-		return 1
-	fi
-}
-
-# the CDNOW sample as orders, and a digest of the scores
-to_csv() {
-	awk 'BEGIN { print "customer_id,ordered_at,amount,currency,status" }
-	     { sub(/\r$/, ""); printf "C%s,%s-%s-%s,%s,USD,\n", $2,
-	       substr($3, 1, 4), substr($3, 5, 2), substr($3, 7, 2), $5 }' "$@"
-}
+# a digest of the stored scores
 digest() {
 	sql "SELECT * FROM scores ORDER BY customer_id" | cksum
 }
 
 test_expect 'setup: CDNOW, and the published fit as a reference' '
-	to_csv "$FIX/cdnow/CDNOW_sample.txt" >cdnow.csv &&
+	cdnow_orders "$FIX/cdnow/CDNOW_sample.txt" >cdnow.csv &&
 	run 0 crm-import orders cdnow.csv &&
 	run 0 crm-score -n clv --as-of 1997-09-30 -f csv &&
 	val bgnbd r >r.ref && val gamma_gamma p >p.ref &&

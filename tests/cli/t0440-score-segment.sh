@@ -4,10 +4,7 @@
 . "$CRM_TOP/tests/lib.sh"
 
 test_expect 'setup: the CDNOW sample, scored as of 1997-09-30' '
-	awk '\''BEGIN { print "customer_id,ordered_at,amount,currency" }
-	     { sub(/\r$/, ""); printf "C%s,%s-%s-%s,%s,USD\n", $2,
-	       substr($3, 1, 4), substr($3, 5, 2), substr($3, 7, 2), $5 }'\'' \
-		"$FIX/cdnow/CDNOW_sample.txt" >cdnow.csv &&
+	cdnow_orders "$FIX/cdnow/CDNOW_sample.txt" >cdnow.csv &&
 	run 0 crm-import orders cdnow.csv &&
 	run 0 crm-score rfm --as-of 1997-09-30 &&
 	run 0 crm-score clv --as-of 1997-09-30
