@@ -72,7 +72,31 @@
 	"SELECT e.customer_id FROM events e WHERE e.type = '" type "' AND e.campaign = $1" \
 	" AND e.occurred_at <= $nowt"
 #define SINCE_EVENT_IN "($now - CAST(strftime('%s', max(e.occurred_at)) AS INTEGER))"
-#define MESSAGES "crm-send's message history"
+/*
+ * crm-send's outbox: the customer's row of the campaign (one at most),
+ * when it was handed over (status sent) by now. received() also wants no
+ * bounced event of the campaign since (an asynchronous bounce, imported
+ * as an event). In the IN form (expr_gen_top()) the rows are aliased e,
+ * like the events of event().
+ */
+#define CAMPAIGN_ID "(SELECT k.id FROM campaigns k WHERE k.name = $1)"
+#define RECEIVED(m) \
+	" AND NOT EXISTS (SELECT 1 FROM events b WHERE b.customer_id = " m ".customer_id" \
+	" AND b.type = 'bounced' AND b.campaign = $1 AND b.occurred_at <= $nowt)"
+#define SINCE_SENT(cond) \
+	"($now - CAST(strftime('%s', (SELECT m.sent_at FROM messages m" \
+	" WHERE m.campaign_id = " CAMPAIGN_ID " AND m.customer_id = c.id" \
+	" AND m.status = 'sent' AND m.sent_at <= $nowt" cond ")) AS INTEGER))"
+#define SENT_IN(cond) \
+	"SELECT e.customer_id FROM messages e WHERE e.campaign_id = " CAMPAIGN_ID \
+	" AND e.status = 'sent' AND e.sent_at <= $nowt" cond
+#define CONVERTED \
+	"($now - CAST(strftime('%s', (SELECT min(o.ordered_at) FROM messages m JOIN orders o" \
+	" ON o.customer_id = m.customer_id WHERE m.campaign_id = " CAMPAIGN_ID \
+	" AND m.customer_id = c.id AND m.status = 'sent' AND o.ordered_at > m.sent_at" \
+	" AND o.ordered_at <= datetime(m.sent_at, '+7 days') AND o.ordered_at <= $nowt AND " DONE \
+	")) AS INTEGER))"
+#define SINCE_SENT_IN "($now - CAST(strftime('%s', max(e.sent_at)) AS INTEGER))"
 
 #define FIELD(name, type, norm, sql, show, doc) \
 	{ name, 0, type, norm, SP_NONE, NULL, sql, show, NULL, name, doc, NULL, NULL, NULL, 0 }
@@ -90,8 +114,6 @@
 	  "(SELECT " agg " FROM orders o WHERE " OWHERE " AND o.ordered_at >= $since)", NULL, NULL, \
 	  sig, doc, "(SELECT " agg " FROM orders o WHERE " OWHERE_OF("s.customer_id") \
 	  " AND o.ordered_at >= $since)", "s.last_order_at >= $since", NULL, NIL_ZERO }
-#define LATER(name, type, args, needs, sig, doc) \
-	{ name, 1, type, NORM_NONE, SP_NONE, args, NULL, NULL, needs, sig, doc, NULL, NULL, NULL, 0 }
 
 const struct expr_def expr_defs[] = {
 	/* customer fields */
@@ -189,12 +211,19 @@ const struct expr_def expr_defs[] = {
 	{ "clicked", 1, EXPR_DURATION, NORM_NONE, SP_NONE, "p", SINCE_EVENT("clicked"), NULL, NULL,
 	  "clicked(CAMPAIGN)", "time since the latest clicked event of the campaign; null when none",
 	  SINCE_EVENT_IN, NULL, EVENTS_IN("clicked"), NIL_NULL },
-	LATER("received", EXPR_DURATION, "p", MESSAGES, "received(CAMPAIGN)",
-	      "time since the campaign's message was delivered; null when never"),
-	LATER("sent", EXPR_DURATION, "p", MESSAGES, "sent(CAMPAIGN)",
-	      "time since the campaign's message was sent; null when never"),
-	LATER("converted", EXPR_DURATION, "p", MESSAGES, "converted(CAMPAIGN)",
-	      "time since an order attributed to the campaign; null when none"),
+	{ "received", 1, EXPR_DURATION, NORM_NONE, SP_NONE, "p", SINCE_SENT(RECEIVED("m")), NULL, NULL,
+	  "received(CAMPAIGN)",
+	  "time since the campaign's message was sent, unless a bounced event of the campaign"
+	  " came back; null when never",
+	  SINCE_SENT_IN, NULL, SENT_IN(RECEIVED("e")), NIL_NULL },
+	{ "sent", 1, EXPR_DURATION, NORM_NONE, SP_NONE, "p", SINCE_SENT(""), NULL, NULL,
+	  "sent(CAMPAIGN)",
+	  "time since crm-send handed the campaign's message over (status sent); null when never",
+	  SINCE_SENT_IN, NULL, SENT_IN(""), NIL_NULL },
+	{ "converted", 1, EXPR_DURATION, NORM_NONE, SP_NONE, "p", CONVERTED, NULL, NULL,
+	  "converted(CAMPAIGN)",
+	  "time since the first completed order within 7 days after the campaign's message was"
+	  " sent (crm-report's default window); null when none", NULL, NULL, NULL, NIL_NULL },
 };
 
 const size_t expr_ndefs = ARRAY_SIZE(expr_defs);

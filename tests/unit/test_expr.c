@@ -791,12 +791,10 @@ static void test_errors(void)
 		{ "orders(\"soon\") > 1", "ERR 1:8: invalid duration \"soon\": duration must start with a number" },
 		{ "birthday_in(12h)", "ERR 1:13: \"birthday_in\" needs whole days, such as 3d" },
 		{ "birthday_in(367d)", "ERR 1:13: \"birthday_in\" covers at most 366 days" },
-		{ "received(\"welcome-1\") > 3d",
-		  "ERR 1:1: \"received\" needs crm-send's message history (not available yet)" },
-		{ "sent(\"promo\") > 2d and not opened(\"promo\")",
-		  "ERR 1:1: \"sent\" needs crm-send's message history (not available yet)" },
-		{ "orders > 1 and converted(\"x\")",
-		  "ERR 1:16: \"converted\" needs crm-send's message history (not available yet)" },
+		{ "received(\"welcome-1\") > 3d", "" },              /* no messages in the fixture */
+		{ "sent(\"promo\") > 2d and not opened(\"promo\")", "" },
+		{ "orders > 1 and converted(\"x\")", "" },
+		{ "received(welcome)", "ERR 1:10: unknown field \"welcome\"" },
 		{ "p_alive < 0.3", "" },                            /* no scores in the fixture */
 		{ "rfm_segment = \"at_risk\" or p_alive < 0.3",
 		  "" },
@@ -1395,8 +1393,8 @@ static void test_field_sql(void)
 	is_int(orders_twice, 2, "orders is a metric and a function");
 	for (size_t i = 0; expr_name_at(i, &n) == 0; i++)
 		if (!strcmp(n.name, "received")) {
-			ok(n.is_function && !n.available && !strcmp(n.needs, "crm-send's message history") &&
-			   !strcmp(n.signature, "received(CAMPAIGN)"), "received is flagged");
+			ok(n.is_function && n.available && n.type == EXPR_DURATION &&
+			   !strcmp(n.signature, "received(CAMPAIGN)"), "received is available");
 		} else if (!strcmp(n.name, "birthday_in")) {
 			ok(n.is_function && n.available && n.type == EXPR_BOOL, "birthday_in is available");
 		}
