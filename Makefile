@@ -4,6 +4,9 @@
 #   make demo       install missing deps (Debian/Ubuntu), build, run examples/
 #   make check      build and run every test
 #   make check-asan the same under AddressSanitizer + UBSan
+#   make fuzz       libFuzzer targets of tests/fuzz (clang, ASan + UBSan)
+#                   for FUZZ_TIME seconds each (default 60), two at a time;
+#                   make check replays their corpus and crashers
 #   make bench      benchmarks against peers (sqlite3 .import, ...)
 #   make install    PREFIX=/usr/local DESTDIR=
 #   make deps       apt-get install the build and test dependencies
@@ -33,6 +36,11 @@ LIB_OBJ  = $(LIB_SRC:lib/%.c=$(BUILD)/lib/%.o) $(BUILD)/lib/schema_sql.o
 UNIT_SRC = $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BIN = $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 BIN      = $(PROGS:%=$(BUILD)/bin/%)
+FUZZ_SRC = $(sort $(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_NAMES = $(FUZZ_SRC:tests/fuzz/fuzz_%.c=%)
+REPLAY_BIN = $(FUZZ_NAMES:%=$(BUILD)/tests/replay_%)
+FUZZ_BIN = $(FUZZ_NAMES:%=$(BUILD)/fuzz/fuzz_%)
+FUZZ_TIME ?= 60
 SCHEMA   = $(sort $(wildcard share/schema/*.sql))
 
 all: $(BIN) $(BUILD)/libcrm.a
@@ -55,10 +63,21 @@ $(BUILD)/bin/%: cmd/%.c $(BUILD)/libcrm.a lib/*.h | $(BUILD)/bin
 $(BUILD)/tests/%: tests/unit/%.c tests/unit/tap.h $(BUILD)/libcrm.a | $(BUILD)/tests
 	$(CC) $(CFLAGS_ALL) -Itests/unit -o $@ $< $(BUILD)/libcrm.a $(LIBS_ALL)
 
-$(BUILD)/lib $(BUILD)/bin $(BUILD)/tests:
+# the fuzz targets with tests/fuzz/replay.c's main (make tests), or with
+# libFuzzer's (make fuzz); libcrm's own main.o stays out of the latter
+$(BUILD)/tests/replay_%: tests/fuzz/fuzz_%.c tests/fuzz/replay.c tests/fuzz/*.h $(BUILD)/libcrm.a | $(BUILD)/tests
+	$(CC) $(CFLAGS_ALL) -Itests/fuzz -o $@ tests/fuzz/replay.c $< $(BUILD)/libcrm.a $(LIBS_ALL)
+
+$(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/*.h $(LIB_OBJ) | $(BUILD)/fuzz
+	$(CC) $(CFLAGS_ALL) -fsanitize=fuzzer -Itests/fuzz -o $@ $< \
+		$(filter-out $(BUILD)/lib/main.o,$(LIB_OBJ)) $(LIBS_ALL)
+
+$(BUILD)/lib $(BUILD)/bin $(BUILD)/tests $(BUILD)/fuzz:
 	mkdir -p $@
 
-tests: $(UNIT_BIN)
+tests: $(UNIT_BIN) $(REPLAY_BIN)
+
+fuzz-targets: $(FUZZ_BIN)
 
 check: deps
 	$(MAKE) all tests
@@ -67,6 +86,11 @@ check: deps
 check-asan:
 	$(MAKE) BUILD=build-asan OPT='-O1 -g -fno-omit-frame-pointer' \
 		SAN='-fsanitize=address,undefined -fno-sanitize-recover=all' check
+
+fuzz: deps
+	$(MAKE) BUILD=build-fuzz CC=clang OPT='-O1 -g -fno-omit-frame-pointer' \
+		SAN='-fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all' fuzz-targets
+	@sh tests/fuzz/run.sh build-fuzz $(FUZZ_TIME)
 
 deps:
 	@sh share/deps.sh
@@ -94,7 +118,7 @@ install: all
 	cp -R share/schema share/providers $(DESTDIR)$(DATADIR)/
 
 clean:
-	rm -rf build build-asan crm.db crm.db-wal crm.db-shm
+	rm -rf build build-asan build-fuzz crm.db crm.db-wal crm.db-shm
 
-.PHONY: all tests check check-asan deps demo bench lint-man install clean
+.PHONY: all tests check check-asan fuzz fuzz-targets deps demo bench lint-man install clean
 .SECONDARY:

@@ -693,6 +693,10 @@ static int phone_intl(const char *d, size_t n, char out[17], const char **why)
 		d += k, n -= k;
 	if (!nsn_ok(c, n))
 		return fail(why, c->why_intl);
+	/* "+44 00 20...": a second trunk prefix would stay in the number,
+	 * which then reads differently the next time */
+	if (!strcmp(c->trunk, "0") && d[0] == '0')
+		return fail(why, "national number starts with 0");
 	return plan_emit(c, d, n, out, why);
 }
 
