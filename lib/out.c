@@ -146,14 +146,15 @@ static void val_text(struct sb *sb, const struct out_val *v)
 	}
 }
 
-static void delimited_cell(struct out *o, struct sb *cell, int sep)
+static void delimited_cell(struct out *o, struct sb *cell, int sep, int number)
 {
 	const char *s = cell->buf;
 	size_t n = cell->len;
 	int lead = n ? (unsigned char)s[0] : 0;
 
-	if (o->neutralise && (lead == '=' || lead == '+' || lead == '-' ||
-			      lead == '@' || lead == '\t' || lead == '\r')) {
+	if (o->neutralise && !(number && o->neutralise == OUT_NEUTRALISE_TEXT) &&
+	    (lead == '=' || lead == '+' || lead == '-' || lead == '@' || lead == '\t' ||
+	     lead == '\r')) {
 		/* a leading quote makes a spreadsheet show the text as is */
 		struct sb t = SB_INIT;
 		sb_addc(&t, '\'');
@@ -228,7 +229,7 @@ static void header(struct out *o)
 			sb_addc(&o->line, sep);
 		sb_reset(&cell);
 		sb_adds(&cell, o->cols[i]);
-		delimited_cell(o, &cell, sep);
+		delimited_cell(o, &cell, sep, 0);
 	}
 	sb_addc(&o->line, '\n');
 	sb_free(&cell);
@@ -307,7 +308,7 @@ void out_row(struct out *o, const struct out_val *v)
 				sb_addc(&o->line, sep);
 			sb_reset(&cell);
 			val_text(&cell, &v[i]);
-			delimited_cell(o, &cell, sep);
+			delimited_cell(o, &cell, sep, v[i].t == OUT_INT || v[i].t == OUT_REAL);
 		}
 		sb_addc(&o->line, '\n');
 		break;

@@ -45,7 +45,10 @@ void out_stmt_row(struct out *o, sqlite3_stmt *st);
 /* 1 once the columns are known (out_columns or a first out_stmt_row). */
 int out_has_columns(const struct out *o);
 /* CSV/TSV cells starting with = + - @ (or TAB/CR) are prefixed with ' so
- * that a spreadsheet does not run them as formulas. */
+ * that a spreadsheet does not run them as formulas: every such cell (on
+ * = 1), or OUT_NEUTRALISE_TEXT: text cells only, so that numbers such as
+ * -7 stay numbers (a spreadsheet reads them as numbers, never formulas). */
+enum { OUT_NEUTRALISE_TEXT = 2 };
 void out_set_neutralise(struct out *o, int on);
 /* Flushes (prints the table) and frees o. A failed write ends the
  * program (see out_write_failed), so there is nothing to return. */

@@ -75,6 +75,15 @@ int main(void)
 		    "'-7,'=SUM(A1),,Ёж\n", "csv neutralises formula cells");
 	free(buf);
 
+	o = start(OUT_CSV);
+	out_set_neutralise(o, OUT_NEUTRALISE_TEXT);
+	rows(o, 1);
+	end(o);
+	is_str(buf, "id,name,attrs,score\n"
+		    "1,\"Smith, \"\"Jr.\"\"\",\"{\"\"plan\"\":\"\"pro\"\"}\",2.5\n"
+		    "-7,'=SUM(A1),,Ёж\n", "csv neutralises text cells only: -7 stays a number");
+	free(buf);
+
 	o = start(OUT_TSV);
 	rows(o, 0);
 	end(o);

@@ -1,0 +1,226 @@
+/*
+ * crm-report - what the base and the campaigns earned: summary, campaign
+ * uplift against control groups, cohorts, RFM, LTV, budget, the customer
+ * card, exports and an HTML page. The reports are lib/report*.c.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "crm.h"
+#include "db.h"
+#include "diag.h"
+#include "norm.h"
+#include "opt.h"
+#include "report.h"
+#include "util.h"
+
+static struct report_opts ro = { .margin = 0.3, .share = 0.1, .periods = 12 };
+static const char *window = "7d", *attribution, *by, *since, *margin, *share;
+static long periods = -1;
+
+static const struct opt options[] = {
+	OPT_STRING_('s', "segment", &ro.segment, "NAME", "only the members of the saved segment NAME"),
+	OPT_STRING_(0, "where", &ro.where, "EXPR",
+		    "only the customers matching EXPR (the crm-segment language)"),
+	OPT_STRING_(0, "currency", &ro.currency, "CODE",
+		    "report money in CODE (default: that of most orders)"),
+	OPT_STRING_(0, "window", &window, "DURATION",
+		    "campaign: orders this long after a message convert (default 7d)"),
+	OPT_STRING_(0, "attribution", &attribution, "view|click",
+		    "campaign: any order in the window (view, default) or after a click"),
+	OPT_STRING_(0, "by", &by, "KEY",
+		    "cohorts: month or week; ltv: segment, cohort, city or attr.NAME"),
+	OPT_STRING_(0, "metric", &ro.metric, "NAME", "cohorts: retention, revenue or customers"),
+	OPT_INT_(0, "periods", &periods, "N", "cohorts: the first N periods (default 12; 0 all)"),
+	OPT_STRING_(0, "margin", &margin, "RATE", "budget: profit margin (default 0.3)"),
+	OPT_STRING_(0, "share", &share, "RATE",
+		    "budget: share of the profit spent on CRM (default 0.1)"),
+	OPT_STRING_(0, "since", &since, "TIME", "export: rows from TIME on"),
+	OPT_FLAG_(0, "raw", &ro.raw, "CSV/TSV: leave cells starting with = + - @ as they are"),
+	OPT_STRING_('o', "output", &ro.output, "FILE",
+		    "write to FILE (created 0600; csv unless -f says otherwise)"),
+	OPT_STRING_(0, "html", &ro.html, "FILE",
+		    "write one self-contained HTML page with charts to FILE (0600)"),
+	OPT_END_(),
+};
+
+static const struct opt_cmd cmd = {
+	.usage = "[options] summary\n"
+		 "[options] campaign NAME [--window 7d] [--attribution view|click]\n"
+		 "[options] campaigns\n"
+		 "[options] cohorts [--by month|week] [--metric retention|revenue|customers]\n"
+		 "[options] rfm\n"
+		 "[options] ltv [--by segment|cohort|city|attr.NAME]\n"
+		 "[options] customer ID|EMAIL|PHONE\n"
+		 "[options] budget [--margin 0.3] [--share 0.1]\n"
+		 "[options] export customers|orders|events|consents|messages [--since TIME]\n"
+		 "[options] --html FILE [campaign NAME]",
+	.summary = "Report what the customers and the campaigns earned, from the database\n"
+		   "(read only): money in major units, per currency or in one (--currency).",
+	.opts = options,
+	.common = OPT_COMMON_DB | OPT_COMMON_FORMAT | OPT_COMMON_NOW,
+	.more = "Examples:\n"
+		"  crm-report summary\n"
+		"  crm-report campaign winback-2026-11 --window 14d\n"
+		"  crm-report cohorts --by month --metric retention --periods 0 -f csv\n"
+		"  crm-report ltv --by city --where 'country = \"RU\"'\n"
+		"  crm-report customer ann@example.com\n"
+		"  crm-report export orders --since 2026-11-01 -o orders.csv\n"
+		"  crm-report --html report.html\n",
+};
+
+static int parse_rate(const char *s, double *out)
+{
+	char *end;
+	double v = strtod(s, &end);
+
+	if (end == s)
+		return -1;
+	if (!strcmp(end, "%"))
+		v /= 100;
+	else if (*end)
+		return -1;
+	if (!(v >= 0 && v <= 1))
+		return -1;
+	*out = v;
+	return 0;
+}
+
+static const char *const subs[] = {
+	"summary", "campaign", "campaigns", "cohorts", "rfm", "ltv", "customer", "budget",
+	"export", NULL,
+};
+
+int cmd_main(int argc, char **argv)
+{
+	struct crm crm = { 0 };
+	struct report r;
+	const char *sub, *arg = NULL;
+	char code[4], sincebuf[20];
+	int first, nargs, rc, i;
+
+	first = opt_parse(&crm, &cmd, argc, argv);
+	nargs = argc - first;
+	if (nargs == 0 && !ro.html)
+		opt_usage_error(&cmd, "a report is needed: summary, campaign NAME, campaigns, cohorts,"
+				" rfm, ltv, customer ID, budget or export TABLE");
+	sub = nargs ? argv[first] : "summary";
+	for (i = 0; subs[i] && strcmp(subs[i], sub); i++)
+		;
+	if (!subs[i])
+		opt_usage_error(&cmd, "unknown report \"%s\"", sub);
+	if (!strcmp(sub, "campaign") || !strcmp(sub, "customer") || !strcmp(sub, "export")) {
+		if (nargs != 2)
+			opt_usage_error(&cmd, "%s needs one %s", sub,
+					!strcmp(sub, "campaign") ? "campaign NAME" :
+					!strcmp(sub, "customer") ? "ID, e-mail or phone" : "TABLE");
+		arg = argv[first + 1];
+	} else if (nargs > 1) {
+		opt_usage_error(&cmd, "%s takes no operand, got \"%s\"", sub, argv[first + 1]);
+	}
+	if (ro.html && strcmp(sub, "summary") && strcmp(sub, "campaign"))
+		opt_usage_error(&cmd, "--html writes the whole page: give no report, or campaign NAME");
+	if (ro.html && ro.output)
+		opt_usage_error(&cmd, "--html and -o are two outputs: give one");
+
+	/* options that belong to one report */
+	if ((strcmp(window, "7d") || attribution) && strcmp(sub, "campaign") &&
+	    strcmp(sub, "campaigns") && !ro.html)
+		opt_usage_error(&cmd, "--window and --attribution go with campaign and campaigns");
+	if (by && strcmp(sub, "cohorts") && strcmp(sub, "ltv"))
+		opt_usage_error(&cmd, "--by goes with cohorts and ltv");
+	if ((ro.metric || periods != -1) && strcmp(sub, "cohorts"))
+		opt_usage_error(&cmd, "--metric and --periods go with cohorts");
+	if ((margin || share) && strcmp(sub, "budget"))
+		opt_usage_error(&cmd, "--margin and --share go with budget");
+	if (since && strcmp(sub, "export"))
+		opt_usage_error(&cmd, "--since goes with export");
+	if ((ro.segment || ro.where) && !strcmp(sub, "customer"))
+		opt_usage_error(&cmd, "customer shows one customer: no --segment or --where");
+
+	{
+		int64_t secs;
+		const char *why;
+		if (norm_duration(window, strlen(window), &secs, &why) < 0 || secs <= 0)
+			opt_usage_error(&cmd, "invalid --window \"%s\" (a duration such as 7d, 48h, 2w)",
+					window);
+		ro.window = secs;
+	}
+	if (attribution) {
+		if (!strcmp(attribution, "click"))
+			ro.click = 1;
+		else if (strcmp(attribution, "view"))
+			opt_usage_error(&cmd, "invalid --attribution \"%s\" (view or click)", attribution);
+	}
+	if (by && !strcmp(sub, "cohorts")) {
+		if (!strcmp(by, "week"))
+			ro.by_week = 1;
+		else if (strcmp(by, "month"))
+			opt_usage_error(&cmd, "invalid --by \"%s\" for cohorts (month or week)", by);
+	} else if (by) {
+		if (strcmp(by, "segment") && strcmp(by, "cohort") && strcmp(by, "city") &&
+		    !(strncmp(by, "attr.", 5) == 0 && by[5]))
+			opt_usage_error(&cmd, "invalid --by \"%s\" for ltv (segment, cohort, city or "
+					"attr.NAME)", by);
+		ro.by = by;
+	}
+	if (ro.metric && strcmp(ro.metric, "retention") && strcmp(ro.metric, "revenue") &&
+	    strcmp(ro.metric, "customers"))
+		opt_usage_error(&cmd, "invalid --metric \"%s\" (retention, revenue or customers)",
+				ro.metric);
+	if (periods < -1)
+		opt_usage_error(&cmd, "--periods needs a number >= 0");
+	if (periods >= 0)
+		ro.periods = periods;
+	if (margin && parse_rate(margin, &ro.margin) < 0)
+		opt_usage_error(&cmd, "invalid --margin \"%s\" (a rate from 0 to 1, or a percentage)",
+				margin);
+	if (share && parse_rate(share, &ro.share) < 0)
+		opt_usage_error(&cmd, "invalid --share \"%s\" (a rate from 0 to 1, or a percentage)",
+				share);
+	if (ro.currency) {
+		int exp;
+		const char *why;
+		if (norm_currency(ro.currency, strlen(ro.currency), code, &exp, &why) < 0)
+			opt_usage_error(&cmd, "invalid --currency \"%s\": %s", ro.currency, why);
+		ro.currency = code;
+	}
+	if (since) {
+		struct norm_opts no = { 0 };
+		const char *why;
+		int64_t t;
+		if (norm_time(since, strlen(since), &no, &t, &why) < 0)
+			opt_usage_error(&cmd, "invalid --since \"%s\": %s", since, why);
+		norm_fmt_time(t, sincebuf);
+		ro.since = sincebuf;
+	}
+
+	db_open(&crm, DB_READ);
+	if ((rc = report_open(&r, &crm, &ro)) == 0) {
+		if (ro.html)
+			rc = report_html(&r, arg);
+		else if (!strcmp(sub, "summary"))
+			rc = report_summary(&r);
+		else if (!strcmp(sub, "campaign"))
+			rc = report_campaign(&r, arg);
+		else if (!strcmp(sub, "campaigns"))
+			rc = report_campaigns(&r);
+		else if (!strcmp(sub, "cohorts"))
+			rc = report_cohorts(&r);
+		else if (!strcmp(sub, "rfm"))
+			rc = report_rfm(&r);
+		else if (!strcmp(sub, "ltv"))
+			rc = report_ltv(&r);
+		else if (!strcmp(sub, "customer"))
+			rc = report_customer(&r, arg);
+		else if (!strcmp(sub, "budget"))
+			rc = report_budget(&r);
+		else
+			rc = report_export(&r, arg);
+	}
+	if (report_close(&r) && !rc)
+		rc = 1;
+	db_close(&crm);
+	return rc;
+}

@@ -1,0 +1,157 @@
+/*
+ * report.h - crm-report: what the base and the campaigns earned, read from
+ * the database (opened read-only) and written with out.h, or as one
+ * self-contained HTML page.
+ *
+ *   report.c           options, the --segment/--where filter, tables,
+ *                      money, the scan of completed orders; summary,
+ *                      cohorts, rfm, ltv, budget
+ *   report_campaign.c  campaign NAME and campaigns: attribution windows,
+ *                      treatment against control, uplift statistics
+ *   report_card.c      customer ID, and export TABLE
+ *   report_stats.c     normal and Student t distributions, two-proportion
+ *                      z-test, Welch's t-test, minimum detectable effect
+ *   report_html.c      --html FILE
+ */
+#ifndef CRM_REPORT_H
+#define CRM_REPORT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "crm.h"
+#include "out.h"
+
+struct report_opts {
+	const char *segment;     /* --segment NAME: only its members */
+	const char *where;       /* --where EXPR: only the customers matching it */
+	const char *currency;    /* --currency: the one money is reported in */
+	int64_t window;          /* --window, seconds (campaign; default 7d) */
+	int click;               /* --attribution click (default view) */
+	int by_week;             /* cohorts --by week */
+	const char *metric;      /* cohorts --metric retention|revenue|customers */
+	long periods;            /* cohorts --periods N (0: all) */
+	const char *by;          /* ltv --by segment|cohort|city|attr.X */
+	double margin, share;    /* budget */
+	const char *since;       /* export --since (normalised time) */
+	int raw;                 /* export --raw: no formula neutralising */
+	const char *output;      /* -o FILE (created 0600) */
+	const char *html;        /* --html FILE (created 0600) */
+};
+
+/* The state of one run: the database and what restricts the customers. */
+struct report {
+	struct crm *crm;
+	const struct report_opts *o;
+	int filtered;            /* temp.report_filter holds the customers */
+	FILE *fp;                /* where the rows go (stdout or -o) */
+	enum out_format format;
+};
+
+/* Sets up r (filter table, output file); returns 0 or an exit status. */
+int report_open(struct report *r, struct crm *crm, const struct report_opts *o);
+int report_close(struct report *r);
+
+/* " AND COL IN (SELECT customer_id FROM temp.report_filter)" or "". */
+const char *report_filter(const struct report *r, const char *col, char *buf, size_t n);
+
+int report_summary(struct report *r);
+int report_cohorts(struct report *r);
+int report_rfm(struct report *r);
+int report_ltv(struct report *r);
+int report_budget(struct report *r);
+int report_campaign(struct report *r, const char *name);
+int report_campaigns(struct report *r);
+int report_customer(struct report *r, const char *who);
+int report_export(struct report *r, const char *table);
+int report_html(struct report *r, const char *campaign);
+
+/* ---- tables of results (report.c) ------------------------------------ */
+
+/*
+ * A small table built in memory, so that a report can be written as rows
+ * (csv, tsv, jsonl, json) or, in table format, turned on its side when it
+ * is wide (one line per column: "metric" and one column per row).
+ */
+struct rtab {
+	size_t ncols, nrows, cap;
+	const char **cols;
+	struct out_val *v;   /* nrows * ncols */
+	int keep;            /* never sideways (a matrix) */
+	char **strs;         /* text owned by the table */
+	size_t nstrs, capstrs;
+};
+
+void rtab_init(struct rtab *t, size_t ncols, const char *const *cols);
+/* Starts a row (all NULL); returns its values. */
+struct out_val *rtab_row(struct rtab *t);
+void rtab_text(struct rtab *t, struct out_val *v, const char *s);
+void rtab_int(struct out_val *v, int64_t i);
+/* A real rounded to digits decimals; NaN and infinities become NULL. */
+void rtab_real(struct out_val *v, double d, int digits);
+/* Writes t in r's format; sideways in table format when it has more than
+ * 8 columns. Frees t. */
+void rtab_emit(struct report *r, struct rtab *t);
+
+/* The reports as tables, for --html: 0 or an exit status. */
+int report_build_summary(struct report *r, struct rtab *t);
+int report_build_cohorts(struct report *r, struct rtab *t);
+int report_build_rfm(struct report *r, struct rtab *t);
+int report_build_campaigns(struct report *r, struct rtab *t);
+int report_build_campaign(struct report *r, const char *name, struct rtab *t);
+
+/* ---- money -------------------------------------------------------------- */
+
+/* An amount in minor units of code, in major units (12345 RUB -> 123.45). */
+double report_major(int64_t minor, const char *code);
+
+/* ---- completed orders, customer by customer ---------------------------- */
+
+struct rorder {
+	int64_t t;           /* epoch seconds */
+	int64_t amount;      /* minor units */
+	int cur;             /* index in report_currency() */
+};
+
+/* Calls fn for each customer with completed orders up to now (the
+ * filter applied), with those orders in time order. */
+void report_scan_orders(struct report *r,
+			void (*fn)(void *arg, int64_t customer, const struct rorder *o, size_t n),
+			void *arg);
+/* The currency codes seen by the scans so far: index -> code. */
+const char *report_currency(size_t i);
+size_t report_ncurrencies(void);
+int report_currency_index(const char *code);
+
+/* Parses "YYYY-MM-DD HH:MM:SS" (as the tables hold times) to epoch
+ * seconds; -1 if it is not that. */
+int64_t report_time(const char *s);
+
+/* ---- statistics (report_stats.c) --------------------------------------- */
+
+double rs_norm_cdf(double z);
+double rs_norm_quantile(double p);
+/* Regularised incomplete beta I_x(a, b). */
+double rs_betai(double a, double b, double x);
+double rs_t_cdf(double t, double df);
+double rs_t_quantile(double p, double df);
+
+struct rs_prop {
+	double p1, p0;       /* treatment, control rates */
+	double diff;         /* p1 - p0 */
+	double lo, hi;       /* 95% interval of diff (unpooled standard error) */
+	double rel;          /* diff / p0, NaN when p0 = 0 */
+	double z, p;         /* pooled z statistic and two-sided p-value */
+	double mde;          /* minimum detectable effect, 5% two-sided, 80% power */
+};
+/* x1 of n1 against x0 of n0; NaN where undefined (n = 0). */
+void rs_ztest(double x1, double n1, double x0, double n0, struct rs_prop *r);
+
+struct rs_welch {
+	double m1, m0, diff, lo, hi, t, df, p;
+};
+/* Means from n, sum and sum of squares of each sample. */
+void rs_welch(double n1, double s1, double ss1, double n0, double s0, double ss0,
+	      struct rs_welch *r);
+
+#endif
