@@ -20,7 +20,7 @@ static struct send_opts so = {
 };
 static const char *tmpl_path, *control, *cap, *quiet, *rate, *backoff, *max_wait;
 static const char *consent;
-static long max_attempts = 8, limit = -1;
+static long max_attempts = 8, limit = -1, concurrency = 1;
 static int no_consent;
 
 static int add_variant(const char *arg, void *data)
@@ -69,6 +69,8 @@ static const struct opt options[] = {
 	OPT_FLAG_(0, "transactional", &so.transactional,
 		  "not marketing: skip the consent check (never unsubscribes, erasures, bounces)"),
 	OPT_STRING_(0, "rate", &rate, "N/s", "send at most N messages per second"),
+	OPT_INT_(0, "concurrency", &concurrency, "N",
+		 "transmit over N connections at once (e-mail, HTTP; default 1)"),
 	OPT_STRING_(0, "backoff", &backoff, "DUR", "first retry delay, doubled each time (default 2s)"),
 	OPT_STRING_(0, "max-wait", &max_wait, "DUR",
 		    "wait at most this long for a retry within the run (default 2min)"),
@@ -182,6 +184,9 @@ int cmd_main(int argc, char **argv)
 	if (max_attempts < 1)
 		opt_usage_error(&cmd, "--max-attempts needs a number >= 1");
 	so.max_attempts = (int)max_attempts;
+	if (concurrency < 1 || concurrency > 64)
+		opt_usage_error(&cmd, "--concurrency needs a number from 1 to 64");
+	so.concurrency = (int)concurrency;
 	so.limit = limit;
 	if (consent && no_consent)
 		opt_usage_error(&cmd, "--consent and --no-consent contradict each other");

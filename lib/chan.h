@@ -75,6 +75,16 @@ void smtp_close(struct smtp *s);
 void smtp_send(struct smtp *s, const char *from, const char *rcpt, const char *msg,
 	       size_t len, struct chan_result *r);
 
+/* smtp_send in two halves, for running several connections at once in a
+ * curl multi handle: smtp_begin() checks the addresses (-1 and r filled
+ * when one is refused: no transfer) and sets up the transfer of
+ * smtp_handle(s); after libcurl finished it with rc, smtp_end() fills r.
+ * msg must stay valid until then. */
+int smtp_begin(struct smtp *s, const char *from, const char *rcpt, const char *msg,
+	       size_t len, struct chan_result *r);
+CURL *smtp_handle(const struct smtp *s);
+void smtp_end(struct smtp *s, CURLcode rc, struct chan_result *r);
+
 /* After a failed smtp_send: 1 when the failure was not about the recipient
  * (no connection, the sender or AUTH refused), so that every further
  * message would fail the same way and the run should stop. */

@@ -92,6 +92,7 @@ struct http_provider {
 	int retry_after;
 	int provider_problem;
 	char unset[NAME_MAX_];
+	struct curl_slist *hdrs;  /* the request's headers */
 };
 
 /* ---- small helpers -------------------------------------------------- */
@@ -1290,26 +1291,38 @@ static void set_reason(const struct http_provider *p, struct chan_result *r, str
 	snprintf(r->reason, sizeof(r->reason), "%s", b->buf);
 }
 
-void http_send(struct http_provider *p, const struct http_msg *m, struct chan_result *r)
+/* After a request, whatever its outcome: forget the message and the
+ * credentials. */
+static void request_done(struct http_provider *p)
+{
+	p->m = NULL;
+	curl_slist_free_all(p->hdrs);
+	p->hdrs = NULL;
+	if (p->curl)
+		curl_easy_setopt(p->curl, CURLOPT_HTTPHEADER, NULL);
+	if (p->basic && p->curl) {
+		curl_easy_setopt(p->curl, CURLOPT_USERNAME, NULL);
+		curl_easy_setopt(p->curl, CURLOPT_PASSWORD, NULL);
+	}
+	if (p->pass.len)
+		memset(p->pass.buf, 0, p->pass.len);
+}
+
+int http_begin(struct http_provider *p, const struct http_msg *m, struct chan_result *r)
 {
 	struct sb *why = &p->why, *q = &p->q;
-	struct curl_slist *hdrs = NULL;
-	cJSON *reply = NULL;
-	CURLcode rc;
-	long code = 0;
-	int complete;
 
 	memset(r, 0, sizeof(*r));
 	p->provider_problem = 0;
 	if (!m->address || !*m->address || strlen(m->address) > 512 || has_ctl(m->address)) {
 		r->status = CHAN_PERMANENT;
 		snprintf(r->reason, sizeof(r->reason), "invalid address");
-		return;
+		return -1;
 	}
 	if (!m->idempotency_key || !*m->idempotency_key) {
 		r->status = CHAN_PERMANENT;
 		snprintf(r->reason, sizeof(r->reason), "no idempotency key");
-		return;
+		return -1;
 	}
 	p->m = m;
 	sb_reset(&p->req_url);
@@ -1324,9 +1337,11 @@ void http_send(struct http_provider *p, const struct http_msg *m, struct chan_re
 			n--;
 		sb_add(&p->text, m->text, n);
 	}
-	if (build(p, &hdrs, r) < 0) {
+	p->hdrs = NULL;
+	if (build(p, &p->hdrs, r) < 0) {
 		r->status = CHAN_PERMANENT;
-		goto out;
+		request_done(p);
+		return -1;
 	}
 	p->body_off = p->body_out = 0;
 	p->hdr_started = p->hdr_done = p->resent = 0;
@@ -1334,14 +1349,28 @@ void http_send(struct http_provider *p, const struct http_msg *m, struct chan_re
 	p->errbuf[0] = 0;
 	sb_reset(&p->resp);
 	curl_easy_setopt(p->curl, CURLOPT_URL, p->req_url.buf);
-	curl_easy_setopt(p->curl, CURLOPT_HTTPHEADER, hdrs);
+	curl_easy_setopt(p->curl, CURLOPT_HTTPHEADER, p->hdrs);
 	curl_easy_setopt(p->curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)p->body.len);
 	if (p->basic) {
 		curl_easy_setopt(p->curl, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
 		curl_easy_setopt(p->curl, CURLOPT_USERNAME, p->user.buf);
 		curl_easy_setopt(p->curl, CURLOPT_PASSWORD, p->pass.buf);
 	}
-	rc = curl_easy_perform(p->curl);
+	return 0;
+}
+
+CURL *http_handle(const struct http_provider *p)
+{
+	return p->curl;
+}
+
+void http_end(struct http_provider *p, CURLcode rc, struct chan_result *r)
+{
+	struct sb *why = &p->why, *q = &p->q;
+	cJSON *reply = NULL;
+	long code = 0;
+	int complete;
+
 	curl_easy_getinfo(p->curl, CURLINFO_RESPONSE_CODE, &code);
 	complete = p->hdr_done && p->body_out >= p->body.len;
 	r->code = (int)code;
@@ -1426,14 +1455,12 @@ void http_send(struct http_provider *p, const struct http_msg *m, struct chan_re
 			r->reason);
 		crm_info("%s", why->buf);
 	}
-out:
-	p->m = NULL;
 	cJSON_Delete(reply);
-	curl_slist_free_all(hdrs);
-	if (p->basic && p->curl) {
-		curl_easy_setopt(p->curl, CURLOPT_USERNAME, NULL);
-		curl_easy_setopt(p->curl, CURLOPT_PASSWORD, NULL);
-	}
-	if (p->pass.len)
-		memset(p->pass.buf, 0, p->pass.len);
+	request_done(p);
+}
+
+void http_send(struct http_provider *p, const struct http_msg *m, struct chan_result *r)
+{
+	if (http_begin(p, m, r) == 0)
+		http_end(p, curl_easy_perform(p->curl), r);
 }

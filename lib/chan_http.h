@@ -158,6 +158,15 @@ const char *http_preset_path(const struct http_provider *p);
  * hold a secret. */
 void http_send(struct http_provider *p, const struct http_msg *m, struct chan_result *r);
 
+/* http_send in two halves, for several requests at once in a curl multi
+ * handle: http_begin() checks and builds the request (-1 and r filled when
+ * it cannot be made: no transfer) and sets up the transfer of
+ * http_handle(p); after libcurl finished it with rc, http_end() fills r.
+ * m must stay valid until then. */
+int http_begin(struct http_provider *p, const struct http_msg *m, struct chan_result *r);
+CURL *http_handle(const struct http_provider *p);
+void http_end(struct http_provider *p, CURLcode rc, struct chan_result *r);
+
 /* After a CHAN_TRANSIENT from http_send: 1 when the failure was not about
  * the message (no connection to the provider, credentials refused: 401,
  * 407), so that every further message would fail the same way. */

@@ -33,6 +33,8 @@ struct smtp {
 	int code;               /* last reply code */
 	char reply[256];        /* last reply line */
 	char reply_cmd[16];     /* the command the last reply answered */
+	struct curl_slist *to;  /* the envelope recipient */
+	char err[CURL_ERROR_SIZE];
 };
 
 const char *chan_status_name(enum chan_status s)
@@ -187,6 +189,7 @@ void smtp_close(struct smtp *s)
 	if (!s)
 		return;
 	curl_easy_cleanup(s->curl);
+	curl_slist_free_all(s->to);
 	free(s);
 }
 
@@ -205,23 +208,21 @@ static int plain_address(const char *a)
 	return 1;
 }
 
-void smtp_send(struct smtp *s, const char *from, const char *rcpt, const char *msg,
+int smtp_begin(struct smtp *s, const char *from, const char *rcpt, const char *msg,
 	       size_t len, struct chan_result *r)
 {
-	struct curl_slist *to = NULL;
-	char buf[300], err[CURL_ERROR_SIZE] = "";
-	CURLcode rc;
+	char buf[300];
 
 	memset(r, 0, sizeof(*r));
 	if (!plain_address(rcpt)) {
 		r->status = CHAN_PERMANENT;
 		snprintf(r->reason, sizeof(r->reason), "invalid recipient address");
-		return;
+		return -1;
 	}
 	if (!plain_address(from)) {
 		r->status = CHAN_TRANSIENT;
 		snprintf(r->reason, sizeof(r->reason), "invalid sender address");
-		return;
+		return -1;
 	}
 	s->data = msg;
 	s->len = len;
@@ -230,17 +231,31 @@ void smtp_send(struct smtp *s, const char *from, const char *rcpt, const char *m
 	s->code = 0;
 	s->reply[0] = s->last_cmd[0] = s->reply_cmd[0] = 0;
 	s->in_auth = 0;
+	s->err[0] = 0;
 
 	snprintf(buf, sizeof(buf), "<%s>", from);
 	curl_easy_setopt(s->curl, CURLOPT_MAIL_FROM, buf);
 	snprintf(buf, sizeof(buf), "<%s>", rcpt);
-	to = curl_slist_append(NULL, buf);
-	curl_easy_setopt(s->curl, CURLOPT_MAIL_RCPT, to);
-	curl_easy_setopt(s->curl, CURLOPT_ERRORBUFFER, err);
-	rc = curl_easy_perform(s->curl);
-	curl_slist_free_all(to);
-	curl_easy_setopt(s->curl, CURLOPT_ERRORBUFFER, NULL);
+	curl_slist_free_all(s->to);
+	s->to = curl_slist_append(NULL, buf);
+	curl_easy_setopt(s->curl, CURLOPT_MAIL_RCPT, s->to);
+	curl_easy_setopt(s->curl, CURLOPT_ERRORBUFFER, s->err);
+	return 0;
+}
 
+CURL *smtp_handle(const struct smtp *s)
+{
+	return s->curl;
+}
+
+void smtp_end(struct smtp *s, CURLcode rc, struct chan_result *r)
+{
+	const char *err = s->err[0] ? s->err : curl_easy_strerror(rc);
+
+	curl_slist_free_all(s->to);
+	s->to = NULL;
+	curl_easy_setopt(s->curl, CURLOPT_MAIL_RCPT, NULL);
+	curl_easy_setopt(s->curl, CURLOPT_ERRORBUFFER, NULL);
 	r->code = s->code;
 	if (rc == CURLE_OK && s->code >= 200 && s->code < 300) {
 		r->status = CHAN_SENT;
@@ -250,7 +265,7 @@ void smtp_send(struct smtp *s, const char *from, const char *rcpt, const char *m
 	if (s->body_done && !s->reply_after_body) {
 		r->status = CHAN_IN_DOUBT;
 		snprintf(r->reason, sizeof(r->reason), "no reply after the message was sent: %.200s",
-			 err[0] ? err : curl_easy_strerror(rc));
+			 err);
 		return;
 	}
 	if (s->code >= 500 && s->code < 600) {
@@ -266,7 +281,14 @@ void smtp_send(struct smtp *s, const char *from, const char *rcpt, const char *m
 	if (s->code >= 400)
 		snprintf(r->reason, sizeof(r->reason), "%s", s->reply);
 	else
-		snprintf(r->reason, sizeof(r->reason), "%.250s", err[0] ? err : curl_easy_strerror(rc));
+		snprintf(r->reason, sizeof(r->reason), "%.250s", err);
+}
+
+void smtp_send(struct smtp *s, const char *from, const char *rcpt, const char *msg,
+	       size_t len, struct chan_result *r)
+{
+	if (smtp_begin(s, from, rcpt, msg, len, r) == 0)
+		smtp_end(s, curl_easy_perform(s->curl), r);
 }
 
 /* For the send loop: did the last failure come from the server refusing

@@ -59,6 +59,40 @@ struct item {
 	int bounce;            /* suppress the address */
 };
 
+/* One rendered message: the subject, text and HTML parts, and for e-mail
+ * (and mbox) the whole RFC 5322 message and its From address. */
+struct rendered {
+	struct sb subj, text, html, msg, from_addr;
+};
+
+/* A connection of its own, for --concurrency: the channel's handle, the
+ * message it is transmitting (NULL when idle), and that message. */
+struct lane {
+	struct smtp *smtp;
+	struct http_provider *http;
+	struct item *it;
+	struct http_msg hm;
+	struct rendered r;
+};
+
+static void rendered_init(struct rendered *b)
+{
+	sb_init(&b->subj);
+	sb_init(&b->text);
+	sb_init(&b->html);
+	sb_init(&b->msg);
+	sb_init(&b->from_addr);
+}
+
+static void rendered_free(struct rendered *b)
+{
+	sb_free(&b->subj);
+	sb_free(&b->text);
+	sb_free(&b->html);
+	sb_free(&b->msg);
+	sb_free(&b->from_addr);
+}
+
 struct tpl {
 	char *name;
 	char *path;
@@ -104,9 +138,14 @@ struct sender {
 	/* file */
 	FILE *file;
 
+	/* --concurrency N > 1: N lanes in a curl multi handle */
+	CURLM *multi;
+	struct lane *lanes;
+	int nlanes;
+
 	struct out *out;
-	struct sb buf, text, html, subj, msg;
-	struct sb from_addr;      /* of the message being sent */
+	struct sb buf;
+	struct rendered r;        /* the message being sent, one at a time */
 
 	long planned, unknown, transmitted;
 	long counts[16];
@@ -405,6 +444,19 @@ static int open_channel(struct sender *s)
 {
 	const struct send_opts *o = s->o;
 
+	/* --concurrency: connections of their own in a curl multi handle
+	 * (e-mail and HTTP; the file channel writes one file in order) */
+	if (o->concurrency > 1 && strcmp(o->channel, "file") && !s->dry_run) {
+		s->nlanes = o->concurrency;
+		s->lanes = xcalloc((size_t)s->nlanes, sizeof(*s->lanes));
+		for (int k = 0; k < s->nlanes; k++)
+			rendered_init(&s->lanes[k].r);
+		if (!(s->multi = curl_multi_init()))
+			crm_die(1, "cannot initialise libcurl");
+		/* one connection per lane, kept open between messages */
+		curl_multi_setopt(s->multi, CURLMOPT_MAXCONNECTS, (long)s->nlanes);
+	}
+
 	if (!strcmp(o->channel, "email") && !s->dry_run) {
 		struct smtp_conf c = { 0 };
 		const char *v;
@@ -425,6 +477,9 @@ static int open_channel(struct sender *s)
 		}
 		if (!(s->smtp = smtp_open(&c)))
 			return 1;
+		for (int k = 0; k < s->nlanes; k++)
+			if (!(s->lanes[k].smtp = smtp_open(&c)))
+				return 1;
 		if (!s->envelope_from && !s->from) {
 			crm_error("%s: no [email] from address", conf_name(s->conf));
 			return 1;
@@ -436,6 +491,9 @@ static int open_channel(struct sender *s)
 
 		if (!(s->http = http_open(o->channel, s->conf, s->dry_run)))
 			return 1;
+		for (int k = 0; k < s->nlanes; k++)
+			if (!(s->lanes[k].http = http_open(o->channel, s->conf, s->dry_run)))
+				return 1;
 		s->addr_kind = http_address_field(s->http);
 		if (expr_field_sql(s->addr_kind, s->crm->now, &a) != 0) {
 			crm_error("%s: [%s] address \"%s\" is not a customer field",
@@ -1016,10 +1074,10 @@ static const char *lookup(void *arg, const char *name, size_t *len)
 	return v;
 }
 
-/* Renders the item into s->msg: the RFC 5322 message (e-mail, mbox), or
- * fills s->subj/text/html (other channels). Returns 0, or -1 with
+/* Renders the item into b->msg: the RFC 5322 message (e-mail, mbox), or
+ * fills b->subj/text/html (other channels). Returns 0, or -1 with
  * it->reason set. */
-static int render(struct sender *s, struct item *it)
+static int render(struct sender *s, struct item *it, struct rendered *b)
 {
 	const struct tmpl *t = s->tpl[it->vi].t;
 	struct render_ctx c = { s, it };
@@ -1034,16 +1092,16 @@ static int render(struct sender *s, struct item *it)
 
 	for (size_t h = 0; h < nh && h < TMPL_MAX_HEADERS; h++)
 		sb_init(&hv[h]);
-	sb_reset(&s->subj);
-	sb_reset(&s->text);
-	sb_reset(&s->html);
-	sb_reset(&s->msg);
+	sb_reset(&b->subj);
+	sb_reset(&b->text);
+	sb_reset(&b->html);
+	sb_reset(&b->msg);
 	if ((i = tmpl_header_index(t, "Subject")) >= 0)
-		tmpl_render_header(t, (size_t)i, lookup, &c, &s->subj);
+		tmpl_render_header(t, (size_t)i, lookup, &c, &b->subj);
 	if (tmpl_has_text(t))
-		tmpl_render_text(t, lookup, &c, &s->text);
+		tmpl_render_text(t, lookup, &c, &b->text);
 	if (tmpl_has_html(t))
-		tmpl_render_html(t, lookup, &c, &s->html);
+		tmpl_render_html(t, lookup, &c, &b->html);
 	if (strcmp(s->o->channel, "email") && !(s->file && s->o->mbox))
 		return 0;
 
@@ -1056,8 +1114,8 @@ static int render(struct sender *s, struct item *it)
 		rc = -1;
 		goto out;
 	}
-	sb_reset(&s->from_addr);
-	sb_add(&s->from_addr, faddr.buf, faddr.len);
+	sb_reset(&b->from_addr);
+	sb_add(&b->from_addr, faddr.buf, faddr.len);
 	if ((i = tmpl_header_index(t, "Reply-To")) >= 0) {
 		tmpl_render_header(t, (size_t)i, lookup, &c, &reply);
 		if (mime_split_address(reply.buf, &rname, &raddr) < 0) {
@@ -1095,16 +1153,16 @@ static int render(struct sender *s, struct item *it)
 			.to_addr = it->address,
 			.reply_to_name = rname.len ? rname.buf : NULL,
 			.reply_to_addr = raddr.len ? raddr.buf : NULL,
-			.subject = s->subj.buf ? s->subj.buf : "",
+			.subject = b->subj.buf ? b->subj.buf : "",
 			.message_id = it->message_id,
 			.date = now_s(s),
-			.text = tmpl_has_text(t) ? (s->text.buf ? s->text.buf : "") : NULL,
-			.text_len = s->text.len,
-			.html = tmpl_has_html(t) ? (s->html.buf ? s->html.buf : "") : NULL,
-			.html_len = s->html.len,
+			.text = tmpl_has_text(t) ? (b->text.buf ? b->text.buf : "") : NULL,
+			.text_len = b->text.len,
+			.html = tmpl_has_html(t) ? (b->html.buf ? b->html.buf : "") : NULL,
+			.html_len = b->html.len,
 			.headers = extra, .nheaders = nextra,
 		};
-		if (mime_build(&s->msg, &m, &why) < 0) {
+		if (mime_build(&b->msg, &m, &why) < 0) {
 			snprintf(it->reason, sizeof(it->reason), "cannot build the message: %s",
 				 why ? why : "invalid");
 			rc = -1;
@@ -1129,7 +1187,7 @@ static void file_write(struct sender *s, struct item *it, struct chan_result *r)
 	memset(r, 0, sizeof(*r));
 	if (s->o->mbox) {
 		/* mboxrd: "From " separator, LF line ends, ">From " quoting */
-		const char *p = s->msg.buf, *end = p + s->msg.len;
+		const char *p = s->r.msg.buf, *end = p + s->r.msg.len;
 		time_t t = (time_t)now_s(s);
 		char date[64];
 		struct tm tm;
@@ -1184,11 +1242,11 @@ static void file_write(struct sender *s, struct item *it, struct chan_result *r)
 		sb_adds(&j, "}");
 		if (tmpl_has_text(t)) {
 			sb_adds(&j, ",\"text\":");
-			json_quote(&j, s->text.buf ? s->text.buf : "", s->text.len);
+			json_quote(&j, s->r.text.buf ? s->r.text.buf : "", s->r.text.len);
 		}
 		if (tmpl_has_html(t)) {
 			sb_adds(&j, ",\"html\":");
-			json_quote(&j, s->html.buf ? s->html.buf : "", s->html.len);
+			json_quote(&j, s->r.html.buf ? s->r.html.buf : "", s->r.html.len);
 		}
 		sb_adds(&j, "}\n");
 		fwrite(j.buf, 1, j.len, s->file);
@@ -1209,57 +1267,91 @@ static void file_write(struct sender *s, struct item *it, struct chan_result *r)
 		 s->file == stdout ? "stdout" : s->o->output);
 }
 
-static void transmit(struct sender *s, struct item *it)
+/* Waits until --rate allows the next transmission (at most `gap` after
+ * the previous one), or with nowait returns how long that would be. */
+static double rate_wait(struct sender *s, int nowait)
 {
-	const struct send_opts *o = s->o;
-	struct chan_result r;
+	double gap, t;
 
-	if (render(s, it) < 0) {
-		it->status = "failed";
-		return;
+	if (s->o->rate <= 0)
+		return 0;
+	gap = 1.0 / s->o->rate;
+	t = now_monotonic();
+	if (s->last_tx > 0 && t - s->last_tx < gap) {
+		if (nowait)
+			return gap - (t - s->last_tx);
+		sleep_seconds(gap - (t - s->last_tx));
 	}
-	if (o->rate > 0) {
-		double gap = 1.0 / o->rate, t = now_monotonic();
-		if (s->last_tx > 0 && t - s->last_tx < gap)
-			sleep_seconds(gap - (t - s->last_tx));
-		s->last_tx = now_monotonic();
+	s->last_tx = now_monotonic();
+	return 0;
+}
+
+/* Renders the item into b before its transfer. Returns 1 when it must be
+ * transmitted, 0 when it is done already (it cannot be rendered, or a
+ * dry run takes it as sent). */
+static int prepare(struct sender *s, struct item *it, struct rendered *b)
+{
+	if (render(s, it, b) < 0) {
+		it->status = "failed";
+		return 0;
 	}
 	if (s->dry_run) {
 		it->status = "sent";
 		snprintf(it->provider, sizeof(it->provider), "dry run");
-		return;
+		return 0;
 	}
-	if (!strcmp(o->channel, "email")) {
-		smtp_send(s->smtp, s->envelope_from ? s->envelope_from : s->from_addr.buf, it->address,
-			  s->msg.buf, s->msg.len, &r);
-		/* refused before the recipient came up (no connection, AUTH,
-		 * MAIL FROM): every message would fail alike, and this one
-		 * was never really tried */
-		if ((r.status == CHAN_TRANSIENT || r.status == CHAN_PERMANENT) &&
-		    smtp_last_was_sender_problem(s->smtp)) {
-			s->stop = 1;
-			snprintf(s->stop_reason, sizeof(s->stop_reason), "%s", r.reason);
-			r.status = CHAN_TRANSIENT;
-		}
-	} else if (s->http) {
-		struct http_msg m = {
-			.address = it->address, .text = s->text.buf, .subject = s->subj.buf,
-			.html = s->html.buf, .idempotency_key = it->message_id,
-			.customer = it->ext, .campaign = o->campaign, .message_id = it->message_id,
-		};
-		http_send(s->http, &m, &r);
-		/* no connection, credentials refused: every message would fail */
-		if (r.status == CHAN_TRANSIENT && http_last_was_provider_problem(s->http)) {
-			s->stop = 1;
-			snprintf(s->stop_reason, sizeof(s->stop_reason), "%s", r.reason);
-		}
-	} else {
-		file_write(s, it, &r);
+	return 1;
+}
+
+/* Starts the transfer of it (rendered in b) on the channel's handle smtp
+ * or http (the lane's, or the sender's own). Returns 0, or -1 with r
+ * filled when it was refused before any transfer. */
+static int begin(struct sender *s, struct smtp *smtp, struct http_provider *http,
+		 struct http_msg *hm, struct item *it, struct rendered *b, struct chan_result *r)
+{
+	if (smtp)
+		return smtp_begin(smtp, s->envelope_from ? s->envelope_from : b->from_addr.buf,
+				  it->address, b->msg.buf, b->msg.len, r);
+	*hm = (struct http_msg){
+		.address = it->address, .text = b->text.buf, .subject = b->subj.buf,
+		.html = b->html.buf, .idempotency_key = it->message_id,
+		.customer = it->ext, .campaign = s->o->campaign, .message_id = it->message_id,
+	};
+	return http_begin(http, hm, r);
+}
+
+static void end(struct smtp *smtp, struct http_provider *http, CURLcode rc,
+		struct chan_result *r)
+{
+	if (smtp)
+		smtp_end(smtp, rc, r);
+	else
+		http_end(http, rc, r);
+}
+
+/* Records the channel's outcome r in the item; a failure that every
+ * further message would meet (no connection, the sender or credentials
+ * refused) stops the run. */
+static void outcome(struct sender *s, struct smtp *smtp, struct http_provider *http,
+		    struct item *it, struct chan_result *r)
+{
+	const struct send_opts *o = s->o;
+
+	if (smtp && (r->status == CHAN_TRANSIENT || r->status == CHAN_PERMANENT) &&
+	    smtp_last_was_sender_problem(smtp)) {
+		/* refused before the recipient came up: this one was never
+		 * really tried */
+		s->stop = 1;
+		snprintf(s->stop_reason, sizeof(s->stop_reason), "%s", r->reason);
+		r->status = CHAN_TRANSIENT;
+	} else if (http && r->status == CHAN_TRANSIENT && http_last_was_provider_problem(http)) {
+		s->stop = 1;
+		snprintf(s->stop_reason, sizeof(s->stop_reason), "%s", r->reason);
 	}
 	s->transmitted++;
-	snprintf(it->provider, sizeof(it->provider), "%s", r.provider_id);
-	snprintf(it->reason, sizeof(it->reason), "%s", r.reason);
-	switch (r.status) {
+	snprintf(it->provider, sizeof(it->provider), "%s", r->provider_id);
+	snprintf(it->reason, sizeof(it->reason), "%s", r->reason);
+	switch (r->status) {
 	case CHAN_SENT:
 		it->status = "sent";
 		break;
@@ -1268,7 +1360,7 @@ static void transmit(struct sender *s, struct item *it)
 		break;
 	case CHAN_PERMANENT:
 		it->status = "bounced";
-		it->bounce = r.code >= 500 && strstr(r.reason, "(after RCPT)") != NULL;
+		it->bounce = r->code >= 500 && strstr(r->reason, "(after RCPT)") != NULL;
 		if (!it->bounce)
 			it->status = "failed";
 		break;
@@ -1277,18 +1369,117 @@ static void transmit(struct sender *s, struct item *it)
 			char tmp[256];
 			it->status = "failed";
 			snprintf(tmp, sizeof(tmp), "gave up after %d attempts: %.200s", it->attempts,
-				 r.reason);
+				 r->reason);
 			memcpy(it->reason, tmp, sizeof(it->reason));
 		} else {
 			double d = o->backoff * pow(2.0, it->attempts - 1);
 			if (d > 3600)
 				d = 3600;
-			if (r.retry_after > d)
-				d = r.retry_after;
+			if (r->retry_after > d)
+				d = r->retry_after;
 			it->status = "deferred";
 			it->next_at = now_s(s) + (int64_t)ceil(d);
 		}
 		break;
+	}
+}
+
+/* Transmits a batch one message at a time. */
+static void transmit(struct sender *s, struct item *items, int n)
+{
+	for (int i = 0; i < n && !s->stop; i++) {
+		struct item *it = &items[i];
+		struct chan_result r;
+		struct http_msg hm;
+
+		if (!prepare(s, it, &s->r))
+			continue;
+		rate_wait(s, 0);
+		if (s->file)
+			file_write(s, it, &r);
+		else if (begin(s, s->smtp, s->http, &hm, it, &s->r, &r) == 0)
+			end(s->smtp, s->http,
+			    curl_easy_perform(s->smtp ? smtp_handle(s->smtp) : http_handle(s->http)), &r);
+		outcome(s, s->smtp, s->http, it, &r);
+	}
+}
+
+static CURL *lane_handle(const struct lane *l)
+{
+	return l->smtp ? smtp_handle(l->smtp) : http_handle(l->http);
+}
+
+/*
+ * Transmits a batch over the lanes (--concurrency): each idle lane starts
+ * the next message, libcurl drives them all at once, and a lane that
+ * finishes takes the next. Items not started when the run stops keep no
+ * status (record() defers them).
+ */
+static void transmit_lanes(struct sender *s, struct item *items, int n)
+{
+	int next = 0, active = 0;
+
+	for (;;) {
+		double wait = 0;
+		int running;
+		CURLMsg *msg;
+		int left;
+
+		for (int k = 0; k < s->nlanes && next < n && !s->stop; k++) {
+			struct lane *l = &s->lanes[k];
+			struct item *it;
+			struct chan_result r;
+
+			if (l->it)
+				continue;
+			if ((wait = rate_wait(s, 1)) > 0)
+				break;
+			it = &items[next++];
+			if (!prepare(s, it, &l->r)) {
+				k--;	/* the lane is still free */
+				continue;
+			}
+			s->last_tx = now_monotonic();
+			if (begin(s, l->smtp, l->http, &l->hm, it, &l->r, &r) < 0) {
+				outcome(s, l->smtp, l->http, it, &r);
+				k--;
+				continue;
+			}
+			curl_easy_setopt(lane_handle(l), CURLOPT_PRIVATE, (void *)l);
+			if (curl_multi_add_handle(s->multi, lane_handle(l)) != CURLM_OK)
+				crm_die(1, "libcurl: cannot start a transfer");
+			l->it = it;
+			active++;
+		}
+		if (!active) {
+			if (next >= n || s->stop)
+				break;
+			if (wait > 0)
+				sleep_seconds(wait);
+			continue;
+		}
+		if (curl_multi_perform(s->multi, &running) != CURLM_OK)
+			crm_die(1, "libcurl: the transfers failed");
+		while ((msg = curl_multi_info_read(s->multi, &left))) {
+			CURL *h = msg->easy_handle;
+			CURLcode rc = msg->data.result;
+			struct lane *l = NULL;
+			struct chan_result r;
+
+			if (msg->msg != CURLMSG_DONE)
+				continue;
+			curl_easy_getinfo(h, CURLINFO_PRIVATE, (char **)&l);
+			curl_multi_remove_handle(s->multi, h);	/* msg is gone now */
+			memset(&r, 0, sizeof(r));
+			end(l->smtp, l->http, rc, &r);
+			outcome(s, l->smtp, l->http, l->it, &r);
+			l->it = NULL;
+			active--;
+		}
+		if (active) {
+			int ms = wait > 0 && wait < 1 ? (int)(wait * 1000) + 1 : 1000;
+			curl_multi_poll(s->multi, NULL, 0, ms, NULL);
+		}
 	}
 }
 
@@ -1407,7 +1598,7 @@ int send_run(struct crm *crm, const struct send_opts *o)
 {
 	struct sender s = { 0 };
 	const struct chan_info *ci = chan_find(o->channel);
-	struct item items[BATCH];
+	struct item *items = NULL;
 	int status = 0, batch = BATCH;
 	long bad = 0;
 
@@ -1417,11 +1608,7 @@ int send_run(struct crm *crm, const struct send_opts *o)
 	s.dry_run = crm->dry_run;
 	s.t0 = now_monotonic();
 	sb_init(&s.buf);
-	sb_init(&s.text);
-	sb_init(&s.html);
-	sb_init(&s.subj);
-	sb_init(&s.msg);
-	sb_init(&s.from_addr);
+	rendered_init(&s.r);
 	if (!ci)
 		crm_die(2, "unknown channel \"%s\"", o->channel);
 	s.conf = conf_load(crm);
@@ -1442,8 +1629,12 @@ int send_run(struct crm *crm, const struct send_opts *o)
 	read_settings(&s);
 	if ((status = load_templates(&s)) || (status = open_channel(&s)))
 		goto out;
-	if (o->rate > 0 && o->rate < BATCH)
+	/* enough rows per claim to keep every lane busy */
+	if (s.nlanes && batch < 2 * s.nlanes)
+		batch = 2 * s.nlanes;
+	if (o->rate > 0 && o->rate < batch)
 		batch = o->rate < 1 ? 1 : (int)o->rate;
+	items = xcalloc((size_t)batch, sizeof(*items));
 
 	/* a dry run keeps this transaction open to the end and rolls back */
 	db_begin(s.db);
@@ -1477,9 +1668,10 @@ int send_run(struct crm *crm, const struct send_opts *o)
 		if (s.stop)
 			break;
 		seen = claim(&s, items, batch, &ntx);
-		for (int i = 0; i < ntx; i++)
-			if (!s.stop)
-				transmit(&s, &items[i]);
+		if (s.nlanes)
+			transmit_lanes(&s, items, ntx);
+		else
+			transmit(&s, items, ntx);
 		if (ntx)
 			record(&s, items, ntx);
 		for (int i = 0; i < ntx; i++)
@@ -1542,10 +1734,15 @@ out:
 		free(s.secret);
 	}
 	sb_free(&s.buf);
-	sb_free(&s.text);
-	sb_free(&s.html);
-	sb_free(&s.subj);
-	sb_free(&s.msg);
-	sb_free(&s.from_addr);
+	free(items);
+	rendered_free(&s.r);
+	for (int k = 0; k < s.nlanes; k++) {
+		smtp_close(s.lanes[k].smtp);
+		http_close(s.lanes[k].http);
+		rendered_free(&s.lanes[k].r);
+	}
+	free(s.lanes);
+	if (s.multi)
+		curl_multi_cleanup(s.multi);
 	return status;
 }

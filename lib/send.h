@@ -57,6 +57,7 @@ struct send_opts {
 	const char *consent;      /* channel whose consent is needed, NULL none */
 	int transactional;        /* skip the consent check */
 	double rate;              /* messages per second, 0 for no limit */
+	int concurrency;          /* connections at once (e-mail, HTTP), 1 default */
 	double backoff;           /* first retry delay, seconds (doubles) */
 	double max_wait;          /* longest wait for an in-run retry, seconds */
 	int max_attempts;

@@ -2,7 +2,8 @@
 # crm-send killed with SIGKILL at random moments, again and again, then
 # run to the end: nobody receives anything twice, every outbox row ends
 # in a final state, the file is intact, and only rows that were being
-# transmitted when a kill came are in doubt.
+# transmitted when a kill came are in doubt. Every other round sends over
+# four connections at once (--concurrency 4).
 . "$CRM_TOP/tests/lib.sh"
 
 ROUNDS=${CRASH_ROUNDS:-20}
@@ -29,7 +30,7 @@ test_expect "$ROUNDS kills at random moments" '
 	while [ $i -lt $ROUNDS ]; do
 		i=$((i + 1))
 		crm-send --campaign crash --channel email --template t.tmpl --rate 100/s \
-			-q -f csv all.csv >>results.csv 2>>errors.log &
+			--concurrency $((i % 2 ? 4 : 1)) -q -f csv all.csv >>results.csv 2>>errors.log &
 		pid=$!
 		sleep "$(awk -v s=$i "BEGIN { srand(s); printf \"%.2f\", 0.05 + rand() * 0.35 }")"
 		if kill -9 $pid 2>/dev/null; then killed=$((killed + 1)); fi

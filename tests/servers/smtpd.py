@@ -6,7 +6,8 @@
 
 Every accepted message is written to SPOOL_DIR/NNNNNN.eml (with an
 X-Test-Rcpt header line first naming the envelope recipient), and a line
-"RCPT<TAB>MESSAGE-ID" is appended to SPOOL_DIR/log, before the reply to
+"RCPT<TAB>MESSAGE-ID<TAB>CONNECTION" is appended to SPOOL_DIR/log (the
+connection is the client's port, telling connections apart), before the reply to
 the final "." is sent. The port (chosen by the system) is written to the
 port file. Recipients' local parts choose misbehaviour:
 
@@ -58,7 +59,7 @@ class Handler:
         envelope.rcpt_tos.append(address)
         return "250 OK"
 
-    def store(self, envelope):
+    def store(self, envelope, session):
         self.n += 1
         name = os.path.join(self.spool, "%06d.eml" % self.n)
         data = envelope.original_content or envelope.content
@@ -74,7 +75,7 @@ class Handler:
             os.fsync(f.fileno())
         os.rename(name + ".tmp", name)
         with open(os.path.join(self.spool, "log"), "a") as f:
-            f.write("%s\t%s\n" % (envelope.rcpt_tos[0], msgid))
+            f.write("%s\t%s\t%s\n" % (envelope.rcpt_tos[0], msgid, session.peer[1]))
             f.flush()
             os.fsync(f.fileno())
 
@@ -82,7 +83,7 @@ class Handler:
         local = envelope.rcpt_tos[0].split("@", 1)[0].lower()
         if local.startswith("reject"):
             return "554 5.7.1 message refused"
-        self.store(envelope)
+        self.store(envelope, session)
         if local.startswith("drop"):
             server.transport.close()
             return "250 OK (never seen)"
