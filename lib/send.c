@@ -148,6 +148,7 @@ struct sender {
 	struct rendered r;        /* the message being sent, one at a time */
 
 	long planned, unknown, transmitted;
+	long recorded;            /* rows recorded in this run, deferred too */
 	long counts[16];
 	int stop;              /* a failure that every further message would hit */
 	char stop_reason[256];
@@ -1529,6 +1530,7 @@ static void record(struct sender *s, struct item *items, int n)
 		vals[4] = it->provider;
 		vals[5] = it->message_id;
 		vals[6] = it->variant;
+		s->recorded++;
 		if (!strcmp(it->status, "deferred")) {
 			remember_deferred(s, it->id);
 		} else {
@@ -1599,6 +1601,7 @@ int send_run(struct crm *crm, const struct send_opts *o)
 	struct sender s = { 0 };
 	const struct chan_info *ci = chan_find(o->channel);
 	struct item *items = NULL;
+	struct progress *pg = NULL;
 	int status = 0, batch = BATCH;
 	long bad = 0;
 
@@ -1662,9 +1665,19 @@ int send_run(struct crm *crm, const struct send_opts *o)
 		s.out = out_new(stdout, crm->format);
 		out_columns(s.out, ARRAY_SIZE(result_cols), result_cols);
 	}
+	{
+		/* the bar counts the rows due now: new, deferred, in doubt */
+		sqlite3_stmt *st = db_prepare(s.db, "SELECT count(*) FROM messages WHERE campaign_id = ?"
+			" AND status IN ('planned', 'deferred', 'in_doubt')");
+		sqlite3_bind_int64(st, 1, s.campaign_id);
+		pg = progress_new(o->campaign, sqlite3_step(st) == SQLITE_ROW ?
+				  sqlite3_column_int64(st, 0) : -1);
+		sqlite3_finalize(st);
+	}
 	for (;;) {
 		int ntx = 0, seen;
 
+		progress_update(pg, s.recorded, (uint64_t)s.recorded);
 		if (s.stop)
 			break;
 		seen = claim(&s, items, batch, &ntx);
@@ -1687,6 +1700,7 @@ int send_run(struct crm *crm, const struct send_opts *o)
 		if (due > now)
 			sleep_seconds((double)(due - now));
 	}
+	progress_end(pg);
 	print_deferred(&s);
 	if (s.out)
 		out_finish(s.out);

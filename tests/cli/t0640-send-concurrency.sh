@@ -119,3 +119,14 @@ test_expect '--concurrency is checked' '
 	run 2 crm-send --campaign x --channel email --template m.tmpl --concurrency 0 four.csv &&
 	expect_grep "concurrency needs a number from 1 to 64" err
 '
+
+test_expect 'a progress bar on a terminal, none in a pipe' '
+	script -qec "crm-send --campaign bar --channel file --no-consent --template m.tmpl \
+		--rate 50/s -o bar.jsonl -f csv one.csv" /dev/null >tty.txt </dev/null &&
+	expect_grep "bar [" tty.txt &&
+	expect_grep "$(printf "\033[K")" tty.txt &&
+	expect_eq 125 "$(wc -l <bar.jsonl | tr -d " ")" &&
+	run 0 crm-send --campaign bar2 --channel file --no-consent --template m.tmpl \
+		--rate 500/s -o bar2.jsonl -f csv one.csv &&
+	expect_no_grep "[" err
+'
