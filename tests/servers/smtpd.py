@@ -2,7 +2,7 @@
 """A real SMTP server for crm-send's tests (aiosmtpd), on 127.0.0.1.
 
     smtpd.py SPOOL_DIR [--port-file F] [--rcpt-451-rate R] [--seed S]
-             [--auth USER:PASSWORD]
+             [--auth USER:PASSWORD] [--tls starttls|smtps --cert F --key F]
 
 Every accepted message is written to SPOOL_DIR/NNNNNN.eml (with an
 X-Test-Rcpt header line first naming the envelope recipient), and a line
@@ -20,6 +20,10 @@ port file. Recipients' local parts choose misbehaviour:
     down...@       421 to RCPT TO, then the connection is closed
     flaky...@      451 to RCPT TO on the first try of each address only
 
+--tls starttls offers STARTTLS and requires it before MAIL (and AUTH);
+--tls smtps speaks TLS from the first byte (port 465 style). Both use the
+certificate and key given.
+
 --rcpt-451-rate R answers 451 to a fraction R of all RCPT TO commands
 (pseudo-random from --seed), to test retries. The server exits on SIGTERM
 or when its parent process is gone.
@@ -29,6 +33,7 @@ import asyncio
 import os
 import random
 import signal
+import ssl
 import sys
 
 from aiosmtpd.smtp import SMTP, AuthResult, LoginPassword
@@ -99,6 +104,9 @@ def main():
     ap.add_argument("--rcpt-451-rate", type=float, default=0.0)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--auth")
+    ap.add_argument("--tls", choices=["starttls", "smtps"])
+    ap.add_argument("--cert")
+    ap.add_argument("--key")
     a = ap.parse_args()
     os.makedirs(a.spool, exist_ok=True)
     kw = {}
@@ -109,12 +117,19 @@ def main():
             ok = (isinstance(auth_data, LoginPassword) and
                   auth_data.login.decode() == user and auth_data.password.decode() == pw)
             return AuthResult(success=ok, handled=False)
-        kw = dict(authenticator=authenticator, auth_require_tls=False)
+        kw = dict(authenticator=authenticator, auth_require_tls=a.tls == "starttls")
+    ctx = None
+    if a.tls:
+        ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        ctx.load_cert_chain(a.cert, a.key)
+    if a.tls == "starttls":
+        kw.update(tls_context=ctx, require_starttls=True)
     handler = Handler(a.spool, a.rcpt_451_rate, a.seed)
 
     async def serve():
         loop = asyncio.get_running_loop()
-        server = await loop.create_server(lambda: SMTP(handler, **kw), "127.0.0.1", 0)
+        server = await loop.create_server(lambda: SMTP(handler, **kw), "127.0.0.1", 0,
+                                          ssl=ctx if a.tls == "smtps" else None)
         port = server.sockets[0].getsockname()[1]
         if a.port_file:
             with open(a.port_file + ".tmp", "w") as f:
