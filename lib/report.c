@@ -76,7 +76,7 @@ static int fill_filter(struct report *r, const char *table, const char *text, co
 	return 0;
 }
 
-static FILE *open_private(const char *path)
+FILE *report_open_private(const char *path)
 {
 	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	FILE *fp;
@@ -125,7 +125,7 @@ int report_open(struct report *r, struct crm *crm, const struct report_opts *o)
 		r->filtered = 1;
 	}
 	if (o->output) {
-		if (!(r->fp = open_private(o->output))) {
+		if (!(r->fp = report_open_private(o->output))) {
 			crm_error_errno("%s", o->output);
 			return 1;
 		}
