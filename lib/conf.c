@@ -132,7 +132,7 @@ struct conf *conf_load(struct crm *crm)
 		crm->config_path = c->name;
 		return c;
 	}
-	return conf_new("(no file)", 0600);
+	return conf_new("no configuration file (./crm.conf, ~/.config/crm/crm.conf, --config or $CRM_CONFIG)", 0600);
 }
 
 void conf_free(struct conf *c)
