@@ -20,11 +20,25 @@ static const char *db_path_of(sqlite3 *db)
 	return p && *p ? p : "database";
 }
 
+/* What the operating system said, for the errors where SQLite's own
+ * message ("disk I/O error") hides it: " (File too large)", " (No space
+ * left on device)"; "" when SQLite did not keep it (a failed COMMIT). */
+static const char *db_os_error(sqlite3 *db)
+{
+	static char buf[128];
+	int code = sqlite3_errcode(db) & 0xff, sys = sqlite3_system_errno(db);
+
+	if (!sys || (code != SQLITE_IOERR && code != SQLITE_FULL && code != SQLITE_CANTOPEN))
+		return "";
+	snprintf(buf, sizeof(buf), " (%s)", strerror(sys));
+	return buf;
+}
+
 void db_die(sqlite3 *db, const char *what)
 {
 	if (what)
-		crm_die(1, "%s: %s: %s", db_path_of(db), what, sqlite3_errmsg(db));
-	crm_die(1, "%s: %s", db_path_of(db), sqlite3_errmsg(db));
+		crm_die(1, "%s: %s: %s%s", db_path_of(db), what, sqlite3_errmsg(db), db_os_error(db));
+	crm_die(1, "%s: %s%s", db_path_of(db), sqlite3_errmsg(db), db_os_error(db));
 }
 
 int db_schema_version(void)
@@ -39,7 +53,7 @@ void db_exec(sqlite3 *db, const char *sql)
 {
 	char *err = NULL;
 	if (sqlite3_exec(db, sql, NULL, NULL, &err) != SQLITE_OK) {
-		crm_error("%s: %s", db_path_of(db), err ? err : sqlite3_errmsg(db));
+		crm_error("%s: %s%s", db_path_of(db), err ? err : sqlite3_errmsg(db), db_os_error(db));
 		exit(1);
 	}
 }
@@ -79,6 +93,28 @@ int db_step_done(sqlite3 *db, sqlite3_stmt *st)
 	return sqlite3_changes(db);
 }
 
+int db_step_row(sqlite3 *db, sqlite3_stmt *st)
+{
+	int rc = sqlite3_step(st);
+
+	if (rc == SQLITE_ROW)
+		return 1;
+	if (rc != SQLITE_DONE)
+		db_die(db, NULL);
+	return 0;
+}
+
+const char *db_column_text(sqlite3 *db, sqlite3_stmt *st, int i)
+{
+	const char *s;
+
+	if (sqlite3_column_type(st, i) == SQLITE_NULL)
+		return NULL;
+	if (!(s = (const char *)sqlite3_column_text(st, i)))
+		db_die(db, "reading a value"); /* out of memory */
+	return s;
+}
+
 void db_bind_text(sqlite3_stmt *st, int i, const char *s, int len)
 {
 	if (s)
@@ -95,8 +131,10 @@ char *db_meta_get(sqlite3 *db, const char *key)
 	if (sqlite3_prepare_v2(db, "SELECT value FROM meta WHERE key = ?", -1, &st, NULL) != SQLITE_OK)
 		db_die(db, NULL);
 	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) == SQLITE_ROW)
-		v = xstrdup((const char *)sqlite3_column_text(st, 0));
+	if (db_step_row(db, st)) {
+		const char *s = db_column_text(db, st, 0);
+		v = s ? xstrdup(s) : NULL;
+	}
 	sqlite3_finalize(st);
 	return v;
 }
@@ -132,12 +170,10 @@ static int table_count(sqlite3 *db)
 {
 	sqlite3_stmt *st;
 	int n = 0;
-	if (sqlite3_prepare_v2(db, "SELECT count(*) FROM sqlite_schema", -1, &st, NULL) != SQLITE_OK)
-		db_die(db, "not an SQLite database");
-	if (sqlite3_step(st) == SQLITE_ROW)
-		n = sqlite3_column_int(st, 0);
-	else
-		db_die(db, "not an SQLite database");
+	if (sqlite3_prepare_v2(db, "SELECT count(*) FROM sqlite_schema", -1, &st, NULL) != SQLITE_OK ||
+	    sqlite3_step(st) != SQLITE_ROW)
+		db_die(db, (sqlite3_errcode(db) & 0xff) == SQLITE_NOTADB ? "not an SQLite database" : NULL);
+	n = sqlite3_column_int(st, 0);
 	sqlite3_finalize(st);
 	return n;
 }

@@ -43,6 +43,18 @@ _Noreturn void db_die(sqlite3 *db, const char *what);
  * dies on error. Returns sqlite3_changes(). */
 int db_step_done(sqlite3 *db, sqlite3_stmt *st);
 
+/* Steps a statement for its next row: 1 when there is one (read its
+ * columns, then step again or reset), 0 when there are no more rows.
+ * Dies on an error, which must never pass for "no row": a lookup that
+ * failed on an I/O error or out of memory would otherwise insert a
+ * duplicate, miss a suppression, or go on after SQLite rolled the
+ * transaction back. */
+int db_step_row(sqlite3 *db, sqlite3_stmt *st);
+
+/* sqlite3_column_text(), dying when SQLite could not allocate the text
+ * of a non-NULL value; NULL only for an SQL NULL. */
+const char *db_column_text(sqlite3 *db, sqlite3_stmt *st, int i);
+
 /* The value of meta.key, or NULL (malloc'd). */
 char *db_meta_get(sqlite3 *db, const char *key);
 void db_meta_set(sqlite3 *db, const char *key, const char *value);

@@ -65,9 +65,9 @@ static void erase_customer(struct eraser *e, int64_t id)
 	/* every identifier the person had is suppressed, not only the one
 	 * the request named */
 	sqlite3_bind_int64(st, 1, id);
-	if (sqlite3_step(st) == SQLITE_ROW)
+	if (db_step_row(e->crm->db, st))
 		for (int i = 0; i < 3; i++) {
-			const char *v = (const char *)sqlite3_column_text(st, i);
+			const char *v = db_column_text(e->crm->db, st, i);
 			if (v)
 				suppress(e, kinds[i], v);
 		}
@@ -89,7 +89,7 @@ static void erase_one(struct eraser *e, int kind, const char *value)
 	int64_t id = 0;
 
 	sqlite3_bind_text(st, 1, value, -1, SQLITE_TRANSIENT);
-	if (sqlite3_step(st) == SQLITE_ROW)
+	if (db_step_row(e->crm->db, st))
 		id = sqlite3_column_int64(st, 0);
 	sqlite3_reset(st);
 	if (id)
@@ -221,8 +221,11 @@ int erase_run(struct crm *crm, const struct imp_opts *o, char **files)
 	memset(&e, 0, sizeof(e));
 	e.crm = crm;
 	e.o = o;
-	secret = db_meta_get(db, "secret");
-	snprintf(e.secret, sizeof(e.secret), "%s", secret ? secret : "");
+	/* without the key, the suppression hashes would never match the
+	 * ones crm-import computes: erasing would not keep anyone out */
+	if (!(secret = db_meta_get(db, "secret")))
+		crm_die(1, "%s: no secret in meta table", crm->db_path);
+	snprintf(e.secret, sizeof(e.secret), "%s", secret);
 	free(secret);
 	for (int i = 0; i < 3; i++) {
 		snprintf(sql, sizeof(sql), "SELECT id FROM customers WHERE %s = ?", kinds[i]);

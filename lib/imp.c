@@ -740,7 +740,7 @@ static int suppressed(struct imp *im, const char *kind, const char *value)
 		return 0;
 	erase_hash(im->secret, kind, value, h);
 	sqlite3_bind_text(im->supp, 1, h, 64, SQLITE_STATIC);
-	hit = sqlite3_step(im->supp) == SQLITE_ROW;
+	hit = db_step_row(im->db, im->supp);
 	sqlite3_reset(im->supp);
 	return hit;
 }
@@ -782,10 +782,10 @@ static int cust_find(struct imp *im, int by, const char *value, struct cust *c)
 	if (rc == SQLITE_ROW) {
 		c->id = sqlite3_column_int64(st, 0);
 		for (int i = 0; i < NCF; i++) {
-			const char *t = (const char *)sqlite3_column_text(st, 1 + i);
+			const char *t = db_column_text(im->db, st, 1 + i);
 			c->f[i] = t ? xstrdup(t) : NULL;
 		}
-		c->attrs = xstrdup((const char *)sqlite3_column_text(st, 1 + NCF));
+		c->attrs = xstrdup(db_column_text(im->db, st, 1 + NCF));
 		c->is_stub = sqlite3_column_int(st, 2 + NCF);
 	} else if (rc != SQLITE_DONE) {
 		db_die(im->db, NULL);
@@ -1081,7 +1081,7 @@ static void content_key(struct imp *im, struct sb *content)
 	hash_sha256_hex(content->buf, content->len, h);
 	h[32] = 0;
 	sqlite3_bind_text(sel, 1, h, 32, SQLITE_STATIC);
-	if (sqlite3_step(sel) == SQLITE_ROW)
+	if (db_step_row(im->db, sel))
 		n = sqlite3_column_int64(sel, 0) + 1;
 	sqlite3_reset(sel);
 	sqlite3_bind_text(im->occ[n ? 2 : 1], 1, h, 32, SQLITE_STATIC);
@@ -1187,7 +1187,7 @@ static void stats_flush(struct imp *im)
 		return;
 	if (!im->bulk_orders) {
 		st = db_prepare(im->db, "SELECT coalesce(max(id), 0) FROM orders");
-		if (sqlite3_step(st) == SQLITE_ROW)
+		if (db_step_row(im->db, st))
 			norders = sqlite3_column_int64(st, 0);
 		sqlite3_finalize(st);
 	}
@@ -1383,7 +1383,7 @@ static void consent_record(struct imp *im, int64_t cid, const char *channel,
 		int cur = -1;
 		sqlite3_bind_int64(im->cons_cur, 1, cid);
 		sqlite3_bind_text(im->cons_cur, 2, channel, -1, SQLITE_STATIC);
-		if (sqlite3_step(im->cons_cur) == SQLITE_ROW)
+		if (db_step_row(im->db, im->cons_cur))
 			cur = sqlite3_column_int(im->cons_cur, 0);
 		sqlite3_reset(im->cons_cur);
 		if (cur == granted)
@@ -1531,7 +1531,7 @@ static void finalize_all(struct imp *im)
 static void refresh_suppressions(struct imp *im)
 {
 	sqlite3_stmt *st = db_prepare(im->db, "SELECT EXISTS (SELECT 1 FROM suppressions)");
-	im->have_suppressions = sqlite3_step(st) == SQLITE_ROW && sqlite3_column_int(st, 0);
+	im->have_suppressions = db_step_row(im->db, st) && sqlite3_column_int(st, 0);
 	sqlite3_finalize(st);
 }
 
@@ -1692,7 +1692,7 @@ static void defer_indexes(struct imp *im, char **files)
 			bytes += stbuf.st_size;
 	snprintf(sql, sizeof(sql), "SELECT coalesce(max(id), 0) FROM %s", table);
 	st = db_prepare(im->db, sql);
-	if (sqlite3_step(st) == SQLITE_ROW)
+	if (db_step_row(im->db, st))
 		have = sqlite3_column_int64(st, 0);
 	sqlite3_finalize(st);
 	if (bytes / BYTES_PER_ROW < DEFER_MIN_ROWS || bytes / BYTES_PER_ROW < have / 2)
@@ -1701,10 +1701,10 @@ static void defer_indexes(struct imp *im, char **files)
 			" AND tbl_name = ? AND sql IS NOT NULL AND sql NOT LIKE 'CREATE UNIQUE%'");
 	sqlite3_bind_text(st, 1, table, -1, SQLITE_STATIC);
 	struct sb drops = SB_INIT;
-	while (sqlite3_step(st) == SQLITE_ROW) {
+	while (db_step_row(im->db, st)) {
 		im->deferred = xrealloc(im->deferred, (im->ndeferred + 1) * sizeof(char *));
-		im->deferred[im->ndeferred++] = xstrdup((const char *)sqlite3_column_text(st, 1));
-		sb_addf(&drops, "DROP INDEX \"%s\";", sqlite3_column_text(st, 0));
+		im->deferred[im->ndeferred++] = xstrdup(db_column_text(im->db, st, 1));
+		sb_addf(&drops, "DROP INDEX \"%s\";", db_column_text(im->db, st, 0));
 	}
 	sqlite3_finalize(st);
 	/* dropped once the schema is no longer being read */

@@ -36,6 +36,10 @@ int main(int argc, char **argv)
 	/* Writes to a closed pipe fail with EPIPE; the output layer then ends
 	 * the program quietly (see out_write_failed). */
 	signal(SIGPIPE, SIG_IGN);
+	/* Past a file size limit (ulimit -f) a write fails with EFBIG, which
+	 * SQLite and the output layer report as an error and roll back,
+	 * instead of the default SIGXFSZ killing the program mid-write. */
+	signal(SIGXFSZ, SIG_IGN);
 	rc = cmd_main(argc, argv);
 	if (out_close_stdout() && rc == 0)
 		rc = 1;

@@ -1085,8 +1085,13 @@ static void sniff(struct rdr *r)
 	while (!r->eof && r->end - r->beg < 3)
 		if (fill(r) < 0)
 			return;
-	if (r->end - r->beg >= 3 && !memcmp(r->buf + r->beg, "\xef\xbb\xbf", 3))
+	if (r->end - r->beg >= 3 && !memcmp(r->buf + r->beg, "\xef\xbb\xbf", 3)) {
 		r->beg = r->scan = r->beg + 3;
+		/* what follows the BOM, whatever the size of the reads */
+		while (!r->eof && r->end - r->beg < 2)
+			if (fill(r) < 0)
+				return;
+	}
 	if (r->end - r->beg >= 2 && (!memcmp(r->buf + r->beg, "\xff\xfe", 2) ||
 				     !memcmp(r->buf + r->beg, "\xfe\xff", 2))) {
 		fatal(r, "UTF-16 input is not supported: convert it to UTF-8");
