@@ -357,6 +357,7 @@ int mime_encode_address(struct sb *out, const char *name, const char *display,
 	struct tok *t = NULL;
 	size_t nt = 0, i;
 	int atoms = 1, ascii = 1;
+	size_t quoted = 2; /* the length as a quoted-string */
 
 	if (!name || !header_name_ok(name) || !mime_addr_valid(addr))
 		return -1;
@@ -368,8 +369,12 @@ int mime_encode_address(struct sb *out, const char *name, const char *display,
 			ascii = 0;
 		if (!is_atext(c) && !(c == ' ' && i > 0 && d.buf[i - 1] != ' '))
 			atoms = 0;
+		quoted += c == '"' || c == '\\' ? 2 : 1;
 	}
-	if (d.len && (!ascii || needs_ew(d.buf, d.len) || d.len > RAW_WORD_MAX)) {
+	/* a quoted-string is one word that cannot be folded: one too long
+	 * for a line (a name of 500 '"', each escaped) is encoded instead */
+	if (d.len && (!ascii || needs_ew(d.buf, d.len) || d.len > RAW_WORD_MAX ||
+		      (!atoms && quoted > RAW_WORD_MAX))) {
 		t = xmalloc(sizeof *t);
 		t[0] = (struct tok){ " ", d.buf, 1, d.len, 1 };
 		nt = 1;

@@ -69,8 +69,8 @@ int mime_encode_header(struct sb *out, const char *name, const char *value);
  * Writes "Name: Display Name <addr>\r\n" (From, To, Reply-To). An ASCII
  * display name of atoms (letters, digits, !#$%&'*+-/=?^_`{|}~ and single
  * spaces) is written as it is; other ASCII names are a quoted-string
- * ("Smith, John"); names with non-ASCII characters or "=?" are encoded
- * words; NULL or "" (after the sanitising of mime_encode_header) writes
+ * ("Smith, John"); names with non-ASCII characters or "=?", and names
+ * whose quoted-string would be over 900 bytes, are encoded words; NULL or "" (after the sanitising of mime_encode_header) writes
  * "Name: addr". Returns -1, writing nothing, when addr is not valid (see
  * mime_addr_valid) or name is not a valid header name.
  */
