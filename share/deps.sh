@@ -4,7 +4,7 @@
 # command to run instead.
 pkgs="gcc make pkg-config libsqlite3-dev sqlite3 libcsv-dev libcjson-dev
 libcurl4-openssl-dev libssl-dev libinih-dev mandoc time python3 python3-aiosmtpd clang
-libclang-rt-14-dev valgrind openssl chromium"
+libclang-rt-14-dev valgrind openssl chromium fiu-utils"
 missing=
 for p in $pkgs; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' ||
