@@ -103,9 +103,14 @@ $(BUILD)/bench/gen: bench/gen.c
 	mkdir -p $(BUILD)/bench
 	$(CC) -std=c11 -D_DEFAULT_SOURCE -Wall -Wextra -Werror -O2 -o $@ bench/gen.c
 
-bench: all $(BUILD)/bench/gen
+$(BUILD)/bench/sink: bench/sink.c
+	mkdir -p $(BUILD)/bench
+	$(CC) -std=c11 -D_DEFAULT_SOURCE -Wall -Wextra -Werror -O2 -pthread -o $@ bench/sink.c
+
+bench: all $(BUILD)/bench/gen $(BUILD)/bench/sink
 	@sh bench/run.sh $(BUILD)
 	@sh bench/score.sh $(BUILD)
+	@sh bench/send.sh $(BUILD)
 
 lint-man:
 	mandoc -Tlint -Wwarning man/*.[17]
