@@ -117,10 +117,12 @@ const char *db_column_text(sqlite3 *db, sqlite3_stmt *st, int i)
 
 void db_bind_text(sqlite3_stmt *st, int i, const char *s, int len)
 {
-	if (s)
-		sqlite3_bind_text(st, i, s, len, SQLITE_TRANSIENT);
-	else
-		sqlite3_bind_null(st, i);
+	/* SQLITE_TRANSIENT copies the text: out of memory, the parameter
+	 * would silently stay NULL (a name erased by an update) */
+	int rc = s ? sqlite3_bind_text(st, i, s, len, SQLITE_TRANSIENT) : sqlite3_bind_null(st, i);
+
+	if (rc != SQLITE_OK)
+		db_die(sqlite3_db_handle(st), "binding a value");
 }
 
 char *db_meta_get(sqlite3 *db, const char *key)

@@ -83,7 +83,8 @@ void db_order_stats_open(sqlite3 *db, struct db_order_stats *s);
 void db_order_stats_refresh(struct db_order_stats *s, int64_t customer_id);
 void db_order_stats_close(struct db_order_stats *s);
 
-/* Binds text or NULL when s is NULL; len -1 means strlen. */
+/* Binds a copy of text, or NULL when s is NULL; len -1 means strlen.
+ * Dies when SQLite cannot copy it (out of memory). */
 void db_bind_text(sqlite3_stmt *st, int i, const char *s, int len);
 
 #endif

@@ -51,9 +51,9 @@ static void suppress(struct eraser *e, const char *kind, const char *value)
 	char h[65], now[20];
 	erase_hash(e->secret, kind, value, h);
 	norm_fmt_time(e->crm->now, now);
-	sqlite3_bind_text(e->supp, 1, h, 64, SQLITE_TRANSIENT);
+	db_bind_text(e->supp, 1, h, 64);
 	sqlite3_bind_text(e->supp, 2, kind, -1, SQLITE_STATIC);
-	sqlite3_bind_text(e->supp, 3, now, -1, SQLITE_TRANSIENT);
+	db_bind_text(e->supp, 3, now, -1);
 	db_step_done(e->crm->db, e->supp);
 }
 
@@ -76,7 +76,7 @@ static void erase_customer(struct eraser *e, int64_t id)
 	for (size_t i = 0; i < ARRAY_SIZE(erase_sql); i++) {
 		sqlite3_bind_int64(e->steps[i], 1, id);
 		if (sqlite3_bind_parameter_count(e->steps[i]) >= 2)
-			sqlite3_bind_text(e->steps[i], 2, now, -1, SQLITE_TRANSIENT);
+			db_bind_text(e->steps[i], 2, now, -1);
 		db_step_done(e->crm->db, e->steps[i]);
 	}
 	e->erased++;
@@ -88,7 +88,7 @@ static void erase_one(struct eraser *e, int kind, const char *value)
 	sqlite3_stmt *st = e->find[kind];
 	int64_t id = 0;
 
-	sqlite3_bind_text(st, 1, value, -1, SQLITE_TRANSIENT);
+	db_bind_text(st, 1, value, -1);
 	if (db_step_row(e->crm->db, st))
 		id = sqlite3_column_int64(st, 0);
 	sqlite3_reset(st);

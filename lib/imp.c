@@ -944,11 +944,11 @@ static int row_customer(struct imp *im)
 		for (int i = 0; i < NCF; i++)
 			db_bind_text(st, 1 + i, val(im, cf_field[i]), -1);
 		if (!im->has[F_CREATED])
-			sqlite3_bind_text(st, 1 + CF_CREATED, now, -1, SQLITE_TRANSIENT);
-		sqlite3_bind_text(st, NCF + 1, now, -1, SQLITE_TRANSIENT);
+			db_bind_text(st, 1 + CF_CREATED, now, -1);
+		db_bind_text(st, NCF + 1, now, -1);
 		if (im->attrs) {
 			attrs = json_sorted(im->attrs);
-			sqlite3_bind_text(st, NCF + 2, attrs, -1, SQLITE_TRANSIENT);
+			db_bind_text(st, NCF + 2, attrs, -1);
 		} else {
 			sqlite3_bind_text(st, NCF + 2, "{}", 2, SQLITE_STATIC);
 		}
@@ -972,8 +972,8 @@ static int row_customer(struct imp *im)
 		if (changed) {
 			for (int i = 0; i < NCF; i++)
 				db_bind_text(st, 1 + i, cur.f[i], -1);
-			sqlite3_bind_text(st, NCF + 1, now, -1, SQLITE_TRANSIENT);
-			sqlite3_bind_text(st, NCF + 2, attrs ? attrs : cur.attrs, -1, SQLITE_TRANSIENT);
+			db_bind_text(st, NCF + 1, now, -1);
+			db_bind_text(st, NCF + 2, attrs ? attrs : cur.attrs, -1);
 			sqlite3_bind_int64(st, NCF + 3, cur.id);
 			db_step_done(im->db, st);
 		}
@@ -1059,7 +1059,7 @@ static int64_t resolve_customer(struct imp *im)
 		db_bind_text(im->stub_ins, 1, ref, -1);
 		db_bind_text(im->stub_ins, 2, email, -1);
 		db_bind_text(im->stub_ins, 3, phone, -1);
-		sqlite3_bind_text(im->stub_ins, 4, now, -1, SQLITE_TRANSIENT);
+		db_bind_text(im->stub_ins, 4, now, -1);
 		db_step_done(im->db, im->stub_ins);
 		id = sqlite3_last_insert_rowid(im->db);
 		im->st.stubs++;
@@ -1394,7 +1394,7 @@ static void consent_record(struct imp *im, int64_t cid, const char *channel,
 	sqlite3_bind_int64(im->cons_ins, 1, cid);
 	sqlite3_bind_text(im->cons_ins, 2, channel, -1, SQLITE_STATIC);
 	sqlite3_bind_int(im->cons_ins, 3, granted);
-	sqlite3_bind_text(im->cons_ins, 4, when, -1, SQLITE_TRANSIENT);
+	db_bind_text(im->cons_ins, 4, when, -1);
 	sqlite3_bind_text(im->cons_ins, 5, source, -1, SQLITE_STATIC);
 	*changed = db_step_done(im->db, im->cons_ins) > 0;
 }
