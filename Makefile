@@ -4,6 +4,8 @@
 #   make demo       install missing deps (Debian/Ubuntu), build, run examples/
 #   make check      build and run every test
 #   make check-asan the same under AddressSanitizer + UBSan
+#   make check-valgrind  a subset of tests/cli with every crm-* program
+#                   under valgrind (memory errors, definite leaks)
 #   make fuzz       libFuzzer targets of tests/fuzz (clang, ASan + UBSan)
 #                   for FUZZ_TIME seconds each (default 60), two at a time;
 #                   make check replays their corpus and crashers
@@ -87,6 +89,10 @@ check-asan:
 	$(MAKE) BUILD=build-asan OPT='-O1 -g -fno-omit-frame-pointer' \
 		SAN='-fsanitize=address,undefined -fno-sanitize-recover=all' check
 
+check-valgrind: deps
+	$(MAKE) all
+	@sh tests/valgrind.sh $(BUILD)
+
 fuzz: deps
 	$(MAKE) BUILD=build-fuzz CC=clang OPT='-O1 -g -fno-omit-frame-pointer' \
 		SAN='-fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all' fuzz-targets
@@ -125,5 +131,5 @@ install: all
 clean:
 	rm -rf build build-asan build-fuzz crm.db crm.db-wal crm.db-shm
 
-.PHONY: all tests check check-asan fuzz fuzz-targets deps demo bench lint-man install clean
+.PHONY: all tests check check-asan check-valgrind fuzz fuzz-targets deps demo bench lint-man install clean
 .SECONDARY:
