@@ -85,9 +85,16 @@ int64_t who_find(struct who *w, enum who_by by, const char *s, size_t len, const
 		what = "id";
 	}
 	if (why) {
-		if (bad)
+		/* logs name customers by id: an e-mail or a phone (personal
+		 * data, from a file or the base) is shown only with -v */
+		int hide = strcmp(what, "id") && crm_verbosity < 2;
+		if (bad && hide)
+			snprintf(msg, sizeof(msg), "invalid %s: %s (-v shows it)", what, bad);
+		else if (bad)
 			snprintf(msg, sizeof(msg), "invalid %s \"%.*s\": %s", what,
 				 (int)(len > 64 ? 64 : len), t, bad);
+		else if (hide)
+			snprintf(msg, sizeof(msg), "no customer with that %s (-v shows it)", what);
 		else
 			snprintf(msg, sizeof(msg), "no customer with %s \"%.*s\"", what,
 				 (int)(len > 64 ? 64 : len), t);
