@@ -20,19 +20,73 @@
 
 /*
  * Patterns are POSIX extended regular expressions. Refused at compile
- * time, so that a pattern cannot take the process hostage: back-
- * references (\1..\9, exponential to match), repetition counts above 255,
- * and a counted repetition of a group that itself holds one (the NFA
- * grows as their product).
+ * time, so that a pattern cannot take the process hostage:
+ *   - back-references (\1..\9, exponential to match);
+ *   - repetition counts above 255;
+ *   - a quantifier right after another ("a++", "a*{2}": undefined in
+ *     POSIX);
+ *   - "+" and "{n,m}" nested more than MAX_NEST deep ("((a+)+)+..."), and
+ *     a counted repetition of a group that holds one of them: glibc's
+ *     regcomp copies the operand of each, so the tree grows as the
+ *     product (2^30 nodes for thirty nested "+").
+ * "*" and "?" copy nothing and nest freely.
  */
+#define MAX_NEST 4
+
 int expr_regex_check(const char *pat, char *msg, size_t msgsize)
 {
-	int stack[EXPR_MAX_STRING + 2];  /* per open group: holds a count */
-	int sp = 0, last_group = 0, rc;
+	/* per open group: how deep "+" and "{}" nest inside it */
+	int depth[EXPR_MAX_STRING + 2];
+	/* what a quantifier would apply to: 0 nothing, 1 a single atom,
+	 * 2 + d a group in which they nest d deep */
+	int sp = 0, atom = 0, quant = 0, rc;
 	regex_t re;
 
-	stack[0] = 0;
+	depth[0] = 0;
 	for (const char *p = pat; *p; p++) {
+		if (*p == '+' || *p == '*' || *p == '?' || *p == '{') {
+			int inner = atom >= 2 ? atom - 2 : 0;
+
+			if (quant) {
+				snprintf(msg, msgsize, "a quantifier after another (such as \"a++\") is not "
+					 "supported in regular expressions");
+				return -1;
+			}
+			quant = 1;
+			atom = 0;
+			if (*p == '*' || *p == '?')
+				continue;
+			if (*p == '{') {
+				long lo, hi;
+				char *end;
+
+				lo = strtol(p + 1, &end, 10);
+				hi = lo;
+				if (*end == ',')
+					hi = ascii_isdigit((unsigned char)end[1]) ?
+						strtol(end + 1, &end, 10) : (end++, lo);
+				if (lo > MAX_REPEAT || hi > MAX_REPEAT) {
+					snprintf(msg, msgsize, "repetition count above %d in a regular "
+						 "expression", MAX_REPEAT);
+					return -1;
+				}
+				if (inner > 0) {
+					snprintf(msg, msgsize, "nested repetition counts are not supported "
+						 "in regular expressions");
+					return -1;
+				}
+			}
+			if (inner + 1 > MAX_NEST) {
+				snprintf(msg, msgsize, "repetitions (\"+\", \"{n,m}\") nested more than %d "
+					 "deep in a regular expression", MAX_NEST);
+				return -1;
+			}
+			if (inner + 1 > depth[sp])
+				depth[sp] = inner + 1;
+			continue;
+		}
+		quant = 0;
+		atom = 1;
 		if (*p == '\\') {
 			if (p[1] >= '1' && p[1] <= '9') {
 				snprintf(msg, msgsize, "back-references are not supported in regular expressions");
@@ -40,7 +94,6 @@ int expr_regex_check(const char *pat, char *msg, size_t msgsize)
 			}
 			if (p[1])
 				p++;
-			last_group = 0;
 		} else if (*p == '[') {
 			/* a bracket expression: "]" first is literal; skip
 			 * [:class:], [=x=] and [.x.] */
@@ -59,39 +112,21 @@ int expr_regex_check(const char *pat, char *msg, size_t msgsize)
 			}
 			if (!*p)
 				break;              /* regcomp reports it */
-			last_group = 0;
 		} else if (*p == '(') {
-			if (sp + 1 < (int)ARRAY_SIZE(stack))
-				stack[++sp] = 0;
-			last_group = 0;
+			if (sp + 1 < (int)ARRAY_SIZE(depth))
+				depth[++sp] = 0;
+			atom = 0;
 		} else if (*p == ')') {
-			last_group = sp > 0 ? 1 + stack[sp] : 0;
+			int d = depth[sp];
+
 			if (sp > 0) {
 				sp--;
-				stack[sp] |= last_group > 1;
+				if (d > depth[sp])
+					depth[sp] = d;
 			}
-		} else if (*p == '{') {
-			long lo, hi;
-			char *end;
-
-			lo = strtol(p + 1, &end, 10);
-			hi = lo;
-			if (*end == ',')
-				hi = ascii_isdigit((unsigned char)end[1]) ? strtol(end + 1, &end, 10) :
-					(end++, lo);
-			if (lo > MAX_REPEAT || hi > MAX_REPEAT) {
-				snprintf(msg, msgsize, "repetition count above %d in a regular expression",
-					 MAX_REPEAT);
-				return -1;
-			}
-			if (last_group > 1) {
-				snprintf(msg, msgsize, "nested repetition counts are not supported in regular expressions");
-				return -1;
-			}
-			stack[sp] = 1;
-			last_group = 0;
-		} else {
-			last_group = 0;
+			atom = 2 + d;
+		} else if (*p == '|' || *p == '^' || *p == '$') {
+			atom = 0;
 		}
 	}
 	rc = regcomp(&re, pat, REGEX_FLAGS);

@@ -132,17 +132,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		setup();
 	if (size > 4096) /* the limits are tested by the unit tests */
 		return 0;
-	/*
-	 * KNOWN BUG, not fixed yet (lib/expr_fn.c): glibc's regcomp copies
-	 * the tree under every '+' and '{n,}', so "a+++...+" or
-	 * "((a)+)+..." with 30 of them takes gigabytes
-	 * (tests/fuzz/regress/expr/, disabled). Until expr_regex_check() refuses
-	 * such nesting, patterns with more than 8 of them are left out here,
-	 * or every fuzz run would stop at that same out-of-memory.
-	 */
-	if (memchr(data, '~', size) &&
-	    fz_count((const char *)data, size, '+') + fz_count((const char *)data, size, '{') > 8)
-		return 0;
 	text = fz_str(data, size);
 	e = expr_compile(text, NOW, &err);
 	if (!e) {

@@ -833,6 +833,18 @@ static void test_errors(void)
 		  "ERR 1:9: repetition count above 255 in a regular expression" },
 		{ "email ~ \"(a{2}){3}\"",
 		  "ERR 1:9: nested repetition counts are not supported in regular expressions" },
+		{ "email ~ \"(a+){3}\"",
+		  "ERR 1:9: nested repetition counts are not supported in regular expressions" },
+		{ "email ~ \"a++++++++++++++++++++++++++++++\"",
+		  "ERR 1:9: a quantifier after another (such as \"a++\") is not supported in regular expressions" },
+		{ "email ~ \"a*?\"",
+		  "ERR 1:9: a quantifier after another (such as \"a++\") is not supported in regular expressions" },
+		{ "email ~ \"((((((a)+)+)+)+)+)\"",
+		  "ERR 1:9: repetitions (\"+\", \"{n,m}\") nested more than 4 deep in a regular expression" },
+		{ "email ~ \"((((a){2})+)+)+x\"", "" },                 /* 4 deep: allowed */
+		{ "email ~ \"^[a-z0-9._]+@([a-z]+[.])+com$\"", "C01 C03 C04 C07 C11 C15" }, /* not kim+tag; shop.example.com */
+		{ "email ~ \"^(a*)*(b?)*x*$\"", "" },
+		{ "email ~ \"[+*]+@\"", "" },
 		{ "email ~ email", "ERR 1:9: expected a regular expression in quotes, found \"email\"" },
 		{ "orders ~ \"x\"", "ERR 1:8: \"~\" needs a string on its left, got number" },
 		{ "orders like \"x\"", "ERR 1:8: \"like\" needs strings, got number and string" },
