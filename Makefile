@@ -70,6 +70,11 @@ $(BUILD)/tests/%: tests/unit/%.c tests/unit/tap.h $(BUILD)/libcrm.a | $(BUILD)/t
 $(BUILD)/tests/replay_%: tests/fuzz/fuzz_%.c tests/fuzz/replay.c tests/fuzz/*.h $(BUILD)/libcrm.a | $(BUILD)/tests
 	$(CC) $(CFLAGS_ALL) -Itests/fuzz -o $@ tests/fuzz/replay.c $< $(BUILD)/libcrm.a $(LIBS_ALL)
 
+# an LD_PRELOAD allocator that fails the Nth allocation (t0960); built
+# without $(SAN): a sanitizer runtime must come first, so t0960 skips there
+$(BUILD)/tests/failmalloc.so: tests/faults/failmalloc.c | $(BUILD)/tests
+	$(CC) -std=c11 -Wall -Wextra -Werror -O2 -g -fPIC -shared -o $@ $< -ldl
+
 $(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/*.h $(LIB_OBJ) | $(BUILD)/fuzz
 	$(CC) $(CFLAGS_ALL) -fsanitize=fuzzer -Itests/fuzz -o $@ $< \
 		$(filter-out $(BUILD)/lib/main.o,$(LIB_OBJ)) $(LIBS_ALL)
@@ -77,7 +82,7 @@ $(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/*.h $(LIB_OBJ) | $(BUILD)/f
 $(BUILD)/lib $(BUILD)/bin $(BUILD)/tests $(BUILD)/fuzz:
 	mkdir -p $@
 
-tests: $(UNIT_BIN) $(REPLAY_BIN)
+tests: $(UNIT_BIN) $(REPLAY_BIN) $(BUILD)/tests/failmalloc.so
 
 fuzz-targets: $(FUZZ_BIN)
 
