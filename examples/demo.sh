@@ -66,5 +66,10 @@ step crm-send --config $ex/crm.conf.example --campaign demo-winback --channel fi
 	--control 20% --segment lapsed -f table
 printf '\nThe first message in %s:\n' "$ex/outbox.mbox"
 sed -n '/^From MAILER/,/^$/p' $ex/outbox.mbox | head -12
-printf '\nNext: man ./man/crm-import.1 ./man/crm-segment.1 ./man/crm-send.1 ./man/crm.7,\n'
+printf '\nDid it pay off? The campaign against its control group, and the whole base:\n'
+step crm-report -f table campaign demo-winback
+step crm-report -f table summary
+step crm-report --html $ex/report.html
+printf '(open %s in a browser: charts, no network needed)\n' "$ex/report.html"
+printf '\nNext: man ./man/crm-import.1 ./man/crm-segment.1 ./man/crm-send.1 ./man/crm-report.1\n./man/crm.7,\n'
 printf 'examples/nightly.sh, or query crm.db with sqlite3.\n'

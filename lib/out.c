@@ -202,10 +202,19 @@ static void json_val(struct sb *sb, const struct out_val *v, int jsoncol)
 		sb_addf(sb, "%lld", (long long)v->i);
 		break;
 	case OUT_REAL:
-		if (isfinite(v->d))
-			sb_addf(sb, "%.17g", v->d);
-		else
+		if (isfinite(v->d)) {
+			/* the shortest form that reads back as the same double:
+			 * 0.6, not 0.59999999999999998 */
+			char buf[32];
+			for (int prec = 15; prec <= 17; prec++) {
+				snprintf(buf, sizeof(buf), "%.*g", prec, v->d);
+				if (strtod(buf, NULL) == v->d)
+					break;
+			}
+			sb_adds(sb, buf);
+		} else {
 			sb_add(sb, "null", 4);
+		}
 		break;
 	case OUT_TEXT:
 		if (jsoncol && v->len && (v->s[0] == '{' || v->s[0] == '['))

@@ -8,6 +8,7 @@
 
 #include <fcntl.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +19,7 @@
 #include "diag.h"
 #include "expr.h"
 #include "norm.h"
+#include "score_model.h"
 #include "seg.h"
 #include "util.h"
 
@@ -320,22 +322,40 @@ size_t report_ncurrencies(void)
 	return ncurrencies;
 }
 
+/* Scans run in two threads: the table of currencies is shared. */
+static pthread_mutex_t currency_lock = PTHREAD_MUTEX_INITIALIZER;
+
 int report_currency_index(const char *code)
 {
-	for (size_t i = 0; i < ncurrencies; i++)
-		if (!strncmp(currencies[i], code, 3) && strlen(code) == strlen(currencies[i]))
-			return (int)i;
-	if (ncurrencies == MAXCUR)
-		return -1;
-	snprintf(currencies[ncurrencies], 4, "%s", code);
-	return (int)ncurrencies++;
+	int k = -1;
+
+	pthread_mutex_lock(&currency_lock);
+	for (size_t i = 0; i < ncurrencies && k < 0; i++)
+		if (!strcmp(currencies[i], code))
+			k = (int)i;
+	if (k < 0 && ncurrencies < MAXCUR && strlen(code) < sizeof(currencies[0])) {
+		memcpy(currencies[ncurrencies], code, strlen(code) + 1);
+		k = (int)ncurrencies++;
+	}
+	pthread_mutex_unlock(&currency_lock);
+	return k;
 }
 
-void report_scan_orders(struct report *r,
-			void (*fn)(void *arg, int64_t customer, const struct rorder *o, size_t n),
-			void *arg)
+/* One scan: the orders of customers lo <= id < hi (hi < 0: no bound) on
+ * db, passed customer by customer to fn(arg, ...). */
+struct scan {
+	struct report *r;
+	sqlite3 *db;
+	int64_t lo, hi;
+	void (*fn)(void *arg, int64_t customer, const struct rorder *o, size_t n);
+	void *arg;
+};
+
+static void *scan_run(void *p)
 {
-	sqlite3 *db = r->crm->db;
+	struct scan *sc = p;
+	struct report *r = sc->r;
+	sqlite3 *db = sc->db;
 	struct sb sql = SB_INIT;
 	sqlite3_stmt *st;
 	char now[20], f[128];
@@ -349,11 +369,16 @@ void report_scan_orders(struct report *r,
 	/* the index orders_customer (customer_id, ordered_at, status, amount,
 	 * currency) covers the query and gives its order */
 	sb_addf(&sql, "SELECT o.customer_id, o.ordered_at, o.amount, o.currency FROM orders o"
-		" WHERE " COMPLETED("o") " AND o.ordered_at <= ?1%s"
+		" WHERE " COMPLETED("o") " AND o.ordered_at <= ?1%s%s"
 		" ORDER BY o.customer_id, o.ordered_at",
+		sc->hi >= 0 ? " AND o.customer_id >= ?2 AND o.customer_id < ?3" : "",
 		report_filter(r, "o.customer_id", f, sizeof(f)));
 	st = db_prepare(db, sql.buf);
 	sqlite3_bind_text(st, 1, now, -1, SQLITE_STATIC);
+	if (sc->hi >= 0) {
+		sqlite3_bind_int64(st, 2, sc->lo);
+		sqlite3_bind_int64(st, 3, sc->hi);
+	}
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		int64_t c = sqlite3_column_int64(st, 0);
 		const char *code = (const char *)sqlite3_column_text(st, 3);
@@ -361,7 +386,7 @@ void report_scan_orders(struct report *r,
 
 		if (c != cur_customer) {
 			if (n)
-				fn(arg, cur_customer, buf, n);
+				sc->fn(sc->arg, cur_customer, buf, n);
 			n = 0;
 			cur_customer = c;
 		}
@@ -385,10 +410,54 @@ void report_scan_orders(struct report *r,
 	if (rc != SQLITE_DONE)
 		db_die(db, NULL);
 	if (n)
-		fn(arg, cur_customer, buf, n);
+		sc->fn(sc->arg, cur_customer, buf, n);
 	sqlite3_finalize(st);
 	free(buf);
 	sb_free(&sql);
+	return NULL;
+}
+
+void report_scan_orders(struct report *r,
+			void (*fn)(void *arg, int64_t customer, const struct rorder *o, size_t n),
+			void *arg)
+{
+	struct scan sc = { r, r->crm->db, 0, -1, fn, arg };
+	scan_run(&sc);
+}
+
+int report_scan_orders2(struct report *r,
+			void (*fn)(void *arg, int64_t customer, const struct rorder *o, size_t n),
+			void *arg0, void *arg1)
+{
+	struct scan a = { r, r->crm->db, 0, -1, fn, arg0 }, b;
+	sqlite3_stmt *st;
+	sqlite3 *db2 = NULL;
+	int64_t lo = 0, hi = -1;
+
+	/* the filter is a temporary table of this connection: one scan */
+	if (!r->filtered) {
+		st = db_prepare(r->crm->db, "SELECT min(customer_id), max(customer_id) FROM orders");
+		if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL) {
+			lo = sqlite3_column_int64(st, 0);
+			hi = sqlite3_column_int64(st, 1);
+		}
+		sqlite3_finalize(st);
+	}
+	if (r->filtered || hi <= lo ||
+	    sqlite3_open_v2(r->crm->db_path, &db2, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX,
+			    NULL) != SQLITE_OK) {
+		sqlite3_close(db2);
+		scan_run(&a);
+		return 0;
+	}
+	sqlite3_busy_timeout(db2, 600000);
+	/* two halves of the customers, each in its own thread and connection */
+	a.lo = lo;
+	a.hi = lo + (hi - lo) / 2;
+	b = (struct scan){ r, db2, a.hi, hi + 1, fn, arg1 };
+	sc_run2(scan_run, &a, &b);
+	sqlite3_close(db2);
+	return 1;
 }
 
 /* The currency money is reported in when a report needs one: --currency,
@@ -440,15 +509,24 @@ static void sum_customer(void *arg, int64_t customer, const struct rorder *o, si
 	struct sum_ctx *s = arg;
 	static const int days[3] = { 30, 90, 365 };
 
-	(void)customer;
 	/* per currency: a customer who pays in two is a buyer in both */
-	for (size_t i = 0; i < n;) {
-		int c = o[i].cur;
+	int seen[MAXCUR], nseen = 0;
+
+	(void)customer;
+	for (size_t i = 0; i < n; i++) {
+		int k;
+		for (k = 0; k < nseen && seen[k] != o[i].cur; k++)
+			;
+		if (k == nseen)
+			seen[nseen++] = o[i].cur;
+	}
+	for (int q = 0; q < nseen; q++) {
+		int c = seen[q];
 		struct sum_cur *a = &s->cur[c];
 		int64_t k = 0, last = 0;
 		int prev = 0, recent = 0;
 
-		for (size_t j = i; j < n; j++) {
+		for (size_t j = 0; j < n; j++) {
 			if (o[j].cur != c)
 				continue;
 			k++;
@@ -467,18 +545,6 @@ static void sum_customer(void *arg, int64_t customer, const struct rorder *o, si
 		a->prev_year += prev;
 		a->kept += prev && recent;
 		a->churned += !recent;
-		/* the next currency of this customer, if any */
-		size_t next = n;
-		for (size_t j = i + 1; j < n; j++) {
-			int seen = 0;
-			for (size_t q = i; q < j && !seen; q++)
-				seen = o[q].cur == o[j].cur;
-			if (!seen) {
-				next = j;
-				break;
-			}
-		}
-		i = next;
 	}
 }
 
@@ -494,7 +560,7 @@ int report_build_summary(struct report *r, struct rtab *t)
 		"revenue", "aov", "frequency", "active_30d", "active_90d", "active_365d",
 		"retention_rate", "churned_share", "avg_clv",
 	};
-	struct sum_ctx *s = xcalloc(1, sizeof(*s));
+	struct sum_ctx *s = xcalloc(2, sizeof(*s));
 	int64_t customers = count_customers(r);
 	size_t order[MAXCUR], n = 0;
 	double clv[MAXCUR];
@@ -502,8 +568,20 @@ int report_build_summary(struct report *r, struct rtab *t)
 	struct sb sql = SB_INIT;
 	sqlite3_stmt *st;
 
-	s->now = r->crm->now;
-	report_scan_orders(r, sum_customer, s);
+	s[0].now = s[1].now = r->crm->now;
+	if (report_scan_orders2(r, sum_customer, &s[0], &s[1]))
+		for (size_t i = 0; i < MAXCUR; i++) {
+			struct sum_cur *a = &s[0].cur[i], *b = &s[1].cur[i];
+			a->buyers += b->buyers;
+			a->repeat += b->repeat;
+			a->orders += b->orders;
+			a->revenue += b->revenue;
+			for (int d = 0; d < 3; d++)
+				a->active[d] += b->active[d];
+			a->prev_year += b->prev_year;
+			a->kept += b->kept;
+			a->churned += b->churned;
+		}
 	for (size_t i = 0; i < MAXCUR; i++)
 		clv[i] = NAN;
 	/* the average CLV of the customers scored in each currency */
@@ -641,6 +719,49 @@ static struct cohort *cohort_at(struct coh_ctx *c, int64_t p)
 	return &c->c[p - c->base];
 }
 
+/* The arrays of the cohort h of period p, when it has none yet. */
+static void cohort_alloc(struct coh_ctx *c, struct cohort *h, int64_t p)
+{
+	if (!h->active) {
+		h->n = (int)(c->now_period - p + 1);
+		if (h->n < 1)
+			h->n = 1;
+		h->active = xcalloc(h->n, sizeof(int64_t));
+		h->rev = xcalloc((size_t)h->n * MAXCUR, sizeof(int64_t));
+	}
+	if (p < c->min_period)
+		c->min_period = p;
+	if (p > c->max_period)
+		c->max_period = p;
+}
+
+/* Adds the cohorts of b to a and frees b's. */
+static void cohorts_merge(struct coh_ctx *a, struct coh_ctx *b)
+{
+	for (int64_t p = b->min_period; b->c && p <= b->max_period; p++) {
+		struct cohort *y = &b->c[p - b->base], *x;
+
+		if (!y->customers)
+			continue;
+		x = cohort_at(a, p);
+		cohort_alloc(a, x, p);
+		x->customers += y->customers;
+		for (int k = 0; k < x->n && k < y->n; k++) {
+			x->active[k] += y->active[k];
+			for (int q = 0; q < MAXCUR; q++)
+				x->rev[k * MAXCUR + q] += y->rev[k * MAXCUR + q];
+		}
+	}
+	for (int q = 0; q < MAXCUR; q++)
+		a->orders[q] += b->orders[q];
+	for (int64_t i = 0; b->c && i < b->ncap; i++) {
+		free(b->c[i].active);
+		free(b->c[i].rev);
+	}
+	free(b->c);
+	b->c = NULL;
+}
+
 static void coh_customer(void *arg, int64_t customer, const struct rorder *o, size_t n)
 {
 	struct coh_ctx *c = arg;
@@ -648,17 +769,7 @@ static void coh_customer(void *arg, int64_t customer, const struct rorder *o, si
 	struct cohort *h = cohort_at(c, first);
 
 	(void)customer;
-	if (!h->active) {
-		h->n = (int)(c->now_period - first + 1);
-		if (h->n < 1)
-			h->n = 1;
-		h->active = xcalloc(h->n, sizeof(int64_t));
-		h->rev = xcalloc((size_t)h->n * MAXCUR, sizeof(int64_t));
-	}
-	if (first < c->min_period)
-		c->min_period = first;
-	if (first > c->max_period)
-		c->max_period = first;
+	cohort_alloc(c, h, first);
 	h->customers++;
 	for (size_t i = 0; i < n; i++) {
 		int64_t k = period_of(c->by_week, o[i].t) - first;
@@ -675,7 +786,7 @@ static void coh_customer(void *arg, int64_t customer, const struct rorder *o, si
 int report_build_cohorts(struct report *r, struct rtab *t)
 {
 	const char *metric = r->o->metric ? r->o->metric : "retention";
-	struct coh_ctx c = { 0 };
+	struct coh_ctx c = { 0 }, c2;
 	const char *code;
 	int64_t width = 0;
 	const char **cols;
@@ -686,7 +797,9 @@ int report_build_cohorts(struct report *r, struct rtab *t)
 	c.now_period = period_of(c.by_week, r->crm->now);
 	c.min_period = INT64_MAX;
 	c.max_period = INT64_MIN;
-	report_scan_orders(r, coh_customer, &c);
+	c2 = c;
+	if (report_scan_orders2(r, coh_customer, &c, &c2))
+		cohorts_merge(&c, &c2);
 	code = main_currency(r, c.orders);
 	if (code)
 		cur = report_currency_index(code);

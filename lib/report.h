@@ -122,6 +122,12 @@ struct rorder {
 void report_scan_orders(struct report *r,
 			void (*fn)(void *arg, int64_t customer, const struct rorder *o, size_t n),
 			void *arg);
+/* The same in two threads over two halves of the customers, into arg0
+ * and arg1 (which the caller then adds up); returns 0 when it scanned all
+ * into arg0 alone (a --segment/--where filter, a single customer). */
+int report_scan_orders2(struct report *r,
+			void (*fn)(void *arg, int64_t customer, const struct rorder *o, size_t n),
+			void *arg0, void *arg1);
 /* The currency codes seen by the scans so far: index -> code. */
 const char *report_currency(size_t i);
 size_t report_ncurrencies(void);

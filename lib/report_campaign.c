@@ -311,7 +311,11 @@ static double rate(int64_t a, int64_t b)
 static int comparable(struct report *r, const struct camp *c, int quiet)
 {
 	if (c->g[0].recipients == 0) {
-		if (!quiet)
+		if (!quiet && c->g[0].rows)
+			crm_warn("campaign \"%s\": none of the %lld control-group rows was held out "
+				 "(suppressed or pending): uplift unavailable", c->name,
+				 (long long)c->g[0].rows);
+		else if (!quiet)
 			crm_warn("campaign \"%s\" has no control group: uplift unavailable", c->name);
 		return 0;
 	}

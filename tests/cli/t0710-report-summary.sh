@@ -93,9 +93,19 @@ test_expect 'the average CLV of the scored customers, in the model currency' '
 
 test_expect 'json and table formats' '
 	run 0 crm-report -f jsonl summary &&
-	expect_grep "{\"currency\":\"RUB\",\"customers\":5,\"buyers\":4," out &&
+	expect_grep "{\"currency\":\"RUB\",\"customers\":5,\"buyers\":4,\"repeat_buyers\":2,\"repeat_rate\":0.5," out &&
+	expect_grep "\"aov\":68.33," out &&
 	run 0 crm-report -f table summary &&
 	grep -q "^repeat_rate  *0.5  *0$" out
+'
+
+test_expect 'a customer paying RUB, then USD, then RUB again is one buyer in each' '
+	printf "order_id,customer_id,ordered_at,amount,currency\nF1,F,2026-01-01,1.00,RUB\nF2,F,2026-02-01,2.00,USD\nF3,F,2026-03-01,3.00,RUB\n" >f.csv &&
+	run 0 crm-import orders f.csv &&
+	run 0 crm-report -f csv --where "id = \"F\"" summary &&
+	expect_eq "RUB,1,1,1,1,2,4,2,2,0,0,1,,0," "$(sed -n 2p out)" &&
+	expect_eq "USD,1,1,0,0,1,2,2,1,0,0,1,,0," "$(sed -n 3p out)" &&
+	expect_eq 3 "$(wc -l <out)"
 '
 
 test_done
