@@ -149,15 +149,30 @@ now() {
 }
 # once NAME CMD...: runs CMD, output in $W/NAME.out/.err, time appended
 # to $W/NAME.runs; sets rc
+# (and, with GNU time, its CPU seconds, user + system, to $W/NAME.cpu:
+# on a busy machine the wall time says more about the others' load)
+if /usr/bin/time -f '%U %S' -o /dev/null true 2>/dev/null; then
+	CPU=1
+else
+	CPU=
+fi
 once() {
 	_n=$1
 	shift
 	_t0=$(now)
-	"$@" <"${STEP_IN:-/dev/null}" >"$W/$_n.out" 2>"$W/$_n.err"
-	rc=$?
+	if [ -n "$CPU" ]; then
+		/usr/bin/time -f '%U %S' -o "$W/$_n.cpu1" "$@" <"${STEP_IN:-/dev/null}" \
+			>"$W/$_n.out" 2>"$W/$_n.err"
+		rc=$?
+	else
+		"$@" <"${STEP_IN:-/dev/null}" >"$W/$_n.out" 2>"$W/$_n.err"
+		rc=$?
+	fi
 	awk -v a="$_t0" -v b="$(now)" 'BEGIN { printf "%.3f\n", b - a }' >>"$W/$_n.runs"
+	[ -n "$CPU" ] && tail -n 1 "$W/$_n.cpu1" | awk '{ printf "%.2f\n", $1 + $2 }' >>"$W/$_n.cpu"
 }
 best() { sort -n "$W/$1.runs" | head -n 1; }
+bestcpu() { if [ -n "$CPU" ]; then sort -n "$W/$1.cpu" | head -n 1; else echo -1; fi; }
 
 fail=0
 crashed() { echo "bench/report: FAILED: $*" >&2; fail=1; }
@@ -168,6 +183,8 @@ compare() {
 	shift
 	: >"$W/crm.$_q.runs"
 	: >"$W/hand.$_q.runs"
+	: >"$W/crm.$_q.cpu"
+	: >"$W/hand.$_q.cpu"
 	_r=0
 	while [ $_r -lt "$RUNS" ]; do
 		once crm.$_q "$REPORT" --db "$DB" --now "$NOW" -f csv "$@"
@@ -210,13 +227,15 @@ want=$(awk -F, '{ print $1, $2, $3 + 0 }' "$W/hand.cohorts.out" | sort)
 	crashed "cohorts: crm-report and the hand SQL disagree on the cohorts' sizes or m1 retention"
 
 # ---- the report -------------------------------------------------------------
-printf '\n%-36s %12s %10s %7s  %s\n' "crm-report (seconds, best of $RUNS)" "crm-report" "hand SQL" "ratio" "target (<= 1.5 x, < 2 s)"
+echo "bench/report: $(getconf _NPROCESSORS_ONLN 2>/dev/null || echo ?) CPUs; load average at the end: $(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo ?)"
+printf '\n%-10s %11s %9s %6s %10s %9s  %s\n' "best of $RUNS" "crm-report" "hand SQL" "ratio" \
+	"CPU: crm" "hand" "target (wall <= 1.5 x and < 2 s)"
 for q in summary campaign cohorts; do
-	c=$(best crm.$q)
-	h=$(best hand.$q)
-	awk -v q="$q" -v c="$c" -v h="$h" 'BEGIN {
+	awk -v q="$q" -v c="$(best crm.$q)" -v h="$(best hand.$q)" -v cc="$(bestcpu crm.$q)" \
+	    -v hc="$(bestcpu hand.$q)" 'BEGIN {
 		r = h > 0 ? c / h : 0
-		printf "%-36s %12.3f %10.3f %7.2f  %s\n", q, c, h, r,
+		printf "%-10s %11.3f %9.3f %6.2f %10s %9s  %s\n", q, c, h, r,
+			cc < 0 ? "n/a" : sprintf("%.2f", cc), hc < 0 ? "n/a" : sprintf("%.2f", hc),
 			(r <= 1.5 && c < 2) ? "PASS" : "FAIL"
 	}'
 done
