@@ -8,8 +8,9 @@
 # $BENCH_DATA/score/bench-5000000-1000000-s1.db; run `make bench` or
 # bench/score.sh first), kept in $BENCH_DATA/report/ and never the
 # original. Added by SQL: a campaign "bench-winback" of 200,000 messages
-# sent on 2026-09-15 10:00:00 with a 10% control group, and e-mail events
-# for it (opened by 20% of the treatment, clicked by 5%).
+# sent on 2026-09-15 10:00:00 with a 10% control group (by a hash of the
+# customer id), and e-mail events for it (opened by 20% of the treatment,
+# clicked by 5%, by another hash).
 #
 # Each question runs BENCH_RUNS times (3), crm-report and the hand SQL
 # back to back so that the load of a shared machine weighs on both alike;
@@ -44,8 +45,8 @@ command -v sqlite3 >/dev/null 2>&1 || die "sqlite3 (the CLI) is needed for the h
 mkdir -p "$W" || die "cannot create $W"
 
 # ---- the copy, with the campaign ------------------------------------------
-# Rebuilt when the source is newer than the copy.
-if [ ! -f "$DB" ] || [ "$SRC" -nt "$DB" ]; then
+# Rebuilt when the source or this script is newer than the copy.
+if [ ! -f "$DB" ] || [ "$SRC" -nt "$DB" ] || [ "$0" -nt "$DB" ]; then
 	echo "bench/report: copying $SRC"
 	rm -f "$DB" "$DB-wal" "$DB-shm"
 	cp "$SRC" "$DB" || die "cannot copy $SRC"
@@ -63,19 +64,21 @@ CREATE TEMP TABLE pick AS SELECT id FROM customers
 INSERT INTO messages(campaign_id, customer_id, channel, grp, status, address, message_id,
                      planned_at, sent_at, updated_at)
 	SELECT (SELECT id FROM campaigns WHERE name = 'bench-winback'), id, 'email',
-	       CASE WHEN (id * 40503) % 10 = 0 THEN 'control' ELSE 'treatment' END,
-	       CASE WHEN (id * 40503) % 10 = 0 THEN 'control' ELSE 'sent' END,
+	       CASE WHEN ((id * 2246822519) / 4096) % 10 = 0 THEN 'control' ELSE 'treatment' END,
+	       CASE WHEN ((id * 2246822519) / 4096) % 10 = 0 THEN 'control' ELSE 'sent' END,
 	       'c' || id || '@example.com', '<bench-' || id || '@example.com>',
 	       '2026-09-15 09:59:00', '2026-09-15 10:00:00', '2026-09-15 10:00:00'
 	FROM pick;
 INSERT INTO events(external_id, customer_id, type, occurred_at, campaign, message_id)
 	SELECT '~bench-open-' || customer_id, customer_id, 'opened', '2026-09-15 12:00:00',
 	       'bench-winback', message_id
-	FROM messages WHERE grp = 'treatment' AND message_id LIKE '<bench-%' AND (customer_id * 7) % 5 = 0;
+	FROM messages WHERE grp = 'treatment' AND message_id LIKE '<bench-%'
+	AND ((customer_id * 3266489917) / 4096) % 5 = 0;
 INSERT INTO events(external_id, customer_id, type, occurred_at, campaign, message_id)
 	SELECT '~bench-click-' || customer_id, customer_id, 'clicked', '2026-09-15 12:05:00',
 	       'bench-winback', message_id
-	FROM messages WHERE grp = 'treatment' AND message_id LIKE '<bench-%' AND (customer_id * 7) % 20 = 0;
+	FROM messages WHERE grp = 'treatment' AND message_id LIKE '<bench-%'
+	AND ((customer_id * 3266489917) / 4096) % 20 = 0;
 COMMIT;
 PRAGMA wal_checkpoint(TRUNCATE);
 EOF
