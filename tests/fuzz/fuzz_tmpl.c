@@ -16,9 +16,13 @@
  * - the HTML part never shows a value's '<' unescaped (values hold
  *   "<script>"): unless a raw filter is used, it has no more '<' than the
  *   template file (template text is copied at most once, tags drop some);
- * - rendering twice gives the same bytes.
+ * - rendering twice gives the same bytes;
+ * - the message crm-send makes of them (mime_build with the rendered
+ *   Subject, the other headers that are not reserved, text and HTML) has
+ *   CRLF line ends only and no line over 998 bytes.
  */
 #include "fuzz.h"
+#include "mime.h"
 #include "tmpl.h"
 #include "util.h"
 
@@ -99,6 +103,70 @@ static int render(const struct tmpl *t, int part, struct sb *out)
 	return rc;
 }
 
+/* What crm-send does with a rendered template: one message. */
+static void message(const struct tmpl *t)
+{
+	struct sb subj = SB_INIT, text = SB_INIT, html = SB_INIT, msg = SB_INIT;
+	struct sb hv[8];
+	struct mime_header extra[8];
+	size_t nextra = 0, start = 0;
+	long si = tmpl_header_index(t, "Subject");
+	struct mime_msg m = {
+		.from_name = "Shop", .from_addr = "news@shop.example",
+		.to_name = vals[0].value, .to_addr = "anna@example.com",
+		.message_id = "<0123456789abcdef@shop.example>", .date = 1795435200,
+	};
+	const char *why;
+
+	if (si >= 0) {
+		tmpl_render_header(t, (size_t)si, lookup, NULL, &subj);
+		m.subject = subj.buf;
+	}
+	for (size_t i = 0; i < tmpl_nheaders(t) && nextra < ARRAY_SIZE(extra); i++) {
+		const char *name = tmpl_header_name(t, i);
+
+		if (mime_header_reserved(name))
+			continue;
+		sb_init(&hv[nextra]);
+		tmpl_render_header(t, i, lookup, NULL, &hv[nextra]);
+		extra[nextra].name = name;
+		extra[nextra].value = hv[nextra].buf;
+		nextra++;
+	}
+	m.headers = extra;
+	m.nheaders = nextra;
+	if (tmpl_render_text(t, lookup, NULL, &text) == 0) {
+		m.text = text.buf;
+		m.text_len = text.len;
+	}
+	if (tmpl_render_html(t, lookup, NULL, &html) == 0) {
+		m.html = html.buf;
+		m.html_len = html.len;
+	}
+	if (mime_build(&msg, &m, &why) == 0) {
+		for (size_t i = 0; i < msg.len; i++) {
+			if (msg.buf[i] != '\r' && msg.buf[i] != '\n')
+				continue;
+			if (!(msg.buf[i] == '\r' && i + 1 < msg.len && msg.buf[i + 1] == '\n')) {
+				fz_dump("message", msg.buf, msg.len);
+				FZ_CHECK(0, "bare CR or LF at byte %zu of the message", i);
+			}
+			FZ_CHECK(i - start <= MIME_LINE_MAX, "message line of %zu bytes", i - start);
+			start = i + 2;
+			i++;
+		}
+		FZ_CHECK(start == msg.len, "the message does not end with CRLF");
+	} else {
+		FZ_CHECK(!m.text && !m.html, "mime_build refused a rendered template: %s", why);
+	}
+	for (size_t i = 0; i < nextra; i++)
+		sb_free(&hv[i]);
+	sb_free(&subj);
+	sb_free(&text);
+	sb_free(&html);
+	sb_free(&msg);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct tmpl_err err;
@@ -150,6 +218,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	} else {
 		FZ_CHECK(!tmpl_has_html(t), "the HTML part does not render");
 	}
+	message(t);
 	sb_free(&out);
 	tmpl_free(t);
 	return 0;
