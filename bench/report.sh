@@ -105,7 +105,7 @@ FROM per GROUP BY currency ORDER BY sum(n) DESC;
 SELECT m.currency, avg(s.clv) FROM scores s JOIN models m ON m.id = s.clv_model_id
 WHERE s.clv IS NOT NULL GROUP BY m.currency;
 EOF
-# campaign: per group, conversions within 7 days of the message, revenue
+# campaign: per group, conversions in the 7 days after the message, revenue
 # per recipient in RUB (sum and sum of squares, for the tests), opens
 # and clicks; the statistics from these are a few lines of arithmetic
 cat >"$W/hand.campaign.sql" <<EOF
@@ -117,9 +117,9 @@ WITH m AS (
 r AS (
   SELECT m.grp,
          EXISTS (SELECT 1 FROM orders o WHERE o.customer_id = m.customer_id
-                 AND o.ordered_at BETWEEN m.t0 AND min(m.t1, '$NOW') AND o.$DONE) AS conv,
+                 AND o.ordered_at > m.t0 AND o.ordered_at <= min(m.t1, '$NOW') AND o.$DONE) AS conv,
          (SELECT coalesce(sum(o.amount), 0) / 100.0 FROM orders o WHERE o.customer_id = m.customer_id
-                 AND o.ordered_at BETWEEN m.t0 AND min(m.t1, '$NOW') AND o.$DONE
+                 AND o.ordered_at > m.t0 AND o.ordered_at <= min(m.t1, '$NOW') AND o.$DONE
                  AND o.currency = 'RUB') AS rev,
          EXISTS (SELECT 1 FROM events e WHERE e.customer_id = m.customer_id AND e.type = 'opened'
                  AND (e.message_id = m.message_id OR e.campaign = 'bench-winback')) AS opened,

@@ -12,9 +12,10 @@
  * A row's time is its sent_at: when the message was handed over or tried,
  * and for a control row when crm-send held it out (it records that time
  * in sent_at, as in updated_at). A recipient converted when they placed a
- * completed order within the window (--window, 7 days) from that time,
- * both ends included, and not after --now: post-click when they had
- * clicked the message before such an order, post-view otherwise. With
+ * completed order after that time and at most the window (--window, 7
+ * days) later, and not after --now (as crm-segment's converted()):
+ * post-click when they had clicked the message before such an order,
+ * post-view otherwise. With
  * --attribution click only orders within the window after a click count;
  * the control group cannot click, so the comparison is then unavailable.
  *
@@ -192,14 +193,16 @@ static void measure(struct report *r, struct camp *c)
 			if (k < 0)
 				continue;
 			x = report_major(sqlite3_column_int64(ost, 1), code);
+			if (t <= t0)
+				continue; /* not after the message */
 			if (t <= vend) {
 				vconv = 1;
 				vrev[k] += x;
 				vord[k]++;
-				if (ct >= 0 && t >= ct)
+				if (ct >= 0 && t > ct)
 					pc = 1;
 			}
-			if (ct >= 0 && t >= ct && t <= cend) {
+			if (ct >= 0 && t > ct && t <= cend) {
 				cconv = 1;
 				crev[k] += x;
 				cord[k]++;
