@@ -11,20 +11,30 @@
 ROUNDS=${FAULT_ROUNDS:-8}
 SEED=${FAULT_SEED:-$(od -An -N2 -tu2 /dev/urandom | tr -d ' ')}
 
-if ! command -v fiu-run >/dev/null 2>&1; then
+FIU_LIB=/usr/lib/fiu
+if ! command -v fiu-run >/dev/null 2>&1 || ! test -e $FIU_LIB/fiu_posix_preload.so; then
 	echo "fiu-run is missing: apt-get install fiu-utils (make deps)" >&2
 	exit 1
 fi
 
 # faulty I ARGS...: runs ARGS under fiu-run, the I/O calls failing at
-# random (probability P, default 0.02) from the seed SEED * 100 + I;
+# random (probability P, default 0.004; 0.1 in round 1) from the seed
+# SEED * 100 + I;
 # status in ./rc, stdout in ./out, stderr in ./err
 faulty() {
 	_i=$1
+	_p=${P:-0.004}
+	# the first round is all but sure to fail: every test sees an error
+	[ "$_i" -ne 1 ] || _p=0.1
 	shift
+	# what fiu-run -x -f "" -c "enable_random ..." does, with a
+	# sanitizer's runtime first when the build has one (it must be)
+	_asan=$(ldd "$(command -v "$1")" 2>/dev/null | awk '/libasan/ { print $3 }')
 	set +e
-	FIU_PRNG_SEED=$((SEED * 100 + _i)) fiu-run -x -f "" \
-		-c "enable_random name=posix/io/*,probability=${P:-0.02}" "$@" >out 2>err
+	FIU_PRNG_SEED=$((SEED * 100 + _i)) FIU_CTRL_FIFO= \
+		FIU_ENABLE="enable_random name=posix/io/*,probability=$_p" \
+		LD_PRELOAD="$_asan $FIU_LIB/fiu_run_preload.so $FIU_LIB/fiu_posix_preload.so" \
+		ASAN_OPTIONS="${ASAN_OPTIONS:-}:detect_leaks=0" "$@" >out 2>err
 	echo $? >rc
 	set -e
 }
@@ -33,6 +43,9 @@ faulty() {
 # clean error: status 1, a "PROG: " message, no signal
 clean() {
 	rc=$(cat rc)
+	if grep -q "Sanitizer\|runtime error" err; then
+		echo "a sanitizer report:"; cat err; return 1
+	fi
 	case $rc in
 	0 | 3) return 0 ;;
 	1) grep -q "^$1: " err || { echo "status 1 without a message:"; cat err; return 1; } ;;
@@ -84,7 +97,7 @@ test_expect "crm-import customers, $ROUNDS runs with I/O faults: all or nothing,
 	while [ $i -lt $ROUNDS ]; do
 		i=$((i + 1))
 		cp empty.db f.db && rm -f f.db-wal f.db-shm
-		P=0.005 faulty $i crm-import --db f.db customers cust.csv
+		P=0.002 faulty $i crm-import --db f.db customers cust.csv
 		clean crm-import || { echo "round $i"; exit 1; }
 		test "$(cat rc)" = 0 || failed=$((failed + 1))
 		intact f.db
@@ -103,7 +116,7 @@ test_expect "crm-import orders --batch 1000, $ROUNDS runs with I/O faults, then 
 	while [ $i -lt $ROUNDS ]; do
 		i=$((i + 1))
 		cp cust.db f.db && rm -f f.db-wal f.db-shm
-		P=0.005 faulty $i crm-import --db f.db --batch 1000 orders ord.csv
+		P=0.002 faulty $i crm-import --db f.db --batch 1000 orders ord.csv
 		clean crm-import || { echo "round $i"; exit 1; }
 		test "$(cat rc)" = 0 || failed=$((failed + 1))
 		intact f.db
@@ -154,6 +167,34 @@ test_expect "crm-segment, $ROUNDS runs with I/O faults: the right rows or an err
 	CRM_DB=f.db sql .dump >f.dump &&
 	cmp -s ref.dump f.dump &&
 	echo "$failed of $ROUNDS runs failed on a fault" &&
+	test $failed -ge 1
+'
+
+test_expect "crm-report rfm and cohorts, $ROUNDS runs with I/O faults: the right report or an error (seed $SEED)" '
+	crm-report --db ref.db -f csv rfm >ref-rfm.csv 2>/dev/null &&
+	crm-report --db ref.db -f csv cohorts >ref-coh.csv 2>/dev/null &&
+	cp ref.db f.db && rm -f f.db-wal f.db-shm &&
+	i=0 && failed=0 &&
+	while [ $i -lt $ROUNDS ]; do
+		i=$((i + 1))
+		for r in rfm coh; do
+			if [ $r = rfm ]; then
+				faulty $i crm-report --db f.db -f csv rfm
+			else
+				faulty $i crm-report --db f.db -f csv cohorts
+			fi
+			clean crm-report || { echo "round $i"; exit 1; }
+			if [ "$(cat rc)" = 0 ]; then
+				cmp -s out ref-$r.csv || { echo "round $i: exit 0 with another report"; diff ref-$r.csv out | head; exit 1; }
+			else
+				failed=$((failed + 1))
+			fi
+		done
+		intact f.db
+	done &&
+	CRM_DB=f.db sql .dump >f.dump &&
+	cmp -s ref.dump f.dump &&
+	echo "$failed of $((2 * ROUNDS)) runs failed on a fault" &&
 	test $failed -ge 1
 '
 
