@@ -402,11 +402,24 @@ static void campaign_chart(FILE *fp, struct report *r, const char *name)
 
 int report_html(struct report *r, const char *campaign)
 {
-	FILE *fp = report_open_private(r->o->html);
+	FILE *fp;
 	struct rtab t;
 	char now[20];
 
-	if (!fp) {
+	if (campaign) {
+		/* an unknown campaign is an error before the page is written */
+		sqlite3_stmt *st = db_prepare(r->crm->db, "SELECT 1 FROM campaigns WHERE name = ?1");
+		int found;
+		sqlite3_bind_text(st, 1, campaign, -1, SQLITE_STATIC);
+		found = sqlite3_step(st) == SQLITE_ROW;
+		sqlite3_finalize(st);
+		if (!found) {
+			crm_error("no campaign \"%s\" in %s (crm-report campaigns lists them)", campaign,
+				  r->crm->db_path);
+			return 1;
+		}
+	}
+	if (!(fp = report_open_private(r->o->html))) {
 		crm_error_errno("%s", r->o->html);
 		return 1;
 	}

@@ -51,6 +51,9 @@ test_expect 'the page refers to nothing outside itself' '
 test_expect '--html with campaign NAME: its groups; with --where: a part of the base' '
 	run 0 crm-report --html one.html campaign "autumn <sale>" &&
 	expect_grep "<th>treatment</th><th>control</th>" one.html &&
+	run 1 crm-report --html none.html campaign nosuch &&
+	expect_grep "no campaign \"nosuch\"" err &&
+	test ! -e none.html &&
 	run 0 crm-report --html part.html --where "orders >= 4" &&
 	expect_grep "customers matching <code>orders &gt;= 4</code>" part.html
 '
