@@ -149,6 +149,7 @@ struct sender {
 
 	long planned, unknown, transmitted;
 	long recorded;            /* rows recorded in this run, deferred too */
+	int open_txn;             /* record()'s transaction, not committed yet */
 	long counts[16];
 	int stop;              /* a failure that every further message would hit */
 	char stop_reason[256];
@@ -849,12 +850,19 @@ static sqlite3_stmt *claim_query(struct sender *s, int64_t now)
 		sb_addf(&sql, ", %s", v.buf);
 		sb_free(&v);
 	}
-	sb_addf(&sql, " FROM messages m JOIN customers c ON c.id = m.customer_id"
-		" WHERE m.campaign_id = ?1 AND (m.status = 'planned'"
-		" OR (m.status = 'deferred' AND m.next_at <= ?2)%s)"
+	/* the next rows due, each kind from the index messages_status
+	 * (campaign_id, status, then id): the first n planned ones come
+	 * straight off it, where one OR over the kinds would sort every row
+	 * of the campaign for each batch */
+	sb_addf(&sql, " FROM (SELECT id FROM (SELECT id FROM messages WHERE campaign_id = ?1"
+		" AND status = 'planned' ORDER BY id LIMIT ?3)"
+		" UNION ALL SELECT id FROM (SELECT id FROM messages WHERE campaign_id = ?1"
+		" AND status = 'deferred' AND next_at <= ?2 ORDER BY id LIMIT ?3)%s) AS due"
+		" JOIN messages m ON m.id = due.id JOIN customers c ON c.id = m.customer_id"
 		" ORDER BY m.id LIMIT ?3",
-		o->resend_in_doubt ? " OR (m.status = 'in_doubt'"
-		" AND m.id NOT IN (SELECT id FROM temp.send_tried))" : "");
+		o->resend_in_doubt ? " UNION ALL SELECT id FROM (SELECT id FROM messages"
+		" WHERE campaign_id = ?1 AND status = 'in_doubt'"
+		" AND id NOT IN (SELECT id FROM temp.send_tried) ORDER BY id LIMIT ?3)" : "");
 	/* the consent check takes now as parameters, but metrics a template
 	 * uses inline it: the text, and so the prepared statement, stays the
 	 * same within a second of the run's clock */
@@ -940,8 +948,9 @@ static int claim(struct sender *s, struct item *items, int n, int *ntx)
 	*ntx = 0;
 	norm_fmt_time(now, nowt);
 	norm_fmt_time(now - (o->cap_n ? o->cap_window : 0), since);
-	if (!s->dry_run)
+	if (!s->dry_run && !s->open_txn)
 		db_begin(s->db);
+	s->open_txn = 0;
 	st = claim_query(s, now);
 	sqlite3_bind_int64(st, 1, s->campaign_id);
 	db_bind_text(st, 2, nowt, -1);
@@ -1484,15 +1493,19 @@ static void transmit_lanes(struct sender *s, struct item *items, int n)
 	}
 }
 
-/* Records the outcomes of a batch in one transaction and prints them. */
+/* Records the outcomes of a batch and prints them, in a transaction that
+ * the next claim() commits (one commit, one fsync, per batch) or
+ * flush() does. */
 static void record(struct sender *s, struct item *items, int n)
 {
 	sqlite3_stmt *up, *sup;
 	char nowt[20], next[20];
 
 	fmt_now(s, nowt);
-	if (!s->dry_run)
+	if (!s->dry_run) {
 		db_begin(s->db);
+		s->open_txn = 1;
+	}
 	up = cached(s, &s->record_up,
 		"UPDATE messages SET status = ?2, reason = ?3, provider_id = ?4, next_at = ?5,"
 		" sent_at = ?6, updated_at = ?6, claimed_by = NULL WHERE id = ?1");
@@ -1541,9 +1554,15 @@ static void record(struct sender *s, struct item *items, int n)
 			crm_info("customer %s: %s%s%s", it->ext[0] ? it->ext : "(no id)", it->status,
 				 it->reason[0] ? ": " : "", it->reason);
 	}
+}
 
-	if (!s->dry_run)
+/* Commits what record() left open. */
+static void flush(struct sender *s)
+{
+	if (s->open_txn) {
 		db_commit(s->db);
+		s->open_txn = 0;
+	}
 }
 
 /* The time of the next deferred row of the campaign, or -1. */
@@ -1691,6 +1710,7 @@ int send_run(struct crm *crm, const struct send_opts *o)
 			item_free(&s, &items[i]);
 		if (seen)
 			continue;
+		flush(&s);
 		if (o->limit >= 0 && s.transmitted >= o->limit)
 			break;
 		/* nothing due now: wait for a retry if it is soon */
@@ -1700,6 +1720,7 @@ int send_run(struct crm *crm, const struct send_opts *o)
 		if (due > now)
 			sleep_seconds((double)(due - now));
 	}
+	flush(&s);
 	progress_end(pg);
 	print_deferred(&s);
 	if (s.out)
