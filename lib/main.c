@@ -9,10 +9,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <cjson/cJSON.h>
 
 #include "crm.h"
 #include "diag.h"
 #include "out.h"
+#include "util.h"
 
 static void sanitize_fds(void)
 {
@@ -40,6 +42,12 @@ int main(int argc, char **argv)
 	 * SQLite and the output layer report as an error and roll back,
 	 * instead of the default SIGXFSZ killing the program mid-write. */
 	signal(SIGXFSZ, SIG_IGN);
+	/* cJSON returns NULL when an allocation fails, and callers took
+	 * that for "no value" or "not JSON": an attribute silently dropped,
+	 * stored attributes replaced by the new ones alone, a valid JSON
+	 * line rejected. With xmalloc it ends the program instead, like
+	 * every other allocation (found by t0960). */
+	cJSON_InitHooks(&(cJSON_Hooks){ .malloc_fn = xmalloc, .free_fn = free });
 	rc = cmd_main(argc, argv);
 	if (out_close_stdout() && rc == 0)
 		rc = 1;
