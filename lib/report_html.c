@@ -263,16 +263,20 @@ static void rfm_grid(FILE *fp, struct report *r)
 	struct sb sql = SB_INIT;
 	sqlite3_stmt *st;
 	char f[128];
-	int64_t n[6][6] = { { 0 } }, max = 0, total = 0;
-	const int cs = 56, L = 40, T = 10;
+	int64_t n[10][10] = { { 0 } }, max = 0, total = 0;
+	int N = 2; /* the grid: crm-score rfm --bins, 2 to 9 */
+	const int cs = 48, L = 40, T = 10;
 
-	sb_addf(&sql, "SELECT s.r, s.f, count(*) FROM scores s WHERE s.r BETWEEN 1 AND 5"
-		" AND s.f BETWEEN 1 AND 5%s GROUP BY s.r, s.f",
+	sb_addf(&sql, "SELECT s.r, s.f, count(*) FROM scores s WHERE s.r BETWEEN 1 AND 9"
+		" AND s.f BETWEEN 1 AND 9%s GROUP BY s.r, s.f",
 		report_filter(r, "s.customer_id", f, sizeof(f)));
 	st = db_prepare(r->crm->db, sql.buf);
 	while (sqlite3_step(st) == SQLITE_ROW) {
 		int64_t k = sqlite3_column_int64(st, 2);
-		n[sqlite3_column_int(st, 0)][sqlite3_column_int(st, 1)] = k;
+		int rr = sqlite3_column_int(st, 0), ff = sqlite3_column_int(st, 1);
+		n[rr][ff] = k;
+		N = rr > N ? rr : N;
+		N = ff > N ? ff : N;
 		total += k;
 		if (k > max)
 			max = k;
@@ -283,27 +287,27 @@ static void rfm_grid(FILE *fp, struct report *r)
 		fputs("<p>No RFM scores: run <code>crm-score rfm</code>.</p>\n", fp);
 		return;
 	}
-	fputs("<p>Customers by recency score (across, 5 = most recent) and frequency score "
-	      "(up, 5 = most frequent).</p>\n", fp);
+	fputs("<p>Customers by recency score (across, the highest is the most recent) and "
+	      "frequency score (up, the highest is the most frequent).</p>\n", fp);
 	fprintf(fp, "<svg class=\"chart\" id=\"rfm\" width=\"%d\" height=\"%d\" viewBox=\"0 0 %d %d\""
-		" role=\"img\" aria-label=\"RFM grid\">\n", L + 5 * cs + 10, T + 5 * cs + 30,
-		L + 5 * cs + 10, T + 5 * cs + 30);
-	for (int rr = 1; rr <= 5; rr++)
-		for (int ff = 1; ff <= 5; ff++) {
+		" role=\"img\" aria-label=\"RFM grid\">\n", L + N * cs + 10, T + N * cs + 30,
+		L + N * cs + 10, T + N * cs + 30);
+	for (int rr = 1; rr <= N; rr++)
+		for (int ff = 1; ff <= N; ff++) {
 			double x = max ? (double)n[rr][ff] / max : 0;
 			int light = (int)lround(245 - 190 * x);
-			int px = L + (rr - 1) * cs, py = T + (5 - ff) * cs;
+			int px = L + (rr - 1) * cs, py = T + (N - ff) * cs;
 			fprintf(fp, "<rect x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\" fill=\"rgb(255,%d,%d)\">"
 				"<title>R %d F %d: %lld</title></rect><text x=\"%d\" y=\"%d\" font-size=\"12\" "
 				"text-anchor=\"middle\">%lld</text>\n",
 				px, py, cs - 3, cs - 3, light, light - 40 > 0 ? light - 40 : 0, rr, ff,
 				(long long)n[rr][ff], px + cs / 2, py + cs / 2 + 4, (long long)n[rr][ff]);
 		}
-	for (int k = 1; k <= 5; k++) {
+	for (int k = 1; k <= N; k++) {
 		fprintf(fp, "<text x=\"%d\" y=\"%d\" font-size=\"11\" text-anchor=\"middle\">R%d</text>\n",
-			L + (k - 1) * cs + cs / 2, T + 5 * cs + 16, k);
+			L + (k - 1) * cs + cs / 2, T + N * cs + 16, k);
 		fprintf(fp, "<text x=\"%d\" y=\"%d\" font-size=\"11\">F%d</text>\n", 8,
-			T + (5 - k) * cs + cs / 2 + 4, k);
+			T + (N - k) * cs + cs / 2 + 4, k);
 	}
 	fputs("</svg>\n", fp);
 }

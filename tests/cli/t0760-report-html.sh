@@ -40,6 +40,17 @@ test_expect 'the page: 0600, every section, its text escaped' '
 	expect_no_grep "<sale>" page.html
 '
 
+test_expect 'the RFM grid follows crm-score rfm --bins' '
+	run 0 crm-report --html page.html &&
+	expect_grep ">R5</text>" page.html &&
+	expect_no_grep ">R6</text>" page.html &&
+	sql ".backup bins.db" &&
+	run 0 crm-score --db bins.db rfm --bins 7 &&
+	run 0 crm-report --db bins.db --html page7.html &&
+	expect_grep ">R7</text>" page7.html &&
+	expect_grep ">F7</text>" page7.html
+'
+
 test_expect 'the page refers to nothing outside itself' '
 	run 0 crm-report --html page.html &&
 	expect_no_grep "http://" page.html &&
