@@ -421,12 +421,12 @@ static void mde_warning(const struct camp *c)
 			 p.mde * 100);
 }
 
-static void currency_note(const struct camp *c)
+static void currency_note(const struct report *r, const struct camp *c)
 {
 	if (c->other_orders)
 		crm_warn("campaign \"%s\": revenue in %s only; %lld attributed orders in other "
-			 "currencies left out (choose with --currency)", c->name,
-			 c->cur ? c->cur : "-", (long long)c->other_orders);
+			 "currencies left out%s", c->name, c->cur ? c->cur : "-",
+			 (long long)c->other_orders, r->o->currency ? "" : " (choose with --currency)");
 }
 
 int report_build_campaign(struct report *r, const char *name, struct rtab *t)
@@ -445,7 +445,7 @@ int report_build_campaign(struct report *r, const char *name, struct rtab *t)
 	cmp = comparable(r, c, 0);
 	if (cmp)
 		mde_warning(c);
-	currency_note(c);
+	currency_note(r, c);
 	rtab_init(t, ARRAY_SIZE(camp_cols), camp_cols);
 	for (size_t i = 1; i < c->ng; i++)
 		group_row(t, c, &c->g[i], cmp);

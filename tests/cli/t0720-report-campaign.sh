@@ -163,6 +163,17 @@ test_expect 'revenue in RUB; the USD order is left out with a warning' '
 	expect_grep "1 attributed orders in other currencies left out" err
 '
 
+test_expect '--currency USD: the revenue of the USD order only, the RUB ones left out' '
+	run 0 crm-report -f csv --currency usd campaign spring &&
+	expect_eq USD "$(col treatment currency)" &&
+	expect_eq 9 "$(col treatment revenue)" &&
+	expect_eq 1 "$(col treatment orders)" &&
+	expect_eq 32 "$(col treatment converted)" &&
+	# RUB: C001..C030, the second order of C001, C031, and the 8 control orders
+	expect_grep "revenue in USD only; 40 attributed orders in other currencies left out" err &&
+	expect_no_grep "choose with --currency" err
+'
+
 test_expect 'uplift, interval, p-value, MDE, Welch: as Python computes them' '
 	run 0 crm-report -f csv campaign spring &&
 	while read -r name ref; do
