@@ -4,6 +4,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1624,6 +1627,12 @@ int send_run(struct crm *crm, const struct send_opts *o)
 	int status = 0, batch = BATCH;
 	long bad = 0;
 
+#ifdef __GLIBC__
+	/* each message frees buffers that glibc would give back to the
+	 * system (brk, a TLB flush on every CPU) to take again for the next:
+	 * keep up to 64 MiB (measured: half the CPU of a run) */
+	mallopt(M_TRIM_THRESHOLD, 64 << 20);
+#endif
 	s.crm = crm;
 	s.o = o;
 	s.db = crm->db;
