@@ -20,10 +20,11 @@ case $BUILD in /*) ;; *) BUILD=$top/$BUILD ;; esac
 
 # import (customers, orders with stubs and rejects), segment (queries,
 # --sql, --fields, errors), score (clv and rfm fits), send (SMTP, HTTP
-# channels, control groups, re-runs)
+# channels, control groups, re-runs), report (summary with --where and
+# --segment, its two reading threads, every format)
 if [ $# -eq 0 ]; then
 	set -- t0100-import-customers t0120-import-orders t0200-segment \
-		t0430-score-clv t0600-send-email t0620-send-http
+		t0430-score-clv t0600-send-email t0620-send-http t0710-report-summary
 fi
 tests=
 for t; do
