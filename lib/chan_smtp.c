@@ -27,7 +27,10 @@ struct smtp {
 	const char *data;
 	size_t len, off;
 	int body_done;          /* the read callback returned 0 */
-	int reply_after_body;   /* a reply came after that */
+	int data_ok;            /* 354: the server takes the message text */
+	int reply_after_body;   /* the reply that ends the message came */
+	int dot_code;           /* its code */
+	int dot_early;          /* and came before the body was all read */
 	char last_cmd[16];      /* verb of the last command sent */
 	int in_auth;            /* between AUTH and its final reply */
 	int code;               /* last reply code */
@@ -111,8 +114,16 @@ static size_t header_cb(char *buf, size_t size, size_t nitems, void *arg)
 		s->code = code;
 		snprintf(s->reply, sizeof(s->reply), "%.*s", (int)(len > 255 ? 255 : len), buf);
 		memcpy(s->reply_cmd, s->last_cmd, sizeof(s->reply_cmd));
-		if (s->body_done)
+		/* after 354, the next reply is the one to the final ".",
+		 * even one libcurl sent before the whole body (seen when
+		 * send() and poll() fail under fault injection) */
+		if (s->data_ok && !s->reply_after_body) {
 			s->reply_after_body = 1;
+			s->dot_code = code;
+			s->dot_early = !s->body_done;
+		}
+		if (code == 354 && !strcmp(s->last_cmd, "DATA"))
+			s->data_ok = 1;
 		if (s->in_auth && (s->code < 300 || s->code >= 400))
 			s->in_auth = 0;
 	}
@@ -227,7 +238,7 @@ int smtp_begin(struct smtp *s, const char *from, const char *rcpt, const char *m
 	s->data = msg;
 	s->len = len;
 	s->off = 0;
-	s->body_done = s->reply_after_body = 0;
+	s->body_done = s->data_ok = s->reply_after_body = s->dot_code = s->dot_early = 0;
 	s->code = 0;
 	s->reply[0] = s->last_cmd[0] = s->reply_cmd[0] = 0;
 	s->in_auth = 0;
@@ -257,12 +268,25 @@ void smtp_end(struct smtp *s, CURLcode rc, struct chan_result *r)
 	curl_easy_setopt(s->curl, CURLOPT_MAIL_RCPT, NULL);
 	curl_easy_setopt(s->curl, CURLOPT_ERRORBUFFER, NULL);
 	r->code = s->code;
-	if (rc == CURLE_OK && s->code >= 200 && s->code < 300) {
+	/* the server took the message once it said 2xx to the final ".",
+	 * whatever libcurl met after that */
+	if (((rc == CURLE_OK && s->code >= 200 && s->code < 300) ||
+	     (s->dot_code >= 200 && s->dot_code < 300)) && !s->dot_early) {
 		r->status = CHAN_SENT;
+		r->code = s->dot_code ? s->dot_code : s->code;
 		snprintf(r->provider_id, sizeof(r->provider_id), "%s", s->reply);
 		return;
 	}
-	if (s->body_done && !s->reply_after_body) {
+	/* once the server said 354, it may store what it got, so without
+	 * a clear answer to the whole message it may have been delivered
+	 * (RFC 1047): in doubt, never retried by itself */
+	if (s->dot_early) {
+		r->status = CHAN_IN_DOUBT;
+		snprintf(r->reason, sizeof(r->reason), "the server answered %d before the whole "
+			 "message was sent: %.180s", s->dot_code, err);
+		return;
+	}
+	if ((s->body_done || s->data_ok) && !s->reply_after_body) {
 		r->status = CHAN_IN_DOUBT;
 		snprintf(r->reason, sizeof(r->reason), "no reply after the message was sent: %.200s",
 			 err);

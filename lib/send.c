@@ -1516,8 +1516,11 @@ static void record(struct sender *s, struct item *items, int n)
 		struct item *it = &items[i];
 		const char *vals[7];
 
-		if (!it->status)	/* not transmitted (the run stopped) */
-			it->status = "deferred", it->next_at = now_s(s);
+		if (!it->status) {	/* not transmitted (the run stopped) */
+			it->status = "deferred";
+			it->next_at = now_s(s);
+			snprintf(it->reason, sizeof(it->reason), "not tried: the run stopped");
+		}
 		if (!strcmp(it->status, "deferred"))
 			norm_fmt_time(it->next_at, next);
 		sqlite3_bind_int64(up, 1, it->id);
@@ -1596,8 +1599,8 @@ static void print_deferred(struct sender *s)
 	while (sqlite3_step(st) == SQLITE_ROW) {
 		struct sb why = SB_INIT;
 		const char *vals[7];
-		sb_addf(&why, "%s (until %s)", (const char *)sqlite3_column_text(st, 1),
-			(const char *)sqlite3_column_text(st, 2));
+		sb_addf(&why, "%s (until %s)", sqlite3_column_type(st, 1) == SQLITE_NULL ? "deferred" :
+			(const char *)sqlite3_column_text(st, 1), (const char *)sqlite3_column_text(st, 2));
 		vals[0] = (const char *)sqlite3_column_text(st, 0);
 		vals[1] = s->o->channel;
 		vals[2] = "deferred";
