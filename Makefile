@@ -122,7 +122,6 @@ bench: all $(BUILD)/bench/gen $(BUILD)/bench/sink
 	@sh bench/run.sh $(BUILD)
 	@sh bench/score.sh $(BUILD)
 	@sh bench/report.sh $(BUILD)
-	@sh bench/report.sh $(BUILD)
 	@sh bench/send.sh $(BUILD)
 
 lint-man:

@@ -104,6 +104,11 @@ int db_step_row(sqlite3 *db, sqlite3_stmt *st)
 	return 0;
 }
 
+int db_row(sqlite3_stmt *st)
+{
+	return db_step_row(sqlite3_db_handle(st), st);
+}
+
 const char *db_column_text(sqlite3 *db, sqlite3_stmt *st, int i)
 {
 	const char *s;

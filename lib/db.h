@@ -51,6 +51,9 @@ int db_step_done(sqlite3 *db, sqlite3_stmt *st);
  * transaction back. */
 int db_step_row(sqlite3 *db, sqlite3_stmt *st);
 
+/* db_step_row() on the statement's own connection. */
+int db_row(sqlite3_stmt *st);
+
 /* sqlite3_column_text(), dying when SQLite could not allocate the text
  * of a non-NULL value; NULL only for an SQL NULL. */
 const char *db_column_text(sqlite3 *db, sqlite3_stmt *st, int i);

@@ -437,7 +437,7 @@ int report_scan_orders2(struct report *r,
 	/* the filter is a temporary table of this connection: one scan */
 	if (!r->filtered) {
 		st = db_prepare(r->crm->db, "SELECT min(customer_id), max(customer_id) FROM orders");
-		if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL) {
+		if (db_row(st) && sqlite3_column_type(st, 0) != SQLITE_NULL) {
 			lo = sqlite3_column_int64(st, 0);
 			hi = sqlite3_column_int64(st, 1);
 		}
@@ -484,7 +484,7 @@ static int64_t count_customers(struct report *r)
 	snprintf(sql, sizeof(sql), "SELECT count(*) FROM customers c WHERE c.erased_at IS NULL%s",
 		 report_filter(r, "c.id", f, sizeof(f)));
 	st = db_prepare(r->crm->db, sql);
-	if (sqlite3_step(st) == SQLITE_ROW)
+	if (db_row(st))
 		n = sqlite3_column_int64(st, 0);
 	sqlite3_finalize(st);
 	return n;
@@ -589,7 +589,7 @@ int report_build_summary(struct report *r, struct rtab *t)
 		" WHERE s.clv IS NOT NULL%s GROUP BY m.currency",
 		report_filter(r, "s.customer_id", f, sizeof(f)));
 	st = db_prepare(r->crm->db, sql.buf);
-	while (sqlite3_step(st) == SQLITE_ROW) {
+	while (db_row(st)) {
 		const char *code = (const char *)sqlite3_column_text(st, 0);
 		int i = code ? report_currency_index(code) : -1;
 		if (i >= 0)
@@ -879,7 +879,7 @@ static char *model_currency(struct report *r, const char *kind)
 	char *code = NULL;
 
 	sqlite3_bind_text(st, 1, kind, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0))
+	if (db_row(st) && sqlite3_column_text(st, 0))
 		code = xstrdup((const char *)sqlite3_column_text(st, 0));
 	sqlite3_finalize(st);
 	return code;
@@ -893,7 +893,7 @@ static int no_scores(struct report *r, const char *what, const char *col)
 
 	snprintf(sql, sizeof(sql), "SELECT count(*) FROM scores WHERE %s IS NOT NULL", col);
 	st = db_prepare(r->crm->db, sql);
-	none = sqlite3_step(st) != SQLITE_ROW || sqlite3_column_int64(st, 0) == 0;
+	none = !db_row(st) || sqlite3_column_int64(st, 0) == 0;
 	sqlite3_finalize(st);
 	if (none)
 		crm_error("no %s scores in %s: run crm-score %s first", what, r->crm->db_path,
@@ -921,13 +921,13 @@ int report_build_rfm(struct report *r, struct rtab *t)
 		" ORDER BY sum(s.monetary) DESC, s.rfm_segment",
 		report_filter(r, "s.customer_id", f, sizeof(f)));
 	st = db_prepare(r->crm->db, sql.buf);
-	while (sqlite3_step(st) == SQLITE_ROW) {
+	while (db_row(st)) {
 		tot_n += sqlite3_column_double(st, 1);
 		tot_m += sqlite3_column_double(st, 2);
 	}
 	sqlite3_reset(st);
 	rtab_init(t, ARRAY_SIZE(cols), cols);
-	while (sqlite3_step(st) == SQLITE_ROW) {
+	while (db_row(st)) {
 		struct out_val *v = rtab_row(t);
 		rtab_text(t, &v[0], (const char *)sqlite3_column_text(st, 0));
 		rtab_int(&v[1], sqlite3_column_int64(st, 1));
@@ -973,7 +973,7 @@ static char *pick_currency(struct report *r)
 		return code;
 	st = db_prepare(r->crm->db, "SELECT currency FROM orders GROUP BY currency"
 			" ORDER BY count(*) DESC, currency LIMIT 1");
-	if (sqlite3_step(st) == SQLITE_ROW)
+	if (db_row(st))
 		code = xstrdup((const char *)sqlite3_column_text(st, 0));
 	sqlite3_finalize(st);
 	return code;
@@ -1028,7 +1028,7 @@ int report_ltv(struct report *r)
 		sqlite3_bind_text(st, 3, path.buf, -1, SQLITE_STATIC);
 	rtab_init(&t, ARRAY_SIZE(cols), cols);
 	{
-		while (sqlite3_step(st) == SQLITE_ROW) {
+		while (db_row(st)) {
 			double n = sqlite3_column_double(st, 1);
 			double hist = report_major(sqlite3_column_int64(st, 2), code);
 			double ns = same ? sqlite3_column_double(st, 3) : 0;
@@ -1102,7 +1102,7 @@ int report_budget(struct report *r)
 	rtab_init(&t, ARRAY_SIZE(cols), cols);
 	/* first the whole base, then each RFM segment */
 	rtab_row(&t);
-	while (sqlite3_step(st) == SQLITE_ROW) {
+	while (db_row(st)) {
 		double n = sqlite3_column_double(st, 1);
 		double y = report_major(sqlite3_column_int64(st, 2), code);
 		struct out_val *v = rtab_row(&t);

@@ -184,7 +184,7 @@ static void measure(struct report *r, struct camp *c)
 		sqlite3_bind_int64(ost, 1, sqlite3_column_int64(st, 4));
 		sqlite3_bind_text(ost, 2, t1, -1, SQLITE_STATIC);
 		sqlite3_bind_text(ost, 3, t2, -1, SQLITE_STATIC);
-		while (sqlite3_step(ost) == SQLITE_ROW) {
+		while (db_row(ost)) {
 			int64_t t = report_time((const char *)sqlite3_column_text(ost, 0));
 			const char *code = (const char *)sqlite3_column_text(ost, 2);
 			int k = report_currency_index(code ? code : "");
@@ -292,7 +292,7 @@ static struct camp *load_campaigns(struct report *r, const char *name, size_t *n
 	*n = 0;
 	if (name)
 		sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-	while (sqlite3_step(st) == SQLITE_ROW) {
+	while (db_row(st)) {
 		c = xgrow(c, sizeof(*c), *n + 1, &cap);
 		memset(&c[*n], 0, sizeof(*c));
 		c[*n].id = sqlite3_column_int64(st, 0);

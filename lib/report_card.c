@@ -65,7 +65,7 @@ static const char *ctext(sqlite3_stmt *st, int i)
 /* Every non-NULL column of the one row of st as section rows. */
 static void fields(struct rtab *t, sqlite3_stmt *st, const char *section)
 {
-	if (sqlite3_step(st) != SQLITE_ROW)
+	if (!db_row(st))
 		return;
 	for (int i = 0; i < sqlite3_column_count(st); i++) {
 		struct out_val v;
@@ -115,7 +115,7 @@ int report_customer(struct report *r, const char *who)
 			" GROUP BY currency ORDER BY count(*) DESC");
 	sqlite3_bind_int64(st, 1, id);
 	sqlite3_bind_text(st, 2, now, -1, SQLITE_STATIC);
-	while (sqlite3_step(st) == SQLITE_ROW) {
+	while (db_row(st)) {
 		struct out_val v;
 		const char *cur = ctext(st, 0);
 		static const char *const names[] = { NULL, "orders", "revenue", "first_order_at",
@@ -147,7 +147,7 @@ int report_customer(struct report *r, const char *who)
 			"  ORDER BY c2.recorded_at DESC, c2.id DESC LIMIT 1)"
 			" FROM consents c WHERE c.customer_id = ?1 ORDER BY c.recorded_at, c.id");
 	sqlite3_bind_int64(st, 1, id);
-	while (sqlite3_step(st) == SQLITE_ROW) {
+	while (db_row(st)) {
 		struct out_val v;
 		struct sb d = SB_INIT;
 		col_val(st, 2, &v);
@@ -173,7 +173,7 @@ int report_customer(struct report *r, const char *who)
 		"  FROM events WHERE customer_id = ?1"
 		" ORDER BY 1, 6, 7");
 	sqlite3_bind_int64(st, 1, id);
-	while (sqlite3_step(st) == SQLITE_ROW) {
+	while (db_row(st)) {
 		struct out_val v;
 		char item[160];
 		col_val(st, 3, &v);

@@ -271,7 +271,7 @@ static void rfm_grid(FILE *fp, struct report *r)
 		" AND s.f BETWEEN 1 AND 9%s GROUP BY s.r, s.f",
 		report_filter(r, "s.customer_id", f, sizeof(f)));
 	st = db_prepare(r->crm->db, sql.buf);
-	while (sqlite3_step(st) == SQLITE_ROW) {
+	while (db_row(st)) {
 		int64_t k = sqlite3_column_int64(st, 2);
 		int rr = sqlite3_column_int(st, 0), ff = sqlite3_column_int(st, 1);
 		n[rr][ff] = k;
@@ -415,7 +415,7 @@ int report_html(struct report *r, const char *campaign)
 		sqlite3_stmt *st = db_prepare(r->crm->db, "SELECT 1 FROM campaigns WHERE name = ?1");
 		int found;
 		sqlite3_bind_text(st, 1, campaign, -1, SQLITE_STATIC);
-		found = sqlite3_step(st) == SQLITE_ROW;
+		found = db_row(st);
 		sqlite3_finalize(st);
 		if (!found) {
 			crm_error("no campaign \"%s\" in %s (crm-report campaigns lists them)", campaign,

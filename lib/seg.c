@@ -408,7 +408,7 @@ static int track(struct crm *crm, const struct seg_opts *o, const struct expr *e
 		sqlite3_stmt *st = db_prepare(crm->db,
 			"SELECT max(run_at) FROM segment_runs WHERE segment_id = ?");
 		sqlite3_bind_int64(st, 1, sid);
-		if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0))
+		if (db_row(st) && sqlite3_column_text(st, 0))
 			last = xstrdup((const char *)sqlite3_column_text(st, 0));
 		sqlite3_finalize(st);
 	}
@@ -553,7 +553,7 @@ static int why(struct crm *crm, const struct seg_opts *o, struct expr *e)
 	sb_addf(&sql, " FROM customers c WHERE c.id = ?%zu", (e ? expr_nparams(e) : 0) + 1);
 	st = prepare_guarded(crm, sql.buf, e);
 	sqlite3_bind_int64(st, (int)(e ? expr_nparams(e) : 0) + 1, id);
-	if (sqlite3_step(st) != SQLITE_ROW)
+	if (!db_row(st))
 		step_error(crm);
 
 	out = out_new(stdout, crm->format);
@@ -696,7 +696,7 @@ static int output(struct crm *crm, const struct seg_opts *o, const struct src *s
 	st = prepare_guarded(crm, sql.buf, s->test_expr ? e : NULL);
 	if (o->count) {
 		/* a bare number, like grep -c and wc -l */
-		if (sqlite3_step(st) != SQLITE_ROW)
+		if (!db_row(st))
 			step_error(crm);
 		printf("%lld\n", (long long)sqlite3_column_int64(st, 0));
 		if (fflush(stdout) != 0)

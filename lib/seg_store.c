@@ -39,7 +39,7 @@ int64_t seg_id(struct crm *crm, const char *name)
 	int64_t id = 0;
 
 	db_bind_text(st, 1, name, -1);
-	if (sqlite3_step(st) == SQLITE_ROW)
+	if (db_row(st))
 		id = sqlite3_column_int64(st, 0);
 	sqlite3_finalize(st);
 	return id;
@@ -64,7 +64,7 @@ int seg_save(struct crm *crm, const char *name, const char *expr, const char *de
 	db_begin(crm->db);
 	st = db_prepare(crm->db, "SELECT expr FROM segments WHERE name = ?");
 	db_bind_text(st, 1, name, -1);
-	if (sqlite3_step(st) == SQLITE_ROW)
+	if (db_row(st))
 		old = xstrdup((const char *)sqlite3_column_text(st, 0));
 	sqlite3_finalize(st);
 
@@ -101,7 +101,7 @@ char *seg_load(struct crm *crm, const char *name)
 	char *expr = NULL;
 
 	db_bind_text(st, 1, name, -1);
-	if (sqlite3_step(st) == SQLITE_ROW)
+	if (db_row(st))
 		expr = xstrdup((const char *)sqlite3_column_text(st, 0));
 	sqlite3_finalize(st);
 	if (!expr)

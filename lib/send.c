@@ -543,7 +543,7 @@ static int campaign_setup(struct sender *s)
 
 	st = db_prepare(s->db, "SELECT id, channel, settings FROM campaigns WHERE name = ?");
 	db_bind_text(st, 1, o->campaign, -1);
-	if (sqlite3_step(st) == SQLITE_ROW) {
+	if (db_row(st)) {
 		const char *ch = (const char *)sqlite3_column_text(st, 1);
 		const char *old = (const char *)sqlite3_column_text(st, 2);
 		s->campaign_id = sqlite3_column_int64(st, 0);
@@ -595,7 +595,7 @@ static void plan_one(struct planner *p, int64_t customer)
 	struct sb b = SB_INIT;
 
 	sqlite3_bind_int64(p->key, 1, customer);
-	if (sqlite3_step(p->key) == SQLITE_ROW && sqlite3_column_text(p->key, 0))
+	if (db_row(p->key) && sqlite3_column_text(p->key, 0))
 		ext = (const char *)sqlite3_column_text(p->key, 0);
 	snprintf(ckey, sizeof(ckey), "#%" PRId64, customer);
 	sb_adds(&b, ext ? ext : ckey);
@@ -687,7 +687,7 @@ static void recover(struct sender *s)
 
 	fmt_now(s, now);
 	sqlite3_bind_int64(st, 1, s->campaign_id);
-	while (sqlite3_step(st) == SQLITE_ROW) {
+	while (db_row(st)) {
 		const char *by = (const char *)sqlite3_column_text(st, 1);
 		if (by && claimant_alive(by))
 			continue;
@@ -793,7 +793,7 @@ static int address_suppressed(struct sender *s, const char *addr)
 
 	erase_hash(s->secret, s->o->channel, addr, h);
 	db_bind_text(st, 1, h, -1);
-	found = sqlite3_step(st) == SQLITE_ROW;
+	found = db_row(st);
 	sqlite3_reset(st);
 	return found;
 }
@@ -1580,7 +1580,7 @@ static int64_t next_due(struct sender *s)
 	const char *why;
 
 	sqlite3_bind_int64(st, 1, s->campaign_id);
-	if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0)) {
+	if (db_row(st) && sqlite3_column_text(st, 0)) {
 		const char *v = (const char *)sqlite3_column_text(st, 0);
 		if (norm_time(v, strlen(v), NULL, &t, &why) < 0)
 			t = -1;
@@ -1596,7 +1596,7 @@ static void print_deferred(struct sender *s)
 		" FROM temp.send_deferred d JOIN messages m ON m.id = d.id"
 		" JOIN customers c ON c.id = m.customer_id WHERE m.status = 'deferred' ORDER BY m.id");
 
-	while (sqlite3_step(st) == SQLITE_ROW) {
+	while (db_row(st)) {
 		struct sb why = SB_INIT;
 		const char *vals[7];
 		sb_addf(&why, "%s (until %s)", sqlite3_column_type(st, 1) == SQLITE_NULL ? "deferred" :
@@ -1701,7 +1701,7 @@ int send_run(struct crm *crm, const struct send_opts *o)
 		sqlite3_stmt *st = db_prepare(s.db, "SELECT count(*) FROM messages WHERE campaign_id = ?"
 			" AND status IN ('planned', 'deferred', 'in_doubt')");
 		sqlite3_bind_int64(st, 1, s.campaign_id);
-		pg = progress_new(o->campaign, sqlite3_step(st) == SQLITE_ROW ?
+		pg = progress_new(o->campaign, db_row(st) ?
 				  sqlite3_column_int64(st, 0) : -1);
 		sqlite3_finalize(st);
 	}

@@ -10,9 +10,9 @@
  * it (rec_open on a path). Properties:
  *
  * - every record's line numbers grow, raw and fields are NUL-terminated at
- *   their length, a good record has one field per column known, and the
- *   fields of a good CSV record and the column names are valid UTF-8
- *   without NUL bytes;
+ *   their length, a good record has one field per column known, and its
+ *   fields (CSV or JSON, \u0000 and \ud800 escapes included) and the
+ *   column names are valid UTF-8 without NUL bytes;
  * - the records, errors and columns do not depend on the block size: a
  *   read with tiny blocks (every line and quoted field crosses blocks) gives
  *   exactly what a read with 64 KiB blocks gives.
@@ -85,10 +85,10 @@ static void read_all(const struct rec_opts *o, size_t bs, struct sb *log)
 			FZ_CHECK(f->s[f->len] == 0, "field %zu not NUL-terminated", i);
 			if (f->kind == REC_ABSENT)
 				FZ_CHECK(f->len == 0, "absent field %zu has %zu bytes", i, f->len);
-			if (rec_format(r) == REC_CSV) {
-				FZ_CHECK(strlen(f->s) == f->len, "NUL byte in field %zu", i);
-				FZ_CHECK(utf8_valid(f->s, f->len, &bad), "invalid UTF-8 in field %zu", i);
-			}
+			/* CSV and JSON alike: a line with a NUL byte or invalid
+			 * UTF-8 is an error, and so is a top-level \u0000 */
+			FZ_CHECK(strlen(f->s) == f->len, "NUL byte in field %zu", i);
+			FZ_CHECK(utf8_valid(f->s, f->len, &bad), "invalid UTF-8 in field %zu", i);
 			sb_addf(log, " %d:%zu:", (int)f->kind, f->len);
 			sb_add(log, f->s, f->len);
 		}
