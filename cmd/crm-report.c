@@ -16,7 +16,7 @@
 #include "util.h"
 
 static struct report_opts ro = { .margin = 0.3, .share = 0.1, .periods = 12 };
-static const char *window = "7d", *attribution, *by, *since, *margin, *share;
+static const char *window = "7d", *attribution, *by, *since, *margin, *share, *seed, *bootstrap;
 static long periods = -1;
 
 static const struct opt options[] = {
@@ -29,6 +29,12 @@ static const struct opt options[] = {
 		    "campaign: orders this long after a message convert (default 7d)"),
 	OPT_STRING_(0, "attribution", &attribution, "view|click",
 		    "campaign: any order in the window (view, default) or after a click"),
+	OPT_STRING_(0, "bootstrap", &bootstrap, "N",
+		    "campaign: a percentile bootstrap interval of revenue per recipient too, "
+		    "N resamples (100 to 100000; 0 none)"),
+	OPT_STRING_(0, "seed", &seed, "S",
+		    "campaign: seed of --bootstrap (default " REPORT_SEED_DEFAULT_S
+		    "): the same seed, the same interval"),
 	OPT_STRING_(0, "by", &by, "KEY",
 		    "cohorts: month or week; ltv: segment, cohort, city or attr.NAME"),
 	OPT_STRING_(0, "metric", &ro.metric, "NAME", "cohorts: retention, revenue or customers"),
@@ -47,7 +53,8 @@ static const struct opt options[] = {
 
 static const struct opt_cmd cmd = {
 	.usage = "[options] summary\n"
-		 "[options] campaign NAME [--window 7d] [--attribution view|click]\n"
+		 "[options] campaign NAME [--window 7d] [--attribution view|click]"
+		 " [--bootstrap N [--seed S]]\n"
 		 "[options] campaigns\n"
 		 "[options] cohorts [--by month|week] [--metric retention|revenue|customers]\n"
 		 "[options] rfm\n"
@@ -128,6 +135,10 @@ int cmd_main(int argc, char **argv)
 	if ((strcmp(window, "7d") || attribution) && strcmp(sub, "campaign") &&
 	    strcmp(sub, "campaigns") && !ro.html)
 		opt_usage_error(&cmd, "--window and --attribution go with campaign and campaigns");
+	if ((bootstrap || seed) && (strcmp(sub, "campaign") || (ro.html && !arg)))
+		opt_usage_error(&cmd, "--bootstrap and --seed go with campaign NAME");
+	if (seed && !bootstrap)
+		opt_usage_error(&cmd, "--seed goes with --bootstrap N");
 	if (by && strcmp(sub, "cohorts") && strcmp(sub, "ltv"))
 		opt_usage_error(&cmd, "--by goes with cohorts and ltv");
 	if ((ro.metric || periods != -1) && strcmp(sub, "cohorts"))
@@ -169,6 +180,22 @@ int cmd_main(int argc, char **argv)
 	    strcmp(ro.metric, "customers"))
 		opt_usage_error(&cmd, "invalid --metric \"%s\" (retention, revenue or customers)",
 				ro.metric);
+	if (bootstrap) {
+		int64_t v;
+		if (parse_int64(bootstrap, &v) < 0 ||
+		    (v != 0 && (v < REPORT_BOOTSTRAP_MIN || v > REPORT_BOOTSTRAP_MAX)))
+			opt_usage_error(&cmd, "invalid --bootstrap \"%s\": 0 (none) or %d to %d "
+					"resamples (1000 is usual)", bootstrap, REPORT_BOOTSTRAP_MIN,
+					REPORT_BOOTSTRAP_MAX);
+		ro.bootstrap = (long)v;
+	}
+	ro.seed = REPORT_SEED_DEFAULT;
+	if (seed) {
+		int64_t v;
+		if (parse_int64(seed, &v) < 0 || v < 0)
+			opt_usage_error(&cmd, "invalid --seed \"%s\" (a whole number from 0)", seed);
+		ro.seed = (uint64_t)v;
+	}
 	if (periods < -1)
 		opt_usage_error(&cmd, "--periods needs a number >= 0");
 	if (periods >= 0)

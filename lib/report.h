@@ -10,7 +10,8 @@
  *                      treatment against control, uplift statistics
  *   report_card.c      customer ID, and export TABLE
  *   report_stats.c     normal and Student t distributions, two-proportion
- *                      z-test, Welch's t-test, minimum detectable effect
+ *                      z-test, Welch's t-test, minimum detectable effect,
+ *                      the percentile bootstrap and its random numbers
  *   report_html.c      --html FILE
  */
 #ifndef CRM_REPORT_H
@@ -22,12 +23,20 @@
 #include "crm.h"
 #include "out.h"
 
+/* campaign --bootstrap N: the resamples allowed, and --seed's default */
+#define REPORT_BOOTSTRAP_MIN 100
+#define REPORT_BOOTSTRAP_MAX 100000
+#define REPORT_SEED_DEFAULT 1
+#define REPORT_SEED_DEFAULT_S "1"
+
 struct report_opts {
 	const char *segment;     /* --segment NAME: only its members */
 	const char *where;       /* --where EXPR: only the customers matching it */
 	const char *currency;    /* --currency: the one money is reported in */
 	int64_t window;          /* --window, seconds (campaign; default 7d) */
 	int click;               /* --attribution click (default view) */
+	long bootstrap;          /* campaign --bootstrap N resamples (0: none) */
+	uint64_t seed;           /* campaign --seed of the bootstrap */
 	int by_week;             /* cohorts --by week */
 	const char *metric;      /* cohorts --metric retention|revenue|customers */
 	long periods;            /* cohorts --periods N (0: all) */
@@ -163,5 +172,54 @@ struct rs_welch {
 /* Means from n, sum and sum of squares of each sample. */
 void rs_welch(double n1, double s1, double ss1, double n0, double s0, double ss0,
 	      struct rs_welch *r);
+
+/*
+ * Random numbers for the bootstrap: xoshiro256** (Blackman and Vigna), its
+ * state filled by splitmix64, so that a seed gives the same numbers on
+ * every machine. rs_rng_seed() starts the stream of one sample: splitmix64
+ * from seed XOR the 64-bit FNV-1a hash of label (the group's name), so
+ * that each group has its own stream and adding a variant leaves the
+ * others' resamples as they were.
+ */
+struct rs_rng {
+	uint64_t s[4];
+};
+void rs_rng_seed(struct rs_rng *g, uint64_t seed, const char *label);
+uint64_t rs_rng_next(struct rs_rng *g);
+/* Uniform in [0, n), n >= 1, without bias: Lemire's multiply-and-shift
+ * on the upper 32 bits of rs_rng_next(), rejecting the few low products
+ * that would favour some values. */
+uint32_t rs_rng_below(struct rs_rng *g, uint32_t n);
+/* Uniform in [0, 1), 53 bits. */
+double rs_rng_unit(struct rs_rng *g);
+
+/* The largest sample rs_boot_sums() resamples (rs_rng_below's range). */
+#define RS_BOOT_MAX_N 4294967295.0
+
+/*
+ * Resamples x[0..n) with replacement nb times, n draws each, and stores
+ * the sum of resample b in sums[b]; the draws come from g in order,
+ * sums added left to right. O(1) memory beyond sums.
+ */
+void rs_boot_sums(const double *x, size_t n, size_t nb, struct rs_rng *g, double *sums);
+
+struct rs_boot {
+	double lo, hi;       /* percentile 95% interval of m1 - m0 */
+	double p;            /* two-sided bootstrap p-value of m1 - m0 = 0 */
+};
+/*
+ * From the resample sums of two independent samples of sizes n1 and n0
+ * (rs_boot_sums, nb each): the differences of means d_b = s1[b] / n1 -
+ * s0[b] / n0, sorted; lo and hi their 2.5th and 97.5th percentiles
+ * (rs_quantile_sorted), and p = min(1, 2 (min(#{d_b <= 0}, #{d_b >= 0})
+ * + 1) / (nb + 1)): the interval's own test, below 0.05 about when 0 is
+ * outside the interval, never 0. NaN where n1 or n0 is under 2 or nb 0.
+ */
+void rs_boot_diff(const double *s1, double n1, const double *s0, double n0, size_t nb,
+		  struct rs_boot *r);
+/* The p quantile of sorted x[0..n) by linear interpolation between order
+ * statistics (Hyndman and Fan's type 7, numpy's default): h = (n - 1) p,
+ * x[floor h] + (h - floor h) (x[floor h + 1] - x[floor h]). */
+double rs_quantile_sorted(const double *x, size_t n, double p);
 
 #endif

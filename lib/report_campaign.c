@@ -26,6 +26,16 @@
  * rate and Welch's t-test for revenue per recipient (see report_stats.c),
  * incremental conversions and revenue = difference times the treatment
  * recipients, and the minimum detectable effect of the group sizes.
+ *
+ * With --bootstrap N, revenue per recipient also gets a percentile
+ * bootstrap interval: measure() keeps each recipient's revenue (only the
+ * non-zero amounts, per currency); bootstrap() resamples the control
+ * group and each variant N times from its own random stream (--seed and
+ * the group's name) and keeps the N resample sums; the treatment as a
+ * whole adds up its variants' sums of the same resample (a stratified
+ * bootstrap: each variant keeps the size the split gave it). The values
+ * of a group are sorted before resampling, so the interval depends on
+ * the revenues, not on the order SQLite returns the rows in.
  */
 #include "report.h"
 
@@ -51,6 +61,15 @@ struct grp {
 		complained, suppressed, pending, converted, post_click, post_view;
 	int64_t orders[NCUR];
 	double s[NCUR], ss[NCUR]; /* revenue per recipient: sum, sum of squares */
+	struct rrev *rev;         /* --bootstrap: the recipients' non-zero revenues */
+	size_t nrev, caprev;
+	double *bsum;             /* --bootstrap: the sum of each resample */
+};
+
+/* One recipient's revenue in one currency. */
+struct rrev {
+	int cur;
+	double x;
 };
 
 struct camp {
@@ -85,6 +104,11 @@ static struct grp *group_of(struct camp *c, int control, const char *variant)
 
 static void camp_free(struct camp *c)
 {
+	for (size_t i = 0; i < c->ng; i++) {
+		free(c->g[i].rev);
+		free(c->g[i].bsum);
+	}
+	free(c->total.bsum);
 	free(c->name);
 	free(c->channel);
 	free(c->created);
@@ -222,6 +246,10 @@ static void measure(struct report *r, struct camp *c)
 			g->orders[k] += r->o->click ? cord[k] : vord[k];
 			g->s[k] += x;
 			g->ss[k] += x * x;
+			if (x != 0 && r->o->bootstrap > 0) {
+				g->rev = xgrow(g->rev, sizeof(*g->rev), g->nrev + 1, &g->caprev);
+				g->rev[g->nrev++] = (struct rrev){ .cur = k, .x = x };
+			}
 		}
 	}
 	if (rc != SQLITE_DONE)
@@ -278,6 +306,62 @@ static void measure(struct report *r, struct camp *c)
 	for (int k = 0; k < NCUR; k++)
 		if (k != c->ci)
 			c->other_orders += c->total.orders[k] + c->g[0].orders[k];
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return (x > y) - (x < y);
+}
+
+/* --bootstrap: the resample sums of the control group and of each variant
+ * (in c->ci's currency; none when no order was in any), and of the
+ * treatment as a whole from its variants'. */
+static void bootstrap(struct report *r, struct camp *c)
+{
+	size_t nb = (size_t)r->o->bootstrap;
+
+	for (size_t i = 0; i < c->ng; i++) {
+		struct grp *g = &c->g[i];
+		size_t n = (size_t)g->recipients, m = 0;
+		struct rs_rng rng;
+		double *x;
+
+		if (n == 0)
+			continue;
+		if ((double)n > RS_BOOT_MAX_N) {
+			crm_warn("campaign \"%s\": %s has more recipients than the bootstrap can "
+				 "resample (%.0f): no bootstrap interval", c->name, g->name,
+				 RS_BOOT_MAX_N);
+			continue;
+		}
+		/* the recipients' revenues (the others' are 0), sorted */
+		x = xcalloc(n, sizeof(*x));
+		for (size_t j = 0; j < g->nrev; j++)
+			if (g->rev[j].cur == c->ci)
+				x[m++] = g->rev[j].x;
+		qsort(x, n, sizeof(*x), cmp_double);
+		g->bsum = xcalloc(nb, sizeof(*g->bsum));
+		rs_rng_seed(&rng, r->o->seed, g->name);
+		rs_boot_sums(x, n, nb, &rng, g->bsum);
+		free(x);
+	}
+	if (c->ng > 2) {
+		int all = 1;
+		for (size_t i = 1; i < c->ng; i++)
+			all &= c->g[i].bsum || !c->g[i].recipients;
+		if (all) {
+			c->total.bsum = xcalloc(nb, sizeof(*c->total.bsum));
+			for (size_t i = 1; i < c->ng; i++)
+				for (size_t b = 0; c->g[i].bsum && b < nb; b++)
+					c->total.bsum[b] += c->g[i].bsum[b];
+		}
+	}
+	for (size_t i = 0; i < c->ng; i++)
+		if (c->g[i].recipients < 2)
+			crm_warn("campaign \"%s\": %s has %lld recipient%s: no bootstrap interval "
+				 "(it needs 2 in each group compared)", c->name, c->g[i].name,
+				 (long long)c->g[i].recipients, c->g[i].recipients == 1 ? "" : "s");
 }
 
 /* Looks up campaigns by name (NULL: all of them, oldest first). */
@@ -345,9 +429,15 @@ static const char *const camp_cols[] = {
 	"relative_uplift", "p_value", "mde", "rpr_uplift", "rpr_low", "rpr_high", "rpr_p_value",
 	"incremental_conversions", "incremental_revenue", "incremental_revenue_low",
 	"incremental_revenue_high",
+	/* with --bootstrap only */
+	"rpr_boot_low", "rpr_boot_high", "rpr_boot_p_value", "incremental_revenue_boot_low",
+	"incremental_revenue_boot_high", "bootstrap_resamples", "bootstrap_seed",
 };
+#define CAMP_COLS_WELCH 35 /* the columns before the bootstrap's */
+_Static_assert(ARRAY_SIZE(camp_cols) == CAMP_COLS_WELCH + 7, "camp_cols");
 
-static void group_row(struct rtab *t, const struct camp *c, const struct grp *g, int cmp)
+static void group_row(struct rtab *t, const struct report *r, const struct camp *c,
+		      const struct grp *g, int cmp)
 {
 	struct out_val *v = rtab_row(t);
 	int k = c->ci;
@@ -402,6 +492,20 @@ static void group_row(struct rtab *t, const struct camp *c, const struct grp *g,
 		rtab_real(&v[32], wt.diff * n1, 2);
 		rtab_real(&v[33], wt.lo * n1, 2);
 		rtab_real(&v[34], wt.hi * n1, 2);
+		if (r->o->bootstrap > 0 && g->bsum && ctl->bsum) {
+			struct rs_boot bt;
+			rs_boot_diff(g->bsum, n1, ctl->bsum, (double)ctl->recipients,
+				     (size_t)r->o->bootstrap, &bt);
+			rtab_real(&v[35], bt.lo, 4);
+			rtab_real(&v[36], bt.hi, 4);
+			rtab_real(&v[37], bt.p, 6);
+			rtab_real(&v[38], bt.lo * n1, 2);
+			rtab_real(&v[39], bt.hi * n1, 2);
+		}
+	}
+	if (cmp && !g->control && r->o->bootstrap > 0) {
+		rtab_int(&v[40], r->o->bootstrap);
+		rtab_int(&v[41], (int64_t)r->o->seed);
 	}
 }
 
@@ -446,12 +550,14 @@ int report_build_campaign(struct report *r, const char *name, struct rtab *t)
 	if (cmp)
 		mde_warning(c);
 	currency_note(r, c);
-	rtab_init(t, ARRAY_SIZE(camp_cols), camp_cols);
+	if (cmp && r->o->bootstrap > 0)
+		bootstrap(r, c);
+	rtab_init(t, r->o->bootstrap > 0 ? ARRAY_SIZE(camp_cols) : CAMP_COLS_WELCH, camp_cols);
 	for (size_t i = 1; i < c->ng; i++)
-		group_row(t, c, &c->g[i], cmp);
+		group_row(t, r, c, &c->g[i], cmp);
 	if (c->ng > 2)
-		group_row(t, c, &c->total, cmp);
-	group_row(t, c, &c->g[0], cmp);
+		group_row(t, r, c, &c->total, cmp);
+	group_row(t, r, c, &c->g[0], cmp);
 	camp_free(c);
 	free(c);
 	return 0;

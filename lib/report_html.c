@@ -8,7 +8,8 @@
  * months, in the currency of most orders), the cohort retention heatmap
  * (12 months), the RFM grid (recency score against frequency score,
  * customers per cell) and the campaigns' conversion rates, treatment and
- * control, with their 95% intervals.
+ * control, with their 95% intervals; for one campaign, a sentence saying
+ * which method gave the intervals of revenue per recipient in its table.
  */
 #include "report.h"
 
@@ -332,6 +333,17 @@ static void ci_row(FILE *fp, int y, double p, double n, const char *colour, doub
 		lo * 100, hi * 100);
 }
 
+/* Which interval of revenue per recipient the table's columns hold. */
+static void rpr_note(FILE *fp, const struct report *r)
+{
+	fputs("<p>Revenue per recipient, treatment minus control: rpr_low and rpr_high are the "
+	      "95% interval of Welch's t-test", fp);
+	if (r->o->bootstrap > 0)
+		fprintf(fp, "; rpr_boot_low and rpr_boot_high the 95%% percentile bootstrap of %ld "
+			"resamples (seed %llu)", r->o->bootstrap, (unsigned long long)r->o->seed);
+	fputs(".</p>\n", fp);
+}
+
 static void campaign_chart(FILE *fp, struct report *r, const char *name)
 {
 	struct rtab t;
@@ -352,6 +364,8 @@ static void campaign_chart(FILE *fp, struct report *r, const char *name)
 		return;
 	}
 	table(fp, &t);
+	if (name)
+		rpr_note(fp, r);
 	/* the columns the chart needs, by name */
 	ci_rate = ci_n = ci_ctl_rate = ci_ctl_n = ci_name = 0;
 	for (size_t i = 0; i < t.ncols; i++) {

@@ -15,12 +15,33 @@
  *     MDE = (z_0.975 + z_0.8) sqrt(p0 (1 - p0) (1/n1 + 1/n0))
  * Welch: SE = sqrt(v1/n1 + v0/n0) with the sample variances, and
  * Welch-Satterthwaite degrees of freedom.
+ *
+ * The percentile bootstrap (Efron and Tibshirani 1993, ch. 13) for the
+ * difference of two means, which makes no assumption about the shape of
+ * revenue (most recipients at 0, a few large orders): each sample is
+ * resampled with replacement at its own size, nb times, independently of
+ * the other; the 2.5th and 97.5th percentiles of the nb differences of
+ * the resample means are the 95% interval. The random numbers are
+ * xoshiro256** seeded through splitmix64 (Blackman and Vigna, "Scrambled
+ * linear pseudorandom number generators", 2021), and draws in [0, n) use
+ * Lemire's multiply-and-shift with rejection ("Fast random integer
+ * generation in an interval", 2019): all in 64-bit integer arithmetic,
+ * so the same seed gives the same interval everywhere.
  */
 #include "report.h"
 
 #include <math.h>
+#include <stdlib.h>
 
 #include "score_model.h"
+#include "util.h"
+
+/* The same numbers on every machine: no fused multiply-add where the
+ * source has a multiplication and an addition (GCC contracts none in ISO
+ * C mode, and warns about the pragma; clang contracts by default). */
+#ifdef __clang__
+#pragma STDC FP_CONTRACT OFF
+#endif
 
 double rs_norm_cdf(double z)
 {
@@ -190,4 +211,129 @@ void rs_welch(double n1, double s1, double ss1, double n0, double s0, double ss0
 	q = rs_t_quantile(0.975, r->df);
 	r->lo = r->diff - q * se;
 	r->hi = r->diff + q * se;
+}
+
+/* ---- the bootstrap ------------------------------------------------------- */
+
+static uint64_t rotl64(uint64_t x, int k)
+{
+	return (x << k) | (x >> (64 - k));
+}
+
+/* splitmix64: a Weyl sequence (the golden-ratio increment) through a
+ * bijective mixer; good enough to spread any seed over a state. */
+static uint64_t splitmix64(uint64_t *x)
+{
+	uint64_t z = (*x += UINT64_C(0x9e3779b97f4a7c15));
+
+	z = (z ^ (z >> 30)) * UINT64_C(0xbf58476d1ce4e5b9);
+	z = (z ^ (z >> 27)) * UINT64_C(0x94d049bb133111eb);
+	return z ^ (z >> 31);
+}
+
+void rs_rng_seed(struct rs_rng *g, uint64_t seed, const char *label)
+{
+	uint64_t h = UINT64_C(0xcbf29ce484222325); /* FNV-1a, 64 bits */
+
+	for (const unsigned char *p = (const unsigned char *)(label ? label : ""); *p; p++) {
+		h ^= *p;
+		h *= UINT64_C(0x100000001b3);
+	}
+	h ^= seed;
+	/* four outputs of a bijection of distinct counters: never all 0 */
+	for (int i = 0; i < 4; i++)
+		g->s[i] = splitmix64(&h);
+}
+
+uint64_t rs_rng_next(struct rs_rng *g)
+{
+	uint64_t *s = g->s;
+	uint64_t out = rotl64(s[1] * 5, 7) * 9, t = s[1] << 17;
+
+	s[2] ^= s[0];
+	s[3] ^= s[1];
+	s[1] ^= s[2];
+	s[0] ^= s[3];
+	s[2] ^= t;
+	s[3] = rotl64(s[3], 45);
+	return out;
+}
+
+uint32_t rs_rng_below(struct rs_rng *g, uint32_t n)
+{
+	uint64_t m = (rs_rng_next(g) >> 32) * (uint64_t)n;
+	uint32_t low = (uint32_t)m;
+
+	if (low < n) {
+		/* 2^32 mod n of the 2^32 products fall short: redraw those */
+		uint32_t reject = (uint32_t)-n % n;
+		while (low < reject) {
+			m = (rs_rng_next(g) >> 32) * (uint64_t)n;
+			low = (uint32_t)m;
+		}
+	}
+	return (uint32_t)(m >> 32);
+}
+
+double rs_rng_unit(struct rs_rng *g)
+{
+	return (double)(rs_rng_next(g) >> 11) * 0x1.0p-53;
+}
+
+void rs_boot_sums(const double *x, size_t n, size_t nb, struct rs_rng *g, double *sums)
+{
+	uint32_t n32 = (uint32_t)n;
+
+	for (size_t b = 0; b < nb; b++) {
+		double s = 0;
+		for (size_t i = 0; i < n; i++)
+			s += x[rs_rng_below(g, n32)];
+		sums[b] = s;
+	}
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return (x > y) - (x < y);
+}
+
+double rs_quantile_sorted(const double *x, size_t n, double p)
+{
+	double h, f;
+	size_t i;
+
+	if (n == 0 || !(p >= 0 && p <= 1))
+		return NAN;
+	h = (double)(n - 1) * p;
+	f = floor(h);
+	i = (size_t)f;
+	if (i + 1 >= n)
+		return x[n - 1];
+	return x[i] + (h - f) * (x[i + 1] - x[i]);
+}
+
+void rs_boot_diff(const double *s1, double n1, const double *s0, double n0, size_t nb,
+		  struct rs_boot *r)
+{
+	double *d;
+	size_t le = 0, ge = 0, k;
+
+	r->lo = r->hi = r->p = NAN;
+	if (!(n1 >= 2 && n0 >= 2) || nb == 0)
+		return;
+	d = xcalloc(nb, sizeof(*d));
+	for (size_t b = 0; b < nb; b++) {
+		d[b] = s1[b] / n1 - s0[b] / n0;
+		le += d[b] <= 0;
+		ge += d[b] >= 0;
+	}
+	qsort(d, nb, sizeof(*d), cmp_double);
+	r->lo = rs_quantile_sorted(d, nb, 0.025);
+	r->hi = rs_quantile_sorted(d, nb, 0.975);
+	k = le < ge ? le : ge;
+	r->p = 2.0 * ((double)k + 1) / ((double)nb + 1);
+	if (r->p > 1)
+		r->p = 1;
+	free(d);
 }
