@@ -747,8 +747,11 @@ static int phone_national(const char *d, size_t n, const char *country,
 	} else if (nsn_ok(c, n)) {
 		return plan_emit(c, d, n, out, why);
 	}
+	/* the country code without its '+' ("49 30 ..."): read as "+49 30
+	 * ...", so that the result reads the same the next time (found by
+	 * fuzz_norm: "49 00 ..." gave "+4900...", which "+" then refuses) */
 	if (n > cc && !memcmp(d, c->cc, cc) && nsn_ok(c, n - cc))
-		return plan_emit(c, d + cc, n - cc, out, why);
+		return phone_intl(d, n, out, why);
 	return fail(why, c->why_nat);
 }
 

@@ -222,6 +222,9 @@ static void test_phone(void)
 		{ "+49 030 1234567", NULL, "", "+49301234567", NULL },
 		{ "0049 30 1234567", NULL, "", "+49301234567", NULL },
 		{ "+49 30 12", NULL, "", REJECT, "wrong length for +49" },
+		/* the country code without '+' is read as with it (fuzz_norm) */
+		{ "49 0 30 12345678 9", "DE", "", "+4930123456789", NULL },
+		{ "49 00 4972149721", "DE", "", REJECT, "national number starts with 0" },
 		{ "+44 (0)20 7946 0958", NULL, "", "+442079460958", NULL },
 		{ "020 7946 0958", "GB", "", "+442079460958", NULL },
 		{ "07911 123456", "UK", "", "+447911123456", NULL },
