@@ -85,8 +85,13 @@ struct http_provider {
 	struct sb text;        /* m->text without its final line ends */
 	struct sb body;
 	size_t body_off;       /* read by libcurl */
-	size_t body_out;       /* reported written by libcurl */
-	int hdr_started, hdr_done, resent;
+	size_t body_out;       /* reported written by libcurl, this attempt */
+	int hdr_started, hdr_done;
+	int resent;            /* libcurl started the request again after some
+				  of its body was read: read_cb refuses it */
+	int whole_before;      /* an earlier attempt went out whole */
+	int replied;           /* a status line came for this message (libcurl's
+				  response code is the last transfer's until then) */
 	struct sb resp;
 	struct sb req_url, user, pass, tmp, line, why, q;	/* reused by each message */
 	int retry_after;
@@ -494,6 +499,7 @@ static size_t header_cb(char *buf, size_t size, size_t nitems, void *arg)
 	size_t n = size * nitems;
 
 	if (n >= 5 && !memcmp(buf, "HTTP/", 5)) {	/* a new response */
+		p->replied = 1;
 		p->retry_after = 0;
 		sb_reset(&p->resp);
 	} else if (n > 12 && !ascii_ncasecmp(buf, "Retry-After:", 12)) {
@@ -553,8 +559,20 @@ static int debug_cb(CURL *h, curl_infotype type, char *data, size_t size, void *
 	(void)h;
 
 	if (type == CURLINFO_HEADER_OUT) {
-		if (p->hdr_done)
-			p->resent = 1;
+		if (p->hdr_done) {
+			/* libcurl starts the request again on a fresh connection:
+			 * a reused one died before any reply came. Harmless when
+			 * not a byte of the body was read yet (the server cannot
+			 * have it whole); otherwise read_cb refuses to send it
+			 * again, and an attempt that went out whole means in
+			 * doubt. */
+			if (p->body_out >= p->body.len)
+				p->whole_before = 1;
+			if (p->body_out || p->body_off || p->whole_before)
+				p->resent = 1;
+			p->hdr_done = 0;
+			p->body_out = 0;
+		}
 		p->hdr_started = 1;
 		if (size >= 4 && !memcmp(data + size - 4, "\r\n\r\n", 4))
 			p->hdr_done = 1;
@@ -1344,7 +1362,7 @@ int http_begin(struct http_provider *p, const struct http_msg *m, struct chan_re
 		return -1;
 	}
 	p->body_off = p->body_out = 0;
-	p->hdr_started = p->hdr_done = p->resent = 0;
+	p->hdr_started = p->hdr_done = p->resent = p->whole_before = p->replied = 0;
 	p->retry_after = 0;
 	p->errbuf[0] = 0;
 	sb_reset(&p->resp);
@@ -1372,7 +1390,14 @@ void http_end(struct http_provider *p, CURLcode rc, struct chan_result *r)
 	int complete;
 
 	curl_easy_getinfo(p->curl, CURLINFO_RESPONSE_CODE, &code);
-	complete = p->hdr_done && p->body_out >= p->body.len;
+	/* libcurl leaves the previous message's status when a transfer ends
+	 * before a status line, as when curl_easy_perform() gives up on a
+	 * failed poll() (CURLE_BAD_FUNCTION_ARGUMENT): no reply is no reply */
+	if (!p->replied)
+		code = 0;
+	/* the last byte of the request was written, now or by an attempt
+	 * before libcurl started it again */
+	complete = (p->hdr_done && p->body_out >= p->body.len) || p->whole_before;
 	r->code = (int)code;
 
 	if (code >= 200 && p->resp.len) {
@@ -1385,7 +1410,10 @@ void http_end(struct http_provider *p, CURLcode rc, struct chan_result *r)
 		 * send the request again: the read callback refused */
 		if (p->resent || rc == CURLE_SEND_FAIL_REWIND || rc == CURLE_GOT_NOTHING)
 			err = "the connection was closed without a reply";
-		if (complete || p->resent) {
+		/* what curl_easy_perform() says when its poll() failed */
+		else if (rc == CURLE_BAD_FUNCTION_ARGUMENT && !p->errbuf[0])
+			err = "libcurl stopped waiting for the connection";
+		if (complete) {
 			r->status = CHAN_IN_DOUBT;
 			sb_addf(why, "no reply after the request was sent: %s", err);
 		} else {
