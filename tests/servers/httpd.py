@@ -3,14 +3,19 @@
 
     httpd.py LOG [--port-file F] [--retry-after N] [--hang S] [--token T]
 
-HTTP/1.1 with keep-alive, one thread per connection. Every complete
-request is appended to LOG as a JSON line before the reply is sent:
+HTTP/1.1 with keep-alive, one thread per connection. Every request is
+appended to LOG as a JSON line before the reply is sent:
 
     {"n": 1, "conn": 1, "method": "POST", "path": "/bot.../sendMessage",
      "headers": {"idempotency-key": "...", ...}, "body": "...",
-     "address": "12345", "mode": "ok", "status": 200, "reply": {...}}
+     "complete": true, "address": "12345", "mode": "ok", "status": 200,
+     "reply": {...}}
 
 (header names in lower case; "status" is null when no reply was sent).
+A request whose connection ended before its body did (no Content-Length,
+or fewer bytes than it says) is logged with "complete": false and
+nothing else is done with it: no provider would take it, and it does
+not count as the first request of its address.
 The port (chosen by the system) is written to the port file.
 
 The recipient's address (the first of these found: JSON chat_id, to,
@@ -183,7 +188,9 @@ class Handler(BaseHTTPRequestHandler):
 
     def handle_one(self):
         length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(length).decode("utf-8", "replace") if length else ""
+        raw = self.rfile.read(length) if length else b""
+        complete = self.headers.get("Content-Length") is not None and len(raw) == length
+        body = raw.decode("utf-8", "replace")
         ctype = self.headers.get("Content-Type", "")
         addr = address_of(ctype, body)
         mode = mode_of(addr)
@@ -192,9 +199,12 @@ class Handler(BaseHTTPRequestHandler):
             STATE["n"] += 1
             n = STATE["n"]
             first = (mode, addr) not in STATE["seen"]
-            STATE["seen"].add((mode, addr))
+            if complete:
+                STATE["seen"].add((mode, addr))
         extra = {}
-        if not self.authorized():
+        if not complete:
+            status, reply = None, None
+        elif not self.authorized():
             status, reply = failure(kind, 401)
         elif mode in ("hang", "close"):
             status, reply = None, None
@@ -216,14 +226,14 @@ class Handler(BaseHTTPRequestHandler):
             k = k.lower()
             headers[k] = headers[k] + ", " + v if k in headers else v
         rec = {"n": n, "conn": self.conn_id, "method": self.command, "path": self.path,
-               "headers": headers, "body": body, "address": addr, "mode": mode,
-               "status": status, "reply": reply}
+               "headers": headers, "body": body, "complete": complete, "address": addr,
+               "mode": mode, "status": status, "reply": reply}
         with LOCK:
             with open(ARGS.log, "a") as f:
                 f.write(json.dumps(rec, ensure_ascii=False) + "\n")
                 f.flush()
                 os.fsync(f.fileno())
-        if mode == "hang" and status is None:
+        if mode == "hang" and status is None and complete:
             time.sleep(ARGS.hang)
         if status is None:
             self.close_connection = True
