@@ -60,6 +60,7 @@ struct item {
 	char provider[256];
 	int64_t next_at;
 	int bounce;            /* suppress the address */
+	int untried;           /* never reached the server: no attempt spent */
 };
 
 /* One rendered message: the subject, text and HTML parts, and for e-mail
@@ -1357,10 +1358,15 @@ static void outcome(struct sender *s, struct smtp *smtp, struct http_provider *h
 		s->stop = 1;
 		snprintf(s->stop_reason, sizeof(s->stop_reason), "%s", r->reason);
 		r->status = CHAN_TRANSIENT;
+		it->untried = 1;
 	} else if (http && r->status == CHAN_TRANSIENT && http_last_was_provider_problem(http)) {
+		/* nothing of the request reached the provider */
 		s->stop = 1;
 		snprintf(s->stop_reason, sizeof(s->stop_reason), "%s", r->reason);
+		it->untried = 1;
 	}
+	if (it->untried)
+		it->attempts--;	/* claim() counted it */
 	s->transmitted++;
 	snprintf(it->provider, sizeof(it->provider), "%s", r->provider_id);
 	snprintf(it->reason, sizeof(it->reason), "%s", r->reason);
@@ -1511,7 +1517,8 @@ static void record(struct sender *s, struct item *items, int n)
 	}
 	up = cached(s, &s->record_up,
 		"UPDATE messages SET status = ?2, reason = ?3, provider_id = ?4, next_at = ?5,"
-		" sent_at = ?6, updated_at = ?6, claimed_by = NULL WHERE id = ?1");
+		" sent_at = ?6, updated_at = ?6, claimed_by = NULL, attempts = attempts - ?7"
+		" WHERE id = ?1");
 	for (int i = 0; i < n; i++) {
 		struct item *it = &items[i];
 		const char *vals[7];
@@ -1520,6 +1527,7 @@ static void record(struct sender *s, struct item *items, int n)
 			it->status = "deferred";
 			it->next_at = now_s(s);
 			snprintf(it->reason, sizeof(it->reason), "not tried: the run stopped");
+			it->untried = 1;
 		}
 		if (!strcmp(it->status, "deferred"))
 			norm_fmt_time(it->next_at, next);
@@ -1529,6 +1537,7 @@ static void record(struct sender *s, struct item *items, int n)
 		db_bind_text(up, 4, it->provider[0] ? it->provider : NULL, -1);
 		db_bind_text(up, 5, !strcmp(it->status, "deferred") ? next : NULL, -1);
 		db_bind_text(up, 6, nowt, -1);
+		sqlite3_bind_int(up, 7, it->untried);
 		db_step_done(s->db, up);
 		if (it->bounce) {
 			char h[65];

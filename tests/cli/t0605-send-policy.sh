@@ -150,8 +150,19 @@ test_expect 'a wrong password stops the run; the messages stay due' '
 	expect_grep "stopped: 535 5.7.8 Authentication credentials invalid (after AUTH)" err &&
 	expect_eq "$before" "$(spooled)" &&
 	expect_eq "deferred|deferred" "$(sql "SELECT group_concat(status, '\''|'\'') FROM messages m JOIN campaigns k ON k.id = m.campaign_id WHERE k.name = '\''auth'\''")" &&
+	expect_eq "0|0" "$(sql "SELECT group_concat(attempts, '\''|'\'') FROM messages m JOIN campaigns k ON k.id = m.campaign_id WHERE k.name = '\''auth'\''")"
+'
+
+test_expect 'stopped runs spend no attempt: with --max-attempts 1, three more of them fail nothing' '
+	export CRM_SMTP_PASSWORD=wrong &&
+	for i in 1 2 3; do
+		run 1 crm-send --campaign auth --channel email --template a.tmpl --retry --max-attempts 1 -f csv || exit 1
+	done &&
+	export CRM_SMTP_PASSWORD=s3cret-Pa55 &&
+	expect_eq "deferred:0|deferred:0" "$(sql "SELECT group_concat(status || '\'':'\'' || attempts, '\''|'\'') FROM messages m JOIN campaigns k ON k.id = m.campaign_id WHERE k.name = '\''auth'\''")" &&
 	run 0 crm-send --campaign auth --channel email --template a.tmpl --retry -f csv &&
-	expect_grep "K190,email,sent" out && expect_grep "K191,email,sent" out
+	expect_grep "K190,email,sent" out && expect_grep "K191,email,sent" out &&
+	expect_eq "sent:1|sent:1" "$(sql "SELECT group_concat(status || '\'':'\'' || attempts, '\''|'\'') FROM messages m JOIN campaigns k ON k.id = m.campaign_id WHERE k.name = '\''auth'\''")"
 '
 
 test_done
