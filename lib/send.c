@@ -1497,7 +1497,8 @@ static void transmit_lanes(struct sender *s, struct item *items, int n)
 		}
 		if (active) {
 			int ms = wait > 0 && wait < 1 ? (int)(wait * 1000) + 1 : 1000;
-			curl_multi_poll(s->multi, NULL, 0, ms, NULL);
+			if (curl_multi_poll(s->multi, NULL, 0, ms, NULL) != CURLM_OK)
+				sleep_seconds(0.01);	/* poll() failed: do not spin */
 		}
 	}
 }
