@@ -4,7 +4,8 @@
 # either all the old ones or all the new ones (one transaction), never a
 # mix, no model row is left without its scores, and a re-run gives
 # exactly the scores of an uninterrupted run. rfm and clv, $ROUNDS kills
-# each. The kill times come from a seed in the test titles:
+# each (runs that end before their kill do not count; the kills then come
+# earlier). The kill times come from a seed in the test titles:
 # CRASH_SEED=N replays a failure, CRASH_ROUNDS=N runs more rounds.
 . "$CRM_TOP/tests/lib.sh"
 
@@ -55,14 +56,16 @@ for task in rfm clv; do
 
 	test_expect "$task: $ROUNDS kills at random moments, then a re-run (seed $SEED)" '
 		t=$(cat '$task'.ms) && i=0 && killed=0 &&
-		while [ $i -lt $ROUNDS ]; do
+		while [ $killed -lt $ROUNDS ] && [ $i -lt $((ROUNDS * 3)) ]; do
 			i=$((i + 1))
 			cp base.db crash.db && rm -f crash.db-wal crash.db-shm
 			d=$(awk -v s=$SEED -v i=$i -v t=$t "BEGIN { srand(s * 1000 + i); printf \"%.3f\", rand() * t * 0.9 / 1000 }")
 			crm-score --db crash.db --as-of 1998-06-30 '$task' >/dev/null 2>&1 &
 			pid=$!
 			sleep $d
-			if kill -9 $pid 2>/dev/null; then killed=$((killed + 1)); fi
+			# a run that ended first (the reference ran on a busier
+			# machine): the next kills come earlier
+			if kill -9 $pid 2>/dev/null; then killed=$((killed + 1)); else t=$((t * 3 / 4)); fi
 			wait $pid 2>/dev/null || true
 			expect_eq ok "$(CRM_DB=crash.db sql "PRAGMA integrity_check")" "round $i (kill after $d s): integrity"
 			CRM_DB=crash.db scores >s.txt
@@ -79,8 +82,8 @@ for task in rfm clv; do
 			cmp -s s.txt '$task'-new.txt || { echo "round $i (kill after $d s): re-run differs"; diff '$task'-new.txt s.txt | head -5; exit 1; }
 		done &&
 		test -z "$(CRM_DB=crash.db sql "PRAGMA foreign_key_check")" &&
-		echo "$killed of $ROUNDS runs killed before they ended" &&
-		test $killed -ge $((ROUNDS / 2))
+		echo "$killed of $i runs killed before they ended" &&
+		test $killed -eq $ROUNDS
 	'
 done
 
