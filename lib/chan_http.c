@@ -683,6 +683,7 @@ static char *find_preset(const char *channel, const char *name)
 	if (!path.len) {
 		crm_error("[%s] preset \"%s\": no %s.json in %s", channel, name, name, tried.buf);
 		sb_free(&tried);
+		sb_free(&path);
 		return NULL;
 	}
 	sb_free(&tried);

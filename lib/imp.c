@@ -12,7 +12,6 @@
 #include "imp.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1733,19 +1732,6 @@ static void restore_indexes(struct imp *im)
 	im->ndeferred = 0;
 }
 
-static FILE *open_private(const char *path)
-{
-	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	FILE *fp;
-	if (fd < 0)
-		return NULL;
-	fchmod(fd, 0600);
-	fp = fdopen(fd, "w");
-	if (!fp)
-		close(fd);
-	return fp;
-}
-
 int imp_run(struct crm *crm, const struct imp_opts *o, char **files)
 {
 	struct imp im;
@@ -1778,7 +1764,7 @@ int imp_run(struct crm *crm, const struct imp_opts *o, char **files)
 		im.rejects = stdout;
 		fputs("file,line,reason,record\n", im.rejects);
 	} else if (o->rejects_path) {
-		im.rejects = open_private(o->rejects_path);
+		im.rejects = fopen_private(o->rejects_path, 0);
 		if (!im.rejects)
 			crm_die_errno(1, "%s: cannot create", o->rejects_path);
 		fputs("file,line,reason,record\n", im.rejects);

@@ -6,14 +6,11 @@
  */
 #include "report.h"
 
-#include <fcntl.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "db.h"
 #include "diag.h"
@@ -78,20 +75,6 @@ static int fill_filter(struct report *r, const char *table, const char *text, co
 	return 0;
 }
 
-FILE *report_open_private(const char *path)
-{
-	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	FILE *fp;
-
-	if (fd < 0)
-		return NULL;
-	fchmod(fd, 0600); /* an existing file keeps its mode otherwise */
-	fp = fdopen(fd, "w");
-	if (!fp)
-		close(fd);
-	return fp;
-}
-
 int report_open(struct report *r, struct crm *crm, const struct report_opts *o)
 {
 	int rc;
@@ -127,7 +110,7 @@ int report_open(struct report *r, struct crm *crm, const struct report_opts *o)
 		r->filtered = 1;
 	}
 	if (o->output) {
-		if (!(r->fp = report_open_private(o->output))) {
+		if (!(r->fp = fopen_private(o->output, 0))) {
 			crm_error_errno("%s", o->output);
 			return 1;
 		}

@@ -61,10 +61,6 @@ struct report {
 int report_open(struct report *r, struct crm *crm, const struct report_opts *o);
 int report_close(struct report *r);
 
-/* Creates or truncates path with mode 0600 (whatever the umask or the
- * file's mode before), for writing; NULL with errno on failure. */
-FILE *report_open_private(const char *path);
-
 /* " AND COL IN (SELECT customer_id FROM temp.report_filter)" or "". */
 const char *report_filter(const struct report *r, const char *col, char *buf, size_t n);
 

@@ -437,7 +437,7 @@ int report_html(struct report *r, const char *campaign)
 			return 1;
 		}
 	}
-	if (!(fp = report_open_private(r->o->html))) {
+	if (!(fp = fopen_private(r->o->html, 0))) {
 		crm_error_errno("%s", r->o->html);
 		return 1;
 	}

@@ -2,7 +2,6 @@
 
 #include <ctype.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
 #ifdef __GLIBC__
 #include <malloc.h>
@@ -513,8 +512,7 @@ static int open_channel(struct sender *s)
 		if (!o->output || !strcmp(o->output, "-")) {
 			s->file = stdout;
 		} else {
-			int fd = open(o->output, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-			if (fd < 0 || !(s->file = fdopen(fd, "a")))
+			if (!(s->file = fopen_private(o->output, 1)))
 				crm_die_errno(1, "%s: cannot open", o->output);
 		}
 	}

@@ -1,10 +1,13 @@
 #include "util.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "diag.h"
 
@@ -285,4 +288,20 @@ void sleep_seconds(double s)
 	ts.tv_nsec = (long)((s - (double)ts.tv_sec) * 1e9);
 	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
 		;
+}
+
+FILE *fopen_private(const char *path, int append)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | (append ? O_APPEND : O_TRUNC), 0600);
+	FILE *fp;
+	int e;
+
+	if (fd < 0)
+		return NULL;
+	if (fchmod(fd, 0600) == 0 && (fp = fdopen(fd, append ? "a" : "w")))
+		return fp;
+	e = errno;
+	close(fd);
+	errno = e;
+	return NULL;
 }

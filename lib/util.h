@@ -13,6 +13,7 @@
 
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdint.h>
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
@@ -74,5 +75,10 @@ int parse_int64(const char *s, int64_t *out);
 double now_monotonic(void);
 /* Sleeps s seconds (fractions allowed), resuming after signals. */
 void sleep_seconds(double s);
+
+/* Opens path for writing (appending when append, else truncated) as a file
+ * only its owner can read: created 0600, and an existing file set to 0600
+ * too (it may hold personal data). NULL with errno on failure. */
+FILE *fopen_private(const char *path, int append);
 
 #endif

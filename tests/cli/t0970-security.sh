@@ -122,10 +122,15 @@ test_expect 'rejects, exports and HTML pages: 0600, also over an existing 0644 f
 	expect_mode 600 new-page.html
 '
 
-test_expect 'crm-send --channel file -o: the rendered messages are 0600' '
+test_expect 'crm-send --channel file -o: the rendered messages are 0600, also appended to an existing 0644 file' '
 	rm -f out.eml &&
 	printf "id\nS1\n" | crm-send --campaign modes --channel file --no-consent --template t.tmpl -o out.eml -f csv >/dev/null 2>&1 &&
-	expect_mode 600 out.eml
+	expect_mode 600 out.eml &&
+	printf "earlier hand-off\n" >old.eml && chmod 644 old.eml &&
+	printf "id\nS1\n" | crm-send --campaign modes2 --channel file --no-consent --template t.tmpl -o old.eml -f csv >/dev/null 2>&1 &&
+	expect_mode 600 old.eml &&
+	expect_eq "earlier hand-off" "$(head -1 old.eml)" &&
+	test "$(wc -l <old.eml)" -gt 1
 '
 
 test_expect 'a secret in a config file that the group or others can read is refused, without printing it' '
