@@ -30,10 +30,10 @@ static const struct opt options[] = {
 	OPT_STRING_(0, "attribution", &attribution, "view|click",
 		    "campaign: any order in the window (view, default) or after a click"),
 	OPT_STRING_(0, "bootstrap", &bootstrap, "N",
-		    "campaign: a percentile bootstrap interval of revenue per recipient too, "
+		    "campaign(s): a percentile bootstrap interval of revenue per recipient too, "
 		    "N resamples (100 to 100000; 0 none)"),
 	OPT_STRING_(0, "seed", &seed, "S",
-		    "campaign: seed of --bootstrap (default " REPORT_SEED_DEFAULT_S
+		    "campaign(s): seed of --bootstrap (default " REPORT_SEED_DEFAULT_S
 		    "): the same seed, the same interval"),
 	OPT_STRING_(0, "by", &by, "KEY",
 		    "cohorts: month or week; ltv: segment, cohort, city or attr.NAME"),
@@ -55,7 +55,7 @@ static const struct opt_cmd cmd = {
 	.usage = "[options] summary\n"
 		 "[options] campaign NAME [--window 7d] [--attribution view|click]"
 		 " [--bootstrap N [--seed S]]\n"
-		 "[options] campaigns\n"
+		 "[options] campaigns [--bootstrap N [--seed S]]\n"
 		 "[options] cohorts [--by month|week] [--metric retention|revenue|customers]\n"
 		 "[options] rfm\n"
 		 "[options] ltv [--by segment|cohort|city|attr.NAME]\n"
@@ -135,8 +135,9 @@ int cmd_main(int argc, char **argv)
 	if ((strcmp(window, "7d") || attribution) && strcmp(sub, "campaign") &&
 	    strcmp(sub, "campaigns") && !ro.html)
 		opt_usage_error(&cmd, "--window and --attribution go with campaign and campaigns");
-	if ((bootstrap || seed) && (strcmp(sub, "campaign") || (ro.html && !arg)))
-		opt_usage_error(&cmd, "--bootstrap and --seed go with campaign NAME");
+	if ((bootstrap || seed) && ((strcmp(sub, "campaign") && strcmp(sub, "campaigns")) ||
+				    (ro.html && !arg)))
+		opt_usage_error(&cmd, "--bootstrap and --seed go with campaign NAME and campaigns");
 	if (seed && !bootstrap)
 		opt_usage_error(&cmd, "--seed goes with --bootstrap N");
 	if (by && strcmp(sub, "cohorts") && strcmp(sub, "ltv"))

@@ -579,11 +579,14 @@ int report_build_campaigns(struct report *r, struct rtab *t)
 		"campaign", "channel", "created_at", "recipients", "control", "converted",
 		"control_converted", "conversion_rate", "control_rate", "uplift", "uplift_low",
 		"uplift_high", "p_value", "incremental_conversions", "incremental_revenue", "currency",
+		/* with --bootstrap only: the treatment as a whole against control */
+		"rpr_boot_p_value", "incremental_revenue_boot_low", "incremental_revenue_boot_high",
+		"bootstrap_resamples", "bootstrap_seed",
 	};
 	size_t n;
 	struct camp *c = load_campaigns(r, NULL, &n);
 
-	rtab_init(t, ARRAY_SIZE(cols), cols);
+	rtab_init(t, r->o->bootstrap > 0 ? ARRAY_SIZE(cols) : ARRAY_SIZE(cols) - 5, cols);
 	for (size_t i = 0; i < n; i++) {
 		struct out_val *v = rtab_row(t);
 		const struct grp *tr, *ctl;
@@ -617,6 +620,22 @@ int report_build_campaigns(struct report *r, struct rtab *t)
 				rtab_real(&v[14], wt.diff * tr->recipients, 2);
 			} else {
 				rtab_real(&v[14], 0, 2);
+			}
+			if (r->o->bootstrap > 0) {
+				const double *tb;
+				bootstrap(r, &c[i]);
+				/* with one variant, that variant is the treatment */
+				tb = c[i].ng > 2 ? tr->bsum : c[i].g[1].bsum;
+				if (tb && ctl->bsum) {
+					struct rs_boot bt;
+					rs_boot_diff(tb, (double)tr->recipients, ctl->bsum,
+						     (double)ctl->recipients, (size_t)r->o->bootstrap, &bt);
+					rtab_real(&v[16], bt.p, 6);
+					rtab_real(&v[17], bt.lo * tr->recipients, 2);
+					rtab_real(&v[18], bt.hi * tr->recipients, 2);
+				}
+				rtab_int(&v[19], r->o->bootstrap);
+				rtab_int(&v[20], (int64_t)r->o->seed);
 			}
 		}
 		rtab_text(t, &v[15], c[i].cur);

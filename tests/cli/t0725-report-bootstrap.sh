@@ -1,5 +1,5 @@
 #!/bin/sh
-# crm-report campaign --bootstrap N [--seed S]: the percentile bootstrap
+# crm-report campaign --bootstrap N [--seed S] (and campaigns): the percentile bootstrap
 # interval of revenue per recipient, checked to the printed digit against
 # boot.py, a Python transcription of the method as the man page states it
 # (splitmix64 seeding from the seed and the group's name, xoshiro256**,
@@ -248,6 +248,24 @@ test_expect 'variants: each against control, the treatment stratified by variant
 	sql "UPDATE messages SET variant = NULL WHERE campaign_id = 1"
 '
 
+test_expect 'campaigns --bootstrap: the treatment as a whole, as campaign NAME gives it (one variant, then two)' '
+	for variants in no yes; do
+		if [ $variants = yes ]; then
+			sql "UPDATE messages SET variant = CASE WHEN customer_id % 2 THEN '\''A'\'' ELSE '\''B'\'' END
+			     WHERE campaign_id = 1 AND grp = '\''treatment'\''"
+		fi
+		run 0 crm-report -f csv campaign spring --bootstrap 1000 --seed 5 &&
+		lo=$(col treatment incremental_revenue_boot_low) && hi=$(col treatment incremental_revenue_boot_high) &&
+		p=$(col treatment rpr_boot_p_value) &&
+		test -n "$lo" && test -n "$hi" &&
+		run 0 crm-report -f csv campaigns --bootstrap 1000 --seed 5 &&
+		expect_eq "$lo|$hi|$p|1000|5" "$(col spring incremental_revenue_boot_low)|$(col spring incremental_revenue_boot_high)|$(col spring rpr_boot_p_value)|$(col spring bootstrap_resamples)|$(col spring bootstrap_seed)" "variants: $variants" || exit 1
+	done &&
+	sql "UPDATE messages SET variant = NULL WHERE campaign_id = 1" &&
+	run 0 crm-report -f csv campaigns &&
+	expect_no_grep boot out
+'
+
 test_expect 'every format names the bootstrap columns' '
 	run 0 crm-report -f tsv campaign spring --bootstrap 1000 &&
 	head -1 out | tr "\t" "\n" | grep -qx rpr_boot_low &&
@@ -338,12 +356,12 @@ test_expect 'usage errors: silly resample counts, a bad seed, other reports' '
 	expect_grep "invalid --seed \"x\"" err &&
 	run 2 crm-report campaign spring --seed 3 &&
 	expect_grep "--seed goes with --bootstrap N" err &&
-	for r in summary campaigns cohorts; do
+	for r in summary cohorts rfm; do
 		run 2 crm-report $r --bootstrap 1000 &&
-		expect_grep "--bootstrap and --seed go with campaign NAME" err || exit 1
+		expect_grep "--bootstrap and --seed go with campaign NAME and campaigns" err || exit 1
 	done &&
 	run 2 crm-report --html p.html --bootstrap 1000 &&
-	expect_grep "--bootstrap and --seed go with campaign NAME" err &&
+	expect_grep "--bootstrap and --seed go with campaign NAME and campaigns" err &&
 	test ! -e p.html
 '
 
