@@ -10,6 +10,8 @@ case $BIN in /*) ;; *) BIN=$top/$BIN ;; esac
 PATH=$BIN:$PATH
 cd "$top"
 ex=examples
+# ./crm.db whatever the environment says: never a real base of the user's
+unset CRM_DB CRM_CONFIG
 # a fixed "now" so that the demo prints the same every time
 CRM_NOW=${CRM_NOW:-2026-11-23 09:00:00}
 export CRM_NOW
@@ -60,16 +62,26 @@ step crm-segment -f table --why C0001 -s lapsed
 printf '\n$ crm-segment -s lapsed | crm-segment -f table '\''consent("email")'\''\n'
 crm-segment -s lapsed </dev/null | crm-segment -f table 'consent("email")'
 
-printf '\nThe winback message for them, rendered to an mbox instead of sent:\n'
-step crm-send --config $ex/crm.conf.example --campaign demo-winback --channel file \
+printf '\nThe winback message for them, rendered to an mbox instead of sent,\n'
+printf 'with 30%% held out as a control group:\n'
+printf '\n$ crm-segment -s lapsed | crm-segment '\''consent("email")'\'' |\n'
+printf '    crm-send --campaign demo-winback --channel file --mbox --output %s ...\n' "$ex/outbox.mbox"
+crm-segment -s lapsed </dev/null | crm-segment 'consent("email")' |
+	crm-send --config $ex/crm.conf.example --campaign demo-winback --channel file \
 	--consent email --mbox --output $ex/outbox.mbox --template $ex/winback.tmpl \
-	--control 20% --segment lapsed -f table
+	--control 30% -f table
 printf '\nThe first message in %s:\n' "$ex/outbox.mbox"
 sed -n '/^From MAILER/,/^$/p' $ex/outbox.mbox | head -12
+
+# a week later: the opens, clicks and orders that came in since
+CRM_NOW="2026-11-30 09:00:00"
+printf '\nA week later (now = %s), the opens, clicks and orders since then:\n' "$CRM_NOW"
+step crm-import events $ex/week-after-events.jsonl
+step crm-import orders $ex/week-after-orders.csv
 printf '\nDid it pay off? The campaign against its control group, and the whole base:\n'
 step crm-report -f table campaign demo-winback
 step crm-report -f table summary
-step crm-report --html $ex/report.html
+step crm-report --html $ex/report.html campaign demo-winback
 printf '(open %s in a browser: charts, no network needed)\n' "$ex/report.html"
 printf '\nNext: man ./man/crm-import.1 ./man/crm-segment.1 ./man/crm-send.1 ./man/crm-report.1\n./man/crm.7,\n'
 printf 'examples/nightly.sh, or query crm.db with sqlite3.\n'

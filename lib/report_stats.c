@@ -152,7 +152,7 @@ double rs_t_quantile(double p, double df)
 void rs_ztest(double x1, double n1, double x0, double n0, struct rs_prop *r)
 {
 	double z975 = rs_norm_quantile(0.975), z80 = rs_norm_quantile(0.8);
-	double pp, se_pool, se;
+	double pp, se_pool, se, q;
 
 	r->p1 = n1 > 0 ? x1 / n1 : NAN;
 	r->p0 = n0 > 0 ? x0 / n0 : NAN;
@@ -173,7 +173,11 @@ void rs_ztest(double x1, double n1, double x0, double n0, struct rs_prop *r)
 	} else {
 		r->z = r->p = NAN;
 	}
-	r->mde = (z975 + z80) * sqrt(r->p0 * (1 - r->p0) * (1 / n1 + 1 / n0));
+	/* a control rate of 0 or 1 (a small group, mostly) says nothing of the
+	 * variance: the pooled rate stands in for it, else the MDE would be 0
+	 * and no control group ever too small */
+	q = r->p0 > 0 && r->p0 < 1 ? r->p0 : pp;
+	r->mde = (z975 + z80) * sqrt(q * (1 - q) * (1 / n1 + 1 / n0));
 	if (!(n1 > 0 && n0 > 0))
 		r->lo = r->hi = r->mde = NAN;
 }

@@ -255,6 +255,16 @@ int main(void)
 	is_near(p.mde, (1.959963984540054 + 0.8416212335729143) * sqrt(0.08 * 0.92 * 0.015), 1e-9,
 		"MDE");
 
+	/* a control rate of 0: the MDE from the pooled rate 1/6 (5 and 1
+	 * recipients, 1 conversion), not 0 */
+	rs_ztest(1, 5, 0, 1, &p);
+	is_near(p.mde, (1.959963984540054 + 0.8416212335729143) *
+		sqrt(1.0 / 6 * 5.0 / 6 * (1.0 / 5 + 1.0)), 1e-9, "MDE, control rate 0: pooled");
+	ok(p.mde > fabs(p.diff), "MDE, control rate 0: above the difference (0.2)");
+	rs_ztest(3, 10, 4, 4, &p);
+	is_near(p.mde, (1.959963984540054 + 0.8416212335729143) *
+		sqrt(0.5 * 0.5 * (1.0 / 10 + 1.0 / 4)), 1e-9, "MDE, control rate 1: pooled");
+
 	/* nothing converts: no difference, p-value 1, relative uplift undefined */
 	rs_ztest(0, 50, 0, 50, &p);
 	ok(p.diff == 0 && p.p == 1 && isnan(p.rel), "zero conversions: diff 0, p 1, no relative");
