@@ -528,9 +528,10 @@ static void mde_warning(const struct camp *c)
 static void currency_note(const struct report *r, const struct camp *c)
 {
 	if (c->other_orders)
-		crm_warn("campaign \"%s\": revenue in %s only; %lld attributed orders in other "
+		crm_warn("campaign \"%s\": revenue in %s only; %lld attributed order%s in other "
 			 "currencies left out%s", c->name, c->cur ? c->cur : "-",
-			 (long long)c->other_orders, r->o->currency ? "" : " (choose with --currency)");
+			 (long long)c->other_orders, c->other_orders == 1 ? "" : "s",
+			 r->o->currency ? "" : " (choose with --currency)");
 }
 
 int report_build_campaign(struct report *r, const char *name, struct rtab *t)

@@ -160,7 +160,7 @@ test_expect 'revenue in RUB; the USD order is left out with a warning' '
 	run 0 crm-report -f csv campaign spring &&
 	near "$(col treatment revenue)" "$(awk "\$1 == \"revenue\" { print \$2 }" ref.txt)" 0.005 &&
 	near "$(col control revenue)" "$(awk "\$1 == \"control_revenue\" { print \$2 }" ref.txt)" 0.005 &&
-	expect_grep "1 attributed orders in other currencies left out" err
+	expect_grep "1 attributed order in other currencies left out" err
 '
 
 test_expect '--currency USD: the revenue of the USD order only, the RUB ones left out' '
