@@ -19,6 +19,9 @@ BINDIR  ?= $(PREFIX)/bin
 MANDIR  ?= $(PREFIX)/share/man
 DATADIR ?= $(PREFIX)/share/crmkit
 BUILD   ?= build
+# the builds that check, check-asan, fuzz and demo start run this many
+# compilers at once (one per CPU)
+JOBS    ?= $(shell getconf _NPROCESSORS_ONLN 2>/dev/null || echo 2)
 
 CC      ?= cc
 OPT     ?= -O2 -g
@@ -87,7 +90,7 @@ tests: $(UNIT_BIN) $(REPLAY_BIN) $(BUILD)/tests/failmalloc.so
 fuzz-targets: $(FUZZ_BIN)
 
 check: deps
-	$(MAKE) all tests
+	$(MAKE) -j$(JOBS) all tests
 	@sh tests/run.sh $(BUILD)
 
 # The whole suite under ASan + UBSan. The kill and concurrency loops run
@@ -101,11 +104,11 @@ check-asan:
 		SAN='-fsanitize=address,undefined -fno-sanitize-recover=all' check
 
 check-valgrind: deps
-	$(MAKE) all
+	$(MAKE) -j$(JOBS) all
 	@sh tests/valgrind.sh $(BUILD)
 
 fuzz: deps
-	$(MAKE) BUILD=build-fuzz CC=clang OPT='-O1 -g -fno-omit-frame-pointer' \
+	$(MAKE) -j$(JOBS) BUILD=build-fuzz CC=clang OPT='-O1 -g -fno-omit-frame-pointer' \
 		SAN='-fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all' fuzz-targets
 	@sh tests/fuzz/run.sh build-fuzz $(FUZZ_TIME)
 
@@ -113,7 +116,7 @@ deps:
 	@sh share/deps.sh
 
 demo: deps
-	$(MAKE) all
+	$(MAKE) -j$(JOBS) all
 	@sh examples/demo.sh $(BUILD)/bin
 
 $(BUILD)/bench/gen: bench/gen.c
