@@ -293,12 +293,16 @@ void sleep_seconds(double s)
 FILE *fopen_private(const char *path, int append)
 {
 	int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | (append ? O_APPEND : O_TRUNC), 0600);
+	struct stat sb;
 	FILE *fp;
 	int e;
 
 	if (fd < 0)
 		return NULL;
-	if (fchmod(fd, 0600) == 0 && (fp = fdopen(fd, append ? "a" : "w")))
+	/* only a file of its own: /dev/null, a pipe or a terminal keep their
+	 * mode (as root, fchmod would make /dev/null unusable to others) */
+	if (fstat(fd, &sb) == 0 && (!S_ISREG(sb.st_mode) || fchmod(fd, 0600) == 0) &&
+	    (fp = fdopen(fd, append ? "a" : "w")))
 		return fp;
 	e = errno;
 	close(fd);

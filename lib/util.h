@@ -77,8 +77,9 @@ double now_monotonic(void);
 void sleep_seconds(double s);
 
 /* Opens path for writing (appending when append, else truncated) as a file
- * only its owner can read: created 0600, and an existing file set to 0600
- * too (it may hold personal data). NULL with errno on failure. */
+ * only its owner can read: created 0600, and an existing regular file set
+ * to 0600 too (it may hold personal data); a device or a FIFO keeps its
+ * mode. NULL with errno on failure. */
 FILE *fopen_private(const char *path, int append);
 
 #endif

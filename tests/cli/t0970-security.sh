@@ -133,6 +133,25 @@ test_expect 'crm-send --channel file -o: the rendered messages are 0600, also ap
 	test "$(wc -l <old.eml)" -gt 1
 '
 
+test_expect 'a FIFO (as /dev/null or a pipe) given as an output keeps its mode: only regular files are made 0600' '
+	mkfifo fifo && chmod 644 fifo &&
+	{ cat fifo >fifo.out & } &&
+	run 0 crm-report export customers -o fifo &&
+	wait &&
+	expect_grep "ann.secret@example.com" fifo.out &&
+	expect_mode 644 fifo &&
+	{ cat fifo >fifo.out & } &&
+	run 3 crm-import -c RU --rejects fifo customers people.csv &&
+	wait &&
+	expect_grep "dan.nokey@bad" fifo.out &&
+	expect_mode 644 fifo &&
+	{ cat fifo >fifo.out & } &&
+	printf "id\nS1\n" | crm-send --campaign modes3 --channel file --no-consent --template t.tmpl -o fifo -f csv >/dev/null 2>&1 &&
+	wait &&
+	expect_grep "S1" fifo.out &&
+	expect_mode 644 fifo
+'
+
 test_expect 'a secret in a config file that the group or others can read is refused, without printing it' '
 	for m in 640 604 660 644; do
 		printf "[smtp]\nurl = smtp://127.0.0.1:9\npassword = Zq9-top-secret\n[email]\nfrom = shop@example.com\n" >sec.conf &&
