@@ -15,7 +15,8 @@
 #include "report.h"
 #include "util.h"
 
-static struct report_opts ro = { .margin = 0.3, .share = 0.1, .periods = 12 };
+static struct report_opts ro = { .margin = 0.3, .share = 0.1, .periods = 12,
+				  .seed = REPORT_SEED_DEFAULT };
 static const char *window = "7d", *attribution, *by, *since, *margin, *share, *seed, *bootstrap;
 static long periods = -1;
 
@@ -190,7 +191,6 @@ int cmd_main(int argc, char **argv)
 					REPORT_BOOTSTRAP_MAX);
 		ro.bootstrap = (long)v;
 	}
-	ro.seed = REPORT_SEED_DEFAULT;
 	if (seed) {
 		int64_t v;
 		if (parse_int64(seed, &v) < 0 || v < 0)

@@ -213,6 +213,8 @@ struct rs_boot {
  */
 void rs_boot_diff(const double *s1, double n1, const double *s0, double n0, size_t nb,
 		  struct rs_boot *r);
+/* Sorts x[0..n) in ascending order (no NaN in it). */
+void rs_sort(double *x, size_t n);
 /* The p quantile of sorted x[0..n) by linear interpolation between order
  * statistics (Hyndman and Fan's type 7, numpy's default): h = (n - 1) p,
  * x[floor h] + (h - floor h) (x[floor h + 1] - x[floor h]). */

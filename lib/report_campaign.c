@@ -308,15 +308,10 @@ static void measure(struct report *r, struct camp *c)
 			c->other_orders += c->total.orders[k] + c->g[0].orders[k];
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return (x > y) - (x < y);
-}
-
 /* --bootstrap: the resample sums of the control group and of each variant
  * (in c->ci's currency; none when no order was in any), and of the
- * treatment as a whole from its variants'. */
+ * treatment as a whole (c->total) from its variants' (with one variant,
+ * that variant's). */
 static void bootstrap(struct report *r, struct camp *c)
 {
 	size_t nb = (size_t)r->o->bootstrap;
@@ -340,14 +335,14 @@ static void bootstrap(struct report *r, struct camp *c)
 		for (size_t j = 0; j < g->nrev; j++)
 			if (g->rev[j].cur == c->ci)
 				x[m++] = g->rev[j].x;
-		qsort(x, n, sizeof(*x), cmp_double);
+		rs_sort(x, n);
 		g->bsum = xcalloc(nb, sizeof(*g->bsum));
 		rs_rng_seed(&rng, r->o->seed, g->name);
 		rs_boot_sums(x, n, nb, &rng, g->bsum);
 		free(x);
 	}
-	if (c->ng > 2) {
-		int all = 1;
+	{
+		int all = c->ng > 1;
 		for (size_t i = 1; i < c->ng; i++)
 			all &= c->g[i].bsum || !c->g[i].recipients;
 		if (all) {
@@ -623,13 +618,10 @@ int report_build_campaigns(struct report *r, struct rtab *t)
 				rtab_real(&v[14], 0, 2);
 			}
 			if (r->o->bootstrap > 0) {
-				const double *tb;
 				bootstrap(r, &c[i]);
-				/* with one variant, that variant is the treatment */
-				tb = c[i].ng > 2 ? tr->bsum : c[i].g[1].bsum;
-				if (tb && ctl->bsum) {
+				if (tr->bsum && ctl->bsum) {
 					struct rs_boot bt;
-					rs_boot_diff(tb, (double)tr->recipients, ctl->bsum,
+					rs_boot_diff(tr->bsum, (double)tr->recipients, ctl->bsum,
 						     (double)ctl->recipients, (size_t)r->o->bootstrap, &bt);
 					rtab_real(&v[16], bt.p, 6);
 					rtab_real(&v[17], bt.lo * tr->recipients, 2);

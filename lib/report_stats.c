@@ -302,6 +302,11 @@ static int cmp_double(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
+void rs_sort(double *x, size_t n)
+{
+	qsort(x, n, sizeof(*x), cmp_double);
+}
+
 double rs_quantile_sorted(const double *x, size_t n, double p)
 {
 	double h, f;
@@ -332,7 +337,7 @@ void rs_boot_diff(const double *s1, double n1, const double *s0, double n0, size
 		le += d[b] <= 0;
 		ge += d[b] >= 0;
 	}
-	qsort(d, nb, sizeof(*d), cmp_double);
+	rs_sort(d, nb);
 	r->lo = rs_quantile_sorted(d, nb, 0.025);
 	r->hi = rs_quantile_sorted(d, nb, 0.975);
 	k = le < ge ? le : ge;
