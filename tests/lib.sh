@@ -206,6 +206,37 @@ near() {
 	fi
 }
 
+# col ROW NAME: the column NAME (by its header) of the row whose first
+# field is ROW, in the csv in ./out (crm-report's groups and campaigns)
+col() {
+	awk -F, -v g="$1" -v c="$2" 'NR == 1 { for (i = 1; i <= NF; i++) h[$i] = i; next }
+		$1 == g { print $(h[c]) }' out
+}
+
+# add_campaign ID NAME CHANNEL TIME N [half]: a campaign created and sent
+# at TIME to the customers with an id up to N, written into the outbox as
+# crm-send records it; with "half" the even ids are its control group
+add_campaign() {
+	_half=0
+	[ "${6:-}" = half ] && _half=1
+	sql "INSERT INTO campaigns(id, name, channel, created_at) VALUES ($1, '$2', '$3', '$4');
+	     INSERT INTO messages(campaign_id, customer_id, channel, grp, status, message_id,
+	                          planned_at, sent_at, updated_at)
+	       SELECT $1, id, '$3', CASE WHEN $_half AND id % 2 = 0 THEN 'control' ELSE 'treatment' END,
+	              CASE WHEN $_half AND id % 2 = 0 THEN 'control' ELSE 'sent' END, '$2-' || id,
+	              '$4', '$4', '$4'
+	       FROM customers WHERE id <= $5"
+}
+
+# kill_now PID: kill -9 the background job PID and reap it; true when the
+# kill stopped it, false when it had ended before (its status is not 137)
+kill_now() {
+	kill -9 "$1" 2>/dev/null || true
+	_st=0
+	wait "$1" 2>/dev/null || _st=$?
+	[ "$_st" -eq 137 ]
+}
+
 # val MODEL PARAMETER: a value of crm-score's printed summary (csv in ./out)
 val() {
 	awk -F, -v m="$1" -v p="$2" '$1 == m && $2 == p { print $3 }' out

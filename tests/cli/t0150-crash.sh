@@ -67,9 +67,7 @@ test_expect "kill -9 at random moments ($((2 * N)) kills), re-run, same result (
 			pid=$!
 			eval "pct=\$pct_$kind"
 			pause $i $kind $pct
-			kill -9 $pid 2>/dev/null || true
-			st=0 && wait $pid 2>/dev/null || st=$?
-			if [ $st -eq 137 ]; then
+			if kill_now $pid; then
 				killed=$((killed + 1))
 			else
 				eval "pct_$kind=$((pct * 3 / 4))"

@@ -33,9 +33,7 @@ test_expect "$ROUNDS kills at random moments" '
 			--concurrency $((i % 2 ? 4 : 1)) -q -f csv all.csv >>results.csv 2>>errors.log &
 		pid=$!
 		sleep "$(awk -v s=$i "BEGIN { srand(s); printf \"%.2f\", 0.05 + rand() * 0.35 }")"
-		kill -9 $pid 2>/dev/null || true
-		st=0 && wait $pid 2>/dev/null || st=$?
-		if [ $st -eq 137 ]; then killed=$((killed + 1)); fi
+		if kill_now $pid; then killed=$((killed + 1)); fi
 	done
 	echo "$killed of $ROUNDS runs killed mid-way" &&
 	test $killed -eq $ROUNDS	# (800 at 100/s cannot end in 0.4 s)

@@ -116,12 +116,6 @@ print("incremental_conversions", d * n1); print("incremental_revenue", (m1 - m0)
 print("revenue", sum(t_rev)); print("control_revenue", sum(c_rev))
 EOF
 
-# col GROUP NAME: a column of the csv in ./out, by header name
-col() {
-	awk -F, -v g="$1" -v c="$2" 'NR == 1 { for (i = 1; i <= NF; i++) h[$i] = i; next }
-		$1 == g { print $(h[c]) }' out
-}
-
 test_expect 'setup' '
 	setup_campaign &&
 	test "$(sql "SELECT count(*) FROM messages")" = 302 &&
@@ -223,10 +217,7 @@ test_expect '--now before the window ends: later orders are not seen' '
 '
 
 test_expect 'no control group: uplift unavailable, not zero' '
-	sql "INSERT INTO campaigns(id, name, channel, created_at) VALUES (2, '\''solo'\'', '\''sms'\'', '\''2026-10-05 00:00:00'\'');
-	     INSERT INTO messages(campaign_id, customer_id, channel, grp, status, message_id, planned_at, sent_at, updated_at)
-	       SELECT 2, id, '\''sms'\'', '\''treatment'\'', '\''sent'\'', '\''s'\'' || id, '\''2026-09-30 00:00:00'\'',
-	              '\''2026-09-30 00:00:00'\'', '\''2026-09-30 00:00:00'\'' FROM customers WHERE id <= 40" &&
+	add_campaign 2 solo sms "2026-10-05 00:00:00" 40 &&
 	run 0 crm-report -f csv campaign solo &&
 	expect_eq 40 "$(col treatment recipients)" &&
 	expect_eq 0 "$(col control recipients)" &&
@@ -237,12 +228,7 @@ test_expect 'no control group: uplift unavailable, not zero' '
 '
 
 test_expect 'nobody converts: uplift 0, p-value 1, relative uplift undefined' '
-	sql "INSERT INTO campaigns(id, name, channel, created_at) VALUES (3, '\''quiet'\'', '\''email'\'', '\''2026-11-01 00:00:00'\'');
-	     INSERT INTO messages(campaign_id, customer_id, channel, grp, status, message_id, planned_at, sent_at, updated_at)
-	       SELECT 3, id, '\''email'\'', CASE WHEN id % 2 THEN '\''treatment'\'' ELSE '\''control'\'' END,
-	              CASE WHEN id % 2 THEN '\''sent'\'' ELSE '\''control'\'' END, '\''q'\'' || id,
-	              '\''2026-11-01 00:00:00'\'', '\''2026-11-01 00:00:00'\'', '\''2026-11-01 00:00:00'\''
-	       FROM customers WHERE id <= 20" &&
+	add_campaign 3 quiet email "2026-11-01 00:00:00" 20 half &&
 	run 0 crm-report -f csv campaign quiet &&
 	expect_eq 0 "$(col treatment uplift)" &&
 	expect_eq 1 "$(col treatment p_value)" &&

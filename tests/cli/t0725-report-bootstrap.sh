@@ -123,12 +123,6 @@ for g in sorted(groups):
     print(g, "incremental_revenue_boot_high", hi * n1)
 EOF
 
-# col GROUP NAME: a column of the csv in ./out, by header name
-col() {
-	awk -F, -v g="$1" -v c="$2" 'NR == 1 { for (i = 1; i <= NF; i++) h[$i] = i; next }
-		$1 == g { print $(h[c]) }' out
-}
-
 # check REF: every "group column value" line of REF against ./out, to the
 # digits crm-report prints (4 decimals, p-values 6, money 2)
 check() {
@@ -295,10 +289,7 @@ test_expect '--html FILE campaign NAME --bootstrap: the columns and the method i
 '
 
 test_expect 'no control group: the bootstrap columns are empty, not zero' '
-	sql "INSERT INTO campaigns(id, name, channel, created_at) VALUES (2, '\''solo'\'', '\''sms'\'', '\''2026-10-05 00:00:00'\'');
-	     INSERT INTO messages(campaign_id, customer_id, channel, grp, status, message_id, planned_at, sent_at, updated_at)
-	       SELECT 2, id, '\''sms'\'', '\''treatment'\'', '\''sent'\'', '\''s'\'' || id, '\''2026-09-30 00:00:00'\'',
-	              '\''2026-10-01 00:00:00'\'', '\''2026-10-01 00:00:00'\'' FROM customers WHERE id <= 40" &&
+	add_campaign 2 solo sms "2026-10-05 00:00:00" 40 &&
 	run 0 crm-report -f csv campaign solo --bootstrap 1000 &&
 	expect_eq 40 "$(col treatment recipients)" &&
 	expect_eq "" "$(col treatment rpr_boot_low)" &&
@@ -309,12 +300,7 @@ test_expect 'no control group: the bootstrap columns are empty, not zero' '
 '
 
 test_expect 'no revenue in either group: [0, 0], p-value 1' '
-	sql "INSERT INTO campaigns(id, name, channel, created_at) VALUES (3, '\''quiet'\'', '\''email'\'', '\''2026-11-01 00:00:00'\'');
-	     INSERT INTO messages(campaign_id, customer_id, channel, grp, status, message_id, planned_at, sent_at, updated_at)
-	       SELECT 3, id, '\''email'\'', CASE WHEN id % 2 THEN '\''treatment'\'' ELSE '\''control'\'' END,
-	              CASE WHEN id % 2 THEN '\''sent'\'' ELSE '\''control'\'' END, '\''q'\'' || id,
-	              '\''2026-11-01 00:00:00'\'', '\''2026-11-01 00:00:00'\'', '\''2026-11-01 00:00:00'\''
-	       FROM customers WHERE id <= 20" &&
+	add_campaign 3 quiet email "2026-11-01 00:00:00" 20 half &&
 	run 0 crm-report -f csv campaign quiet --bootstrap 1000 &&
 	expect_eq 0 "$(col treatment rpr_boot_low)" &&
 	expect_eq 0 "$(col treatment rpr_boot_high)" &&

@@ -65,9 +65,7 @@ for task in rfm clv; do
 			sleep $d
 			# a run that ended first (the reference ran on a busier
 			# machine): the next kills come earlier
-			kill -9 $pid 2>/dev/null || true
-			st=0 && wait $pid 2>/dev/null || st=$?
-			if [ $st -eq 137 ]; then killed=$((killed + 1)); else t=$((t * 3 / 4)); fi
+			if kill_now $pid; then killed=$((killed + 1)); else t=$((t * 3 / 4)); fi
 			expect_eq ok "$(CRM_DB=crash.db sql "PRAGMA integrity_check")" "round $i (kill after $d s): integrity"
 			CRM_DB=crash.db scores >s.txt
 			if cmp -s s.txt old.txt; then
