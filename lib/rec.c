@@ -1077,7 +1077,8 @@ bad:
  * Opening and the public functions
  */
 
-/* Skips a BOM and, for REC_AUTO, looks at the first non-blank byte. */
+/* Skips a BOM and, for REC_AUTO, looks at the first non-blank byte among
+ * the first r->max. */
 static void sniff(struct rdr *r)
 {
 	size_t i = 0;
@@ -1099,9 +1100,12 @@ static void sniff(struct rdr *r)
 	}
 	if (r->fmt != REC_AUTO)
 		return;
+	/* The first r->max bytes decide, never more: the bytes one read
+	 * happens to bring in past them must not (a 64 KiB read once saw a
+	 * '{' that 17-byte reads stopped short of). */
 	r->fmt = REC_CSV;
 	for (;;) {
-		for (; r->beg + i < r->end; i++) {
+		for (; r->beg + i < r->end && i < r->max; i++) {
 			int c = (unsigned char)r->buf[r->beg + i];
 			if (c != ' ' && c != '\t' && c != '\r' && c != '\n') {
 				if (c == '{')
@@ -1109,7 +1113,7 @@ static void sniff(struct rdr *r)
 				return;
 			}
 		}
-		if (r->eof || r->end - r->beg > r->max)
+		if (r->eof || i >= r->max)
 			return;
 		if (fill(r) < 0)
 			return;

@@ -78,7 +78,8 @@ struct rec {
 };
 
 struct rec_opts {
-	enum rec_format format; /* REC_AUTO: '{' as first non-blank byte is JSONL */
+	enum rec_format format; /* REC_AUTO: '{' as first non-blank byte is JSONL
+				 * (within the first max_record bytes) */
 	int delim;              /* 0: ',' unless the header has ';' or TAB and no ',' */
 	size_t max_record;      /* bytes; 0 = 1 MiB. Longer: error, resync */
 };

@@ -654,6 +654,41 @@ static void test_blocks(void)
 	sb_free(&want);
 }
 
+/*
+ * REC_AUTO looks for '{' in the first max_record bytes only, whatever the
+ * size of the reads: it used to look at all the bytes one read brought
+ * in, so 64 KiB blocks saw a '{' after 66 bytes of TABs and CR that 17
+ * byte blocks stopped short of (fuzz_csv, regress/csv/auto-format-past-max).
+ */
+static void test_sniff_window(void)
+{
+	static const size_t sizes[] = { 1, 3, 17, 0 };
+	struct rec_opts o = { REC_AUTO, 0, 40 };
+	struct sb in = SB_INIT;
+
+	for (int i = 0; i < 66; i++)
+		sb_addc(&in, i == 24 ? '\r' : '\t');
+	sb_adds(&in, "{\"a\":1}\n");
+	for (size_t k = 0; k < ARRAY_SIZE(sizes); k++) {
+		rec_set_blocksize(sizes[k]);
+		struct rdr *r = open_data(in.buf, in.len, &o);
+		is_int(rec_format(r), REC_CSV,
+		       "auto: '{' past max_record bytes of blanks is not JSONL (blocks of %zu)",
+		       sizes[k]);
+		rec_close(r);
+	}
+	/* within the window: JSON lines, whatever the blocks */
+	for (size_t k = 0; k < ARRAY_SIZE(sizes); k++) {
+		rec_set_blocksize(sizes[k]);
+		struct rdr *r = open_data(in.buf + 40, in.len - 40, &o);
+		is_int(rec_format(r), REC_JSONL,
+		       "auto: '{' within max_record bytes is JSONL (blocks of %zu)", sizes[k]);
+		rec_close(r);
+	}
+	rec_set_blocksize(0);
+	sb_free(&in);
+}
+
 static void test_stdin(void)
 {
 	static const char data[] = "\xef\xbb\xbfid;name\n1;Ann\n\n2;\"B\nob\"\n";
@@ -719,6 +754,7 @@ int main(void)
 	test_header();
 	test_jsonl();
 	test_blocks();
+	test_sniff_window();
 	test_stdin();
 	test_open();
 	for (size_t i = 0; i < ntmp; i++) {
