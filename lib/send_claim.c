@@ -1,0 +1,459 @@
+/*
+ * crm-send: who holds a transmitting row, recovery of rows whose sender
+ * is gone, the policy checks and claiming a batch.
+ */
+#include "send_int.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <inttypes.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "chan.h"
+#include "chan_http.h"
+#include "conf.h"
+#include "db.h"
+#include "diag.h"
+#include "erase.h"
+#include "expr.h"
+#include "hash.h"
+#include "mime.h"
+#include "norm.h"
+#include "out.h"
+#include "progress.h"
+#include "rec.h"
+#include "seg.h"
+#include "tmpl.h"
+#include "util.h"
+#include "who.h"
+
+
+/* ---- the claimant: who holds a transmitting row ----------------------- */
+
+/* "host:pid:start": the start time (in clock ticks since boot, from
+ * /proc) tells a live process from a later one that got the same pid. */
+static void proc_start(long pid, char *out, size_t n)
+{
+	char path[64], buf[1024];
+	FILE *fp;
+	size_t len;
+	char *p;
+
+	snprintf(out, n, "?");
+	snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
+	if (!(fp = fopen(path, "r")))
+		return;
+	len = fread(buf, 1, sizeof(buf) - 1, fp);
+	fclose(fp);
+	buf[len] = 0;
+	/* field 22, counted after the ")" that ends the command name */
+	if (!(p = strrchr(buf, ')')))
+		return;
+	for (int field = 2; p && field < 22; field++)
+		p = strchr(p + 1, ' ');
+	if (p)
+		snprintf(out, n, "%.*s", (int)strcspn(p + 1, " "), p + 1);
+}
+
+void send_make_claimant(struct sender *s)
+{
+	char host[64] = "localhost", start[32];
+
+	gethostname(host, sizeof(host) - 1);
+	host[sizeof(host) - 1] = 0;
+	proc_start((long)getpid(), start, sizeof(start));
+	snprintf(s->claimant, sizeof(s->claimant), "%s:%ld:%s", host, (long)getpid(), start);
+}
+
+/* Is the process that wrote claimant (on this host) still running? */
+static int claimant_alive(const char *claimant)
+{
+	char host[64] = "localhost", start[32], want[64];
+	const char *c1 = strchr(claimant, ':'), *c2;
+	long pid;
+
+	gethostname(host, sizeof(host) - 1);
+	host[sizeof(host) - 1] = 0;
+	if (!c1 || strncmp(claimant, host, (size_t)(c1 - claimant)) ||
+	    strlen(host) != (size_t)(c1 - claimant))
+		return 1; /* another host: cannot tell, assume alive */
+	if (!(c2 = strchr(c1 + 1, ':')))
+		return 0;
+	pid = strtol(c1 + 1, NULL, 10);
+	snprintf(want, sizeof(want), "%s", c2 + 1);
+	proc_start(pid, start, sizeof(start));
+	return strcmp(start, "?") && !strcmp(start, want);
+}
+
+/* ---- recovery ----------------------------------------------------------- */
+
+/* Rows left transmitting by a process that is gone: the message may or may
+ * not have reached the server, so they become in_doubt. */
+void send_recover(struct sender *s)
+{
+	sqlite3_stmt *st = db_prepare(s->db,
+		"SELECT id, claimed_by FROM messages WHERE campaign_id = ? AND status = 'transmitting'");
+	sqlite3_stmt *up = db_prepare(s->db,
+		"UPDATE messages SET status = 'in_doubt', reason = 'interrupted while transmitting',"
+		" updated_at = ? WHERE id = ? AND status = 'transmitting'");
+	char now[20];
+	long n = 0;
+
+	send_fmt_now(s, now);
+	sqlite3_bind_int64(st, 1, s->campaign_id);
+	while (db_row(st)) {
+		const char *by = (const char *)sqlite3_column_text(st, 1);
+		if (by && claimant_alive(by))
+			continue;
+		db_bind_text(up, 1, now, -1);
+		sqlite3_bind_int64(up, 2, sqlite3_column_int64(st, 0));
+		n += db_step_done(s->db, up);
+	}
+	sqlite3_finalize(st);
+	sqlite3_finalize(up);
+	if (n)
+		crm_warn("%ld message%s of campaign \"%s\" were being transmitted by a process that "
+			 "stopped: marked in_doubt (crm-send --resend-in-doubt sends them again)",
+			 n, n == 1 ? "" : "s", s->o->campaign);
+}
+
+/* ---- claiming ------------------------------------------------------------- */
+
+void send_item_free(struct sender *s, struct item *it)
+{
+	free(it->ext);
+	free(it->address);
+	free(it->message_id);
+	free(it->variant);
+	free(it->unsub);
+	for (size_t i = 0; it->vals && i < s->nnames; i++)
+		free(it->vals[i]);
+	free(it->vals);
+	memset(it, 0, sizeof(*it));
+}
+
+static char *col_dup(sqlite3_stmt *st, int i)
+{
+	const unsigned char *t = sqlite3_column_text(st, i);
+	return t ? xstrdup((const char *)t) : NULL;
+}
+
+/* Minutes after local midnight at t in time zone tz (IANA name; empty or
+ * unknown: the process's TZ). Switching TZ means tzset(), which reads the
+ * zone file: the answer is kept per zone for the t of the current claim. */
+static int local_minutes(struct sender *s, const char *tz, int64_t t)
+{
+	static char *saved;
+	static int saved_set;
+	time_t tt = (time_t)t;
+	struct tm tm;
+	const char *key = tz ? tz : "";
+
+	if (t != s->tz_t) {
+		for (int i = 0; i < s->tz_n; i++)
+			free(s->tz_cache[i].tz);
+		s->tz_n = 0;
+		s->tz_t = t;
+	}
+	for (int i = 0; i < s->tz_n; i++)
+		if (!strcmp(s->tz_cache[i].tz, key))
+			return s->tz_cache[i].minutes;
+	if (!saved_set) {
+		const char *e = getenv("TZ");
+		saved = e ? xstrdup(e) : NULL;
+		saved_set = 1;
+	}
+	if (*key) {
+		setenv("TZ", key, 1);
+		tzset();
+	}
+	localtime_r(&tt, &tm);
+	if (*key) {
+		if (saved)
+			setenv("TZ", saved, 1);
+		else
+			unsetenv("TZ");
+		tzset();
+	}
+	if (s->tz_n < (int)ARRAY_SIZE(s->tz_cache)) {
+		s->tz_cache[s->tz_n].tz = xstrdup(key);
+		s->tz_cache[s->tz_n].minutes = tm.tm_hour * 60 + tm.tm_min;
+		s->tz_n++;
+	}
+	return tm.tm_hour * 60 + tm.tm_min;
+}
+
+/* When quiet, the seconds until the quiet hours end; else 0. */
+static int64_t quiet_wait(struct sender *s, const char *tz, int64_t t)
+{
+	const struct send_opts *o = s->o;
+	int m, from = o->quiet_from, to = o->quiet_to, in;
+
+	if (from < 0)
+		return 0;
+	m = local_minutes(s, tz, t);
+	in = from <= to ? (m >= from && m < to) : (m >= from || m < to);
+	if (!in)
+		return 0;
+	return (int64_t)(((to - m) + 1440) % 1440) * 60 - (t % 60);
+}
+
+static int address_suppressed(struct sender *s, const char *addr)
+{
+	char h[65];
+	sqlite3_stmt *st = send_cached(s, &s->supp_st,
+				  "SELECT 1 FROM address_suppressions WHERE hash = ?");
+	int found;
+
+	erase_hash(s->secret, s->o->channel, addr, h);
+	db_bind_text(st, 1, h, -1);
+	found = db_row(st);
+	sqlite3_reset(st);
+	return found;
+}
+
+static int address_valid(const char *channel, const char *addr)
+{
+	struct sb b = SB_INIT;
+	const char *why;
+	int ok;
+
+	if (!addr || !*addr)
+		return 0;
+	if (strcmp(channel, "email"))
+		return 1;
+	ok = norm_email(addr, strlen(addr), &b, &why) == 0 && !strcmp(b.buf, addr) &&
+	     mime_addr_valid(addr);
+	sb_free(&b);
+	return ok;
+}
+
+/* Builds the claim query for this moment: the rows due and, for each,
+ * what the policy needs, evaluated now (so a consent withdrawn during the
+ * run counts from the next batch). */
+static sqlite3_stmt *claim_query(struct sender *s, int64_t now)
+{
+	const struct send_opts *o = s->o;
+	struct sb sql = SB_INIT;
+	struct expr_err err;
+	char text[96];
+	sqlite3_stmt *st;
+
+	expr_free(s->consent_e);
+	s->consent_e = NULL;
+	if (o->consent) {
+		snprintf(text, sizeof(text), "consent(\"%s\")", o->consent);
+		if (!(s->consent_e = expr_compile(text, now, &err)))
+			crm_die(1, "consent check: %s", err.msg);
+		expr_renumber(s->consent_e, 6);
+
+	}
+	/* an explicit unsubscribe (an "unsubscribed" event for the channel,
+	 * such as a List-Unsubscribe click, after the latest grant) stops
+	 * every message on the channel, transactional ones too */
+	sb_addf(&sql, "SELECT m.id, m.customer_id, m.grp, m.variant, m.message_id, m.attempts,"
+		" coalesce(c.external_id, ''), c.erased_at IS NOT NULL, %s, c.timezone, %s,"
+		" EXISTS (SELECT 1 FROM events e WHERE e.customer_id = c.id"
+		"  AND e.type = 'unsubscribed' AND e.occurred_at <= ?2"
+		"  AND coalesce(lower(json_extract(e.props, '$.channel')), ?5) = ?5"
+		"  AND e.occurred_at > coalesce((SELECT max(k.recorded_at) FROM consents k"
+		"   WHERE k.customer_id = c.id AND k.channel = ?5 AND k.granted = 1), '')),"
+		" (SELECT count(*) FROM messages x WHERE x.customer_id = c.id AND x.channel = ?5"
+		"  AND x.status = 'sent' AND x.sent_at > ?4)",
+		s->addr_sql, s->consent_e ? expr_sql(s->consent_e) : "1");
+	for (size_t i = 0; i < s->nnames; i++) {
+		struct sb v = SB_INIT;
+		expr_field_sql(s->names[i], now, &v);
+		sb_addf(&sql, ", %s", v.buf);
+		sb_free(&v);
+	}
+	/* the next rows due, each kind from the index messages_status
+	 * (campaign_id, status, then id): the first n planned ones come
+	 * straight off it, where one OR over the kinds would sort every row
+	 * of the campaign for each batch */
+	sb_addf(&sql, " FROM (SELECT id FROM (SELECT id FROM messages WHERE campaign_id = ?1"
+		" AND status = 'planned' ORDER BY id LIMIT ?3)"
+		" UNION ALL SELECT id FROM (SELECT id FROM messages WHERE campaign_id = ?1"
+		" AND status = 'deferred' AND next_at <= ?2 ORDER BY id LIMIT ?3)%s) AS due"
+		" JOIN messages m ON m.id = due.id JOIN customers c ON c.id = m.customer_id"
+		" ORDER BY m.id LIMIT ?3",
+		o->resend_in_doubt ? " UNION ALL SELECT id FROM (SELECT id FROM messages"
+		" WHERE campaign_id = ?1 AND status = 'in_doubt'"
+		" AND id NOT IN (SELECT id FROM temp.send_tried) ORDER BY id LIMIT ?3)" : "");
+	/* the consent check takes now as parameters, but metrics a template
+	 * uses inline it: the text, and so the prepared statement, stays the
+	 * same within a second of the run's clock */
+	if (s->claim_st && s->claim_sql && !strcmp(s->claim_sql, sql.buf)) {
+		st = s->claim_st;
+		sqlite3_clear_bindings(st);
+		sb_free(&sql);
+	} else {
+		sqlite3_finalize(s->claim_st);
+		free(s->claim_sql);
+		st = s->claim_st = db_prepare(s->db, sql.buf);
+		s->claim_sql = sb_detach(&sql);
+	}
+	if (s->consent_e)
+		expr_bind(s->consent_e, st, 6);
+	return st;
+}
+
+static void unsub_url(struct sender *s, struct item *it)
+{
+	char mac[65];
+	struct sb b = SB_INIT;
+	const char *id = it->message_id;
+	size_t n = strlen(id);
+
+	if (!s->unsub_url)
+		return;
+	if (n >= 2 && id[0] == '<')
+		id++, n -= 2;
+	sb_addf(&b, "unsubscribe:%.*s", (int)n, id);
+	hash_hmac_hex(s->secret, strlen(s->secret), b.buf, b.len, mac);
+	sb_reset(&b);
+	sb_addf(&b, "%s%s", s->unsub_url, strchr(s->unsub_url, '?') ? "&" : "?");
+	sb_adds(&b, "m=");
+	for (size_t i = 0; i < n; i++) {
+		unsigned char ch = (unsigned char)id[i];
+		if (isalnum(ch) || strchr("-._~", ch))
+			sb_addc(&b, (char)ch);
+		else
+			sb_addf(&b, "%%%02X", ch);
+	}
+	sb_addf(&b, "&t=%.32s", mac);
+	it->unsub = b.buf;
+}
+
+static const char transmitting[] = "transmitting";
+
+/*
+ * Claims up to n due rows in one write transaction; the ones to transmit
+ * are returned in items (the rest are recorded and printed here).
+ * Returns the number of rows looked at (0: nothing due).
+ */
+int send_claim(struct sender *s, struct item *items, int n, int *ntx)
+{
+	const struct send_opts *o = s->o;
+	int64_t now = send_now(s);
+	char nowt[20], since[20], next[20];
+	sqlite3_stmt *st, *up;
+	int seen = 0, rc;
+
+	*ntx = 0;
+	norm_fmt_time(now, nowt);
+	norm_fmt_time(now - (o->cap_n ? o->cap_window : 0), since);
+	if (!s->dry_run && !s->open_txn)
+		db_begin(s->db);
+	s->open_txn = 0;
+	st = claim_query(s, now);
+	sqlite3_bind_int64(st, 1, s->campaign_id);
+	db_bind_text(st, 2, nowt, -1);
+	sqlite3_bind_int(st, 3, n);
+	db_bind_text(st, 4, since, -1);
+	db_bind_text(st, 5, o->channel, -1);
+	up = send_cached(s, &s->claim_up,
+		"UPDATE messages SET status = ?2, reason = ?3, address = ?4, next_at = ?5,"
+		" claimed_by = ?6, attempts = attempts + ?7, sent_at = ?8, updated_at = ?9"
+		" WHERE id = ?1");
+
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct item it = { 0 };
+		const char *grp = (const char *)sqlite3_column_text(st, 2);
+		const char *tz = (const char *)sqlite3_column_text(st, 9);
+		int erased = sqlite3_column_int(st, 7);
+		int consent = sqlite3_column_type(st, 10) != SQLITE_NULL && sqlite3_column_int(st, 10);
+		int unsub = sqlite3_column_type(st, 11) != SQLITE_NULL && sqlite3_column_int(st, 11);
+		int capped = o->cap_n && sqlite3_column_int(st, 12) >= o->cap_n;
+		const char *status = NULL, *reason = NULL;
+		int64_t wait;
+		int tx;
+
+		if (o->limit >= 0 && s->transmitted + *ntx >= o->limit)
+			break;
+		seen++;
+		it.id = sqlite3_column_int64(st, 0);
+		it.customer = sqlite3_column_int64(st, 1);
+		it.variant = col_dup(st, 3);
+		it.message_id = col_dup(st, 4);
+		it.attempts = sqlite3_column_int(st, 5);
+		it.ext = col_dup(st, 6);
+		it.address = col_dup(st, 8);
+		next[0] = 0;
+
+		if (erased)
+			status = "suppressed", reason = "erased";
+		else if (s->addr_kind && !address_valid(o->channel, it.address))
+			status = "suppressed", reason = "invalid_address";
+		else if (s->addr_kind && address_suppressed(s, it.address))
+			status = "suppressed", reason = "bounced";
+		else if (unsub)
+			status = "suppressed", reason = "unsubscribed";
+		else if (o->consent && !o->transactional && !consent)
+			status = "suppressed", reason = "no_consent";
+		else if (capped)
+			status = "suppressed", reason = "cap";
+		else if (!strcmp(grp, "control"))
+			status = "control";
+		else if ((wait = quiet_wait(s, tz, now)) > 0) {
+			status = "deferred", reason = "quiet_hours";
+			norm_fmt_time(now + wait, next);
+		} else
+			status = transmitting;
+
+		tx = status == transmitting;
+		sqlite3_bind_int64(up, 1, it.id);
+		db_bind_text(up, 2, status, -1);
+		db_bind_text(up, 3, reason, -1);
+		db_bind_text(up, 4, it.address, -1);
+		db_bind_text(up, 5, next[0] ? next : NULL, -1);
+		db_bind_text(up, 6, tx ? s->claimant : NULL, -1);
+		sqlite3_bind_int(up, 7, tx);
+		db_bind_text(up, 8, !tx && !strcmp(status, "control") ? nowt : NULL, -1);
+		db_bind_text(up, 9, nowt, -1);
+		db_step_done(s->db, up);
+
+		if (!tx) {
+			const char *vals[7] = { it.ext, o->channel, status, reason, "",
+						it.message_id, it.variant };
+			if (!strcmp(status, "deferred"))
+				send_remember_deferred(s, it.id);
+			else {
+				send_print_row(s, vals);
+				send_count(s, status);
+			}
+			send_item_free(s, &it);
+			continue;
+		}
+		it.vi = 0;
+		for (int v = 0; v < s->ntpl; v++)
+			if (it.variant && !strcmp(s->tpl[v].name, it.variant))
+				it.vi = v;
+		it.vals = xcalloc(s->nnames + 1, sizeof(char *));
+		for (size_t i = 0; i < s->nnames; i++)
+			it.vals[i] = col_dup(st, 13 + (int)i);
+		it.attempts++;
+		unsub_url(s, &it);
+		if (s->o->resend_in_doubt) {	/* once per run */
+			sqlite3_stmt *t = send_cached(s, &s->tried_st,
+						 "INSERT OR IGNORE INTO temp.send_tried VALUES (?)");
+			sqlite3_bind_int64(t, 1, it.id);
+			db_step_done(s->db, t);
+		}
+		items[(*ntx)++] = it;
+	}
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		db_die(s->db, "cannot claim messages");
+	sqlite3_reset(st);	/* kept for the next batch */
+	if (!s->dry_run)
+		db_commit(s->db);
+	return seen;
+}

@@ -1,0 +1,174 @@
+/*
+ * send_int.h - what the parts of crm-send's engine share: the sender of a
+ * run, a claimed row (item), a rendered message, and the functions one
+ * part calls in another.
+ *
+ *   send.c        the run: settings, channels, the campaign, planning,
+ *                 recording the outcomes, the summary
+ *   send_tmpl.c   templates: loading and checking them, rendering a row
+ *   send_claim.c  who may be sent to now: recovery of interrupted rows,
+ *                 the policy checks and claiming a batch
+ *   send_tx.c     transmitting a batch: one connection, HTTP lanes in a
+ *                 curl multi handle, the SMTP pool, the file channel
+ */
+#ifndef CRM_SEND_INT_H
+#define CRM_SEND_INT_H
+
+#include <stdint.h>
+#include <stdio.h>
+#include <sqlite3.h>
+
+#include "chan.h"
+#include "chan_http.h"
+#include "send.h"
+#include "util.h"
+
+struct conf;
+struct expr;
+struct out;
+struct progress;
+struct tmpl;
+/* Rows claimed (marked transmitting) per transaction: after a crash, at
+ * most this many become in_doubt, at the cost of two commits per batch. */
+#define BATCH 10
+
+
+/* One claimed row, with what rendering and policy need. */
+struct item {
+	int64_t id;            /* messages.id */
+	int64_t customer;
+	char *ext;             /* external id (or "" ) */
+	char *address;
+	char *message_id;
+	char *variant;
+	int vi;                /* index into s->tpl */
+	int attempts;
+	char **vals;           /* values of s->names, NULL when missing */
+	char *unsub;           /* the unsubscribe URL, or NULL */
+	/* outcome */
+	const char *status;
+	char reason[256];
+	char provider[256];
+	int64_t next_at;
+	int bounce;            /* suppress the address */
+	int untried;           /* never reached the server: no attempt spent */
+};
+
+/* One rendered message: the subject, text and HTML parts, and for e-mail
+ * (and mbox) the whole RFC 5322 message and its From address. */
+struct rendered {
+	struct sb subj, text, html, msg, from_addr;
+};
+
+/* A connection of its own, for --concurrency: the channel's handle, the
+ * message it is transmitting (NULL when idle), and that message. */
+struct lane {
+	struct smtp *smtp;
+	struct http_provider *http;
+	struct item *it;
+	struct http_msg hm;
+	struct rendered r;
+};
+
+
+struct tpl {
+	char *name;
+	char *path;
+	struct tmpl *t;
+	double weight;
+};
+
+struct sender {
+	struct crm *crm;
+	const struct send_opts *o;
+	sqlite3 *db;
+	struct conf *conf;
+	int64_t campaign_id;
+	char claimant[160];
+	char *secret;
+	double t0;
+
+	struct tpl tpl[SEND_MAX_VARIANTS];
+	int ntpl;
+	char **names;         /* field names the templates use */
+	size_t nnames;
+	int uses_unsub;
+
+	const char *addr_kind; /* what the address column is */
+	char *addr_sql;
+	struct expr *consent_e;
+	/* statements prepared once per run (see send_cached()) */
+	sqlite3_stmt *claim_st, *claim_up, *record_up, *record_sup, *supp_st;
+	sqlite3_stmt *deferred_st, *tried_st;
+	char *claim_sql;          /* the text claim_st was prepared from */
+	double last_tx;           /* monotonic time of the last transmission */
+	/* local time per time zone for the claim at tz_t (quiet hours) */
+	struct { char *tz; int minutes; } tz_cache[16];
+	int tz_n;
+	int64_t tz_t;
+
+	/* email */
+	struct smtp *smtp;
+	/* sms, push, telegram, whatsapp, viber, webhook */
+	struct http_provider *http;
+	const char *from, *envelope_from, *unsub_url, *unsub_mailto, *msgid_domain;
+	char *domain;
+	/* file */
+	FILE *file;
+
+	/* --concurrency N > 1: N lanes in a curl multi handle */
+	CURLM *multi;
+	struct lane *lanes;
+	int nlanes;
+
+	struct out *out;
+	struct sb buf;
+	struct rendered r;        /* the message being sent, one at a time */
+
+	long planned, unknown, transmitted;
+	long recorded;            /* rows recorded in this run, deferred too */
+	int open_txn;             /* record()'s transaction, not committed yet */
+	long counts[16];
+	int stop;              /* a failure that every further message would hit */
+	char stop_reason[256];
+	int dry_run;
+};
+
+
+/* Names a template may use besides customer fields, metrics and scores. */
+static const char *const specials[] = {
+	"campaign", "channel", "message_id", "variant", "unsubscribe_url", NULL,
+};
+enum { SP_CAMPAIGN, SP_CHANNEL, SP_MESSAGE_ID, SP_VARIANT, SP_UNSUBSCRIBE, SP_N };
+
+/* send.c */
+int64_t send_now(const struct sender *s);
+void send_fmt_now(const struct sender *s, char buf[20]);
+sqlite3_stmt *send_cached(struct sender *s, sqlite3_stmt **slot, const char *sql);
+void send_count(struct sender *s, const char *status);
+void send_print_row(struct sender *s, const char *const vals[7]);
+void send_remember_deferred(struct sender *s, int64_t id);
+
+/* send_tmpl.c */
+void send_rendered_init(struct rendered *b);
+void send_rendered_free(struct rendered *b);
+int send_special_index(const char *name);
+int send_load_templates(struct sender *s);
+struct render_ctx {
+	struct sender *s;
+	struct item *it;
+};
+const char *send_lookup(void *arg, const char *name, size_t *len);
+int send_render(struct sender *s, struct item *it, struct rendered *b);
+
+/* send_claim.c */
+void send_make_claimant(struct sender *s);
+void send_recover(struct sender *s);
+void send_item_free(struct sender *s, struct item *it);
+int send_claim(struct sender *s, struct item *items, int n, int *ntx);
+
+/* send_tx.c */
+void send_transmit(struct sender *s, struct item *items, int n);
+void send_transmit_lanes(struct sender *s, struct item *items, int n);
+
+#endif

@@ -1,0 +1,302 @@
+/*
+ * crm-send: templates, loaded and checked before anything is sent, and
+ * each row rendered into its message.
+ */
+#include "send_int.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <inttypes.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "chan.h"
+#include "chan_http.h"
+#include "conf.h"
+#include "db.h"
+#include "diag.h"
+#include "erase.h"
+#include "expr.h"
+#include "hash.h"
+#include "mime.h"
+#include "norm.h"
+#include "out.h"
+#include "progress.h"
+#include "rec.h"
+#include "seg.h"
+#include "tmpl.h"
+#include "util.h"
+#include "who.h"
+
+
+void send_rendered_init(struct rendered *b)
+{
+	sb_init(&b->subj);
+	sb_init(&b->text);
+	sb_init(&b->html);
+	sb_init(&b->msg);
+	sb_init(&b->from_addr);
+}
+
+void send_rendered_free(struct rendered *b)
+{
+	sb_free(&b->subj);
+	sb_free(&b->text);
+	sb_free(&b->html);
+	sb_free(&b->msg);
+	sb_free(&b->from_addr);
+}
+
+/* ---- templates ---------------------------------------------------------- */
+
+static char *read_file(const char *path, size_t *len)
+{
+	FILE *fp = fopen(path, "rb");
+	struct sb b = SB_INIT;
+	char buf[65536];
+	size_t n;
+
+	if (!fp)
+		crm_die_errno(1, "%s: cannot open the template", path);
+	while ((n = fread(buf, 1, sizeof(buf), fp)) > 0) {
+		sb_add(&b, buf, n);
+		if (b.len > TMPL_MAX_LEN)
+			crm_die(1, "%s: template larger than %u bytes", path, TMPL_MAX_LEN);
+	}
+	if (ferror(fp))
+		crm_die_errno(1, "%s: cannot read the template", path);
+	fclose(fp);
+	*len = b.len;
+	return b.buf ? b.buf : xstrdup("");
+}
+
+int send_special_index(const char *name)
+{
+	for (int i = 0; specials[i]; i++)
+		if (!strcmp(specials[i], name))
+			return i;
+	return -1;
+}
+
+static size_t name_index(struct sender *s, const char *name)
+{
+	for (size_t i = 0; i < s->nnames; i++)
+		if (!strcmp(s->names[i], name))
+			return i;
+	return (size_t)-1;
+}
+
+/* Parses every template and checks every name it uses before anything
+ * is planned or sent. Returns 0 or an exit status. */
+int send_load_templates(struct sender *s)
+{
+	const struct send_opts *o = s->o;
+	int status = 0;
+
+	for (int v = 0; v < o->nvariants; v++) {
+		struct tmpl_err err;
+		size_t len;
+		char *text = read_file(o->variant[v].path, &len);
+		struct tpl *t = &s->tpl[s->ntpl++];
+
+		t->name = xstrdup(o->variant[v].name);
+		t->path = xstrdup(o->variant[v].path);
+		t->weight = o->variant[v].weight;
+		t->t = tmpl_parse(text, len, &err);
+		free(text);
+		if (!t->t) {
+			crm_error("%s:%d:%d: %s", t->path, err.line, err.col, err.msg);
+			status = CRM_EXIT_USAGE;
+			continue;
+		}
+		for (size_t i = 0; i < tmpl_nnames(t->t); i++) {
+			int line, col, rc;
+			const char *name = tmpl_name(t->t, i, &line, &col);
+			struct sb sql = SB_INIT;
+
+			if (send_special_index(name) >= 0) {
+				if (send_special_index(name) == SP_UNSUBSCRIBE)
+					s->uses_unsub = 1;
+				continue;
+			}
+			rc = expr_field_sql(name, s->crm->now, &sql);
+			sb_free(&sql);
+			if (rc == -1) {
+				crm_error("%s:%d:%d: unknown field \"%s\"", t->path, line, col, name);
+				status = CRM_EXIT_USAGE;
+			} else if (rc == -2) {
+				crm_error("%s:%d:%d: field \"%s\" is not available yet", t->path,
+					  line, col, name);
+				status = CRM_EXIT_USAGE;
+			} else if (name_index(s, name) == (size_t)-1) {
+				s->names = xrealloc(s->names, (s->nnames + 1) * sizeof(*s->names));
+				s->names[s->nnames++] = xstrdup(name);
+			}
+		}
+		for (size_t h = 0; t->t && h < tmpl_nheaders(t->t); h++) {
+			const char *name = tmpl_header_name(t->t, h);
+			if (mime_header_reserved(name) && ascii_casecmp(name, "Subject") &&
+			    ascii_casecmp(name, "From") && ascii_casecmp(name, "Reply-To")) {
+				crm_error("%s: the header %s is set by crm-send, not by templates",
+					  t->path, name);
+				status = CRM_EXIT_USAGE;
+			}
+		}
+		if (!strcmp(o->channel, "email") && t->t) {
+			if (tmpl_header_index(t->t, "Subject") < 0) {
+				crm_error("%s: an e-mail template needs a Subject: header", t->path);
+				status = CRM_EXIT_USAGE;
+			}
+			if (!tmpl_has_text(t->t) && !tmpl_has_html(t->t)) {
+				crm_error("%s: the template has no body", t->path);
+				status = CRM_EXIT_USAGE;
+			}
+		} else if (t->t && !tmpl_has_text(t->t)) {
+			crm_error("%s: a %s message needs a text body", t->path, o->channel);
+			status = CRM_EXIT_USAGE;
+		}
+	}
+	if (!status && s->uses_unsub && !s->unsub_url) {
+		crm_error("the template uses {{unsubscribe_url}}, but the configuration has no "
+			  "[unsubscribe] url");
+		status = CRM_EXIT_USAGE;
+	}
+	return status;
+}
+
+/* ---- rendering ------------------------------------------------------------ */
+
+const char *send_lookup(void *arg, const char *name, size_t *len)
+{
+	struct render_ctx *c = arg;
+	struct sender *s = c->s;
+	const char *v = NULL;
+	size_t i;
+
+	switch (send_special_index(name)) {
+	case SP_CAMPAIGN: v = s->o->campaign; break;
+	case SP_CHANNEL: v = s->o->channel; break;
+	case SP_MESSAGE_ID: v = c->it->message_id; break;
+	case SP_VARIANT: v = c->it->variant; break;
+	case SP_UNSUBSCRIBE: v = c->it->unsub; break;
+	default:
+		if ((i = name_index(s, name)) != (size_t)-1)
+			v = c->it->vals[i];
+	}
+	if (v)
+		*len = strlen(v);
+	return v;
+}
+
+/* Renders the item into b->msg: the RFC 5322 message (e-mail, mbox), or
+ * fills b->subj/text/html (other channels). Returns 0, or -1 with
+ * it->reason set. */
+int send_render(struct sender *s, struct item *it, struct rendered *b)
+{
+	const struct tmpl *t = s->tpl[it->vi].t;
+	struct render_ctx c = { s, it };
+	struct sb from = SB_INIT, fname = SB_INIT, faddr = SB_INIT, reply = SB_INIT;
+	struct sb rname = SB_INIT, raddr = SB_INIT;
+	const char *why = NULL;
+	struct mime_header extra[TMPL_MAX_HEADERS + 4];
+	struct sb hv[TMPL_MAX_HEADERS];
+	size_t nextra = 0, nh = tmpl_nheaders(t);
+	long i;
+	int rc = 0;
+
+	for (size_t h = 0; h < nh && h < TMPL_MAX_HEADERS; h++)
+		sb_init(&hv[h]);
+	sb_reset(&b->subj);
+	sb_reset(&b->text);
+	sb_reset(&b->html);
+	sb_reset(&b->msg);
+	if ((i = tmpl_header_index(t, "Subject")) >= 0)
+		tmpl_render_header(t, (size_t)i, send_lookup, &c, &b->subj);
+	if (tmpl_has_text(t))
+		tmpl_render_text(t, send_lookup, &c, &b->text);
+	if (tmpl_has_html(t))
+		tmpl_render_html(t, send_lookup, &c, &b->html);
+	if (strcmp(s->o->channel, "email") && !(s->file && s->o->mbox))
+		return 0;
+
+	if ((i = tmpl_header_index(t, "From")) >= 0)
+		tmpl_render_header(t, (size_t)i, send_lookup, &c, &from);
+	else if (s->from)
+		sb_adds(&from, s->from);
+	if (!from.len || mime_split_address(from.buf, &fname, &faddr) < 0) {
+		snprintf(it->reason, sizeof(it->reason), "no From address");
+		rc = -1;
+		goto out;
+	}
+	sb_reset(&b->from_addr);
+	sb_add(&b->from_addr, faddr.buf, faddr.len);
+	if ((i = tmpl_header_index(t, "Reply-To")) >= 0) {
+		tmpl_render_header(t, (size_t)i, send_lookup, &c, &reply);
+		if (mime_split_address(reply.buf, &rname, &raddr) < 0) {
+			snprintf(it->reason, sizeof(it->reason), "invalid Reply-To address");
+			rc = -1;
+			goto out;
+		}
+	}
+	for (size_t h = 0; h < nh && h < TMPL_MAX_HEADERS; h++) {
+		const char *name = tmpl_header_name(t, h);
+		if (!ascii_casecmp(name, "Subject") || !ascii_casecmp(name, "From") ||
+		    !ascii_casecmp(name, "Reply-To") || !ascii_casecmp(name, "To") ||
+		    !ascii_casecmp(name, "Preheader"))
+			continue;
+		tmpl_render_header(t, h, send_lookup, &c, &hv[h]);
+		extra[nextra].name = name;
+		extra[nextra].value = hv[h].buf ? hv[h].buf : "";
+		nextra++;
+	}
+	if (it->unsub) {
+		sb_reset(&s->buf);
+		sb_addf(&s->buf, "<%s>", it->unsub);
+		if (s->unsub_mailto)
+			sb_addf(&s->buf, ", <mailto:%s?subject=unsubscribe>", s->unsub_mailto);
+		extra[nextra].name = "List-Unsubscribe";
+		extra[nextra].value = s->buf.buf;
+		nextra++;
+		extra[nextra].name = "List-Unsubscribe-Post";
+		extra[nextra].value = "List-Unsubscribe=One-Click";
+		nextra++;
+	}
+	{
+		struct mime_msg m = {
+			.from_name = fname.len ? fname.buf : NULL, .from_addr = faddr.buf,
+			.to_addr = it->address,
+			.reply_to_name = rname.len ? rname.buf : NULL,
+			.reply_to_addr = raddr.len ? raddr.buf : NULL,
+			.subject = b->subj.buf ? b->subj.buf : "",
+			.message_id = it->message_id,
+			.date = send_now(s),
+			.text = tmpl_has_text(t) ? (b->text.buf ? b->text.buf : "") : NULL,
+			.text_len = b->text.len,
+			.html = tmpl_has_html(t) ? (b->html.buf ? b->html.buf : "") : NULL,
+			.html_len = b->html.len,
+			.headers = extra, .nheaders = nextra,
+		};
+		if (mime_build(&b->msg, &m, &why) < 0) {
+			snprintf(it->reason, sizeof(it->reason), "cannot build the message: %s",
+				 why ? why : "invalid");
+			rc = -1;
+		}
+	}
+out:
+	for (size_t h = 0; h < nh && h < TMPL_MAX_HEADERS; h++)
+		sb_free(&hv[h]);
+	sb_free(&from);
+	sb_free(&fname);
+	sb_free(&faddr);
+	sb_free(&reply);
+	sb_free(&rname);
+	sb_free(&raddr);
+	return rc;
+}
