@@ -72,7 +72,7 @@ int seg_save(struct crm *crm, const char *name, const char *expr, const char *de
 		"INSERT INTO segments(name, expr, description, created_at, updated_at)"
 		" VALUES (?1, ?2, coalesce(?3, ''), ?4, ?4)"
 		" ON CONFLICT(name) DO UPDATE SET expr = excluded.expr,"
-		" description = coalesce(?3, description), updated_at = ?4");
+		" description = coalesce(?3, description), updated_at = ?4, scrubbed_at = NULL");
 	db_bind_text(st, 1, name, -1);
 	db_bind_text(st, 2, expr, -1);
 	db_bind_text(st, 3, description, -1);
@@ -95,14 +95,27 @@ int seg_save(struct crm *crm, const char *name, const char *expr, const char *de
 	return 0;
 }
 
+/* A segment that crm-import erase changed (see erase.h) may select
+ * others than it did: say so whenever it is used or listed, until it is
+ * saved again. */
+static void warn_scrubbed(const char *name, const char *when)
+{
+	crm_warn("segment \"%s\" was changed by an erasure at %s (what named an erased person "
+		 "now reads \"<erased>\"): it may no longer select what it did; check it and "
+		 "save it again (--save) to clear this warning", name, when);
+}
+
 char *seg_load(struct crm *crm, const char *name)
 {
-	sqlite3_stmt *st = db_prepare(crm->db, "SELECT expr FROM segments WHERE name = ?");
+	sqlite3_stmt *st = db_prepare(crm->db, "SELECT expr, scrubbed_at FROM segments WHERE name = ?");
 	char *expr = NULL;
 
 	db_bind_text(st, 1, name, -1);
-	if (db_row(st))
+	if (db_row(st)) {
 		expr = xstrdup((const char *)sqlite3_column_text(st, 0));
+		if (sqlite3_column_type(st, 1) != SQLITE_NULL)
+			warn_scrubbed(name, (const char *)sqlite3_column_text(st, 1));
+	}
 	sqlite3_finalize(st);
 	if (!expr)
 		no_such(name);
@@ -131,6 +144,15 @@ int seg_list(struct crm *crm)
 		out_columns(out, ARRAY_SIZE(cols), cols);
 	}
 	out_finish(out);
+	sqlite3_finalize(st);
+	/* the columns stay those scripts know; the mark goes to stderr */
+	st = db_prepare(crm->db, "SELECT name, scrubbed_at FROM segments"
+			" WHERE scrubbed_at IS NOT NULL ORDER BY name");
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		warn_scrubbed((const char *)sqlite3_column_text(st, 0),
+			      (const char *)sqlite3_column_text(st, 1));
+	if (rc != SQLITE_DONE)
+		db_die(crm->db, "cannot list segments");
 	sqlite3_finalize(st);
 	return 0;
 }
