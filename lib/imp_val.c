@@ -1,0 +1,336 @@
+/*
+ * imp_val.c - the values of the current row: reading, checking and
+ * normalising them, attributes; and the diagnostics and rejects of a row.
+ */
+#include "imp_int.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "out.h"
+
+void imp_field_text(const struct rec_field *f, const char **s, size_t *n)
+{
+	*s = f->s;
+	*n = f->len;
+	*s = trim(*s, n);
+}
+
+/* Diagnostics. PII (e-mail, phone, names, birthday) is never echoed. */
+void imp_warn(struct imp *im, const char *fmt, ...)
+{
+	va_list ap;
+	im->st.warnings++;
+	if (crm_verbosity < 1)
+		return;
+	if (im->tot.warnings + im->st.warnings > MAX_WARNINGS && crm_verbosity < 2) {
+		if (im->tot.warnings + im->st.warnings == MAX_WARNINGS + 1)
+			crm_warn("more warnings not shown (-v shows all)");
+		return;
+	}
+	va_start(ap, fmt);
+	crm_vreport(im->fname, im->rec->line, "warning", fmt, ap, 0);
+	va_end(ap);
+}
+
+static void rejects_write(struct imp *im, const struct rec *rec, const char *reason)
+{
+	char line[32];
+	struct sb sb = SB_INIT;
+	const char *cells[4];
+	size_t lens[4];
+
+	if (!im->rejects)
+		return;
+	snprintf(line, sizeof(line), "%ld", rec->line);
+	cells[0] = im->fname, lens[0] = strlen(im->fname);
+	cells[1] = line, lens[1] = strlen(line);
+	cells[2] = reason, lens[2] = strlen(reason);
+	cells[3] = rec->raw ? rec->raw : "", lens[3] = rec->raw ? rec->rawlen : 0;
+	for (int i = 0; i < 4; i++) {
+		if (i)
+			sb_addc(&sb, ',');
+		sb_addc(&sb, '"');
+		for (size_t k = 0; k < lens[i]; k++) {
+			if (cells[i][k] == '"')
+				sb_addc(&sb, '"');
+			sb_addc(&sb, cells[i][k]);
+		}
+		sb_addc(&sb, '"');
+	}
+	sb_addc(&sb, '\n');
+	if (fwrite(sb.buf, 1, sb.len, im->rejects) != sb.len) {
+		if (im->rejects == stdout)
+			out_write_failed(stdout);
+		crm_die_errno(1, "%s: write error", im->o->rejects_path);
+	}
+	sb_free(&sb);
+}
+
+static _Noreturn void abort_run(struct imp *im)
+{
+	db_rollback(im->db);
+	crm_error("too many rejected rows (more than %ld): nothing was imported",
+		  im->o->max_rejects);
+	if (im->rejects)
+		fclose(im->rejects);
+	exit(CRM_EXIT_FAIL);
+}
+
+void imp_reject(struct imp *im, const struct rec *rec, const char *reason)
+{
+	im->st.rejected++;
+	crm_error_at(im->fname, rec->line, "%s", reason);
+	rejects_write(im, rec, reason);
+	if (im->o->max_rejects >= 0 &&
+	    im->tot.rejected + im->st.rejected > (uint64_t)im->o->max_rejects)
+		abort_run(im);
+}
+
+/* Values shown in messages: never longer than 40 bytes. */
+void imp_quote_val(struct sb *sb, const char *s, size_t n)
+{
+	sb_addc(sb, '"');
+	if (n > 40) {
+		sb_add(sb, s, 37);
+		sb_adds(sb, "...");
+	} else {
+		sb_add(sb, s, n);
+	}
+	sb_addc(sb, '"');
+}
+
+/* Rejects the row for a required value that does not parse:
+ * 'invalid amount "12,3.4": misplaced group separator'. */
+void imp_reject_value(struct imp *im, const char *what, const char *s, size_t n,
+			 const char *why)
+{
+	sb_reset(&im->tmp);
+	sb_addf(&im->tmp, "invalid %s ", what);
+	imp_quote_val(&im->tmp, s, n);
+	sb_addf(&im->tmp, ": %s", why);
+	imp_reject(im, im->rec, im->tmp.buf);
+}
+
+/* ---- values of the current row ---- */
+
+/* Raw trimmed text of field f in the current row, or NULL when absent or
+ * empty. */
+const char *imp_raw(struct imp *im, enum field f, size_t *len)
+{
+	int c = im->fieldcol[f];
+	const char *s;
+	if (c < 0 || (size_t)c >= im->rec->n || im->rec->f[c].kind == REC_ABSENT)
+		return NULL;
+	imp_field_text(&im->rec->f[c], &s, len);
+	return *len ? s : NULL;
+}
+
+void imp_set(struct imp *im, enum field f, const char *s, size_t n)
+{
+	sb_reset(&im->v[f]);
+	sb_add(&im->v[f], s, n);
+	im->has[f] = 1;
+}
+
+const char *imp_val(struct imp *im, enum field f)
+{
+	return im->has[f] ? im->v[f].buf : NULL;
+}
+
+/* Plain text field (names, city, ...): trimmed, must be valid UTF-8
+ * (the reader checked), control characters are an error. */
+void imp_take_text(struct imp *im, enum field f, const char *what)
+{
+	size_t n;
+	const char *s = imp_raw(im, f, &n);
+	if (!s)
+		return;
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)s[i] < 0x20 && s[i] != '\t') {
+			imp_warn(im, "%s contains control characters; field dropped", what);
+			return;
+		}
+	imp_set(im, f, s, n);
+}
+
+void imp_take_email(struct imp *im)
+{
+	size_t n;
+	const char *s = imp_raw(im, F_EMAIL, &n), *why;
+	if (!s)
+		return;
+	if (norm_email(s, n, &im->tmp, &why) < 0) {
+		imp_warn(im, "invalid email: %s; field dropped", why);
+		sb_reset(&im->err);
+		sb_addf(&im->err, "invalid email: %s", why);
+		return;
+	}
+	imp_set(im, F_EMAIL, im->tmp.buf, im->tmp.len);
+}
+
+void imp_take_phone(struct imp *im)
+{
+	size_t n;
+	const char *s = imp_raw(im, F_PHONE, &n), *why;
+	char e164[17];
+	if (!s)
+		return;
+	if (norm_phone(s, n, imp_val(im, F_COUNTRY), &im->o->norm, e164, &why) < 0) {
+		imp_warn(im, "invalid phone: %s; field dropped", why);
+		if (!im->err.len)
+			sb_addf(&im->err, "invalid phone: %s", why);
+		return;
+	}
+	imp_set(im, F_PHONE, e164, strlen(e164));
+}
+
+/* Time field: on failure *why is set and 0 returned. */
+int imp_take_time(struct imp *im, enum field f, const char **why)
+{
+	size_t n;
+	const char *s = imp_raw(im, f, &n);
+	int64_t t;
+	char buf[20];
+
+	*why = NULL;
+	if (!s)
+		return 0;
+	if (norm_time(s, n, &im->o->norm, &t, why) < 0)
+		return 0;
+	norm_fmt_time(t, buf);
+	imp_set(im, f, buf, 19);
+	return 1;
+}
+
+/* Unknown columns into a JSON object: numbers that look like numbers
+ * (no leading zeros, so zip codes stay text) become JSON numbers; JSON
+ * values of JSON lines keep their type. */
+void imp_take_attrs(struct imp *im)
+{
+	for (size_t i = 0; i < im->rec->n && i < im->ncols; i++) {
+		const struct rec_field *rf = &im->rec->f[i];
+		const char *s;
+		size_t n;
+		cJSON *v = NULL;
+
+		if (im->colfield[i] != F_ATTR || rf->kind == REC_ABSENT)
+			continue;
+		imp_field_text(rf, &s, &n);
+		if (!n)
+			continue;
+		switch (rf->kind) {
+		case REC_NUM:
+			v = cJSON_CreateRaw(rf->s);
+			break;
+		case REC_BOOL:
+			v = cJSON_CreateBool(rf->s[0] == 't');
+			break;
+		case REC_JSON:
+			v = cJSON_Parse(rf->s);
+			break;
+		default: {
+			/* -?(0|[1-9][0-9]*)(\.[0-9]+)? up to 15 digits */
+			size_t k = 0, digits = 0;
+			int num = 1;
+			if (k < n && s[k] == '-')
+				k++;
+			if (k < n && s[k] == '0' && k + 1 < n && s[k + 1] != '.')
+				num = 0;
+			size_t start = k;
+			while (k < n && ascii_isdigit((unsigned char)s[k]))
+				k++, digits++;
+			if (k == start)
+				num = 0;
+			if (num && k < n && s[k] == '.') {
+				size_t fs = ++k;
+				while (k < n && ascii_isdigit((unsigned char)s[k]))
+					k++, digits++;
+				if (k == fs)
+					num = 0;
+			}
+			if (num && k == n && digits <= 15) {
+				char *t = xstrndup(s, n);
+				v = cJSON_CreateRaw(t);
+				free(t);
+			} else {
+				char *t = xstrndup(s, n);
+				v = cJSON_CreateString(t);
+				free(t);
+			}
+		}
+		}
+		if (!v)
+			continue;
+		if (!im->attrs)
+			im->attrs = cJSON_CreateObject();
+		cJSON_DeleteItemFromObjectCaseSensitive(im->attrs, im->colkey[i]);
+		cJSON_AddItemToObject(im->attrs, im->colkey[i], v);
+	}
+}
+
+static int cmp_items(const void *a, const void *b)
+{
+	const cJSON *x = *(const cJSON *const *)a, *y = *(const cJSON *const *)b;
+	return strcmp(x->string, y->string);
+}
+
+/* Serialises an object with its keys sorted, so that the same data gives
+ * the same text whatever order it arrived in. */
+char *imp_json_sorted(cJSON *obj)
+{
+	size_t n = 0, k = 0;
+	cJSON **items, *it;
+	char *s;
+
+	for (it = obj->child; it; it = it->next)
+		n++;
+	if (n > 1) {
+		items = xcalloc(n, sizeof(*items));
+		for (it = obj->child; it; it = it->next)
+			items[k++] = it;
+		qsort(items, n, sizeof(*items), cmp_items);
+		for (k = 0; k < n; k++) {
+			items[k]->prev = k ? items[k - 1] : items[n - 1];
+			items[k]->next = k + 1 < n ? items[k + 1] : NULL;
+		}
+		obj->child = items[0];
+		free(items);
+	}
+	s = cJSON_PrintUnformatted(obj);
+	if (!s)
+		crm_die(1, "out of memory");
+	return s;
+}
+
+/* Merges the row's attributes into old (JSON text); returns the new text
+ * (malloc'd) or NULL when nothing changes. */
+char *imp_merge_attrs(struct imp *im, const char *old)
+{
+	cJSON *o = old ? cJSON_Parse(old) : NULL;
+	int changed = 0;
+	char *s;
+
+	if (!o || !cJSON_IsObject(o)) {
+		cJSON_Delete(o);
+		o = cJSON_CreateObject();
+		changed = old && strcmp(old, "{}");
+	}
+	for (cJSON *it = im->attrs ? im->attrs->child : NULL; it; it = it->next) {
+		cJSON *cur = cJSON_GetObjectItemCaseSensitive(o, it->string);
+		if (cur && cJSON_Compare(cur, it, 1))
+			continue;
+		/* numbers from the file are kept as written (raw); the stored
+		 * ones come back parsed: 12.50 and 12.5 are the same value */
+		if (cur && cJSON_IsRaw(it) && cJSON_IsNumber(cur) &&
+		    strtod(it->valuestring, NULL) == cur->valuedouble)
+			continue;
+		cJSON_DeleteItemFromObjectCaseSensitive(o, it->string);
+		cJSON_AddItemToObject(o, it->string, cJSON_Duplicate(it, 1));
+		changed = 1;
+	}
+	s = changed ? imp_json_sorted(o) : NULL;
+	cJSON_Delete(o);
+	return s;
+}
