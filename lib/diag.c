@@ -7,6 +7,16 @@
 
 const char *crm_progname = "crm";
 int crm_verbosity = 1;
+void (*crm_die_hook)(void);
+
+static void die_hook(void)
+{
+	void (*fn)(void) = crm_die_hook;
+
+	crm_die_hook = NULL; /* once, even when it dies itself */
+	if (fn)
+		fn();
+}
 
 void crm_vreport(const char *file, long line, const char *kind,
 		 const char *fmt, va_list ap, int errnum)
@@ -83,6 +93,7 @@ void crm_info(const char *fmt, ...)
 void crm_die(int status, const char *fmt, ...)
 {
 	REPORT(NULL, 0, NULL, 0);
+	die_hook();
 	exit(status);
 }
 
@@ -90,5 +101,6 @@ void crm_die_errno(int status, const char *fmt, ...)
 {
 	int e = errno;
 	REPORT(NULL, 0, NULL, e);
+	die_hook();
 	exit(status);
 }

@@ -35,6 +35,12 @@ noreturn void crm_die_errno(int status, const char *fmt, ...) CRM_FMT(2, 3);
 void crm_vreport(const char *file, long line, const char *kind,
 		 const char *fmt, va_list ap, int errnum);
 
+/* Called by crm_die() and crm_die_errno() after their message and before
+ * exit(), when set: a program in the middle of a write transaction says
+ * there what the failure leaves stored (exit rolls the transaction back).
+ * Set it when the transaction begins, clear it once it is committed. */
+extern void (*crm_die_hook)(void);
+
 /* Exit statuses shared by every program. */
 enum {
 	CRM_EXIT_OK = 0,

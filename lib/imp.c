@@ -104,11 +104,65 @@ static void refresh_suppressions(struct imp *im)
 	sqlite3_finalize(st);
 }
 
+/* The import whose transaction is open, for tx_died(). */
+static struct imp *tx_open;
+
+/* What a failure leaves stored: exit rolls the open transaction back, so
+ * nothing, or (--batch) what the commits before it stored. */
+static void tx_say_stored(const struct imp *im)
+{
+	if (im->committed_rows)
+		crm_error("the rows up to %s:%ld were stored (--batch commits), "
+			  "nothing after them", im->committed_file, im->committed_line);
+	else
+		crm_error("nothing was stored: the import was rolled back");
+}
+
+/* crm_die()'s hook while a transaction is open: an SQLite error in a
+ * statement (disk full when the page cache spills, an I/O error), out of
+ * memory, a write error on the rejects file. */
+static void tx_died(void)
+{
+	if (tx_open)
+		tx_say_stored(tx_open);
+}
+
 static void tx_begin(struct imp *im)
 {
 	db_begin(im->db);
 	im->tx_rows = 0;
 	refresh_suppressions(im);
+	tx_open = im;
+	crm_die_hook = tx_died;
+}
+
+/*
+ * COMMIT, or exit 1 saying why and what was stored: the summaries of the
+ * files are printed only after it succeeded. A failed COMMIT (disk full,
+ * an I/O error) may leave the transaction open: it is rolled back.
+ */
+static void tx_commit(struct imp *im)
+{
+	sqlite3 *db = im->db;
+	int sys;
+
+	if (sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) == SQLITE_OK) {
+		tx_open = NULL;
+		crm_die_hook = NULL;
+		return;
+	}
+	/* what the system said, when SQLite kept it; SQLITE_FULL is a
+	 * full disk unless a page limit was set, which crmkit never does */
+	sys = sqlite3_system_errno(db);
+	if (!sys && (sqlite3_errcode(db) & 0xff) == SQLITE_FULL)
+		sys = ENOSPC;
+	crm_error("%s: cannot commit: %s%s%s%s", im->crm->db_path, sqlite3_errmsg(db),
+		  sys ? " (" : "", sys ? strerror(sys) : "", sys ? ")" : "");
+	db_rollback(db);
+	tx_open = NULL;
+	crm_die_hook = NULL;
+	tx_say_stored(im);
+	exit(CRM_EXIT_FAIL);
 }
 
 static void tx_row(struct imp *im)
@@ -116,7 +170,10 @@ static void tx_row(struct imp *im)
 	if (im->single_tx || ++im->tx_rows < im->batch)
 		return;
 	imp_stats_flush(im);
-	db_commit(im->db);
+	tx_commit(im);
+	im->committed_rows = im->tot.read + im->st.read;
+	snprintf(im->committed_file, sizeof(im->committed_file), "%s", im->fname);
+	im->committed_line = im->rec->line + im->rec->lines - 1;
 	tx_begin(im);
 }
 
@@ -150,6 +207,18 @@ static void print_stats(const char *what, const struct imp_stats *s, double secs
 		crm_progname, what, s->read, s->inserted, s->updated, s->unchanged,
 		s->rejected, s->stubs, secs, secs > 0 ? s->read / secs : 0.0,
 		dry ? " [dry run: nothing written]" : "");
+}
+
+/* The summary of a file, printed once the import is committed. */
+static void keep_stats(struct imp *im, double secs)
+{
+	struct imp_sum *f;
+
+	im->sums = xrealloc(im->sums, (im->nsums + 1) * sizeof(*im->sums));
+	f = &im->sums[im->nsums++];
+	f->name = xstrdup(im->fname);
+	f->st = im->st;
+	f->secs = secs;
 }
 
 static void add_stats(struct imp_stats *t, const struct imp_stats *s)
@@ -222,7 +291,7 @@ static int import_file(struct imp *im, const char *path)
 		crm_warn("%s: no data", im->fname);
 	}
 	row_reset(im);
-	print_stats(im->fname, &im->st, now_monotonic() - t0, im->crm->dry_run);
+	keep_stats(im, now_monotonic() - t0);
 	add_stats(&im->tot, &im->st);
 	for (size_t i = 0; i < im->ncols; i++)
 		free(im->colkey[i]);
@@ -364,15 +433,23 @@ int imp_run(struct crm *crm, const struct imp_opts *o, char **files)
 	restore_indexes(&im);
 	if (crm->dry_run) {
 		db_rollback(im.db);
+		tx_open = NULL;
+		crm_die_hook = NULL;
 	} else {
 		imp_stats_flush(&im);
-		db_commit(im.db);
+		tx_commit(&im);
 	}
+	/* what was read and stored: only now that it is */
 	tc = now_monotonic() - tc;
 	if (crm_verbosity >= 1 && (tc >= 1.0 || crm_verbosity >= 2))
 		fprintf(stderr, "%s: %s%s in %.1f s\n", crm_progname,
 			rebuilt ? "indexes rebuilt and " : "",
 			crm->dry_run ? "rolled back" : "committed", tc);
+	for (size_t i = 0; i < im.nsums; i++) {
+		print_stats(im.sums[i].name, &im.sums[i].st, im.sums[i].secs, crm->dry_run);
+		free(im.sums[i].name);
+	}
+	free(im.sums);
 	if (nfiles > 1)
 		print_stats("total", &im.tot, now_monotonic() - t0, crm->dry_run);
 	finalize_all(&im);

@@ -111,6 +111,18 @@ struct imp {
 	size_t dirty_bytes, ndirty;
 	int bulk_orders;       /* orders' indexes deferred: rebuild it all */
 	struct db_order_stats stats;
+
+	/* the files' summaries, printed once the import is committed */
+	struct imp_sum {
+		char *name;
+		struct imp_stats st;
+		double secs;
+	} *sums;
+	size_t nsums;
+	/* --batch: what the commits so far stored */
+	uint64_t committed_rows;
+	char committed_file[256];
+	long committed_line;
 };
 
 /* imp_map.c */
