@@ -19,6 +19,7 @@
 #include "conf.h"
 #include "diag.h"
 #include "hash.h"
+#include "redact.h"
 #include "util.h"
 
 #ifndef CRM_DATADIR
@@ -97,6 +98,9 @@ struct http_provider {
 	int retry_after;
 	int provider_problem;
 	char unset[NAME_MAX_];
+	/* the secrets, for every reply that is stored or printed */
+	struct redact red;
+	int red_login;         /* basic auth's login added */
 	struct curl_slist *hdrs;  /* the request's headers */
 };
 
@@ -198,6 +202,22 @@ static void excerpt(struct sb *out, const char *s, size_t len, size_t max)
 	}
 	if (n < len && len > max)
 		sb_adds(out, "...");
+}
+
+/* An excerpt of a reply (see excerpt) with its credentials redacted
+ * first, so that the cut cannot leave a piece of one behind; trace: in
+ * the -vvvv trace, where the known secrets show as "***". */
+static void redacted_excerpt(const struct http_provider *p, struct sb *out, const char *s,
+			     size_t len, size_t max, int trace)
+{
+	struct sb t = SB_INIT;
+
+	sb_add(&t, s, len);
+	if (trace)
+		redact(p, &t);
+	redact_sb(&t, &p->red);
+	excerpt(out, t.buf, t.len, max);
+	sb_free(&t);
 }
 
 /* ---- placeholders ----------------------------------------------------- */
@@ -599,7 +619,7 @@ static int debug_cb(CURL *h, curl_infotype type, char *data, size_t size, void *
 					sb_add(&b, s, (size_t)((const char *)memchr(s, ':', len) - s));
 					sb_adds(&b, ": ***");
 				} else {
-					excerpt(&b, s, len, 2000);
+					redacted_excerpt(p, &b, s, len, 2000, 1);
 				}
 				sb_addc(&b, '\n');
 			}
@@ -612,13 +632,14 @@ static int debug_cb(CURL *h, curl_infotype type, char *data, size_t size, void *
 		break;
 	case CURLINFO_DATA_IN:
 		sb_adds(&b, "< ");
-		excerpt(&b, data, size, 2000);
+		redacted_excerpt(p, &b, data, size, 2000, 1);
 		sb_addc(&b, '\n');
 		break;
 	default:
 		break;
 	}
 	redact(p, &b);
+	redact_sb(&b, &p->red);
 	fputs(b.buf, stderr);
 	sb_free(&b);
 	return 0;
@@ -835,6 +856,8 @@ static int load_keys(struct http_provider *p, const struct conf *conf)
 			struct sb enc = SB_INIT;
 			pct_encode(&enc, key->value, 0);
 			key->enc = sb_detach(&enc);
+			if (!p->dry_run)
+				redact_add(&p->red, key->value);
 		}
 		if (!key->value && key->required) {
 			if (key->secret)
@@ -1073,6 +1096,7 @@ struct http_provider *http_open(const char *channel, const struct conf *conf, in
 	const char *name = conf_get(conf, channel, "preset"), *v;
 	int bad = 0, insecure;
 
+	redact_init(&p->red);
 	p->channel = xstrdup(channel);
 	p->dry_run = dry_run;
 	sb_init(&p->body);
@@ -1173,6 +1197,7 @@ void http_close(struct http_provider *p)
 	sb_free(&p->line);
 	sb_free(&p->why);
 	sb_free(&p->q);
+	redact_free(&p->red);
 	free(p);
 }
 
@@ -1281,6 +1306,11 @@ static int build(struct http_provider *p, struct curl_slist **hdrs, struct chan_
 			snprintf(r->reason, sizeof(r->reason), "[%s] %s is not set", p->channel, p->unset);
 			return -1;
 		}
+		/* a reply may echo them as base64 (Authorization: Basic) */
+		if (!p->red_login) {
+			redact_add_login(&p->red, p->user.buf, p->pass.buf);
+			p->red_login = 1;
+		}
 	}
 	return 0;
 }
@@ -1299,14 +1329,15 @@ static void error_text(const struct http_provider *p, const cJSON *reply, struct
 	const char *t = p->resp_err ? json_text(json_path(reply, p->resp_err)) : NULL;
 
 	if (t)
-		excerpt(out, t, strlen(t), 160);
+		redacted_excerpt(p, out, t, strlen(t), 160, 0);
 	else if (p->resp.len)
-		excerpt(out, p->resp.buf, p->resp.len, 160);
+		redacted_excerpt(p, out, p->resp.buf, p->resp.len, 160, 0);
 }
 
+/* The reason, from the whole text: redacted before it is cut to size */
 static void set_reason(const struct http_provider *p, struct chan_result *r, struct sb *b)
 {
-	redact(p, b);
+	redact_sb(b, &p->red);
 	snprintf(r->reason, sizeof(r->reason), "%s", b->buf);
 }
 
@@ -1432,7 +1463,7 @@ void http_end(struct http_provider *p, CURLcode rc, struct chan_result *r)
 				rc != CURLE_OK ? " (cut short)" : "");
 			if (p->resp.len) {
 				sb_adds(why, ": ");
-				excerpt(why, p->resp.buf, p->resp.len, 80);
+				redacted_excerpt(p, why, p->resp.buf, p->resp.len, 80, 0);
 			}
 		} else if (!ok) {
 			r->status = CHAN_PERMANENT;
@@ -1442,10 +1473,10 @@ void http_end(struct http_provider *p, CURLcode rc, struct chan_result *r)
 			r->status = CHAN_SENT;
 			sb_reset(q);
 			if (id && *id)
-				excerpt(q, id, strlen(id), sizeof(r->provider_id) - 4);
+				redacted_excerpt(p, q, id, strlen(id), sizeof(r->provider_id) - 4, 0);
 			else
 				sb_addf(q, "HTTP %ld", code);
-			redact(p, q);
+			redact_sb(q, &p->red);
 			snprintf(r->provider_id, sizeof(r->provider_id), "%s", q->buf);
 		}
 	} else {

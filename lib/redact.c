@@ -256,9 +256,17 @@ static int looks_secret(const char *s, size_t n)
 	return 0;
 }
 
+/* Is s[0..n) redacted already: "[redacted]", or "***" as the -vvvv
+ * trace of the HTTP channels shows known secrets? */
 static int already(const char *s, size_t n)
 {
-	return n >= sizeof(REDACTED) - 1 && !memcmp(s, REDACTED, sizeof(REDACTED) - 1);
+	size_t k = 0;
+
+	if (n >= sizeof(REDACTED) - 1 && !memcmp(s, REDACTED, sizeof(REDACTED) - 1))
+		return 1;
+	while (k < n && s[k] == '*')
+		k++;
+	return k >= 3 && k == n;
 }
 
 /* "://user:pass@": the userinfo of a URL */
@@ -368,15 +376,17 @@ static size_t past_scheme(const char *s, size_t n)
 static size_t named_value(const char *s, size_t n, struct sb *out)
 {
 	size_t w = 0, k, v, e;
-	int kind, sep;
+	int kind, sep, quoted_name = 0;
 
 	while (w < n && is_namech((unsigned char)s[w]))
 		w++;
 	if (!w || !(kind = secret_name(s, w)))
 		return 0;
 	k = w;
-	if (k < n && (s[k] == '"' || s[k] == '\''))	/* the end of a JSON key */
+	if (k < n && (s[k] == '"' || s[k] == '\'')) {	/* the end of a JSON key */
+		quoted_name = 1;
 		k++;
+	}
 	while (k < n && (s[k] == ' ' || s[k] == '\t'))
 		k++;
 	if (k >= n || (s[k] != ':' && s[k] != '='))
@@ -386,6 +396,9 @@ static size_t named_value(const char *s, size_t n, struct sb *out)
 		k++;
 	if (k < n && (s[k] == '"' || s[k] == '\'')) {
 		char q = s[k];
+		/* "... the token: " in a JSON string: its end, not a value */
+		if (sep == ':' && !quoted_name)
+			return 0;
 		v = ++k;
 		for (e = v; e < n && s[e] != q; e++)
 			if (s[e] == '\\' && e + 1 < n)

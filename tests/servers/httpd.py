@@ -35,6 +35,13 @@ a word it starts with or, for phone numbers, by its last four digits:
                            then the connection is closed
     close...     ...0444   the connection is closed without a reply
     garble...    ...0299   200 with a body that is not JSON
+    echoid...    ...0201   200 whose message id is the echo below
+    echo...      ...0401   400 (Viber: 200 with status 6) whose error text
+                           echoes the request's credentials, as a careless
+                           provider might: the method and path (with a
+                           token in it), its Authorization header, that
+                           header's basic credentials decoded, and its
+                           X-Viber-Auth-Token
 
 With --token T, a request that does not carry T (in its path, a bearer or
 basic Authorization header, or X-Viber-Auth-Token) gets 401.
@@ -62,9 +69,10 @@ STATE = {"n": 0, "conn": 0, "seen": set()}
 ARGS = None
 
 WORDS = [("ratedate", "ratedate"), ("rate", "rate"), ("flaky", "flaky"), ("fail", "fail"),
-         ("bad", "bad"), ("hang", "hang"), ("close", "close"), ("garble", "garble")]
+         ("bad", "bad"), ("hang", "hang"), ("close", "close"), ("garble", "garble"),
+         ("echoid", "echoid"), ("echo", "echo")]
 DIGITS = {"0429": "rate", "0503": "flaky", "0500": "fail", "0400": "bad", "0408": "hang",
-          "0444": "close", "0299": "garble"}
+          "0444": "close", "0299": "garble", "0201": "echoid", "0401": "echo"}
 
 
 def address_of(ctype, body):
@@ -133,24 +141,55 @@ def success(kind, n, addr):
     return 200, {"id": "wh-%d" % n, "received": True}
 
 
-def failure(kind, status, retry_after=None):
+def echo_of(handler):
+    """What a careless provider says back: the request's credentials."""
+    auth = handler.headers.get("Authorization", "")
+    decoded = ""
+    if auth.startswith("Basic "):
+        try:
+            decoded = base64.b64decode(auth[6:]).decode()
+        except ValueError:
+            decoded = "?"
+    return ("denied %s %s with Authorization: %s (user:password %s) X-Viber-Auth-Token: %s"
+            % (handler.command, handler.path, auth, decoded,
+               handler.headers.get("X-Viber-Auth-Token", "")))
+
+
+def with_id(kind, reply, ident):
+    """A success reply whose message id is ident."""
     if kind == "telegram":
-        desc = {400: "Bad Request: chat not found", 401: "Unauthorized",
-                429: "Too Many Requests: retry after %s" % retry_after,
-                500: "Internal Server Error"}.get(status, "Error")
+        reply["result"]["message_id"] = ident
+    elif kind == "twilio":
+        reply["sid"] = ident
+    elif kind == "whatsapp":
+        reply["messages"][0]["id"] = ident
+    elif kind == "viber":
+        reply["message_token"] = ident
+    elif kind == "fcm":
+        reply["name"] = ident
+    else:
+        reply["id"] = ident
+    return reply
+
+
+def failure(kind, status, retry_after=None, msg=None):
+    if kind == "telegram":
+        desc = msg or {400: "Bad Request: chat not found", 401: "Unauthorized",
+                       429: "Too Many Requests: retry after %s" % retry_after,
+                       500: "Internal Server Error"}.get(status, "Error")
         j = {"ok": False, "error_code": status, "description": desc}
         if status == 429:
             j["parameters"] = {"retry_after": retry_after}
         return status, j
     if kind == "twilio":
-        msg = {400: "The 'To' number is not a valid phone number.", 401: "Authenticate",
-               429: "Too Many Requests", 500: "Internal Server Error"}.get(status, "Error")
+        msg = msg or {400: "The 'To' number is not a valid phone number.", 401: "Authenticate",
+                      429: "Too Many Requests", 500: "Internal Server Error"}.get(status, "Error")
         return status, {"code": {400: 21211, 401: 20003, 429: 20429}.get(status, 20500),
                         "message": msg, "status": status}
     if kind == "viber" and status == 400:
-        return 200, {"status": 6, "status_message": "notSubscribed"}
-    msg = {400: "Invalid parameter: recipient", 401: "Invalid OAuth access token",
-           429: "Too many requests", 500: "Internal error"}.get(status, "Error")
+        return 200, {"status": 6, "status_message": msg or "notSubscribed"}
+    msg = msg or {400: "Invalid parameter: recipient", 401: "Invalid OAuth access token",
+                  429: "Too many requests", 500: "Internal error"}.get(status, "Error")
     if kind in ("whatsapp", "fcm"):
         return status, {"error": {"message": msg, "code": status}}
     return status, {"error": msg}
@@ -219,6 +258,11 @@ class Handler(BaseHTTPRequestHandler):
             status, reply = failure(kind, 500)
         elif mode == "bad":
             status, reply = failure(kind, 400)
+        elif mode == "echo":
+            status, reply = failure(kind, 400, msg=echo_of(self))
+        elif mode == "echoid":
+            status, reply = success(kind, n, addr or "")
+            reply = with_id(kind, reply, echo_of(self))
         else:
             status, reply = success(kind, n, addr or "")
         headers = {}

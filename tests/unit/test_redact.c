@@ -127,6 +127,10 @@ int main(void)
 	is_plain("Idempotency-Key: crm-42-7", "Idempotency-Key: crm-42-7");
 	is_plain("{\"message_token\":5098034272017990001}", "{\"message_token\":5098034272017990001}");
 	is_plain("token=", "token=");
+	is_plain("{\"msg\": \"bad X-Api-Key: \", \"code\": 4}", "{\"msg\": \"bad X-Api-Key: \", \"code\": 4}");
+	is_plain("token=\"abc\"", "token=\"[redacted]\"");
+	is_plain("> Authorization: ***", "> Authorization: ***");
+	is_plain("GET /bot***/sendMessage?token=***", "GET /bot***/sendMessage?token=***");
 	/* Telegram bot tokens */
 	is_plain("POST /bot123456789:AAF-x_Y/sendMessage", "POST /bot[redacted]/sendMessage");
 	is_plain("bot123456789:AAF-x_Y is invalid", "bot[redacted] is invalid");
