@@ -154,8 +154,12 @@ const char *http_address_field(const struct http_provider *p);
 /* The preset's file, for messages. */
 const char *http_preset_path(const struct http_provider *p);
 
-/* Sends one message; r is filled (see OUTCOMES above). Reasons never
- * hold a secret. */
+/* Sends one message; r is filled (see OUTCOMES above). Reasons and
+ * provider ids never hold a credential: whatever the provider said goes
+ * through redact_sb() (redact.h) with the section's secrets and basic
+ * auth's login before it is cut to size, and so does the -vvvv trace
+ * (where the configured secrets show as "***", other credentials as
+ * "[redacted]"). */
 void http_send(struct http_provider *p, const struct http_msg *m, struct chan_result *r);
 
 /* http_send in two halves, for several requests at once in a curl multi
