@@ -63,7 +63,8 @@ static const struct opt_cmd cmd = {
 		 "[options] customer ID|EMAIL|PHONE\n"
 		 "[options] budget [--margin 0.3] [--share 0.1]\n"
 		 "[options] export customers|orders|events|consents|messages [--since TIME]\n"
-		 "[options] --html FILE [campaign NAME]",
+		 "[options] --html FILE [campaign NAME]\n"
+		 "[options] check",
 	.summary = "Report what the customers and the campaigns earned, from the database\n"
 		   "(read only): money in major units, per currency or in one (--currency).",
 	.opts = options,
@@ -75,7 +76,8 @@ static const struct opt_cmd cmd = {
 		"  crm-report ltv --by city --where 'country = \"RU\"'\n"
 		"  crm-report customer ann@example.com\n"
 		"  crm-report export orders --since 2026-11-01 -o orders.csv\n"
-		"  crm-report --html report.html\n",
+		"  crm-report --html report.html\n"
+		"  crm-report check          # PRAGMA integrity_check: ok, or the damage and exit 1\n",
 };
 
 static int parse_rate(const char *s, double *out)
@@ -97,7 +99,7 @@ static int parse_rate(const char *s, double *out)
 
 static const char *const subs[] = {
 	"summary", "campaign", "campaigns", "cohorts", "rfm", "ltv", "customer", "budget",
-	"export", NULL,
+	"export", "check", NULL,
 };
 
 int cmd_main(int argc, char **argv)
@@ -112,7 +114,7 @@ int cmd_main(int argc, char **argv)
 	nargs = argc - first;
 	if (nargs == 0 && !ro.html)
 		opt_usage_error(&cmd, "a report is needed: summary, campaign NAME, campaigns, cohorts,"
-				" rfm, ltv, customer ID, budget or export TABLE");
+				" rfm, ltv, customer ID, budget, export TABLE or check");
 	sub = nargs ? argv[first] : "summary";
 	for (i = 0; subs[i] && strcmp(subs[i], sub); i++)
 		;
@@ -151,6 +153,9 @@ int cmd_main(int argc, char **argv)
 		opt_usage_error(&cmd, "--since goes with export");
 	if ((ro.segment || ro.where) && !strcmp(sub, "customer"))
 		opt_usage_error(&cmd, "customer shows one customer: no --segment or --where");
+	if ((ro.segment || ro.where || ro.currency || ro.output || ro.raw) && !strcmp(sub, "check"))
+		opt_usage_error(&cmd, "check looks at the whole file and prints to standard output: "
+				"no --segment, --where, --currency, --raw or -o");
 
 	{
 		int64_t secs;
@@ -225,6 +230,11 @@ int cmd_main(int argc, char **argv)
 	}
 
 	db_open(&crm, DB_READ);
+	if (!strcmp(sub, "check")) {
+		rc = db_check(crm.db, stdout);
+		db_close(&crm);
+		return rc;
+	}
 	if ((rc = report_open(&r, &crm, &ro)) == 0) {
 		if (ro.html)
 			rc = report_html(&r, arg);

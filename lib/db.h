@@ -12,19 +12,42 @@
 #define CRM_DB_H
 
 #include <stdint.h>
+#include <stdio.h>
 #include <sqlite3.h>
 
 #include "crm.h"
+
+/* PRAGMA application_id of every crmkit base ("CRMK"): set when a base
+ * is created, and on the next write open of a base made before. */
+#define DB_APPLICATION_ID 0x43524d4bu
 
 enum db_mode {
 	DB_READ,  /* read-only connection; the file must exist */
 	DB_WRITE, /* created (0600) and migrated when needed */
 };
 
-/* Opens crm->db_path into crm->db. Dies with a clear message on failure
- * (missing file for DB_READ, not a crmkit database, newer schema). */
+/*
+ * Opens crm->db_path into crm->db. Dies with a clear message on failure:
+ * a missing file (DB_READ), a file that is not a crmkit base (another
+ * application's SQLite file is refused before anything could change it:
+ * no -wal or -shm, no journal mode, no migration), a newer schema, a
+ * file or directory that cannot be written (DB_WRITE: "cannot write:
+ * read-only file system", "permission denied"). DB_WRITE sets an existing
+ * base, -wal and -shm that others may open to 0600, with a warning; both
+ * modes warn about a network file system. DB_READ reads a base on a
+ * read-only medium (immutable when it has no -wal).
+ */
 void db_open(struct crm *crm, enum db_mode mode);
 void db_close(struct crm *crm);
+
+/* Another read-only connection to the base of DB_READ, opened the same
+ * way (for a second thread); NULL when it cannot be opened. */
+sqlite3 *db_open_reader(struct crm *crm);
+
+/* crm-report check: PRAGMA integrity_check and foreign_key_check, each
+ * problem a line on fp, else "ok"; says on stderr what the problems
+ * mean. Returns 0 when there are none, else 1. */
+int db_check(sqlite3 *db, FILE *fp);
 
 /* Schema version this build knows (number of migrations). */
 int db_schema_version(void);

@@ -426,10 +426,8 @@ int report_scan_orders2(struct report *r,
 		}
 		sqlite3_finalize(st);
 	}
-	if (r->filtered || hi <= lo ||
-	    sqlite3_open_v2(r->crm->db_path, &db2, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX,
-			    NULL) != SQLITE_OK) {
-		sqlite3_close(db2);
+	/* (opened as the first one was: on a read-only medium, immutable) */
+	if (r->filtered || hi <= lo || !(db2 = db_open_reader(r->crm))) {
 		scan_run(&a);
 		return 0;
 	}
