@@ -468,6 +468,10 @@ int imp_run(struct crm *crm, const struct imp_opts *o, char **files)
 	sb_free(&im.key);
 	free(im.colfield);
 	free(im.colkey);
+	free(im.colgroup);
+	free(im.gmap);
+	free(im.aslot);
+	free(im.aused);
 	if (status)
 		return CRM_EXIT_FAIL;
 	return im.tot.rejected ? CRM_EXIT_PARTIAL : CRM_EXIT_OK;

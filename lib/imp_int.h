@@ -22,6 +22,13 @@
 
 #define MAX_WARNINGS 100
 
+/* The most a customer's attributes (or an order's attributes, an event's
+ * props) may take as JSON: a row of 1 MiB (max_record) makes at most
+ * about 7 MiB (every byte a control character, escaped as \u00XX); what
+ * piles up past 16 MiB over many imports is rejected rather than parsed
+ * and printed again on every later import of that customer. */
+#define IMP_MAX_ATTRS (16 << 20)
+
 /* the columns imp_row.c reads of a customer (imp.c prepares the lookups) */
 #define CUST_COLS "id, external_id, email, phone, first_name, last_name, " \
 	"birthday, city, country, timezone, created_at, attrs, is_stub"
@@ -87,6 +94,12 @@ struct imp {
 	size_t ncols;       /* columns mapped so far */
 	int *colfield;      /* field of each column */
 	char **colkey;      /* attribute key / consent channel per column */
+	size_t *colgroup;   /* attribute column: the first column with its key */
+	size_t *gmap;       /* hash set of those first columns (index + 1) */
+	size_t gcap, gcount;
+	size_t ncols_grouped; /* columns mapped so far, while mapping */
+	cJSON **aslot;      /* imp_take_attrs: the row's value of each group */
+	size_t *aused;      /* ... the groups it set, in order */
 	int fieldcol[F_MAX];
 	int fieldexact[F_MAX];
 	int refused;
@@ -125,6 +138,24 @@ struct imp {
 	long committed_line;
 };
 
+/* The columns of the current row worth looking at: for JSON lines the
+ * ones it has (rec.present), else all. A row costs its own width, not
+ * the number of columns the file has had.
+ *     for (size_t ck = 0, i; imp_next_col(im, &ck, &i);) ... */
+static inline int imp_next_col(const struct imp *im, size_t *k, size_t *i)
+{
+	const struct rec *r = im->rec;
+
+	for (; r->present ? *k < r->npresent : *k < r->n; ++*k) {
+		*i = r->present ? r->present[*k] : *k;
+		if (*i < im->ncols && *i < r->n) {
+			++*k;
+			return 1;
+		}
+	}
+	return 0;
+}
+
 /* imp_map.c */
 const struct fdef *imp_kind_fields(enum imp_kind k);
 void imp_map_columns(struct imp *im);
@@ -147,6 +178,8 @@ int imp_take_time(struct imp *im, enum field f, const char **why);
 void imp_take_attrs(struct imp *im);
 char *imp_json_sorted(cJSON *obj);
 char *imp_merge_attrs(struct imp *im, const char *old);
+size_t imp_json_merge(cJSON *dst, const cJSON *src, int skip_same);
+int imp_attrs_too_big(struct imp *im, const char *json);
 
 /* imp_row.c: each returns 0 inserted, 1 updated, 2 unchanged, -1 rejected */
 int imp_row_customer(struct imp *im);

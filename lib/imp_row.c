@@ -222,6 +222,15 @@ int imp_row_customer(struct imp *im)
 		}
 	}
 
+	if (!found && im->attrs)
+		attrs = imp_json_sorted(im->attrs);
+	else if (found && im->attrs)
+		attrs = imp_merge_attrs(im, cur.attrs);
+	if (imp_attrs_too_big(im, attrs)) {
+		free(attrs);
+		cust_free(&cur);
+		return -1;
+	}
 	if (!found) {
 		sqlite3_stmt *st = im->cust_ins;
 		for (int i = 0; i < NCF; i++)
@@ -229,8 +238,7 @@ int imp_row_customer(struct imp *im)
 		if (!im->has[F_CREATED])
 			db_bind_text(st, 1 + CF_CREATED, now, -1);
 		db_bind_text(st, NCF + 1, now, -1);
-		if (im->attrs) {
-			attrs = imp_json_sorted(im->attrs);
+		if (attrs) {
 			db_bind_text(st, NCF + 2, attrs, -1);
 		} else {
 			sqlite3_bind_text(st, NCF + 2, "{}", 2, SQLITE_STATIC);
@@ -248,7 +256,7 @@ int imp_row_customer(struct imp *im)
 				changed = 1;
 			}
 		}
-		if (im->attrs && (attrs = imp_merge_attrs(im, cur.attrs)))
+		if (attrs)
 			changed = 1;
 		if (cur.is_stub)
 			changed = 1;
@@ -265,7 +273,7 @@ int imp_row_customer(struct imp *im)
 	free(attrs);
 
 	/* consent columns of a customer file: recorded when they change */
-	for (size_t i = 0; i < im->rec->n && i < im->ncols; i++) {
+	for (size_t ck = 0, i; imp_next_col(im, &ck, &i);) {
 		const char *s, *why;
 		size_t n;
 		int g, c = 0;
@@ -541,11 +549,13 @@ int imp_row_order(struct imp *im)
 			sb_reset(v), sb_adds(v, "returned");
 		im->has[F_STATUS] = 1;
 	}
-	if (!(cid = resolve_customer(im)))
-		return -1;
 	imp_take_attrs(im);
 	if (im->attrs)
 		attrs = imp_json_sorted(im->attrs);
+	if (imp_attrs_too_big(im, attrs) || !(cid = resolve_customer(im))) {
+		free(attrs);
+		return -1;
+	}
 
 	if ((s = imp_raw(im, F_ORDERID, &n))) {
 		sb_reset(&im->key);
@@ -613,16 +623,17 @@ int imp_row_event(struct imp *im)
 			return -1;
 		}
 		if (im->attrs) {
-			for (cJSON *it = im->attrs->child; it; it = it->next) {
-				cJSON_DeleteItemFromObjectCaseSensitive(p, it->string);
-				cJSON_AddItemToObject(p, it->string, cJSON_Duplicate(it, 1));
-			}
+			imp_json_merge(p, im->attrs, 0);
 			cJSON_Delete(im->attrs);
 		}
 		im->attrs = p;
 	}
 	if (im->attrs)
 		props = imp_json_sorted(im->attrs);
+	if (imp_attrs_too_big(im, props)) {
+		free(props);
+		return -1;
+	}
 	imp_take_text(im, F_CAMPAIGN, "campaign");
 	imp_take_text(im, F_MESSAGE, "message_id");
 	if (!(cid = resolve_customer(im))) {

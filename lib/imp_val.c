@@ -204,12 +204,15 @@ int imp_take_time(struct imp *im, enum field f, const char **why)
 	return 1;
 }
 
-/* Unknown columns into a JSON object: numbers that look like numbers
- * (no leading zeros, so zip codes stay text) become JSON numbers; JSON
- * values of JSON lines keep their type. */
+/* Unknown columns into a JSON object (im->attrs, empty before): numbers
+ * that look like numbers (no leading zeros, so zip codes stay text) become
+ * JSON numbers; JSON values of JSON lines keep their type. Of columns with
+ * the same key (imp_map.c) the last non-empty one wins. */
 void imp_take_attrs(struct imp *im)
 {
-	for (size_t i = 0; i < im->rec->n && i < im->ncols; i++) {
+	size_t nused = 0;
+
+	for (size_t ck = 0, i; imp_next_col(im, &ck, &i);) {
 		const struct rec_field *rf = &im->rec->f[i];
 		const char *s;
 		size_t n;
@@ -263,10 +266,21 @@ void imp_take_attrs(struct imp *im)
 		}
 		if (!v)
 			continue;
-		if (!im->attrs)
-			im->attrs = cJSON_CreateObject();
-		cJSON_DeleteItemFromObjectCaseSensitive(im->attrs, im->colkey[i]);
-		cJSON_AddItemToObject(im->attrs, im->colkey[i], v);
+		size_t g = im->colgroup[i];
+		if (im->aslot[g])
+			cJSON_Delete(im->aslot[g]);
+		else
+			im->aused[nused++] = g;
+		im->aslot[g] = v;
+	}
+	if (!nused)
+		return;
+	if (!im->attrs)
+		im->attrs = cJSON_CreateObject();
+	for (size_t k = 0; k < nused; k++) {
+		size_t g = im->aused[k];
+		cJSON_AddItemToObject(im->attrs, im->colkey[g], im->aslot[g]);
+		im->aslot[g] = NULL;
 	}
 }
 
@@ -304,6 +318,50 @@ char *imp_json_sorted(cJSON *obj)
 	return s;
 }
 
+/*
+ * Sets each member of the object src in the object dst, a copy replacing
+ * dst's member of the same key where it has one; with skip_same, a member
+ * whose value dst already has is left alone (numbers from a file are kept
+ * as written, raw; stored ones come back parsed: 12.50 and 12.5 are the
+ * same value). Returns how many members it set. dst's members are sorted
+ * once and found by binary search: cJSON's own lookups walk the list, and
+ * one per member made a row of 100,000 attributes take minutes.
+ */
+size_t imp_json_merge(cJSON *dst, const cJSON *src, int skip_same)
+{
+	size_t n = 0, k = 0, set = 0;
+	cJSON **idx, *it;
+
+	for (it = dst->child; it; it = it->next)
+		n++;
+	idx = xcalloc(n ? n : 1, sizeof(*idx));
+	for (it = dst->child; it; it = it->next)
+		idx[k++] = it;
+	qsort(idx, n, sizeof(*idx), cmp_items);
+	for (const cJSON *m = src->child; m; m = m->next) {
+		cJSON **hit = n ? bsearch(&m, idx, n, sizeof(*idx), cmp_items) : NULL;
+		cJSON *cur = hit ? *hit : NULL, *copy;
+
+		if (cur && skip_same &&
+		    (cJSON_Compare(cur, m, 1) ||
+		     (cJSON_IsRaw(m) && cJSON_IsNumber(cur) &&
+		      strtod(m->valuestring, NULL) == cur->valuedouble)))
+			continue;
+		copy = cJSON_Duplicate(m, 1);
+		if (!copy)
+			crm_die(1, "out of memory");
+		if (cur) {
+			cJSON_ReplaceItemViaPointer(dst, cur, copy);
+			*hit = copy;
+		} else {
+			cJSON_AddItemToObject(dst, m->string, copy);
+		}
+		set++;
+	}
+	free(idx);
+	return set;
+}
+
 /* Merges the row's attributes into old (JSON text); returns the new text
  * (malloc'd) or NULL when nothing changes. */
 char *imp_merge_attrs(struct imp *im, const char *old)
@@ -317,20 +375,23 @@ char *imp_merge_attrs(struct imp *im, const char *old)
 		o = cJSON_CreateObject();
 		changed = old && strcmp(old, "{}");
 	}
-	for (cJSON *it = im->attrs ? im->attrs->child : NULL; it; it = it->next) {
-		cJSON *cur = cJSON_GetObjectItemCaseSensitive(o, it->string);
-		if (cur && cJSON_Compare(cur, it, 1))
-			continue;
-		/* numbers from the file are kept as written (raw); the stored
-		 * ones come back parsed: 12.50 and 12.5 are the same value */
-		if (cur && cJSON_IsRaw(it) && cJSON_IsNumber(cur) &&
-		    strtod(it->valuestring, NULL) == cur->valuedouble)
-			continue;
-		cJSON_DeleteItemFromObjectCaseSensitive(o, it->string);
-		cJSON_AddItemToObject(o, it->string, cJSON_Duplicate(it, 1));
+	if (im->attrs && imp_json_merge(o, im->attrs, 1))
 		changed = 1;
-	}
 	s = changed ? imp_json_sorted(o) : NULL;
 	cJSON_Delete(o);
 	return s;
+}
+
+/* Rejects the row (and returns 1) when json is more than IMP_MAX_ATTRS. */
+int imp_attrs_too_big(struct imp *im, const char *json)
+{
+	size_t n = json ? strlen(json) : 0;
+
+	if (n <= IMP_MAX_ATTRS)
+		return 0;
+	sb_reset(&im->tmp);
+	sb_addf(&im->tmp, "attributes too large: %zu bytes as JSON (at most %d MiB)", n,
+		IMP_MAX_ATTRS >> 20);
+	imp_reject(im, im->rec, im->tmp.buf);
+	return 1;
 }

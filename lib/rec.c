@@ -64,7 +64,7 @@ struct rdr {
 	int fd, own_fd;
 	enum rec_format fmt;
 	int delim;
-	size_t max;
+	size_t max, maxcols;
 	int state; /* 0 reading, else REC_EOF + 2 or REC_FATAL (sticky) */
 
 	/* Input: buf[beg, end) is read but not taken, memchr resumes at
@@ -110,6 +110,13 @@ struct rdr {
 	cJSON *json;
 	size_t *guess;
 	size_t nguess, guesscap;
+	/* the columns the current record has (out->present): every other
+	 * f[i] is absent, so that a record costs its own keys and not every
+	 * column the file has had (one new key per line was quadratic) */
+	size_t *present;
+	size_t npresent, presentcap;
+	unsigned long *stamp; /* recno of the record that last had column i */
+	unsigned long recno;
 };
 
 static void fatal(struct rdr *r, const char *fmt, ...)
@@ -343,20 +350,33 @@ static size_t add_col(struct rdr *r, const char *s, size_t n)
 	} else {
 		map_put(r, i);
 	}
-	if (r->ncols > r->fcap)
+	if (r->ncols > r->fcap) {
+		size_t cap = r->fcap;
 		r->f = xgrow(r->f, sizeof(*r->f), r->ncols, &r->fcap);
+		r->stamp = xgrow(r->stamp, sizeof(*r->stamp), r->ncols, &cap);
+	}
+	r->f[i].s = "";
+	r->f[i].len = 0;
+	r->f[i].kind = REC_ABSENT;
+	r->stamp[i] = 0;
 	if (r->ncols > r->spcap)
 		r->sp = xgrow(r->sp, sizeof(*r->sp), r->ncols, &r->spcap);
 	return i;
 }
 
+/* Makes every field absent: for JSON lines those of the columns the last
+ * record had, the others are. */
 static void fields_absent(struct rdr *r, struct rec *out)
 {
-	for (size_t i = 0; i < r->ncols; i++) {
+	size_t n = r->fmt == REC_JSONL ? r->npresent : r->ncols;
+
+	for (size_t k = 0; k < n; k++) {
+		size_t i = r->fmt == REC_JSONL ? r->present[k] : k;
 		r->f[i].s = "";
 		r->f[i].len = 0;
 		r->f[i].kind = REC_ABSENT;
 	}
+	r->npresent = 0;
 	out->f = r->f;
 	out->n = r->ncols;
 }
@@ -739,6 +759,10 @@ static void csv_header(struct rdr *r)
 			fatal(r, "duplicate column \"%.*s\" in header", (int)n, s);
 			return;
 		}
+		if (r->ncols == r->maxcols) {
+			fatal(r, "invalid header: more than %zu columns", r->maxcols);
+			return;
+		}
 		add_col(r, s, n);
 	}
 }
@@ -999,11 +1023,8 @@ static int json_record(struct rdr *r, struct rec *out)
 
 	json_number_spans(r, s, n);
 	sb_reset(&r->text);
-	for (size_t i = 0; i < r->ncols; i++) {
-		r->f[i].s = "";
-		r->f[i].len = 0;
-		r->f[i].kind = REC_ABSENT;
-	}
+	fields_absent(r, out);
+	r->recno++;
 	k = 0;
 	for (it = r->json->child; it; it = it->next, k++) {
 		size_t col;
@@ -1015,6 +1036,11 @@ static int json_record(struct rdr *r, struct rec *out)
 		} else {
 			size_t kl = strlen(it->string);
 			long c = find_col(r, it->string, kl);
+			if (c < 0 && r->ncols == r->maxcols) {
+				sb_addf(&r->err, "too many columns: key %zu would be column %zu "
+					"(at most %zu)", k + 1, r->ncols + 1, r->maxcols);
+				goto bad;
+			}
 			col = c >= 0 ? (size_t)c : add_col(r, it->string, kl);
 			if (k >= r->guesscap)
 				r->guess = xgrow(r->guess, sizeof(*r->guess), k + 1,
@@ -1022,9 +1048,14 @@ static int json_record(struct rdr *r, struct rec *out)
 			r->guess[k] = col;
 			if (k >= r->nguess)
 				r->nguess = k + 1;
-			r->f[col].s = "";
-			r->f[col].len = 0;
-			r->f[col].kind = REC_ABSENT;
+		}
+		if (r->stamp[col] != r->recno) {
+			/* a key repeated in the object is one column, once */
+			r->stamp[col] = r->recno;
+			if (r->npresent == r->presentcap)
+				r->present = xgrow(r->present, sizeof(*r->present),
+						   r->npresent + 1, &r->presentcap);
+			r->present[r->npresent++] = col;
 		}
 		f = &r->f[col];
 		if (cJSON_IsString(it)) {
@@ -1061,11 +1092,15 @@ static int json_record(struct rdr *r, struct rec *out)
 			f->kind = cJSON_IsNumber(it) ? REC_NUM : REC_JSON;
 		}
 	}
-	for (size_t i = 0; i < r->ncols; i++)
+	for (size_t k2 = 0; k2 < r->npresent; k2++) {
+		size_t i = r->present[k2];
 		if (!r->f[i].s)
 			r->f[i].s = r->text.buf + r->sp[i].off;
+	}
 	out->f = r->f;
 	out->n = r->ncols;
+	out->present = r->present;
+	out->npresent = r->npresent;
 	return REC_OK;
 bad:
 	out->error = r->err.buf;
@@ -1159,6 +1194,7 @@ struct rdr *rec_open(const char *path, const struct rec_opts *o)
 	r->fmt = o ? o->format : REC_AUTO;
 	r->delim = o ? o->delim : 0;
 	r->max = o && o->max_record ? o->max_record : REC_MAX_RECORD;
+	r->maxcols = o && o->max_columns ? o->max_columns : REC_MAX_COLUMNS;
 	sb_init(&r->replay);
 	sb_init(&r->msg);
 	sb_init(&r->err);
@@ -1196,6 +1232,8 @@ void rec_close(struct rdr *r)
 	free(r->num);
 	free(r->f);
 	free(r->guess);
+	free(r->present);
+	free(r->stamp);
 	free(r->buf);
 	free(r->name);
 	sb_free(&r->replay);
@@ -1237,6 +1275,8 @@ int rec_next(struct rdr *r, struct rec *out)
 	out->raw = "";
 	out->rawlen = 0;
 	out->error = NULL;
+	out->present = NULL;
+	out->npresent = 0;
 	if (r->state)
 		return r->state == REC_FATAL ? REC_FATAL : REC_EOF;
 	sb_reset(&r->err);

@@ -75,6 +75,12 @@ struct rec {
 	const char *raw;       /* the record's text, without its final newline */
 	size_t rawlen;
 	const char *error;     /* non-NULL: malformed, f[] unusable */
+	/* JSON lines: the columns this record has (its keys, in their order,
+	 * a repeated one once); every other field is REC_ABSENT, so a caller
+	 * can look at these alone. NULL for CSV, where a record has every
+	 * column. */
+	const size_t *present;
+	size_t npresent;
 };
 
 struct rec_opts {
@@ -82,7 +88,15 @@ struct rec_opts {
 				 * (within the first max_record bytes) */
 	int delim;              /* 0: ',' unless the header has ';' or TAB and no ',' */
 	size_t max_record;      /* bytes; 0 = 1 MiB. Longer: error, resync */
+	size_t max_columns;     /* 0 = REC_MAX_COLUMNS. More in a CSV header:
+				 * fatal; a JSON line with a key beyond them: error */
 };
+
+/* Columns a file may have by default: 200,000, twice the widest file a
+ * user asked for. Each costs about 250 bytes in crm-import (60 MB at the
+ * limit); a JSON lines file can add one per line, so without a limit a
+ * file of ids used as keys would grow without end. */
+#define REC_MAX_COLUMNS 200000
 
 struct rdr;
 

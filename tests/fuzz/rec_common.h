@@ -6,13 +6,15 @@
  * The first byte of the input picks the options: bits 0-1 the read(2)
  * block size (64 KiB, or 1, 3 or 17 bytes per 256 bytes of input), bit 2 a small max_record (40
  * bytes), bits 3-4 the delimiter (guessed, ',', ';', TAB), bit 5 whether
- * REC_AUTO picks the format; the rest is the file, read as crm-import reads
- * it (rec_open on a path). Properties:
+ * REC_AUTO picks the format, bit 6 a small max_columns (3); the rest is
+ * the file, read as crm-import reads it (rec_open on a path). Properties:
  *
  * - every record's line numbers grow, raw and fields are NUL-terminated at
  *   their length, a good record has one field per column known, and its
  *   fields (CSV or JSON, \u0000 and \ud800 escapes included) and the
- *   column names are valid UTF-8 without NUL bytes;
+ *   column names are valid UTF-8 without NUL bytes; of a JSON line,
+ *   rec.present names each column it has once, and every other field is
+ *   absent; there are never more columns than max_columns;
  * - the records, errors and columns do not depend on the block size: a
  *   read with tiny blocks (every line and quoted field crosses blocks) gives
  *   exactly what a read with 64 KiB blocks gives.
@@ -71,12 +73,33 @@ static void read_all(const struct rec_opts *o, size_t bs, struct sb *log)
 		prev = rec.line + rec.lines - 1;
 		FZ_CHECK(rec.raw[rec.rawlen] == 0, "raw not NUL-terminated");
 		FZ_CHECK(rec.n == rec_ncols(r), "%zu fields, %zu columns", rec.n, rec_ncols(r));
+		FZ_CHECK(rec.n <= (o->max_columns ? o->max_columns : REC_MAX_COLUMNS),
+			 "%zu columns, at most %zu", rec.n, o->max_columns);
 		sb_addf(log, "rec %ld+%ld raw %zu:", rec.line, rec.lines, rec.rawlen);
 		sb_add(log, rec.raw, rec.rawlen);
 		sb_addc(log, '\n');
 		if (rec.error) {
 			sb_addf(log, "error %s\n", rec.error);
 			continue;
+		}
+		if (rec.present) {
+			static unsigned char seen[4096 + 8];
+			size_t present = 0;
+
+			FZ_CHECK(rec.npresent <= rec.n, "%zu present of %zu", rec.npresent, rec.n);
+			FZ_CHECK(rec.n <= sizeof(seen), "%zu columns", rec.n);
+			memset(seen, 0, rec.n);
+			for (size_t k = 0; k < rec.npresent; k++) {
+				FZ_CHECK(rec.present[k] < rec.n, "present %zu of %zu", rec.present[k], rec.n);
+				FZ_CHECK(!seen[rec.present[k]], "column %zu present twice", rec.present[k]);
+				seen[rec.present[k]] = 1;
+			}
+			for (size_t i = 0; i < rec.n; i++)
+				if (!seen[i])
+					FZ_CHECK(rec.f[i].kind == REC_ABSENT, "field %zu not present, not absent", i);
+				else
+					present++;
+			sb_addf(log, "present %zu\n", present);
 		}
 		for (size_t i = 0; i < rec.n; i++) {
 			const struct rec_field *f = &rec.f[i];
@@ -114,7 +137,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static const size_t sizes[] = { 0, 1, 3, 17 };
 	static const int delims[] = { 0, ',', ';', '\t' };
-	struct rec_opts o = { REC_FUZZ_FORMAT, 0, 0 };
+	struct rec_opts o = { REC_FUZZ_FORMAT, 0, 0, 0 };
 	struct sb a = SB_INIT, b = SB_INIT;
 	unsigned flags;
 	size_t bs;
@@ -126,6 +149,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	o.max_record = flags & 4 ? 40 : 0;
 	if (flags & 32)
 		o.format = REC_AUTO;
+	if (flags & 64)
+		o.max_columns = 3;
 	put_file(data + 1, size - 1);
 	/* one read(2) per byte of a long input costs more than it finds:
 	 * blocks grow with the input, and still cut most lines */

@@ -663,7 +663,7 @@ static void test_blocks(void)
 static void test_sniff_window(void)
 {
 	static const size_t sizes[] = { 1, 3, 17, 0 };
-	struct rec_opts o = { REC_AUTO, 0, 40 };
+	struct rec_opts o = { REC_AUTO, 0, 40, 0 };
 	struct sb in = SB_INIT;
 
 	for (int i = 0; i < 66; i++)
@@ -686,6 +686,59 @@ static void test_sniff_window(void)
 		rec_close(r);
 	}
 	rec_set_blocksize(0);
+	sb_free(&in);
+}
+
+/* What a JSON line has (rec.present), and the limit on columns. */
+static void test_columns(void)
+{
+	struct rec_opts o = { 0 };
+	struct rdr *r;
+	struct rec rec;
+	struct sb in = SB_INIT;
+
+	r = OPEN("{\"a\":1,\"b\":2}\n{\"c\":3,\"a\":4,\"c\":5}\n{\"b\":null}\nnot json\n{}\n", NULL);
+	is_int(rec_next(r, &rec), REC_OK, "present: first line");
+	is_int(rec.npresent, 2, "present: two keys");
+	ok(rec.present && rec.present[0] == 0 && rec.present[1] == 1, "present: a, b");
+	is_int(rec_next(r, &rec), REC_OK, "present: second line");
+	is_int(rec.npresent, 2, "present: a repeated key once");
+	ok(rec.present[0] == 2 && rec.present[1] == 0, "present: c, a in the order of the line");
+	is_str(rec.f[2].s, "5", "present: the last of a repeated key");
+	is_int(rec.f[1].kind, REC_ABSENT, "present: b of the line before is absent again");
+	is_int(rec_next(r, &rec), REC_OK, "present: null line");
+	ok(rec.f[0].kind == REC_ABSENT && rec.f[2].kind == REC_ABSENT, "present: a and c absent again");
+	is_int(rec_next(r, &rec), REC_OK, "present: bad line");
+	ok(rec.error && rec.f[1].kind == REC_ABSENT, "present: a bad line has every field absent");
+	is_int(rec_next(r, &rec), REC_OK, "present: empty object");
+	is_int(rec.npresent, 0, "present: nothing");
+	rec_close(r);
+	r = OPEN("a,b\n1,2\n", NULL);
+	is_int(rec_next(r, &rec), REC_OK, "present: CSV record");
+	ok(rec.present == NULL, "present: NULL for CSV");
+	rec_close(r);
+
+	o.max_columns = 3;
+	DUMP("a,b,c\n1,2,3\n", &o, "2:1|2|3\nEOF", "max_columns: a header of 3 columns");
+	DUMP("a,b,c,d\n1,2,3,4\n", &o, "FATAL(invalid header: more than 3 columns)",
+	     "max_columns: a header of 4 is fatal");
+	DUMP("{\"a\":1,\"b\":2}\n{\"c\":3,\"d\":4}\n{\"a\":5,\"c\":6}\n", &o,
+	     "1:#1|#2\n"
+	     "2:E(too many columns: key 2 would be column 4 (at most 3))\n"
+	     "3:#5|-|#6\nEOF",
+	     "max_columns: a JSON line with a key too many is an error, the next is read");
+
+	/* the default: 200,000 columns, one more is fatal (a header that
+	 * long is more than the 1 MiB of max_record: 4 MiB here) */
+	o.max_columns = 0;
+	o.max_record = 4 << 20;
+	for (int i = 0; i <= REC_MAX_COLUMNS; i++)
+		sb_addf(&in, "%sc%d", i ? "," : "", i);
+	sb_addc(&in, '\n');
+	r = open_data(in.buf, in.len, &o);
+	is_int(rec_next(r, &rec), REC_FATAL, "max_columns: 200,001 columns are fatal by default");
+	is_str(rec_errmsg(r), "invalid header: more than 200000 columns", "max_columns: the message");
+	rec_close(r);
 	sb_free(&in);
 }
 
@@ -755,6 +808,7 @@ int main(void)
 	test_jsonl();
 	test_blocks();
 	test_sniff_window();
+	test_columns();
 	test_stdin();
 	test_open();
 	for (size_t i = 0; i < ntmp; i++) {
