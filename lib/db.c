@@ -6,7 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#ifdef __linux__
 #include <sys/statfs.h>
+#endif
 #include <unistd.h>
 
 #include "diag.h"
@@ -62,13 +64,25 @@ static void corrupt_hint(int status, void *arg)
 		  open_path ? open_path : "crm.db");
 }
 
+#ifndef __GLIBC__
+/* (without on_exit(), no exit status: said whenever SQLite found damage) */
+static void corrupt_hint_atexit(void)
+{
+	corrupt_hint(1, NULL);
+}
+#endif
+
 static void mark_corrupt(int code)
 {
 	code &= 0xff;
 	if (corrupt_seen || (code != SQLITE_CORRUPT && code != SQLITE_NOTADB))
 		return;
 	corrupt_seen = 1;
+#ifdef __GLIBC__
 	on_exit(corrupt_hint, NULL);
+#else
+	atexit(corrupt_hint_atexit);
+#endif
 }
 
 static void sqlite_log(void *arg, int code, const char *msg)
@@ -743,6 +757,7 @@ static void warn_network(const struct dbfile *f)
 		{ 0x0bd00bd0, "Lustre" },    { 0x47504653, "GPFS" },
 	};
 	static int told;
+#ifdef __linux__
 	struct statfs sf;
 	unsigned long type;
 
@@ -756,9 +771,15 @@ static void warn_network(const struct dbfile *f)
 				 "there and the base can be damaged; keep it on a local disk",
 				 f->path, fs[i].name);
 		}
+#else
+	(void)fs;
+	(void)told;
+	(void)f;
+#endif
 }
 
 static int read_immutable; /* the read connection is immutable (db_open_reader) */
+static int log_set;        /* sqlite_log() is SQLite's log */
 
 void db_open(struct crm *crm, enum db_mode mode)
 {
@@ -768,8 +789,11 @@ void db_open(struct crm *crm, enum db_mode mode)
 	int fresh = 0, rc, v;
 
 	open_path = path;
-	/* before the first connection (later it fails and changes nothing) */
-	sqlite3_config(SQLITE_CONFIG_LOG, sqlite_log, NULL);
+	/* before the first connection (once: later it would fail) */
+	if (!log_set) {
+		log_set = 1;
+		sqlite3_config(SQLITE_CONFIG_LOG, sqlite_log, NULL);
+	}
 	if (mode == DB_WRITE && !strcmp(path, ":memory:")) {
 		if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL))
 			crm_die(1, "%s: %s", path, db ? sqlite3_errmsg(db) : "cannot open");
