@@ -212,8 +212,26 @@ static int u8_addr_ok(unsigned cp)
 		cp != 0xfeff && !(cp >= 0xfff0 && cp <= 0xffff);
 }
 
+/* A C0 control character but TAB, DEL, or a C1 control (U+0080 to
+ * U+009F, 0xc2 0x80-0x9f in UTF-8) in s[0..n). */
+static int has_control(const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if ((c < 0x20 && c != '\t') || c == 0x7f)
+			return 1;
+		if (c == 0xc2 && i + 1 < n && (unsigned char)s[i + 1] >= 0x80 &&
+		    (unsigned char)s[i + 1] <= 0x9f)
+			return 1;
+	}
+	return 0;
+}
+
 /* Strips "Name <addr>" (the last '<' wins, names may hold '<') and a
- * "mailto:" prefix. */
+ * "mailto:" prefix. The name is dropped, but one with a CR, LF or other
+ * control character is refused: reused in a header ("To: Name <addr>")
+ * it would end the header and start another. */
 static int email_unwrap(const char **sp, size_t *len, const char **why)
 {
 	const char *s = trim(*sp, len);
@@ -224,6 +242,8 @@ static int email_unwrap(const char **sp, size_t *len, const char **why)
 			;
 		if (!lt)
 			return fail(why, "'>' without '<'");
+		if (has_control(s, lt - 1))
+			return fail(why, "control character in display name");
 		n = n - 1 - lt;
 		s = trim(s + lt, &n);
 	}

@@ -80,6 +80,20 @@ static void test_email(void)
 		{ "x\xa0y@example.com", REJECT, "invalid utf-8" },
 		{ "x\xc2\xa0y@example.com", REJECT, "invalid character in local part" },
 		{ "\xff@example.com", REJECT, "invalid utf-8" },
+		/* a display name is dropped, but one with CR, LF or another
+		 * control character is refused: reused in a header it would
+		 * start a new one */
+		{ "Ann\r\nBcc: x@evil.example <ann@example.com>", REJECT,
+		  "control character in display name" },
+		{ "Ann\nB <ann@example.com>", REJECT, "control character in display name" },
+		{ "Ann\rB <ann@example.com>", REJECT, "control character in display name" },
+		{ "Ann\x1b[2JB <ann@example.com>", REJECT, "control character in display name" },
+		{ "Ann\x7f <ann@example.com>", REJECT, "control character in display name" },
+		{ "Ann\xc2\x85 <ann@example.com>", REJECT, "control character in display name" },
+		{ "\"Ann\r\n\" <ann@example.com>", REJECT, "control character in display name" },
+		{ "Ann\tLee <ann@example.com>", "ann@example.com", NULL },
+		{ "\r\nAnn <ann@example.com>", "ann@example.com", NULL },
+		{ "<ann@exa\r\nmple.com>", REJECT, "space in address" },
 	};
 	struct sb out = SB_INIT;
 	size_t i;
