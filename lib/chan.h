@@ -32,6 +32,9 @@ struct chan_result {
 	char provider_id[256];  /* SMTP final reply text, provider message id */
 	char reason[256];       /* what went wrong, for the outbox and stderr */
 	int retry_after;        /* seconds, 0 when not given */
+	int untried;            /* CHAN_TRANSIENT: the message never reached
+				   the recipient's transaction (the server
+				   took nothing); no attempt is spent */
 };
 
 const char *chan_status_name(enum chan_status s);
@@ -45,7 +48,7 @@ CURL *chan_curl_new(void *arg, curl_read_callback rd, curl_write_callback hdr,
 		    curl_debug_callback dbg, long timeout, long connect_timeout, int insecure,
 		    const char *ca_file);
 
-/* ---- SMTP (libcurl) ------------------------------------------------ */
+/* ---- SMTP ------------------------------------------------------------ */
 
 struct smtp_conf {
 	const char *url;        /* smtp://host:port, smtps://host:465 */
@@ -55,39 +58,77 @@ struct smtp_conf {
 				   the host is not localhost) */
 	int insecure;           /* 1: do not verify the server certificate */
 	const char *ca_file;    /* extra CA bundle, or NULL */
-	long timeout;           /* seconds for one message, default 60 */
+	long timeout;           /* seconds to wait for any one reply, or for
+				   the message to be taken; default 60 */
 	long connect_timeout;   /* seconds, default 15 */
-	int verbose;            /* libcurl protocol trace on stderr (-vvv);
-				   AUTH lines are not shown */
+	int max_per_conn;       /* messages per connection before a new one
+				   (0: as many as the server takes; a 421 or a
+				   close after N messages teaches N) */
+	double max_hold;        /* longest the pool waits for the server to
+				   take messages again (rate limits, reconnect
+				   backoff) before it hands a message back
+				   untried; default 120 */
+	int verbose;            /* the SMTP dialogue on stderr (-vvvv); AUTH
+				   lines are not shown */
 };
 
-struct smtp;
+/*
+ * A pool of SMTP connections: each takes one message at a time, and all
+ * of them wait for their replies at once (the final "." too), so that a
+ * slow or hung reply holds one connection, never the others. libcurl
+ * connects (TLS, STARTTLS, EHLO, AUTH: CURLOPT_CONNECT_ONLY); the pool
+ * speaks MAIL, RCPT, DATA and the message itself over that connection,
+ * one recipient per transaction. What the server does is normal, not
+ * fatal:
+ *
+ *   - a connection that is closed, times out, answers out of step or
+ *     says 421 is closed and a new one made, with a backoff after a
+ *     failure before any message went through it;
+ *   - a 421 or a close at MAIL after N messages on one connection teaches
+ *     the pool that the server takes N per connection: it then opens a
+ *     new connection after N;
+ *   - a 4xx at MAIL (a rate limit, Postfix's "450 4.7.1 Error: too much
+ *     mail") pauses the pool with a growing backoff, and teaches it how
+ *     many messages the server takes in how long: it keeps below that;
+ *   - a message whose transaction never started (the MAIL was not
+ *     accepted) is tried again on the next connection, and handed back
+ *     untried (CHAN_TRANSIENT with untried set) only when the pool would
+ *     hold it longer than max_hold;
+ *   - a 5xx at MAIL, a refused login or certificate, a server that
+ *     cannot be reached at all, or six failed connections in a row stop
+ *     the pool (smtp_pool_stopped()): every further message would fail.
+ */
+struct smtp_pool;
 
-/* NULL after reporting a bad configuration. The connection is made on the
- * first send and reused for the next ones. */
-struct smtp *smtp_open(const struct smtp_conf *c);
-void smtp_close(struct smtp *s);
+/* NULL after reporting a bad configuration. Connections are made when
+ * messages come. */
+struct smtp_pool *smtp_pool_open(const struct smtp_conf *c, int nconn);
+void smtp_pool_close(struct smtp_pool *p);
 
-/* Sends msg (a complete RFC 5322 message with CRLF line ends) from
- * envelope sender from to one recipient rcpt. from and rcpt must be plain
- * addresses (no CR, LF, <, >, spaces): anything else is CHAN_PERMANENT
- * without a connection. */
-void smtp_send(struct smtp *s, const char *from, const char *rcpt, const char *msg,
-	       size_t len, struct chan_result *r);
+/* Seconds until a connection can take a message: 0 now, > 0 later (all
+ * busy, or the pool paused), < 0 never (the pool stopped). */
+double smtp_pool_ready_in(struct smtp_pool *p);
 
-/* smtp_send in two halves, for running several connections at once in a
- * curl multi handle: smtp_begin() checks the addresses (-1 and r filled
- * when one is refused: no transfer) and sets up the transfer of
- * smtp_handle(s); after libcurl finished it with rc, smtp_end() fills r.
- * msg must stay valid until then. */
-int smtp_begin(struct smtp *s, const char *from, const char *rcpt, const char *msg,
-	       size_t len, struct chan_result *r);
-CURL *smtp_handle(const struct smtp *s);
-void smtp_end(struct smtp *s, CURLcode rc, struct chan_result *r);
+/* Takes msg (a complete RFC 5322 message with CRLF line ends; copied)
+ * from envelope sender from to one recipient rcpt on a free connection;
+ * tag comes back with its result. from and rcpt must be plain addresses
+ * (no CR, LF, <, >, spaces): else -1 with r filled and nothing sent.
+ * Needs smtp_pool_ready_in() == 0. */
+int smtp_pool_start(struct smtp_pool *p, void *tag, const char *from, const char *rcpt,
+		    const char *msg, size_t len, struct chan_result *r);
 
-/* After a failed smtp_send: 1 when the failure was not about the recipient
- * (no connection, the sender or AUTH refused), so that every further
- * message would fail the same way and the run should stop. */
-int smtp_last_was_sender_problem(const struct smtp *s);
+/* Messages taken and not yet given back. */
+int smtp_pool_busy(const struct smtp_pool *p);
+
+/* Drives every connection for at most timeout seconds; returns 1 with tag
+ * and r filled as soon as a message is done, else 0. */
+int smtp_pool_next(struct smtp_pool *p, double timeout, void **tag, struct chan_result *r);
+
+/* Why the pool stopped (NULL while it has not). */
+const char *smtp_pool_stopped(const struct smtp_pool *p);
+
+/* Messages that needed another connection because one was lost, closed
+ * or limited (for tests and -v). */
+long smtp_pool_reconnects(const struct smtp_pool *p);
 
 #endif

@@ -1,15 +1,23 @@
 /*
- * SMTP delivery through libcurl: one recipient per transaction, the
- * connection kept open between messages (libcurl reuses it), STARTTLS or
- * SMTPS, AUTH. The outcome is classified from the replies themselves,
- * which the header callback sees, and from how far the message got: the
- * read callback knows when the last byte was handed over, after which
- * libcurl sends the final "." and a lost reply means the message may have
- * been delivered (RFC 1047).
+ * SMTP delivery: a pool of connections (see chan.h). libcurl makes each
+ * connection (TCP, TLS or STARTTLS, EHLO, AUTH) in connect-only mode, in
+ * a multi handle so that no connection waits for another; the pool then
+ * speaks the mail transaction itself, one recipient per transaction,
+ * over curl_easy_send() and curl_easy_recv(), and waits for every
+ * connection's reply at once. libcurl's own SMTP transfer cannot: it
+ * waits for the reply to the final "." inside its done phase, blocking
+ * every other transfer of the multi handle, and after a time-out it
+ * reuses the connection, whose late reply then answers the next command.
+ *
+ * The outcome of a message is classified from how far it got (RFC 1047):
+ * once the final "." was handed to the connection, a lost or late reply
+ * means the message may have been delivered (CHAN_IN_DOUBT); before it,
+ * the server cannot have delivered anything (RFC 5321 4.1.1.4).
  */
 #include "chan.h"
 
 #include <ctype.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,26 +26,91 @@
 #include "diag.h"
 #include "util.h"
 
-struct smtp {
-	CURL *curl;
-	struct smtp_conf c;
-	int verbose;
+/* failed connections in a row (no message went through) that stop the
+ * pool, and the first backoff after one (doubled each time) */
+#define MAX_CONNECT_FAILURES 6
+#define FIRST_BACKOFF 0.5
+#define MAX_BACKOFF 60.0
+/* accepted messages remembered to keep below a learnt rate */
+#define RATE_RING 4096
 
-	/* per message */
-	const char *data;
-	size_t len, off;
-	int body_done;          /* the read callback returned 0 */
-	int data_ok;            /* 354: the server takes the message text */
-	int reply_after_body;   /* the reply that ends the message came */
-	int dot_code;           /* its code */
-	int dot_early;          /* and came before the body was all read */
-	char last_cmd[16];      /* verb of the last command sent */
-	int in_auth;            /* between AUTH and its final reply */
-	int code;               /* last reply code */
-	char reply[256];        /* last reply line */
-	char reply_cmd[16];     /* the command the last reply answered */
-	struct curl_slist *to;  /* the envelope recipient */
+enum state {
+	C_DOWN,        /* no connection */
+	C_CONNECTING,  /* libcurl is connecting (in the multi handle) */
+	C_IDLE,        /* connected, no transaction */
+	C_MAIL,        /* MAIL FROM sent, waiting for its reply */
+	C_RCPT,
+	C_DATA,
+	C_BODY,        /* 354 came: sending the message and the final "." */
+	C_DOT,         /* all sent, waiting for the reply to "." */
+	C_RSET,        /* after a refused recipient or message */
+	C_QUIT,        /* QUIT sent (after max_per_conn messages) */
+};
+
+static const char *const verbs[] = {
+	"", "", "", "MAIL", "RCPT", "DATA", "DATA", "DATA", "RSET", "QUIT",
+};
+
+struct conn {
+	struct smtp_pool *p;
+	int idx;
+	CURL *curl;
+	curl_socket_t fd;
+	enum state st;
+	double deadline;        /* for the reply (or the body) awaited */
+	double not_before;      /* no new connection before this time */
+	int nmsgs;              /* messages whose MAIL this connection took */
+
+	/* the connect phase, as libcurl's header callback sees it */
+	int conn_code;          /* last reply code */
+	char conn_reply[256];
+	char conn_cmd[16];      /* the command it answered */
+	int in_auth;
+	int smtputf8, size_ok, eightbit; /* EHLO extensions */
 	char err[CURL_ERROR_SIZE];
+
+	/* replies */
+	char line[1024];
+	size_t linelen;
+	int code;               /* code of the last complete reply */
+	char reply[256];        /* its last line */
+
+	/* what is to be written, and how much of it is */
+	struct sb out;
+	size_t outoff;
+
+	/* the message: tag, addresses, dot-stuffed text ending in CRLF.CRLF */
+	int busy;
+	void *tag;
+	char from[300], rcpt[300];
+	struct sb body;
+	int body8;              /* 8-bit bytes in the message */
+	int done;               /* finished: result is its outcome */
+	struct chan_result result;
+};
+
+struct smtp_pool {
+	struct smtp_conf c;
+	CURLM *multi;
+	struct conn *conns;
+	int n;
+	int connected_once;     /* some connection was ever made */
+	int failures;           /* connections failed in a row */
+	double backoff;         /* the next connection backoff */
+	long reconnects;
+	char stop[256];
+
+	/* learnt limits */
+	int per_conn;           /* messages per connection, 0: none known */
+	double pause_until;     /* no MAIL before this (a 4xx at MAIL) */
+	double pause;           /* the next pause */
+	int rate_n;             /* at most rate_n MAILs in rate_w seconds */
+	double rate_w;
+	double burst_start;     /* first MAIL accepted since the last pause */
+	int burst_n;            /* MAILs accepted since then */
+	int paused;             /* a 4xx at MAIL is being waited out */
+	double ring[RATE_RING]; /* times of the last accepted MAILs */
+	long ring_n;
 };
 
 const char *chan_status_name(enum chan_status s)
@@ -61,14 +134,17 @@ CURL *chan_curl_new(void *arg, curl_read_callback rd, curl_write_callback hdr,
 	if (!(h = curl_easy_init()))
 		crm_die(1, "cannot initialise libcurl");
 	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(h, CURLOPT_READFUNCTION, rd);
-	curl_easy_setopt(h, CURLOPT_READDATA, arg);
+	if (rd) {
+		curl_easy_setopt(h, CURLOPT_READFUNCTION, rd);
+		curl_easy_setopt(h, CURLOPT_READDATA, arg);
+	}
 	curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, hdr);
 	curl_easy_setopt(h, CURLOPT_HEADERDATA, arg);
 	curl_easy_setopt(h, CURLOPT_DEBUGFUNCTION, dbg);
 	curl_easy_setopt(h, CURLOPT_DEBUGDATA, arg);
 	curl_easy_setopt(h, CURLOPT_VERBOSE, 1L); /* feeds dbg */
-	curl_easy_setopt(h, CURLOPT_TIMEOUT, timeout);
+	if (timeout > 0)
+		curl_easy_setopt(h, CURLOPT_TIMEOUT, timeout);
 	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, connect_timeout);
 	if (insecure) {
 		curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 0L);
@@ -79,96 +155,85 @@ CURL *chan_curl_new(void *arg, curl_read_callback rd, curl_write_callback hdr,
 	return h;
 }
 
-static size_t read_cb(char *buf, size_t size, size_t nitems, void *arg)
-{
-	struct smtp *s = arg;
-	size_t n = size * nitems, left = s->len - s->off;
+/* ---- the connect phase (libcurl) ----------------------------------------- */
 
-	if (left == 0) {
-		s->body_done = 1;
+static int reply_code(const char *buf, size_t len)
+{
+	if (len < 3 || !isdigit((unsigned char)buf[0]) || !isdigit((unsigned char)buf[1]) ||
+	    !isdigit((unsigned char)buf[2]))
 		return 0;
-	}
-	if (n > left)
-		n = left;
-	memcpy(buf, s->data + s->off, n);
-	s->off += n;
-	return n;
+	return (buf[0] - '0') * 100 + (buf[1] - '0') * 10 + (buf[2] - '0');
 }
 
-/* Every server reply line comes here. Multi-line replies ("250-...") keep
- * the last line, which carries the final code. */
+/* Every reply line of the connect phase: the greeting, EHLO's extensions,
+ * STARTTLS and AUTH. */
 static size_t header_cb(char *buf, size_t size, size_t nitems, void *arg)
 {
-	struct smtp *s = arg;
+	struct conn *k = arg;
 	size_t n = size * nitems, len = n;
+	int code;
 
 	while (len && (buf[len - 1] == '\n' || buf[len - 1] == '\r'))
 		len--;
-	if (len >= 3 && isdigit((unsigned char)buf[0]) && isdigit((unsigned char)buf[1]) &&
-	    isdigit((unsigned char)buf[2])) {
-		int code = (buf[0] - '0') * 100 + (buf[1] - '0') * 10 + (buf[2] - '0');
-		/* the reply to QUIT says nothing about the message; after a
-		 * failure, keep the first failing reply */
-		if (!strcmp(s->last_cmd, "QUIT") || s->code >= 400)
-			return n;
-		s->code = code;
-		snprintf(s->reply, sizeof(s->reply), "%.*s", (int)(len > 255 ? 255 : len), buf);
-		memcpy(s->reply_cmd, s->last_cmd, sizeof(s->reply_cmd));
-		/* after 354, the next reply is the one to the final ".",
-		 * even one libcurl sent before the whole body (seen when
-		 * send() and poll() fail under fault injection) */
-		if (s->data_ok && !s->reply_after_body) {
-			s->reply_after_body = 1;
-			s->dot_code = code;
-			s->dot_early = !s->body_done;
-		}
-		if (code == 354 && !strcmp(s->last_cmd, "DATA"))
-			s->data_ok = 1;
-		if (s->in_auth && (s->code < 300 || s->code >= 400))
-			s->in_auth = 0;
+	if (!(code = reply_code(buf, len)))
+		return n;
+	k->conn_code = code;
+	snprintf(k->conn_reply, sizeof(k->conn_reply), "%.*s", (int)(len > 255 ? 255 : len), buf);
+	if (!strcmp(k->conn_cmd, "EHLO") && code == 250 && len > 4) {
+		const char *e = buf + 4;
+		size_t el = len - 4;
+		if (el >= 8 && !ascii_ncasecmp(e, "SMTPUTF8", 8))
+			k->smtputf8 = 1;
+		else if (el >= 4 && !ascii_ncasecmp(e, "SIZE", 4))
+			k->size_ok = 1;
+		else if (el >= 8 && !ascii_ncasecmp(e, "8BITMIME", 8))
+			k->eightbit = 1;
 	}
+	if (k->in_auth && (code < 300 || code >= 400))
+		k->in_auth = 0;
 	return n;
 }
 
-/* Watches the commands going out (to know what a reply answers) and, with
- * -vvv, prints the dialogue, never the AUTH exchange. */
+/* Watches the commands libcurl sends while connecting (to know what a
+ * reply answers) and, with -vvvv, prints the dialogue, never AUTH. */
 static int debug_cb(CURL *h, curl_infotype type, char *data, size_t size, void *arg)
 {
-	struct smtp *s = arg;
+	struct conn *k = arg;
+	int verbose = k->p->c.verbose;
 	(void)h;
 
 	if (type == CURLINFO_HEADER_OUT) {
 		size_t i = 0;
-		/* within AUTH, lines are credentials: never look at them */
-		if (s->in_auth) {
-			if (s->verbose)
-				fputs("> (credentials)\n", stderr);
+		if (k->in_auth) {	/* credentials: never look at them */
+			if (verbose)
+				fprintf(stderr, "%d> (credentials)\n", k->idx);
 			return 0;
 		}
-		while (i < size && i < sizeof(s->last_cmd) - 1 && isalpha((unsigned char)data[i]))
+		while (i < size && i < sizeof(k->conn_cmd) - 1 && isalpha((unsigned char)data[i]))
 			i++;
 		if (i > 0) {
-			memcpy(s->last_cmd, data, i);
-			s->last_cmd[i] = 0;
-			for (size_t k = 0; k < i; k++)
-				s->last_cmd[k] = (char)toupper((unsigned char)s->last_cmd[k]);
-			if (!strcmp(s->last_cmd, "AUTH"))
-				s->in_auth = 1;
+			for (size_t j = 0; j < i; j++)
+				k->conn_cmd[j] = (char)toupper((unsigned char)data[j]);
+			k->conn_cmd[i] = 0;
+			if (!strcmp(k->conn_cmd, "AUTH"))
+				k->in_auth = 1;
 		}
-		if (s->verbose)
-			fprintf(stderr, "> %.*s", s->in_auth ? 5 : (int)size,
-				s->in_auth ? "AUTH\n" : data);	/* AUTH PLAIN carries them too */
-	} else if (type == CURLINFO_HEADER_IN && s->verbose) {
-		fprintf(stderr, "< %.*s", (int)size, data);
-	} else if (type == CURLINFO_TEXT && s->verbose) {
-		fprintf(stderr, "* %.*s", (int)size, data);
+		if (verbose)
+			fprintf(stderr, "%d> %.*s", k->idx, k->in_auth ? 5 : (int)size,
+				k->in_auth ? "AUTH\n" : data);
+	} else if (type == CURLINFO_HEADER_IN && verbose) {
+		fprintf(stderr, "%d< %.*s", k->idx, (int)size, data);
+	} else if (type == CURLINFO_TEXT && verbose) {
+		fprintf(stderr, "%d* %.*s", k->idx, (int)size, data);
 	}
 	return 0;
 }
 
-struct smtp *smtp_open(const struct smtp_conf *c)
+/* ---- the pool ------------------------------------------------------------- */
+
+struct smtp_pool *smtp_pool_open(const struct smtp_conf *c, int nconn)
 {
-	struct smtp *s;
+	struct smtp_pool *p;
 
 	if (!c->url || !*c->url) {
 		crm_error("no SMTP server: set url in the [smtp] section of the configuration");
@@ -178,34 +243,362 @@ struct smtp *smtp_open(const struct smtp_conf *c)
 		crm_error("[smtp] url must start with smtp:// or smtps://");
 		return NULL;
 	}
-	s = xcalloc(1, sizeof(*s));
-	s->c = *c;
-	s->verbose = c->verbose;
-	s->curl = chan_curl_new(s, read_cb, header_cb, debug_cb, c->timeout > 0 ? c->timeout : 60L,
-				c->connect_timeout > 0 ? c->connect_timeout : 15L, c->insecure,
-				c->ca_file);
-	curl_easy_setopt(s->curl, CURLOPT_URL, c->url);
-	curl_easy_setopt(s->curl, CURLOPT_UPLOAD, 1L);
-	if (c->starttls)
-		curl_easy_setopt(s->curl, CURLOPT_USE_SSL, (long)CURLUSESSL_ALL);
-	if (c->user && *c->user) {
-		curl_easy_setopt(s->curl, CURLOPT_USERNAME, c->user);
-		curl_easy_setopt(s->curl, CURLOPT_PASSWORD, c->password ? c->password : "");
+	p = xcalloc(1, sizeof(*p));
+	p->c = *c;
+	if (p->c.timeout <= 0)
+		p->c.timeout = 60;
+	if (p->c.connect_timeout <= 0)
+		p->c.connect_timeout = 15;
+	if (p->c.max_hold <= 0)
+		p->c.max_hold = 120;
+	p->per_conn = c->max_per_conn > 0 ? c->max_per_conn : 0;
+	p->n = nconn < 1 ? 1 : nconn;
+	p->conns = xcalloc((size_t)p->n, sizeof(*p->conns));
+	p->backoff = FIRST_BACKOFF;
+	p->pause = 1;
+	for (int i = 0; i < p->n; i++) {
+		p->conns[i].p = p;
+		p->conns[i].idx = i + 1;
+		p->conns[i].fd = CURL_SOCKET_BAD;
+		sb_init(&p->conns[i].out);
+		sb_init(&p->conns[i].body);
 	}
-	return s;
+	chan_curl_new(NULL, NULL, NULL, NULL, 0, 0, 0, NULL); /* initialises libcurl */
+	if (!(p->multi = curl_multi_init()))
+		crm_die(1, "cannot initialise libcurl");
+	return p;
 }
 
-void smtp_close(struct smtp *s)
+static void conn_drop(struct conn *k)
 {
-	if (!s)
-		return;
-	curl_easy_cleanup(s->curl);
-	curl_slist_free_all(s->to);
-	free(s);
+	if (k->curl) {
+		curl_multi_remove_handle(k->p->multi, k->curl);
+		curl_easy_cleanup(k->curl);
+	}
+	k->curl = NULL;
+	k->fd = CURL_SOCKET_BAD;
+	k->st = C_DOWN;
+	k->nmsgs = 0;
+	k->linelen = 0;
+	sb_reset(&k->out);
+	k->outoff = 0;
 }
 
-/* An envelope address: what libcurl would otherwise pass into the SMTP
- * command stream as it is (CR/LF included). */
+void smtp_pool_close(struct smtp_pool *p)
+{
+	if (!p)
+		return;
+	for (int i = 0; i < p->n; i++) {
+		struct conn *k = &p->conns[i];
+		if (k->st == C_IDLE) {	/* say goodbye, without waiting */
+			size_t sent;
+			curl_easy_send(k->curl, "QUIT\r\n", 6, &sent);
+		}
+		conn_drop(k);
+		sb_free(&k->out);
+		sb_free(&k->body);
+	}
+	curl_multi_cleanup(p->multi);
+	free(p->conns);
+	free(p);
+}
+
+const char *smtp_pool_stopped(const struct smtp_pool *p)
+{
+	return p->stop[0] ? p->stop : NULL;
+}
+
+long smtp_pool_reconnects(const struct smtp_pool *p)
+{
+	return p->reconnects;
+}
+
+int smtp_pool_busy(const struct smtp_pool *p)
+{
+	int b = 0;
+	for (int i = 0; i < p->n; i++)
+		b += p->conns[i].busy;
+	return b;
+}
+
+/* MAILs accepted in the last w seconds. */
+static int ring_count(const struct smtp_pool *p, double now, double w)
+{
+	int c = 0;
+	for (long i = p->ring_n - 1; i >= 0 && i >= p->ring_n - RATE_RING; i--) {
+		if (p->ring[i % RATE_RING] <= now - w)
+			break;
+		c++;
+	}
+	return c;
+}
+
+/* When the learnt rate lets the next MAIL go. */
+static double rate_next(const struct smtp_pool *p, double now)
+{
+	double t = p->pause_until > now ? p->pause_until : now;
+
+	if (p->rate_n > 0 && p->rate_n < RATE_RING && p->ring_n >= p->rate_n &&
+	    ring_count(p, t, p->rate_w) >= p->rate_n) {
+		/* the rate_n-th last MAIL must leave the window first */
+		double oldest = p->ring[(p->ring_n - p->rate_n) % RATE_RING];
+		if (oldest + p->rate_w > t)
+			t = oldest + p->rate_w;
+	}
+	return t;
+}
+
+double smtp_pool_ready_in(struct smtp_pool *p)
+{
+	double now = now_monotonic(), best = -1;
+
+	if (p->stop[0])
+		return -1;
+	for (int i = 0; i < p->n; i++) {
+		struct conn *k = &p->conns[i];
+		double t;
+		if (k->busy)
+			continue;
+		t = k->st == C_DOWN && k->not_before > now ? k->not_before - now : 0;
+		if (best < 0 || t < best)
+			best = t;
+	}
+	if (best < 0)	/* all busy: as soon as one is done */
+		return 0.05;
+	{
+		double r = rate_next(p, now) - now;
+		if (r > best)
+			best = r;
+	}
+	return best;
+}
+
+static void vlog(struct conn *k, const char *dir, const char *s, size_t n)
+{
+	if (k->p->c.verbose) {
+		while (n && (s[n - 1] == '\n' || s[n - 1] == '\r'))
+			n--;
+		fprintf(stderr, "%d%s %.*s\n", k->idx, dir, (int)n, s);
+	}
+}
+
+static void finish(struct conn *k, enum chan_status st, int code, int untried, const char *fmt, ...)
+	CRM_FMT(5, 6);
+
+/* The message is done with this outcome. */
+static void finish(struct conn *k, enum chan_status st, int code, int untried, const char *fmt, ...)
+{
+	struct chan_result *r = &k->result;
+	va_list ap;
+
+	memset(r, 0, sizeof(*r));
+	r->status = st;
+	r->code = code;
+	r->untried = untried;
+	va_start(ap, fmt);
+	if (st == CHAN_SENT)
+		vsnprintf(r->provider_id, sizeof(r->provider_id), fmt, ap);
+	else
+		vsnprintf(r->reason, sizeof(r->reason), fmt, ap);
+	va_end(ap);
+	k->done = 1;
+}
+
+/* Sends what is queued in k->out. 0 when all of it went, 1 when the
+ * socket is full (wait for POLLOUT), -1 when the connection failed. */
+static int flush_out(struct conn *k)
+{
+	while (k->outoff < k->out.len) {
+		size_t sent = 0;
+		CURLcode rc = curl_easy_send(k->curl, k->out.buf + k->outoff, k->out.len - k->outoff,
+					     &sent);
+		if (rc == CURLE_AGAIN)
+			return 1;
+		if (rc != CURLE_OK) {
+			snprintf(k->err, sizeof(k->err), "%s", curl_easy_strerror(rc));
+			return -1;
+		}
+		k->outoff += sent;
+	}
+	sb_reset(&k->out);
+	k->outoff = 0;
+	return 0;
+}
+
+static void command(struct conn *k, enum state st, const char *fmt, ...) CRM_FMT(3, 4);
+
+/* Queues one command line and waits for its reply in state st. */
+static void command(struct conn *k, enum state st, const char *fmt, ...)
+{
+	va_list ap;
+	size_t at = k->out.len;
+
+	va_start(ap, fmt);
+	sb_vaddf(&k->out, fmt, ap);
+	va_end(ap);
+	vlog(k, ">", k->out.buf + at, k->out.len - at);
+	sb_adds(&k->out, "\r\n");
+	k->st = st;
+	k->deadline = now_monotonic() + (double)k->p->c.timeout;
+}
+
+/* Gives the message back to be tried on another connection later: its
+ * transaction never started. */
+static void requeue(struct conn *k, double delay)
+{
+	conn_drop(k);
+	k->not_before = now_monotonic() + delay;
+	k->p->reconnects++;
+}
+
+static double next_backoff(struct smtp_pool *p)
+{
+	double d = p->backoff;
+	p->backoff = p->backoff * 2 > MAX_BACKOFF ? MAX_BACKOFF : p->backoff * 2;
+	return d;
+}
+
+static void stop_pool(struct smtp_pool *p, const char *fmt, ...) CRM_FMT(2, 3);
+
+static void stop_pool(struct smtp_pool *p, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (p->stop[0])
+		return;
+	va_start(ap, fmt);
+	vsnprintf(p->stop, sizeof(p->stop), fmt, ap);
+	va_end(ap);
+}
+
+/* A connection failed before this message's transaction began (no
+ * connection, 421, closed at MAIL): try again on a new connection after a
+ * backoff, unless that happened too often in a row. */
+static void conn_failed(struct conn *k, const char *why)
+{
+	struct smtp_pool *p = k->p;
+
+	if (++p->failures >= MAX_CONNECT_FAILURES)
+		stop_pool(p, "%d connections in a row failed, the last: %s", p->failures, why);
+	requeue(k, next_backoff(p));
+	if (p->c.verbose)
+		fprintf(stderr, "%d* connection failed (%s); again in %.1f s\n", k->idx, why,
+			k->not_before - now_monotonic());
+}
+
+/* Starts the transaction of k's message on its connection. */
+static void begin_mail(struct conn *k)
+{
+	char size[32] = "";
+	int utf8 = 0;
+
+	for (const char *c = k->from; *c; c++)
+		utf8 |= (unsigned char)*c >= 0x80;
+	for (const char *c = k->rcpt; *c; c++)
+		utf8 |= (unsigned char)*c >= 0x80;
+	if (utf8 && !k->smtputf8) {
+		finish(k, CHAN_PERMANENT, 0, 0, "the address is not ASCII and the server does "
+		       "not offer SMTPUTF8");
+		return;
+	}
+	if (k->size_ok)
+		snprintf(size, sizeof(size), " SIZE=%zu", k->body.len);
+	sb_reset(&k->out);
+	k->outoff = 0;
+	command(k, C_MAIL, "MAIL FROM:<%s>%s%s%s", k->from, utf8 ? " SMTPUTF8" : "",
+		k->body8 && k->eightbit ? " BODY=8BITMIME" : "", size);
+}
+
+static void start_connect(struct conn *k)
+{
+	struct smtp_pool *p = k->p;
+	const struct smtp_conf *c = &p->c;
+
+	k->curl = chan_curl_new(k, NULL, header_cb, debug_cb, 0, c->connect_timeout,
+				c->insecure, c->ca_file);
+	curl_easy_setopt(k->curl, CURLOPT_URL, c->url);
+	curl_easy_setopt(k->curl, CURLOPT_CONNECT_ONLY, 1L);
+	/* the connect phase as a whole: greeting, EHLO, STARTTLS, AUTH */
+	curl_easy_setopt(k->curl, CURLOPT_TIMEOUT, (long)(c->connect_timeout + c->timeout));
+	curl_easy_setopt(k->curl, CURLOPT_ERRORBUFFER, k->err);
+	if (c->starttls)
+		curl_easy_setopt(k->curl, CURLOPT_USE_SSL, (long)CURLUSESSL_ALL);
+	if (c->user && *c->user) {
+		curl_easy_setopt(k->curl, CURLOPT_USERNAME, c->user);
+		curl_easy_setopt(k->curl, CURLOPT_PASSWORD, c->password ? c->password : "");
+	}
+	curl_easy_setopt(k->curl, CURLOPT_PRIVATE, (void *)k);
+	k->err[0] = 0;
+	k->conn_code = 0;
+	k->conn_reply[0] = k->conn_cmd[0] = 0;
+	k->in_auth = k->smtputf8 = k->size_ok = k->eightbit = 0;
+	k->nmsgs = 0;
+	k->linelen = 0;
+	if (curl_multi_add_handle(p->multi, k->curl) != CURLM_OK)
+		crm_die(1, "libcurl: cannot start a connection");
+	k->st = C_CONNECTING;
+}
+
+/* libcurl finished connecting k with rc. */
+static void connected(struct conn *k, CURLcode rc)
+{
+	struct smtp_pool *p = k->p;
+	char why[400];
+
+	/* the handle stays in the multi handle until the connection is
+	 * dropped: removed, libcurl would no longer find its connection for
+	 * curl_easy_send() and curl_easy_recv() */
+	k->st = C_DOWN;
+	if (rc == CURLE_OK && curl_easy_getinfo(k->curl, CURLINFO_ACTIVESOCKET, &k->fd) == CURLE_OK &&
+	    k->fd != CURL_SOCKET_BAD) {
+		p->connected_once = 1;
+		k->st = C_IDLE;	/* drive() starts the message */
+		return;
+	}
+	if (k->conn_code >= 400)
+		snprintf(why, sizeof(why), "%s (after %s)", k->conn_reply,
+			 k->conn_cmd[0] ? k->conn_cmd : "connecting");
+	else
+		snprintf(why, sizeof(why), "%s", k->err[0] ? k->err : curl_easy_strerror(rc));
+	/* refused for good: every connection would be */
+	if ((k->conn_code >= 500 && k->conn_code < 600) || rc == CURLE_LOGIN_DENIED ||
+	    rc == CURLE_USE_SSL_FAILED || rc == CURLE_PEER_FAILED_VERIFICATION ||
+	    rc == CURLE_SSL_CACERT_BADFILE || rc == CURLE_SSL_CERTPROBLEM ||
+	    rc == CURLE_UNSUPPORTED_PROTOCOL || rc == CURLE_URL_MALFORMAT ||
+	    (!p->connected_once && k->conn_code == 0 &&
+	     (rc == CURLE_COULDNT_CONNECT || rc == CURLE_COULDNT_RESOLVE_HOST))) {
+		stop_pool(p, "%s", why);
+		conn_drop(k);
+		return;
+	}
+	conn_failed(k, why);
+}
+
+/* Queues the dot-stuffed message (RFC 5321 4.5.2) and the final ".". */
+static void stuff(struct conn *k, const char *msg, size_t len)
+{
+	const char *p = msg, *end = msg + len;
+
+	sb_reset(&k->body);
+	sb_grow(&k->body, len + len / 50 + 8);
+	k->body8 = 0;
+	while (p < end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		size_t n = nl ? (size_t)(nl + 1 - p) : (size_t)(end - p);
+		if (*p == '.')
+			sb_addc(&k->body, '.');
+		sb_add(&k->body, p, n);
+		p += n;
+	}
+	for (size_t i = 0; i < len && !k->body8; i++)
+		k->body8 = (unsigned char)msg[i] >= 0x80;
+	if (k->body.len && (k->body.len < 2 || memcmp(k->body.buf + k->body.len - 2, "\r\n", 2)))
+		sb_adds(&k->body, "\r\n");
+	sb_adds(&k->body, ".\r\n");
+}
+
+/* An envelope address: what would otherwise go into the SMTP command
+ * stream as it is (CR/LF included). */
 static int plain_address(const char *a)
 {
 	const char *at = strchr(a, '@');
@@ -219,10 +612,11 @@ static int plain_address(const char *a)
 	return 1;
 }
 
-int smtp_begin(struct smtp *s, const char *from, const char *rcpt, const char *msg,
-	       size_t len, struct chan_result *r)
+int smtp_pool_start(struct smtp_pool *p, void *tag, const char *from, const char *rcpt,
+		    const char *msg, size_t len, struct chan_result *r)
 {
-	char buf[300];
+	struct conn *k = NULL;
+	double now = now_monotonic();
 
 	memset(r, 0, sizeof(*r));
 	if (!plain_address(rcpt)) {
@@ -235,92 +629,432 @@ int smtp_begin(struct smtp *s, const char *from, const char *rcpt, const char *m
 		snprintf(r->reason, sizeof(r->reason), "invalid sender address");
 		return -1;
 	}
-	s->data = msg;
-	s->len = len;
-	s->off = 0;
-	s->body_done = s->data_ok = s->reply_after_body = s->dot_code = s->dot_early = 0;
-	s->code = 0;
-	s->reply[0] = s->last_cmd[0] = s->reply_cmd[0] = 0;
-	s->in_auth = 0;
-	s->err[0] = 0;
-
-	snprintf(buf, sizeof(buf), "<%s>", from);
-	curl_easy_setopt(s->curl, CURLOPT_MAIL_FROM, buf);
-	snprintf(buf, sizeof(buf), "<%s>", rcpt);
-	curl_slist_free_all(s->to);
-	s->to = curl_slist_append(NULL, buf);
-	curl_easy_setopt(s->curl, CURLOPT_MAIL_RCPT, s->to);
-	curl_easy_setopt(s->curl, CURLOPT_ERRORBUFFER, s->err);
+	/* a connected idle one first, then one that may connect now */
+	for (int i = 0; i < p->n && !k; i++)
+		if (!p->conns[i].busy && p->conns[i].st == C_IDLE)
+			k = &p->conns[i];
+	for (int i = 0; i < p->n && !k; i++)
+		if (!p->conns[i].busy && p->conns[i].st == C_DOWN && p->conns[i].not_before <= now)
+			k = &p->conns[i];
+	for (int i = 0; i < p->n && !k; i++)
+		if (!p->conns[i].busy)
+			k = &p->conns[i];
+	if (!k)
+		crm_die(1, "smtp: no free connection (a bug)");
+	k->busy = 1;
+	k->done = 0;
+	k->tag = tag;
+	snprintf(k->from, sizeof(k->from), "%s", from);
+	snprintf(k->rcpt, sizeof(k->rcpt), "%s", rcpt);
+	stuff(k, msg, len);
+	/* MAIL goes out when the connection is up and the rate allows */
+	if (k->st == C_IDLE && rate_next(p, now) <= now)
+		begin_mail(k);
 	return 0;
 }
 
-CURL *smtp_handle(const struct smtp *s)
+/* The server said something nobody asked for, or a reply that does not
+ * fit the command: the dialogue is out of step, the connection is of no
+ * further use. */
+static void out_of_step(struct conn *k)
 {
-	return s->curl;
+	char why[320];
+
+	snprintf(why, sizeof(why), "out-of-step reply \"%s\" to %s", k->reply, verbs[k->st]);
+	switch (k->st) {
+	case C_MAIL:
+		conn_failed(k, why);
+		return;
+	case C_RCPT:
+	case C_DATA:
+		finish(k, CHAN_TRANSIENT, k->code, 0, "%s", why);
+		break;
+	case C_BODY:
+	case C_DOT:
+		finish(k, CHAN_IN_DOUBT, k->code, 0, "%s", why);
+		break;
+	default:
+		break;
+	}
+	conn_drop(k);
 }
 
-void smtp_end(struct smtp *s, CURLcode rc, struct chan_result *r)
+/* Learns from a MAIL refused with 4xx: the rate the server takes. */
+static void rate_limited(struct conn *k)
 {
-	const char *err = s->err[0] ? s->err : curl_easy_strerror(rc);
+	struct smtp_pool *p = k->p;
+	double now = now_monotonic();
 
-	curl_slist_free_all(s->to);
-	s->to = NULL;
-	curl_easy_setopt(s->curl, CURLOPT_MAIL_RCPT, NULL);
-	curl_easy_setopt(s->curl, CURLOPT_ERRORBUFFER, NULL);
-	r->code = s->code;
-	/* the server took the message once it said 2xx to the final ".",
-	 * whatever libcurl met after that */
-	if (((rc == CURLE_OK && s->code >= 200 && s->code < 300) ||
-	     (s->dot_code >= 200 && s->dot_code < 300)) && !s->dot_early) {
-		r->status = CHAN_SENT;
-		r->code = s->dot_code ? s->dot_code : s->code;
-		snprintf(r->provider_id, sizeof(r->provider_id), "%s", s->reply);
-		return;
+	if (!p->paused && p->burst_n > 0) {
+		/* the server took burst_n messages since burst_start: at
+		 * most that many in the window, which we learn when it
+		 * takes messages again */
+		if (!p->rate_n || p->burst_n < p->rate_n)
+			p->rate_n = p->burst_n;
 	}
-	/* once the server said 354, it may store what it got, so without
-	 * a clear answer to the whole message it may have been delivered
-	 * (RFC 1047): in doubt, never retried by itself */
-	if (s->dot_early) {
-		r->status = CHAN_IN_DOUBT;
-		snprintf(r->reason, sizeof(r->reason), "the server answered %d before the whole "
-			 "message was sent: %.180s", s->dot_code, err);
-		return;
-	}
-	if ((s->body_done || s->data_ok) && !s->reply_after_body) {
-		r->status = CHAN_IN_DOUBT;
-		snprintf(r->reason, sizeof(r->reason), "no reply after the message was sent: %.200s",
-			 err);
-		return;
-	}
-	if (s->code >= 500 && s->code < 600) {
-		r->status = CHAN_PERMANENT;
-		if (s->reply_cmd[0])
-			snprintf(r->reason, sizeof(r->reason), "%.200s (after %s)", s->reply,
-				 s->reply_cmd);
+	p->paused = 1;
+	p->pause_until = now + p->pause;
+	if (p->c.verbose)
+		fprintf(stderr, "%d* the server asks us to wait (%s): pausing %.0f s\n", k->idx,
+			k->reply, p->pause);
+	p->pause = p->pause * 2 > MAX_BACKOFF ? MAX_BACKOFF : p->pause * 2;
+	k->st = C_IDLE;
+}
+
+/* A complete reply (its last line) came for k's state. */
+static void on_reply(struct conn *k)
+{
+	struct smtp_pool *p = k->p;
+	int c = k->code;
+	double now = now_monotonic();
+
+	switch (k->st) {
+	case C_MAIL:
+		if (c >= 200 && c < 300) {
+			k->nmsgs++;
+			p->failures = 0;
+			p->backoff = FIRST_BACKOFF;
+			if (p->paused) {
+				/* the window: from the burst's start to now */
+				if (p->rate_n && p->burst_start > 0) {
+					double w = now - p->burst_start;
+					if (w > p->rate_w)
+						p->rate_w = w;
+				}
+				p->paused = 0;
+				p->pause = 1;
+				p->burst_n = 0;
+			}
+			if (p->burst_n++ == 0)
+				p->burst_start = now;
+			p->ring[p->ring_n++ % RATE_RING] = now;
+			command(k, C_RCPT, "RCPT TO:<%s>", k->rcpt);
+		} else if (c == 421) {
+			/* the server ends this connection: after N messages,
+			 * a per-connection limit */
+			if (k->nmsgs > 0) {
+				if (!p->per_conn || k->nmsgs < p->per_conn)
+					p->per_conn = k->nmsgs;
+				if (p->c.verbose)
+					fprintf(stderr, "%d* %s after %d messages: a new connection "
+						"every %d\n", k->idx, k->reply, k->nmsgs, p->per_conn);
+				requeue(k, 0);
+			} else {
+				conn_failed(k, k->reply);
+			}
+		} else if (c >= 400 && c < 500) {
+			rate_limited(k);
+		} else if (c >= 500 && c < 600) {
+			/* the sender refused: every message would be */
+			stop_pool(p, "%s (after MAIL)", k->reply);
+			finish(k, CHAN_TRANSIENT, c, 1, "%s (after MAIL)", k->reply);
+			command(k, C_RSET, "RSET");
+		} else {
+			out_of_step(k);
+		}
+		break;
+	case C_RCPT:
+		if (c >= 200 && c < 300) {
+			command(k, C_DATA, "DATA");
+		} else if (c >= 400 && c < 600) {
+			finish(k, c >= 500 ? CHAN_PERMANENT : CHAN_TRANSIENT, c, 0, "%s (after RCPT)",
+			       k->reply);
+			if (c == 421)
+				conn_drop(k);
+			else
+				command(k, C_RSET, "RSET");
+		} else {
+			out_of_step(k);
+		}
+		break;
+	case C_DATA:
+		if (c == 354) {
+			sb_reset(&k->out);
+			k->outoff = 0;
+			sb_add(&k->out, k->body.buf, k->body.len);
+			vlog(k, ">", "(the message)", 13);
+			k->st = C_BODY;
+			k->deadline = now + (double)p->c.timeout;
+		} else if (c >= 400 && c < 600) {
+			finish(k, c >= 500 ? CHAN_PERMANENT : CHAN_TRANSIENT, c, 0, "%s (after DATA)",
+			       k->reply);
+			if (c == 421)
+				conn_drop(k);
+			else
+				command(k, C_RSET, "RSET");
+		} else {
+			out_of_step(k);
+		}
+		break;
+	case C_BODY:
+		/* a reply before the whole message went: the server may
+		 * have stored what it had */
+		finish(k, CHAN_IN_DOUBT, c, 0, "the server answered \"%s\" before the whole "
+		       "message was sent", k->reply);
+		conn_drop(k);
+		break;
+	case C_DOT:
+		if (c >= 200 && c < 300)
+			finish(k, CHAN_SENT, c, 0, "%s", k->reply);
+		else if (c >= 400 && c < 600)
+			finish(k, c >= 500 ? CHAN_PERMANENT : CHAN_TRANSIENT, c, 0, "%s", k->reply);
+		else {
+			out_of_step(k);
+			break;
+		}
+		if (c == 421)
+			conn_drop(k);
+		else if (p->per_conn && k->nmsgs >= p->per_conn)
+			command(k, C_QUIT, "QUIT");
 		else
-			snprintf(r->reason, sizeof(r->reason), "%s", s->reply);
-		return;
+			k->st = C_IDLE;
+		break;
+	case C_RSET:
+		if (c >= 200 && c < 300)
+			k->st = C_IDLE;
+		else
+			conn_drop(k);
+		break;
+	case C_QUIT:
+		conn_drop(k);
+		break;
+	default:
+		/* nothing was asked */
+		out_of_step(k);
+		break;
 	}
-	r->status = CHAN_TRANSIENT;
-	if (s->code >= 400)
-		snprintf(r->reason, sizeof(r->reason), "%s", s->reply);
-	else
-		snprintf(r->reason, sizeof(r->reason), "%.250s", err);
 }
 
-void smtp_send(struct smtp *s, const char *from, const char *rcpt, const char *msg,
-	       size_t len, struct chan_result *r)
+/* The connection closed or failed (why) in k's state. */
+static void on_lost(struct conn *k, const char *why)
 {
-	if (smtp_begin(s, from, rcpt, msg, len, r) == 0)
-		smtp_end(s, curl_easy_perform(s->curl), r);
+	char msg[320];
+
+	snprintf(msg, sizeof(msg), "connection lost: %s", why);
+	switch (k->st) {
+	case C_MAIL:
+		/* closed at MAIL after N messages: a per-connection limit */
+		if (k->nmsgs > 0) {
+			if (!k->p->per_conn || k->nmsgs < k->p->per_conn)
+				k->p->per_conn = k->nmsgs;
+			requeue(k, 0);
+		} else {
+			conn_failed(k, msg);
+		}
+		return;
+	case C_RCPT:
+	case C_DATA:
+		finish(k, CHAN_TRANSIENT, 0, 0, "%s (after %s)", msg, verbs[k->st]);
+		break;
+	case C_BODY:
+		/* the final "." never went: nothing can be delivered */
+		finish(k, CHAN_TRANSIENT, 0, 0, "%s (while sending the message)", msg);
+		break;
+	case C_DOT:
+		finish(k, CHAN_IN_DOUBT, 0, 0, "no reply after the message was sent: %s", why);
+		break;
+	default:
+		break;
+	}
+	conn_drop(k);
 }
 
-/* For the send loop: did the last failure come from the server refusing
- * us (the sender, AUTH) rather than the recipient? Then every further
- * message would fail the same way. */
-int smtp_last_was_sender_problem(const struct smtp *s)
+/* Reads what came on k; each complete reply goes to on_reply(). */
+static void on_readable(struct conn *k)
 {
-	return !strcmp(s->reply_cmd, "MAIL") || !strcmp(s->reply_cmd, "AUTH") ||
-	       !strcmp(s->reply_cmd, "EHLO") || !strcmp(s->reply_cmd, "HELO") ||
-	       (s->code == 0 && !s->body_done);
+	char buf[4096];
+
+	for (;;) {
+		size_t n = 0;
+		CURLcode rc = curl_easy_recv(k->curl, buf, sizeof(buf), &n);
+		if (rc == CURLE_AGAIN)
+			return;
+		if (rc != CURLE_OK || n == 0) {
+			on_lost(k, rc != CURLE_OK ? curl_easy_strerror(rc) : "closed by the server");
+			return;
+		}
+		for (size_t i = 0; i < n && k->st != C_DOWN; i++) {
+			size_t len;
+			if (buf[i] != '\n') {
+				if (k->linelen < sizeof(k->line) - 1)
+					k->line[k->linelen++] = buf[i];
+				continue;
+			}
+			len = k->linelen;
+			k->linelen = 0;
+			if (len && k->line[len - 1] == '\r')
+				len--;
+			vlog(k, "<", k->line, len);
+			/* "250-..." continues; "250 ..." or "250" ends */
+			if (len > 3 && k->line[3] == '-')
+				continue;
+			k->code = reply_code(k->line, len);
+			snprintf(k->reply, sizeof(k->reply), "%.*s", (int)(len > 255 ? 255 : len), k->line);
+			if (!k->code || k->st == C_IDLE || k->st == C_DOWN) {
+				out_of_step(k);
+				return;
+			}
+			on_reply(k);
+		}
+		if (k->st == C_DOWN)
+			return;
+	}
+}
+
+/* k's reply did not come in time. */
+static void on_timeout(struct conn *k)
+{
+	char why[64];
+
+	snprintf(why, sizeof(why), "no reply to %s within %ld s", verbs[k->st], k->p->c.timeout);
+	switch (k->st) {
+	case C_MAIL:
+		conn_failed(k, why);
+		return;
+	case C_RCPT:
+	case C_DATA:
+		finish(k, CHAN_TRANSIENT, 0, 0, "%s", why);
+		break;
+	case C_BODY:
+		finish(k, CHAN_TRANSIENT, 0, 0, "the server did not take the message within %ld s",
+		       k->p->c.timeout);
+		break;
+	case C_DOT:
+		finish(k, CHAN_IN_DOUBT, 0, 0, "no reply after the message was sent: %s", why);
+		break;
+	default:
+		break;
+	}
+	/* a late reply would answer the next command: never reuse it */
+	conn_drop(k);
+}
+
+/* Moves every connection on as far as it goes without waiting. */
+static void drive(struct smtp_pool *p)
+{
+	double now = now_monotonic();
+
+	for (int i = 0; i < p->n; i++) {
+		struct conn *k = &p->conns[i];
+
+		if (p->stop[0] && k->busy && !k->done &&
+		    (k->st == C_DOWN || k->st == C_CONNECTING || k->st == C_IDLE)) {
+			/* its transaction never began */
+			finish(k, CHAN_TRANSIENT, 0, 1, "not tried: %s", p->stop);
+			continue;
+		}
+		if (k->busy && !k->done && k->st == C_DOWN && k->not_before <= now) {
+			start_connect(k);
+			continue;
+		}
+		if (k->busy && !k->done && k->st == C_DOWN &&
+		    k->not_before - now > p->c.max_hold) {
+			finish(k, CHAN_TRANSIENT, 0, 1, "the server could not be reached again "
+			       "within %.0f s", p->c.max_hold);
+			k->result.retry_after = (int)(k->not_before - now + 1);
+			continue;
+		}
+		if (k->busy && !k->done && k->st == C_IDLE) {
+			double t = rate_next(p, now);
+			if (t <= now)
+				begin_mail(k);
+			else if (t - now > p->c.max_hold) {
+				finish(k, CHAN_TRANSIENT, 0, 1, "the server asks us to wait longer "
+				       "than %.0f s (%s)", p->c.max_hold, k->reply);
+				k->result.retry_after = (int)(t - now + 1);
+			}
+		}
+		if (k->st > C_IDLE && k->outoff < k->out.len) {
+			int rc = flush_out(k);
+			if (rc < 0)
+				on_lost(k, k->err);
+			else if (rc == 0 && k->st == C_BODY) {
+				/* the final "." is out: from now on in doubt */
+				k->st = C_DOT;
+				k->deadline = now + (double)p->c.timeout;
+			}
+		}
+		if (k->st > C_IDLE && k->st != C_CONNECTING && now >= k->deadline)
+			on_timeout(k);
+	}
+}
+
+static int take_done(struct smtp_pool *p, void **tag, struct chan_result *r)
+{
+	for (int i = 0; i < p->n; i++) {
+		struct conn *k = &p->conns[i];
+		if (k->busy && k->done) {
+			*tag = k->tag;
+			*r = k->result;
+			k->busy = k->done = 0;
+			k->tag = NULL;
+			return 1;
+		}
+	}
+	return 0;
+}
+
+int smtp_pool_next(struct smtp_pool *p, double timeout, void **tag, struct chan_result *r)
+{
+	double end = now_monotonic() + timeout;
+
+	for (;;) {
+		struct curl_waitfd fds[64];
+		struct conn *of[64];
+		unsigned nfd = 0;
+		double now, wake;
+		int running, left;
+		CURLMsg *msg;
+
+		drive(p);
+		if (take_done(p, tag, r))
+			return 1;
+		now = now_monotonic();
+		if (now >= end)
+			return 0;
+		wake = end;
+		for (int i = 0; i < p->n; i++) {
+			struct conn *k = &p->conns[i];
+			if (k->st > C_IDLE && k->deadline < wake)
+				wake = k->deadline;
+			if (k->busy && k->st == C_DOWN && k->not_before < wake)
+				wake = k->not_before;
+			if (k->busy && k->st == C_IDLE) {
+				double t = rate_next(p, now);
+				if (t < wake)
+					wake = t;
+			}
+			if (k->fd != CURL_SOCKET_BAD && k->st >= C_IDLE && nfd < 64) {
+				fds[nfd].fd = k->fd;
+				fds[nfd].events = CURL_WAIT_POLLIN;
+				if (k->outoff < k->out.len)
+					fds[nfd].events |= CURL_WAIT_POLLOUT;
+				fds[nfd].revents = 0;
+				of[nfd++] = k;
+			}
+		}
+		{
+			int ms = (int)((wake - now) * 1000) + 1;
+			if (ms < 0)
+				ms = 0;
+			if (curl_multi_poll(p->multi, fds, nfd, ms, NULL) != CURLM_OK)
+				sleep_seconds(0.01);	/* poll() failed: do not spin */
+		}
+		if (curl_multi_perform(p->multi, &running) != CURLM_OK)
+			crm_die(1, "libcurl: the connections failed");
+		while ((msg = curl_multi_info_read(p->multi, &left))) {
+			struct conn *k = NULL;
+			if (msg->msg != CURLMSG_DONE)
+				continue;
+			curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&k);
+			connected(k, msg->data.result);	/* msg is gone now */
+		}
+		for (unsigned i = 0; i < nfd; i++) {
+			struct conn *k = of[i];
+			if (k->fd != fds[i].fd || k->st < C_IDLE)
+				continue;	/* dropped meanwhile */
+			if (fds[i].revents & (CURL_WAIT_POLLIN | CURL_WAIT_POLLPRI))
+				on_readable(k);
+		}
+	}
 }

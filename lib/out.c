@@ -27,6 +27,8 @@ struct out {
 	size_t ncells, capcells;
 	size_t *width;
 	int table_flushed;
+	int keep_going;         /* a failed write sets err instead of exiting */
+	int err;
 };
 
 int out_format_parse(const char *name, enum out_format *f)
@@ -122,8 +124,34 @@ void json_quote(struct sb *sb, const char *s, size_t len)
 
 static void put(struct out *o, const char *s, size_t n)
 {
-	if (n && fwrite(s, 1, n, o->fp) != n)
-		out_write_failed(o->fp);
+	if (o->err)
+		return;
+	if (n && fwrite(s, 1, n, o->fp) != n) {
+		if (!o->keep_going)
+			out_write_failed(o->fp);
+		o->err = errno ? errno : EIO;
+	}
+}
+
+void out_set_keep_going(struct out *o)
+{
+	o->keep_going = 1;
+}
+
+int out_error(const struct out *o)
+{
+	return o->err;
+}
+
+void out_flush(struct out *o)
+{
+	if (o->f == OUT_TABLE || o->err)
+		return;
+	if (fflush(o->fp) != 0) {
+		if (!o->keep_going)
+			out_write_failed(o->fp);
+		o->err = errno ? errno : EIO;
+	}
 }
 
 /* Text of a value for the delimited and table formats. */
@@ -412,8 +440,11 @@ void out_finish(struct out *o)
 		const char *end = o->rows ? "\n]\n" : "[]\n";
 		put(o, end, strlen(end));
 	}
-	if (fflush(o->fp) != 0)
-		out_write_failed(o->fp);
+	if (!o->err && fflush(o->fp) != 0) {
+		if (!o->keep_going)
+			out_write_failed(o->fp);
+		o->err = errno ? errno : EIO;
+	}
 	for (size_t i = 0; i < o->ncols; i++)
 		free(o->cols[i]);
 	free(o->cols);

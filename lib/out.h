@@ -50,6 +50,13 @@ int out_has_columns(const struct out *o);
  * -7 stay numbers (a spreadsheet reads them as numbers, never formulas). */
 enum { OUT_NEUTRALISE_TEXT = 2 };
 void out_set_neutralise(struct out *o, int on);
+/* A failed write no longer ends the program: the row and every later one
+ * are dropped, and out_error() tells the errno (0 while none failed);
+ * for a program that must finish what it started (crm-send). */
+void out_set_keep_going(struct out *o);
+int out_error(const struct out *o);
+/* Writes what is buffered (not the table format's sample). */
+void out_flush(struct out *o);
 /* Flushes (prints the table) and frees o. A failed write ends the
  * program (see out_write_failed), so there is nothing to return. */
 void out_finish(struct out *o);

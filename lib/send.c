@@ -151,9 +151,11 @@ static int open_channel(struct sender *s)
 {
 	const struct send_opts *o = s->o;
 
-	/* --concurrency: connections of their own in a curl multi handle
-	 * (e-mail and HTTP; the file channel writes one file in order) */
-	if (o->concurrency > 1 && strcmp(o->channel, "file") && !s->dry_run) {
+	/* --concurrency: HTTP requests at once in a curl multi handle (the
+	 * SMTP pool has connections of its own; the file channel writes one
+	 * file in order) */
+	if (o->concurrency > 1 && strcmp(o->channel, "file") && strcmp(o->channel, "email") &&
+	    !s->dry_run) {
 		s->nlanes = o->concurrency;
 		s->lanes = xcalloc((size_t)s->nlanes, sizeof(*s->lanes));
 		for (int k = 0; k < s->nlanes; k++)
@@ -176,17 +178,17 @@ static int open_channel(struct sender *s)
 		c.ca_file = conf_get(s->conf, "smtp", "ca_file");
 		if ((v = conf_get(s->conf, "smtp", "timeout")))
 			c.timeout = strtol(v, NULL, 10);
+		if ((v = conf_get(s->conf, "smtp", "max_messages_per_connection")))
+			c.max_per_conn = (int)strtol(v, NULL, 10);
+		c.max_hold = o->max_wait;
 		c.verbose = crm_verbosity >= 4;
 		if (!c.url) {
 			crm_error("%s: no [smtp] url: where should e-mail go? (a crm.conf, "
 				  "--config FILE or $CRM_CONFIG; see crm-send(1))", conf_name(s->conf));
 			return 1;
 		}
-		if (!(s->smtp = smtp_open(&c)))
+		if (!(s->smtp = smtp_pool_open(&c, o->concurrency)))
 			return 1;
-		for (int k = 0; k < s->nlanes; k++)
-			if (!(s->lanes[k].smtp = smtp_open(&c)))
-				return 1;
 		if (!s->envelope_from && !s->from) {
 			crm_error("%s: no [email] from address", conf_name(s->conf));
 			return 1;
@@ -382,21 +384,89 @@ void send_remember_deferred(struct sender *s, int64_t id)
 	db_step_done(s->db, t);
 }
 
-void send_print_row(struct sender *s, const char *const vals[7])
+static void emit_row(struct sender *s, const char *const vals[7])
 {
 	struct out_val r[7];
 
-	if (!s->out)
-		return;
 	for (int k = 0; k < 7; k++)
 		r[k] = (struct out_val){ .t = OUT_TEXT, .s = vals[k] ? vals[k] : "",
 					 .len = vals[k] ? strlen(vals[k]) : 0 };
 	out_row(s->out, r);
 }
 
-/* Records the outcomes of a batch and prints them, in a transaction that
- * the next send_claim() commits (one commit, one fsync, per batch) or
- * flush() does. */
+/* A result line. It is printed by send_flush_rows() once what it says is
+ * committed, never while the run holds the write lock: a slow reader of
+ * standard output must not keep every other writer of the base waiting.
+ * (A dry run holds its transaction to the end anyway.) */
+void send_print_row(struct sender *s, const char *const vals[7])
+{
+	if (!s->out)
+		return;
+	if (s->dry_run) {
+		emit_row(s, vals);
+		return;
+	}
+	for (int k = 0; k < 7; k++)
+		sb_add(&s->pending, vals[k] ? vals[k] : "", (vals[k] ? strlen(vals[k]) : 0) + 1);
+	s->npending++;
+}
+
+/* Prints the result lines kept by send_print_row(); when standard output
+ * is closed (the reader went away), the run stops after the batch in
+ * flight instead of ending with rows nobody chose. */
+void send_flush_rows(struct sender *s)
+{
+	const char *p = s->pending.buf;
+
+	for (long i = 0; i < s->npending && s->out; i++) {
+		const char *vals[7];
+		for (int k = 0; k < 7; k++) {
+			vals[k] = p;
+			p += strlen(p) + 1;
+		}
+		if (!out_error(s->out))
+			emit_row(s, vals);
+	}
+	if (s->npending && s->out)
+		out_flush(s->out);
+	sb_reset(&s->pending);
+	s->npending = 0;
+	if (s->out && out_error(s->out) && !s->out_closed) {
+		s->out_closed = out_error(s->out);
+		s->stop = 1;
+		snprintf(s->stop_reason, sizeof(s->stop_reason), "standard output: %s",
+			 strerror(s->out_closed));
+	}
+}
+
+/* Marks a claimed row as handed to the channel, before any of it goes:
+ * a row still transmitting without this mark when its sender is gone was
+ * never tried, and goes back to the queue instead of in_doubt. The mark
+ * is committed without waiting for the disk (synchronous = NORMAL in WAL
+ * mode): it survives the process being killed, which is what it is for;
+ * after a crash of the machine, recovery takes every transmitting row of
+ * the earlier boot as in doubt, marked or not. */
+void send_mark_started(struct sender *s, struct item *it)
+{
+	sqlite3_stmt *st;
+	char now[20];
+
+	if (s->dry_run)
+		return;
+	send_fmt_now(s, now);
+	db_exec(s->db, "PRAGMA synchronous = NORMAL");
+	db_begin(s->db);
+	st = send_cached(s, &s->started_st, "UPDATE messages SET sent_at = ? WHERE id = ?");
+	db_bind_text(st, 1, now, -1);
+	sqlite3_bind_int64(st, 2, it->id);
+	db_step_done(s->db, st);
+	db_commit(s->db);
+	db_exec(s->db, "PRAGMA synchronous = FULL");
+}
+
+/* Records the outcomes of a batch, in a transaction that the next
+ * send_claim() commits (one commit, one fsync, per batch) or flush()
+ * does; their result lines are printed after that commit. */
 static void record(struct sender *s, struct item *items, int n)
 {
 	sqlite3_stmt *up, *sup;
@@ -470,6 +540,7 @@ static void flush(struct sender *s)
 		db_commit(s->db);
 		s->open_txn = 0;
 	}
+	send_flush_rows(s);
 }
 
 /* The time of the next deferred row of the campaign, or -1. */
@@ -565,8 +636,8 @@ int send_run(struct crm *crm, const struct send_opts *o)
 	if ((status = send_load_templates(&s)) || (status = open_channel(&s)))
 		goto out;
 	/* enough rows per claim to keep every lane busy */
-	if (s.nlanes && batch < 2 * s.nlanes)
-		batch = 2 * s.nlanes;
+	if (o->concurrency > 1 && batch < 2 * o->concurrency)
+		batch = 2 * o->concurrency;
 	if (o->rate > 0 && o->rate < batch)
 		batch = o->rate < 1 ? 1 : (int)o->rate;
 	items = xcalloc((size_t)batch, sizeof(*items));
@@ -596,6 +667,7 @@ int send_run(struct crm *crm, const struct send_opts *o)
 	if (s.file != stdout) {
 		s.out = out_new(stdout, crm->format);
 		out_columns(s.out, ARRAY_SIZE(result_cols), result_cols);
+		out_set_keep_going(s.out);	/* see send_flush_rows() */
 	}
 	{
 		/* the bar counts the rows due now: new, deferred, in doubt */
@@ -613,7 +685,9 @@ int send_run(struct crm *crm, const struct send_opts *o)
 		if (s.stop)
 			break;
 		seen = send_claim(&s, items, batch, &ntx);
-		if (s.nlanes)
+		if (s.smtp)
+			send_transmit_smtp(&s, items, ntx);
+		else if (s.nlanes)
 			send_transmit_lanes(&s, items, ntx);
 		else
 			send_transmit(&s, items, ntx);
@@ -636,6 +710,7 @@ int send_run(struct crm *crm, const struct send_opts *o)
 	flush(&s);
 	progress_end(pg);
 	print_deferred(&s);
+	send_flush_rows(&s);
 	if (s.out)
 		out_finish(s.out);
 	if (s.dry_run)
@@ -645,7 +720,12 @@ int send_run(struct crm *crm, const struct send_opts *o)
 		" %ld deferred, %ld bounced, %ld failed, %ld in doubt%s\n", crm_progname,
 		o->campaign, s.planned, s.counts[0], s.counts[1], s.counts[2], s.counts[3],
 		s.counts[4], s.counts[5], s.counts[6], s.dry_run ? " (dry run: nothing sent or recorded)" : "");
-	if (s.stop) {
+	if (s.out_closed) {
+		crm_error("stopped: standard output was closed (%s); the messages in flight are "
+			  "recorded and nothing is left transmitting; crm-send --retry --campaign %s "
+			  "sends the rest", strerror(s.out_closed), o->campaign);
+		status = 1;
+	} else if (s.stop) {
 		crm_error("stopped: %s", s.stop_reason);
 		status = 1;
 	} else if (bad > 0 || s.counts[5] > 0) {
@@ -664,14 +744,14 @@ out:
 	expr_free(s.consent_e);
 	{
 		sqlite3_stmt *sts[] = { s.claim_st, s.claim_up, s.record_up, s.record_sup,
-					s.supp_st, s.deferred_st, s.tried_st };
+					s.supp_st, s.deferred_st, s.tried_st, s.started_st };
 		for (size_t i = 0; i < ARRAY_SIZE(sts); i++)
 			sqlite3_finalize(sts[i]);
 	}
 	free(s.claim_sql);
 	for (int i = 0; i < s.tz_n; i++)
 		free(s.tz_cache[i].tz);
-	smtp_close(s.smtp);
+	smtp_pool_close(s.smtp);
 	http_close(s.http);
 	if (s.file && s.file != stdout)
 		fclose(s.file);
@@ -682,10 +762,10 @@ out:
 		free(s.secret);
 	}
 	sb_free(&s.buf);
+	sb_free(&s.pending);
 	free(items);
 	send_rendered_free(&s.r);
 	for (int k = 0; k < s.nlanes; k++) {
-		smtp_close(s.lanes[k].smtp);
 		http_close(s.lanes[k].http);
 		send_rendered_free(&s.lanes[k].r);
 	}

@@ -455,5 +455,6 @@ int send_claim(struct sender *s, struct item *items, int n, int *ntx)
 	sqlite3_reset(st);	/* kept for the next batch */
 	if (!s->dry_run)
 		db_commit(s->db);
+	send_flush_rows(s);
 	return seen;
 }

@@ -63,7 +63,6 @@ struct rendered {
 /* A connection of its own, for --concurrency: the channel's handle, the
  * message it is transmitting (NULL when idle), and that message. */
 struct lane {
-	struct smtp *smtp;
 	struct http_provider *http;
 	struct item *it;
 	struct http_msg hm;
@@ -99,7 +98,7 @@ struct sender {
 	struct expr *consent_e;
 	/* statements prepared once per run (see send_cached()) */
 	sqlite3_stmt *claim_st, *claim_up, *record_up, *record_sup, *supp_st;
-	sqlite3_stmt *deferred_st, *tried_st;
+	sqlite3_stmt *deferred_st, *tried_st, *started_st;
 	char *claim_sql;          /* the text claim_st was prepared from */
 	double last_tx;           /* monotonic time of the last transmission */
 	/* local time per time zone for the claim at tz_t (quiet hours) */
@@ -107,8 +106,8 @@ struct sender {
 	int tz_n;
 	int64_t tz_t;
 
-	/* email */
-	struct smtp *smtp;
+	/* email: connections at once (--concurrency) */
+	struct smtp_pool *smtp;
 	/* sms, push, telegram, whatsapp, viber, webhook */
 	struct http_provider *http;
 	const char *from, *envelope_from, *unsub_url, *unsub_mailto, *msgid_domain;
@@ -122,6 +121,9 @@ struct sender {
 	int nlanes;
 
 	struct out *out;
+	struct sb pending;        /* result lines to print after the commit */
+	long npending;
+	int out_closed;           /* errno of a failed write to stdout */
 	struct sb buf;
 	struct rendered r;        /* the message being sent, one at a time */
 
@@ -148,6 +150,8 @@ sqlite3_stmt *send_cached(struct sender *s, sqlite3_stmt **slot, const char *sql
 void send_count(struct sender *s, const char *status);
 void send_print_row(struct sender *s, const char *const vals[7]);
 void send_remember_deferred(struct sender *s, int64_t id);
+void send_flush_rows(struct sender *s);
+void send_mark_started(struct sender *s, struct item *it);
 
 /* send_tmpl.c */
 void send_rendered_init(struct rendered *b);
@@ -170,5 +174,6 @@ int send_claim(struct sender *s, struct item *items, int n, int *ntx);
 /* send_tx.c */
 void send_transmit(struct sender *s, struct item *items, int n);
 void send_transmit_lanes(struct sender *s, struct item *items, int n);
+void send_transmit_smtp(struct sender *s, struct item *items, int n);
 
 #endif

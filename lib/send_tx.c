@@ -109,10 +109,14 @@ static void file_write(struct sender *s, struct item *it, struct chan_result *r)
 		sb_free(&v);
 	}
 	if (fflush(s->file) != 0) {
+		/* not handed over: the reader went away, the disk is full */
+		int e = errno ? errno : EIO;
 		if (s->file == stdout)
-			out_write_failed(stdout);
+			s->out_closed = e;
 		r->status = CHAN_TRANSIENT;
-		snprintf(r->reason, sizeof(r->reason), "%s: %s", s->o->output, strerror(errno));
+		r->untried = 1;
+		snprintf(r->reason, sizeof(r->reason), "%s: %s",
+			 s->file == stdout ? "standard output" : s->o->output, strerror(e));
 		s->stop = 1;
 		snprintf(s->stop_reason, sizeof(s->stop_reason), "%s", r->reason);
 		return;
@@ -158,15 +162,12 @@ static int prepare(struct sender *s, struct item *it, struct rendered *b)
 	return 1;
 }
 
-/* Starts the transfer of it (rendered in b) on the channel's handle smtp
- * or http (the lane's, or the sender's own). Returns 0, or -1 with r
- * filled when it was refused before any transfer. */
-static int begin(struct sender *s, struct smtp *smtp, struct http_provider *http,
-		 struct http_msg *hm, struct item *it, struct rendered *b, struct chan_result *r)
+/* Starts the HTTP request of it (rendered in b) on http (the lane's, or
+ * the sender's own). Returns 0, or -1 with r filled when it was refused
+ * before any transfer. */
+static int begin(struct sender *s, struct http_provider *http, struct http_msg *hm,
+		 struct item *it, struct rendered *b, struct chan_result *r)
 {
-	if (smtp)
-		return smtp_begin(smtp, s->envelope_from ? s->envelope_from : b->from_addr.buf,
-				  it->address, b->msg.buf, b->msg.len, r);
 	*hm = (struct http_msg){
 		.address = it->address, .text = b->text.buf, .subject = b->subj.buf,
 		.html = b->html.buf, .idempotency_key = it->message_id,
@@ -175,36 +176,26 @@ static int begin(struct sender *s, struct smtp *smtp, struct http_provider *http
 	return http_begin(http, hm, r);
 }
 
-static void end(struct smtp *smtp, struct http_provider *http, CURLcode rc,
-		struct chan_result *r)
-{
-	if (smtp)
-		smtp_end(smtp, rc, r);
-	else
-		http_end(http, rc, r);
-}
-
 /* Records the channel's outcome r in the item; a failure that every
  * further message would meet (no connection, the sender or credentials
  * refused) stops the run. */
-static void outcome(struct sender *s, struct smtp *smtp, struct http_provider *http,
-		    struct item *it, struct chan_result *r)
+static void outcome(struct sender *s, struct http_provider *http, struct item *it,
+		    struct chan_result *r)
 {
 	const struct send_opts *o = s->o;
 
-	if (smtp && (r->status == CHAN_TRANSIENT || r->status == CHAN_PERMANENT) &&
-	    smtp_last_was_sender_problem(smtp)) {
-		/* refused before the recipient came up: this one was never
-		 * really tried */
-		s->stop = 1;
-		snprintf(s->stop_reason, sizeof(s->stop_reason), "%s", r->reason);
-		r->status = CHAN_TRANSIENT;
+	if (r->untried) {
+		/* the server took nothing of it: no attempt spent */
 		it->untried = 1;
 	} else if (http && r->status == CHAN_TRANSIENT && http_last_was_provider_problem(http)) {
 		/* nothing of the request reached the provider */
 		s->stop = 1;
 		snprintf(s->stop_reason, sizeof(s->stop_reason), "%s", r->reason);
 		it->untried = 1;
+	}
+	if (s->smtp && smtp_pool_stopped(s->smtp) && !s->stop) {
+		s->stop = 1;
+		snprintf(s->stop_reason, sizeof(s->stop_reason), "%s", smtp_pool_stopped(s->smtp));
 	}
 	if (it->untried)
 		it->attempts--;	/* send_claim() counted it */
@@ -225,7 +216,10 @@ static void outcome(struct sender *s, struct smtp *smtp, struct http_provider *h
 			it->status = "failed";
 		break;
 	case CHAN_TRANSIENT:
-		if (it->attempts >= o->max_attempts) {
+		if (it->untried) {
+			it->status = "deferred";
+			it->next_at = send_now(s) + r->retry_after;
+		} else if (it->attempts >= o->max_attempts) {
 			char tmp[256];
 			it->status = "failed";
 			snprintf(tmp, sizeof(tmp), "gave up after %d attempts: %.200s", it->attempts,
@@ -244,7 +238,8 @@ static void outcome(struct sender *s, struct smtp *smtp, struct http_provider *h
 	}
 }
 
-/* Transmits a batch one message at a time. */
+/* Transmits a batch one message at a time (HTTP without --concurrency,
+ * and the file channel). */
 void send_transmit(struct sender *s, struct item *items, int n)
 {
 	for (int i = 0; i < n && !s->stop; i++) {
@@ -255,25 +250,81 @@ void send_transmit(struct sender *s, struct item *items, int n)
 		if (!prepare(s, it, &s->r))
 			continue;
 		rate_wait(s, 0);
+		send_mark_started(s, it);
 		if (s->file)
 			file_write(s, it, &r);
-		else if (begin(s, s->smtp, s->http, &hm, it, &s->r, &r) == 0)
-			end(s->smtp, s->http,
-			    curl_easy_perform(s->smtp ? smtp_handle(s->smtp) : http_handle(s->http)), &r);
-		outcome(s, s->smtp, s->http, it, &r);
+		else if (begin(s, s->http, &hm, it, &s->r, &r) == 0)
+			http_end(s->http, curl_easy_perform(http_handle(s->http)), &r);
+		outcome(s, s->http, it, &r);
 	}
 }
 
-static CURL *lane_handle(const struct lane *l)
+/*
+ * Transmits a batch of e-mails through the SMTP pool: every connection
+ * that is free takes the next message, and the pool waits for all their
+ * replies at once. Items not started when the run stops keep no status
+ * (record() defers them).
+ */
+void send_transmit_smtp(struct sender *s, struct item *items, int n)
 {
-	return l->smtp ? smtp_handle(l->smtp) : http_handle(l->http);
+	struct smtp_pool *p = s->smtp;
+	int next = 0;
+
+	for (;;) {
+		double wait = 1.0, ready = 0;
+		struct chan_result r;
+		void *tag;
+
+		while (next < n && !s->stop) {
+			struct item *it;
+			if ((ready = smtp_pool_ready_in(p)) != 0) {
+				wait = ready;
+				break;
+			}
+			if ((wait = rate_wait(s, 1)) > 0)
+				break;
+			it = &items[next++];
+			if (!prepare(s, it, &s->r))
+				continue;
+			s->last_tx = now_monotonic();
+			send_mark_started(s, it);
+			if (smtp_pool_start(p, it, s->envelope_from ? s->envelope_from :
+					    s->r.from_addr.buf, it->address, s->r.msg.buf,
+					    s->r.msg.len, &r) < 0)
+				outcome(s, NULL, it, &r);
+			wait = 1.0;
+		}
+		if (ready < 0 || (ready > s->o->max_wait && !smtp_pool_busy(p))) {
+			/* the pool stopped, or would hold the rest too long */
+			if (!s->stop) {
+				s->stop = 1;
+				if (smtp_pool_stopped(p))
+					snprintf(s->stop_reason, sizeof(s->stop_reason), "%s",
+						 smtp_pool_stopped(p));
+				else
+					snprintf(s->stop_reason, sizeof(s->stop_reason),
+						 "the server asks us to wait %.0f s, longer than "
+						 "--max-wait", ready);
+			}
+		}
+		if (!smtp_pool_busy(p)) {
+			if (next >= n || s->stop)
+				break;
+			sleep_seconds(wait);
+			continue;
+		}
+		if (wait <= 0 || wait > 1.0)
+			wait = 1.0;
+		if (smtp_pool_next(p, wait, &tag, &r))
+			outcome(s, NULL, tag, &r);
+	}
 }
 
 /*
- * Transmits a batch over the lanes (--concurrency): each idle lane starts
- * the next message, libcurl drives them all at once, and a lane that
- * finishes takes the next. Items not started when the run stops keep no
- * status (record() defers them).
+ * Transmits a batch over the HTTP lanes (--concurrency): each idle lane
+ * starts the next message, libcurl drives them all at once, and a lane
+ * that finishes takes the next. Items not started when the run stops keep
+ * no status (record() defers them).
  */
 void send_transmit_lanes(struct sender *s, struct item *items, int n)
 {
@@ -300,13 +351,14 @@ void send_transmit_lanes(struct sender *s, struct item *items, int n)
 				continue;
 			}
 			s->last_tx = now_monotonic();
-			if (begin(s, l->smtp, l->http, &l->hm, it, &l->r, &r) < 0) {
-				outcome(s, l->smtp, l->http, it, &r);
+			send_mark_started(s, it);
+			if (begin(s, l->http, &l->hm, it, &l->r, &r) < 0) {
+				outcome(s, l->http, it, &r);
 				k--;
 				continue;
 			}
-			curl_easy_setopt(lane_handle(l), CURLOPT_PRIVATE, (void *)l);
-			if (curl_multi_add_handle(s->multi, lane_handle(l)) != CURLM_OK)
+			curl_easy_setopt(http_handle(l->http), CURLOPT_PRIVATE, (void *)l);
+			if (curl_multi_add_handle(s->multi, http_handle(l->http)) != CURLM_OK)
 				crm_die(1, "libcurl: cannot start a transfer");
 			l->it = it;
 			active++;
@@ -331,8 +383,8 @@ void send_transmit_lanes(struct sender *s, struct item *items, int n)
 			curl_easy_getinfo(h, CURLINFO_PRIVATE, (char **)&l);
 			curl_multi_remove_handle(s->multi, h);	/* msg is gone now */
 			memset(&r, 0, sizeof(r));
-			end(l->smtp, l->http, rc, &r);
-			outcome(s, l->smtp, l->http, l->it, &r);
+			http_end(l->http, rc, &r);
+			outcome(s, l->http, l->it, &r);
 			l->it = NULL;
 			active--;
 		}
