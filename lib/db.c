@@ -667,10 +667,16 @@ static int identify(const struct dbfile *f)
 	uint32_t app;
 
 	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK || sqlite3_step(st) != SQLITE_ROW) {
-		if ((sqlite3_errcode(db) & 0xff) == SQLITE_NOTADB)
+		int code = sqlite3_errcode(db) & 0xff;
+		if (code == SQLITE_NOTADB)
 			crm_die(1, "%s: not an SQLite database: refusing to open it (the file is left "
 				"as it was)", f->path);
-		first_read_failed(db, f);
+		if (code == SQLITE_CORRUPT || ((code == SQLITE_CANTOPEN || code == SQLITE_IOERR) &&
+					       !dir_writable(f)))
+			first_read_failed(db, f);
+		/* (a hot rollback journal that only a write can undo, ...) */
+		crm_die(1, "%s: cannot tell whose file it is (%s%s): refusing to open it (the file "
+			"is left as it was)", f->path, sqlite3_errmsg(db), db_os_error(db));
 	}
 	objects = sqlite3_column_int(st, 0);
 	meta = sqlite3_column_int(st, 1);

@@ -81,6 +81,28 @@ test_expect 'a WAL file with another application_id, and one with crmkit-like ta
 	test ! -e like.db-wal && test ! -e like.db-shm
 '
 
+# hot-journal.py DB: an insert into DB's table t, in rollback journal
+# mode, ended without a commit (as kill -9 would): the -journal is hot
+cat >hot-journal.py <<'EOF_'
+import os, sqlite3, sys
+c = sqlite3.connect(sys.argv[1], isolation_level=None)
+c.execute("PRAGMA cache_size = 1")
+c.execute("BEGIN")
+c.execute("INSERT INTO t SELECT randomblob(5000) FROM (WITH RECURSIVE r(i) AS"
+          " (SELECT 1 UNION ALL SELECT i + 1 FROM r WHERE i < 200) SELECT * FROM r)")
+os._exit(0)
+EOF_
+
+test_expect 'another application'"'"'s file with a hot rollback journal is refused, the journal kept for its owner' '
+	sqlite3 hot.db "CREATE TABLE t(x); INSERT INTO t VALUES (1)" &&
+	$PY hot-journal.py hot.db &&
+	test -s hot.db-journal &&
+	sha256sum <hot.db-journal >journal.before &&
+	refused_by_all hot.db "cannot tell whose file it is (attempt to write a readonly database): refusing to open it (the file is left as it was)" &&
+	sha256sum <hot.db-journal >journal.after &&
+	expect_same journal.before journal.after
+'
+
 test_expect 'a file that is not SQLite at all is refused unchanged' '
 	awk "BEGIN { for (i = 0; i < 50; i++) print \"id,name,note: a CSV file given as --db by mistake\" }" >list.csv &&
 	refused_by_all list.csv "not an SQLite database: refusing to open it (the file is left as it was)"
