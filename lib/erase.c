@@ -271,6 +271,43 @@ static void suppress(struct eraser *e, const char *kind, const char *value)
 	db_step_done(e->crm->db, e->supp);
 }
 
+/* The outbox keeps why each message failed, and a server's reply often
+ * names the recipient ("550 5.1.1 <ann@example.com>: no such user"): the
+ * person's identifiers in the reasons of their messages are replaced. */
+static void scrub_reasons(struct eraser *e, int64_t id, const struct erase_person *p)
+{
+	sqlite3 *db = e->crm->db;
+	sqlite3_stmt *st = db_prepare(db, "SELECT id, reason FROM messages"
+				      " WHERE customer_id = ? AND reason IS NOT NULL");
+	struct sb t = SB_INIT;
+	int64_t *ids = NULL;
+	char **reasons = NULL;
+	size_t n = 0, cap = 0;
+
+	sqlite3_bind_int64(st, 1, id);
+	while (db_step_row(db, st)) {
+		const char *r = db_column_text(db, st, 1);
+		if (!erase_scrub_text(r, strlen(r), p, 1, &t))
+			continue;
+		reasons = xgrow(reasons, sizeof(*reasons), n + 1, &cap);
+		ids = xrealloc(ids, cap * sizeof(*ids));
+		ids[n] = sqlite3_column_int64(st, 0);
+		reasons[n++] = sb_detach(&t);
+	}
+	sqlite3_finalize(st);
+	st = db_prepare(db, "UPDATE messages SET reason = ? WHERE id = ?");
+	for (size_t i = 0; i < n; i++) {
+		db_bind_text(st, 1, reasons[i], -1);
+		sqlite3_bind_int64(st, 2, ids[i]);
+		db_step_done(db, st);
+		free(reasons[i]);
+	}
+	sqlite3_finalize(st);
+	free(reasons);
+	free(ids);
+	sb_free(&t);
+}
+
 static void erase_customer(struct eraser *e, int64_t id)
 {
 	char now[20];
@@ -287,6 +324,8 @@ static void erase_customer(struct eraser *e, int64_t id)
 		}
 		remember(e, db_column_text(e->crm->db, st, 0), db_column_text(e->crm->db, st, 1),
 			 db_column_text(e->crm->db, st, 2));
+		sqlite3_reset(st);
+		scrub_reasons(e, id, &e->people[e->npeople - 1]);
 	}
 	sqlite3_reset(st);
 	norm_fmt_time(e->crm->now, now);

@@ -58,6 +58,17 @@ test_expect 'setup: customers and saved segments that name them' '
 	grep -a -q -i "anna.ivanova" crm.db crm.db-wal
 '
 
+test_expect 'setup: an outbox row whose reason names her (a server said so)' '
+	sql "INSERT INTO campaigns(name, channel, created_at) VALUES ('\''c'\'', '\''email'\'', '\''2026-11-01'\'');
+	     INSERT INTO messages(campaign_id, customer_id, channel, grp, status, reason, address,
+	                          message_id, planned_at, updated_at)
+	     SELECT 1, id, '\''email'\'', '\''treatment'\'', '\''bounced'\'',
+	            '\''550 5.1.1 <Anna.Ivanova@example.com>: no mailbox; sms to +7 916 123-45-67 failed'\'',
+	            email, '\''m1'\'', '\''2026-11-01'\'', '\''2026-11-01'\''
+	     FROM customers WHERE external_id = '\''C001'\''" &&
+	expect_eq 1 "$(sql "SELECT count(*) FROM messages")"
+'
+
 test_expect 'erasing Anna scrubs every expression, description and tracked run naming her' '
 	printf "email\nanna.ivanova@example.com\n" >erase.csv &&
 	run 0 crm-import -v erase erase.csv &&
@@ -70,7 +81,9 @@ test_expect 'erasing Anna scrubs every expression, description and tracked run n
 	expect_eq "id in (\"<erased>\", \"C002\") and city != \"\"" "$(sql "SELECT expr FROM segments WHERE name = '\''ids'\''")" &&
 	expect_eq "attr.mobile = \"<erased>\" or attr.alt = \"<erased>\"" "$(sql "SELECT expr FROM segments WHERE name = '\''national'\''")" &&
 	expect_eq "$(printf "orders >= 0 # for <erased>\nand city = \"Kazan\"")" "$(sql "SELECT expr FROM segments WHERE name = '\''commented'\''")" &&
-	expect_eq 0 "$(sql "SELECT count(*) FROM segment_runs WHERE expr NOT LIKE '\''%<erased>%'\'' OR scrubbed_at IS NULL")"
+	expect_eq 0 "$(sql "SELECT count(*) FROM segment_runs WHERE expr NOT LIKE '\''%<erased>%'\'' OR scrubbed_at IS NULL")" &&
+	expect_eq "bounced|550 5.1.1 <<erased>>: no mailbox; sms to <erased> failed|" \
+		"$(sql "SELECT status, reason, address FROM messages")"
 '
 
 test_expect 'the segments changed are marked with the time; the others are not' '
