@@ -506,6 +506,8 @@ static void settings(sqlite3 *db, int write)
  */
 struct dbfile {
 	const char *path;
+	char *real;      /* path, or the file a symbolic link names (SQLite
+			  * puts the -wal and -shm beside that) */
 	char *dir, *wal;
 	int exists;      /* path is there */
 	int empty;       /* 0 bytes: a new base */
@@ -528,25 +530,32 @@ static const char *why(int e)
 
 static void file_free(struct dbfile *f)
 {
+	free(f->real);
 	free(f->dir);
 	free(f->wal);
 }
 
 static void file_look(struct dbfile *f, const char *path)
 {
-	const char *slash = strrchr(path, '/');
+	const char *slash;
 	unsigned char h[100];
 	struct stat st;
 	size_t n = 0;
-	ssize_t r;
+	ssize_t r = 0;
 	int fd;
 
 	file_free(f);
 	memset(f, 0, sizeof(*f));
 	f->path = path;
-	f->dir = !slash ? xstrdup(".") : slash == path ? xstrdup("/") : xstrndup(path, slash - path);
-	f->wal = xmalloc(strlen(path) + 5);
-	strcpy(f->wal, path);
+	if (lstat(path, &st) == 0 && S_ISLNK(st.st_mode) && (f->real = realpath(path, NULL)))
+		;
+	else
+		f->real = xstrdup(path);
+	slash = strrchr(f->real, '/');
+	f->dir = !slash ? xstrdup(".") : slash == f->real ? xstrdup("/") :
+		xstrndup(f->real, slash - f->real);
+	f->wal = xmalloc(strlen(f->real) + 5);
+	strcpy(f->wal, f->real);
 	strcat(f->wal, "-wal");
 	if (stat(path, &st) < 0) {
 		if (errno != ENOENT)
@@ -740,9 +749,9 @@ static void fix_modes(const struct dbfile *f)
 {
 	struct sb sb = SB_INIT;
 
-	fix_mode(f->path);
+	fix_mode(f->real);
 	fix_mode(f->wal);
-	sb_adds(&sb, f->path);
+	sb_adds(&sb, f->real);
 	sb_adds(&sb, "-shm");
 	fix_mode(sb.buf);
 	sb_free(&sb);

@@ -226,6 +226,12 @@ test_expect 'a user who may not write the directory or the file: "permission den
 	run 0 as_nobody crm-report --db nob/crm.db check &&
 	expect_eq ok "$(cat out)" &&
 	test ! -e nob/crm.db-wal && test ! -e nob/crm.db-shm &&
+	# a link in a directory nobody may write, to the base in one it may
+	# not: the -wal and -shm would go beside the base
+	mkdir lnk && chmod 777 lnk &&
+	ln -s ../nob/crm.db lnk/crm.db && chmod 755 nob &&
+	run 1 as_nobody crm-import --db lnk/crm.db customers nob/c.csv &&
+	expect_eq "crm-import: lnk/crm.db: cannot write: permission denied (the directory must be writable for the -wal and -shm files)" "$(cat err)" &&
 	chmod 777 nob && chmod 400 nob/crm.db &&
 	run 1 as_nobody crm-import --db nob/crm.db customers nob/c.csv &&
 	expect_eq "crm-import: nob/crm.db: cannot write: permission denied" "$(cat err)" &&
