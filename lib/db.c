@@ -547,9 +547,9 @@ static void file_look(struct dbfile *f, const char *path)
 	file_free(f);
 	memset(f, 0, sizeof(*f));
 	f->path = path;
-	if (lstat(path, &st) == 0 && S_ISLNK(st.st_mode) && (f->real = realpath(path, NULL)))
-		;
-	else
+	if (lstat(path, &st) == 0 && S_ISLNK(st.st_mode))
+		f->real = realpath(path, NULL);
+	if (!f->real)
 		f->real = xstrdup(path);
 	slash = strrchr(f->real, '/');
 	f->dir = !slash ? xstrdup(".") : slash == f->real ? xstrdup("/") :
@@ -711,6 +711,17 @@ static int identify(const struct dbfile *f)
 	refuse(f, objects ? "it has tables but no crmkit schema" : "it has a user_version but no tables", 0);
 }
 
+/* Goes on only with a crmkit base or a new one (empty, or SQLite without
+ * tables); refuses every other file before anything could change it. */
+static void whose(const struct dbfile *f)
+{
+	if (f->empty || f->app_id == DB_APPLICATION_ID)
+		return;
+	if (f->app_id)
+		refuse(f, NULL, f->app_id);
+	identify(f);
+}
+
 /* A write open needs the file and its directory (for the -wal and -shm
  * files) writable; say which is not, instead of SQLite's "unable to open
  * database file" or "attempt to write a readonly database". */
@@ -823,11 +834,7 @@ void db_open(struct crm *crm, enum db_mode mode)
 		if (!f.exists)
 			crm_die(1, "%s: cannot open database: %s%s", path, strerror(ENOENT),
 				" (import data first: crm-import customers FILE)");
-		if (!f.empty && f.app_id != DB_APPLICATION_ID) {
-			if (f.app_id)
-				refuse(&f, NULL, f.app_id);
-			identify(&f);
-		}
+		whose(&f);
 		warn_network(&f);
 		/* Where no -wal and -shm can be made (a read-only medium, a
 		 * directory of somebody else's), a WAL base whose -wal holds
@@ -872,11 +879,7 @@ void db_open(struct crm *crm, enum db_mode mode)
 			}
 		}
 		if (!fresh) {
-			if (!f.empty && f.app_id != DB_APPLICATION_ID) {
-				if (f.app_id)
-					refuse(&f, NULL, f.app_id);
-				identify(&f);
-			}
+			whose(&f);
 			check_writable(&f);
 			fix_modes(&f);
 		}
