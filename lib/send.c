@@ -749,8 +749,6 @@ out:
 			sqlite3_finalize(sts[i]);
 	}
 	free(s.claim_sql);
-	for (int i = 0; i < s.tz_n; i++)
-		free(s.tz_cache[i].tz);
 	smtp_pool_close(s.smtp);
 	http_close(s.http);
 	if (s.file && s.file != stdout)

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "chan.h"
+#include "claimant.h"
 #include "chan_http.h"
 #include "conf.h"
 #include "db.h"
@@ -29,6 +30,7 @@
 #include "norm.h"
 #include "out.h"
 #include "progress.h"
+#include "quiet.h"
 #include "rec.h"
 #include "seg.h"
 #include "tmpl.h"
@@ -36,93 +38,92 @@
 #include "who.h"
 
 
-/* ---- the claimant: who holds a transmitting row ----------------------- */
-
-/* "host:pid:start": the start time (in clock ticks since boot, from
- * /proc) tells a live process from a later one that got the same pid. */
-static void proc_start(long pid, char *out, size_t n)
-{
-	char path[64], buf[1024];
-	FILE *fp;
-	size_t len;
-	char *p;
-
-	snprintf(out, n, "?");
-	snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
-	if (!(fp = fopen(path, "r")))
-		return;
-	len = fread(buf, 1, sizeof(buf) - 1, fp);
-	fclose(fp);
-	buf[len] = 0;
-	/* field 22, counted after the ")" that ends the command name */
-	if (!(p = strrchr(buf, ')')))
-		return;
-	for (int field = 2; p && field < 22; field++)
-		p = strchr(p + 1, ' ');
-	if (p)
-		snprintf(out, n, "%.*s", (int)strcspn(p + 1, " "), p + 1);
-}
+/* ---- the claimant and recovery ------------------------------------------ */
 
 void send_make_claimant(struct sender *s)
 {
-	char host[64] = "localhost", start[32];
-
-	gethostname(host, sizeof(host) - 1);
-	host[sizeof(host) - 1] = 0;
-	proc_start((long)getpid(), start, sizeof(start));
-	snprintf(s->claimant, sizeof(s->claimant), "%s:%ld:%s", host, (long)getpid(), start);
+	claimant_self(s->claimant, sizeof(s->claimant));
 }
 
-/* Is the process that wrote claimant (on this host) still running? */
-static int claimant_alive(const char *claimant)
+/* The boot id of a claimant (the fifth field from the right of format 2),
+ * in out; "" when it has none. */
+static void claimant_boot(const char *c, char *out, size_t n)
 {
-	char host[64] = "localhost", start[32], want[64];
-	const char *c1 = strchr(claimant, ':'), *c2;
-	long pid;
+	const char *end = c + strlen(c), *p = end;
+	int fields = 0;
 
-	gethostname(host, sizeof(host) - 1);
-	host[sizeof(host) - 1] = 0;
-	if (!c1 || strncmp(claimant, host, (size_t)(c1 - claimant)) ||
-	    strlen(host) != (size_t)(c1 - claimant))
-		return 1; /* another host: cannot tell, assume alive */
-	if (!(c2 = strchr(c1 + 1, ':')))
-		return 0;
-	pid = strtol(c1 + 1, NULL, 10);
-	snprintf(want, sizeof(want), "%s", c2 + 1);
-	proc_start(pid, start, sizeof(start));
-	return strcmp(start, "?") && !strcmp(start, want);
+	out[0] = 0;
+	while (p > c && fields < 5) {
+		const char *q = p;
+		while (q > c && q[-1] != ':')
+			q--;
+		if (++fields == 5 && q > c)
+			snprintf(out, n, "%.*s", (int)(p - q), q);
+		p = q > c ? q - 1 : q;
+	}
 }
 
-/* ---- recovery ----------------------------------------------------------- */
-
-/* Rows left transmitting by a process that is gone: the message may or may
- * not have reached the server, so they become in_doubt. */
+/*
+ * Rows left transmitting by a process that is gone (claimant.h: certainly
+ * dead, or a claim older than CLAIMANT_EXPIRY). A row it marked started
+ * (sent_at) may or may not have reached the server: it becomes in_doubt.
+ * A row it never started goes back to the queue with its attempt given
+ * back, but only when its claimant ran on this boot: the mark is written
+ * without waiting for the disk, so after a crash of the machine a missing
+ * mark proves nothing, and every row of the earlier boot is in doubt.
+ */
 void send_recover(struct sender *s)
 {
 	sqlite3_stmt *st = db_prepare(s->db,
-		"SELECT id, claimed_by FROM messages WHERE campaign_id = ? AND status = 'transmitting'");
-	sqlite3_stmt *up = db_prepare(s->db,
+		"SELECT id, claimed_by, updated_at, sent_at IS NOT NULL FROM messages"
+		" WHERE campaign_id = ? AND status = 'transmitting'");
+	sqlite3_stmt *doubt = db_prepare(s->db,
 		"UPDATE messages SET status = 'in_doubt', reason = 'interrupted while transmitting',"
-		" updated_at = ? WHERE id = ? AND status = 'transmitting'");
-	char now[20];
-	long n = 0;
+		" claimed_by = NULL, updated_at = ? WHERE id = ? AND status = 'transmitting'");
+	sqlite3_stmt *back = db_prepare(s->db,
+		"UPDATE messages SET status = 'deferred', reason = 'not tried: its sender stopped',"
+		" next_at = ?1, claimed_by = NULL, attempts = max(attempts - 1, 0), updated_at = ?1"
+		" WHERE id = ?2 AND status = 'transmitting'");
+	char now[20], myboot[64];
+	int64_t t = send_now(s);
+	long n = 0, nback = 0;
 
+	claimant_boot(s->claimant, myboot, sizeof(myboot));
 	send_fmt_now(s, now);
 	sqlite3_bind_int64(st, 1, s->campaign_id);
 	while (db_row(st)) {
 		const char *by = (const char *)sqlite3_column_text(st, 1);
-		if (by && claimant_alive(by))
+		const char *at = (const char *)sqlite3_column_text(st, 2);
+		int started = sqlite3_column_int(st, 3);
+		int64_t claimed = 0;
+		const char *why;
+		char boot[64];
+
+		if (!at || norm_time(at, strlen(at), NULL, &claimed, &why) < 0)
+			claimed = 0;
+		if (!claimant_dead(by, claimed, t, CLAIMANT_EXPIRY))
 			continue;
-		db_bind_text(up, 1, now, -1);
-		sqlite3_bind_int64(up, 2, sqlite3_column_int64(st, 0));
-		n += db_step_done(s->db, up);
+		claimant_boot(by ? by : "", boot, sizeof(boot));
+		if (!started && boot[0] && strcmp(boot, "?") && !strcmp(boot, myboot)) {
+			db_bind_text(back, 1, now, -1);
+			sqlite3_bind_int64(back, 2, sqlite3_column_int64(st, 0));
+			nback += db_step_done(s->db, back);
+			continue;
+		}
+		db_bind_text(doubt, 1, now, -1);
+		sqlite3_bind_int64(doubt, 2, sqlite3_column_int64(st, 0));
+		n += db_step_done(s->db, doubt);
 	}
 	sqlite3_finalize(st);
-	sqlite3_finalize(up);
+	sqlite3_finalize(doubt);
+	sqlite3_finalize(back);
 	if (n)
 		crm_warn("%ld message%s of campaign \"%s\" were being transmitted by a process that "
 			 "stopped: marked in_doubt (crm-send --resend-in-doubt sends them again)",
 			 n, n == 1 ? "" : "s", s->o->campaign);
+	if (nback)
+		crm_info("%ld message%s of campaign \"%s\" claimed by a process that stopped before "
+			 "sending them: queued again", nback, nback == 1 ? "" : "s", s->o->campaign);
 }
 
 /* ---- claiming ------------------------------------------------------------- */
@@ -144,66 +145,6 @@ static char *col_dup(sqlite3_stmt *st, int i)
 {
 	const unsigned char *t = sqlite3_column_text(st, i);
 	return t ? xstrdup((const char *)t) : NULL;
-}
-
-/* Minutes after local midnight at t in time zone tz (IANA name; empty or
- * unknown: the process's TZ). Switching TZ means tzset(), which reads the
- * zone file: the answer is kept per zone for the t of the current claim. */
-static int local_minutes(struct sender *s, const char *tz, int64_t t)
-{
-	static char *saved;
-	static int saved_set;
-	time_t tt = (time_t)t;
-	struct tm tm;
-	const char *key = tz ? tz : "";
-
-	if (t != s->tz_t) {
-		for (int i = 0; i < s->tz_n; i++)
-			free(s->tz_cache[i].tz);
-		s->tz_n = 0;
-		s->tz_t = t;
-	}
-	for (int i = 0; i < s->tz_n; i++)
-		if (!strcmp(s->tz_cache[i].tz, key))
-			return s->tz_cache[i].minutes;
-	if (!saved_set) {
-		const char *e = getenv("TZ");
-		saved = e ? xstrdup(e) : NULL;
-		saved_set = 1;
-	}
-	if (*key) {
-		setenv("TZ", key, 1);
-		tzset();
-	}
-	localtime_r(&tt, &tm);
-	if (*key) {
-		if (saved)
-			setenv("TZ", saved, 1);
-		else
-			unsetenv("TZ");
-		tzset();
-	}
-	if (s->tz_n < (int)ARRAY_SIZE(s->tz_cache)) {
-		s->tz_cache[s->tz_n].tz = xstrdup(key);
-		s->tz_cache[s->tz_n].minutes = tm.tm_hour * 60 + tm.tm_min;
-		s->tz_n++;
-	}
-	return tm.tm_hour * 60 + tm.tm_min;
-}
-
-/* When quiet, the seconds until the quiet hours end; else 0. */
-static int64_t quiet_wait(struct sender *s, const char *tz, int64_t t)
-{
-	const struct send_opts *o = s->o;
-	int m, from = o->quiet_from, to = o->quiet_to, in;
-
-	if (from < 0)
-		return 0;
-	m = local_minutes(s, tz, t);
-	in = from <= to ? (m >= from && m < to) : (m >= from || m < to);
-	if (!in)
-		return 0;
-	return (int64_t)(((to - m) + 1440) % 1440) * 60 - (t % 60);
 }
 
 static int address_suppressed(struct sender *s, const char *addr)
@@ -403,7 +344,7 @@ int send_claim(struct sender *s, struct item *items, int n, int *ntx)
 			status = "suppressed", reason = "cap";
 		else if (!strcmp(grp, "control"))
 			status = "control";
-		else if ((wait = quiet_wait(s, tz, now)) > 0) {
+		else if ((wait = quiet_wait(tz, now, o->quiet_from, o->quiet_to)) > 0) {
 			status = "deferred", reason = "quiet_hours";
 			norm_fmt_time(now + wait, next);
 		} else

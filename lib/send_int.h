@@ -20,6 +20,7 @@
 
 #include "chan.h"
 #include "chan_http.h"
+#include "claimant.h"
 #include "send.h"
 #include "util.h"
 
@@ -83,7 +84,7 @@ struct sender {
 	sqlite3 *db;
 	struct conf *conf;
 	int64_t campaign_id;
-	char claimant[160];
+	char claimant[CLAIMANT_MAX];
 	char *secret;
 	double t0;
 
@@ -101,10 +102,6 @@ struct sender {
 	sqlite3_stmt *deferred_st, *tried_st, *started_st;
 	char *claim_sql;          /* the text claim_st was prepared from */
 	double last_tx;           /* monotonic time of the last transmission */
-	/* local time per time zone for the claim at tz_t (quiet hours) */
-	struct { char *tz; int minutes; } tz_cache[16];
-	int tz_n;
-	int64_t tz_t;
 
 	/* email: connections at once (--concurrency) */
 	struct smtp_pool *smtp;
