@@ -5,10 +5,9 @@
 # host run must not take the other for dead: no row it has claimed turns
 # in_doubt, and nobody receives a message twice.
 #
-# Pending (t0612-send-pidns.sh.pending) until lib/send.c uses
-# lib/claimant.c: before that, recover() looks the namespace's pid up in the
-# host's /proc, marks its 10 transmitting rows in_doubt and the host run
-# sends them again (with --mount-proc, as containers have it, every time).
+# Before lib/claimant.c, recover() looked the namespace's pid up in the
+# host's /proc, marked its 10 transmitting rows in_doubt and the host run
+# sent them again (with --mount-proc, as containers have it, every time).
 # Needs root for unshare; skipped when unshare is refused.
 . "$CRM_TOP/tests/lib.sh"
 
