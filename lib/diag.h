@@ -11,6 +11,7 @@
 #define CRM_DIAG_H
 
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdnoreturn.h>
 
 extern const char *crm_progname;
@@ -40,6 +41,35 @@ void crm_vreport(const char *file, long line, const char *kind,
  * there what the failure leaves stored (exit rolls the transaction back).
  * Set it when the transaction begins, clear it once it is committed. */
 extern void (*crm_die_hook)(void);
+
+/*
+ * Values from the input in diagnostics. A diagnostic about a bad value
+ * names the file, the line, the column and the reason, and shows at most a
+ * safe rendering of the value, never the value itself when it may be
+ * personal data:
+ *
+ * - personal (the value of a column of personal data: e-mail, phone,
+ *   names, birthday, address, attributes): only its length,
+ *   "(12 characters)";
+ * - any other value that looks like an e-mail address (it has an '@') is
+ *   masked, "\"j***@e***.com\"", and one that looks like a phone number
+ *   (7 digits or more) is only its length;
+ * - everything else in double quotes, at most DIAG_VALUE_MAX characters
+ *   (then "..."), with control characters (C0, DEL, C1) escaped as \r,
+ *   \n, \t or \xNN, a backslash or quote as \\ and \", and bytes
+ *   that are not UTF-8 as \xNN.
+ *
+ * diag_name() is the same for a column name, without the quotes (and
+ * without escaping backslashes and quotes), up to DIAG_NAME_MAX
+ * characters. Whatever a message holds, crm_vreport()
+ * escapes the control characters left in it (a file name, say): no
+ * diagnostic ever writes a raw ESC, CR or LF to the terminal.
+ */
+struct sb;
+#define DIAG_VALUE_MAX 32
+#define DIAG_NAME_MAX 64
+void diag_value(struct sb *sb, const char *v, size_t n, int personal);
+void diag_name(struct sb *sb, const char *v, size_t n);
 
 /* Exit statuses shared by every program. */
 enum {

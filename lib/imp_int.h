@@ -165,8 +165,8 @@ int imp_check_columns(struct imp *im);
 void imp_field_text(const struct rec_field *f, const char **s, size_t *n);
 void imp_warn(struct imp *im, const char *fmt, ...) CRM_FMT(2, 3);
 void imp_reject(struct imp *im, const struct rec *rec, const char *reason);
-void imp_quote_val(struct sb *sb, const char *s, size_t n);
-void imp_reject_value(struct imp *im, const char *what, const char *s, size_t n,
+void imp_quote_val(struct sb *sb, int f, const char *s, size_t n);
+void imp_reject_value(struct imp *im, int f, const char *what, const char *s, size_t n,
 		      const char *why);
 const char *imp_raw(struct imp *im, enum field f, size_t *len);
 void imp_set(struct imp *im, enum field f, const char *s, size_t n);

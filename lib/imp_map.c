@@ -353,8 +353,12 @@ int imp_check_columns(struct imp *im)
 	if (!missing)
 		return 0;
 	struct sb cols = SB_INIT;
-	for (size_t i = 0; i < rec_ncols(im->r); i++)
-		sb_addf(&cols, "%s\"%s\"", i ? ", " : "", rec_colname(im->r, i));
+	for (size_t i = 0; i < rec_ncols(im->r); i++) {
+		const char *c = rec_colname(im->r, i);
+		sb_adds(&cols, i ? ", \"" : "\"");
+		diag_name(&cols, c, strlen(c));
+		sb_addc(&cols, '"');
+	}
 	crm_error_at(im->fname, rec_header_line(im->r),
 		     "cannot import %s: %s; columns are %s (rename with --map 'COLUMN=FIELD')",
 		     imp_kind_name(k), missing, cols.len ? cols.buf : "none");

@@ -110,7 +110,7 @@ static void take_customer_fields(struct imp *im)
 			imp_set(im, F_COUNTRY, cc, 2);
 		else {
 			sb_reset(&im->tmp);
-			imp_quote_val(&im->tmp, s, n);
+			imp_quote_val(&im->tmp, F_COUNTRY, s, n);
 			imp_warn(im, "invalid country %s: %s; field dropped", im->tmp.buf, why);
 		}
 	}
@@ -156,7 +156,7 @@ static void take_customer_fields(struct imp *im)
 			imp_set(im, F_TZ, s, n);
 		} else {
 			sb_reset(&im->tmp);
-			imp_quote_val(&im->tmp, s, n);
+			imp_quote_val(&im->tmp, F_TZ, s, n);
 			imp_warn(im, "unknown time zone %s; field dropped", im->tmp.buf);
 		}
 	}
@@ -284,7 +284,7 @@ int imp_row_customer(struct imp *im)
 			continue;
 		if (norm_bool(s, n, &g, &why) < 0) {
 			sb_reset(&im->tmp);
-			imp_quote_val(&im->tmp, s, n);
+			imp_quote_val(&im->tmp, F_CONSENT, s, n);
 			imp_warn(im, "invalid %s_consent %s: %s; field dropped",
 				 im->colkey[i], im->tmp.buf, why);
 			continue;
@@ -524,7 +524,7 @@ int imp_row_order(struct imp *im)
 		return -1;
 	}
 	if (norm_currency(s, n, code, &exponent, &why) < 0) {
-		imp_reject_value(im, "currency", s, n, why);
+		imp_reject_value(im, F_CURRENCY, "currency", s, n, why);
 		return -1;
 	}
 	s = imp_raw(im, F_AMOUNT, &n);
@@ -533,7 +533,7 @@ int imp_row_order(struct imp *im)
 		return -1;
 	}
 	if (norm_amount(s, n, exponent, &im->o->norm, &minor, &why) < 0) {
-		imp_reject_value(im, "amount", s, n, why);
+		imp_reject_value(im, F_AMOUNT, "amount", s, n, why);
 		return -1;
 	}
 	if ((s = imp_raw(im, F_STATUS, &n))) {
@@ -716,7 +716,7 @@ int imp_row_consent(struct imp *im)
 	if (!known) {
 		sb_reset(&im->tmp);
 		sb_adds(&im->tmp, "unknown channel ");
-		imp_quote_val(&im->tmp, s, n);
+		imp_quote_val(&im->tmp, F_CHANNEL, s, n);
 		sb_adds(&im->tmp, " (email, sms, push, telegram, whatsapp, viber, webhook)");
 		imp_reject(im, im->rec, im->tmp.buf);
 		return -1;
@@ -726,7 +726,7 @@ int imp_row_consent(struct imp *im)
 		return -1;
 	}
 	if (norm_bool(s, n, &g, &why) < 0) {
-		imp_reject_value(im, "granted", s, n, why);
+		imp_reject_value(im, F_GRANTED, "granted", s, n, why);
 		return -1;
 	}
 	if (!imp_take_time(im, F_TIME, &why) && why) {

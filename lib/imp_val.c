@@ -88,27 +88,34 @@ void imp_reject(struct imp *im, const struct rec *rec, const char *reason)
 		abort_run(im);
 }
 
-/* Values shown in messages: never longer than 40 bytes. */
-void imp_quote_val(struct sb *sb, const char *s, size_t n)
+/* Columns of personal data, whose values a diagnostic never shows. */
+static int field_personal(int f)
 {
-	sb_addc(sb, '"');
-	if (n > 40) {
-		sb_add(sb, s, 37);
-		sb_adds(sb, "...");
-	} else {
-		sb_add(sb, s, n);
+	switch (f) {
+	case F_EMAIL: case F_PHONE: case F_FIRST: case F_LAST: case F_NAME:
+	case F_BIRTHDAY: case F_CITY: case F_ATTR: case F_PROPS:
+		return 1;
+	default:
+		return 0;
 	}
-	sb_addc(sb, '"');
+}
+
+/* A value of field f in a message: diag_value() (lib/diag.h), which
+ * never shows a personal one, masks what looks like an e-mail address or
+ * a phone number, escapes control characters and caps the length. */
+void imp_quote_val(struct sb *sb, int f, const char *s, size_t n)
+{
+	diag_value(sb, s, n, field_personal(f));
 }
 
 /* Rejects the row for a required value that does not parse:
  * 'invalid amount "12,3.4": misplaced group separator'. */
-void imp_reject_value(struct imp *im, const char *what, const char *s, size_t n,
-			 const char *why)
+void imp_reject_value(struct imp *im, int f, const char *what, const char *s, size_t n,
+		      const char *why)
 {
 	sb_reset(&im->tmp);
 	sb_addf(&im->tmp, "invalid %s ", what);
-	imp_quote_val(&im->tmp, s, n);
+	imp_quote_val(&im->tmp, f, s, n);
 	sb_addf(&im->tmp, ": %s", why);
 	imp_reject(im, im->rec, im->tmp.buf);
 }

@@ -385,8 +385,11 @@ static void fields_absent(struct rdr *r, struct rec *out)
 static void err_field(struct rdr *r, const char *what, size_t i)
 {
 	sb_addf(&r->err, "%s in field %zu", what, i + 1);
-	if (i < r->ncols && r->hdrline)
-		sb_addf(&r->err, " (%s)", r->cols[i]);
+	if (i < r->ncols && r->hdrline) {
+		sb_adds(&r->err, " (");
+		diag_name(&r->err, r->cols[i], r->collen[i]);
+		sb_addc(&r->err, ')');
+	}
 }
 
 /*
@@ -530,8 +533,11 @@ static int csv_unterminated(struct rdr *r, struct rec *out, size_t field,
 	set_raw(out, r->raw.buf, r->raw.len);
 	sb_reset(&r->err);
 	sb_addf(&r->err, "unterminated quoted field %zu", field + 1);
-	if (field < r->ncols && r->hdrline)
-		sb_addf(&r->err, " (%s)", r->cols[field]);
+	if (field < r->ncols && r->hdrline) {
+		sb_adds(&r->err, " (");
+		diag_name(&r->err, r->cols[field], r->collen[field]);
+		sb_addc(&r->err, ')');
+	}
 	sb_adds(&r->err, why);
 	out->error = r->err.buf;
 	return REC_OK;
@@ -756,7 +762,10 @@ static void csv_header(struct rdr *r)
 			return;
 		}
 		if (find_col(r, s, n) >= 0) {
-			fatal(r, "duplicate column \"%.*s\" in header", (int)n, s);
+			struct sb name = SB_INIT;
+			diag_name(&name, s, n);
+			fatal(r, "duplicate column \"%s\" in header", name.buf);
+			sb_free(&name);
 			return;
 		}
 		if (r->ncols == r->maxcols) {
@@ -1007,16 +1016,18 @@ static int json_record(struct rdr *r, struct rec *out)
 		goto bad;
 	}
 	if (maybe_nul_escape(s, n) && (k = json_nul_member(s, n, &key, &klen))) {
-		sb_addf(&r->err, "NUL byte in field %zu (%.*s)", k,
-			(int)(klen > 200 ? 200 : klen), key);
+		sb_addf(&r->err, "NUL byte in field %zu (", k);
+		diag_name(&r->err, key, klen);
+		sb_addc(&r->err, ')');
 		goto bad;
 	}
 	k = 0;
 	for (it = r->json->child; it; it = it->next) {
 		k++;
 		if (cJSON_IsNumber(it) && (isinf(it->valuedouble) || isnan(it->valuedouble))) {
-			sb_addf(&r->err, "number out of range in field %zu (%s)", k,
-				it->string);
+			sb_addf(&r->err, "number out of range in field %zu (", k);
+			diag_name(&r->err, it->string, strlen(it->string));
+			sb_addc(&r->err, ')');
 			goto bad;
 		}
 	}
