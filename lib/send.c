@@ -261,8 +261,11 @@ static int campaign_setup(struct sender *s)
 		sqlite3_finalize(st);
 	} else {
 		sqlite3_finalize(st);
-		if (o->retry) {
-			crm_error("no campaign \"%s\" to continue", o->campaign);
+		if (o->retry || o->resend_in_doubt) {
+			/* a misspelt name must not start an empty campaign */
+			crm_error("no campaign \"%s\" to continue (%s continues a campaign that was "
+				  "sent before; crm-report campaigns lists them)", o->campaign,
+				  o->retry ? "--retry" : "--resend-in-doubt");
 			status = 1;
 		} else {
 			send_fmt_now(s, now);

@@ -51,4 +51,13 @@ test_expect 'retries beyond --max-wait are left to the next run' '
 	expect_eq 8 "$(sql "SELECT count(*) FROM messages m JOIN campaigns k ON k.id = m.campaign_id WHERE k.name = '\''later'\'' AND status = '\''sent'\''")"
 '
 
+test_expect '--retry or --resend-in-doubt with a misspelt campaign: an error, no new campaign' '
+	before=$(sql "SELECT count(*) FROM campaigns") &&
+	run 1 crm-send --campaign laterr --channel email --template t.tmpl --retry &&
+	expect_grep "no campaign \"laterr\" to continue (--retry continues" err &&
+	run 1 crm-send --campaign laterr --channel email --template t.tmpl --resend-in-doubt </dev/null &&
+	expect_grep "no campaign \"laterr\" to continue (--resend-in-doubt continues" err &&
+	expect_eq "$before" "$(sql "SELECT count(*) FROM campaigns")"
+'
+
 test_done
