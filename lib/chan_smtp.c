@@ -24,6 +24,7 @@
 #include <curl/curl.h>
 
 #include "diag.h"
+#include "redact.h"
 #include "util.h"
 
 /* failed connections in a row (no message went through) that stop the
@@ -91,6 +92,7 @@ struct conn {
 
 struct smtp_pool {
 	struct smtp_conf c;
+	struct redact red;      /* the login, in every form a reply may echo */
 	CURLM *multi;
 	struct conn *conns;
 	int n;
@@ -194,6 +196,20 @@ static size_t header_cb(char *buf, size_t size, size_t nitems, void *arg)
 	return n;
 }
 
+static void vlog(struct conn *k, const char *dir, const char *s, size_t n)
+{
+	struct sb b = SB_INIT;
+
+	if (!k->p->c.verbose)
+		return;
+	while (n && (s[n - 1] == '\n' || s[n - 1] == '\r'))
+		n--;
+	sb_add(&b, s, n);
+	redact_sb(&b, &k->p->red);
+	fprintf(stderr, "%d%s %s\n", k->idx, dir, b.buf ? b.buf : "");
+	sb_free(&b);
+}
+
 /* Watches the commands libcurl sends while connecting (to know what a
  * reply answers) and, with -vvvv, prints the dialogue, never AUTH. */
 static int debug_cb(CURL *h, curl_infotype type, char *data, size_t size, void *arg)
@@ -222,9 +238,9 @@ static int debug_cb(CURL *h, curl_infotype type, char *data, size_t size, void *
 			fprintf(stderr, "%d> %.*s", k->idx, k->in_auth ? 5 : (int)size,
 				k->in_auth ? "AUTH\n" : data);
 	} else if (type == CURLINFO_HEADER_IN && verbose) {
-		fprintf(stderr, "%d< %.*s", k->idx, (int)size, data);
-	} else if (type == CURLINFO_TEXT && verbose) {
-		fprintf(stderr, "%d* %.*s", k->idx, (int)size, data);
+		vlog(k, "<", data, size);
+	} else if (type == CURLINFO_TEXT && verbose && size > 0 && strncmp(data, "reached ", 8)) {
+		vlog(k, "*", data, size);
 	}
 	return 0;
 }
@@ -252,6 +268,8 @@ struct smtp_pool *smtp_pool_open(const struct smtp_conf *c, int nconn)
 	if (p->c.max_hold <= 0)
 		p->c.max_hold = 120;
 	p->per_conn = c->max_per_conn > 0 ? c->max_per_conn : 0;
+	redact_init(&p->red);
+	redact_add_login(&p->red, c->user, c->password);
 	p->n = nconn < 1 ? 1 : nconn;
 	p->conns = xcalloc((size_t)p->n, sizeof(*p->conns));
 	p->backoff = FIRST_BACKOFF;
@@ -299,6 +317,7 @@ void smtp_pool_close(struct smtp_pool *p)
 		sb_free(&k->body);
 	}
 	curl_multi_cleanup(p->multi);
+	redact_free(&p->red);
 	free(p->conns);
 	free(p);
 }
@@ -373,14 +392,6 @@ double smtp_pool_ready_in(struct smtp_pool *p)
 	return best;
 }
 
-static void vlog(struct conn *k, const char *dir, const char *s, size_t n)
-{
-	if (k->p->c.verbose) {
-		while (n && (s[n - 1] == '\n' || s[n - 1] == '\r'))
-			n--;
-		fprintf(stderr, "%d%s %.*s\n", k->idx, dir, (int)n, s);
-	}
-}
 
 static void finish(struct conn *k, enum chan_status st, int code, int untried, const char *fmt, ...)
 	CRM_FMT(5, 6);
@@ -401,6 +412,10 @@ static void finish(struct conn *k, enum chan_status st, int code, int untried, c
 	else
 		vsnprintf(r->reason, sizeof(r->reason), fmt, ap);
 	va_end(ap);
+	/* what the server said is stored and printed: never a credential
+	 * it echoes */
+	redact_buf(r->provider_id, sizeof(r->provider_id), &k->p->red);
+	redact_buf(r->reason, sizeof(r->reason), &k->p->red);
 	k->done = 1;
 }
 
@@ -469,6 +484,7 @@ static void stop_pool(struct smtp_pool *p, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(p->stop, sizeof(p->stop), fmt, ap);
 	va_end(ap);
+	redact_buf(p->stop, sizeof(p->stop), &p->red);
 }
 
 /* A connection failed before this message's transaction began (no

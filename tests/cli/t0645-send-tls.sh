@@ -34,13 +34,15 @@ conf() {
 # send CAMPAIGN ID: sends CAMPAIGN to customer ID
 send() {
 	printf 'id\n%s\n' "$2" >to.csv
-	crm-send --campaign "$1" --channel email --template m.tmpl -f csv to.csv
+	_c=$1
+	shift 2
+	crm-send --campaign "$_c" --channel email --template m.tmpl -f csv "$@" to.csv
 }
 # stored SPOOL: the number of messages the server stored
 stored() { ls "$TEST_DIR/$1" 2>/dev/null | grep -c '\.eml$' || true; }
 
 test_expect 'setup: customers' '
-	printf "id,email,first_name,email_consent\nT1,t1@example.com,Tia,yes\nT2,t2@example.com,Tom,yes\nT3,t3@example.com,Ted,yes\n" >c.csv &&
+	printf "id,email,first_name,email_consent\nT1,t1@example.com,Tia,yes\nT2,t2@example.com,Tom,yes\nT3,t3@example.com,Ted,yes\nT4,echoauth-4@example.com,Eve,yes\n" >c.csv &&
 	crm-import customers c.csv 2>/dev/null
 '
 
@@ -92,3 +94,19 @@ test_expect 'insecure = yes skips the check (for a test server only)' '
 	expect_grep "T2,email,sent," out &&
 	expect_eq 3 "$(stored spool-smtps)"
 '
+
+test_expect 'a server that repeats the login in its reply: stored and printed redacted' '
+	conf "smtp://127.0.0.1:$STARTTLS_PORT" starttls=yes user=crmuser \
+		password_env=CRM_SMTP_PASSWORD ca_file=cert.pem &&
+	run 0 send echo T4 -vvvv &&
+	expect_grep "(password [redacted], Basic [redacted], AUTH PLAIN [redacted])" out &&
+	for secret in tls-Pa55 "$(printf crmuser:tls-Pa55 | base64)" \
+		"$(printf "\0crmuser\0tls-Pa55" | base64)"; do
+		! grep -F -e "$secret" out err || { echo "found $secret"; exit 1; }
+		! sqlite3 crm.db .dump | grep -F -e "$secret" || exit 1
+		! grep -a -F -e "$secret" crm.db crm.db-wal 2>/dev/null || exit 1
+	done &&
+	expect_grep "redacted" err
+'
+
+test_done

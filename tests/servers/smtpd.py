@@ -24,6 +24,9 @@ port file. Recipients' local parts choose misbehaviour:
                    --late-delay seconds (default 3), later than the client
                    waits
     closedata...@  the connection is closed on DATA, before any 354
+    echoauth...@   550 to RCPT TO that repeats the --auth login: the
+                   password, user:password and its base64, the PLAIN
+                   form, as careless servers do in error texts
 
 Whole-server misbehaviour, as real servers have it:
 
@@ -54,6 +57,7 @@ or when its parent process is gone.
 """
 import argparse
 import asyncio
+import base64
 import os
 import random
 import signal
@@ -108,6 +112,12 @@ class Handler:
         local = address.split("@", 1)[0].lower()
         if local.startswith("closedata"):
             session.close_on_data = True
+        if local.startswith("echoauth") and self.a.auth:
+            user, pw = self.a.auth.split(":", 1)
+            b64 = base64.b64encode(("%s:%s" % (user, pw)).encode()).decode()
+            plain = base64.b64encode(("\0%s\0%s" % (user, pw)).encode()).decode()
+            return "550 5.7.1 not for you, %s (password %s, Basic %s, AUTH PLAIN %s)" % (
+                user, pw, b64, plain)
         if local.startswith("tempfail"):
             return "451 4.3.0 try again later"
         if local.startswith("bounce"):
