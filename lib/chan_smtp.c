@@ -105,7 +105,7 @@ struct smtp_pool {
 	/* learnt limits */
 	int per_conn;           /* messages per connection, 0: none known */
 	double pause_until;     /* no MAIL before this (a 4xx at MAIL) */
-	double pause;           /* the next pause */
+	int npause;             /* pauses since the last refusal after a success */
 	int rate_n;             /* at most rate_n MAILs in rate_w seconds */
 	double rate_w;
 	double burst_start;     /* first MAIL accepted since the last pause */
@@ -273,7 +273,6 @@ struct smtp_pool *smtp_pool_open(const struct smtp_conf *c, int nconn)
 	p->n = nconn < 1 ? 1 : nconn;
 	p->conns = xcalloc((size_t)p->n, sizeof(*p->conns));
 	p->backoff = FIRST_BACKOFF;
-	p->pause = 1;
 	for (int i = 0; i < p->n; i++) {
 		p->conns[i].p = p;
 		p->conns[i].idx = i + 1;
@@ -365,6 +364,26 @@ static double rate_next(const struct smtp_pool *p, double now)
 			t = oldest + p->rate_w;
 	}
 	return t;
+}
+
+/* May another MAIL go now? Not before the learnt rate allows, counting
+ * the MAILs still waiting for their reply; and while the pool finds out
+ * whether a rate limit is over, one MAIL at a time (every MAIL refused
+ * counts against the limit at servers such as Postfix). */
+static int may_mail(const struct smtp_pool *p, double now)
+{
+	int inflight = 0;
+
+	if (rate_next(p, now) > now)
+		return 0;
+	for (int i = 0; i < p->n; i++)
+		inflight += p->conns[i].st == C_MAIL;
+	if (p->paused && inflight)
+		return 0;
+	if (p->rate_n > 0 && p->rate_w > 0 &&
+	    ring_count(p, now, p->rate_w) + inflight >= p->rate_n)
+		return 0;
+	return 1;
 }
 
 double smtp_pool_ready_in(struct smtp_pool *p)
@@ -664,7 +683,7 @@ int smtp_pool_start(struct smtp_pool *p, void *tag, const char *from, const char
 	snprintf(k->rcpt, sizeof(k->rcpt), "%s", rcpt);
 	stuff(k, msg, len);
 	/* MAIL goes out when the connection is up and the rate allows */
-	if (k->st == C_IDLE && rate_next(p, now) <= now)
+	if (k->st == C_IDLE && may_mail(p, now))
 		begin_mail(k);
 	return 0;
 }
@@ -695,26 +714,40 @@ static void out_of_step(struct conn *k)
 	conn_drop(k);
 }
 
-/* Learns from a MAIL refused with 4xx: the rate the server takes. */
+/*
+ * Learns from a MAIL refused with 4xx (not 421): the server takes so many
+ * messages in so long. The first refusal gives the count (the messages
+ * taken since the pool last resumed) and the first message taken after it
+ * the window (from the first of those to now): from then on the pool
+ * keeps to that many in any such window, which keeps it within a server
+ * that counts in fixed windows of that length or less. A refusal while
+ * keeping to it widens the window by half. The pauses to find the window
+ * are a second each for five seconds, then double up to a minute.
+ */
 static void rate_limited(struct conn *k)
 {
 	struct smtp_pool *p = k->p;
-	double now = now_monotonic();
+	double now = now_monotonic(), d;
 
-	if (!p->paused && p->burst_n > 0) {
-		/* the server took burst_n messages since burst_start: at
-		 * most that many in the window, which we learn when it
-		 * takes messages again */
-		if (!p->rate_n || p->burst_n < p->rate_n)
+	k->st = C_IDLE;
+	if (now < p->pause_until)
+		return;	/* a MAIL sent before the pause began: same answer */
+	if (!p->paused) {
+		if (p->rate_n && p->rate_w > 0)
+			p->rate_w *= 1.5;
+		else if (!p->rate_n && p->burst_n > 0)
 			p->rate_n = p->burst_n;
+		p->npause = 0;
 	}
 	p->paused = 1;
-	p->pause_until = now + p->pause;
+	d = p->npause < 5 ? 1 : 1 << (p->npause - 4 > 6 ? 6 : p->npause - 4);
+	if (d > MAX_BACKOFF)
+		d = MAX_BACKOFF;
+	p->npause++;
+	p->pause_until = now + d;
 	if (p->c.verbose)
 		fprintf(stderr, "%d* the server asks us to wait (%s): pausing %.0f s\n", k->idx,
-			k->reply, p->pause);
-	p->pause = p->pause * 2 > MAX_BACKOFF ? MAX_BACKOFF : p->pause * 2;
-	k->st = C_IDLE;
+			k->reply, d);
 }
 
 /* A complete reply (its last line) came for k's state. */
@@ -738,7 +771,6 @@ static void on_reply(struct conn *k)
 						p->rate_w = w;
 				}
 				p->paused = 0;
-				p->pause = 1;
 				p->burst_n = 0;
 			}
 			if (p->burst_n++ == 0)
@@ -972,8 +1004,10 @@ static void drive(struct smtp_pool *p)
 		}
 		if (k->busy && !k->done && k->st == C_IDLE) {
 			double t = rate_next(p, now);
-			if (t <= now)
-				begin_mail(k);
+			if (t <= now) {
+				if (may_mail(p, now))
+					begin_mail(k);
+			}
 			else if (t - now > p->c.max_hold) {
 				finish(k, CHAN_TRANSIENT, 0, 1, "the server asks us to wait longer "
 				       "than %.0f s (%s)", p->c.max_hold, k->reply);
@@ -1036,8 +1070,10 @@ int smtp_pool_next(struct smtp_pool *p, double timeout, void **tag, struct chan_
 			if (k->busy && k->st == C_DOWN && k->not_before < wake)
 				wake = k->not_before;
 			if (k->busy && k->st == C_IDLE) {
+				/* (when the rate allows now but may_mail() does
+				 * not, a reply is awaited) */
 				double t = rate_next(p, now);
-				if (t < wake)
+				if (t > now && t < wake)
 					wake = t;
 			}
 			if (k->fd != CURL_SOCKET_BAD && k->st >= C_IDLE && nfd < 64) {

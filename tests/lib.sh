@@ -159,6 +159,89 @@ start_smtpd() {
 	SMTP_PORT=$SERVER_PORT
 }
 
+# start_postfix PORT RELAY_PORT [MAIN_CF_LINE...]: Debian's Postfix as an
+# unprivileged-looking instance of its own: configuration, queue and log
+# under $TEST_DIR/postfix, smtpd on 127.0.0.1:PORT, relaying every message
+# to 127.0.0.1:RELAY_PORT (no DNS), the extra main.cf lines given. Its log
+# is $POSTFIX_LOG. Needs root and the postfix package (make deps-test);
+# returns 2 without them. It stops when the test script ends.
+start_postfix() {
+	[ "$(id -u)" -eq 0 ] && [ -x /usr/lib/postfix/sbin/master ] && id postfix >/dev/null 2>&1 ||
+		return 2
+	_pd=$TEST_DIR/postfix
+	POSTFIX_LOG=$_pd/maillog
+	mkdir -p "$_pd/etc" "$_pd/spool" "$_pd/lib"
+	chmod 755 "$TEST_DIR" "$_pd"
+	_port=$1 _relay=$2
+	shift 2
+	{
+		cat <<EOF_
+compatibility_level = 3.6
+queue_directory = $_pd/spool
+data_directory = $_pd/lib
+command_directory = /usr/sbin
+daemon_directory = /usr/lib/postfix/sbin
+shlib_directory = /usr/lib/postfix
+meta_directory = /etc/postfix
+mail_owner = postfix
+setgid_group = postdrop
+myhostname = relay.crm-test.invalid
+mydomain = crm-test.invalid
+inet_interfaces = 127.0.0.1
+inet_protocols = ipv4
+mynetworks = 127.0.0.0/8
+mydestination =
+alias_maps =
+alias_database =
+relayhost = [127.0.0.1]:$_relay
+smtp_dns_support_level = disabled
+maillog_file = $POSTFIX_LOG
+maillog_file_prefixes = $_pd
+EOF_
+		for _l; do echo "$_l"; done
+	} >"$_pd/etc/main.cf"
+	{
+		echo "127.0.0.1:$_port inet n - n - - smtpd"
+		for _s in "pickup unix n - n 60 1 pickup" "cleanup unix n - n - 0 cleanup" \
+			"qmgr unix n - n 300 1 qmgr" "rewrite unix - - n - - trivial-rewrite" \
+			"bounce unix - - n - 0 bounce" "defer unix - - n - 0 bounce" \
+			"trace unix - - n - 0 bounce" "verify unix - - n - 1 verify" \
+			"flush unix n - n 1000? 0 flush" "proxymap unix - - n - - proxymap" \
+			"smtp unix - - n - - smtp" "relay unix - - n - - smtp" \
+			"showq unix n - n - - showq" "error unix - - n - - error" \
+			"retry unix - - n - - error" "discard unix - - n - - discard" \
+			"anvil unix - - n - 1 anvil" "scache unix - - n - 1 scache" \
+			"postlog unix-dgram n - n - 1 postlogd"; do
+			echo "$_s"
+		done
+	} >"$_pd/etc/master.cf"
+	for _q in active bounce corrupt defer deferred flush hold incoming private saved trace; do
+		mkdir -p "$_pd/spool/$_q" && chown postfix "$_pd/spool/$_q" && chmod 700 "$_pd/spool/$_q"
+	done
+	mkdir -p "$_pd/spool/maildrop" "$_pd/spool/public" "$_pd/spool/pid"
+	chown postfix:postdrop "$_pd/spool/maildrop" "$_pd/spool/public"
+	chmod 730 "$_pd/spool/maildrop"
+	chmod 710 "$_pd/spool/public"
+	chown postfix "$_pd/lib"
+	/usr/lib/postfix/sbin/master -c "$_pd/etc" -d >"$_pd/master.out" 2>&1 &
+	SERVER_PIDS="$SERVER_PIDS $!"
+	_i=0
+	while ! grep -q "daemon started" "$POSTFIX_LOG" 2>/dev/null; do
+		sleep 0.1
+		_i=$((_i + 1))
+		if [ $_i -gt 100 ]; then
+			echo "postfix did not start:" >&2
+			cat "$_pd/master.out" "$POSTFIX_LOG" >&2 2>/dev/null
+			return 1
+		fi
+	done
+}
+
+# free_port: a TCP port on 127.0.0.1 nobody listens on now
+free_port() {
+	"$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
 # spooled: the number of messages the SMTP server stored
 spooled() {
 	ls "$SPOOL" 2>/dev/null | grep -c '\.eml$' || true
