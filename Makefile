@@ -11,7 +11,8 @@
 #                   make check replays their corpus and crashers
 #   make bench      benchmarks against peers (sqlite3 .import, ...)
 #   make install    PREFIX=/usr/local DESTDIR=
-#   make deps       apt-get install the build and test dependencies
+#   make deps       apt-get install what building and running need
+#   make deps-test  and what the tests need (make check installs them)
 
 VERSION  = 0.1.0
 PREFIX  ?= /usr/local
@@ -89,7 +90,7 @@ tests: $(UNIT_BIN) $(REPLAY_BIN) $(BUILD)/tests/failmalloc.so
 
 fuzz-targets: $(FUZZ_BIN)
 
-check: deps
+check: deps-test
 	$(MAKE) -j$(JOBS) all tests
 	@sh tests/run.sh $(BUILD)
 
@@ -103,17 +104,20 @@ check-asan:
 	$(MAKE) BUILD=build-asan OPT='-O1 -g -fno-omit-frame-pointer' \
 		SAN='-fsanitize=address,undefined -fno-sanitize-recover=all' check
 
-check-valgrind: deps
+check-valgrind: deps-test
 	$(MAKE) -j$(JOBS) all
 	@sh tests/valgrind.sh $(BUILD)
 
-fuzz: deps
+fuzz: deps-test
 	$(MAKE) -j$(JOBS) BUILD=build-fuzz CC=clang OPT='-O1 -g -fno-omit-frame-pointer' \
 		SAN='-fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all' fuzz-targets
 	@sh tests/fuzz/run.sh build-fuzz $(FUZZ_TIME)
 
 deps:
 	@sh share/deps.sh
+
+deps-test:
+	@sh share/deps.sh test
 
 demo: deps
 	$(MAKE) -j$(JOBS) all
@@ -146,5 +150,5 @@ install: all
 clean:
 	rm -rf build build-asan build-fuzz crm.db crm.db-wal crm.db-shm
 
-.PHONY: all tests check check-asan check-valgrind fuzz fuzz-targets deps demo bench lint-man install clean
+.PHONY: all tests check check-asan check-valgrind fuzz fuzz-targets deps deps-test demo bench lint-man install clean
 .SECONDARY:

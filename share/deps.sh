@@ -1,17 +1,24 @@
 #!/bin/sh
-# Installs what crmkit needs to build and test, on Debian and Ubuntu.
-# Only what is missing is installed; as a normal user it prints the
-# command to run instead.
+# Installs what crmkit needs on Debian and Ubuntu: `deps.sh` what building
+# and running need (make deps, make demo), `deps.sh test` that and what
+# the tests need (make deps-test, make check). Only what is missing is
+# installed; as a normal user it prints the command to run instead.
 pkgs="gcc make pkg-config libsqlite3-dev sqlite3 libcsv-dev libcjson-dev
-libcurl4-openssl-dev libssl-dev libinih-dev mandoc time python3 python3-aiosmtpd clang
-libclang-rt-14-dev valgrind openssl chromium fiu-utils"
+libcurl4-openssl-dev libssl-dev libinih-dev"
+if [ "${1:-}" = test ]; then
+	# Postfix for crm-send's tests against a real relay: installed without
+	# a configuration of its own, so that it starts nothing and takes no
+	# mail; the tests run instances of their own on 127.0.0.1
+	pkgs="$pkgs mandoc time python3 python3-aiosmtpd clang libclang-rt-14-dev valgrind
+openssl chromium fiu-utils postfix"
+fi
 missing=
 for p in $pkgs; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' ||
 		missing="$missing $p"
 done
 if [ -z "$missing" ]; then
-	echo "deps: all build and test dependencies are installed"
+	echo "deps: all ${1:+test }dependencies are installed"
 	exit 0
 fi
 if ! command -v apt-get >/dev/null 2>&1; then
@@ -27,6 +34,11 @@ fi
 log=${TMPDIR:-/tmp}/crmkit-deps.log
 echo "deps: installing$missing (log: $log)"
 export DEBIAN_FRONTEND=noninteractive
+case " $missing " in
+*" postfix "*)
+	echo "postfix postfix/main_mailer_type select No configuration" |
+		debconf-set-selections ;;
+esac
 if ! { apt-get update && apt-get install -y --no-install-recommends $missing; } >"$log" 2>&1; then
 	tail -n 20 "$log" >&2
 	echo "deps: apt-get failed; see $log" >&2
