@@ -92,6 +92,7 @@ struct imp {
 	struct rdr *r;
 	const char *fname;
 	size_t ncols;       /* columns mapped so far */
+	size_t colcap;      /* room in the arrays below */
 	int *colfield;      /* field of each column */
 	char **colkey;      /* attribute key / consent channel per column */
 	size_t *colgroup;   /* attribute column: the first column with its key */

@@ -300,11 +300,19 @@ void imp_map_columns(struct imp *im)
 		memset(im->gmap, 0, im->gcap * sizeof(*im->gmap));
 		im->gcount = 0;
 	}
-	im->colfield = xrealloc(im->colfield, n * sizeof(int));
-	im->colkey = xrealloc(im->colkey, n * sizeof(char *));
-	im->colgroup = xrealloc(im->colgroup, n * sizeof(size_t));
-	im->aused = xrealloc(im->aused, n * sizeof(size_t));
-	im->aslot = xrealloc(im->aslot, n * sizeof(cJSON *));
+	if (n > im->colcap) {
+		/* twice as many each time: a JSON lines file may add a column
+		 * on every line */
+		size_t cap = im->colcap;
+		im->colfield = xgrow(im->colfield, sizeof(int), n, &cap);
+		cap = im->colcap;
+		im->colkey = xgrow(im->colkey, sizeof(char *), n, &cap);
+		cap = im->colcap;
+		im->colgroup = xgrow(im->colgroup, sizeof(size_t), n, &cap);
+		cap = im->colcap;
+		im->aused = xgrow(im->aused, sizeof(size_t), n, &cap);
+		im->aslot = xgrow(im->aslot, sizeof(cJSON *), n, &im->colcap);
+	}
 	for (size_t i = im->ncols; i < n; i++) {
 		im->aslot[i] = NULL;
 		im->colgroup[i] = SIZE_MAX; /* not an attribute (yet) */
