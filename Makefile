@@ -136,6 +136,7 @@ bench: all $(BUILD)/bench/gen $(BUILD)/bench/sink
 	@sh bench/score.sh $(BUILD)
 	@sh bench/report.sh $(BUILD)
 	@sh bench/send.sh $(BUILD)
+	@sh bench/send-slow.sh $(BUILD)
 
 lint-man:
 	mandoc -Tlint -Wwarning man/*.[17]

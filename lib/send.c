@@ -638,9 +638,13 @@ int send_run(struct crm *crm, const struct send_opts *o)
 	read_settings(&s);
 	if ((status = send_load_templates(&s)) || (status = open_channel(&s)))
 		goto out;
-	/* enough rows per claim to keep every lane busy */
-	if (o->concurrency > 1 && batch < 2 * o->concurrency)
-		batch = 2 * o->concurrency;
+	/* enough rows per claim to keep every connection busy, a multiple
+	 * of them so that none idles at the end of a batch */
+	if (o->concurrency > 1) {
+		if (batch < 2 * o->concurrency)
+			batch = 2 * o->concurrency;
+		batch = (batch + o->concurrency - 1) / o->concurrency * o->concurrency;
+	}
 	if (o->rate > 0 && o->rate < batch)
 		batch = o->rate < 1 ? 1 : (int)o->rate;
 	items = xcalloc((size_t)batch, sizeof(*items));
