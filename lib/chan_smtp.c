@@ -49,7 +49,7 @@ enum state {
 };
 
 static const char *const verbs[] = {
-	"", "", "", "MAIL", "RCPT", "DATA", "DATA", "DATA", "RSET", "QUIT",
+	"", "", "", "MAIL", "RCPT", "DATA", "the message", "the final \".\"", "RSET", "QUIT",
 };
 
 struct conn {
@@ -873,30 +873,29 @@ static void on_reply(struct conn *k)
 	}
 }
 
-/* The connection closed or failed (why) in k's state. */
-static void on_lost(struct conn *k, const char *why)
+/* The connection broke in k's state: closed or failed (closed), or no
+ * reply in time, as why says. The connection is never used again: a late
+ * reply would answer the next command. */
+static void conn_broke(struct conn *k, const char *why, int closed)
 {
-	char msg[320];
-
-	snprintf(msg, sizeof(msg), "connection lost: %s", why);
 	switch (k->st) {
 	case C_MAIL:
 		/* closed at MAIL after N messages: a per-connection limit */
-		if (k->nmsgs > 0) {
+		if (closed && k->nmsgs > 0) {
 			if (!k->p->per_conn || k->nmsgs < k->p->per_conn)
 				k->p->per_conn = k->nmsgs;
 			requeue(k, 0);
 		} else {
-			conn_failed(k, msg);
+			conn_failed(k, why);
 		}
 		return;
 	case C_RCPT:
 	case C_DATA:
-		finish(k, CHAN_TRANSIENT, 0, 0, "%s (after %s)", msg, verbs[k->st]);
+		finish(k, CHAN_TRANSIENT, 0, 0, "%s (after %s)", why, verbs[k->st]);
 		break;
 	case C_BODY:
 		/* the final "." never went: nothing can be delivered */
-		finish(k, CHAN_TRANSIENT, 0, 0, "%s (while sending the message)", msg);
+		finish(k, CHAN_TRANSIENT, 0, 0, "%s (while sending the message)", why);
 		break;
 	case C_DOT:
 		finish(k, CHAN_IN_DOUBT, 0, 0, "no reply after the message was sent: %s", why);
@@ -905,6 +904,14 @@ static void on_lost(struct conn *k, const char *why)
 		break;
 	}
 	conn_drop(k);
+}
+
+static void on_lost(struct conn *k, const char *why)
+{
+	char msg[320];
+
+	snprintf(msg, sizeof(msg), "connection lost: %s", why);
+	conn_broke(k, msg, 1);
 }
 
 /* Reads what came on k; each complete reply goes to on_reply(). */
@@ -955,26 +962,7 @@ static void on_timeout(struct conn *k)
 	char why[64];
 
 	snprintf(why, sizeof(why), "no reply to %s within %ld s", verbs[k->st], k->p->c.timeout);
-	switch (k->st) {
-	case C_MAIL:
-		conn_failed(k, why);
-		return;
-	case C_RCPT:
-	case C_DATA:
-		finish(k, CHAN_TRANSIENT, 0, 0, "%s", why);
-		break;
-	case C_BODY:
-		finish(k, CHAN_TRANSIENT, 0, 0, "the server did not take the message within %ld s",
-		       k->p->c.timeout);
-		break;
-	case C_DOT:
-		finish(k, CHAN_IN_DOUBT, 0, 0, "no reply after the message was sent: %s", why);
-		break;
-	default:
-		break;
-	}
-	/* a late reply would answer the next command: never reuse it */
-	conn_drop(k);
+	conn_broke(k, why, 0);
 }
 
 /* Moves every connection on as far as it goes without waiting. */
