@@ -100,6 +100,22 @@ struct smtp_conf {
  */
 struct smtp_pool;
 
+/* SMTP replies as they come off a connection, in pieces of any size. */
+struct smtp_reply {
+	char line[1024];        /* the line being read (longer ones are cut) */
+	size_t len;
+	int code;               /* the last complete reply: its code (0 when
+				   the line was no reply), */
+	char text[256];         /* and its last line, without CR LF */
+};
+
+/* Takes bytes of buf until a reply is complete (its last line: "250 ..."
+ * or "250"; "250-..." goes on), and returns how many it took; *done is 1
+ * when a reply is complete (r->code and r->text), else 0 and the whole of
+ * buf was taken. Each line read is given to line_cb (may be NULL). */
+size_t smtp_reply_feed(struct smtp_reply *r, const char *buf, size_t n, int *done,
+		       void (*line_cb)(void *arg, const char *line, size_t len), void *arg);
+
 /* NULL after reporting a bad configuration. Connections are made when
  * messages come. */
 struct smtp_pool *smtp_pool_open(const struct smtp_conf *c, int nconn);

@@ -70,11 +70,10 @@ struct conn {
 	int smtputf8, size_ok, eightbit; /* EHLO extensions */
 	char err[CURL_ERROR_SIZE];
 
-	/* replies */
-	char line[1024];
-	size_t linelen;
-	int code;               /* code of the last complete reply */
-	char reply[256];        /* its last line */
+	/* replies: the code and last line of the last one */
+	struct smtp_reply rp;
+	int code;
+	char reply[256];
 
 	/* what is to be written, and how much of it is */
 	struct sb out;
@@ -296,7 +295,7 @@ static void conn_drop(struct conn *k)
 	k->fd = CURL_SOCKET_BAD;
 	k->st = C_DOWN;
 	k->nmsgs = 0;
-	k->linelen = 0;
+	k->rp.len = 0;
 	sb_reset(&k->out);
 	k->outoff = 0;
 }
@@ -568,7 +567,7 @@ static void start_connect(struct conn *k)
 	k->conn_reply[0] = k->conn_cmd[0] = 0;
 	k->in_auth = k->smtputf8 = k->size_ok = k->eightbit = 0;
 	k->nmsgs = 0;
-	k->linelen = 0;
+	k->rp.len = 0;
 	if (curl_multi_add_handle(p->multi, k->curl) != CURLM_OK)
 		crm_die(1, "libcurl: cannot start a connection");
 	k->st = C_CONNECTING;
@@ -914,13 +913,50 @@ static void on_lost(struct conn *k, const char *why)
 	conn_broke(k, msg, 1);
 }
 
+size_t smtp_reply_feed(struct smtp_reply *r, const char *buf, size_t n, int *done,
+		       void (*line_cb)(void *arg, const char *line, size_t len), void *arg)
+{
+	for (size_t i = 0; i < n; i++) {
+		size_t len;
+		if (buf[i] != '\n') {
+			if (r->len < sizeof(r->line) - 1)
+				r->line[r->len++] = buf[i];
+			continue;
+		}
+		len = r->len;
+		r->len = 0;
+		if (len && r->line[len - 1] == '\r')
+			len--;
+		if (line_cb)
+			line_cb(arg, r->line, len);
+		/* "250-..." continues; "250 ..." or "250" ends */
+		if (len > 3 && r->line[3] == '-' && reply_code(r->line, len))
+			continue;
+		r->code = reply_code(r->line, len);
+		snprintf(r->text, sizeof(r->text), "%.*s", (int)(len > 255 ? 255 : len), r->line);
+		/* a cut line keeps no CR of its own */
+		for (char *c = r->text; *c; c++)
+			if (*c == '\r')
+				*c = ' ';
+		*done = 1;
+		return i + 1;
+	}
+	*done = 0;
+	return n;
+}
+
+static void log_line(void *arg, const char *line, size_t len)
+{
+	vlog(arg, "<", line, len);
+}
+
 /* Reads what came on k; each complete reply goes to on_reply(). */
 static void on_readable(struct conn *k)
 {
 	char buf[4096];
 
 	for (;;) {
-		size_t n = 0;
+		size_t n = 0, off = 0;
 		CURLcode rc = curl_easy_recv(k->curl, buf, sizeof(buf), &n);
 		if (rc == CURLE_AGAIN)
 			return;
@@ -928,23 +964,13 @@ static void on_readable(struct conn *k)
 			on_lost(k, rc != CURLE_OK ? curl_easy_strerror(rc) : "closed by the server");
 			return;
 		}
-		for (size_t i = 0; i < n && k->st != C_DOWN; i++) {
-			size_t len;
-			if (buf[i] != '\n') {
-				if (k->linelen < sizeof(k->line) - 1)
-					k->line[k->linelen++] = buf[i];
-				continue;
-			}
-			len = k->linelen;
-			k->linelen = 0;
-			if (len && k->line[len - 1] == '\r')
-				len--;
-			vlog(k, "<", k->line, len);
-			/* "250-..." continues; "250 ..." or "250" ends */
-			if (len > 3 && k->line[3] == '-')
-				continue;
-			k->code = reply_code(k->line, len);
-			snprintf(k->reply, sizeof(k->reply), "%.*s", (int)(len > 255 ? 255 : len), k->line);
+		while (off < n && k->st != C_DOWN) {
+			int done;
+			off += smtp_reply_feed(&k->rp, buf + off, n - off, &done, log_line, k);
+			if (!done)
+				break;
+			k->code = k->rp.code;
+			memcpy(k->reply, k->rp.text, sizeof(k->reply));
 			if (!k->code || k->st == C_IDLE || k->st == C_DOWN) {
 				out_of_step(k);
 				return;
