@@ -279,7 +279,8 @@ struct smtp_pool *smtp_pool_open(const struct smtp_conf *c, int nconn)
 		sb_init(&p->conns[i].out);
 		sb_init(&p->conns[i].body);
 	}
-	chan_curl_new(NULL, NULL, NULL, NULL, 0, 0, 0, NULL); /* initialises libcurl */
+	/* libcurl is initialised with the first handle */
+	curl_easy_cleanup(chan_curl_new(NULL, NULL, NULL, NULL, 0, 0, 0, NULL));
 	if (!(p->multi = curl_multi_init()))
 		crm_die(1, "cannot initialise libcurl");
 	return p;
