@@ -5,37 +5,16 @@
 #include "send_int.h"
 
 #include <ctype.h>
-#include <errno.h>
-#include <inttypes.h>
-#ifdef __GLIBC__
-#include <malloc.h>
-#endif
-#include <math.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-#include <unistd.h>
 
-#include "chan.h"
-#include "claimant.h"
-#include "chan_http.h"
-#include "conf.h"
 #include "db.h"
 #include "diag.h"
 #include "erase.h"
 #include "expr.h"
 #include "hash.h"
 #include "mime.h"
-#include "norm.h"
-#include "out.h"
-#include "progress.h"
 #include "quiet.h"
-#include "rec.h"
-#include "seg.h"
-#include "tmpl.h"
-#include "util.h"
-#include "who.h"
 
 
 /* ---- the claimant and recovery ------------------------------------------ */
