@@ -86,6 +86,20 @@ static int conf_flag(const struct conf *c, const char *section, const char *key)
 	return b;
 }
 
+/* A whole number from 1 to max, or 0 when the key is not set. */
+static int64_t conf_count(const struct conf *c, const char *section, const char *key, int64_t max)
+{
+	const char *v = conf_get(c, section, key);
+	int64_t n;
+
+	if (!v)
+		return 0;
+	if (parse_int64(v, &n) < 0 || n < 1 || n > max)
+		crm_die(1, "%s: [%s] %s: \"%s\" is not a whole number from 1 to %lld", conf_name(c),
+			section, key, v, (long long)max);
+	return n;
+}
+
 /* ---- channels ------------------------------------------------------------ */
 
 struct chan_info {
@@ -156,7 +170,6 @@ static int open_channel(struct sender *s)
 
 	if (!strcmp(o->channel, "email") && !s->dry_run) {
 		struct smtp_conf c = { 0 };
-		const char *v;
 
 		c.url = conf_get(s->conf, "smtp", "url");
 		c.user = conf_get(s->conf, "smtp", "user");
@@ -164,10 +177,9 @@ static int open_channel(struct sender *s)
 		c.starttls = conf_flag(s->conf, "smtp", "starttls");
 		c.insecure = conf_flag(s->conf, "smtp", "insecure");
 		c.ca_file = conf_get(s->conf, "smtp", "ca_file");
-		if ((v = conf_get(s->conf, "smtp", "timeout")))
-			c.timeout = strtol(v, NULL, 10);
-		if ((v = conf_get(s->conf, "smtp", "max_messages_per_connection")))
-			c.max_per_conn = (int)strtol(v, NULL, 10);
+		c.timeout = conf_count(s->conf, "smtp", "timeout", 3600);
+		c.max_per_conn = (int)conf_count(s->conf, "smtp", "max_messages_per_connection",
+						 1000000);
 		c.max_hold = o->max_wait;
 		c.verbose = crm_verbosity >= 4;
 		if (!c.url) {

@@ -136,6 +136,13 @@ test_expect '[smtp] max_messages_per_connection = 3: no 421 at all' '
 	expect_eq 10 "$(cut -f3 "$SPOOL/log" | sort -u | wc -l | tr -d " ")"
 '
 
+test_expect 'a max_messages_per_connection that is no number: an error naming the file and key' '
+	conf max_messages_per_connection=ten &&
+	run 1 crm-send --campaign badconf --channel email --template m.tmpl plain.csv &&
+	expect_grep "crm.conf: [smtp] max_messages_per_connection: \"ten\" is not a whole number from 1 to 1000000" err &&
+	expect_eq 0 "$(sql "SELECT count(*) FROM campaigns WHERE name = '\''badconf'\''")"
+'
+
 # 450 at MAIL after 5 messages in 2 s (a rate limit): crm-send waits,
 # learns the rate and keeps below it
 test_expect 'a rate limit (450 at MAIL): every recipient sent in one run, few refusals' '
