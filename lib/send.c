@@ -457,14 +457,14 @@ void send_mark_started(struct sender *s, struct item *it)
 	if (s->dry_run)
 		return;
 	send_fmt_now(s, now);
-	db_exec(s->db, "PRAGMA synchronous = NORMAL");
-	db_begin(s->db);
+	/* one statement, its own transaction; every statement prepared
+	 * once (the mark is per message: its cost is the engine's) */
+	db_step_done(s->db, send_cached(s, &s->sync_normal, "PRAGMA synchronous = NORMAL"));
 	st = send_cached(s, &s->started_st, "UPDATE messages SET sent_at = ? WHERE id = ?");
 	db_bind_text(st, 1, now, -1);
 	sqlite3_bind_int64(st, 2, it->id);
 	db_step_done(s->db, st);
-	db_commit(s->db);
-	db_exec(s->db, "PRAGMA synchronous = FULL");
+	db_step_done(s->db, send_cached(s, &s->sync_full, "PRAGMA synchronous = FULL"));
 }
 
 /* Records the outcomes of a batch, in a transaction that the next
@@ -751,7 +751,8 @@ out:
 	expr_free(s.consent_e);
 	{
 		sqlite3_stmt *sts[] = { s.claim_st, s.claim_up, s.record_up, s.record_sup,
-					s.supp_st, s.deferred_st, s.tried_st, s.started_st };
+					s.supp_st, s.deferred_st, s.tried_st, s.started_st,
+					s.sync_normal, s.sync_full };
 		for (size_t i = 0; i < ARRAY_SIZE(sts); i++)
 			sqlite3_finalize(sts[i]);
 	}

@@ -99,7 +99,7 @@ struct sender {
 	struct expr *consent_e;
 	/* statements prepared once per run (see send_cached()) */
 	sqlite3_stmt *claim_st, *claim_up, *record_up, *record_sup, *supp_st;
-	sqlite3_stmt *deferred_st, *tried_st, *started_st;
+	sqlite3_stmt *deferred_st, *tried_st, *started_st, *sync_normal, *sync_full;
 	char *claim_sql;          /* the text claim_st was prepared from */
 	double last_tx;           /* monotonic time of the last transmission */
 
