@@ -105,6 +105,8 @@ struct smtp_pool {
 	int per_conn;           /* messages per connection, 0: none known */
 	double pause_until;     /* no MAIL before this (a 4xx at MAIL) */
 	int npause;             /* pauses since the last refusal after a success */
+	double paused_since;    /* the first of those refusals */
+	char last_refusal[256];
 	int rate_n;             /* at most rate_n MAILs in rate_w seconds */
 	double rate_w;
 	double burst_start;     /* first MAIL accepted since the last pause */
@@ -733,6 +735,7 @@ static void rate_limited(struct conn *k)
 	if (now < p->pause_until)
 		return;	/* a MAIL sent before the pause began: same answer */
 	if (!p->paused) {
+		p->paused_since = now;
 		if (p->rate_n && p->rate_w > 0)
 			p->rate_w *= 1.5;
 		else if (!p->rate_n && p->burst_n > 0)
@@ -740,6 +743,7 @@ static void rate_limited(struct conn *k)
 		p->npause = 0;
 	}
 	p->paused = 1;
+	snprintf(p->last_refusal, sizeof(p->last_refusal), "%s", k->reply);
 	d = p->npause < 5 ? 1 : 1 << (p->npause - 4 > 6 ? 6 : p->npause - 4);
 	if (d > MAX_BACKOFF)
 		d = MAX_BACKOFF;
@@ -996,6 +1000,11 @@ static void on_timeout(struct conn *k)
 static void drive(struct smtp_pool *p)
 {
 	double now = now_monotonic();
+
+	/* a server that refuses every MAIL for that long will go on */
+	if (p->paused && now - p->paused_since > p->c.max_hold)
+		stop_pool(p, "the server has refused every message for %.0f s, the last time: %s",
+			  now - p->paused_since, p->last_refusal);
 
 	for (int i = 0; i < p->n; i++) {
 		struct conn *k = &p->conns[i];

@@ -159,6 +159,24 @@ test_expect 'a rate limit (450 at MAIL): every recipient sent in one run, few re
 	test "$r" -ge 1 && test "$r" -le 8
 '
 
+test_expect 'a server that refuses every MAIL (450): stopped after --max-wait, nothing lost or transmitting' '
+	restart --rate-limit 0/60 &&
+	conf &&
+	head -6 plain.csv >five.csv &&
+	set +e
+	crm-send --campaign refused --channel email --template m.tmpl --concurrency 2 \
+		--max-wait 3 -f csv five.csv >out 2>err
+	rc=$?
+	set -e
+	cat err &&
+	expect_eq 1 "$rc" &&
+	expect_grep "stopped: the server has refused every message for" err &&
+	expect_grep "450 4.7.1 Error: too much mail" err &&
+	expect_eq 0 "$(statuses refused | grep -c -v " deferred\$")" &&
+	expect_eq 0 "$(sql "SELECT sum(attempts) FROM messages m JOIN campaigns k ON k.id = m.campaign_id WHERE k.name = '\''refused'\''")" &&
+	test ! -e "$SPOOL/log"
+'
+
 # every reply to "." takes 1 s: 4 connections wait for theirs at once
 test_expect 'a slow reply to "." on every message: 4 connections wait for theirs at once' '
 	restart --dot-delay 1 &&
