@@ -189,6 +189,18 @@ static int open_channel(struct sender *s)
 		}
 		if (!(s->smtp = smtp_pool_open(&c, o->concurrency)))
 			return 1;
+		/* VERP: bounces+TOKEN@domain, TOKEN naming the outbox row */
+		s->verp = s->envelope_from &&
+			  (!conf_get(s->conf, "email", "verp") || conf_flag(s->conf, "email", "verp"));
+		if (s->verp) {
+			const char *at = strrchr(s->envelope_from, '@');
+			if (!at || at == s->envelope_from || at - s->envelope_from > 64 - 1 - 36) {
+				crm_error("%s: [email] envelope_from \"%s\": VERP needs a local part of "
+					  "1 to 27 characters before the @ (or verp = no)",
+					  conf_name(s->conf), s->envelope_from);
+				return 1;
+			}
+		}
 		if (!s->envelope_from && !s->from) {
 			crm_error("%s: no [email] from address", conf_name(s->conf));
 			return 1;

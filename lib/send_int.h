@@ -108,6 +108,7 @@ struct sender {
 	/* sms, push, telegram, whatsapp, viber, webhook */
 	struct http_provider *http;
 	const char *from, *envelope_from, *unsub_url, *unsub_mailto, *msgid_domain;
+	int verp;                 /* envelope_from as bounces+TOKEN@domain */
 	char *domain;
 	/* file */
 	FILE *file;

@@ -10,6 +10,7 @@
 
 #include "diag.h"
 #include "tmpl.h"
+#include "token.h"
 
 
 /* ---- transmitting --------------------------------------------------------- */
@@ -236,6 +237,24 @@ void send_transmit(struct sender *s, struct item *items, int n)
 	}
 }
 
+/* The envelope sender of it, where bounces go (RFC 5321): [email]
+ * envelope_from, with VERP as local+TOKEN@domain, TOKEN naming the outbox
+ * row (token.h, purpose "bounce"), so that a bounce names its message
+ * even when it quotes nothing of it; else the From address. */
+static const char *envelope(struct sender *s, const struct item *it, char *buf, size_t n)
+{
+	const char *at;
+	char tok[TOKEN_MAX];
+
+	if (!s->envelope_from)
+		return s->r.from_addr.buf;
+	if (!s->verp || !(at = strrchr(s->envelope_from, '@')))
+		return s->envelope_from;
+	token_make(s->secret, "bounce", it->id, tok);
+	snprintf(buf, n, "%.*s+%s%s", (int)(at - s->envelope_from), s->envelope_from, tok, at);
+	return buf;
+}
+
 /*
  * Transmits a batch of e-mails through the SMTP pool: every connection
  * that is free takes the next message, and the pool waits for all their
@@ -245,6 +264,7 @@ void send_transmit(struct sender *s, struct item *items, int n)
 void send_transmit_smtp(struct sender *s, struct item *items, int n)
 {
 	struct smtp_pool *p = s->smtp;
+	char env[320];
 	int next = 0;
 
 	for (;;) {
@@ -265,9 +285,8 @@ void send_transmit_smtp(struct sender *s, struct item *items, int n)
 				continue;
 			s->last_tx = now_monotonic();
 			send_mark_started(s, it);
-			if (smtp_pool_start(p, it, s->envelope_from ? s->envelope_from :
-					    s->r.from_addr.buf, it->address, s->r.msg.buf,
-					    s->r.msg.len, &r) < 0)
+			if (smtp_pool_start(p, it, envelope(s, it, env, sizeof(env)), it->address,
+					    s->r.msg.buf, s->r.msg.len, &r) < 0)
 				outcome(s, NULL, it, &r);
 			wait = 1.0;
 		}

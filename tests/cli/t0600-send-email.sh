@@ -77,7 +77,7 @@ test_expect 'the messages parse: subject, parts, unsubscribe headers, Message-ID
 	f=$(grep -l "^X-Test-Rcpt: ann@example.com" spool/*.eml) &&
 	"$PY" - "$f" >parsed <<-EOF_ &&
 	import sys, email, email.policy
-	raw = open(sys.argv[1], "rb").read().split(b"\r\n", 1)[1]
+	raw = open(sys.argv[1], "rb").read().split(b"\r\n", 2)[2]
 	m = email.message_from_bytes(raw, policy=email.policy.default)
 	print(m["Subject"])
 	print(m.get_content_type())

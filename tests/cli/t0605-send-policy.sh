@@ -105,7 +105,7 @@ test_expect 'a name with CR/LF cannot add a header' '
 	f=$(grep -l "^Subject: Hi Eve" spool/*.eml) &&
 	"$PY" - "$f" >parsed <<-EOF_ &&
 	import sys, email, email.policy
-	raw = open(sys.argv[1], "rb").read().split(b"\r\n", 1)[1]
+	raw = open(sys.argv[1], "rb").read().split(b"\r\n", 2)[2]
 	m = email.message_from_bytes(raw, policy=email.policy.default)
 	print(m["Subject"]); print(m["Bcc"]); print(len(m.keys()))
 	EOF_

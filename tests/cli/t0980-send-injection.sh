@@ -27,11 +27,12 @@ setv() {
 }
 
 # headers FILE: the header names of a spooled message, one a line,
-# as Python's e-mail parser reads them (X-Test-Rcpt, the server's, left out)
+# as Python's e-mail parser reads them (X-Test-Rcpt and X-Test-From, the
+# server's, left out)
 headers() {
 	"$PY" - "$1" <<-\EOF_
 	import sys, email, email.policy
-	raw = open(sys.argv[1], "rb").read().split(b"\r\n", 1)[1]
+	raw = open(sys.argv[1], "rb").read().split(b"\r\n", 2)[2]
 	m = email.message_from_bytes(raw, policy=email.policy.default)
 	for k in m.keys():
 	    print(k)

@@ -5,7 +5,8 @@
              [--auth USER:PASSWORD] [--tls starttls|smtps --cert F --key F]
 
 Every accepted message is written to SPOOL_DIR/NNNNNN.eml (with an
-X-Test-Rcpt header line first naming the envelope recipient), and a line
+X-Test-Rcpt and an X-Test-From header line first naming the envelope
+recipient and sender), and a line
 "RCPT<TAB>MESSAGE-ID<TAB>CONNECTION" is appended to SPOOL_DIR/log (the
 connection is the client's port, telling connections apart), before the reply to
 the final "." is sent. The port (chosen by the system) is written to the
@@ -144,7 +145,8 @@ class Handler:
             if line.lower().startswith(b"message-id:"):
                 msgid = line.split(b":", 1)[1].strip().decode("ascii", "replace")
         with open(name + ".tmp", "wb") as f:
-            f.write(b"X-Test-Rcpt: " + envelope.rcpt_tos[0].encode() + b"\r\n" + data)
+            f.write(b"X-Test-Rcpt: " + envelope.rcpt_tos[0].encode() + b"\r\n" +
+                    b"X-Test-From: " + (envelope.mail_from or "").encode() + b"\r\n" + data)
             f.flush()
             os.fsync(f.fileno())
         os.rename(name + ".tmp", name)
