@@ -8,7 +8,7 @@
 int main(void)
 {
 	const char *key = "0123456789abcdef0123456789abcdef";
-	char t[TOKEN_MAX], u[TOKEN_MAX];
+	char t[TOKEN_MAX], u[TOKEN_MAX + 8];
 	int64_t id = -1;
 	size_t n;
 
