@@ -27,11 +27,11 @@ int main(void)
 	token_make(key, "bounce", 1235, u);
 	ok(strcmp(u + 5, t + 5), "another row: another MAC");
 	/* the id changed, the MAC kept */
-	memcpy(u, t, sizeof(u));
+	memcpy(u, t, sizeof(t));
 	u[3] = '5';
 	is_int(token_check(key, "bounce", u, n, &id), -1, "altered id: refused");
 	for (size_t i = 5; i < n; i++) {
-		memcpy(u, t, sizeof(u));
+		memcpy(u, t, sizeof(t));
 		u[i] = u[i] == '0' ? '1' : '0';
 		is_int(token_check(key, "bounce", u, n, &id), -1, "altered MAC digit %zu: refused", i);
 	}
