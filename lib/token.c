@@ -9,25 +9,44 @@
 
 #define MAC_HEX 16
 
-static void mac(const char *secret, const char *purpose, int64_t id, char out[65])
+/* HMAC(secret, PURPOSE NUL ID), or with data HMAC(secret, PURPOSE NUL ID
+ * NUL DATA): a token without data never equals one with data */
+static void mac(const char *secret, const char *purpose, int64_t id, const char *data,
+		size_t dlen, char out[65])
 {
 	struct sb b = SB_INIT;
 
 	sb_addf(&b, "%s%c%" PRId64, purpose, 0, id);
+	if (data) {
+		sb_addc(&b, 0);
+		sb_add(&b, data, dlen);
+	}
 	hash_hmac_hex(secret, strlen(secret), b.buf, b.len, out);
 	sb_free(&b);
 }
 
-size_t token_make(const char *secret, const char *purpose, int64_t id, char out[TOKEN_MAX])
+size_t token_make_data(const char *secret, const char *purpose, int64_t id, const char *data,
+		       size_t dlen, char out[TOKEN_MAX])
 {
 	char m[65];
 
-	mac(secret, purpose, id, m);
+	mac(secret, purpose, id, data, dlen, m);
 	return (size_t)snprintf(out, TOKEN_MAX, "%" PRId64 "-%.*s", id, MAC_HEX, m);
+}
+
+size_t token_make(const char *secret, const char *purpose, int64_t id, char out[TOKEN_MAX])
+{
+	return token_make_data(secret, purpose, id, NULL, 0, out);
 }
 
 int token_check(const char *secret, const char *purpose, const char *tok, size_t len,
 		int64_t *id)
+{
+	return token_check_data(secret, purpose, tok, len, NULL, 0, id);
+}
+
+int token_check_data(const char *secret, const char *purpose, const char *tok, size_t len,
+		     const char *data, size_t dlen, int64_t *id)
 {
 	const char *dash = memchr(tok, '-', len);
 	size_t digits = dash ? (size_t)(dash - tok) : 0;
@@ -44,7 +63,7 @@ int token_check(const char *secret, const char *purpose, const char *tok, size_t
 			return -1;
 		v = v * 10 + d;
 	}
-	mac(secret, purpose, v, m);
+	mac(secret, purpose, v, data, dlen, m);
 	for (size_t i = 0; i < MAC_HEX; i++)
 		diff |= (unsigned)(ascii_lower((unsigned char)dash[1 + i]) ^ m[i]);
 	if (diff)

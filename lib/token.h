@@ -30,4 +30,12 @@ size_t token_make(const char *secret, const char *purpose, int64_t id, char out[
 int token_check(const char *secret, const char *purpose, const char *tok, size_t len,
 		int64_t *id);
 
+/* The same with a MAC that also covers the dlen bytes at data (a click
+ * link's number and target): HMAC(secret, PURPOSE NUL ID NUL DATA). data
+ * NULL is token_make(). */
+size_t token_make_data(const char *secret, const char *purpose, int64_t id, const char *data,
+		       size_t dlen, char out[TOKEN_MAX]);
+int token_check_data(const char *secret, const char *purpose, const char *tok, size_t len,
+		     const char *data, size_t dlen, int64_t *id);
+
 #endif

@@ -1,0 +1,13 @@
+-- crmkit schema, version 7: what comes back (crm-track).
+
+-- Opens and clicks that a machine made rather than a person: a privacy
+-- proxy fetching every image (Apple Mail Privacy Protection), a link
+-- scanner following every link (Microsoft Safe Links, Mimecast,
+-- Barracuda). NULL is a person (or nothing says otherwise); else why it
+-- is taken for a machine ("ua:NAME", "ip:NAME", "head", "fast",
+-- "every-link"). opened(), clicked() and the reports count people.
+ALTER TABLE events ADD COLUMN machine TEXT;
+
+-- a message's hits, for the every-link rule and the campaign report
+CREATE INDEX events_message ON events(message_id, type, occurred_at)
+	WHERE message_id IS NOT NULL;
