@@ -26,15 +26,15 @@ JOBS    ?= $(shell getconf _NPROCESSORS_ONLN 2>/dev/null || echo 2)
 
 CC      ?= cc
 OPT     ?= -O2 -g
-PKGS     = sqlite3 libcjson libcurl libcrypto inih
+PKGS     = sqlite3 libcjson libcurl libcrypto inih libmicrohttpd
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lsqlite3 -lcjson -lcurl -lcrypto -linih)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lsqlite3 -lcjson -lcurl -lcrypto -linih -lmicrohttpd)
 SAN     ?=
 CFLAGS_ALL = -std=c11 -D_DEFAULT_SOURCE -D_XOPEN_SOURCE=700 \
 	-Wall -Wextra -Werror -Wshadow -Wno-unused-parameter \
 	$(OPT) $(SAN) -Ilib -I$(BUILD) $(PKG_CFLAGS) \
 	-DCRM_VERSION='"$(VERSION)"' -DCRM_DATADIR='"$(DATADIR)"' $(CFLAGS)
-LIBS_ALL = $(PKG_LIBS) -lcsv -lm $(LDLIBS)
+LIBS_ALL = $(PKG_LIBS) -lcsv -lm -pthread $(LDLIBS)
 
 PROGS    = $(patsubst cmd/%.c,%,$(wildcard cmd/crm-*.c))
 LIB_SRC  = $(sort $(wildcard lib/*.c))
@@ -146,7 +146,7 @@ install: all
 	cp $(BIN) $(DESTDIR)$(BINDIR)/
 	cp man/*.1 $(DESTDIR)$(MANDIR)/man1/
 	cp man/*.7 $(DESTDIR)$(MANDIR)/man7/
-	cp -R share/schema share/providers $(DESTDIR)$(DATADIR)/
+	cp -R share/schema share/providers share/track $(DESTDIR)$(DATADIR)/
 
 clean:
 	rm -rf build build-asan build-fuzz crm.db crm.db-wal crm.db-shm

@@ -20,11 +20,9 @@
 #include "diag.h"
 #include "hash.h"
 #include "redact.h"
+#include "share.h"
 #include "util.h"
 
-#ifndef CRM_DATADIR
-#define CRM_DATADIR "/usr/local/share/crmkit"
-#endif
 #ifndef CRM_VERSION
 #define CRM_VERSION "0"
 #endif
@@ -647,68 +645,24 @@ static int debug_cb(CURL *h, curl_infotype type, char *data, size_t size, void *
 
 /* ---- loading ------------------------------------------------------------- */
 
-static char *exe_dir(void)
-{
-	char buf[4096];
-	ssize_t n = readlink("/proc/self/exe", buf, sizeof(buf) - 1);
-	char *slash;
-
-	if (n <= 0)
-		return NULL;
-	buf[n] = 0;
-	if (!(slash = strrchr(buf, '/')))
-		return NULL;
-	*slash = 0;
-	return xstrdup(buf);
-}
-
 /* The file of preset name (see chan_http.h for the directories), or NULL
  * after reporting. */
 static char *find_preset(const char *channel, const char *name)
 {
-	const char *env = getenv("CRM_DATADIR");
-	struct sb path = SB_INIT, tried = SB_INIT;
-	char *dirs[3] = { NULL, NULL, NULL }, *exe;
-	int nd = 0;
+	struct sb tried = SB_INIT;
+	char *path;
 
 	if (strchr(name, '/'))
 		return xstrdup(name);
-	for (const char *c = name; *c; c++)
-		if (!(ascii_isalpha((unsigned char)*c) || ascii_isdigit((unsigned char)*c) ||
-		      *c == '-' || *c == '_' || *c == '.') || name[0] == '.') {
-			crm_error("[%s] preset \"%s\": a name of share/providers or a path with a /",
-				  channel, name);
-			return NULL;
-		}
-	if (env && *env) {
-		sb_addf(&path, "%s/providers", env);
-		dirs[nd++] = sb_detach(&path);
-	} else {
-		dirs[nd++] = xstrdup(CRM_DATADIR "/providers");
-		if ((exe = exe_dir())) {
-			sb_addf(&path, "%s/../../share/providers", exe);
-			dirs[nd++] = sb_detach(&path);
-			free(exe);
-		}
-	}
-	for (int i = 0; i < nd; i++) {
-		sb_reset(&path);
-		sb_addf(&path, "%s/%s.json", dirs[i], name);
-		if (access(path.buf, R_OK) == 0)
-			break;
-		sb_addf(&tried, "%s%s", tried.len ? ", " : "", dirs[i]);
-		sb_reset(&path);
-	}
-	for (int i = 0; i < nd; i++)
-		free(dirs[i]);
-	if (!path.len) {
-		crm_error("[%s] preset \"%s\": no %s.json in %s", channel, name, name, tried.buf);
-		sb_free(&tried);
-		sb_free(&path);
+	if (!share_name_ok(name)) {
+		crm_error("[%s] preset \"%s\": a name of share/providers or a path with a /",
+			  channel, name);
 		return NULL;
 	}
+	if (!(path = share_find("providers", name, ".json", &tried)))
+		crm_error("[%s] preset \"%s\": no %s.json in %s", channel, name, name, tried.buf);
 	sb_free(&tried);
-	return sb_detach(&path);
+	return path;
 }
 
 static cJSON *load_json(const char *path)

@@ -186,3 +186,15 @@ const char *conf_name(const struct conf *c)
 {
 	return c->name;
 }
+
+int conf_next(const struct conf *c, size_t *i, const char **section, const char **key,
+	      const char **value)
+{
+	if (!c || *i >= c->n)
+		return 0;
+	*section = c->e[*i].section;
+	*key = c->e[*i].key;
+	*value = c->e[*i].value;
+	++*i;
+	return 1;
+}

@@ -23,6 +23,8 @@
 #ifndef CRM_CONF_H
 #define CRM_CONF_H
 
+#include <stddef.h>
+
 #include "crm.h"
 
 struct conf;
@@ -47,6 +49,11 @@ const char *conf_get(const struct conf *c, const char *section, const char *key)
  * others can read. The returned value must never be printed.
  */
 const char *conf_secret(const struct conf *c, const char *section, const char *key);
+
+/* Every entry in file order: for (size_t i = 0; conf_next(c, &i, &s, &k,
+ * &v);) ... (sections and keys as written; compare without case). */
+int conf_next(const struct conf *c, size_t *i, const char **section, const char **key,
+	      const char **value);
 
 /* The name of the file read, for messages ("crm.conf"), or "(no file)". */
 const char *conf_name(const struct conf *c);

@@ -234,7 +234,7 @@ static void add_stats(struct imp_stats *t, const struct imp_stats *s)
 
 /* Imports one file; returns 0, or 1 when it could not be read or was
  * refused. */
-static int import_file(struct imp *im, const char *path)
+static int import_file(struct imp *im, const char *path, const char *mem, size_t memlen)
 {
 	struct rec rec;
 	struct progress *pg;
@@ -242,9 +242,12 @@ static int import_file(struct imp *im, const char *path)
 	int rc, status = 0;
 
 	memset(&im->st, 0, sizeof(im->st));
-	im->r = rec_open(path, &im->o->rec);
+	im->r = mem ? rec_open_mem(path, mem, memlen, &im->o->rec) : rec_open(path, &im->o->rec);
 	if (!im->r) {
-		crm_error_errno("%s: cannot open", path);
+		if (im->o->on_reject)
+			im->o->on_reject(im->o->reject_ud, 0, strerror(errno));
+		else
+			crm_error_errno("%s: cannot open", path);
 		return 1;
 	}
 	im->fname = rec_name(im->r);
@@ -253,7 +256,7 @@ static int import_file(struct imp *im, const char *path)
 		im->fieldcol[f] = -1, im->fieldexact[f] = 0;
 	im->last_ref_id = 0;
 	db_exec(im->db, "DELETE FROM imp_occ");
-	pg = progress_new(im->fname, rec_size(im->r));
+	pg = mem ? NULL : progress_new(im->fname, rec_size(im->r));
 
 	while ((rc = rec_next(im->r, &rec)) == REC_OK) {
 		int r;
@@ -285,9 +288,12 @@ static int import_file(struct imp *im, const char *path)
 	}
 	progress_end(pg);
 	if (rc == REC_FATAL) {
-		crm_error("%s: %s", im->fname, rec_errmsg(im->r));
+		if (im->o->on_reject)
+			im->o->on_reject(im->o->reject_ud, 0, rec_errmsg(im->r));
+		else
+			crm_error("%s: %s", im->fname, rec_errmsg(im->r));
 		status = 1;
-	} else if (rc == REC_EOF && !im->ncols && im->st.read == 0) {
+	} else if (rc == REC_EOF && !im->ncols && im->st.read == 0 && !im->o->on_reject) {
 		crm_warn("%s: no data", im->fname);
 	}
 	row_reset(im);
@@ -424,7 +430,7 @@ int imp_run(struct crm *crm, const struct imp_opts *o, char **files)
 	if (im.single_tx && !crm->dry_run)
 		defer_indexes(&im, files);
 	for (char **f = files; *f; f++, nfiles++)
-		if (import_file(&im, *f))
+		if (import_file(&im, *f, NULL, 0))
 			status = 1;
 	/* the per-file lines do not include building deferred indexes and
 	 * the commit: say how long they took when it was noticeable */
@@ -475,4 +481,80 @@ int imp_run(struct crm *crm, const struct imp_opts *o, char **files)
 	if (status)
 		return CRM_EXIT_FAIL;
 	return im.tot.rejected ? CRM_EXIT_PARTIAL : CRM_EXIT_OK;
+}
+
+/* ---- an import inside someone else's transaction (crm-track) ---- */
+
+struct imp *imp_session_open(struct crm *crm, const struct imp_opts *o)
+{
+	struct imp *im = xcalloc(1, sizeof(*im));
+	char *secret;
+
+	im->crm = crm;
+	im->o = o;
+	im->db = crm->db;
+	im->single_tx = 1;
+	for (int f = 0; f < F_MAX; f++)
+		sb_init(&im->v[f]);
+	sb_init(&im->err);
+	sb_init(&im->tmp);
+	sb_init(&im->key);
+	secret = db_meta_get(im->db, "secret");
+	if (!secret)
+		crm_die(1, "%s: no secret in meta table", crm->db_path);
+	snprintf(im->secret, sizeof(im->secret), "%s", secret);
+	free(secret);
+	prepare(im);
+	return im;
+}
+
+void imp_session_begin(struct imp *im)
+{
+	refresh_suppressions(im);
+	/* the customers and stubs of a rolled-back transaction are gone */
+	im->last_ref[0] = 0;
+	im->last_ref_id = 0;
+	im->ndirty = 0;
+	if (im->dirty)
+		memset(im->dirty, 0, im->dirty_bytes);
+}
+
+int imp_session_feed(struct imp *im, const char *name, const char *buf, size_t len,
+		     struct imp_stats *st)
+{
+	int rc = import_file(im, name, buf, len);
+
+	*st = im->st;
+	for (size_t i = 0; i < im->nsums; i++)
+		free(im->sums[i].name);
+	im->nsums = 0;
+	return rc ? -1 : 0;
+}
+
+void imp_session_flush(struct imp *im)
+{
+	imp_stats_flush(im);
+}
+
+void imp_session_close(struct imp *im)
+{
+	if (!im)
+		return;
+	finalize_all(im);
+	if (im->stats.db)
+		db_order_stats_close(&im->stats);
+	free(im->dirty);
+	free(im->sums);
+	for (int f = 0; f < F_MAX; f++)
+		sb_free(&im->v[f]);
+	sb_free(&im->err);
+	sb_free(&im->tmp);
+	sb_free(&im->key);
+	free(im->colfield);
+	free(im->colkey);
+	free(im->colgroup);
+	free(im->gmap);
+	free(im->aslot);
+	free(im->aused);
+	free(im);
 }

@@ -37,6 +37,11 @@ struct imp_opts {
 	size_t nmaps;
 	long batch;               /* rows per transaction, 0 = default */
 	int tz_given;             /* --timezone: naive times are local */
+	/* imp_session_feed: each rejected row goes here (its line and the
+	 * reason crm-import would print) instead of stderr and the rejects
+	 * file, and warnings are not printed */
+	void (*on_reject)(void *ud, long line, const char *reason);
+	void *reject_ud;
 };
 
 struct imp_stats {
@@ -61,5 +66,22 @@ int imp_add_map(struct imp_opts *o, const char *spec);
  * could not be read or was refused; or --max-rejects exceeded, in which
  * case nothing was kept), or 3 (some rows were rejected). */
 int imp_run(struct crm *crm, const struct imp_opts *o, char **files);
+
+/*
+ * The same import inside a transaction someone else holds (crm-track's
+ * collector): imp_session_open prepares on crm->db; the caller begins a
+ * write transaction, calls imp_session_begin, feeds any number of
+ * buffers, calls imp_session_flush and commits (or rolls back and calls
+ * imp_session_begin again before the next feed). A row's rejection goes
+ * to o->on_reject. imp_session_feed returns 0, or -1 when the buffer as a
+ * whole could not be read (a CSV header it refused: a reason was given
+ * with line 0); *st gets its counts.
+ */
+struct imp *imp_session_open(struct crm *crm, const struct imp_opts *o);
+void imp_session_begin(struct imp *im);
+int imp_session_feed(struct imp *im, const char *name, const char *buf, size_t len,
+		     struct imp_stats *st);
+void imp_session_flush(struct imp *im);
+void imp_session_close(struct imp *im);
 
 #endif

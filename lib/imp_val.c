@@ -22,7 +22,7 @@ void imp_warn(struct imp *im, const char *fmt, ...)
 {
 	va_list ap;
 	im->st.warnings++;
-	if (crm_verbosity < 1)
+	if (crm_verbosity < 1 || im->o->on_reject)
 		return;
 	if (im->tot.warnings + im->st.warnings > MAX_WARNINGS && crm_verbosity < 2) {
 		if (im->tot.warnings + im->st.warnings == MAX_WARNINGS + 1)
@@ -81,6 +81,10 @@ static _Noreturn void abort_run(struct imp *im)
 void imp_reject(struct imp *im, const struct rec *rec, const char *reason)
 {
 	im->st.rejected++;
+	if (im->o->on_reject) {
+		im->o->on_reject(im->o->reject_ud, rec->line, reason);
+		return;
+	}
 	crm_error_at(im->fname, rec->line, "%s", reason);
 	rejects_write(im, rec, reason);
 	if (im->o->max_rejects >= 0 &&

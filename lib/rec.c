@@ -62,6 +62,8 @@ struct span {
 struct rdr {
 	char *name;
 	int fd, own_fd;
+	const char *mem;   /* rec_open_mem: the input, instead of fd */
+	size_t memlen, mempos;
 	enum rec_format fmt;
 	int delim;
 	size_t max, maxcols;
@@ -152,9 +154,15 @@ static int fill(struct rdr *r)
 	}
 	if (r->cap - r->end < want + 1)
 		r->buf = xgrow(r->buf, 1, r->end + want + 1, &r->cap);
-	do
-		n = read(r->fd, r->buf + r->end, want);
-	while (n < 0 && errno == EINTR);
+	if (r->mem) {
+		n = (ssize_t)(r->memlen - r->mempos < want ? r->memlen - r->mempos : want);
+		memcpy(r->buf + r->end, r->mem + r->mempos, (size_t)n);
+		r->mempos += (size_t)n;
+	} else {
+		do
+			n = read(r->fd, r->buf + r->end, want);
+		while (n < 0 && errno == EINTR);
+	}
 	if (n < 0) {
 		fatal(r, "read error: %s", strerror(errno));
 		return -1;
@@ -1166,15 +1174,35 @@ static void sniff(struct rdr *r)
 	}
 }
 
-struct rdr *rec_open(const char *path, const struct rec_opts *o)
+static int bad_opts(const struct rec_opts *o)
+{
+	return o && (o->delim < 0 || o->delim > 255 || o->delim == '"' ||
+		     o->delim == '\n' || o->delim == '\r' ||
+		     (unsigned)o->format > REC_JSONL);
+}
+
+static struct rdr *rdr_new(const char *name, int fd, int own, off_t size, const char *mem,
+			   const struct rec_opts *o);
+
+struct rdr *rec_open_mem(const char *name, const char *buf, size_t len,
+			 const struct rec_opts *o)
 {
 	struct rdr *r;
+
+	if (bad_opts(o)) {
+		errno = EINVAL;
+		return NULL;
+	}
+	r = rdr_new(name, -1, 0, (off_t)len, buf ? buf : "", o);
+	return r;
+}
+
+struct rdr *rec_open(const char *path, const struct rec_opts *o)
+{
 	struct stat st;
 	int fd, std = !strcmp(path, "-");
 
-	if (o && (o->delim < 0 || o->delim > 255 || o->delim == '"' ||
-		  o->delim == '\n' || o->delim == '\r' ||
-		  (unsigned)o->format > REC_JSONL)) {
+	if (bad_opts(o)) {
 		errno = EINVAL;
 		return NULL;
 	}
@@ -1197,11 +1225,24 @@ struct rdr *rec_open(const char *path, const struct rec_opts *o)
 		errno = EISDIR;
 		return NULL;
 	}
-	r = xcalloc(1, sizeof(*r));
-	r->name = xstrdup(std ? "<stdin>" : path);
+	return rdr_new(std ? "<stdin>" : path, fd, !std, S_ISREG(st.st_mode) ? st.st_size : -1,
+		       NULL, o);
+}
+
+/* A reader of fd, or (mem not NULL) of the size bytes at mem. */
+static struct rdr *rdr_new(const char *name, int fd, int own, off_t size, const char *mem,
+			   const struct rec_opts *o)
+{
+	struct rdr *r = xcalloc(1, sizeof(*r));
+
+	r->name = xstrdup(name);
 	r->fd = fd;
-	r->own_fd = !std;
-	r->size = S_ISREG(st.st_mode) ? st.st_size : -1;
+	r->own_fd = own;
+	r->size = size;
+	if (mem) {
+		r->mem = mem;
+		r->memlen = (size_t)size;
+	}
 	r->fmt = o ? o->format : REC_AUTO;
 	r->delim = o ? o->delim : 0;
 	r->max = o && o->max_record ? o->max_record : REC_MAX_RECORD;

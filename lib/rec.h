@@ -108,6 +108,10 @@ struct rdr;
  * meaningful right after it; a problem found there (read error, bad
  * header) is returned by the first rec_next() as REC_FATAL. */
 struct rdr *rec_open(const char *path, const struct rec_opts *o);
+/* The same over the len bytes at buf (kept by the caller until
+ * rec_close), called name in diagnostics. */
+struct rdr *rec_open_mem(const char *name, const char *buf, size_t len,
+			 const struct rec_opts *o);
 void rec_close(struct rdr *r);
 
 const char *rec_name(const struct rdr *r);
