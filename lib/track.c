@@ -75,18 +75,15 @@ static void load_conf(struct track *t)
 		t->name = "us";
 	t->machine_secs = conf_long(t, "machine_seconds", 10, 0, 86400);
 	for (size_t i = 0; conf_next(t->conf, &i, &sec, &key, &val);) {
-		if (!ascii_casecmp(sec, "topics")) {
-			if (!strchr(key, ':') || key[0] == ':')
-				crm_die(2, "%s: [topics] %s: a topic is CHANNEL:NAME (email:news)",
-					conf_name(t->conf), key);
-			t->topics = xrealloc(t->topics, (t->ntopics + 1) * sizeof(*t->topics));
-			t->topics[t->ntopics].name = xstrdup(key);
-			for (char *p = t->topics[t->ntopics].name; *p; p++)
+		/* [topics.CHANNEL] NAME = LABEL: the consent channel CHANNEL:NAME */
+		if (!ascii_ncasecmp(sec, "topics.", 7) && sec[7]) {
+			struct sb name = SB_INIT;
+			sb_addf(&name, "%s:%s", sec + 7, key);
+			for (char *p = name.buf; *p; p++)
 				*p = (char)ascii_lower((unsigned char)*p);
+			t->topics = xrealloc(t->topics, (t->ntopics + 1) * sizeof(*t->topics));
+			t->topics[t->ntopics].name = sb_detach(&name);
 			t->topics[t->ntopics++].label = xstrdup(*val ? val : key);
-		} else if (!ascii_ncasecmp(sec, "collector.", 10) && sec[10] &&
-			   !ascii_casecmp(key, "kinds")) {
-			/* handled with the section below */
 		}
 	}
 	/* collectors: one per [collector.NAME] section with a token */

@@ -280,6 +280,39 @@ http_section() {
 	echo "timeout = 2"
 }
 
+# start_track [OPTIONS]: crm-track on a free port of 127.0.0.1 with the
+# test's base, its log in $TEST_DIR/track.log; sets TRACK (the base URL)
+# and TRACK_PID once /healthz answers. Call it from the test script or a
+# test body; stop_track ends it (SIGTERM, and waits).
+start_track() {
+	TRACK_PORT=$(free_port)
+	crm-track --listen "127.0.0.1:$TRACK_PORT" "$@" 2>>"$TEST_DIR/track.log" &
+	TRACK_PID=$!
+	SERVER_PIDS="$SERVER_PIDS $TRACK_PID"
+	TRACK=http://127.0.0.1:$TRACK_PORT
+	_i=0
+	until curl -sf "$TRACK/healthz" >/dev/null 2>&1; do
+		sleep 0.05
+		_i=$((_i + 1))
+		if [ $_i -gt 200 ] || ! kill -0 "$TRACK_PID" 2>/dev/null; then
+			echo "crm-track did not start:" >&2
+			cat "$TEST_DIR/track.log" >&2
+			return 1
+		fi
+	done
+}
+
+stop_track() {
+	kill "$TRACK_PID" 2>/dev/null || true
+	wait "$TRACK_PID" 2>/dev/null || true
+}
+
+# turl KIND ID [N TARGET]: the path of a crm-track URL of outbox row ID
+# (unsub, open, click), signed by tests/servers/trackc.py on its own
+turl() {
+	"$PY" "$CRM_TOP/tests/servers/trackc.py" "$CRM_DB" url "$@"
+}
+
 # near GOT WANT TOL [WHAT]: fails unless |GOT - WANT| <= TOL
 near() {
 	if ! awk -v g="$1" -v w="$2" -v t="$3" 'BEGIN {
