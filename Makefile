@@ -137,6 +137,7 @@ bench: all $(BUILD)/bench/gen $(BUILD)/bench/sink
 	@sh bench/report.sh $(BUILD)
 	@sh bench/send.sh $(BUILD)
 	@sh bench/send-slow.sh $(BUILD)
+	@sh bench/track.sh $(BUILD)
 
 lint-man:
 	mandoc -Tlint -Wwarning man/*.[17]

@@ -623,7 +623,7 @@ int track_serve(struct crm *crm, const struct track_opts *o)
 			     MHD_OPTION_THREAD_POOL_SIZE, threads,
 			     MHD_OPTION_CONNECTION_LIMIT, (unsigned)o->max_connections,
 			     MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)o->timeout,
-			     MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)32768,
+			     MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)16384,
 			     MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024u,
 			     MHD_OPTION_NOTIFY_COMPLETED, completed, &t,
 			     MHD_OPTION_END);

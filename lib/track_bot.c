@@ -97,6 +97,9 @@ int track_bots_load(struct track *t, const char *path)
 		if (!strcmp(f[0], "ua") || !strcmp(f[0], "ua=")) {
 			r.kind = f[0][2] ? BOT_UA_IS : BOT_UA;
 			unescape(f[1]);
+			/* "contains" compares lower-cased */
+			for (char *c = f[1]; r.kind == BOT_UA && *c; c++)
+				*c = (char)ascii_lower((unsigned char)*c);
 			r.text = xstrdup(f[1]);
 		} else if (!strcmp(f[0], "ip")) {
 			r.kind = BOT_IP;
@@ -126,16 +129,6 @@ void track_bots_free(struct track *t)
 	t->nbots = 0;
 }
 
-/* needle in hay, ASCII letters without regard to case */
-static int has_text(const char *hay, const char *needle)
-{
-	size_t n = strlen(needle);
-
-	for (; *hay; hay++)
-		if (!ascii_ncasecmp(hay, needle, n))
-			return 1;
-	return 0;
-}
 
 static int in_net(const struct bot_rule *r, int family, const unsigned char *a)
 {
@@ -157,9 +150,16 @@ void track_bot_check(const struct track *t, const char *addr, const char *ua, ch
 		     size_t n)
 {
 	unsigned char a[16];
+	char low[512];
 	int family = 0;
 
 	*why = 0;
+	if (ua) {
+		size_t i = 0;
+		for (; ua[i] && i < sizeof(low) - 1; i++)
+			low[i] = (char)ascii_lower((unsigned char)ua[i]);
+		low[i] = 0;
+	}
 	if (addr && inet_pton(AF_INET, addr, a) == 1)
 		family = AF_INET;
 	else if (addr && inet_pton(AF_INET6, addr, a) == 1)
@@ -173,7 +173,7 @@ void track_bot_check(const struct track *t, const char *addr, const char *ua, ch
 		const struct bot_rule *r = &t->bots[i];
 		int hit = 0;
 		switch (r->kind) {
-		case BOT_UA: hit = ua && has_text(ua, r->text); break;
+		case BOT_UA: hit = ua && strstr(low, r->text); break;
 		case BOT_UA_IS: hit = ua && !strcmp(ua, r->text); break;
 		case BOT_IP: hit = family && in_net(r, family, a); break;
 		}
