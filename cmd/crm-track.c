@@ -29,7 +29,7 @@ static const struct opt options[] = {
 };
 
 static const struct opt_cmd cmd = {
-	.usage = "[options] [--listen ADDR:PORT]",
+	.usage = "[--listen ADDR:PORT] [options]",
 	.summary = "Serve unsubscribes, click redirects, the open pixel and the event\n"
 		   "collector over HTTP, recording what comes back in the base.",
 	.opts = options,
@@ -37,11 +37,7 @@ static const struct opt_cmd cmd = {
 	.more = "Put it behind a TLS reverse proxy and set [tracking] url in crm.conf to\n"
 		"its public address: crm-send then points links, the pixel and the\n"
 		"unsubscribe URL at it. Stops on SIGINT or SIGTERM after answering what\n"
-		"it has committed.\n\n"
-		"Examples:\n"
-		"  crm-track --listen 127.0.0.1:8080\n"
-		"  curl -X POST -H 'Authorization: Bearer $TOKEN' --data-binary @ev.jsonl \\\n"
-		"       http://127.0.0.1:8080/v1/events\n",
+		"it has committed.\n",
 };
 
 int cmd_main(int argc, char **argv)
