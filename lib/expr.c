@@ -548,14 +548,16 @@ static int check_args(struct parser *p, struct expr_node *call, size_t namepos)
 			for (size_t j = 0; j < arg->len; j++)
 				arg->s[j] = (char)ascii_lower((unsigned char)arg->s[j]);
 			if (*q == 'c') {
-				size_t j;
-				const char *sug;
+				const char *sug, *why;
+				int ch = norm_consent_channel(arg->s, arg->len, &why);
 
-				for (j = 0; norm_channels[j]; j++)
-					if (!strcmp(norm_channels[j], arg->s))
-						break;
-				if (norm_channels[j])
+				if (ch >= 0)
 					break;
+				if (ch == -2)
+					return perr(p, arg->start, "invalid topic in \"%.80s\": %s",
+						    arg->s, why), -1;
+				if (memchr(arg->s, ':', arg->len))
+					arg->s[strcspn(arg->s, ":")] = 0;
 				sug = suggest_channel(arg->s);
 				if (sug)
 					return perr(p, arg->start, "unknown channel \"%.40s\" (did you mean \"%s\"?)",

@@ -20,6 +20,11 @@
  *                amount in major units, crm_currency_k() of norm's table
  *                (JPY amounts are yen, KWD amounts fils, most cents)
  *     $[ ... $]  kept only when the optional arguments were given
+ *     $c         the channel of argument 1 when it names a topic ("email"
+ *                of "email:news"), a parameter
+ *     $< ... $>  kept only when argument 1 names a topic ("email:news")
+ *     $h         " AND e.machine IS NULL" when argument 1 is an event type
+ *                that machines make (opened, clicked), else nothing
  *     $$         a literal '$'
  *
  * History is taken as of now: orders, events and consent records after
@@ -61,15 +66,37 @@
 	"(CASE WHEN s.last_order_at <= $nowt THEN " stat " ELSE (SELECT " agg \
 	" FROM orders o WHERE " OWHERE_OF("s.customer_id") ") END)"
 #define DAYS_SINCE(t) "($now - CAST(strftime('%s', " t ") AS INTEGER)) / 86400"
-#define LATEST_CONSENT \
-	"(SELECT k.granted FROM consents k WHERE k.customer_id = c.id AND k.channel = $1" \
+#define LATEST_CONSENT_OF(ch) \
+	"(SELECT k.granted FROM consents k WHERE k.customer_id = c.id AND k.channel = " ch \
 	" AND k.recorded_at <= $nowt ORDER BY k.recorded_at DESC, k.id DESC LIMIT 1)"
-#define SINCE_EVENT(type) \
+/*
+ * Consent topics: a consents row of "email:news" is about the topic news
+ * of the channel email. consent("email:news") holds when the topic's
+ * latest record is a grant and the channel's latest record, if any, is
+ * not a revocation (a channel revoked stops all of its topics; a topic
+ * revoked stops only itself); unsubscribed("email:news") when the topic
+ * or the channel is unsubscribed.
+ */
+#define CONSENT \
+	"$<(coalesce(" LATEST_CONSENT_OF("$c") ", 1) <> 0 AND $>" \
+	"coalesce(" LATEST_CONSENT_OF("$1") ", 0)$<)$>"
+#define UNSUB_OF(ch) \
+	"(coalesce(" LATEST_CONSENT_OF(ch) ", 1) = 0 OR EXISTS (SELECT 1 FROM events e" \
+	" WHERE e.customer_id = c.id AND e.type = 'unsubscribed' AND e.occurred_at <= $nowt" \
+	" AND coalesce(lower(json_extract(e.props, '$$.channel')), " ch ") = " ch \
+	" AND e.occurred_at > coalesce((SELECT max(k.recorded_at) FROM consents k" \
+	" WHERE k.customer_id = c.id AND k.channel = " ch " AND k.granted = 1" \
+	" AND k.recorded_at <= $nowt), '')))"
+#define UNSUBSCRIBED "$<(" UNSUB_OF("$c") " OR $>" UNSUB_OF("$1") "$<)$>"
+/* Opens and clicks: a person's (machine IS NULL, see events.machine in
+ * crm.7) unless who is "" (the _any forms). */
+#define HUMAN " AND e.machine IS NULL"
+#define SINCE_EVENT(type, who) \
 	"($now - CAST(strftime('%s', (SELECT max(e.occurred_at) FROM events e" \
-	" WHERE e.customer_id = c.id AND e.type = '" type "' AND e.campaign = $1" \
+	" WHERE e.customer_id = c.id AND e.type = '" type "' AND e.campaign = $1" who \
 	" AND e.occurred_at <= $nowt)) AS INTEGER))"
-#define EVENTS_IN(type) \
-	"SELECT e.customer_id FROM events e WHERE e.type = '" type "' AND e.campaign = $1" \
+#define EVENTS_IN(type, who) \
+	"SELECT e.customer_id FROM events e WHERE e.type = '" type "' AND e.campaign = $1" who \
 	" AND e.occurred_at <= $nowt"
 #define SINCE_EVENT_IN "($now - CAST(strftime('%s', max(e.occurred_at)) AS INTEGER))"
 /*
@@ -185,32 +212,49 @@ const struct expr_def expr_defs[] = {
 	WINDOW("revenue", "total(o.amount * $k) / 1000.0", "revenue(DURATION)",
 	       "revenue within the window ending now"),
 	{ "event", 1, EXPR_NUMBER, NORM_NONE, SP_NONE, "e[d]",
+	  "(SELECT count(*) FROM events e WHERE e.customer_id = c.id AND e.type = $1$h"
+	  " AND e.occurred_at <= $nowt$[ AND e.occurred_at >= $since$])", NULL, NULL,
+	  "event(TYPE[, DURATION])",
+	  "number of events of a type (within the window); opened and clicked: a person's only",
+	  "count(*)", NULL,
+	  "SELECT e.customer_id FROM events e WHERE e.type = $1$h AND e.occurred_at <= $nowt"
+	  "$[ AND e.occurred_at >= $since$]", NIL_ZERO },
+	{ "event_any", 1, EXPR_NUMBER, NORM_NONE, SP_NONE, "e[d]",
 	  "(SELECT count(*) FROM events e WHERE e.customer_id = c.id AND e.type = $1"
 	  " AND e.occurred_at <= $nowt$[ AND e.occurred_at >= $since$])", NULL, NULL,
-	  "event(TYPE[, DURATION])", "number of events of a type (within the window)",
+	  "event_any(TYPE[, DURATION])",
+	  "number of events of a type (within the window), machine opens and clicks included",
 	  "count(*)", NULL,
 	  "SELECT e.customer_id FROM events e WHERE e.type = $1 AND e.occurred_at <= $nowt"
 	  "$[ AND e.occurred_at >= $since$]", NIL_ZERO },
-	FUNC("consent", EXPR_BOOL, SP_NONE, "c",
-	     "coalesce(" LATEST_CONSENT ", 0)", NULL,
-	     "consent(CHANNEL)", "the latest consent record for the channel is a grant"),
-	FUNC("unsubscribed", EXPR_BOOL, SP_NONE, "c",
-	     "(coalesce(" LATEST_CONSENT ", 1) = 0 OR EXISTS (SELECT 1 FROM events e"
-	     " WHERE e.customer_id = c.id AND e.type = 'unsubscribed' AND e.occurred_at <= $nowt"
-	     " AND coalesce(lower(json_extract(e.props, '$$.channel')), $1) = $1"
-	     " AND e.occurred_at > coalesce((SELECT max(k.recorded_at) FROM consents k"
-	     " WHERE k.customer_id = c.id AND k.channel = $1 AND k.granted = 1"
-	     " AND k.recorded_at <= $nowt), '')))", NULL,
-	     "unsubscribed(CHANNEL)",
-	     "the latest consent record is a revocation, or an unsubscribed event came after the latest grant"),
+	FUNC("consent", EXPR_BOOL, SP_NONE, "c", CONSENT, NULL,
+	     "consent(CHANNEL[:TOPIC])",
+	     "the latest consent record for the channel (the topic, and the channel is not"
+	     " revoked) is a grant"),
+	FUNC("unsubscribed", EXPR_BOOL, SP_NONE, "c", UNSUBSCRIBED, NULL,
+	     "unsubscribed(CHANNEL[:TOPIC])",
+	     "the latest consent record is a revocation, or an unsubscribed event came after the"
+	     " latest grant (for a topic: of the topic or of its channel)"),
 	FUNC("birthday_in", EXPR_BOOL, SP_BIRTHDAY, "D", "($days)", "c.birthday",
 	     "birthday_in(DURATION)", "the next birthday is within whole days from today (UTC)"),
-	{ "opened", 1, EXPR_DURATION, NORM_NONE, SP_NONE, "p", SINCE_EVENT("opened"), NULL, NULL,
-	  "opened(CAMPAIGN)", "time since the latest opened event of the campaign; null when none",
-	  SINCE_EVENT_IN, NULL, EVENTS_IN("opened"), NIL_NULL },
-	{ "clicked", 1, EXPR_DURATION, NORM_NONE, SP_NONE, "p", SINCE_EVENT("clicked"), NULL, NULL,
-	  "clicked(CAMPAIGN)", "time since the latest clicked event of the campaign; null when none",
-	  SINCE_EVENT_IN, NULL, EVENTS_IN("clicked"), NIL_NULL },
+	{ "opened", 1, EXPR_DURATION, NORM_NONE, SP_NONE, "p", SINCE_EVENT("opened", HUMAN), NULL,
+	  NULL, "opened(CAMPAIGN)",
+	  "time since the latest opened event of the campaign that a person made (not a"
+	  " machine); null when none",
+	  SINCE_EVENT_IN, NULL, EVENTS_IN("opened", HUMAN), NIL_NULL },
+	{ "clicked", 1, EXPR_DURATION, NORM_NONE, SP_NONE, "p", SINCE_EVENT("clicked", HUMAN),
+	  NULL, NULL, "clicked(CAMPAIGN)",
+	  "time since the latest clicked event of the campaign that a person made (not a"
+	  " machine); null when none",
+	  SINCE_EVENT_IN, NULL, EVENTS_IN("clicked", HUMAN), NIL_NULL },
+	{ "opened_any", 1, EXPR_DURATION, NORM_NONE, SP_NONE, "p", SINCE_EVENT("opened", ""), NULL,
+	  NULL, "opened_any(CAMPAIGN)",
+	  "as opened(), machine opens (privacy proxies) included; null when none",
+	  SINCE_EVENT_IN, NULL, EVENTS_IN("opened", ""), NIL_NULL },
+	{ "clicked_any", 1, EXPR_DURATION, NORM_NONE, SP_NONE, "p", SINCE_EVENT("clicked", ""),
+	  NULL, NULL, "clicked_any(CAMPAIGN)",
+	  "as clicked(), machine clicks (link scanners) included; null when none",
+	  SINCE_EVENT_IN, NULL, EVENTS_IN("clicked", ""), NIL_NULL },
 	{ "received", 1, EXPR_DURATION, NORM_NONE, SP_NONE, "p", SINCE_SENT(RECEIVED("m")), NULL, NULL,
 	  "received(CAMPAIGN)",
 	  "time since the campaign's message was sent, unless a bounced event of the campaign"
@@ -550,6 +594,33 @@ static int expand(struct expr_gen *g, int64_t now, const char *tpl,
 				}
 				put_param(out, call->pfirst + k++);
 			}
+		} else if (*p == 'c') {
+			struct expr_node *a = call && call->nkid ? call->kid[0] : NULL;
+			const char *colon = a && a->s ? memchr(a->s, ':', a->len) : NULL;
+
+			if (!g || !colon)
+				return -1;
+			if (call->p[1] < 0)
+				call->p[1] = new_param(g, call, EXPR_P_TEXT, 0, 0, a->s,
+						       (size_t)(colon - a->s));
+			put_param(out, call->p[1]);
+		} else if (*p == '<') {
+			struct expr_node *a = call && call->nkid ? call->kid[0] : NULL;
+
+			if (!a || !a->s || !memchr(a->s, ':', a->len)) {
+				const char *end = strstr(p, "$>");
+
+				if (!end)
+					return -1;
+				p = end + 1;
+			}
+		} else if (*p == '>') {
+			;
+		} else if (*p == 'h') {
+			struct expr_node *a = call && call->nkid ? call->kid[0] : NULL;
+
+			if (a && a->s && (!strcmp(a->s, "opened") || !strcmp(a->s, "clicked")))
+				sb_adds(out, HUMAN);
 		} else if (*p == '[') {
 			if (!call)
 				return -1;

@@ -1799,3 +1799,27 @@ int norm_duration(const char *s, size_t len, int64_t *secs, const char **why)
 const char *const norm_channels[] = {
 	"email", "sms", "push", "telegram", "whatsapp", "viber", "webhook", NULL,
 };
+
+int norm_consent_channel(const char *s, size_t len, const char **why)
+{
+	const char *colon = memchr(s, ':', len);
+	size_t ch = colon ? (size_t)(colon - s) : len, topic;
+	int known = 0;
+
+	for (size_t i = 0; norm_channels[i]; i++)
+		known |= strlen(norm_channels[i]) == ch && !memcmp(norm_channels[i], s, ch);
+	if (!known)
+		return fail(why, "unknown channel"), -1;
+	if (!colon)
+		return (int)ch;
+	topic = len - ch - 1;
+	if (topic == 0)
+		return fail(why, "empty topic after the channel"), -2;
+	if (topic > NORM_TOPIC_MAX)
+		return fail(why, "topic longer than 64 characters"), -2;
+	for (size_t i = ch + 1; i < len; i++)
+		if (!(ascii_isdigit((unsigned char)s[i]) || (s[i] >= 'a' && s[i] <= 'z') ||
+		      s[i] == '_' || s[i] == '-' || s[i] == '.'))
+			return fail(why, "a topic is letters a-z, digits, '_', '-' and '.'"), -2;
+	return (int)ch;
+}

@@ -130,4 +130,14 @@ int norm_duration(const char *s, size_t len, int64_t *secs, const char **why);
  * "whatsapp", "viber", "webhook"; NULL-terminated. */
 extern const char *const norm_channels[];
 
+/*
+ * A consent channel: a channel of norm_channels, or a topic of one,
+ * "CHANNEL:TOPIC" ("email:news"), TOPIC 1 to 64 of a-z 0-9 _ - . (the
+ * text in lower case already). Returns the length of the channel part
+ * (5 for "email" and "email:news"), -1 for an unknown channel, -2 for a
+ * bad topic (*why says what).
+ */
+#define NORM_TOPIC_MAX 64
+int norm_consent_channel(const char *s, size_t len, const char **why);
+
 #endif

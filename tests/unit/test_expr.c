@@ -503,6 +503,119 @@ static void test_campaign_events(void)
 	run_table(t, ARRAY_SIZE(t));
 }
 
+/*
+ * People and machines (events.machine, schema 7), and consent topics
+ * ("email:news"). Rows added here and removed at the end:
+ *   C13 machine opens and clicks of promo only (an MPP open, two
+ *       link-scanner clicks); grant email:news; an unsubscribed event of
+ *       email:news after it
+ *   C14 a person's open of promo 2 days ago and a machine's 1 hour ago;
+ *       a person's click; grants email, email:news (revoked since),
+ *       email:offers
+ *   C11 grants email and email:news, then revokes email (the channel)
+ *   C15 grants email and email:news, then an unsubscribed event of email
+ */
+static const char people_machines[] =
+	"INSERT INTO events(id, external_id, customer_id, type, occurred_at, campaign, props,"
+	" machine) VALUES"
+	"(100,'m100',13,'opened','2026-11-22 12:00:00','promo',NULL,'ua:apple-mpp'),"
+	"(101,'m101',13,'clicked','2026-11-23 11:59:00','promo','{\"link\":1}','every-link'),"
+	"(102,'m102',13,'clicked','2026-11-23 11:59:00','promo','{\"link\":2}','every-link'),"
+	"(103,'m103',14,'opened','2026-11-21 12:00:00','promo',NULL,NULL),"
+	"(104,'m104',14,'opened','2026-11-23 11:00:00','promo',NULL,'ip:apple'),"
+	"(105,'m105',14,'clicked','2026-11-20 12:00:00','promo','{\"link\":1}',NULL),"
+	"(106,'m106',13,'unsubscribed','2026-11-01 00:00:00',NULL,'{\"channel\":\"email:news\"}',NULL),"
+	"(107,'m107',15,'unsubscribed','2026-11-22 09:00:00',NULL,'{\"channel\":\"email\"}',NULL);"
+	"INSERT INTO consents(id, customer_id, channel, granted, recorded_at, source) VALUES"
+	"(100,13,'email:news',1,'2026-01-01 00:00:00','web'),"
+	"(101,14,'email',1,'2026-01-01 00:00:00','web'),"
+	"(102,14,'email:news',1,'2026-01-01 00:00:00','web'),"
+	"(103,14,'email:news',0,'2026-06-01 00:00:00','page'),"
+	"(104,14,'email:offers',1,'2026-02-01 00:00:00','web'),"
+	"(105,11,'email',1,'2026-01-01 00:00:00','web'),"
+	"(106,11,'email:news',1,'2026-01-01 00:00:00','web'),"
+	"(107,11,'email',0,'2026-07-01 00:00:00','page'),"
+	"(108,15,'email',1,'2026-01-01 00:00:00','web'),"
+	"(109,15,'email:news',1,'2026-01-01 00:00:00','web');";
+
+static void test_people_machines(void)
+{
+	static const struct t t[] = {
+		/* opened() and clicked() count people; the _any forms machines too */
+		{ "opened(\"promo\")", "C01 C02 C14" },
+		{ "opened_any(\"promo\")", "C01 C02 C13 C14" },
+		{ "opened_any(\"promo\") and not opened(\"promo\")", "C13" },  /* machine only */
+		{ "opened(\"promo\") < 2d", "C01" },            /* C14's person: exactly 2d */
+		{ "opened(\"promo\") <= 2d", "C01 C14" },
+		{ "opened(\"promo\") / 1d = 2", "C14" },        /* not the machine's hour */
+		{ "opened_any(\"promo\") < 2h", "C14" },
+		{ "clicked(\"promo\")", "C01 C10 C14" },
+		{ "clicked_any(\"promo\")", "C01 C10 C13 C14" },
+		{ "clicked_any(\"promo\") <= 1min", "C13" },
+		{ "not clicked(\"promo\") and clicked_any(\"promo\")", "C13" },
+		/* event() counts a person's opens and clicks, event_any() all */
+		{ "event(\"clicked\")", "C01 C10 C14" },
+		{ "event(\"clicked\") >= 1", "C01 C10 C14" },
+		{ "event_any(\"clicked\") >= 2", "C13" },
+		{ "event_any(\"clicked\") = 1", "C01 C10 C14" },
+		{ "event(\"opened\", 7d)", "C01 C10 C14" },
+		{ "event_any(\"opened\", 7d)", "C01 C10 C13 C14" },
+		{ "event(\"opened\", 7d) = 0 and event_any(\"opened\", 7d) > 0", "C13" },
+		{ "event(\"cart_add\", 2d)", "C01 C02 C03 C15" },   /* C09 erased */
+		/* topics */
+		{ "consent(\"email\")", "C01 C02 C04 C10 C12 C14 C15" },
+		{ "consent(\"email:news\")", "C13 C15" },     /* C14 revoked it, C11 the channel */
+		{ "consent(\"Email:News\")", "C13 C15" },
+		{ "consent(\"email:offers\")", "C14" },
+		{ "consent(\"sms:news\")", "" },
+		{ "unsubscribed(\"email\")", "C02 C06 C11 C15" },   /* not C13, C14: topics */
+		{ "unsubscribed(\"email:news\")", "C02 C04 C06 C11 C13 C14 C15" },
+		{ "unsubscribed(\"email:offers\")", "C02 C04 C06 C11 C15" },
+		{ "consent(\"email:news\") and not unsubscribed(\"email:news\")", "" },
+		{ "consent(\"email:offers\") and not unsubscribed(\"email:offers\")", "C14" },
+		{ "consent(\"email\") and not unsubscribed(\"email\")", "C01 C04 C10 C12 C14" },
+		/* bad topics */
+		{ "consent(\"email:\")", "ERR 1:9: invalid topic in \"email:\": empty topic after the channel" },
+		{ "consent(\"email:a b\")",
+		  "ERR 1:9: invalid topic in \"email:a b\": a topic is letters a-z, digits, '_', '-' and '.'" },
+		{ "consent(\"fax:news\")",
+		  "ERR 1:9: unknown channel \"fax\" (channels: email, sms, push, telegram, whatsapp, viber, webhook)" },
+		{ "unsubscribed(\"emial:news\")", "ERR 1:14: unknown channel \"emial\" (did you mean \"email\"?)" },
+	};
+	char *err = NULL;
+	struct expr_err e;
+	struct expr *x;
+
+	if (sqlite3_exec(db, people_machines, NULL, NULL, &err) != SQLITE_OK) {
+		fprintf(stderr, "people_machines: %s\n", err);
+		exit(1);
+	}
+	run_table(t, ARRAY_SIZE(t));
+
+	/* the SQL: a person's events only where machines make them */
+	x = expr_compile("event(\"cart_add\") > 1 or event(\"opened\") > 1 or opened(\"p\") < 1d"
+			 " or opened_any(\"p\") < 1d", NOW, &e);
+	ok(x && strstr(expr_sql(x), "e.type = ?1 AND e.occurred_at") &&
+	   strstr(expr_sql(x), "e.type = ?4 AND e.machine IS NULL AND e.occurred_at") &&
+	   strstr(expr_sql(x), "'opened' AND e.campaign = ?7 AND e.machine IS NULL") &&
+	   strstr(expr_sql(x), "'opened' AND e.campaign = ?9 AND e.occurred_at"),
+	   "machine IS NULL for a person's opens only: %s", x ? expr_sql(x) : e.msg);
+	expr_free(x);
+	/* a plain channel: the SQL of before; a topic: its channel too */
+	x = expr_compile("consent(\"sms\")", NOW, &e);
+	ok(x && !strstr(expr_sql(x), "<> 0") && expr_nparams(x) == 2, "consent(\"sms\"): %s",
+	   x ? expr_sql(x) : e.msg);
+	expr_free(x);
+	x = expr_compile("consent(\"sms:news\")", NOW, &e);
+	ok(x && strstr(expr_sql(x), "<> 0 AND coalesce(") && expr_nparams(x) == 3,
+	   "consent(\"sms:news\"): %s", x ? expr_sql(x) : e.msg);
+	is_str(x && x->params[0].s ? x->params[0].s : "", "sms", "the channel of the topic");
+	expr_free(x);
+
+	sqlite3_exec(db, "DELETE FROM events WHERE id >= 100; DELETE FROM consents WHERE id >= 100",
+		     NULL, NULL, NULL);
+}
+
 static int by_text(const void *a, const void *b)
 {
 	return strcmp(a, b);
@@ -1887,6 +2000,7 @@ int main(void)
 	test_windows();
 	test_consent();
 	test_campaign_events();
+	test_people_machines();
 	test_birthdays();
 	test_currency_k();
 	test_attributes();
