@@ -30,6 +30,9 @@ static const struct opt options[] = {
 		    "campaign: orders this long after a message convert (default 7d)"),
 	OPT_STRING_(0, "attribution", &attribution, "view|click",
 		    "campaign: any order in the window (view, default) or after a click"),
+	OPT_FLAG_(0, "links", &ro.links,
+		  "campaign: the click map, a row per link: URL, a person's clicks and clickers, "
+		  "machine clicks"),
 	OPT_STRING_(0, "bootstrap", &bootstrap, "N",
 		    "campaign(s): a percentile bootstrap interval of revenue per recipient too, "
 		    "N resamples (100 to 100000; 0 none)"),
@@ -56,6 +59,7 @@ static const struct opt_cmd cmd = {
 	.usage = "[options] summary\n"
 		 "[options] campaign NAME [--window 7d] [--attribution view|click]"
 		 " [--bootstrap N [--seed S]]\n"
+		 "[options] campaign NAME --links\n"
 		 "[options] campaigns [--bootstrap N [--seed S]]\n"
 		 "[options] cohorts [--by month|week] [--metric retention|revenue|customers]\n"
 		 "[options] rfm\n"
@@ -141,6 +145,10 @@ int cmd_main(int argc, char **argv)
 	if ((bootstrap || seed) && ((strcmp(sub, "campaign") && strcmp(sub, "campaigns")) ||
 				    (ro.html && !arg)))
 		opt_usage_error(&cmd, "--bootstrap and --seed go with campaign NAME and campaigns");
+	if (ro.links && (strcmp(sub, "campaign") || ro.html))
+		opt_usage_error(&cmd, "--links goes with campaign NAME (the --html page has the click map)");
+	if (ro.links && (bootstrap || attribution || strcmp(window, "7d")))
+		opt_usage_error(&cmd, "--links prints the click map: no --window, --attribution or --bootstrap");
 	if (seed && !bootstrap)
 		opt_usage_error(&cmd, "--seed goes with --bootstrap N");
 	if (by && strcmp(sub, "cohorts") && strcmp(sub, "ltv"))

@@ -35,6 +35,7 @@ struct report_opts {
 	const char *currency;    /* --currency: the one money is reported in */
 	int64_t window;          /* --window, seconds (campaign; default 7d) */
 	int click;               /* --attribution click (default view) */
+	int links;               /* campaign --links: the click map */
 	long bootstrap;          /* campaign --bootstrap N resamples (0: none) */
 	uint64_t seed;           /* campaign --seed of the bootstrap */
 	int by_week;             /* cohorts --by week */
@@ -108,6 +109,8 @@ int report_build_cohorts(struct report *r, struct rtab *t);
 int report_build_rfm(struct report *r, struct rtab *t);
 int report_build_campaigns(struct report *r, struct rtab *t);
 int report_build_campaign(struct report *r, const char *name, struct rtab *t);
+/* campaign NAME --links: a row per group and link (the click map). */
+int report_build_links(struct report *r, const char *name, struct rtab *t);
 
 /* ---- money -------------------------------------------------------------- */
 

@@ -19,8 +19,15 @@
  * --attribution click only orders within the window after a click count;
  * the control group cannot click, so the comparison is then unavailable.
  *
- * Engagement comes from events (crm-import events) of the recipient that
- * name the message (message_id) or the campaign (campaign).
+ * Engagement comes from events (crm-import events, crm-track) of the
+ * recipient that name the message (message_id) or the campaign
+ * (campaign). Opens and clicks are a person's (events.machine IS NULL);
+ * a recipient whose only opens (clicks) were a machine's (a privacy
+ * proxy, a link scanner) is counted apart, and a machine's click makes
+ * no conversion post-click. The rates are over delivered when delivered
+ * events came back for the group, else over sent. --links: the click
+ * map, one row per group and link number (props.link of the clicked
+ * events).
  *
  * Treatment against control: the two-proportion z-test for the conversion
  * rate and Welch's t-test for revenue per recipient (see report_stats.c),
@@ -52,13 +59,14 @@
 #define NCUR 32 /* as report.c's scan: currencies interned by report_currency_index */
 
 enum { EV_DELIVERED = 1, EV_OPENED = 2, EV_CLICKED = 4, EV_BOUNCED = 8,
-       EV_UNSUB = 16, EV_COMPLAINED = 32 };
+       EV_UNSUB = 16, EV_COMPLAINED = 32, EV_OPENED_M = 64, EV_CLICKED_M = 128 };
 
 struct grp {
 	char name[80];
 	int control;
 	int64_t rows, recipients, sent, delivered, bounced, opened, clicked, unsub,
 		complained, suppressed, pending, converted, post_click, post_view;
+	int64_t opened_m, clicked_m; /* recipients whose opens (clicks) were all machines' */
 	int64_t orders[NCUR];
 	double s[NCUR], ss[NCUR]; /* revenue per recipient: sum, sum of squares */
 	struct rrev *rev;         /* --bootstrap: the recipients' non-zero revenues */
@@ -138,15 +146,17 @@ static void measure(struct report *r, struct camp *c)
 	sb_addf(&sql,
 		"SELECT m.grp, m.variant, m.status, coalesce(m.sent_at, m.updated_at),"
 		" m.customer_id,"
-		" (SELECT sum(DISTINCT CASE e.type WHEN 'delivered' THEN 1 WHEN 'opened' THEN 2"
-		"   WHEN 'clicked' THEN 4 WHEN 'bounced' THEN 8 WHEN 'unsubscribed' THEN 16"
+		" (SELECT sum(DISTINCT CASE e.type WHEN 'delivered' THEN 1"
+		"   WHEN 'opened' THEN CASE WHEN e.machine IS NULL THEN 2 ELSE 64 END"
+		"   WHEN 'clicked' THEN CASE WHEN e.machine IS NULL THEN 4 ELSE 128 END"
+		"   WHEN 'bounced' THEN 8 WHEN 'unsubscribed' THEN 16"
 		"   WHEN 'complained' THEN 32 END) FROM events e"
 		"  WHERE e.customer_id = m.customer_id AND e.type IN ('delivered', 'opened', 'clicked',"
 		"   'bounced', 'unsubscribed', 'complained') AND e.occurred_at <= ?2"
 		"   AND (e.message_id = m.message_id OR e.campaign = ?3)),"
 		" (SELECT min(e.occurred_at) FROM events e"
 		"  WHERE e.customer_id = m.customer_id AND e.type = 'clicked' AND e.occurred_at <= ?2"
-		"   AND (e.message_id = m.message_id OR e.campaign = ?3))"
+		"   AND e.machine IS NULL AND (e.message_id = m.message_id OR e.campaign = ?3))"
 		" FROM messages m WHERE m.campaign_id = ?1%s",
 		report_filter(r, "m.customer_id", f, sizeof(f)));
 	st = db_prepare(db, sql.buf);
@@ -191,6 +201,8 @@ static void measure(struct report *r, struct camp *c)
 		g->bounced += !strcmp(status, "bounced") || (ev & EV_BOUNCED);
 		g->opened += !!(ev & EV_OPENED);
 		g->clicked += !!(ev & EV_CLICKED);
+		g->opened_m += (ev & (EV_OPENED | EV_OPENED_M)) == EV_OPENED_M;
+		g->clicked_m += (ev & (EV_CLICKED | EV_CLICKED_M)) == EV_CLICKED_M;
 		g->unsub += !!(ev & EV_UNSUB);
 		g->complained += !!(ev & EV_COMPLAINED);
 		if (ct >= 0 && ct < t0)
@@ -273,6 +285,8 @@ static void measure(struct report *r, struct camp *c)
 		t->bounced += g->bounced;
 		t->opened += g->opened;
 		t->clicked += g->clicked;
+		t->opened_m += g->opened_m;
+		t->clicked_m += g->clicked_m;
 		t->unsub += g->unsub;
 		t->complained += g->complained;
 		t->suppressed += g->suppressed;
@@ -424,11 +438,13 @@ static const char *const camp_cols[] = {
 	"relative_uplift", "p_value", "mde", "rpr_uplift", "rpr_low", "rpr_high", "rpr_p_value",
 	"incremental_conversions", "incremental_revenue", "incremental_revenue_low",
 	"incremental_revenue_high",
+	"opened_machine_only", "clicked_machine_only", "open_rate", "click_rate",
+	"click_to_open_rate",
 	/* with --bootstrap only */
 	"rpr_boot_low", "rpr_boot_high", "rpr_boot_p_value", "incremental_revenue_boot_low",
 	"incremental_revenue_boot_high", "bootstrap_resamples", "bootstrap_seed",
 };
-#define CAMP_COLS_WELCH 35 /* the columns before the bootstrap's */
+#define CAMP_COLS_WELCH 40 /* the columns before the bootstrap's */
 _Static_assert(ARRAY_SIZE(camp_cols) == CAMP_COLS_WELCH + 7, "camp_cols");
 
 static void group_row(struct rtab *t, const struct report *r, const struct camp *c,
@@ -460,6 +476,16 @@ static void group_row(struct rtab *t, const struct report *r, const struct camp 
 	rtab_real(&v[18], rev, 2);
 	rtab_real(&v[19], g->recipients ? rev / g->recipients : NAN, 4);
 	rtab_text(t, &v[20], c->cur);
+	{
+		/* the rates: over delivered when deliveries are reported */
+		int64_t base = g->delivered > 0 ? g->delivered : g->sent;
+
+		rtab_int(&v[35], g->opened_m);
+		rtab_int(&v[36], g->clicked_m);
+		rtab_real(&v[37], rate(g->opened, base), 6);
+		rtab_real(&v[38], rate(g->clicked, base), 6);
+		rtab_real(&v[39], rate(g->clicked, g->opened), 6);
+	}
 	if (cmp && !g->control) {
 		struct rs_prop p;
 		struct rs_welch wt;
@@ -491,16 +517,16 @@ static void group_row(struct rtab *t, const struct report *r, const struct camp 
 			struct rs_boot bt;
 			rs_boot_diff(g->bsum, n1, ctl->bsum, (double)ctl->recipients,
 				     (size_t)r->o->bootstrap, &bt);
-			rtab_real(&v[35], bt.lo, 4);
-			rtab_real(&v[36], bt.hi, 4);
-			rtab_real(&v[37], bt.p, 6);
-			rtab_real(&v[38], bt.lo * n1, 2);
-			rtab_real(&v[39], bt.hi * n1, 2);
+			rtab_real(&v[40], bt.lo, 4);
+			rtab_real(&v[41], bt.hi, 4);
+			rtab_real(&v[42], bt.p, 6);
+			rtab_real(&v[43], bt.lo * n1, 2);
+			rtab_real(&v[44], bt.hi * n1, 2);
 		}
 	}
 	if (cmp && !g->control && r->o->bootstrap > 0) {
-		rtab_int(&v[40], r->o->bootstrap);
-		rtab_int(&v[41], (int64_t)r->o->seed);
+		rtab_int(&v[45], r->o->bootstrap);
+		rtab_int(&v[46], (int64_t)r->o->seed);
 	}
 }
 
@@ -559,10 +585,82 @@ int report_build_campaign(struct report *r, const char *name, struct rtab *t)
 	return 0;
 }
 
+/*
+ * The click map: for each treatment group (variant) and link number of
+ * the clicked events (props.link; clicks without one make a row of their
+ * own, link null, last), the URL (props.url; the smallest when they
+ * differ), a person's clicks and the recipients who made them, and the
+ * machines' clicks. The recipients are the treatment rows the campaign
+ * report counts (sent or tried), the events those that name their
+ * message or the campaign, up to --now.
+ */
+int report_build_links(struct report *r, const char *name, struct rtab *t)
+{
+	static const char *const cols[] = {
+		"group", "campaign", "link", "url", "clicks", "clickers", "machine_clicks",
+	};
+	size_t n;
+	struct camp *c = load_campaigns(r, name, &n);
+	struct sb sql = SB_INIT;
+	sqlite3_stmt *st;
+	char f[128], now[20];
+
+	if (!n) {
+		crm_error("no campaign \"%s\" in %s (crm-report campaigns lists them)", name,
+			  r->crm->db_path);
+		free(c);
+		return 1;
+	}
+	norm_fmt_time(r->crm->now, now);
+	sb_addf(&sql,
+		"SELECT coalesce(m.variant, ''), CAST(json_extract(e.props, '$.link') AS INTEGER) AS link,"
+		" min(json_extract(e.props, '$.url')), sum(e.machine IS NULL),"
+		" count(DISTINCT CASE WHEN e.machine IS NULL THEN m.customer_id END),"
+		" sum(e.machine IS NOT NULL)"
+		" FROM messages m JOIN events e ON e.customer_id = m.customer_id"
+		"  AND e.type = 'clicked' AND e.occurred_at <= ?2"
+		"  AND (e.message_id = m.message_id OR e.campaign = ?3)"
+		" WHERE m.campaign_id = ?1 AND m.grp <> 'control'"
+		"  AND m.status IN ('sent', 'bounced', 'failed', 'in_doubt')"
+		"  AND coalesce(m.sent_at, m.updated_at) IS NOT NULL%s"
+		" GROUP BY 1, 2 ORDER BY 1, link IS NULL, link",
+		report_filter(r, "m.customer_id", f, sizeof(f)));
+	st = db_prepare(r->crm->db, sql.buf);
+	sb_free(&sql);
+	sqlite3_bind_int64(st, 1, c->id);
+	sqlite3_bind_text(st, 2, now, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, c->name, -1, SQLITE_STATIC);
+	rtab_init(t, ARRAY_SIZE(cols), cols);
+	while (db_row(st)) {
+		struct out_val *v = rtab_row(t);
+		const char *variant = (const char *)sqlite3_column_text(st, 0);
+		char g[80];
+
+		if (variant && *variant)
+			snprintf(g, sizeof(g), "treatment:%s", variant);
+		else
+			snprintf(g, sizeof(g), "treatment");
+		rtab_text(t, &v[0], g);
+		rtab_text(t, &v[1], c->name);
+		if (sqlite3_column_type(st, 1) != SQLITE_NULL)
+			rtab_int(&v[2], sqlite3_column_int64(st, 1));
+		rtab_text(t, &v[3], (const char *)sqlite3_column_text(st, 2));
+		rtab_int(&v[4], sqlite3_column_int64(st, 3));
+		rtab_int(&v[5], sqlite3_column_int64(st, 4));
+		rtab_int(&v[6], sqlite3_column_int64(st, 5));
+	}
+	sqlite3_finalize(st);
+	for (size_t i = 0; i < n; i++)
+		camp_free(&c[i]);
+	free(c);
+	return 0;
+}
+
 int report_campaign(struct report *r, const char *name)
 {
 	struct rtab t;
-	int rc = report_build_campaign(r, name, &t);
+	int rc = r->o->links ? report_build_links(r, name, &t) :
+		report_build_campaign(r, name, &t);
 
 	if (!rc)
 		rtab_emit(r, &t);

@@ -9,7 +9,8 @@
  * (12 months), the RFM grid (recency score against frequency score,
  * customers per cell) and the campaigns' conversion rates, treatment and
  * control, with their 95% intervals; for one campaign, a sentence saying
- * which method gave the intervals of revenue per recipient in its table.
+ * which method gave the intervals of revenue per recipient in its table,
+ * and its click map (campaign --links).
  */
 #include "report.h"
 
@@ -478,6 +479,17 @@ int report_html(struct report *r, const char *campaign)
 	rfm_grid(fp, r);
 	fputs(campaign ? "<h2>Campaign</h2>\n" : "<h2>Campaigns</h2>\n", fp);
 	campaign_chart(fp, r, campaign);
+	if (campaign && report_build_links(r, campaign, &t) == 0) {
+		fputs("<h2>Click map</h2>\n", fp);
+		if (t.nrows) {
+			fputs("<p>Per link of the message: a person's clicks and the recipients who "
+			      "made them, and the clicks of machines (link scanners) apart.</p>\n", fp);
+			table(fp, &t);
+		} else {
+			fputs("<p>No clicks.</p>\n", fp);
+		}
+		free_tab(&t);
+	}
 	fputs("</body>\n</html>\n", fp);
 	if (ferror(fp) | fclose(fp)) {
 		crm_error_errno("%s: write error", r->o->html);
