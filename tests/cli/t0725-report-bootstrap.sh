@@ -162,7 +162,7 @@ test_expect 'setup' '
 test_expect 'without --bootstrap: Welch only, no bootstrap columns' '
 	run 0 crm-report -f csv campaign spring &&
 	expect_no_grep boot out &&
-	expect_eq 35 "$(head -1 out | tr , "\n" | wc -l)" &&
+	expect_eq 40 "$(head -1 out | tr , "\n" | wc -l)" &&
 	near "$(col treatment revenue_per_recipient)" \
 		"$("$PY" -c "import json; r = json.load(open(\"revenue.json\"));
 print(sum(r.get(str(i), 0) for i in range(1, 201)) / 200)")" 0.0001
@@ -173,10 +173,10 @@ test_expect '--bootstrap 1000: the interval, p-value and incremental revenue of 
 	check ref1.txt &&
 	expect_eq 1000 "$(col treatment bootstrap_resamples)" &&
 	expect_eq 1 "$(col treatment bootstrap_seed)" &&
-	# the Welch columns are those of a run without --bootstrap
+	# the Welch (and engagement) columns are those of a run without --bootstrap
 	cp out boot.csv &&
 	run 0 crm-report -f csv campaign spring &&
-	expect_eq "$(cut -d, -f1-35 boot.csv)" "$(cat out)"
+	expect_eq "$(cut -d, -f1-40 boot.csv)" "$(cat out)"
 '
 
 test_expect '--seed 7 --bootstrap 500: as boot.py with that seed' '
@@ -194,7 +194,7 @@ test_expect 'the same seed gives the same output, another seed another interval'
 	cp c.csv out && lo2=$(col treatment rpr_boot_low) && hi2=$(col treatment rpr_boot_high) &&
 	test -n "$lo1" && test "$lo1" != "$lo2" && test "$hi1" != "$hi2" &&
 	# the Welch columns stay
-	expect_eq "$(cut -d, -f1-35 a.csv)" "$(cut -d, -f1-35 c.csv)"
+	expect_eq "$(cut -d, -f1-40 a.csv)" "$(cut -d, -f1-40 c.csv)"
 '
 
 test_expect 'the interval does not depend on the order SQLite returns the rows in' '
