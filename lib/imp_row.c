@@ -710,14 +710,18 @@ int imp_row_consent(struct imp *im)
 		sb_addc(ch, ascii_lower((unsigned char)s[i]));
 	if (!strcmp(ch->buf, "e-mail") || !strcmp(ch->buf, "mail"))
 		sb_reset(ch), sb_adds(ch, "email");
-	int known = 0;
-	for (int i = 0; norm_channels[i]; i++)
-		known |= !strcmp(norm_channels[i], ch->buf);
-	if (!known) {
+	/* a channel, or a topic of one ("email:news", crm.7) */
+	const char *cwhy;
+	int known = norm_consent_channel(ch->buf, ch->len, &cwhy);
+	if (known < 0) {
 		sb_reset(&im->tmp);
-		sb_adds(&im->tmp, "unknown channel ");
+		sb_adds(&im->tmp, known == -2 ? "invalid topic in channel " : "unknown channel ");
 		imp_quote_val(&im->tmp, F_CHANNEL, s, n);
-		sb_adds(&im->tmp, " (email, sms, push, telegram, whatsapp, viber, webhook)");
+		if (known == -2)
+			sb_addf(&im->tmp, ": %s", cwhy);
+		else
+			sb_adds(&im->tmp, " (email, sms, push, telegram, whatsapp, viber, webhook,"
+				" or CHANNEL:TOPIC)");
 		imp_reject(im, im->rec, im->tmp.buf);
 		return -1;
 	}

@@ -66,4 +66,21 @@ test_expect 'JSON numbers are kept as written, and re-import is unchanged' '
 	expect_grep "1 read, 0 inserted, 0 updated, 1 unchanged" err
 '
 
+test_expect 'consent topics: CHANNEL:TOPIC is kept, a bad topic rejected; what consent() makes of them' '
+	printf "customer_id,channel,granted,recorded_at\nT1,email,yes,2026-01-01\nT1,Email:News,yes,2026-01-01\nT1,email:offers,yes,2026-01-01\nT1,email:news,no,2026-03-01\nT2,email:news,yes,2026-01-01\nT2,email,no,2026-04-01\nT3,email:,yes,2026-01-01\nT3,fax:news,yes,2026-01-01\nT3,email:a/b,yes,2026-01-01\n" >topics.csv &&
+	run 3 crm-import consents topics.csv &&
+	expect_grep "topics.csv:8: invalid topic in channel \"email:\": empty topic after the channel" err &&
+	expect_grep "topics.csv:9: unknown channel \"fax:news\"" err &&
+	expect_grep "topics.csv:10: invalid topic in channel" err &&
+	expect_eq "email:news|1
+email:offers|1
+email:news|0" "$(sql "SELECT channel, granted FROM consents c JOIN customers u ON u.id = c.customer_id WHERE u.external_id = '\''T1'\'' AND channel LIKE '\''email:%'\'' ORDER BY recorded_at, channel")" &&
+	run 0 crm-segment --no-input --fields id "consent(\"email:offers\") and consent(\"email\") and not consent(\"email:news\")" &&
+	expect_eq "T1" "$(sed 1d out)" &&
+	run 0 crm-segment --no-input -c "unsubscribed(\"email:news\") and id in (\"T1\", \"T2\")" &&
+	expect_eq 2 "$(cat out)" &&
+	run 0 crm-segment --no-input -c "unsubscribed(\"email\") and id in (\"T1\", \"T2\")" &&
+	expect_eq 1 "$(cat out)"
+'
+
 test_done
