@@ -1818,8 +1818,7 @@ int norm_consent_channel(const char *s, size_t len, const char **why)
 	if (topic > NORM_TOPIC_MAX)
 		return fail(why, "topic longer than 64 characters"), -2;
 	for (size_t i = ch + 1; i < len; i++)
-		if (!(ascii_isdigit((unsigned char)s[i]) || (s[i] >= 'a' && s[i] <= 'z') ||
-		      s[i] == '_' || s[i] == '-' || s[i] == '.'))
-			return fail(why, "a topic is letters a-z, digits, '_', '-' and '.'"), -2;
+		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f || s[i] == ':')
+			return fail(why, "a topic has no control characters and no ':'"), -2;
 	return (int)ch;
 }

@@ -132,8 +132,9 @@ extern const char *const norm_channels[];
 
 /*
  * A consent channel: a channel of norm_channels, or a topic of one,
- * "CHANNEL:TOPIC" ("email:news"), TOPIC 1 to 64 of a-z 0-9 _ - . (the
- * text in lower case already). Returns the length of the channel part
+ * "CHANNEL:TOPIC" ("email:news"), TOPIC 1 to 64 bytes without control
+ * characters or ':' (the text in lower case already; crm-track's topics
+ * are [topics.CHANNEL] keys, lowered). Returns the length of the channel part
  * (5 for "email" and "email:news"), -1 for an unknown channel, -2 for a
  * bad topic (*why says what).
  */
