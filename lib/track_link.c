@@ -274,9 +274,15 @@ static int replace(struct track_link *t, struct sb *rep, const char *url, size_t
 	else
 		sb_add(&tg, norm.buf, norm.len);
 	sb_free(&norm);
-	if (t->base && (n = link_number(t, tg.buf, tg.len)) > 0)
+	if (t->base && (n = link_number(t, tg.buf, tg.len)) > 0) {
 		track_url_click(rep, t->base, t->secret, t->msg, n, tg.buf, tg.len);
-	else
+		/* a '.' ending a link is the sentence's for readers and their
+		 * link finders: the same target, percent-encoded */
+		if (rep->buf[rep->len - 1] == '.') {
+			rep->len--;
+			sb_adds(rep, "%2E");
+		}
+	} else
 		sb_add(rep, tg.buf, tg.len);
 	changed = rep->len != len || memcmp(rep->buf, url, len);
 	sb_free(&tg);
