@@ -249,8 +249,8 @@ static int trackable(const struct track_link *t, const char *url, size_t len)
 
 /*
  * The replacement of url (already decoded, trimmed) in *rep: the click
- * redirect of its target, or with no base the target when it differs
- * from url (UTM). Returns 1 when url is to be replaced.
+ * redirect of its target, or (no base, or past the cap) the target when
+ * UTM parameters were added to it. Returns 1 when url is to be replaced.
  */
 static int replace(struct track_link *t, struct sb *rep, const char *url, size_t len)
 {
@@ -273,7 +273,6 @@ static int replace(struct track_link *t, struct sb *rep, const char *url, size_t
 			       t->utm_campaign);
 	else
 		sb_add(&tg, norm.buf, norm.len);
-	sb_free(&norm);
 	if (t->base && (n = link_number(t, tg.buf, tg.len)) > 0) {
 		track_url_click(rep, t->base, t->secret, t->msg, n, tg.buf, tg.len);
 		/* a '.' ending a link is the sentence's for readers and their
@@ -282,9 +281,13 @@ static int replace(struct track_link *t, struct sb *rep, const char *url, size_t
 			rep->len--;
 			sb_adds(rep, "%2E");
 		}
-	} else
+		changed = 1;
+	} else {
+		/* unwrapped: replaced only when UTM parameters were added */
 		sb_add(rep, tg.buf, tg.len);
-	changed = rep->len != len || memcmp(rep->buf, url, len);
+		changed = tg.len != norm.len;
+	}
+	sb_free(&norm);
 	sb_free(&tg);
 	return changed;
 }
