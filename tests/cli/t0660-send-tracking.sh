@@ -98,7 +98,7 @@ for raw in raws():
     row = rows[to]
     res = [to]
     lu, lup = m["List-Unsubscribe"], m["List-Unsubscribe-Post"]
-    unsub = lu[1:-1] if lu else None
+    unsub = str(lu).strip()[1:-1] if lu else None
     want = "%s/u/%d-%s" % (base, row, mac("unsubscribe", row))
     res.append("unsub " + ("tracked" if unsub == want else str(unsub)) + " post " + str(lup))
     parts = {"html": None, "text": None}
@@ -231,6 +231,21 @@ test_expect 'utm = yes: utm_source, utm_medium and utm_campaign added before sig
 	text unsubscribe
 	EOF_
 	expect_same want links
+'
+
+test_expect 'utm = yes without [tracking] url: the parameters on the links themselves' '
+	conf "[tracking]" "utm = yes" &&
+	printf "id\nV1\n" | run 0 crm-send --campaign u1 --channel file --mbox --no-consent \
+		--template m.tmpl -o u1.mbox &&
+	check u1 u1.mbox &&
+	u="utm_source=crmkit&utm_medium=email&utm_campaign=u1" &&
+	expect_grep "html keep https://shop.example/html-only?$u#top" links &&
+	expect_grep "text keep https://shop.example/text-only?$u" links &&
+	expect_grep "html keep https://shop.example/privacy" links &&
+	expect_no_grep "/c/" u1.mbox &&
+	expect_grep "unsub https://shop.example/unsubscribe?m=" links &&
+	expect_grep "html unsubscribe" links &&
+	expect_grep "text unsubscribe" links
 '
 
 test_expect '--no-track: links as written, no pixel; the unsubscribe URL still crm-track'"'"'s' '
