@@ -311,6 +311,54 @@ test_expect '{{unsubscribe_url}} with only [tracking] url' '
 	expect_grep "no [unsubscribe] url or [tracking] url" err
 '
 
+test_expect 'crm-track follows what crm-send wrote: clicks redirect to their targets, the pixel and one-click unsubscribe count' '
+	start_track &&
+	conf "[tracking]" "url = $TRACK" "opens = yes" "utm = yes" &&
+	printf "id\nV2\n" | run 0 crm-send --campaign e2e --channel file --mbox --no-consent \
+		--template m.tmpl -o e2e.mbox &&
+	"$PY" - "$TRACK" >py.out <<-\EOF_ &&
+	import mailbox, re, sys, urllib.request, urllib.error
+	class NoRedirect(urllib.request.HTTPRedirectHandler):
+	    def redirect_request(self, *a):
+	        return None
+	op = urllib.request.build_opener(NoRedirect)
+	track = sys.argv[1]
+	for m in mailbox.mbox("e2e.mbox"):
+	    for p in m.walk():
+	        if p.get_content_maintype() != "text":
+	            continue
+	        body = p.get_payload(decode=True).decode()
+	        for u in re.findall(re.escape(track) + r"/[^\s\"<>]+", body):
+	            u = u.rstrip(".)").replace("&amp;", "&")
+	            post = "/u/" in u
+	            req = urllib.request.Request(u, data=b"List-Unsubscribe=One-Click" if post else None)
+	            try:
+	                r = op.open(req)
+	                print(p.get_content_subtype(), r.status, u[len(track):len(track) + 3])
+	            except urllib.error.HTTPError as e:
+	                print(p.get_content_subtype(), e.code, e.headers.get("Location"))
+	EOF_
+	stop_track &&
+	u="utm_source=crmkit&utm_medium=email&utm_campaign=e2e" &&
+	cat >want <<-EOF_ &&
+	plain 302 https://shop.example/sale?a=1&b=2&$u
+	plain 302 https://shop.example/p/Vic?$u
+	plain 302 https://shop.example/text-only?$u
+	plain 302 $LONG&$u
+	plain 200 /u/
+	html 302 https://shop.example/sale?a=1&b=2&$u
+	html 302 https://shop.example/p/Vic?$u
+	html 302 https://shop.example/html-only?$u#top
+	html 302 $LONG&$u
+	html 200 /u/
+	html 200 /o/
+	EOF_
+	expect_same want py.out &&
+	expect_eq "clicked|8
+opened|1
+unsubscribed|1" "$(sql "SELECT type, count(*) FROM events WHERE campaign = '\''e2e'\'' GROUP BY type ORDER BY type")"
+'
+
 test_expect 'a bad [tracking] url or opens without a url: an error before anything is planned' '
 	for u in ftp://t.example "https://t.example/?x=1" "https://t example" "https://t.example/#f"; do
 		conf "[tracking]" "url = $u" &&
