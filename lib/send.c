@@ -128,6 +128,37 @@ static const struct chan_info *chan_find(const char *name)
 	return NULL;
 }
 
+/* [tracking] (issue 13): url, the public base URL of crm-track, must be
+ * an absolute http(s) URL that can stand in a header and an attribute
+ * as it is; opens and utm are yes/no. */
+static void read_tracking(struct sender *s)
+{
+	const char *u = conf_get(s->conf, "tracking", "url");
+
+	if (u) {
+		size_t n = strlen(u);
+		int ok = n <= 200 && (!ascii_ncasecmp(u, "https://", 8) ||
+				      !ascii_ncasecmp(u, "http://", 7));
+		for (size_t i = 0; ok && i < n; i++)
+			ok = (unsigned char)u[i] > ' ' && (unsigned char)u[i] < 0x7f &&
+			     !strchr("\"'<>\\^`{|}?#", u[i]);
+		if (!ok)
+			crm_die(1, "%s: [tracking] url \"%s\": not an http:// or https:// URL of at "
+				"most 200 characters without a query, fragment, space or quote",
+				conf_name(s->conf), u);
+		s->track_url = u;
+	}
+	s->track_opens = conf_flag(s->conf, "tracking", "opens");
+	if (conf_flag(s->conf, "tracking", "utm")) {
+		s->utm_source = conf_get(s->conf, "tracking", "utm_source");
+		if (!s->utm_source || !*s->utm_source)
+			s->utm_source = "crmkit";
+	}
+	if (s->track_opens && !s->track_url)
+		crm_die(1, "%s: [tracking] opens = yes needs [tracking] url (where crm-track "
+			"answers)", conf_name(s->conf));
+}
+
 /* The settings templates and planning need, read before anything is
  * checked or opened. */
 static void read_settings(struct sender *s)
@@ -137,6 +168,7 @@ static void read_settings(struct sender *s)
 	s->from = conf_get(s->conf, "email", "from");
 	s->envelope_from = conf_get(s->conf, "email", "envelope_from");
 	s->msgid_domain = conf_get(s->conf, "email", "message_id_domain");
+	read_tracking(s);
 	if (!s->msgid_domain && s->from) {
 		struct sb name = SB_INIT, addr = SB_INIT;
 		if (mime_split_address(s->from, &name, &addr) == 0 && strchr(addr.buf, '@'))

@@ -4,7 +4,6 @@
  */
 #include "send_int.h"
 
-#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -15,6 +14,7 @@
 #include "hash.h"
 #include "mime.h"
 #include "quiet.h"
+#include "track_url.h"
 
 
 /* ---- the claimant and recovery ------------------------------------------ */
@@ -226,6 +226,9 @@ static sqlite3_stmt *claim_query(struct sender *s, int64_t now)
 	return st;
 }
 
+/* The message's unsubscribe URL: crm-track's BASE/u/TOKEN (TOKEN naming
+ * the outbox row) when [tracking] url is set, else [unsubscribe] url with
+ * m=MESSAGE-ID&t=HMAC, else none. */
 static void unsub_url(struct sender *s, struct item *it)
 {
 	char mac[65];
@@ -233,6 +236,11 @@ static void unsub_url(struct sender *s, struct item *it)
 	const char *id = it->message_id;
 	size_t n = strlen(id);
 
+	if (s->track_url) {
+		track_url_unsub(&b, s->track_url, s->secret, it->id);
+		it->unsub = b.buf;
+		return;
+	}
 	if (!s->unsub_url)
 		return;
 	if (n >= 2 && id[0] == '<')
@@ -242,13 +250,7 @@ static void unsub_url(struct sender *s, struct item *it)
 	sb_reset(&b);
 	sb_addf(&b, "%s%s", s->unsub_url, strchr(s->unsub_url, '?') ? "&" : "?");
 	sb_adds(&b, "m=");
-	for (size_t i = 0; i < n; i++) {
-		unsigned char ch = (unsigned char)id[i];
-		if (isalnum(ch) || strchr("-._~", ch))
-			sb_addc(&b, (char)ch);
-		else
-			sb_addf(&b, "%%%02X", ch);
-	}
+	track_url_escape(&b, id, n);
 	sb_addf(&b, "&t=%.32s", mac);
 	it->unsub = b.buf;
 }

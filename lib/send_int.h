@@ -109,6 +109,10 @@ struct sender {
 	struct http_provider *http;
 	const char *from, *envelope_from, *unsub_url, *unsub_mailto, *msgid_domain;
 	int verp;                 /* envelope_from as bounces+TOKEN@domain */
+	/* [tracking]: crm-track's public URL (NULL: none), the open pixel,
+	 * UTM parameters (utm_source NULL: none) */
+	const char *track_url, *utm_source;
+	int track_opens;
 	char *domain;
 	/* file */
 	FILE *file;

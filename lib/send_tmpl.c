@@ -11,6 +11,7 @@
 #include "expr.h"
 #include "mime.h"
 #include "tmpl.h"
+#include "track_link.h"
 
 
 void send_rendered_init(struct rendered *b)
@@ -140,9 +141,9 @@ int send_load_templates(struct sender *s)
 			status = CRM_EXIT_USAGE;
 		}
 	}
-	if (!status && s->uses_unsub && !s->unsub_url) {
+	if (!status && s->uses_unsub && !s->unsub_url && !s->track_url) {
 		crm_error("the template uses {{unsubscribe_url}}, but the configuration has no "
-			  "[unsubscribe] url");
+			  "[unsubscribe] url or [tracking] url");
 		status = CRM_EXIT_USAGE;
 	}
 	return status;
@@ -170,6 +171,41 @@ const char *send_lookup(void *arg, const char *name, size_t *len)
 	if (v)
 		*len = strlen(v);
 	return v;
+}
+
+/* Link tracking of an e-mail (track_link.h), on the rendered parts:
+ * http(s) links become crm-track's click redirects and the HTML part gets
+ * the open pixel ([tracking] url and opens, unless --no-track), and with
+ * [tracking] utm = yes each target gets UTM parameters. The HTML part
+ * goes first, so that a link in both parts has the number it has there. */
+static void track_links(struct sender *s, struct item *it, struct rendered *b, int html)
+{
+	int wrap = s->track_url && !s->o->no_track;
+	struct track_link tl = {
+		.base = wrap ? s->track_url : NULL, .secret = s->secret, .msg = it->id,
+		.skip = it->unsub, .utm_source = s->utm_source, .utm_medium = "email",
+		.utm_campaign = s->o->campaign,
+	};
+	struct sb out = SB_INIT, t;
+
+	if (!wrap && !s->utm_source)
+		return;
+	if (b->html.len) {
+		track_link_html(&tl, &out, b->html.buf, b->html.len);
+		t = b->html, b->html = out, out = t;
+		sb_reset(&out);
+	}
+	if (b->text.len) {
+		track_link_text(&tl, &out, b->text.buf, b->text.len);
+		t = b->text, b->text = out, out = t;
+		sb_reset(&out);
+	}
+	if (wrap && s->track_opens && html) {
+		track_link_pixel(&out, b->html.buf, b->html.len, s->track_url, s->secret, it->id);
+		t = b->html, b->html = out, out = t;
+	}
+	sb_free(&out);
+	track_link_free(&tl);
 }
 
 /* Renders the item into b->msg: the RFC 5322 message (e-mail, mbox), or
@@ -214,6 +250,7 @@ int send_render(struct sender *s, struct item *it, struct rendered *b)
 	}
 	sb_reset(&b->from_addr);
 	sb_add(&b->from_addr, faddr.buf, faddr.len);
+	track_links(s, it, b, tmpl_has_html(t));
 	if ((i = tmpl_header_index(t, "Reply-To")) >= 0) {
 		tmpl_render_header(t, (size_t)i, send_lookup, &c, &reply);
 		if (mime_split_address(reply.buf, &rname, &raddr) < 0) {
