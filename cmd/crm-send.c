@@ -64,7 +64,7 @@ static const struct opt options[] = {
 	OPT_STRING_(0, "cap", &cap, "N/DUR", "at most N messages per customer on the channel in DUR"),
 	OPT_STRING_(0, "quiet-hours", &quiet, "HH:MM-HH:MM",
 		    "defer messages in these hours of the customer's time zone"),
-	OPT_STRING_(0, "consent", &consent, "CH", "the consent needed (default: the channel's)"),
+	OPT_STRING_(0, "consent", &consent, "CH", "the consent needed: a channel or a topic (email:news; default: the channel)"),
 	OPT_FLAG_(0, "no-consent", &no_consent, "with --channel file: check no consent"),
 	OPT_FLAG_(0, "transactional", &so.transactional,
 		  "not marketing: skip the consent check (never unsubscribes, erasures, bounces)"),
@@ -193,11 +193,12 @@ int cmd_main(int argc, char **argv)
 	if (consent && no_consent)
 		opt_usage_error(&cmd, "--consent and --no-consent contradict each other");
 	if (consent) {
-		int ok = 0;
-		for (const char *const *c = norm_channels; *c; c++)
-			ok |= !strcmp(*c, consent);
-		if (!ok)
+		const char *why = NULL;
+		int n = norm_consent_channel(consent, strlen(consent), &why);
+		if (n == -1)
 			opt_usage_error(&cmd, "unknown --consent channel \"%s\"", consent);
+		if (n < 0)
+			opt_usage_error(&cmd, "--consent \"%s\": %s", consent, why ? why : "invalid topic");
 		so.consent = consent;
 	} else if (!no_consent && strcmp(so.channel, "file")) {
 		so.consent = so.channel;

@@ -180,6 +180,17 @@ test_expect 'the page (Python http.client): topics saved, unsubscribe, subscribe
 	crm-segment --no-input --fields id -f csv "consent(\"email:promo\") and not consent(\"email:news\")" | grep -qx A6
 '
 
+test_expect 'crm-send --consent email:news sends only to those who kept the topic' '
+	printf "id\nA1\nA6\n" | crm-send --campaign news-1 --channel email --consent email:news \
+		--template msg.tmpl -f csv - >news.csv 2>/dev/null &&
+	expect_eq "A1 suppressed,A6 suppressed" "$(sed 1d news.csv | cut -d, -f1,3 | tr , " " | sort | paste -sd, -)" &&
+	printf "id\nA6\n" | crm-send --campaign promo-1 --channel email --consent email:promo \
+		--template msg.tmpl -f csv - >promo.csv 2>/dev/null &&
+	expect_eq "A6 sent" "$(sed 1d promo.csv | cut -d, -f1,3 | tr , " ")" &&
+	run 2 crm-send --campaign x --channel email --consent email: --template msg.tmpl to.csv &&
+	expect_grep "consent" err
+'
+
 test_expect 'an erased customer'"'"'s links record nothing' '
 	echo "id
 A2" | crm-import erase - 2>/dev/null &&
