@@ -950,18 +950,22 @@ static void test_misc(void)
 
 	conf_free(cf);
 	cf = conf_parse("[hook.x]\npreset = nosuch\n", "test.conf", 0600);
-	ok(!hook_load(cf, "x", &err) && err && strstr(err, "nosuch.json"), "an unknown preset: %s", err);
+	h = hook_load(cf, "x", &err);
+	ok(!h && err && strstr(err, "nosuch.json"), "an unknown preset: %s", err);
 	free(err);
-	ok(!hook_load(cf, "y", &err) && err && strstr(err, "preset is not set"), "no section: %s", err);
+	h = hook_load(cf, "y", &err);
+	ok(!h && err && strstr(err, "preset is not set"), "no section: %s", err);
 	free(err);
 	conf_free(cf);
 	cf = conf_parse("[hook.x]\npreset = telegram\n", "test.conf", 0600);
-	ok(!hook_load(cf, "x", &err) && err && strstr(err, "secret_token_env"), "a secret not set: %s",
+	h = hook_load(cf, "x", &err);
+	ok(!h && err && strstr(err, "secret_token_env"), "a secret not set: %s",
 	   err);
 	free(err);
 	conf_free(cf);
 	cf = conf_parse("[hook.x]\npreset = sendgrid\npublic_key = bm90IGEga2V5\n", "test.conf", 0600);
-	ok(!hook_load(cf, "x", &err) && err && strstr(err, "not a public key"), "a bad public key: %s",
+	h = hook_load(cf, "x", &err);
+	ok(!h && err && strstr(err, "not a public key"), "a bad public key: %s",
 	   err);
 	free(err);
 
