@@ -11,16 +11,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 #include <openssl/crypto.h>
 #include <openssl/err.h>
 
 #include "conf.h"
 #include "diag.h"
-
-#ifndef CRM_DATADIR
-#define CRM_DATADIR "/usr/local/share/crmkit"
-#endif
+#include "share.h"
 
 #define PRESET_MAX (1u << 20)
 #define CHALLENGE_MAX 256
@@ -61,72 +57,24 @@ const char *hook_preset_path(const struct hook *h)
 
 /* ---- loading ------------------------------------------------------------- */
 
-static char *exe_dir(void)
-{
-	char buf[4096];
-	ssize_t n = readlink("/proc/self/exe", buf, sizeof(buf) - 1);
-	char *slash;
-
-	if (n <= 0)
-		return NULL;
-	buf[n] = 0;
-	if (!(slash = strrchr(buf, '/')))
-		return NULL;
-	*slash = 0;
-	return xstrdup(buf);
-}
-
-/* The file of preset name (see hook.h for the directories), or NULL with
- * err filled. */
+/* The file of preset name (a name of share/hooks, see share.h, or a path
+ * with a /), or NULL with err filled. */
 static char *find_preset(const char *section, const char *name, struct sb *err)
 {
-	const char *env = getenv("CRM_DATADIR");
-	struct sb path = SB_INIT, tried = SB_INIT;
-	char *dirs[2] = { NULL, NULL }, *exe;
-	int nd = 0;
+	struct sb tried = SB_INIT;
+	char *path;
 
 	if (strchr(name, '/'))
 		return xstrdup(name);
-	if (!*name || name[0] == '.') {
-		sb_addf(err, "[%s] preset: a name of share/hooks or a path with a /", section);
+	if (!share_name_ok(name)) {
+		sb_addf(err, "[%s] preset \"%s\": a name of share/hooks or a path with a /",
+			section, name);
 		return NULL;
 	}
-	for (const char *c = name; *c; c++)
-		if (!(ascii_isalpha((unsigned char)*c) || ascii_isdigit((unsigned char)*c) ||
-		      *c == '-' || *c == '_' || *c == '.')) {
-			sb_addf(err, "[%s] preset \"%s\": a name of share/hooks or a path with a /",
-				section, name);
-			return NULL;
-		}
-	if (env && *env) {
-		sb_addf(&path, "%s/hooks", env);
-		dirs[nd++] = sb_detach(&path);
-	} else {
-		dirs[nd++] = xstrdup(CRM_DATADIR "/hooks");
-		if ((exe = exe_dir())) {
-			sb_addf(&path, "%s/../../share/hooks", exe);
-			dirs[nd++] = sb_detach(&path);
-			free(exe);
-		}
-	}
-	for (int i = 0; i < nd; i++) {
-		sb_reset(&path);
-		sb_addf(&path, "%s/%s.json", dirs[i], name);
-		if (access(path.buf, R_OK) == 0)
-			break;
-		sb_addf(&tried, "%s%s", tried.len ? ", " : "", dirs[i]);
-		sb_reset(&path);
-	}
-	for (int i = 0; i < nd; i++)
-		free(dirs[i]);
-	if (!path.len) {
+	if (!(path = share_find("hooks", name, ".json", &tried)))
 		sb_addf(err, "[%s] preset \"%s\": no %s.json in %s", section, name, name, tried.buf);
-		sb_free(&tried);
-		sb_free(&path);
-		return NULL;
-	}
 	sb_free(&tried);
-	return sb_detach(&path);
+	return path;
 }
 
 /* Reads at most max bytes of path into out: 0, or -1 (errno set; EFBIG

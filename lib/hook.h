@@ -26,10 +26,9 @@
  * conf_secret(): "KEY_env = VARIABLE", or "KEY = ..." in a file only its
  * owner can read.
  *
- * Hook directories, first match wins: $CRM_DATADIR/hooks when
- * CRM_DATADIR is set, else CRM_DATADIR/hooks as compiled in, else
- * share/hooks of the source tree the program was built in (found from
- * /proc/self/exe as BUILD/bin/../../share/hooks).
+ * Hook directories (share_find(), share.h), first match wins:
+ * $CRM_DATADIR/hooks when CRM_DATADIR is set, else the installed
+ * DATADIR/hooks, then share/hooks beside the build.
  *
  * THE PRESET (JSON) - see share/hooks/README for the full language:
  * "config" (keys, as share/providers), "parse" ("json" or "form"),
