@@ -147,7 +147,7 @@ install: all
 	cp $(BIN) $(DESTDIR)$(BINDIR)/
 	cp man/*.1 $(DESTDIR)$(MANDIR)/man1/
 	cp man/*.7 $(DESTDIR)$(MANDIR)/man7/
-	cp -R share/schema share/providers share/track $(DESTDIR)$(DATADIR)/
+	cp -R share/schema share/providers share/track share/hooks $(DESTDIR)$(DATADIR)/
 
 clean:
 	rm -rf build build-asan build-fuzz crm.db crm.db-wal crm.db-shm
