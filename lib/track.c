@@ -20,6 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <curl/curl.h>
 #include <microhttpd.h>
 
 #include "db.h"
@@ -34,6 +35,8 @@ static const unsigned char gif[] = {
 
 /* one request's state (libmicrohttpd's con_cls) */
 struct req {
+	int started;
+	char *uri;               /* the request's URI as sent (path and query) */
 	struct job job;
 	struct sb body;
 	int too_big;
@@ -85,6 +88,29 @@ static void load_conf(struct track *t)
 			t->topics[t->ntopics].name = sb_detach(&name);
 			t->topics[t->ntopics++].label = xstrdup(*val ? val : key);
 		}
+	}
+	/* provider callbacks: one per [hook.NAME] section */
+	t->public_url = conf_get(t->conf, "tracking", "url");
+	for (size_t i = 0; conf_next(t->conf, &i, &sec, &key, &val);) {
+		int seen = 0;
+		char *err = NULL;
+		struct hook *h;
+		if (ascii_ncasecmp(sec, "hook.", 5) || !sec[5])
+			continue;
+		for (size_t k = 0; k < t->nhooks; k++)
+			seen |= !ascii_casecmp(t->hooks[k].name, sec + 5);
+		if (seen)
+			continue;
+		if (!share_name_ok(sec + 5))
+			crm_die(2, "%s: [%s]: a hook's name is letters, digits, - and _",
+				conf_name(t->conf), sec);
+		if (!(h = hook_load(t->conf, sec + 5, &err)))
+			crm_die(2, "%s", err);
+		t->hooks = xrealloc(t->hooks, (t->nhooks + 1) * sizeof(*t->hooks));
+		t->hooks[t->nhooks].name = xstrdup(sec + 5);
+		for (char *p = t->hooks[t->nhooks].name; *p; p++)
+			*p = (char)ascii_lower((unsigned char)*p);
+		t->hooks[t->nhooks++].h = h;
 	}
 	/* collectors: one per [collector.NAME] section with a token */
 	for (size_t i = 0; conf_next(t->conf, &i, &sec, &key, &val);) {
@@ -192,6 +218,9 @@ static enum MHD_Result respond(struct req *q, struct MHD_Connection *c)
 		if (j->status == MHD_HTTP_OK)
 			return answer(c, j->status, "text/plain", "", 0, NULL);
 		break;
+	case JOB_HOOK:
+		return answer(c, j->hook->status, j->hook->content_type,
+			      j->hook->body.buf ? j->hook->body.buf : "", j->hook->body.len, NULL);
 	default:
 		if (j->out.len || j->status == MHD_HTTP_OK)
 			return answer(c, j->status, j->ctype ? j->ctype : "text/plain",
@@ -344,6 +373,110 @@ static int rate_ok(struct collector *c)
 	return ok;
 }
 
+static const char *header_of(void *ud, const char *name)
+{
+	return MHD_lookup_connection_value(ud, MHD_HEADER_KIND, name);
+}
+
+static size_t curl_sink(char *p, size_t size, size_t n, void *ud)
+{
+	struct sb *out = ud;
+
+	if (out->len + size * n > HOOK_CERT_MAX)
+		return 0;
+	sb_add(out, p, size * n);
+	return size * n;
+}
+
+/* GETs url (https only; a signing certificate, an SNS confirmation):
+ * 0 on a 2xx */
+static int fetch_url(void *ud, const char *url, struct sb *out)
+{
+	CURL *c = curl_easy_init();
+	long code = 0;
+	CURLcode rc;
+
+	if (!c)
+		return -1;
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, getenv("CRM_TRACK_FETCH_HTTP") ? "http,https" : "https");
+	curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT, 10L);
+	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, curl_sink);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, out);
+	rc = curl_easy_perform(c);
+	if (rc == CURLE_OK)
+		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
+	curl_easy_cleanup(c);
+	return rc == CURLE_OK && code >= 200 && code < 300 ? 0 : -1;
+}
+
+/* /h/NAME: the preset checks and maps the request here; the records go
+ * to the writer. Returns like route(). */
+static int route_hook(struct track *t, struct MHD_Connection *c, struct req *q,
+		      const char *name, enum MHD_Result *rc)
+{
+	struct hookcfg *hc = NULL;
+	struct hook_req rq = { 0 };
+	struct hook_result *res;
+	struct sb url = SB_INIT;
+	const char *qs = strchr(q->uri ? q->uri : "", '?');
+
+	for (size_t i = 0; i < t->nhooks; i++)
+		if (!strcmp(t->hooks[i].name, name))
+			hc = &t->hooks[i];
+	if (!hc) {
+		*rc = error(q, c, MHD_HTTP_NOT_FOUND, "not found");
+		return 1;
+	}
+	/* the public URL the provider signed: [tracking] url and the URI */
+	if (t->public_url) {
+		size_t n = strlen(t->public_url);
+		while (n && t->public_url[n - 1] == '/')
+			n--;
+		sb_add(&url, t->public_url, n);
+	} else {
+		const char *host = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Host");
+		sb_addf(&url, "http://%s", host ? host : "localhost");
+	}
+	sb_adds(&url, q->uri ? q->uri : "");
+	rq.method = q->method;
+	rq.url = url.buf;
+	rq.query = qs ? qs + 1 : NULL;
+	rq.header = header_of;
+	rq.ud = c;
+	rq.body = q->body.buf ? q->body.buf : "";
+	rq.len = q->body.len;
+	rq.secret = t->secret;
+	rq.now = (int64_t)time(NULL);
+	rq.fetch = fetch_url;
+	res = xcalloc(1, sizeof(*res));
+	hook_handle(hc->h, &rq, res);
+	sb_free(&url);
+	q->job.hook = res;
+	q->job.kind = JOB_HOOK;
+	q->job.source = hc->name;
+	q->job.status = res->status;
+	if (res->status >= 200 && res->status < 300 && res->confirm_url) {
+		struct sb ignored = SB_INIT;
+		int ok = fetch_url(NULL, res->confirm_url, &ignored) == 0;
+		sb_free(&ignored);
+		if (!ok) {
+			snprintf(res->err, sizeof(res->err), "the subscription could not be confirmed");
+			*rc = error(q, c, MHD_HTTP_BAD_GATEWAY, "could not confirm the subscription");
+			return 1;
+		}
+		snprintf(res->err, sizeof(res->err), "subscription confirmed");
+	}
+	if (res->status < 200 || res->status >= 300 || !res->nrecs) {
+		*rc = answer(c, res->status, res->content_type,
+			     res->body.buf ? res->body.buf : "", res->body.len, NULL);
+		return 1;
+	}
+	return 0;
+}
+
 /* Decides what the request is: a job for the writer (returns 0), or
  * answers it at once (returns 1, *rc set). */
 static int route(struct track *t, struct MHD_Connection *c, struct req *q, const char *url,
@@ -365,6 +498,8 @@ static int route(struct track *t, struct MHD_Connection *c, struct req *q, const
 		*rc = error(q, c, MHD_HTTP_OK, "ok");
 		return 1;
 	}
+	if (!strncmp(url, "/h/", 3))
+		return route_hook(t, c, q, url + 3, rc);
 	if (!strncmp(url, "/v1/", 4)) {
 		struct collector *col = NULL;
 		int k, st;
@@ -464,9 +599,11 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
 	enum MHD_Result rc;
 	int done;
 
-	if (!q) {
+	if (!q || !q->started) {
 		const char *cl;
-		q = xcalloc(1, sizeof(*q));
+		if (!q)
+			q = xcalloc(1, sizeof(*q));
+		q->started = 1;
 		sb_init(&q->body);
 		sb_init(&q->job.out);
 		q->t0 = now_monotonic();
@@ -503,6 +640,16 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
 	return MHD_YES;
 }
 
+/* the URI as the client sent it, before libmicrohttpd decodes it: a
+ * provider signs the URL with its query */
+static void *uri_log(void *cls, const char *uri, struct MHD_Connection *c)
+{
+	struct req *q = xcalloc(1, sizeof(*q));
+
+	q->uri = xstrndup(uri, strnlen(uri, 4096));
+	return q;
+}
+
 static void completed(void *cls, struct MHD_Connection *c, void **con_cls,
 		      enum MHD_RequestTerminationCode why)
 {
@@ -511,12 +658,22 @@ static void completed(void *cls, struct MHD_Connection *c, void **con_cls,
 
 	if (!q)
 		return;
+	if (!q->started) {
+		/* answered by libmicrohttpd itself (a header too large) */
+		q->method = "-";
+		snprintf(q->path, sizeof(q->path), "%.*s",
+			 q->uri ? (int)strcspn(q->uri, "?") : 0, q->uri ? q->uri : "");
+	}
 	if (!t->o->quiet) {
 		char cust[32] = "", mach[64] = "";
 		if (q->job.customer)
 			snprintf(cust, sizeof(cust), " customer=%" PRId64, q->job.customer);
 		if (q->job.machine[0])
 			snprintf(mach, sizeof(mach), " machine=%s", q->job.machine);
+		if (q->job.hook && q->job.hook->err[0])
+			snprintf(mach, sizeof(mach), " (%.50s)", q->job.hook->err);
+		else if (q->job.unmatched)
+			snprintf(mach, sizeof(mach), " unmatched=%d", q->job.unmatched);
 		fprintf(stderr, "%s: %s %s %s %d%s%s %.1f ms%s\n", crm_progname, q->addr,
 			q->method, q->path, q->job.status, cust, mach,
 			(now_monotonic() - q->t0) * 1e3,
@@ -524,6 +681,11 @@ static void completed(void *cls, struct MHD_Connection *c, void **con_cls,
 	}
 	sb_free(&q->body);
 	sb_free(&q->job.out);
+	if (q->job.hook) {
+		hook_result_free(q->job.hook);
+		free(q->job.hook);
+	}
+	free(q->uri);
 	free(q->job.url);
 	free(q->job.form);
 	free(q);
@@ -626,6 +788,7 @@ int track_serve(struct crm *crm, const struct track_opts *o)
 			     MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)16384,
 			     MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024u,
 			     MHD_OPTION_NOTIFY_COMPLETED, completed, &t,
+			     MHD_OPTION_URI_LOG_CALLBACK, uri_log, &t,
 			     MHD_OPTION_END);
 	if (!d)
 		crm_die(1, "cannot listen on %s: %s", listen, strerror(errno));
@@ -643,6 +806,11 @@ int track_serve(struct crm *crm, const struct track_opts *o)
 		free(t.topics[i].label);
 	}
 	free(t.topics);
+	for (size_t i = 0; i < t.nhooks; i++) {
+		hook_free(t.hooks[i].h);
+		free(t.hooks[i].name);
+	}
+	free(t.hooks);
 	for (size_t i = 0; i < t.ncols; i++) {
 		free(t.cols[i].name);
 		free(t.cols[i].token);

@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "conf.h"
+#include "hook.h"
 #include "imp.h"
 #include "track.h"
 #include "track_url.h"
@@ -21,6 +22,7 @@ enum job_kind {
 	JOB_PAGE,      /* GET the unsubscribe and preference page */
 	JOB_PREFS,     /* POST the page's form */
 	JOB_COLLECT,   /* POST /v1/KIND: JSON lines */
+	JOB_HOOK,      /* /h/NAME: a provider's verified callback */
 };
 
 /* One request for the writer, and its answer. */
@@ -40,6 +42,9 @@ struct job {
 	const char *body;
 	size_t len;
 	int strict;
+	/* JOB_HOOK: the records to apply (and the answer) */
+	struct hook_result *hook;
+	int unmatched;           /* records nobody in the base matched */
 	/* the answer */
 	int status;
 	const char *ctype;
@@ -65,6 +70,11 @@ struct collector {
 
 struct bot_rule;
 
+struct hookcfg {
+	char *name;              /* [hook.NAME] */
+	struct hook *h;
+};
+
 struct track {
 	struct crm *crm;
 	const struct track_opts *o;
@@ -78,6 +88,9 @@ struct track {
 	size_t ncols;
 	struct bot_rule *bots;
 	size_t nbots;
+	struct hookcfg *hooks;
+	size_t nhooks;
+	const char *public_url;  /* [tracking] url */
 	void *daemon;
 
 	/* the writer */

@@ -43,6 +43,7 @@ struct recent {
 
 static struct recent recent[NRECENT];
 static sqlite3_stmt *st_msg, *st_ev, *st_mark, *st_cons, *st_cur, *st_unsub;
+static sqlite3_stmt *st_ref, *st_by[4], *st_bind;
 static char now_s[20];
 static int64_t now_epoch;
 static double now_exact;
@@ -75,11 +76,27 @@ static void prepare(sqlite3 *db)
 		"  AND coalesce(lower(json_extract(e.props, '$.channel')), ?2) = ?2"
 		"  AND e.occurred_at > coalesce((SELECT max(k.recorded_at) FROM consents k"
 		"   WHERE k.customer_id = ?1 AND k.channel = ?2 AND k.granted = 1), ''))");
+	/* a callback's message: ours by Message-ID (with or without <>) or
+	 * Idempotency-Key, or the provider's id */
+	st_ref = db_prepare(db,
+		"SELECT id FROM messages WHERE message_id = ?1 UNION ALL"
+		" SELECT id FROM messages WHERE message_id = '<' || ?1 || '>' UNION ALL"
+		" SELECT id FROM messages WHERE provider_id = ?1 LIMIT 1");
+	/* whoever has this address on the channel */
+	st_by[0] = db_prepare(db, "SELECT id FROM customers WHERE email = ? AND erased_at IS NULL");
+	st_by[1] = db_prepare(db, "SELECT id FROM customers WHERE phone = ? AND erased_at IS NULL");
+	st_by[2] = db_prepare(db, "SELECT id FROM customers WHERE erased_at IS NULL"
+			      " AND CAST(json_extract(attrs, '$.telegram_chat_id') AS TEXT) = ?");
+	st_by[3] = db_prepare(db, "SELECT id FROM customers WHERE erased_at IS NULL"
+			      " AND CAST(json_extract(attrs, '$.viber_id') AS TEXT) = ?");
+	st_bind = db_prepare(db, "UPDATE customers SET attrs = json_set(attrs, ?2, ?3),"
+			     " updated_at = ?4 WHERE id = ?1 AND erased_at IS NULL");
 }
 
 static void finalize(void)
 {
-	sqlite3_stmt *all[] = { st_msg, st_ev, st_mark, st_cons, st_cur, st_unsub };
+	sqlite3_stmt *all[] = { st_msg, st_ev, st_mark, st_cons, st_cur, st_unsub, st_ref,
+				st_by[0], st_by[1], st_by[2], st_by[3], st_bind };
 
 	for (size_t i = 0; i < ARRAY_SIZE(all); i++)
 		sqlite3_finalize(all[i]);
@@ -116,8 +133,18 @@ static int lookup(struct track *t, int64_t msg, struct msginfo *m)
 
 /* Records an event of the message; returns its row id (0 when it was
  * there already). */
+static int64_t event_at(struct track *t, const struct msginfo *m, const char *type,
+			const char *extid, cJSON *props, const char *machine, const char *at);
+
 static int64_t event(struct track *t, const struct msginfo *m, const char *type,
 		     const char *extid, cJSON *props, const char *machine)
+{
+	return event_at(t, m, type, extid, props, machine, now_s);
+}
+
+/* the same at a time of the event's own (a provider's) */
+static int64_t event_at(struct track *t, const struct msginfo *m, const char *type,
+			const char *extid, cJSON *props, const char *machine, const char *at)
 {
 	sqlite3 *db = t->crm->db;
 	char *p = props ? cJSON_PrintUnformatted(props) : NULL;
@@ -127,9 +154,15 @@ static int64_t event(struct track *t, const struct msginfo *m, const char *type,
 	sqlite3_bind_text(st_ev, 1, extid, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_int64(st_ev, 2, m->customer);
 	sqlite3_bind_text(st_ev, 3, type, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st_ev, 4, now_s, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st_ev, 5, m->campaign, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st_ev, 6, m->message_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st_ev, 4, at, -1, SQLITE_STATIC);
+	if (m->campaign[0])
+		sqlite3_bind_text(st_ev, 5, m->campaign, -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(st_ev, 5);
+	if (m->message_id[0])
+		sqlite3_bind_text(st_ev, 6, m->message_id, -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(st_ev, 6);
 	if (p)
 		sqlite3_bind_text(st_ev, 7, p, -1, SQLITE_TRANSIENT);
 	else
@@ -151,14 +184,24 @@ static void hit_id(struct track *t, char *buf, size_t n)
 	snprintf(buf, n, "trk:%s:%" PRIu64, t->prefix, ++t->seq);
 }
 
+static void consent_at(struct track *t, int64_t customer, const char *channel, int granted,
+		       const char *source, const char *at);
+
 static void consent(struct track *t, int64_t customer, const char *channel, int granted,
 		    const char *source)
+{
+	consent_at(t, customer, channel, granted, source, now_s);
+}
+
+/* at the time the provider says: a retried callback is the same row */
+static void consent_at(struct track *t, int64_t customer, const char *channel, int granted,
+		       const char *source, const char *at)
 {
 	sqlite3_reset(st_cons);
 	sqlite3_bind_int64(st_cons, 1, customer);
 	sqlite3_bind_text(st_cons, 2, channel, -1, SQLITE_STATIC);
 	sqlite3_bind_int(st_cons, 3, granted);
-	sqlite3_bind_text(st_cons, 4, now_s, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st_cons, 4, at, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st_cons, 5, source, -1, SQLITE_STATIC);
 	db_step_done(t->crm->db, st_cons);
 	sqlite3_reset(st_cons);
@@ -412,6 +455,125 @@ static void do_collect(struct track *t, struct job *j)
 			   : MHD_HTTP_OK;
 }
 
+/* ---- provider callbacks ---- */
+
+static int64_t one_id(sqlite3 *db, sqlite3_stmt *st, const char *v)
+{
+	int64_t id = 0;
+
+	sqlite3_reset(st);
+	sqlite3_bind_text(st, 1, v, -1, SQLITE_STATIC);
+	if (db_step_row(db, st))
+		id = sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	return id;
+}
+
+/* the customer with this address on the channel, or 0 */
+static int64_t by_address(struct track *t, const char *channel, const char *addr)
+{
+	sqlite3 *db = t->crm->db;
+	struct sb v = SB_INIT;
+	int64_t id = 0;
+	const char *why;
+
+	if (!addr || !*addr || !channel)
+		return 0;
+	if (!strcmp(channel, "email")) {
+		if (norm_email(addr, strlen(addr), &v, &why) == 0)
+			id = one_id(db, st_by[0], v.buf);
+	} else if (!strcmp(channel, "sms") || !strcmp(channel, "whatsapp")) {
+		char e164[17];
+		struct norm_opts no = { 0 };
+		if (!strncmp(addr, "whatsapp:", 9))
+			addr += 9;
+		/* WhatsApp's ids are E.164 without the + */
+		sb_addf(&v, "%s%s", addr[0] >= '0' && addr[0] <= '9' ? "+" : "", addr);
+		if (norm_phone(v.buf, v.len, NULL, &no, e164, &why) == 0)
+			id = one_id(db, st_by[1], e164);
+	} else if (!strcmp(channel, "telegram")) {
+		id = one_id(db, st_by[2], addr);
+	} else if (!strcmp(channel, "viber")) {
+		id = one_id(db, st_by[3], addr);
+	}
+	sb_free(&v);
+	return id;
+}
+
+static void do_hook(struct track *t, struct job *j)
+{
+	struct hook_result *r = j->hook;
+	struct sb src = SB_INIT, id = SB_INIT;
+
+	sb_addf(&src, "hook:%s", j->source);
+	for (size_t i = 0; i < r->nrecs; i++) {
+		const struct hook_rec *rec = &r->recs[i];
+		struct msginfo m;
+		int64_t msg = 0, cust = 0;
+
+		memset(&m, 0, sizeof(m));
+		if (rec->kind == HOOK_BIND) {
+			const char *key = rec->channel && !strcmp(rec->channel, "viber") ?
+					  "$.viber_id" : "$.telegram_chat_id";
+			if (!rec->customer || !rec->address || !rec->channel) {
+				j->unmatched++;
+				continue;
+			}
+			sqlite3_reset(st_bind);
+			sqlite3_bind_int64(st_bind, 1, rec->customer);
+			sqlite3_bind_text(st_bind, 2, key, -1, SQLITE_STATIC);
+			sqlite3_bind_text(st_bind, 3, rec->address, -1, SQLITE_STATIC);
+			sqlite3_bind_text(st_bind, 4, now_s, -1, SQLITE_STATIC);
+			db_step_done(t->crm->db, st_bind);
+			if (!sqlite3_changes(t->crm->db)) {
+				sqlite3_reset(st_bind);
+				j->unmatched++;
+				continue;
+			}
+			sqlite3_reset(st_bind);
+			consent_at(t, rec->customer, rec->channel, 1, src.buf,
+				   rec->occurred_at ? rec->occurred_at : now_s);
+			j->customer = rec->customer;
+			continue;
+		}
+		if (rec->message_ref && (msg = one_id(t->crm->db, st_ref, rec->message_ref)) &&
+		    lookup(t, msg, &m) == 0 && !m.erased)
+			cust = m.customer;
+		if (!cust && (cust = by_address(t, rec->channel, rec->address))) {
+			memset(&m, 0, sizeof(m));
+			m.customer = cust;
+		}
+		if (!cust) {
+			j->unmatched++;
+			continue;
+		}
+		j->customer = cust;
+		if (rec->kind == HOOK_CONSENT) {
+			if (rec->channel)
+				consent_at(t, cust, rec->channel, rec->granted, src.buf,
+					   rec->occurred_at ? rec->occurred_at : now_s);
+			continue;
+		}
+		/* an event: idempotent by the provider's id */
+		cJSON *props = cJSON_Duplicate(rec->props, 1);
+		if (!props)
+			props = cJSON_CreateObject();
+		cJSON_AddStringToObject(props, "source", src.buf);
+		if (rec->channel && !cJSON_GetObjectItemCaseSensitive(props, "channel"))
+			cJSON_AddStringToObject(props, "channel", rec->channel);
+		sb_reset(&id);
+		sb_addf(&id, "%s", rec->event_id);
+		if (event_at(t, &m, rec->type, id.buf, props, NULL,
+			     rec->occurred_at ? rec->occurred_at : now_s) &&
+		    !strcmp(rec->type, "unsubscribed") && (rec->channel || m.channel[0]))
+			consent(t, cust, rec->channel ? rec->channel : m.channel, 0, src.buf);
+		cJSON_Delete(props);
+	}
+	sb_free(&src);
+	sb_free(&id);
+	j->status = r->status;
+}
+
 static void apply(struct track *t, struct job *j)
 {
 	switch (j->kind) {
@@ -426,6 +588,9 @@ static void apply(struct track *t, struct job *j)
 		break;
 	case JOB_COLLECT:
 		do_collect(t, j);
+		break;
+	case JOB_HOOK:
+		do_hook(t, j);
 		break;
 	}
 }

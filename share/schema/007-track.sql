@@ -11,3 +11,7 @@ ALTER TABLE events ADD COLUMN machine TEXT;
 -- a message's hits, for the every-link rule and the campaign report
 CREATE INDEX events_message ON events(message_id, type, occurred_at)
 	WHERE message_id IS NOT NULL;
+
+-- a provider's callback names its own message id (Twilio's MessageSid,
+-- SendGrid's sg_message_id): the outbox row is found by provider_id
+CREATE INDEX messages_provider ON messages(provider_id) WHERE provider_id IS NOT NULL;

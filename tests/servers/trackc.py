@@ -5,6 +5,7 @@ as lib/token.h documents) and drives the server with http.client.
 
   trackc.py DB url unsub|open ID        the path of a message's URL
   trackc.py DB url click ID N TARGET
+  trackc.py DB token PURPOSE ID         a token (telegram deep links)
   trackc.py DB load BASE IDS SECS OUT [THREADS]
       clicks on unique targets of the outbox rows IDS (1,2,3) for SECS
       seconds (or until killed), appending each target whose 302 arrived
@@ -76,7 +77,9 @@ def load(sec, base, ids, secs, out, threads):
 def main():
     db, cmd = sys.argv[1], sys.argv[2]
     sec = secret(db)
-    if cmd == "url":
+    if cmd == "token":
+        print(token(sec, sys.argv[3], int(sys.argv[4])))
+    elif cmd == "url":
         kind, i = sys.argv[3], int(sys.argv[4])
         if kind == "unsub":
             print("/u/" + token(sec, "unsubscribe", i))
