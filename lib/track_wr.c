@@ -352,7 +352,9 @@ static void do_unsub(struct track *t, struct job *j)
 		j->customer = m.customer;
 	if (j->kind == JOB_UNSUB) {
 		j->status = MHD_HTTP_OK;
-		if (!m.erased)
+		/* a retry, or a second message's link, once unsubscribed
+		 * changes nothing */
+		if (!m.erased && !unsubscribed(t, m.customer, m.channel))
 			unsubscribe(t, &m, "one-click");
 		return;
 	}

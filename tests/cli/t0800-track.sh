@@ -291,7 +291,10 @@ test_expect 'SIGTERM stops it with status 0' '
 	port=$(free_port) &&
 	{ crm-track --listen 127.0.0.1:$port 2>own.log & } &&
 	pid=$! &&
-	until curl -sf "http://127.0.0.1:$port/healthz" >/dev/null; do sleep 0.05; done &&
+	i=0 &&
+	until curl -sf "http://127.0.0.1:$port/healthz" >/dev/null; do
+		sleep 0.05; i=$((i + 1)); [ $i -lt 200 ] || { cat own.log; kill $pid; exit 1; }
+	done &&
 	kill -TERM $pid && wait $pid &&
 	expect_grep "stopping (SIGTERM)" own.log
 '

@@ -29,7 +29,12 @@ test_expect "kill -9 at random moments, $ROUNDS times, under load from 4 clients
 		port=$(free_port)
 		{ crm-track --no-log --listen 127.0.0.1:$port 2>>track.log & }
 		pid=$!
-		until curl -sf "http://127.0.0.1:$port/healthz" >/dev/null; do sleep 0.02; done
+		i=0
+		until curl -sf "http://127.0.0.1:$port/healthz" >/dev/null; do
+			sleep 0.02
+			i=$((i + 1))
+			[ $i -lt 500 ] && kill -0 $pid 2>/dev/null || { cat track.log; exit 1; }
+		done
 		{ "$PY" "$CRM_TOP/tests/servers/trackc.py" "$CRM_DB" load "http://127.0.0.1:$port" \
 			"$IDS" 30 answered 4 & }
 		load=$!

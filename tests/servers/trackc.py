@@ -8,7 +8,8 @@ as lib/token.h documents) and drives the server with http.client.
   trackc.py DB token PURPOSE ID         a token (telegram deep links)
   trackc.py DB load BASE IDS SECS OUT [THREADS]
       clicks on unique targets of the outbox rows IDS (1,2,3) for SECS
-      seconds (or until killed), appending each target whose 302 arrived
+      seconds, or until the server is gone (10 refused connections in a
+      row), appending each target whose 302 arrived
       to OUT, one a line, flushed at once
 """
 import hashlib
@@ -47,7 +48,8 @@ def load(sec, base, ids, secs, out, threads):
 
     def worker(k):
         con = http.client.HTTPConnection(u.hostname, u.port, timeout=10)
-        while time.time() < end:
+        fails = 0
+        while time.time() < end and fails < 10:
             with lock:
                 counter[0] += 1
                 c = counter[0]
@@ -58,11 +60,13 @@ def load(sec, base, ids, secs, out, threads):
                             headers={"User-Agent": "Mozilla/5.0 (X11; Linux x86_64) Firefox/120.0"})
                 r = con.getresponse()
                 r.read()
+                fails = 0
                 if r.status == 302 and r.getheader("Location") == target:
                     with lock:
                         fp.write(target + "\n")
                         fp.flush()
             except Exception:
+                fails += 1
                 con.close()
                 time.sleep(0.02)
                 con = http.client.HTTPConnection(u.hostname, u.port, timeout=10)
