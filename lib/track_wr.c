@@ -685,6 +685,10 @@ void track_writer_start(struct track *t)
 	fclose(fp);
 	for (int i = 0; i < 8; i++)
 		snprintf(t->prefix + 2 * i, 3, "%02x", r[i]);
+	/* the indexes' pages of a busy base stay in memory: each hit
+	 * touches a few of them (32 MiB of cache, reads through mmap) */
+	db_exec(t->crm->db, "PRAGMA cache_size = -32768");
+	db_exec(t->crm->db, "PRAGMA mmap_size = 268435456");
 	prepare(t->crm->db);
 	t->tail = &t->head;
 	pthread_mutex_init(&t->lock, NULL);

@@ -8,10 +8,6 @@
 -- "every-link"). opened(), clicked() and the reports count people.
 ALTER TABLE events ADD COLUMN machine TEXT;
 
--- a message's hits, for the every-link rule and the campaign report
-CREATE INDEX events_message ON events(message_id, type, occurred_at)
-	WHERE message_id IS NOT NULL;
-
 -- a provider's callback names its own message id (Twilio's MessageSid,
 -- SendGrid's sg_message_id): the outbox row is found by provider_id
 CREATE INDEX messages_provider ON messages(provider_id) WHERE provider_id IS NOT NULL;
