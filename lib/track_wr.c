@@ -691,6 +691,7 @@ void track_writer_start(struct track *t)
 	db_exec(t->crm->db, "PRAGMA mmap_size = 268435456");
 	prepare(t->crm->db);
 	t->tail = &t->head;
+	sb_init(&t->rejects);
 	pthread_mutex_init(&t->lock, NULL);
 	pthread_cond_init(&t->cond, NULL);
 	if (pthread_create(&t->writer, NULL, writer, t))
@@ -706,5 +707,6 @@ void track_writer_stop(struct track *t)
 	pthread_join(t->writer, NULL);
 	for (int k = 0; k < IMP_ERASE; k++)
 		imp_session_close(t->imp[k]);
+	sb_free(&t->rejects);
 	finalize();
 }

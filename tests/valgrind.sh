@@ -24,7 +24,8 @@ case $BUILD in /*) ;; *) BUILD=$top/$BUILD ;; esac
 # --segment, its two reading threads, every format)
 if [ $# -eq 0 ]; then
 	set -- t0100-import-customers t0120-import-orders t0200-segment \
-		t0430-score-clv t0600-send-email t0620-send-http t0710-report-summary
+		t0430-score-clv t0600-send-email t0620-send-http t0710-report-summary \
+		t0800-track t0802-track-hooks
 fi
 tests=
 for t; do
