@@ -33,11 +33,12 @@ static const struct opt_cmd cmd = {
 	.summary = "Serve unsubscribes, click redirects, the open pixel and the event\n"
 		   "collector over HTTP, recording what comes back in the base.",
 	.opts = options,
-	.common = OPT_COMMON_DB | OPT_COMMON_CONFIG,
+	.common = OPT_COMMON_DB | OPT_COMMON_CONFIG | OPT_COMMON_NOW,
 	.more = "Put it behind a TLS reverse proxy and set [tracking] url in crm.conf to\n"
 		"its public address: crm-send then points links, the pixel and the\n"
-		"unsubscribe URL at it. Stops on SIGINT or SIGTERM after answering what\n"
-		"it has committed.\n",
+		"unsubscribe URL at it. Port 0 takes a free port (the log says which).\n"
+		"With --now the clock starts at that time and runs on (demos, back-fills).\n"
+		"Stops on SIGINT or SIGTERM after answering what it has committed.\n",
 };
 
 int cmd_main(int argc, char **argv)

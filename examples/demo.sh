@@ -62,16 +62,61 @@ step crm-segment -f table --why C0001 -s lapsed
 printf '\n$ crm-segment -s lapsed | crm-segment -f table '\''consent("email")'\''\n'
 crm-segment -s lapsed </dev/null | crm-segment -f table 'consent("email")'
 
+# crm-track, the return path, on a free port of this machine; its clock
+# starts the evening after the send (--now), when people read their mail
+printf '\nThe return path: crm-track records unsubscribes, clicks and opens.\n'
+printf '$ crm-track --listen 127.0.0.1:0 --now "2026-11-24 19:00:00" &\n'
+rm -f $ex/track.log
+crm-track --listen 127.0.0.1:0 --now "2026-11-24 19:00:00" 2>$ex/track.log &
+track_pid=$!
+trap 'kill $track_pid 2>/dev/null' EXIT
+i=0
+until port=$(sed -n 's/.*listening on 127\.0\.0\.1:\([0-9]*\).*/\1/p' $ex/track.log) && [ -n "$port" ]; do
+	sleep 0.1
+	i=$((i + 1))
+	[ $i -lt 100 ] || { cat $ex/track.log; exit 1; }
+done
+# the example configuration, with crm-track's address as the public URL
+{ cat $ex/crm.conf.example; printf '\n[tracking]\nurl = http://127.0.0.1:%s\nopens = yes\n' "$port"; } \
+	>$ex/demo.conf
+chmod 600 $ex/demo.conf
+
 printf '\nThe winback message for them, rendered to an mbox instead of sent,\n'
-printf 'with 30%% held out as a control group:\n'
+printf 'with 30%% held out as a control group; its links go through crm-track:\n'
 printf '\n$ crm-segment -s lapsed | crm-segment '\''consent("email")'\'' |\n'
 printf '    crm-send --campaign demo-winback --channel file --mbox --output %s ...\n' "$ex/outbox.mbox"
 crm-segment -s lapsed </dev/null | crm-segment 'consent("email")' |
-	crm-send --config $ex/crm.conf.example --campaign demo-winback --channel file \
+	crm-send --config $ex/demo.conf --campaign demo-winback --channel file \
 	--consent email --mbox --output $ex/outbox.mbox --template $ex/winback.tmpl \
 	--control 30% -f table
 printf '\nThe first message in %s:\n' "$ex/outbox.mbox"
 sed -n '/^From MAILER/,/^$/p' $ex/outbox.mbox | head -12
+
+# what the readers do: the messages' own URLs, over HTTP (the host and
+# port of this run's crm-track: a second run's messages are the first's)
+msg() {
+	awk -v n="$1" '/^From MAILER-DAEMON/ { k++ } k == n' $ex/outbox.mbox |
+		sed -e :a -e '/=$/{N;s/=\n//;ba' -e '}' | sed 's/=3D/=/g'
+}
+here() { echo "http://127.0.0.1:$port/${1#http://*/}"; }
+click=$(msg 1 | grep -o 'http://[^" <>]*/c/[^" <>]*' | head -n 1)
+pixel=$(msg 2 | grep -o 'http://[^" <>]*/o/[^" <>]*' | head -n 1)
+unsub=$(msg 3 | sed -n 's/^List-Unsubscribe: <\([^>]*\)>.*/\1/p' | head -n 1)
+browser='Mozilla/5.0 (X11; Linux x86_64; rv:120.0) Gecko/20100101 Firefox/120.0'
+printf '\nThe first reader clicks "Shop the sale":\n$ curl %s\n' "$(here "$click")"
+curl -s -o /dev/null -A "$browser" -w '%{http_code} -> %{redirect_url}\n' "$(here "$click")"
+printf '\nThe second reader'"'"'s mail program shows the pictures (the pixel):\n'
+curl -s -o /dev/null -A "$browser" -w '%{http_code} %{content_type}\n' "$(here "$pixel")"
+printf '\nThe third reader presses "Unsubscribe" in the mail program (RFC 8058):\n'
+printf '$ curl -X POST -d List-Unsubscribe=One-Click %s\n' "$(here "$unsub")"
+curl -s -o /dev/null -w '%{http_code}\n' -X POST -d List-Unsubscribe=One-Click "$(here "$unsub")"
+printf '\nA link checker that tries a forged link gets nothing:\n'
+curl -s -w ' (%{http_code})\n' "http://127.0.0.1:$port/c/1-0123456789abcdef/1?u=https%%3A%%2F%%2Fevil.example"
+kill $track_pid
+wait $track_pid || true
+trap - EXIT
+printf '\ncrm-track'"'"'s log (customers by id, never by address):\n'
+cat $ex/track.log
 
 # a week later: the opens, clicks and orders that came in since
 CRM_NOW="2026-11-30 09:00:00"
@@ -83,5 +128,5 @@ step crm-report -f table campaign demo-winback
 step crm-report -f table summary
 step crm-report --html $ex/report.html campaign demo-winback
 printf '(open %s in a browser: charts, no network needed)\n' "$ex/report.html"
-printf '\nNext: man ./man/crm-import.1 ./man/crm-segment.1 ./man/crm-send.1 ./man/crm-report.1\n./man/crm.7,\n'
-printf 'examples/nightly.sh, or query crm.db with sqlite3.\n'
+printf '\nNext: man ./man/crm-import.1 ./man/crm-segment.1 ./man/crm-send.1 ./man/crm-report.1\n./man/crm-track.1 ./man/crm.7,\n'
+printf 'examples/nightly.sh, examples/crm-track.service, or query crm.db with sqlite3.\n'

@@ -744,6 +744,10 @@ int track_serve(struct crm *crm, const struct track_opts *o)
 	memset(&t, 0, sizeof(t));
 	t.crm = crm;
 	t.o = o;
+	/* --now (or CRM_NOW): the clock starts there and runs on */
+	t.clock_offset = crm->now - (int64_t)time(NULL);
+	if (t.clock_offset >= -2 && t.clock_offset <= 2)
+		t.clock_offset = 0;
 	T = &t;
 	t.conf = conf_load(crm);
 	load_conf(&t);
@@ -793,7 +797,13 @@ int track_serve(struct crm *crm, const struct track_opts *o)
 	if (!d)
 		crm_die(1, "cannot listen on %s: %s", listen, strerror(errno));
 	t.daemon = d;
-	crm_note("listening on %s (%u threads), base %s", listen, threads, crm->db_path);
+	{
+		const union MHD_DaemonInfo *di = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
+		char where[160];
+		snprintf(where, sizeof(where), "%.*s:%u", (int)(strrchr(listen, ':') - listen), listen,
+			 di ? (unsigned)di->port : 0u);
+		crm_note("listening on %s (%u threads), base %s", where, threads, crm->db_path);
+	}
 	sigwait(&sigs, &sig);
 	crm_note("stopping (%s)", sig == SIGINT ? "SIGINT" : "SIGTERM");
 	/* what is queued is committed and answered; then the server stops */

@@ -91,6 +91,7 @@ struct track {
 	struct hookcfg *hooks;
 	size_t nhooks;
 	const char *public_url;  /* [tracking] url */
+	int64_t clock_offset;    /* --now: seconds added to the clock */
 	void *daemon;
 
 	/* the writer */

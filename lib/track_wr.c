@@ -634,8 +634,8 @@ static void *writer(void *arg)
 			break;
 		begin(t);
 		clock_gettime(CLOCK_REALTIME, &ts);
-		now_epoch = ts.tv_sec;
-		now_exact = (double)ts.tv_sec + ts.tv_nsec / 1e9;
+		now_epoch = ts.tv_sec + t->clock_offset;
+		now_exact = (double)now_epoch + ts.tv_nsec / 1e9;
 		norm_fmt_time(now_epoch, now_s);
 		for (struct job *j = batch; j; j = j->next)
 			apply(t, j);

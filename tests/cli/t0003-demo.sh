@@ -20,10 +20,19 @@ test_expect 'the mbox holds the five messages, each with its unsubscribe headers
 	expect_eq 5 "$(grep -c "^List-Unsubscribe-Post: List-Unsubscribe=One-Click" tree/examples/outbox.mbox)"
 '
 
-test_expect 'the week-after report: 3 opened, 1 clicked, 1 converted after the click, 2450 RUB' '
+test_expect 'crm-track answered the readers over HTTP and logged them by id' '
+	expect_grep "302 -> https://shop.example/sale?code=WINBACK10" out &&
+	expect_grep "200 image/gif" out &&
+	expect_grep "this link is not valid" out &&
+	grep -q "POST /u/3-[0-9a-f]* 200 customer=" out &&
+	expect_no_grep "@example" tree/examples/track.log &&
+	expect_eq 1 "$(sqlite3 tree/crm.db "SELECT count(*) FROM consents WHERE source = '"'one-click'"' AND granted = 0")"
+'
+
+test_expect 'the week-after report: 3 opened, 2 clicked (one through crm-track), 1 converted after the click, 2450 RUB' '
 	awk "/^\\\$ crm-report -f table campaign demo-winback/ { on = 1; next } /^\\\$ / { on = 0 } on" out >camp.txt &&
-	expect_eq "opened 3 0|clicked 1 0|converted 1 0|post_click 1 0|revenue 2450 0" \
-		"$(awk '\''$1 ~ /^(opened|clicked|converted|post_click|revenue)$/ { printf "%s%s %s %s", n++ ? "|" : "", $1, $2, $3 }'\'' camp.txt)" &&
+	expect_eq "opened 3 0|clicked 2 0|unsubscribed 2 0|converted 1 0|post_click 1 0|revenue 2450 0" \
+		"$(awk '\''$1 ~ /^(opened|clicked|unsubscribed|converted|post_click|revenue)$/ { printf "%s%s %s %s", n++ ? "|" : "", $1, $2, $3 }'\'' camp.txt)" &&
 	expect_grep "the control group (1) is too small to detect the observed effect (+20.00 pp)" err &&
 	expect_grep "<svg" tree/examples/report.html &&
 	expect_grep "demo-winback" tree/examples/report.html
