@@ -388,8 +388,9 @@ static size_t curl_sink(char *p, size_t size, size_t n, void *ud)
 	return size * n;
 }
 
-/* GETs url (https only; a signing certificate, an SNS confirmation):
- * 0 on a 2xx */
+/* GETs url (a signing certificate, an SNS confirmation: the preset has
+ * checked the host and scheme, https on amazonaws.com unless the section
+ * names a test_host): 0 on a 2xx */
 static int fetch_url(void *ud, const char *url, struct sb *out)
 {
 	CURL *c = curl_easy_init();
@@ -399,7 +400,7 @@ static int fetch_url(void *ud, const char *url, struct sb *out)
 	if (!c)
 		return -1;
 	curl_easy_setopt(c, CURLOPT_URL, url);
-	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, getenv("CRM_TRACK_FETCH_HTTP") ? "http,https" : "https");
+	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
 	curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
 	curl_easy_setopt(c, CURLOPT_TIMEOUT, 10L);
 	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);

@@ -29,6 +29,7 @@ struct msginfo {
 	char channel[32];
 	char message_id[256];
 	char campaign[256];
+	char address[320];       /* where it went */
 	int64_t sent_at;         /* -1: unknown */
 	int erased;
 };
@@ -52,7 +53,7 @@ static void prepare(sqlite3 *db)
 {
 	st_msg = db_prepare(db,
 		"SELECT m.customer_id, m.channel, m.message_id, m.sent_at, ca.name,"
-		" cu.erased_at IS NOT NULL FROM messages m JOIN campaigns ca ON ca.id = m.campaign_id"
+		" cu.erased_at IS NOT NULL, coalesce(m.address, cu.email) FROM messages m JOIN campaigns ca ON ca.id = m.campaign_id"
 		" JOIN customers cu ON cu.id = m.customer_id WHERE m.id = ?");
 	st_ev = db_prepare(db,
 		"INSERT OR IGNORE INTO events(external_id, customer_id, type, occurred_at, campaign,"
@@ -125,6 +126,7 @@ static int lookup(struct track *t, int64_t msg, struct msginfo *m)
 		m->sent_at = sent ? report_time(sent) : -1;
 		copy_col(m->campaign, sizeof(m->campaign), st_msg, 4);
 		m->erased = sqlite3_column_int(st_msg, 5);
+		copy_col(m->address, sizeof(m->address), st_msg, 6);
 		rc = 0;
 	}
 	sqlite3_reset(st_msg);
@@ -541,6 +543,11 @@ static void do_hook(struct track *t, struct job *j)
 		if (rec->message_ref && (msg = one_id(t->crm->db, st_ref, rec->message_ref)) &&
 		    lookup(t, msg, &m) == 0 && !m.erased)
 			cust = m.customer;
+		/* a message to several addresses (SES names each bounced
+		 * recipient): the record is the message's only for its address */
+		if (cust && rec->address && m.address[0] && ascii_casecmp(rec->address, m.address) &&
+		    strcmp(m.channel, "email") == 0)
+			cust = 0;
 		if (!cust && (cust = by_address(t, rec->channel, rec->address))) {
 			memset(&m, 0, sizeof(m));
 			m.customer = cust;

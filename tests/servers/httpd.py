@@ -228,7 +228,8 @@ class Handler(BaseHTTPRequestHandler):
     def handle_one(self):
         length = int(self.headers.get("Content-Length") or 0)
         raw = self.rfile.read(length) if length else b""
-        complete = self.headers.get("Content-Length") is not None and len(raw) == length
+        complete = ((self.headers.get("Content-Length") is not None and len(raw) == length) or
+                    (self.command == "GET" and not self.headers.get("Content-Length")))
         body = raw.decode("utf-8", "replace")
         ctype = self.headers.get("Content-Type", "")
         addr = address_of(ctype, body)
@@ -293,7 +294,7 @@ class Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(data)
 
-    do_POST = do_PUT = do_PATCH = handle_one
+    do_GET = do_POST = do_PUT = do_PATCH = handle_one
 
 
 def main():
