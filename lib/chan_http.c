@@ -19,6 +19,7 @@
 #include "conf.h"
 #include "diag.h"
 #include "hash.h"
+#include "jpath.h"
 #include "redact.h"
 #include "share.h"
 #include "util.h"
@@ -418,32 +419,6 @@ static void quote_numbers(const char *s, size_t len, struct sb *out)
 	}
 }
 
-static const cJSON *json_path(const cJSON *v, const char *path)
-{
-	char seg[128];
-	const char *s = path;
-
-	while (v && *s) {
-		size_t n = strcspn(s, ".");
-		if (n >= sizeof(seg))
-			return NULL;
-		memcpy(seg, s, n);
-		seg[n] = 0;
-		if (cJSON_IsArray(v)) {
-			char *end;
-			long i = strtol(seg, &end, 10);
-			v = *end || end == seg || i < 0 ? NULL : cJSON_GetArrayItem(v, (int)i);
-		} else if (cJSON_IsObject(v)) {
-			v = cJSON_GetObjectItemCaseSensitive(v, seg);
-		} else {
-			v = NULL;
-		}
-		s += n;
-		if (*s == '.')
-			s++;
-	}
-	return v;
-}
 
 /* A scalar as text (numbers are strings after quote_numbers). */
 static const char *json_text(const cJSON *v)
@@ -463,10 +438,10 @@ static int reply_ok(const struct http_provider *p, const cJSON *reply)
 	const cJSON *spec = p->resp_ok, *want, *v;
 
 	if (cJSON_IsString(spec)) {
-		v = json_path(reply, spec->valuestring);
+		v = jpath(reply, spec->valuestring);
 		return !v ? -1 : cJSON_IsTrue(v);
 	}
-	v = json_path(reply, cJSON_GetObjectItemCaseSensitive(spec, "path")->valuestring);
+	v = jpath(reply, cJSON_GetObjectItemCaseSensitive(spec, "path")->valuestring);
 	want = cJSON_GetObjectItemCaseSensitive(spec, "equals");
 	if (!v)
 		return -1;
@@ -1280,7 +1255,7 @@ static int retryable(const struct http_provider *p, long code)
 /* The provider's error text (or an excerpt of the reply) for a reason. */
 static void error_text(const struct http_provider *p, const cJSON *reply, struct sb *out)
 {
-	const char *t = p->resp_err ? json_text(json_path(reply, p->resp_err)) : NULL;
+	const char *t = p->resp_err ? json_text(jpath(reply, p->resp_err)) : NULL;
 
 	if (t)
 		redacted_excerpt(p, out, t, strlen(t), 160, 0);
@@ -1410,7 +1385,7 @@ void http_end(struct http_provider *p, CURLcode rc, struct chan_result *r)
 		}
 	} else if (code < 300) {
 		int ok = p->resp_ok ? (reply ? reply_ok(p, reply) : -1) : 1;
-		const char *id = p->resp_id && reply ? json_text(json_path(reply, p->resp_id)) : NULL;
+		const char *id = p->resp_id && reply ? json_text(jpath(reply, p->resp_id)) : NULL;
 		if (ok < 0) {
 			r->status = CHAN_IN_DOUBT;
 			sb_addf(why, "HTTP %ld but the reply cannot be read%s", code,
@@ -1434,7 +1409,7 @@ void http_end(struct http_provider *p, CURLcode rc, struct chan_result *r)
 			snprintf(r->provider_id, sizeof(r->provider_id), "%s", q->buf);
 		}
 	} else {
-		const char *ra = p->resp_retry && reply ? json_text(json_path(reply, p->resp_retry)) : NULL;
+		const char *ra = p->resp_retry && reply ? json_text(jpath(reply, p->resp_retry)) : NULL;
 		sb_addf(why, "HTTP %ld", code);
 		if (p->resp.len || reply) {
 			size_t at = why->len;

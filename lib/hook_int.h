@@ -77,7 +77,8 @@ cJSON *hook_parse_json(const char *s, size_t len);
  * malformed. */
 cJSON *hook_parse_form(const char *s, size_t len, cJSON **pairs);
 /* A dotted path (keys and array indexes) into v. */
-const cJSON *hook_path(const cJSON *v, const char *path);
+#include "jpath.h"
+
 /* A scalar as text: strings, true, false; NULL otherwise. */
 const char *hook_text(const cJSON *v);
 /* Checks "rules" at load time: 0 or -1 with err set. */

@@ -171,33 +171,6 @@ cJSON *hook_parse_form(const char *s, size_t len, cJSON **pairs)
 	return o;
 }
 
-const cJSON *hook_path(const cJSON *v, const char *path)
-{
-	char seg[PATH_SEG_MAX];
-	const char *s = path;
-
-	while (v && *s) {
-		size_t n = strcspn(s, ".");
-		if (n >= sizeof(seg) || !n)
-			return NULL;
-		memcpy(seg, s, n);
-		seg[n] = 0;
-		if (cJSON_IsArray(v)) {
-			char *end;
-			long i = strtol(seg, &end, 10);
-			v = *end || end == seg || i < 0 || i > 1000000 ? NULL
-								      : cJSON_GetArrayItem(v, (int)i);
-		} else if (cJSON_IsObject(v)) {
-			v = cJSON_GetObjectItemCaseSensitive(v, seg);
-		} else {
-			v = NULL;
-		}
-		s += n;
-		if (*s == '.')
-			s++;
-	}
-	return v;
-}
 
 const char *hook_text(const cJSON *v)
 {
@@ -608,8 +581,8 @@ struct mstate {
 static const cJSON *resolve(const struct mstate *m, const char *p)
 {
 	if (p[0] == '@')
-		return p[1] ? hook_path(m->elem, p + 2) : m->elem;
-	return hook_path(m->c->root, p);
+		return p[1] ? jpath(m->elem, p + 2) : m->elem;
+	return jpath(m->c->root, p);
 }
 
 static const char *resolve_text(const struct mstate *m, const char *p)
@@ -837,7 +810,7 @@ static int expand(const cJSON *v, const char *path, const cJSON ***list, size_t 
 		{
 			char one[PATH_SEG_MAX + 1];
 			snprintf(one, sizeof(one), "%s", seg);
-			v = hook_path(v, one);
+			v = jpath(v, one);
 		}
 	}
 	if (!v)
@@ -874,18 +847,6 @@ static void rec_free(struct hook_rec *r)
 	memset(r, 0, sizeof(*r));
 }
 
-static void xml_escape(struct sb *out, const char *s)
-{
-	for (; *s; s++)
-		switch (*s) {
-		case '<': sb_adds(out, "&lt;"); break;
-		case '>': sb_adds(out, "&gt;"); break;
-		case '&': sb_adds(out, "&amp;"); break;
-		case '"': sb_adds(out, "&quot;"); break;
-		case '\'': sb_adds(out, "&apos;"); break;
-		default: sb_addc(out, *s);
-		}
-}
 
 /* Applies one rule to one element: 0, or -1 when there are too many
  * records. */
@@ -909,7 +870,7 @@ static int apply_rule(struct mstate *m, const cJSON *rule, int idx, size_t *cap)
 				out->content_type = "application/xml";
 				sb_adds(&out->body, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>"
 					"<Response><Message>");
-				xml_escape(&out->body, t.buf);
+				sb_add_html(&out->body, t.buf);
 				sb_adds(&out->body, "</Message></Response>");
 			} else {
 				out->content_type = "text/plain; charset=utf-8";

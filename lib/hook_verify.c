@@ -359,7 +359,7 @@ static int piece(struct hook_ctx *c, const char *p, struct sb *out)
 	if (!strncmp(p, "header:", 7))
 		v = header(rq, p + 7);
 	else
-		v = hook_text(hook_path(c->root, p + 5));
+		v = hook_text(jpath(c->root, p + 5));
 	if (!v || strlen(v) > SIG_MAX)
 		return -1;
 	sb_adds(out, v);

@@ -114,7 +114,6 @@ void track_writer_stop(struct track *t);
 void track_submit(struct track *t, struct job *j);
 
 /* track_page.c */
-void track_html_esc(struct sb *out, const char *s);
 /* Appends the page of a message's unsubscribe link: channel, whether it
  * is unsubscribed, topics with their state (granted[i]), a note. */
 void track_page(struct sb *out, const struct track *t, const char *channel, int unsubscribed, const int *granted, const char *note);

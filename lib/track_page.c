@@ -10,26 +10,13 @@
 
 #include <string.h>
 
-void track_html_esc(struct sb *out, const char *s)
-{
-	for (; s && *s; s++) {
-		switch (*s) {
-		case '<': sb_adds(out, "&lt;"); break;
-		case '>': sb_adds(out, "&gt;"); break;
-		case '&': sb_adds(out, "&amp;"); break;
-		case '"': sb_adds(out, "&quot;"); break;
-		case '\'': sb_adds(out, "&#39;"); break;
-		default: sb_addc(out, *s);
-		}
-	}
-}
 
 static void head(struct sb *out, const char *title)
 {
 	sb_adds(out, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
 		"<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
 		"<meta name=\"robots\" content=\"noindex\"><title>");
-	track_html_esc(out, title);
+	sb_add_html(out, title);
 	sb_adds(out, "</title><style>body{font:16px/1.5 system-ui,sans-serif;max-width:34em;"
 		"margin:3em auto;padding:0 1em;color:#222}button{font:inherit;padding:.4em 1.2em;"
 		"margin:.6em 0}.note{background:#eef6ee;padding:.6em 1em;border-radius:4px}"
@@ -40,9 +27,9 @@ void track_page_simple(struct sb *out, const char *title, const char *text)
 {
 	head(out, title);
 	sb_adds(out, "<h1>");
-	track_html_esc(out, title);
+	sb_add_html(out, title);
 	sb_adds(out, "</h1>\n<p>");
-	track_html_esc(out, text);
+	sb_add_html(out, text);
 	sb_adds(out, "</p>\n</body></html>\n");
 }
 
@@ -55,14 +42,14 @@ void track_page(struct sb *out, const struct track *t, const char *channel, int 
 	sb_adds(out, "<h1>Your subscription</h1>\n");
 	if (note) {
 		sb_adds(out, "<p class=\"note\" role=\"status\">");
-		track_html_esc(out, note);
+		sb_add_html(out, note);
 		sb_adds(out, "</p>\n");
 	}
 	sb_adds(out, "<p>");
-	track_html_esc(out, !strcmp(channel, "email") ? "E-mail" : !strcmp(channel, "sms") ?
+	sb_add_html(out, !strcmp(channel, "email") ? "E-mail" : !strcmp(channel, "sms") ?
 		       "Text messages" : channel);
 	sb_adds(out, " from ");
-	track_html_esc(out, t->name);
+	sb_add_html(out, t->name);
 	sb_adds(out, ".</p>\n<form method=\"post\" action=\"\">\n");
 	if (unsubscribed) {
 		sb_adds(out, "<p>You are unsubscribed.</p>\n"
@@ -79,9 +66,9 @@ void track_page(struct sb *out, const struct track *t, const char *channel, int 
 		if (!shown++)
 			sb_adds(out, "<h2>What you receive</h2>\n<form method=\"post\" action=\"\">\n");
 		sb_adds(out, "<label><input type=\"checkbox\" name=\"topic\" value=\"");
-		track_html_esc(out, tp->name);
+		sb_add_html(out, tp->name);
 		sb_adds(out, granted[i] ? "\" checked> " : "\"> ");
-		track_html_esc(out, tp->label);
+		sb_add_html(out, tp->label);
 		sb_adds(out, "</label>\n");
 	}
 	if (shown)

@@ -309,3 +309,17 @@ FILE *fopen_private(const char *path, int append)
 	errno = e;
 	return NULL;
 }
+
+void sb_add_html(struct sb *sb, const char *s)
+{
+	for (; s && *s; s++) {
+		switch (*s) {
+		case '<': sb_adds(sb, "&lt;"); break;
+		case '>': sb_adds(sb, "&gt;"); break;
+		case '&': sb_adds(sb, "&amp;"); break;
+		case '"': sb_adds(sb, "&quot;"); break;
+		case '\'': sb_adds(sb, "&#39;"); break;
+		default: sb_addc(sb, *s);
+		}
+	}
+}

@@ -45,6 +45,8 @@ void sb_addc(struct sb *sb, int c);
 void sb_addf(struct sb *sb, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 void sb_vaddf(struct sb *sb, const char *fmt, va_list ap);
+/* Appends s escaped for HTML and XML text and attributes (< > & " '). */
+void sb_add_html(struct sb *sb, const char *s);
 /* Detaches and returns the string; the buffer is left empty. */
 char *sb_detach(struct sb *sb);
 
