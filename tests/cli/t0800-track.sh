@@ -287,6 +287,33 @@ test_expect 'a slow client is cut off after --timeout' '
 	expect_eq "closed True" "$(cat slow.out)"
 '
 
+test_expect '"'"'--max-connections: past the cap a connection is refused; freed, it is answered'"'"' '
+	port=$(free_port) &&
+	{ crm-track --listen 127.0.0.1:$port --max-connections 2 --timeout 30 2>cap.log & } &&
+	pid=$! &&
+	i=0 &&
+	until curl -sf "http://127.0.0.1:$port/healthz" >/dev/null; do
+		sleep 0.05; i=$((i + 1)); [ $i -lt 200 ] || { cat cap.log; kill $pid; exit 1; }
+	done &&
+	"$PY" - "$port" >cap.out <<-PYEOF &&
+	import socket, subprocess, sys, time
+	port = int(sys.argv[1])
+	held = [socket.create_connection(("127.0.0.1", port)) for _ in range(2)]
+	time.sleep(0.3)
+	def get():
+	    r = subprocess.run(["curl", "-s", "-m", "3", "-o", "/dev/null", "-w", "%{http_code}",
+	                        "http://127.0.0.1:%d/healthz" % port], capture_output=True, text=True)
+	    return r.stdout
+	print("full", get())
+	for s in held:
+	    s.close()
+	time.sleep(0.3)
+	print("freed", get())
+	PYEOF
+	kill $pid && wait $pid &&
+	expect_eq "full 000,freed 200" "$(paste -sd, cap.out)"
+'
+
 test_expect 'SIGTERM stops it with status 0' '
 	port=$(free_port) &&
 	{ crm-track --listen 127.0.0.1:$port 2>own.log & } &&
