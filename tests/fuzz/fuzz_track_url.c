@@ -42,8 +42,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			 kind == TRACK_CLICK && n == link, "made path does not parse: %s", u.buf);
 		FZ_CHECK(track_token_check(key, kind, tok, len, n, target, tl, &msg) == 0 && msg == row,
 			 "made token does not check");
-		FZ_CHECK(track_token_check(key, kind, tok, len, n, target, tl ? tl - 1 : 1, &msg) != 0,
-			 "another target checks");
+		/* another target: one byte shorter, or "x" for the empty one */
+		FZ_CHECK(track_token_check(key, kind, tok, len, n, tl ? target : "x", tl ? tl - 1 : 1,
+					   &msg) != 0, "another target checks");
 		sb_free(&u);
 	}
 	return 0;
