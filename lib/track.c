@@ -413,6 +413,52 @@ static int fetch_url(void *ud, const char *url, struct sb *out)
 	return rc == CURLE_OK && code >= 200 && code < 300 ? 0 : -1;
 }
 
+/* the signing certificates fetched so far: SNS signs every notification
+ * with one of a few, fetched once each */
+#define NCERTS 16
+static struct {
+	char *url;
+	struct sb body;
+} certs[NCERTS];
+static size_t ncerts_next;
+static pthread_mutex_t certs_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static int fetch_cached(void *ud, const char *url, struct sb *out)
+{
+	int rc;
+
+	pthread_mutex_lock(&certs_lock);
+	for (size_t i = 0; i < NCERTS; i++)
+		if (certs[i].url && !strcmp(certs[i].url, url)) {
+			sb_add(out, certs[i].body.buf, certs[i].body.len);
+			pthread_mutex_unlock(&certs_lock);
+			return 0;
+		}
+	pthread_mutex_unlock(&certs_lock);
+	if ((rc = fetch_url(ud, url, out)) == 0) {
+		size_t k;
+		pthread_mutex_lock(&certs_lock);
+		k = ncerts_next++ % NCERTS;
+		free(certs[k].url);
+		sb_free(&certs[k].body);
+		certs[k].url = xstrdup(url);
+		sb_init(&certs[k].body);
+		sb_add(&certs[k].body, out->buf, out->len);
+		pthread_mutex_unlock(&certs_lock);
+	}
+	return rc;
+}
+
+static void certs_free(void)
+{
+	for (size_t i = 0; i < NCERTS; i++) {
+		free(certs[i].url);
+		if (certs[i].url)
+			sb_free(&certs[i].body);
+		certs[i].url = NULL;
+	}
+}
+
 /* /h/NAME: the preset checks and maps the request here; the records go
  * to the writer. Returns like route(). */
 static int route_hook(struct track *t, struct MHD_Connection *c, struct req *q,
@@ -451,7 +497,7 @@ static int route_hook(struct track *t, struct MHD_Connection *c, struct req *q,
 	rq.len = q->body.len;
 	rq.secret = t->secret;
 	rq.now = (int64_t)time(NULL);
-	rq.fetch = fetch_url;
+	rq.fetch = fetch_cached;
 	res = xcalloc(1, sizeof(*res));
 	hook_handle(hc->h, &rq, res);
 	sb_free(&url);
@@ -822,6 +868,7 @@ int track_serve(struct crm *crm, const struct track_opts *o)
 		free(t.hooks[i].name);
 	}
 	free(t.hooks);
+	certs_free();
 	for (size_t i = 0; i < t.ncols; i++) {
 		free(t.cols[i].name);
 		free(t.cols[i].token);
