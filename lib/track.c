@@ -758,7 +758,8 @@ static int parse_listen(const char *s, struct sockaddr_storage *ss)
 	struct addrinfo hints = { 0 }, *res;
 	size_t hl;
 
-	if (!colon || !colon[1])
+	if (!colon || !colon[1] || strspn(colon + 1, "0123456789") != strlen(colon + 1) ||
+	    strlen(colon + 1) > 5 || atol(colon + 1) > 65535)
 		return -1;
 	hl = (size_t)(colon - s);
 	if (hl >= 2 && s[0] == '[' && s[hl - 1] == ']')

@@ -314,6 +314,15 @@ test_expect '"'"'--max-connections: past the cap a connection is refused; freed,
 	expect_eq "full 000,freed 200" "$(paste -sd, cap.out)"
 '
 
+test_expect 'usage errors: a bad --listen, a short collector token (exit 2)' '
+	run 2 crm-track --listen 127.0.0.1:99999 &&
+	expect_grep "expected ADDR:PORT" err &&
+	run 2 crm-track --listen nowhere &&
+	printf "[collector.x]\ntoken = short\n" >short.conf && chmod 600 short.conf &&
+	run 2 crm-track --config short.conf --listen 127.0.0.1:0 &&
+	expect_grep "[collector.x]: token (or token_env) of at least 16 characters" err
+'
+
 test_expect 'SIGTERM stops it with status 0' '
 	port=$(free_port) &&
 	{ crm-track --listen 127.0.0.1:$port 2>own.log & } &&
