@@ -282,10 +282,11 @@ http_section() {
 
 # start_track [OPTIONS]: crm-track on a free port of 127.0.0.1 with the
 # test's base, its log in $TEST_DIR/track.log; sets TRACK (the base URL)
-# and TRACK_PID once /healthz answers. Call it from the test script or a
-# test body; stop_track ends it (SIGTERM, and waits).
+# and TRACK_PID once /healthz answers (on port $TRACK_WANT_PORT when set,
+# for a crm.conf written before). Call it from the test script or a test
+# body; stop_track ends it (SIGTERM, and waits).
 start_track() {
-	TRACK_PORT=$(free_port)
+	TRACK_PORT=${TRACK_WANT_PORT:-$(free_port)}
 	crm-track --listen "127.0.0.1:$TRACK_PORT" "$@" 2>>"$TEST_DIR/track.log" &
 	TRACK_PID=$!
 	SERVER_PIDS="$SERVER_PIDS $TRACK_PID"
