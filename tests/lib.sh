@@ -24,7 +24,9 @@ unset CRM_CONFIG CRM_DB
 FIX=$CRM_TOP/tests/fixtures
 TEST_DIR=$(mktemp -d "${TMPDIR:-/tmp}/crm-test.XXXXXX")
 SERVER_PIDS=
-trap 'for p in $SERVER_PIDS; do kill "$p" 2>/dev/null; done; rm -rf "$TEST_DIR"' EXIT
+# servers started in a test body (a subshell) are listed in .pids too
+trap 'for p in $SERVER_PIDS $(cat "$TEST_DIR/.pids" 2>/dev/null); do kill "$p" 2>/dev/null; done
+	rm -rf "$TEST_DIR"' EXIT
 cd "$TEST_DIR" || exit 1
 CRM_DB=$TEST_DIR/crm.db
 export CRM_DB
@@ -290,6 +292,7 @@ start_track() {
 	crm-track --listen "127.0.0.1:$TRACK_PORT" "$@" 2>>"$TEST_DIR/track.log" &
 	TRACK_PID=$!
 	SERVER_PIDS="$SERVER_PIDS $TRACK_PID"
+	echo "$TRACK_PID" >>"$TEST_DIR/.pids"
 	TRACK=http://127.0.0.1:$TRACK_PORT
 	_i=0
 	until curl -sf "$TRACK/healthz" >/dev/null 2>&1; do
