@@ -14,9 +14,10 @@
 
 #define WALK_DEPTH_MAX 8
 #define WALK_PARTS_MAX 256
-/* a message with more MIME boundaries than this is not parsed at all:
- * GMime's parser recurses once per nested multipart */
-#define BOUNDARIES_MAX 512
+/* a message with more Content-Type fields than this in what is read is
+ * not parsed at all: GMime's parser recurses once per nested multipart or
+ * message/rfc822, and no report has that many parts */
+#define CONTENT_TYPES_MAX 512
 
 const char *bounce_kind_name(enum bounce_kind k)
 {
@@ -388,12 +389,13 @@ static const char *skip_from_line(const char *msg, size_t *len)
 	return msg;
 }
 
-static size_t count_boundaries(const char *s, size_t len)
+static size_t count_content_types(const char *s, size_t len)
 {
 	size_t n = 0;
 
-	for (const char *p = s; (p = bounce_memcasemem(p, len - (size_t)(p - s), "boundary")); p += 8)
-		if (++n > BOUNDARIES_MAX)
+	for (const char *p = s; (p = bounce_memcasemem(p, len - (size_t)(p - s), "content-type"));
+	     p += 12)
+		if (++n > CONTENT_TYPES_MAX)
 			break;
 	return n;
 }
@@ -537,9 +539,9 @@ int bounce_parse(const char *msg, size_t len, const char *secret, const char *en
 	}
 	view = len < BOUNCE_INPUT_MAX ? len : BOUNCE_INPUT_MAX;
 	truncated = view < len;
-	if (count_boundaries(msg, view) > BOUNDARIES_MAX) {
+	if (count_content_types(msg, view) > CONTENT_TYPES_MAX) {
 		snprintf(out->reason, sizeof out->reason,
-			 "more than %d MIME boundaries: not parsed", BOUNDARIES_MAX);
+			 "more than %d MIME parts: not parsed", CONTENT_TYPES_MAX);
 		verp_scan(&v, envelope_to, envelope_to ? strlen(envelope_to) : 0);
 		out->outbox_id = v.found ? v.id : 0;
 		out->token_bad = !v.found && v.bad;

@@ -340,6 +340,26 @@ static void test_huge(void)
 	ok(bounce_parse(m.buf, m.len, SECRET, NULL, &r) == 0 && r.kind == BOUNCE_UNKNOWN,
 	   "2000 nested multiparts: unknown (%s)", r.reason);
 	bounce_result_free(&r);
+
+	/* and nested message/rfc822 */
+	sb_reset(&m);
+	sb_adds(&m, "From: MAILER-DAEMON@example.com\nMIME-Version: 1.0\n");
+	for (int i = 0; i < 5000; i++)
+		sb_adds(&m, "Content-Type: message/rfc822\n\n");
+	sb_adds(&m, "Subject: x\n\n550 5.1.1 x@example.com\n");
+	ok(bounce_parse(m.buf, m.len, SECRET, NULL, &r) == 0 && r.kind == BOUNCE_UNKNOWN,
+	   "5000 nested message/rfc822: unknown (%s)", r.reason);
+	bounce_result_free(&r);
+
+	/* 400 nested multiparts (under the limit): GMime copes */
+	sb_reset(&m);
+	sb_adds(&m, "From: MAILER-DAEMON@example.com\nMIME-Version: 1.0\n");
+	for (int i = 0; i < 400; i++)
+		sb_addf(&m, "Content-Type: multipart/mixed; boundary=\"b%d\"\n\n--b%d\n", i, i);
+	sb_adds(&m, "Content-Type: text/plain\n\n550 5.1.1 x@example.com\n");
+	ok(bounce_parse(m.buf, m.len, SECRET, NULL, &r) == 0 && r.kind == BOUNCE_UNKNOWN,
+	   "400 nested multiparts: a verdict (%s: %s)", bounce_kind_name(r.kind), r.reason);
+	bounce_result_free(&r);
 	sb_free(&m);
 	free(head);
 }
