@@ -6,7 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <errno.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "crm.h"
@@ -14,12 +16,14 @@
 #include "diag.h"
 #include "erase.h"
 #include "imp.h"
+#include "inbound.h"
 #include "opt.h"
 
 static struct imp_opts io = { .max_rejects = -1 };
 static const char *date_format, *default_country, *timezone_name, *delimiter;
 static const char *input_format, *decimal;
 static long max_rejects = -1, batch;
+static struct inbound_opts bo;
 
 static int add_map(const char *arg, void *data)
 {
@@ -51,21 +55,85 @@ static const struct opt options[] = {
 	OPT_STRING_(0, "source", &io.source, "NAME",
 		    "source recorded with consents (default \"import\")"),
 	OPT_INT_(0, "batch", &batch, "N", "commit every N rows (default: once, at the end)"),
+	OPT_FLAG_(0, "mbox", &bo.mbox, "bounces: standard input is an mbox, not one message"),
+	OPT_STRING_(0, "envelope-to", &bo.envelope_to, "ADDR",
+		    "bounces: the envelope recipient (default $ORIGINAL_RECIPIENT)"),
+	OPT_STRING_(0, "quarantine", &bo.quarantine, "MAILDIR",
+		    "bounces: also copy each quarantined message into MAILDIR"),
 	OPT_END_(),
 };
 
 static const struct opt_cmd cmd = {
 	.usage = "[options] customers|orders|events|consents [FILE...]\n"
-		 "[options] erase [FILE...]",
+		 "[options] erase [FILE...]\n"
+		 "[options] bounces [MBOX|MAILDIR|MESSAGE...]",
 	.summary = "Import customers, orders, events or consents from CSV or JSON lines\n"
-		   "(FILE or - for stdin), or erase the people listed in FILE.",
+		   "(FILE or - for stdin), erase the people listed in FILE, or read the\n"
+		   "bounces and complaints that came back (stdin: one message, as an MTA\n"
+		   "pipes it).",
 	.opts = options,
 	.common = OPT_COMMON_DB | OPT_COMMON_NOW | OPT_COMMON_DRY_RUN,
 	.more = "Examples:\n"
 		"  crm-import customers shop.csv --default-country RU --rejects bad.csv\n"
 		"  crm-import orders --currency USD --map 'Order Total=amount' orders.csv\n"
-		"  cat events.jsonl | crm-import events -\n",
+		"  cat events.jsonl | crm-import events -\n"
+		"  crm-import bounces ~/Maildir/.bounces   (reads, never moves or deletes)\n"
+		"  /etc/aliases:  bounces: \"|crm-import --db /var/lib/crm/crm.db bounces\"\n",
 };
+
+static int bounces(struct crm *crm, int n, char **paths)
+{
+	static char *stdin_only[] = { "-", NULL };
+	char **files = n > 0 ? paths : stdin_only;
+	int rc, from_stdin = 0;
+
+	for (char **f = files; *f; f++) {
+		struct stat st;
+		if (!strcmp(*f, "-")) {
+			from_stdin = 1;
+			continue;
+		}
+		if (stat(*f, &st) < 0)
+			crm_die_errno(1, "%s: cannot open", *f);
+	}
+	if (files == stdin_only && isatty(STDIN_FILENO))
+		opt_usage_error(&cmd, "no MBOX, MAILDIR or MESSAGE given and stdin is a terminal");
+	if (io.rejects_path || io.nmaps || max_rejects != -1 || io.strict || date_format ||
+	    default_country || timezone_name || io.currency || decimal || delimiter ||
+	    input_format || io.source)
+		opt_usage_error(&cmd, "bounces takes only --mbox, --envelope-to, --quarantine "
+				"and --batch");
+	if (crm->dry_run)
+		opt_usage_error(&cmd, "bounces has no --dry-run");
+	if (batch < 0)
+		opt_usage_error(&cmd, "--batch needs a number > 0");
+	bo.batch = batch;
+	/* a message from a pipe is nowhere else: whatever stops it being
+	 * stored (a locked or unwritable base, a full disk, a crash) tells
+	 * the MTA to keep it and try again, so the work is a child's */
+	if (from_stdin && !bo.mbox) {
+		pid_t pid;
+		int st;
+
+		fflush(NULL);
+		if ((pid = fork()) < 0)
+			crm_die_errno(INBOUND_TEMPFAIL, "fork");
+		if (pid > 0) {
+			while (waitpid(pid, &st, 0) < 0)
+				if (errno != EINTR)
+					crm_die_errno(INBOUND_TEMPFAIL, "waitpid");
+			if (WIFEXITED(st) && WEXITSTATUS(st) == 0)
+				return 0;
+			crm_error("the message was not stored: exit %d, the mail server keeps it "
+				  "and tries again", INBOUND_TEMPFAIL);
+			return INBOUND_TEMPFAIL;
+		}
+	}
+	db_open(crm, DB_WRITE);
+	rc = inbound_run(crm, &bo, files);
+	db_close(crm);
+	return rc;
+}
 
 int cmd_main(int argc, char **argv)
 {
@@ -77,8 +145,11 @@ int cmd_main(int argc, char **argv)
 	first = opt_parse(&crm, &cmd, argc, argv);
 	if (first >= argc)
 		opt_usage_error(&cmd, "no KIND given");
+	if (!strcmp(argv[first], "bounces"))
+		return bounces(&crm, argc - first - 1, argv + first + 1);
 	if (imp_kind_parse(argv[first], &io.kind) < 0)
-		opt_usage_error(&cmd, "unknown kind \"%s\" (customers, orders, events, consents, erase)",
+		opt_usage_error(&cmd, "unknown kind \"%s\" (customers, orders, events, consents, erase, "
+				"bounces)",
 				argv[first]);
 	files = first + 1 < argc ? argv + first + 1 : stdin_only;
 	if (files == stdin_only && isatty(STDIN_FILENO))

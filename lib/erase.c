@@ -229,6 +229,8 @@ static const char *const erase_sql[] = {
 	 * campaign's counts) but not where they went */
 	"UPDATE messages SET address = NULL, provider_id = NULL WHERE customer_id = ?1",
 	"UPDATE orders SET attrs = NULL WHERE customer_id = ?1",
+	/* the reports that came back keep their decisions, not the text */
+	"UPDATE inbound SET raw = NULL, address = NULL, diagnostic = NULL WHERE customer_id = ?1",
 	"UPDATE customers SET external_id = NULL, email = NULL, phone = NULL,"
 	" first_name = NULL, last_name = NULL, birthday = NULL, city = NULL,"
 	" country = NULL, timezone = NULL, attrs = '{}', is_stub = 0,"

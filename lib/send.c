@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <cjson/cJSON.h>
+
 #include "conf.h"
 #include "db.h"
 #include "diag.h"
@@ -168,6 +170,7 @@ static void read_settings(struct sender *s)
 	s->from = conf_get(s->conf, "email", "from");
 	s->envelope_from = conf_get(s->conf, "email", "envelope_from");
 	s->msgid_domain = conf_get(s->conf, "email", "message_id_domain");
+	supp_conf_read(s->conf, &s->supp);
 	read_tracking(s);
 	if (!s->msgid_domain && s->from) {
 		struct sb name = SB_INIT, addr = SB_INIT;
@@ -511,12 +514,58 @@ void send_mark_started(struct sender *s, struct item *it)
 	db_step_done(s->db, send_cached(s, &s->sync_full, "PRAGMA synchronous = FULL"));
 }
 
+/* A refusal of the recipient at SMTP time is a bounce like one that comes
+ * back later (supp.h): a "bounced" event with its kind, and for a hard one
+ * the address's suppression. */
+static void record_bounce(struct sender *s, const struct item *it, const char *nowt)
+{
+	char status[16], *props;
+	enum bounce_kind k = supp_smtp_kind(it->reason, status);
+	cJSON *p = cJSON_CreateObject();
+	struct sb id = SB_INIT;
+	sqlite3_stmt *st;
+
+	if (k != BOUNCE_HARD && k != BOUNCE_SOFT)
+		k = BOUNCE_POLICY;
+	cJSON_AddStringToObject(p, "address", it->address);
+	cJSON_AddStringToObject(p, "channel", s->o->channel);
+	cJSON_AddStringToObject(p, "diagnostic", it->reason);
+	cJSON_AddStringToObject(p, "kind", supp_kind_name(k));
+	cJSON_AddStringToObject(p, "source", "smtp");
+	if (status[0])
+		cJSON_AddStringToObject(p, "status", status);
+	props = cJSON_PrintUnformatted(p);
+	cJSON_Delete(p);
+	if (!props)
+		crm_die(1, "out of memory");
+	sb_addf(&id, "smtp:%s", it->message_id);
+	st = send_cached(s, &s->record_ev,
+			 "INSERT OR IGNORE INTO events(external_id, customer_id, type, occurred_at,"
+			 " campaign, message_id, props) VALUES (?, ?, 'bounced', ?, ?, ?, ?)");
+	db_bind_text(st, 1, id.buf, -1);
+	sqlite3_bind_int64(st, 2, it->customer);
+	db_bind_text(st, 3, nowt, -1);
+	db_bind_text(st, 4, s->o->campaign, -1);
+	db_bind_text(st, 5, it->message_id, -1);
+	db_bind_text(st, 6, props, -1);
+	db_step_done(s->db, st);
+	free(props);
+	sb_free(&id);
+	if (k == BOUNCE_HARD) {
+		struct supp_note n = {
+			.channel = s->o->channel, .address = it->address, .reason = "bounced",
+			.at = nowt, .message_id = it->message_id, .source = "smtp", .status = status,
+		};
+		supp_note(s->db, s->secret, &n);
+	}
+}
+
 /* Records the outcomes of a batch, in a transaction that the next
  * send_claim() commits (one commit, one fsync, per batch) or flush()
  * does; their result lines are printed after that commit. */
 static void record(struct sender *s, struct item *items, int n)
 {
-	sqlite3_stmt *up, *sup;
+	sqlite3_stmt *up;
 	char nowt[20], next[20];
 
 	send_fmt_now(s, nowt);
@@ -548,18 +597,8 @@ static void record(struct sender *s, struct item *items, int n)
 		db_bind_text(up, 6, nowt, -1);
 		sqlite3_bind_int(up, 7, it->untried);
 		db_step_done(s->db, up);
-		if (it->bounce) {
-			char h[65];
-			sup = send_cached(s, &s->record_sup, "INSERT OR IGNORE INTO address_suppressions"
-				     "(hash, channel, reason, created_at, message_id)"
-				     " VALUES (?, ?, 'bounced', ?, ?)");
-			erase_hash(s->secret, s->o->channel, it->address, h);
-			db_bind_text(sup, 1, h, -1);
-			db_bind_text(sup, 2, s->o->channel, -1);
-			db_bind_text(sup, 3, nowt, -1);
-			db_bind_text(sup, 4, it->message_id, -1);
-			db_step_done(s->db, sup);
-		}
+		if (it->bounce)
+			record_bounce(s, it, nowt);
 		vals[0] = it->ext;
 		vals[1] = s->o->channel;
 		vals[2] = it->status;
@@ -794,7 +833,7 @@ out:
 	free(s.addr_sql);
 	expr_free(s.consent_e);
 	{
-		sqlite3_stmt *sts[] = { s.claim_st, s.claim_up, s.record_up, s.record_sup,
+		sqlite3_stmt *sts[] = { s.claim_st, s.claim_up, s.record_up, s.record_ev,
 					s.supp_st, s.deferred_st, s.tried_st, s.started_st,
 					s.sync_normal, s.sync_full };
 		for (size_t i = 0; i < ARRAY_SIZE(sts); i++)

@@ -126,18 +126,22 @@ static char *col_dup(sqlite3_stmt *st, int i)
 	return t ? xstrdup((const char *)t) : NULL;
 }
 
-static int address_suppressed(struct sender *s, const char *addr)
+/* Why the address's keyed hash is in address_suppressions ("bounced",
+ * "complained"), or NULL; the text lives until the next call. */
+static const char *address_suppressed(struct sender *s, const char *addr)
 {
 	char h[65];
 	sqlite3_stmt *st = send_cached(s, &s->supp_st,
-				  "SELECT 1 FROM address_suppressions WHERE hash = ?");
-	int found;
+				  "SELECT reason FROM address_suppressions WHERE hash = ?");
 
 	erase_hash(s->secret, s->o->channel, addr, h);
 	db_bind_text(st, 1, h, -1);
-	found = db_row(st);
+	s->supp_reason[0] = 0;
+	if (db_row(st))
+		snprintf(s->supp_reason, sizeof(s->supp_reason), "%s",
+			 (const char *)sqlite3_column_text(st, 0));
 	sqlite3_reset(st);
-	return found;
+	return s->supp_reason[0] ? s->supp_reason : NULL;
 }
 
 static int address_valid(const char *channel, const char *addr)
@@ -176,19 +180,16 @@ static sqlite3_stmt *claim_query(struct sender *s, int64_t now)
 		expr_renumber(s->consent_e, 6);
 
 	}
-	/* an explicit unsubscribe (an "unsubscribed" event for the channel,
-	 * such as a List-Unsubscribe click, after the latest grant) stops
-	 * every message on the channel, transactional ones too */
+	/* the one suppression rule (supp.h, crm.7 SUPPRESSION): a
+	 * complaint or an unsubscribe after the latest grant stops marketing
+	 * on the channel; a hard bounce, or too many soft ones, stops every
+	 * message to the address */
 	sb_addf(&sql, "SELECT m.id, m.customer_id, m.grp, m.variant, m.message_id, m.attempts,"
-		" coalesce(c.external_id, ''), c.erased_at IS NOT NULL, %s, c.timezone, %s,"
-		" EXISTS (SELECT 1 FROM events e WHERE e.customer_id = c.id"
-		"  AND e.type = 'unsubscribed' AND e.occurred_at <= ?2"
-		"  AND coalesce(lower(json_extract(e.props, '$.channel')), ?5) = ?5"
-		"  AND e.occurred_at > coalesce((SELECT max(k.recorded_at) FROM consents k"
-		"   WHERE k.customer_id = c.id AND k.channel = ?5 AND k.granted = 1), '')),"
-		" (SELECT count(*) FROM messages x WHERE x.customer_id = c.id AND x.channel = ?5"
-		"  AND x.status = 'sent' AND x.sent_at > ?4)",
+		" coalesce(c.external_id, ''), c.erased_at IS NOT NULL, %s, c.timezone, %s, ",
 		s->addr_sql, s->consent_e ? expr_sql(s->consent_e) : "1");
+	supp_sql(&sql, s->addr_sql, &s->supp);
+	sb_adds(&sql, ", (SELECT count(*) FROM messages x WHERE x.customer_id = c.id AND x.channel = ?5"
+		"  AND x.status = 'sent' AND x.sent_at > ?4)");
 	for (size_t i = 0; i < s->nnames; i++) {
 		struct sb v = SB_INIT;
 		expr_field_sql(s->names[i], now, &v);
@@ -293,8 +294,10 @@ int send_claim(struct sender *s, struct item *items, int n, int *ntx)
 		const char *tz = (const char *)sqlite3_column_text(st, 9);
 		int erased = sqlite3_column_int(st, 7);
 		int consent = sqlite3_column_type(st, 10) != SQLITE_NULL && sqlite3_column_int(st, 10);
-		int unsub = sqlite3_column_type(st, 11) != SQLITE_NULL && sqlite3_column_int(st, 11);
-		int capped = o->cap_n && sqlite3_column_int(st, 12) >= o->cap_n;
+		const char *optout = (const char *)sqlite3_column_text(st, 11);
+		const char *dead = (const char *)sqlite3_column_text(st, 12);
+		int capped = o->cap_n && sqlite3_column_int(st, 13) >= o->cap_n;
+		const char *hashed;
 		const char *status = NULL, *reason = NULL;
 		int64_t wait;
 		int tx;
@@ -315,10 +318,13 @@ int send_claim(struct sender *s, struct item *items, int n, int *ntx)
 			status = "suppressed", reason = "erased";
 		else if (s->addr_kind && !address_valid(o->channel, it.address))
 			status = "suppressed", reason = "invalid_address";
-		else if (s->addr_kind && address_suppressed(s, it.address))
-			status = "suppressed", reason = "bounced";
-		else if (unsub)
-			status = "suppressed", reason = "unsubscribed";
+		else if (s->addr_kind && dead)
+			status = "suppressed", reason = dead;
+		else if (s->addr_kind && (hashed = address_suppressed(s, it.address)) &&
+			 (!o->transactional || strcmp(hashed, "complained")))
+			status = "suppressed", reason = hashed;
+		else if (optout && !o->transactional)
+			status = "suppressed", reason = optout;
 		else if (o->consent && !o->transactional && !consent)
 			status = "suppressed", reason = "no_consent";
 		else if (capped)
@@ -361,7 +367,7 @@ int send_claim(struct sender *s, struct item *items, int n, int *ntx)
 				it.vi = v;
 		it.vals = xcalloc(s->nnames + 1, sizeof(char *));
 		for (size_t i = 0; i < s->nnames; i++)
-			it.vals[i] = col_dup(st, 13 + (int)i);
+			it.vals[i] = col_dup(st, 14 + (int)i);
 		it.attempts++;
 		unsub_url(s, &it);
 		if (s->o->resend_in_doubt) {	/* once per run */

@@ -22,6 +22,7 @@
 #include "chan_http.h"
 #include "claimant.h"
 #include "send.h"
+#include "supp.h"
 #include "util.h"
 
 struct conf;
@@ -98,7 +99,7 @@ struct sender {
 	char *addr_sql;
 	struct expr *consent_e;
 	/* statements prepared once per run (see send_cached()) */
-	sqlite3_stmt *claim_st, *claim_up, *record_up, *record_sup, *supp_st;
+	sqlite3_stmt *claim_st, *claim_up, *record_up, *record_ev, *supp_st;
 	sqlite3_stmt *deferred_st, *tried_st, *started_st, *sync_normal, *sync_full;
 	char *claim_sql;          /* the text claim_st was prepared from */
 	double last_tx;           /* monotonic time of the last transmission */
@@ -109,6 +110,8 @@ struct sender {
 	struct http_provider *http;
 	const char *from, *envelope_from, *unsub_url, *unsub_mailto, *msgid_domain;
 	int verp;                 /* envelope_from as bounces+TOKEN@domain */
+	struct supp_conf supp;    /* [bounces]: the soft-bounce rule */
+	char supp_reason[32];
 	/* [tracking]: crm-track's public URL (NULL: none), the open pixel,
 	 * UTM parameters (utm_source NULL: none) */
 	const char *track_url, *utm_source;
