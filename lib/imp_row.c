@@ -5,6 +5,7 @@
  * upserts, order_stats.
  */
 #include "imp_int.h"
+#include "supp.h"
 
 #include <inttypes.h>
 #include <stdlib.h>
@@ -660,6 +661,10 @@ int imp_row_event(struct imp *im)
 		{ imp_val(im, F_MESSAGE), 0, 0 }, { props, 0, 0 },
 	};
 	rc = keyed_upsert(im, im->ev, v, (int)ARRAY_SIZE(v), NULL);
+	/* a hard bounce or a complaint suppresses its address (supp.h) */
+	if (rc == 0)
+		supp_event(im->db, im->secret, cid, imp_val(im, F_TYPE), props, imp_val(im, F_TIME),
+			   imp_val(im, F_MESSAGE), "import");
 	free(props);
 	return rc;
 }

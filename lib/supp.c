@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <cjson/cJSON.h>
+
 #include "bounce_int.h"
 #include "crm.h"
 #include "db.h"
@@ -113,6 +115,60 @@ int supp_note(sqlite3 *db, const char *secret, const struct supp_note *n)
 	added = db_step_done(db, st) > 0;
 	sqlite3_finalize(st);
 	return added;
+}
+
+void supp_event(sqlite3 *db, const char *secret, sqlite3_int64 customer, const char *type,
+		const char *props, const char *at, const char *message_id, const char *source)
+{
+	int complaint = !strcmp(type, "complained");
+	cJSON *p = NULL;
+	const char *kind = NULL, *channel = "email", *address = NULL, *status = NULL;
+	char *addr = NULL;
+	const cJSON *v;
+
+	if (!complaint && strcmp(type, "bounced"))
+		return;
+	if (props && (p = cJSON_Parse(props)) && cJSON_IsObject(p)) {
+		if (cJSON_IsString(v = cJSON_GetObjectItemCaseSensitive(p, "kind")))
+			kind = v->valuestring;
+		if (cJSON_IsString(v = cJSON_GetObjectItemCaseSensitive(p, "channel")) &&
+		    *v->valuestring)
+			channel = v->valuestring;
+		if (cJSON_IsString(v = cJSON_GetObjectItemCaseSensitive(p, "address")) &&
+		    *v->valuestring)
+			address = v->valuestring;
+		if (cJSON_IsString(v = cJSON_GetObjectItemCaseSensitive(p, "status")))
+			status = v->valuestring;
+	}
+	if (!complaint && kind && ascii_casecmp(kind, "hard"))
+		goto out;
+	if (!address) {
+		const char *col = !strcmp(channel, "email") ? "email" :
+				  !strcmp(channel, "sms") || !strcmp(channel, "whatsapp") ? "phone" : NULL;
+		if (col) {
+			struct sb q = SB_INIT;
+			sqlite3_stmt *st;
+			sb_addf(&q, "SELECT %s FROM customers WHERE id = ?", col);
+			st = db_prepare(db, q.buf);
+			sqlite3_bind_int64(st, 1, customer);
+			if (db_row(st) && sqlite3_column_text(st, 0))
+				addr = xstrdup((const char *)sqlite3_column_text(st, 0));
+			sqlite3_finalize(st);
+			sb_free(&q);
+			address = addr;
+		}
+	}
+	if (address) {
+		struct supp_note n = {
+			.channel = channel, .address = address,
+			.reason = complaint ? "complained" : "bounced", .at = at,
+			.message_id = message_id, .source = source, .status = status,
+		};
+		supp_note(db, secret, &n);
+	}
+out:
+	free(addr);
+	cJSON_Delete(p);
 }
 
 /* an event of customer c, of the channel ?5: props.channel, or dflt */

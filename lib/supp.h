@@ -60,6 +60,14 @@ struct supp_note {
 };
 int supp_note(sqlite3 *db, const char *secret, const struct supp_note *n);
 
+/* After source recorded an event of type for customer (props: its JSON
+ * text, or NULL): a hard bounce ("bounced" whose props.kind is hard or
+ * absent) or a complaint keeps the address's hash (supp_note). The address
+ * is props.address, else the customer's address on props.channel (e-mail
+ * when none is named). Other events do nothing here. */
+void supp_event(sqlite3 *db, const char *secret, sqlite3_int64 customer, const char *type,
+		const char *props, const char *at, const char *message_id, const char *source);
+
 /*
  * Appends to sql the three expressions crm-send's claim selects for a
  * customer c (an alias of customers) and its address addr_sql, with ?2 the

@@ -7,6 +7,7 @@
  * commits, and a hit that was answered is in the base: a kill -9 loses
  * only hits that had no answer yet.
  */
+#include "supp.h"
 #include "track_int.h"
 
 #include <inttypes.h>
@@ -570,12 +571,25 @@ static void do_hook(struct track *t, struct job *j)
 		cJSON_AddStringToObject(props, "source", src.buf);
 		if (rec->channel && !cJSON_GetObjectItemCaseSensitive(props, "channel"))
 			cJSON_AddStringToObject(props, "channel", rec->channel);
+		/* a bounce or a complaint is of the address the provider
+		 * names (supp.h) */
+		if ((!strcmp(rec->type, "bounced") || !strcmp(rec->type, "complained")) &&
+		    !cJSON_GetObjectItemCaseSensitive(props, "address") &&
+		    (rec->address || m.address[0]))
+			cJSON_AddStringToObject(props, "address", rec->address ? rec->address : m.address);
 		sb_reset(&id);
 		sb_addf(&id, "%s", rec->event_id);
-		if (event_at(t, &m, rec->type, id.buf, props, NULL,
-			     rec->occurred_at ? rec->occurred_at : now_s) &&
-		    !strcmp(rec->type, "unsubscribed") && (rec->channel || m.channel[0]))
-			consent(t, cust, rec->channel ? rec->channel : m.channel, 0, src.buf);
+		const char *at = rec->occurred_at ? rec->occurred_at : now_s;
+		if (event_at(t, &m, rec->type, id.buf, props, NULL, at)) {
+			if (!strcmp(rec->type, "unsubscribed") && (rec->channel || m.channel[0]))
+				consent(t, cust, rec->channel ? rec->channel : m.channel, 0, src.buf);
+			if (!strcmp(rec->type, "bounced") || !strcmp(rec->type, "complained")) {
+				char *p = cJSON_PrintUnformatted(props);
+				supp_event(t->crm->db, t->secret, cust, rec->type, p, at,
+					   m.message_id[0] ? m.message_id : NULL, src.buf);
+				free(p);
+			}
+		}
 		cJSON_Delete(props);
 	}
 	sb_free(&src);
