@@ -641,6 +641,23 @@ int imp_row_event(struct imp *im)
 		free(props);
 		return -1;
 	}
+	/* a bounce that names no address is of the customer's address now
+	 * (supp.h): said in props, so that a later change of address is
+	 * not suppressed with it */
+	if (!strcmp(imp_val(im, F_TYPE), "bounced") &&
+	    !cJSON_GetObjectItemCaseSensitive(im->attrs, "address")) {
+		const cJSON *ch = cJSON_GetObjectItemCaseSensitive(im->attrs, "channel");
+		const char *chan = cJSON_IsString(ch) ? ch->valuestring : "email";
+		char *a = supp_address(im->db, cid, chan);
+		if (a) {
+			if (!im->attrs)
+				im->attrs = cJSON_CreateObject();
+			cJSON_AddStringToObject(im->attrs, "address", a);
+			free(props);
+			props = imp_json_sorted(im->attrs);
+			free(a);
+		}
+	}
 	if ((s = imp_raw(im, F_EVENTID, &n))) {
 		sb_reset(&im->key);
 		sb_add(&im->key, s, n);

@@ -283,8 +283,6 @@ static void apply(struct inb *b, const struct bounce_result *r, struct verdict *
 				v->row.id);
 			return;
 		}
-		n.reason = "complained";
-		supp_note(b->db, b->secret, &n);
 		v->decision = "applied";
 		sb_addf(&v->reason, "complaint%s%s: no more marketing e-mail to customer %" PRId64,
 			r->feedback_type ? " " : "", r->feedback_type ? r->feedback_type : "",

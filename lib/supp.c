@@ -117,16 +117,35 @@ int supp_note(sqlite3 *db, const char *secret, const struct supp_note *n)
 	return added;
 }
 
+char *supp_address(sqlite3 *db, sqlite3_int64 customer, const char *channel)
+{
+	const char *col = !strcmp(channel, "email") ? "email" :
+			  !strcmp(channel, "sms") || !strcmp(channel, "whatsapp") ? "phone" : NULL;
+	struct sb q = SB_INIT;
+	sqlite3_stmt *st;
+	char *a = NULL;
+
+	if (!col)
+		return NULL;
+	sb_addf(&q, "SELECT %s FROM customers WHERE id = ?", col);
+	st = db_prepare(db, q.buf);
+	sqlite3_bind_int64(st, 1, customer);
+	if (db_row(st) && sqlite3_column_text(st, 0))
+		a = xstrdup((const char *)sqlite3_column_text(st, 0));
+	sqlite3_finalize(st);
+	sb_free(&q);
+	return a;
+}
+
 void supp_event(sqlite3 *db, const char *secret, sqlite3_int64 customer, const char *type,
 		const char *props, const char *at, const char *message_id, const char *source)
 {
-	int complaint = !strcmp(type, "complained");
 	cJSON *p = NULL;
 	const char *kind = NULL, *channel = "email", *address = NULL, *status = NULL;
 	char *addr = NULL;
 	const cJSON *v;
 
-	if (!complaint && strcmp(type, "bounced"))
+	if (strcmp(type, "bounced"))
 		return;
 	if (props && (p = cJSON_Parse(props)) && cJSON_IsObject(p)) {
 		if (cJSON_IsString(v = cJSON_GetObjectItemCaseSensitive(p, "kind")))
@@ -140,28 +159,14 @@ void supp_event(sqlite3 *db, const char *secret, sqlite3_int64 customer, const c
 		if (cJSON_IsString(v = cJSON_GetObjectItemCaseSensitive(p, "status")))
 			status = v->valuestring;
 	}
-	if (!complaint && kind && ascii_casecmp(kind, "hard"))
+	if (kind && ascii_casecmp(kind, "hard"))
 		goto out;
-	if (!address) {
-		const char *col = !strcmp(channel, "email") ? "email" :
-				  !strcmp(channel, "sms") || !strcmp(channel, "whatsapp") ? "phone" : NULL;
-		if (col) {
-			struct sb q = SB_INIT;
-			sqlite3_stmt *st;
-			sb_addf(&q, "SELECT %s FROM customers WHERE id = ?", col);
-			st = db_prepare(db, q.buf);
-			sqlite3_bind_int64(st, 1, customer);
-			if (db_row(st) && sqlite3_column_text(st, 0))
-				addr = xstrdup((const char *)sqlite3_column_text(st, 0));
-			sqlite3_finalize(st);
-			sb_free(&q);
-			address = addr;
-		}
-	}
+	if (!address)
+		address = addr = supp_address(db, customer, channel);
 	if (address) {
 		struct supp_note n = {
 			.channel = channel, .address = address,
-			.reason = complaint ? "complained" : "bounced", .at = at,
+			.reason = "bounced", .at = at,
 			.message_id = message_id, .source = source, .status = status,
 		};
 		supp_note(db, secret, &n);
@@ -180,7 +185,9 @@ out:
 void supp_sql(struct sb *sql, const char *addr_sql, const struct supp_conf *sc)
 {
 	/* after the latest explicit grant of the channel: a person who
-	 * opted in again after complaining or unsubscribing is back */
+	 * opted in again after complaining or unsubscribing is back (in the
+	 * same second too: a preference page's "resubscribe" right after
+	 * its "unsubscribe") */
 	static const char after_grant[] =
 		" AND e.occurred_at > coalesce((SELECT max(k.recorded_at) FROM consents k"
 		"  WHERE k.customer_id = c.id AND k.channel = ?5 AND k.granted = 1), '')";

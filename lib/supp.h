@@ -8,9 +8,10 @@
  *   - an event: "bounced" (props.kind hard, soft or policy; no kind is
  *     hard; props.address the address that bounced), "complained" or
  *     "unsubscribed" (props.channel);
- *   - for a hard bounce or a complaint, supp_note(): the address's keyed
- *     hash in address_suppressions, which outlives the customer (erasure,
- *     a re-import under another id).
+ *   - for a hard bounce, supp_note(): the address's keyed hash in
+ *     address_suppressions, which outlives the customer (erasure, a
+ *     re-import under another id). A complaint or an unsubscribe is the
+ *     customer's (their events), lifted by a later explicit grant.
  *
  * crm-send reads it all back through supp_sql() when it claims a message:
  *
@@ -53,28 +54,33 @@ const char *supp_kind_name(enum bounce_kind k);
 
 /* Keeps the keyed hash of channel:address in address_suppressions
  * (INSERT OR IGNORE: the first reason stays). reason is "bounced" (a hard
- * bounce: every message) or "complained" (marketing only). Returns 1 when
- * the row is new. */
+ * bounce: every message; "complained" in bases before version 8: marketing
+ * only). Returns 1 when the row is new. */
 struct supp_note {
 	const char *channel, *address, *reason, *at, *message_id, *source, *status;
 };
 int supp_note(sqlite3 *db, const char *secret, const struct supp_note *n);
 
+/* The customer's address on channel (e-mail: email; sms and whatsapp:
+ * phone), malloc'd, or NULL. */
+char *supp_address(sqlite3 *db, sqlite3_int64 customer, const char *channel);
+
 /* After source recorded an event of type for customer (props: its JSON
  * text, or NULL): a hard bounce ("bounced" whose props.kind is hard or
- * absent) or a complaint keeps the address's hash (supp_note). The address
+ * absent) keeps the address's hash (supp_note). The address
  * is props.address, else the customer's address on props.channel (e-mail
  * when none is named). Other events do nothing here. */
 void supp_event(sqlite3 *db, const char *secret, sqlite3_int64 customer, const char *type,
 		const char *props, const char *at, const char *message_id, const char *source);
 
 /*
- * Appends to sql the three expressions crm-send's claim selects for a
+ * Appends to sql the two expressions crm-send's claim selects for a
  * customer c (an alias of customers) and its address addr_sql, with ?2 the
  * time now and ?5 the channel, and the hash of the address bound later:
  *   1. the marketing opt-out: 'complained', 'unsubscribed' or NULL
  *   2. the address is undeliverable: 'bounced', 'soft_bounced' or NULL
- * separated by ", ".
+ * separated by ", ". (The address's hash, surviving its customer, is
+ * looked up apart: address_suppressions.) 
  */
 void supp_sql(struct sb *sql, const char *addr_sql, const struct supp_conf *sc);
 

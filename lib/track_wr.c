@@ -581,8 +581,12 @@ static void do_hook(struct track *t, struct job *j)
 		sb_addf(&id, "%s", rec->event_id);
 		const char *at = rec->occurred_at ? rec->occurred_at : now_s;
 		if (event_at(t, &m, rec->type, id.buf, props, NULL, at)) {
-			if (!strcmp(rec->type, "unsubscribed") && (rec->channel || m.channel[0]))
-				consent(t, cust, rec->channel ? rec->channel : m.channel, 0, src.buf);
+			/* an unsubscribe revokes the channel; a resubscribe (a
+			 * provider's own preference page) grants it again */
+			if ((!strcmp(rec->type, "unsubscribed") || !strcmp(rec->type, "resubscribed")) &&
+			    (rec->channel || m.channel[0]))
+				consent(t, cust, rec->channel ? rec->channel : m.channel,
+					rec->type[0] == 'r', src.buf);
 			if (!strcmp(rec->type, "bounced") || !strcmp(rec->type, "complained")) {
 				char *p = cJSON_PrintUnformatted(props);
 				supp_event(t->crm->db, t->secret, cust, rec->type, p, at,

@@ -14,6 +14,8 @@ port file. Recipients' local parts choose misbehaviour:
 
     tempfail...@   451 to RCPT TO (every time)
     bounce...@     550 to RCPT TO
+    full...@       552 5.2.2 to RCPT TO (mailbox full: a soft bounce)
+    policy...@     550 5.7.1 to RCPT TO (refused as spam: a policy block)
     drop...@       the message is stored, then the connection is closed
                    without a reply to the final "." (the RFC 1047 case)
     slow...@       the message is stored, then the reply waits 30 s
@@ -123,6 +125,10 @@ class Handler:
             return "451 4.3.0 try again later"
         if local.startswith("bounce"):
             return "550 5.1.1 no such user"
+        if local.startswith("full"):
+            return "552 5.2.2 mailbox full"
+        if local.startswith("policy"):
+            return "550 5.7.1 message refused as spam"
         if local.startswith("down"):
             session.closing = True
             return "421 4.3.2 shutting down"
