@@ -439,15 +439,17 @@ static int judge(const struct dgroup *g, struct sb *why)
 	int level = 0;
 
 	sb_reset(why);
+	/* the rates in percent to 4 significant digits, so that 0.2997% is
+	 * not shown as the 0.3% it is under */
 	if (cr >= REPORT_COMPLAINT_BAD) {
-		sb_addf(why, "complaint_rate %.2f%% >= %.1f%%", cr * 100, REPORT_COMPLAINT_BAD * 100);
+		sb_addf(why, "complaint_rate %.4g%% >= %g%%", cr * 100, REPORT_COMPLAINT_BAD * 100);
 		level = 2;
 	} else if (cr >= REPORT_COMPLAINT_WARN) {
-		sb_addf(why, "complaint_rate %.2f%% >= %.1f%%", cr * 100, REPORT_COMPLAINT_WARN * 100);
+		sb_addf(why, "complaint_rate %.4g%% >= %g%%", cr * 100, REPORT_COMPLAINT_WARN * 100);
 		level = 1;
 	}
 	if (br >= REPORT_BOUNCE_WARN) {
-		sb_addf(why, "%sbounce_rate %.2f%% >= %.0f%%", why->len ? "; " : "", br * 100,
+		sb_addf(why, "%sbounce_rate %.4g%% >= %g%%", why->len ? "; " : "", br * 100,
 			REPORT_BOUNCE_WARN * 100);
 		if (!level)
 			level = 1;
