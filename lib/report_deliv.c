@@ -5,7 +5,8 @@
  * about and unsubscribed from, and their rates against the bulk-sender
  * limits of Google's and Yahoo's sender guidelines (2024): spam complaints
  * under 0.1% of the delivered messages, never 0.3% or more; bounces under
- * 2% of the sent (the figure providers give with those guidelines).
+ * 2% of the sent (in neither guideline: the figure e-mail service
+ * providers commonly give).
  *
  * The messages are the outbox's e-mail rows handed over to a server:
  * status sent, or bounced (the server refused the recipient at RCPT).
