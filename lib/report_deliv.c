@@ -58,19 +58,20 @@ struct dgroup {
 	int64_t sent, hard, soft, policy, complained, unsub, receipts, in_doubt;
 };
 
-/* the values of one key (campaign names, domains, weeks), interned */
-struct dkeys {
-	char **name;
-	int64_t *sent;       /* per value: messages sent (the domains' order) */
-	int64_t *order;      /* per value: campaigns' creation order */
-	size_t n, cap;
-	int *slot;           /* open addressing, size nslot, -1 empty */
+/* An index of entries 0..n-1 by their 64-bit hashes (open addressing,
+ * linear probing, at most half full). */
+struct dindex {
+	int *slot;           /* nslot slots, -1 empty */
 	size_t nslot;
+	uint64_t *h;         /* per entry: its hash */
+	size_t caph;
 };
 
-static uint64_t fnv(const void *p, size_t n, uint64_t h)
+static uint64_t fnv(const void *p, size_t n)
 {
 	const unsigned char *c = p;
+	uint64_t h = 14695981039346656037ULL;
+
 	for (size_t i = 0; i < n; i++) {
 		h ^= c[i];
 		h *= 1099511628211ULL;
@@ -78,33 +79,58 @@ static uint64_t fnv(const void *p, size_t n, uint64_t h)
 	return h;
 }
 
-static void keys_rehash(struct dkeys *k)
+/* The first slot to probe for hash h in an index of n entries (grown
+ * first when one more would make it more than half full). */
+static size_t index_start(struct dindex *x, size_t n, uint64_t h)
 {
-	free(k->slot);
-	k->nslot = k->nslot ? k->nslot * 2 : 64;
-	k->slot = xcalloc(k->nslot, sizeof(int));
-	for (size_t i = 0; i < k->nslot; i++)
-		k->slot[i] = -1;
-	for (size_t j = 0; j < k->n; j++) {
-		size_t h = fnv(k->name[j], strlen(k->name[j]), 14695981039346656037ULL) % k->nslot;
-		while (k->slot[h] >= 0)
-			h = (h + 1) % k->nslot;
-		k->slot[h] = (int)j;
+	if ((n + 1) * 2 > x->nslot) {
+		free(x->slot);
+		x->nslot = x->nslot ? x->nslot * 2 : 64;
+		x->slot = xcalloc(x->nslot, sizeof(int));
+		for (size_t i = 0; i < x->nslot; i++)
+			x->slot[i] = -1;
+		for (size_t j = 0; j < n; j++) {
+			size_t s = x->h[j] % x->nslot;
+			while (x->slot[s] >= 0)
+				s = (s + 1) % x->nslot;
+			x->slot[s] = (int)j;
+		}
 	}
+	return h % x->nslot;
 }
+
+/* Puts entry n, of hash h, in the empty slot s where a probe ended. */
+static void index_put(struct dindex *x, size_t s, size_t n, uint64_t h)
+{
+	x->h = xgrow(x->h, sizeof(*x->h), n + 1, &x->caph);
+	x->h[n] = h;
+	x->slot[s] = (int)n;
+}
+
+static void index_free(struct dindex *x)
+{
+	free(x->slot);
+	free(x->h);
+}
+
+/* the values of one key (campaign names, domains, weeks), interned */
+struct dkeys {
+	char **name;
+	int64_t *sent;       /* per value: messages sent (the domains' order) */
+	int64_t *order;      /* per value: campaigns' creation order */
+	size_t n, cap;
+	struct dindex x;
+};
 
 static int keys_intern(struct dkeys *k, const char *s, size_t len)
 {
-	size_t h;
+	uint64_t h = fnv(s, len);
+	size_t i = index_start(&k->x, k->n, h);
+	int j;
 
-	if ((k->n + 1) * 2 > k->nslot)
-		keys_rehash(k);
-	h = fnv(s, len, 14695981039346656037ULL) % k->nslot;
-	for (; k->slot[h] >= 0; h = (h + 1) % k->nslot) {
-		const char *t = k->name[k->slot[h]];
-		if (strlen(t) == len && !memcmp(t, s, len))
-			return k->slot[h];
-	}
+	for (; (j = k->x.slot[i]) >= 0; i = (i + 1) % k->x.nslot)
+		if (k->x.h[j] == h && strlen(k->name[j]) == len && !memcmp(k->name[j], s, len))
+			return j;
 	if (k->n == k->cap) {
 		size_t cap = k->cap;
 		k->name = xgrow(k->name, sizeof(char *), k->n + 1, &cap);
@@ -116,7 +142,7 @@ static int keys_intern(struct dkeys *k, const char *s, size_t len)
 	memcpy(k->name[k->n], s, len);
 	k->sent[k->n] = 0;
 	k->order[k->n] = 0;
-	k->slot[h] = (int)k->n;
+	index_put(&k->x, i, k->n, h);
 	return (int)k->n++;
 }
 
@@ -127,46 +153,29 @@ static void keys_free(struct dkeys *k)
 	free(k->name);
 	free(k->sent);
 	free(k->order);
-	free(k->slot);
+	index_free(&k->x);
 }
 
 /* the groups, found by their keys */
 struct dtab {
 	struct dgroup *g;
 	size_t n, cap;
-	int *slot;
-	size_t nslot;
+	struct dindex x;
 };
-
-static size_t group_hash(const int key[3], size_t nslot)
-{
-	return fnv(key, 3 * sizeof(int), 14695981039346656037ULL) % nslot;
-}
 
 static struct dgroup *group_at(struct dtab *t, const int key[3])
 {
-	size_t h;
+	uint64_t h = fnv(key, 3 * sizeof(int));
+	size_t i = index_start(&t->x, t->n, h);
+	int j;
 
-	if ((t->n + 1) * 2 > t->nslot) {
-		free(t->slot);
-		t->nslot = t->nslot ? t->nslot * 2 : 64;
-		t->slot = xcalloc(t->nslot, sizeof(int));
-		for (size_t i = 0; i < t->nslot; i++)
-			t->slot[i] = -1;
-		for (size_t j = 0; j < t->n; j++) {
-			h = group_hash(t->g[j].key, t->nslot);
-			while (t->slot[h] >= 0)
-				h = (h + 1) % t->nslot;
-			t->slot[h] = (int)j;
-		}
-	}
-	for (h = group_hash(key, t->nslot); t->slot[h] >= 0; h = (h + 1) % t->nslot)
-		if (!memcmp(t->g[t->slot[h]].key, key, 3 * sizeof(int)))
-			return &t->g[t->slot[h]];
+	for (; (j = t->x.slot[i]) >= 0; i = (i + 1) % t->x.nslot)
+		if (t->x.h[j] == h && !memcmp(t->g[j].key, key, 3 * sizeof(int)))
+			return &t->g[j];
 	t->g = xgrow(t->g, sizeof(*t->g), t->n + 1, &t->cap);
 	memset(&t->g[t->n], 0, sizeof(*t->g));
 	memcpy(t->g[t->n].key, key, 3 * sizeof(int));
-	t->slot[h] = (int)t->n;
+	index_put(&t->x, i, t->n, h);
 	return &t->g[t->n++];
 }
 
@@ -331,9 +340,7 @@ static int scan(struct report *r, const int *by, size_t nby, struct dkeys *k, st
 /* the order of the lines: per key, campaigns oldest first, domains by
  * messages sent (most first, then by name; "(other)" last), weeks in
  * time order */
-static const int *sort_by;
 static size_t sort_nby;
-static const struct dkeys *sort_keys;
 static int *sort_rank[3];
 
 static int cmp_group(const void *a, const void *b)
@@ -419,7 +426,7 @@ static void top_domains(struct dkeys *dk, struct dtab *t, size_t di, long top)
 		m->in_doubt += a->in_doubt;
 	}
 	free(t->g);
-	free(t->slot);
+	index_free(&t->x);
 	*t = merged;
 	free(map);
 	free(rank);
@@ -525,10 +532,9 @@ int report_build_deliverability(struct report *r, struct rtab *t)
 	}
 	for (size_t i = 0; i < ARRAY_SIZE(metric_cols); i++)
 		cols[nby + i] = metric_cols[i];
-	sort_by = by;
 	sort_nby = nby;
-	sort_keys = k;
-	qsort(groups.g, groups.n, sizeof(*groups.g), cmp_group);
+	if (groups.n)
+		qsort(groups.g, groups.n, sizeof(*groups.g), cmp_group);
 
 	rtab_init(t, nby + ARRAY_SIZE(metric_cols), cols);
 	for (size_t j = 0; j < groups.n; j++) {
@@ -574,7 +580,7 @@ int report_build_deliverability(struct report *r, struct rtab *t)
 	for (size_t i = 0; i < 3; i++)
 		keys_free(&k[i]);
 	free(groups.g);
-	free(groups.slot);
+	index_free(&groups.x);
 	sb_free(&why);
 	sb_free(&names);
 	sb_free(&label);

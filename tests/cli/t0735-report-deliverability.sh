@@ -304,6 +304,24 @@ test_expect 'the table format turns the lines into columns; -o writes CSV' '
 	expect_eq "c-warn,1000,1000" "$(sed -n 2p d.csv | cut -d, -f1-3)"
 '
 
+test_expect 'many domains (the index grows): 300 lines, each once; --top 5 and (other)' '
+	sql "INSERT INTO campaigns(id, name, channel, created_at) VALUES (10, '\''many'\'', '\''email'\'', '\''2026-10-08 00:00:00'\'');
+	     INSERT INTO messages(campaign_id, customer_id, channel, grp, status, address, message_id, planned_at, sent_at, updated_at)
+	       SELECT 10, id, '\''email'\'', '\''treatment'\'', '\''sent'\'', '\''x@d'\'' || (id % 300) || '\''.example'\'',
+	              '\''<many-'\'' || id || '\''@t>'\'', '\''2026-10-08 00:00:00'\'', '\''2026-10-08 00:00:00'\'', '\''2026-10-08 00:00:00'\''
+	       FROM customers WHERE id <= 1000" &&
+	run 0 crm-report -f csv deliverability --by domain --campaign many &&
+	expect_eq 301 "$(sed 1d out | wc -l)" &&
+	expect_eq 300 "$(sed 1d out | cut -d, -f1 | sort -u | grep -c "^d")" &&
+	# ids 1..1000 mod 300: 1..100 four times, the others three
+	expect_eq "d1.example,4 d10.example,4 d100.example,4 d11.example,4" "$(sed -n 2,5p out | cut -d, -f1-2 | tr "\n" " " | sed "s/ $//")" &&
+	expect_eq "(all),1000" "$(tail -1 out | cut -d, -f1-2)" &&
+	run 0 crm-report -f csv deliverability --by campaign,domain --campaign many --top 5 &&
+	expect_eq "many,(other),980" "$(sed -n 7p out | cut -d, -f1-3)" &&
+	expect_eq 8 "$(wc -l <out)" &&
+	sql "DELETE FROM messages WHERE campaign_id = 10; DELETE FROM campaigns WHERE id = 10"
+'
+
 cat >page.py <<'EOF'
 import sys
 from html.parser import HTMLParser
