@@ -1,7 +1,8 @@
 /*
  * crm-report - what the base and the campaigns earned: summary, campaign
  * uplift against control groups, cohorts, RFM, LTV, budget, the customer
- * card, exports and an HTML page. The reports are lib/report*.c.
+ * card, deliverability, exports and an HTML page. The reports are
+ * lib/report*.c.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,8 +18,9 @@
 
 static struct report_opts ro = { .margin = 0.3, .share = 0.1, .periods = 12,
 				  .seed = REPORT_SEED_DEFAULT };
-static const char *window = "7d", *attribution, *by, *since, *margin, *share, *seed, *bootstrap;
-static long periods = -1;
+static const char *window = "7d", *attribution, *by, *since, *until, *margin, *share, *seed,
+	*bootstrap;
+static long periods = -1, top = -1;
 
 static const struct opt options[] = {
 	OPT_STRING_('s', "segment", &ro.segment, "NAME", "only the members of the saved segment NAME"),
@@ -40,13 +42,19 @@ static const struct opt options[] = {
 		    "campaign(s): seed of --bootstrap (default " REPORT_SEED_DEFAULT_S
 		    "): the same seed, the same interval"),
 	OPT_STRING_(0, "by", &by, "KEY",
-		    "cohorts: month or week; ltv: segment, cohort, city or attr.NAME"),
+		    "cohorts: month or week; ltv: segment, cohort, city or attr.NAME; "
+		    "deliverability: campaign, domain, week or a list of them (campaign,domain)"),
 	OPT_STRING_(0, "metric", &ro.metric, "NAME", "cohorts: retention, revenue or customers"),
 	OPT_INT_(0, "periods", &periods, "N", "cohorts: the first N periods (default 12; 0 all)"),
 	OPT_STRING_(0, "margin", &margin, "RATE", "budget: profit margin (default 0.3)"),
 	OPT_STRING_(0, "share", &share, "RATE",
 		    "budget: share of the profit spent on CRM (default 0.1)"),
-	OPT_STRING_(0, "since", &since, "TIME", "export: rows from TIME on"),
+	OPT_STRING_(0, "since", &since, "TIME",
+		    "export: rows from TIME on; deliverability: messages sent from TIME on"),
+	OPT_STRING_(0, "until", &until, "TIME", "deliverability: messages sent before TIME"),
+	OPT_STRING_(0, "campaign", &ro.campaign, "NAME", "deliverability: only campaign NAME"),
+	OPT_INT_(0, "top", &top, "N",
+		 "deliverability --by domain: the N domains with most messages, the rest as (other)"),
 	OPT_FLAG_(0, "raw", &ro.raw, "CSV/TSV: leave cells starting with = + - @ as they are"),
 	OPT_STRING_('o', "output", &ro.output, "FILE",
 		    "write to FILE (created 0600; csv unless -f says otherwise)"),
@@ -66,6 +74,8 @@ static const struct opt_cmd cmd = {
 		 "[options] ltv [--by segment|cohort|city|attr.NAME]\n"
 		 "[options] customer ID|EMAIL|PHONE\n"
 		 "[options] budget [--margin 0.3] [--share 0.1]\n"
+		 "[options] deliverability [--by campaign|domain|week[,...]] [--campaign NAME]"
+		 " [--since TIME] [--until TIME] [--top N]\n"
 		 "[options] export customers|orders|events|consents|messages [--since TIME]\n"
 		 "[options] --html FILE [campaign NAME]\n"
 		 "[options] check",
@@ -79,6 +89,7 @@ static const struct opt_cmd cmd = {
 		"  crm-report cohorts --by month --metric retention --periods 0 -f csv\n"
 		"  crm-report ltv --by city --where 'country = \"RU\"'\n"
 		"  crm-report customer ann@example.com\n"
+		"  crm-report deliverability --by domain --top 10 --since 2026-11-01\n"
 		"  crm-report export orders --since 2026-11-01 -o orders.csv\n"
 		"  crm-report --html report.html\n"
 		"  crm-report check          # PRAGMA integrity_check: ok, or the damage and exit 1\n",
@@ -101,9 +112,22 @@ static int parse_rate(const char *s, double *out)
 	return 0;
 }
 
+/* A time option, normalised into buf ("YYYY-MM-DD HH:MM:SS", UTC). */
+static const char *parse_time(const char *opt, const char *s, char buf[20])
+{
+	struct norm_opts no = { 0 };
+	const char *why;
+	int64_t t;
+
+	if (norm_time(s, strlen(s), &no, &t, &why) < 0)
+		opt_usage_error(&cmd, "invalid %s \"%s\": %s", opt, s, why);
+	norm_fmt_time(t, buf);
+	return buf;
+}
+
 static const char *const subs[] = {
 	"summary", "campaign", "campaigns", "cohorts", "rfm", "ltv", "customer", "budget",
-	"export", "check", NULL,
+	"deliverability", "export", "check", NULL,
 };
 
 int cmd_main(int argc, char **argv)
@@ -111,14 +135,15 @@ int cmd_main(int argc, char **argv)
 	struct crm crm = { 0 };
 	struct report r;
 	const char *sub, *arg = NULL;
-	char code[4], sincebuf[20];
+	char code[4], sincebuf[20], untilbuf[20];
 	int first, nargs, rc, i;
 
 	first = opt_parse(&crm, &cmd, argc, argv);
 	nargs = argc - first;
 	if (nargs == 0 && !ro.html)
 		opt_usage_error(&cmd, "a report is needed: summary, campaign NAME, campaigns, cohorts,"
-				" rfm, ltv, customer ID, budget, export TABLE or check");
+				" rfm, ltv, customer ID, budget, deliverability, export TABLE or"
+				" check");
 	sub = nargs ? argv[first] : "summary";
 	for (i = 0; subs[i] && strcmp(subs[i], sub); i++)
 		;
@@ -151,14 +176,16 @@ int cmd_main(int argc, char **argv)
 		opt_usage_error(&cmd, "--links prints the click map: no --window, --attribution or --bootstrap");
 	if (seed && !bootstrap)
 		opt_usage_error(&cmd, "--seed goes with --bootstrap N");
-	if (by && strcmp(sub, "cohorts") && strcmp(sub, "ltv"))
-		opt_usage_error(&cmd, "--by goes with cohorts and ltv");
+	if (by && strcmp(sub, "cohorts") && strcmp(sub, "ltv") && strcmp(sub, "deliverability"))
+		opt_usage_error(&cmd, "--by goes with cohorts, ltv and deliverability");
 	if ((ro.metric || periods != -1) && strcmp(sub, "cohorts"))
 		opt_usage_error(&cmd, "--metric and --periods go with cohorts");
 	if ((margin || share) && strcmp(sub, "budget"))
 		opt_usage_error(&cmd, "--margin and --share go with budget");
-	if (since && strcmp(sub, "export"))
-		opt_usage_error(&cmd, "--since goes with export");
+	if (since && strcmp(sub, "export") && strcmp(sub, "deliverability"))
+		opt_usage_error(&cmd, "--since goes with export and deliverability");
+	if ((until || ro.campaign || top != -1) && strcmp(sub, "deliverability"))
+		opt_usage_error(&cmd, "--until, --campaign and --top go with deliverability");
 	if ((ro.segment || ro.where) && !strcmp(sub, "customer"))
 		opt_usage_error(&cmd, "customer shows one customer: no --segment or --where");
 	if ((ro.segment || ro.where || ro.currency || ro.output || ro.raw) && !strcmp(sub, "check"))
@@ -179,7 +206,13 @@ int cmd_main(int argc, char **argv)
 		else if (strcmp(attribution, "view"))
 			opt_usage_error(&cmd, "invalid --attribution \"%s\" (view or click)", attribution);
 	}
-	if (by && !strcmp(sub, "cohorts")) {
+	if (by && !strcmp(sub, "deliverability")) {
+		int n = report_deliv_by(by, ro.deliv_by);
+		if (n < 0)
+			opt_usage_error(&cmd, "invalid --by \"%s\" for deliverability (campaign, domain, "
+					"week, or a list of them such as campaign,domain)", by);
+		ro.ndeliv_by = (size_t)n;
+	} else if (by && !strcmp(sub, "cohorts")) {
 		if (!strcmp(by, "week"))
 			ro.by_week = 1;
 		else if (strcmp(by, "month"))
@@ -227,14 +260,23 @@ int cmd_main(int argc, char **argv)
 			opt_usage_error(&cmd, "invalid --currency \"%s\": %s", ro.currency, why);
 		ro.currency = code;
 	}
-	if (since) {
-		struct norm_opts no = { 0 };
-		const char *why;
-		int64_t t;
-		if (norm_time(since, strlen(since), &no, &t, &why) < 0)
-			opt_usage_error(&cmd, "invalid --since \"%s\": %s", since, why);
-		norm_fmt_time(t, sincebuf);
-		ro.since = sincebuf;
+	if (top != -1) {
+		int dom = 0;
+		for (size_t k = 0; k < ro.ndeliv_by; k++)
+			dom |= ro.deliv_by[k] == REPORT_BY_DOMAIN;
+		if (top < 1)
+			opt_usage_error(&cmd, "--top needs a number of domains >= 1");
+		if (!dom)
+			opt_usage_error(&cmd, "--top goes with --by domain");
+		ro.top = top;
+	}
+	if (since)
+		ro.since = parse_time("--since", since, sincebuf);
+	if (until) {
+		ro.until = parse_time("--until", until, untilbuf);
+		if (ro.since && strcmp(ro.since, ro.until) >= 0)
+			opt_usage_error(&cmd, "--since %s is not before --until %s: no message is sent "
+					"in between", ro.since, ro.until);
 	}
 
 	db_open(&crm, DB_READ);
@@ -262,6 +304,8 @@ int cmd_main(int argc, char **argv)
 			rc = report_customer(&r, arg);
 		else if (!strcmp(sub, "budget"))
 			rc = report_budget(&r);
+		else if (!strcmp(sub, "deliverability"))
+			rc = report_deliverability(&r);
 		else
 			rc = report_export(&r, arg);
 	}

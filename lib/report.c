@@ -264,6 +264,11 @@ void rtab_emit(struct report *r, struct rtab *t)
 	rtab_free(t);
 }
 
+double report_rate(int64_t a, int64_t b)
+{
+	return b > 0 ? (double)a / b : NAN;
+}
+
 /* ---- money and time ------------------------------------------------------ */
 
 double report_major(int64_t minor, const char *code)

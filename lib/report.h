@@ -9,6 +9,9 @@
  *   report_campaign.c  campaign NAME and campaigns: attribution windows,
  *                      treatment against control, uplift statistics
  *   report_card.c      customer ID, and export TABLE
+ *   report_deliv.c     deliverability: sent, delivered, bounces by kind,
+ *                      complaints and unsubscribes per campaign, receiving
+ *                      domain and ISO week, against the bulk-sender limits
  *   report_stats.c     normal and Student t distributions, two-proportion
  *                      z-test, Welch's t-test, minimum detectable effect,
  *                      the percentile bootstrap and its random numbers
@@ -43,7 +46,12 @@ struct report_opts {
 	long periods;            /* cohorts --periods N (0: all) */
 	const char *by;          /* ltv --by segment|cohort|city|attr.X */
 	double margin, share;    /* budget */
-	const char *since;       /* export --since (normalised time) */
+	const char *since;       /* export, deliverability --since (normalised time) */
+	const char *until;       /* deliverability --until (normalised time) */
+	const char *campaign;    /* deliverability --campaign NAME */
+	int deliv_by[3];         /* deliverability --by: REPORT_BY_*, in order */
+	size_t ndeliv_by;        /* how many (0: by campaign) */
+	long top;                /* deliverability --top N domains (0: all) */
 	int raw;                 /* export --raw: no formula neutralising */
 	const char *output;      /* -o FILE (created 0600) */
 	const char *html;        /* --html FILE (created 0600) */
@@ -75,6 +83,7 @@ int report_campaigns(struct report *r);
 int report_customer(struct report *r, const char *who);
 int report_export(struct report *r, const char *table);
 int report_html(struct report *r, const char *campaign);
+int report_deliverability(struct report *r);
 
 /* ---- tables of results (report.c) ------------------------------------ */
 
@@ -111,6 +120,37 @@ int report_build_campaigns(struct report *r, struct rtab *t);
 int report_build_campaign(struct report *r, const char *name, struct rtab *t);
 /* campaign NAME --links: a row per group and link (the click map). */
 int report_build_links(struct report *r, const char *name, struct rtab *t);
+/* deliverability (r->o's --by, --campaign, --since, --until, --top); the
+ * rows over a threshold are also warned about on stderr. */
+int report_build_deliverability(struct report *r, struct rtab *t);
+
+/* ---- deliverability (report_deliv.c) ----------------------------------- */
+
+/* The keys of deliverability --by. */
+enum { REPORT_BY_CAMPAIGN = 1, REPORT_BY_DOMAIN, REPORT_BY_WEEK };
+
+/* Parses --by's "campaign", "domain", "week" or a comma-separated list of
+ * them (each at most once) into by[0..3); the count, or -1. */
+int report_deliv_by(const char *spec, int by[3]);
+
+/* The bulk-sender limits: spam complaints over delivered (Google's and
+ * Yahoo's sender guidelines of 2024: below 0.1%, never 0.3%), bounces
+ * over sent (2%: in neither guideline, the figure e-mail service
+ * providers commonly give). A rate at or above a limit is over it. */
+#define REPORT_COMPLAINT_WARN 0.001
+#define REPORT_COMPLAINT_BAD 0.003
+#define REPORT_BOUNCE_WARN 0.02
+
+/* The engagement events of outbox row M (an SQL alias) as the campaign
+ * reports count them, for a query over events e: the recipient's, naming
+ * the message (message_id) or its campaign (CAMP: an SQL expression of
+ * the campaign's name). */
+#define REPORT_EVENT_OF(M, CAMP) \
+	"e.customer_id = " M ".customer_id AND (e.message_id = " M ".message_id" \
+	" OR e.campaign = " CAMP ")"
+
+/* a / b; NaN when b is 0 (an empty cell). */
+double report_rate(int64_t a, int64_t b);
 
 /* ---- money -------------------------------------------------------------- */
 

@@ -151,12 +151,11 @@ static void measure(struct report *r, struct camp *c)
 		"   WHEN 'clicked' THEN CASE WHEN e.machine IS NULL THEN 4 ELSE 128 END"
 		"   WHEN 'bounced' THEN 8 WHEN 'unsubscribed' THEN 16"
 		"   WHEN 'complained' THEN 32 END) FROM events e"
-		"  WHERE e.customer_id = m.customer_id AND e.type IN ('delivered', 'opened', 'clicked',"
-		"   'bounced', 'unsubscribed', 'complained') AND e.occurred_at <= ?2"
-		"   AND (e.message_id = m.message_id OR e.campaign = ?3)),"
+		"  WHERE " REPORT_EVENT_OF("m", "?3") " AND e.type IN ('delivered', 'opened',"
+		"   'clicked', 'bounced', 'unsubscribed', 'complained') AND e.occurred_at <= ?2),"
 		" (SELECT min(e.occurred_at) FROM events e"
-		"  WHERE e.customer_id = m.customer_id AND e.type = 'clicked' AND e.occurred_at <= ?2"
-		"   AND e.machine IS NULL AND (e.message_id = m.message_id OR e.campaign = ?3))"
+		"  WHERE " REPORT_EVENT_OF("m", "?3") " AND e.type = 'clicked' AND e.occurred_at <= ?2"
+		"   AND e.machine IS NULL)"
 		" FROM messages m WHERE m.campaign_id = ?1%s",
 		report_filter(r, "m.customer_id", f, sizeof(f)));
 	st = db_prepare(db, sql.buf);
@@ -398,11 +397,6 @@ static struct camp *load_campaigns(struct report *r, const char *name, size_t *n
 	return c;
 }
 
-static double rate(int64_t a, int64_t b)
-{
-	return b > 0 ? (double)a / b : NAN;
-}
-
 /* Whether c can be compared with its control group; says why not once. */
 static int comparable(struct report *r, const struct camp *c, int quiet)
 {
@@ -471,7 +465,7 @@ static void group_row(struct rtab *t, const struct report *r, const struct camp 
 	rtab_int(&v[13], g->converted);
 	rtab_int(&v[14], g->post_click);
 	rtab_int(&v[15], g->post_view);
-	rtab_real(&v[16], rate(g->converted, g->recipients), 6);
+	rtab_real(&v[16], report_rate(g->converted, g->recipients), 6);
 	rtab_int(&v[17], k >= 0 ? g->orders[k] : 0);
 	rtab_real(&v[18], rev, 2);
 	rtab_real(&v[19], g->recipients ? rev / g->recipients : NAN, 4);
@@ -482,9 +476,9 @@ static void group_row(struct rtab *t, const struct report *r, const struct camp 
 
 		rtab_int(&v[35], g->opened_m);
 		rtab_int(&v[36], g->clicked_m);
-		rtab_real(&v[37], rate(g->opened, base), 6);
-		rtab_real(&v[38], rate(g->clicked, base), 6);
-		rtab_real(&v[39], rate(g->clicked, g->opened), 6);
+		rtab_real(&v[37], report_rate(g->opened, base), 6);
+		rtab_real(&v[38], report_rate(g->clicked, base), 6);
+		rtab_real(&v[39], report_rate(g->clicked, g->opened), 6);
 	}
 	if (cmp && !g->control) {
 		struct rs_prop p;
@@ -617,9 +611,8 @@ int report_build_links(struct report *r, const char *name, struct rtab *t)
 		" min(json_extract(e.props, '$.url')), sum(e.machine IS NULL),"
 		" count(DISTINCT CASE WHEN e.machine IS NULL THEN m.customer_id END),"
 		" sum(e.machine IS NOT NULL)"
-		" FROM messages m JOIN events e ON e.customer_id = m.customer_id"
+		" FROM messages m JOIN events e ON " REPORT_EVENT_OF("m", "?3")
 		"  AND e.type = 'clicked' AND e.occurred_at <= ?2"
-		"  AND (e.message_id = m.message_id OR e.campaign = ?3)"
 		" WHERE m.campaign_id = ?1 AND m.grp <> 'control'"
 		"  AND m.status IN ('sent', 'bounced', 'failed', 'in_doubt')"
 		"  AND coalesce(m.sent_at, m.updated_at) IS NOT NULL%s"
@@ -697,8 +690,8 @@ int report_build_campaigns(struct report *r, struct rtab *t)
 		rtab_int(&v[4], ctl->recipients);
 		rtab_int(&v[5], tr->converted);
 		rtab_int(&v[6], ctl->converted);
-		rtab_real(&v[7], rate(tr->converted, tr->recipients), 6);
-		rtab_real(&v[8], rate(ctl->converted, ctl->recipients), 6);
+		rtab_real(&v[7], report_rate(tr->converted, tr->recipients), 6);
+		rtab_real(&v[8], report_rate(ctl->converted, ctl->recipients), 6);
 		if (comparable(r, &c[i], 1)) {
 			struct rs_prop p;
 			struct rs_welch wt;

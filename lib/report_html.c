@@ -10,7 +10,9 @@
  * customers per cell) and the campaigns' conversion rates, treatment and
  * control, with their 95% intervals; for one campaign, a sentence saying
  * which method gave the intervals of revenue per recipient in its table,
- * and its click map (campaign --links).
+ * and its click map (campaign --links); deliverability against the
+ * bulk-sender limits, per campaign (for one campaign, per receiving
+ * domain, the ten largest and the rest as one line).
  */
 #include "report.h"
 
@@ -419,6 +421,48 @@ static void campaign_chart(FILE *fp, struct report *r, const char *name)
 	free_tab(&t);
 }
 
+/* ---- deliverability ------------------------------------------------------------ */
+
+static void deliverability(FILE *fp, struct report *r, const char *campaign)
+{
+	struct report_opts o = *r->o;
+	const struct report_opts *saved = r->o;
+	struct rtab t;
+	size_t lvl = 0, over = 0;
+	int rc;
+
+	o.campaign = campaign;
+	o.deliv_by[0] = campaign ? REPORT_BY_DOMAIN : REPORT_BY_CAMPAIGN;
+	o.ndeliv_by = 1;
+	o.top = campaign ? 10 : 0;
+	r->o = &o;
+	rc = report_build_deliverability(r, &t);
+	r->o = saved;
+	if (rc)
+		return;
+	if (!t.nrows) {
+		fputs("<p>No e-mail sent.</p>\n", fp);
+		free_tab(&t);
+		return;
+	}
+	for (size_t i = 0; i < t.ncols; i++)
+		if (!strcmp(t.cols[i], "level"))
+			lvl = i;
+	for (size_t j = 0; j + 1 < t.nrows; j++) {
+		const struct out_val *v = &t.v[j * t.ncols + lvl];
+		over += v->t == OUT_TEXT && strcmp(v->s, "ok");
+	}
+	fprintf(fp, "<p>E-mail sent (handed over or refused at RCPT), delivered (sent and not "
+		"bounced), bounces by kind, spam complaints and unsubscribes %s. Google's and "
+		"Yahoo's bulk-sender guidelines (2024): spam complaints under 0.1%% of the "
+		"delivered mail (level warn), never 0.3%% (bad); bounces under 2%% of the sent "
+		"(warn). %zu line%s at or over a limit.</p>\n",
+		campaign ? "per receiving domain, the ten largest" : "per campaign", over,
+		over == 1 ? "" : "s");
+	table(fp, &t);
+	free_tab(&t);
+}
+
 int report_html(struct report *r, const char *campaign)
 {
 	FILE *fp;
@@ -490,6 +534,8 @@ int report_html(struct report *r, const char *campaign)
 		}
 		free_tab(&t);
 	}
+	fputs("<h2>Deliverability</h2>\n", fp);
+	deliverability(fp, r, campaign);
 	fputs("</body>\n</html>\n", fp);
 	if (ferror(fp) | fclose(fp)) {
 		crm_error_errno("%s: write error", r->o->html);
