@@ -165,7 +165,8 @@ start_smtpd() {
 # unprivileged-looking instance of its own: configuration, queue and log
 # under $TEST_DIR/postfix, smtpd on 127.0.0.1:PORT, relaying every message
 # to 127.0.0.1:RELAY_PORT (no DNS), the extra main.cf lines given. Its log
-# is $POSTFIX_LOG. Needs root and the postfix package (make deps-test);
+# is $POSTFIX_LOG; $POSTFIX_MASTER_EXTRA adds master.cf lines. Needs root
+# and the postfix package (make deps-test);
 # returns 2 without them. It stops when the test script ends.
 start_postfix() {
 	[ "$(id -u)" -eq 0 ] && [ -x /usr/lib/postfix/sbin/master ] && id postfix >/dev/null 2>&1 ||
@@ -216,6 +217,8 @@ EOF_
 			"postlog unix-dgram n - n - 1 postlogd"; do
 			echo "$_s"
 		done
+		# more services (a pipe transport), one per line
+		if [ -n "${POSTFIX_MASTER_EXTRA:-}" ]; then printf '%s\n' "$POSTFIX_MASTER_EXTRA"; fi
 	} >"$_pd/etc/master.cf"
 	for _q in active bounce corrupt defer deferred flush hold incoming private saved trace; do
 		mkdir -p "$_pd/spool/$_q" && chown postfix "$_pd/spool/$_q" && chmod 700 "$_pd/spool/$_q"

@@ -244,13 +244,13 @@ test_expect 'a Maildir: new/ and cur/ read, nothing moved, renamed or deleted; t
 
 test_expect 'a base that cannot be written: exit 75 (EX_TEMPFAIL), the MTA keeps the message; later it is applied' '
 	fix gmail-dsn no.such.person@gmail.com receipt >late.eml &&
-	"$PY" -c "
+	{ "$PY" -c "
 import sqlite3, sys, time
 c = sqlite3.connect(sys.argv[1], isolation_level=None)
 c.execute(\"BEGIN EXCLUSIVE\")
 open(\"locked\", \"w\").close()
 time.sleep(4)
-" "$CRM_DB" &
+" "$CRM_DB" & }
 	while [ ! -e locked ]; do sleep 0.05; done &&
 	n=$(sql "SELECT count(*) FROM inbound" 2>/dev/null || echo busy) &&
 	CRM_BUSY_TIMEOUT=1 run 75 crm-import bounces <late.eml &&
