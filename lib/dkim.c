@@ -401,7 +401,7 @@ int dkim_signer_sign(struct dkim_signer *ds, struct sb *msg, const char *from_ad
 	uint64_t t = now > 0 ? (uint64_t)now : 0;
 
 	if (!at || !dkim_aligned(ds->domain, at + 1)) {
-		snprintf(err, n, "the From domain \"%s\" does not align with [dkim] domain %s "
+		snprintf(err, n, "the From domain %s does not align with [dkim] domain %s "
 			 "(DMARC needs them to be the same or one a subdomain of the other)",
 			 at ? at + 1 : (from_addr ? from_addr : ""), ds->domain);
 		return -1;
