@@ -26,9 +26,9 @@ JOBS    ?= $(shell getconf _NPROCESSORS_ONLN 2>/dev/null || echo 2)
 
 CC      ?= cc
 OPT     ?= -O2 -g
-PKGS     = sqlite3 libcjson libcurl libcrypto inih libmicrohttpd gmime-3.0 opendkim
+PKGS     = sqlite3 libcjson libcurl libcrypto inih libmicrohttpd gmime-3.0
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lsqlite3 -lcjson -lcurl -lcrypto -linih -lmicrohttpd -lgmime-3.0 -lgio-2.0 -lgobject-2.0 -lglib-2.0 -lopendkim)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lsqlite3 -lcjson -lcurl -lcrypto -linih -lmicrohttpd -lgmime-3.0 -lgio-2.0 -lgobject-2.0 -lglib-2.0)
 SAN     ?=
 CFLAGS_ALL = -std=c11 -D_DEFAULT_SOURCE -D_XOPEN_SOURCE=700 \
 	-Wall -Wextra -Werror -Wshadow -Wno-unused-parameter \

@@ -1,6 +1,7 @@
 /*
- * DKIM signatures on crm-send's e-mails (see dkim.h): the keys read and
- * checked with libcrypto, the signing done by libopendkim.
+ * DKIM signatures on crm-send's e-mails (see dkim.h): RFC 6376's relaxed
+ * canonicalisation here, the keys and the signatures (RSASSA-PKCS1-v1_5
+ * with SHA-256; Ed25519 over the SHA-256 hash, RFC 8463) libcrypto's.
  */
 #include "dkim.h"
 
@@ -9,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <openssl/bio.h>
@@ -19,29 +21,34 @@
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
-#include <opendkim/dkim.h>
-
 #include "conf.h"
 #include "diag.h"
 #include "mime.h"
 
 #define KEY_FILE_MAX (64 * 1024)
 #define MAX_HEADERS 64
+#define MAX_FIELDS 1000   /* header fields of a message we sign */
 
 struct dkim_key {
 	char *selector;
-	char *pem;              /* unencrypted PKCS#8, as libopendkim reads it */
-	dkim_alg_t alg;         /* DKIM_SIGN_RSASHA256 or DKIM_SIGN_ED25519SHA256 */
+	EVP_PKEY *pk;
+	int ed25519;            /* else RSA */
 	char *pub;              /* p= of the DNS record */
 };
 
+/* a header field of the message: its text without the final CRLF */
+struct field {
+	const char *p;
+	size_t len, nlen;       /* nlen: the name, blanks before ':' dropped */
+};
+
 struct dkim_signer {
-	DKIM_LIB *lib;
 	char *domain;
 	char *hdrs[MAX_HEADERS + 1];  /* lower case, NULL-terminated */
 	struct dkim_key key[DKIM_MAX_KEYS];
 	int nkeys;
-	struct sb sigs;
+	struct sb sigs, data, body, field;
+	struct field *f;
 };
 
 /* ---- names ---------------------------------------------------------------- */
@@ -127,6 +134,10 @@ struct dkim_signer *dkim_signer_new(const char *domain, const char *hdrs, char *
 	}
 	ds = xcalloc(1, sizeof(*ds));
 	sb_init(&ds->sigs);
+	sb_init(&ds->data);
+	sb_init(&ds->body);
+	sb_init(&ds->field);
+	ds->f = xcalloc(MAX_FIELDS, sizeof(*ds->f));
 	ds->domain = lower_dup(domain, strlen(domain));
 	for (p = hdrs ? hdrs : DKIM_HEADERS; *p;) {
 		size_t len;
@@ -170,19 +181,6 @@ struct dkim_signer *dkim_signer_new(const char *domain, const char *hdrs, char *
 			 "section 5.4)");
 		goto fail;
 	}
-	if (!(ds->lib = dkim_init(NULL, NULL))) {
-		snprintf(err, n, "libopendkim cannot start");
-		goto fail;
-	}
-	/* sign every named field, and over-sign it: h= names it once more
-	 * than it occurs, so that none can be added after signing */
-	if (dkim_options(ds->lib, DKIM_OP_SETOPT, DKIM_OPTS_SIGNHDRS, ds->hdrs,
-			 sizeof(char **)) != DKIM_STAT_OK ||
-	    dkim_options(ds->lib, DKIM_OP_SETOPT, DKIM_OPTS_OVERSIGNHDRS, ds->hdrs,
-			 sizeof(char **)) != DKIM_STAT_OK) {
-		snprintf(err, n, "libopendkim refuses the header list");
-		goto fail;
-	}
 	return ds;
 fail:
 	dkim_signer_free(ds);
@@ -195,17 +193,18 @@ void dkim_signer_free(struct dkim_signer *ds)
 		return;
 	for (int i = 0; i < ds->nkeys; i++) {
 		struct dkim_key *k = &ds->key[i];
-		OPENSSL_cleanse(k->pem, strlen(k->pem));
-		free(k->pem);
+		EVP_PKEY_free(k->pk);
 		free(k->selector);
 		free(k->pub);
 	}
-	if (ds->lib)
-		dkim_close(ds->lib);
 	for (size_t i = 0; ds->hdrs[i]; i++)
 		free(ds->hdrs[i]);
 	free(ds->domain);
 	sb_free(&ds->sigs);
+	sb_free(&ds->data);
+	sb_free(&ds->body);
+	sb_free(&ds->field);
+	free(ds->f);
 	free(ds);
 }
 
@@ -236,48 +235,268 @@ static char *base64(const unsigned char *d, size_t len)
 	return out;
 }
 
+/* ---- canonicalisation (RFC 6376 3.4) ---------------------------------------- */
+
+static int wsp(int c)
+{
+	return c == ' ' || c == '\t';
+}
+
+/* Appends the relaxed canonical form of the field (RFC 6376 3.4.2): the
+ * name in lower case, unfolded, runs of blanks as one space, none around
+ * the colon or at the end; no CRLF. */
+void dkim_canon_header(struct sb *out, const char *p, size_t len)
+{
+	const char *colon = memchr(p, ':', len), *e = p + len;
+	size_t nlen;
+	int space = 0, started = 0;
+
+	if (!colon)
+		colon = e;
+	for (nlen = (size_t)(colon - p); nlen && wsp(p[nlen - 1]); nlen--)
+		;
+	for (size_t i = 0; i < nlen; i++)
+		sb_addc(out, ascii_lower((unsigned char)p[i]));
+	sb_addc(out, ':');
+	for (const char *q = colon + 1; q < e; q++) {
+		if (*q == '\r' || *q == '\n')
+			continue;
+		if (wsp(*q)) {
+			space = 1;
+			continue;
+		}
+		if (space && started)
+			sb_addc(out, ' ');
+		space = 0;
+		started = 1;
+		sb_addc(out, *q);
+	}
+}
+
+/* Appends the relaxed canonical form of the body (RFC 6376 3.4.4): runs
+ * of blanks as one space, none at a line's end, no empty lines at the
+ * end; every line ends with CRLF. */
+void dkim_canon_body(struct sb *out, const char *b, size_t len)
+{
+	const char *end = b + len;
+	size_t blank = 0;
+
+	while (b < end) {
+		const char *le = b;
+		int space = 0, any = 0;
+		while (le < end && !(*le == '\r' && le + 1 < end && le[1] == '\n'))
+			le++;
+		for (const char *q = b; q < le; q++) {
+			if (wsp(*q)) {
+				space = 1;
+				continue;
+			}
+			if (!any)
+				for (; blank; blank--)
+					sb_adds(out, "\r\n");
+			if (space)
+				sb_addc(out, ' ');
+			space = 0;
+			any = 1;
+			sb_addc(out, *q);
+		}
+		if (any)
+			sb_adds(out, "\r\n");
+		else
+			blank++;
+		b = le < end ? le + 2 : end;
+	}
+}
+
+/* Splits msg into its header fields (at most MAX_FIELDS) and the body.
+ * Returns the number of fields, or -1. */
+static long split(struct dkim_signer *ds, const char *msg, size_t len, const char **body)
+{
+	const char *p = msg, *end = msg + len;
+	long n = 0;
+
+	while (p < end && !(end - p >= 2 && p[0] == '\r' && p[1] == '\n')) {
+		const char *e = p, *colon;
+		for (;;) {
+			while (e < end && !(*e == '\r' && e + 1 < end && e[1] == '\n'))
+				e++;
+			if (e + 2 < end && wsp(e[2]))
+				e += 2;
+			else
+				break;
+		}
+		colon = memchr(p, ':', (size_t)(e - p));
+		if (!colon || n == MAX_FIELDS)
+			return -1;
+		ds->f[n].p = p;
+		ds->f[n].len = (size_t)(e - p);
+		for (ds->f[n].nlen = (size_t)(colon - p); ds->f[n].nlen && wsp(p[ds->f[n].nlen - 1]);)
+			ds->f[n].nlen--;
+		n++;
+		p = e < end ? e + 2 : end;
+	}
+	*body = p < end ? p + 2 : end;
+	return n;
+}
+
+/*
+ * The hash input of the header fields named by h (in that order, each
+ * name's instances from the last one up; a name listed more often than it
+ * occurs adds nothing more) into ds->data.
+ */
+static void hash_fields(struct dkim_signer *ds, long nf, const char *const *h, size_t nh)
+{
+	unsigned char used[MAX_FIELDS];
+
+	memset(used, 0, (size_t)nf);
+	for (size_t j = 0; j < nh; j++) {
+		size_t l = strlen(h[j]);
+		for (long i = nf; i-- > 0;)
+			if (!used[i] && ds->f[i].nlen == l && !ascii_ncasecmp(ds->f[i].p, h[j], l)) {
+				used[i] = 1;
+				dkim_canon_header(&ds->data, ds->f[i].p, ds->f[i].len);
+				sb_adds(&ds->data, "\r\n");
+				break;
+			}
+	}
+}
+
+/* Signs ds->data with k: base64 into b. */
+static int sign_data(struct dkim_signer *ds, const struct dkim_key *k, struct sb *b, char *err,
+		     size_t n)
+{
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	unsigned char md[32], sig[1024];
+	size_t sl = sizeof(sig);
+	int ok;
+
+	if (!ctx) {
+		snprintf(err, n, "libcrypto: out of memory");
+		return -1;
+	}
+	if (k->ed25519) {
+		/* RFC 8463: Ed25519 (PureEdDSA) over the SHA-256 hash */
+		ok = EVP_Digest(ds->data.buf, ds->data.len, md, NULL, EVP_sha256(), NULL) == 1 &&
+		     EVP_DigestSignInit(ctx, NULL, NULL, NULL, k->pk) == 1 &&
+		     EVP_DigestSign(ctx, sig, &sl, md, sizeof(md)) == 1;
+	} else {
+		ok = EVP_DigestSignInit(ctx, NULL, EVP_sha256(), NULL, k->pk) == 1 &&
+		     EVP_DigestSign(ctx, NULL, &sl, (unsigned char *)ds->data.buf, ds->data.len) == 1 &&
+		     sl <= sizeof(sig) &&
+		     EVP_DigestSign(ctx, sig, &sl, (unsigned char *)ds->data.buf, ds->data.len) == 1;
+	}
+	EVP_MD_CTX_free(ctx);
+	ERR_clear_error();
+	if (!ok) {
+		snprintf(err, n, "libcrypto cannot sign with the %s key", k->ed25519 ? "Ed25519" : "RSA");
+		return -1;
+	}
+	sb_grow(b, 4 * ((sl + 2) / 3));
+	b->len += (size_t)EVP_EncodeBlock((unsigned char *)b->buf + b->len, sig, (int)sl);
+	b->buf[b->len] = 0;
+	return 0;
+}
+
+int dkim_sign_fields(struct dkim_signer *ds, int key, const char *msg, size_t len,
+		     const char *const *h, size_t nh, const char *sig, struct sb *b, char *err,
+		     size_t n)
+{
+	const char *body;
+	long nf = split(ds, msg, len, &body);
+
+	if (nf < 0) {
+		snprintf(err, n, "the header is not a list of fields");
+		return -1;
+	}
+	sb_reset(&ds->data);
+	hash_fields(ds, nf, h, nh);
+	dkim_canon_header(&ds->data, sig, strlen(sig));
+	return sign_data(ds, &ds->key[key], b, err, n);
+}
+
+/* Appends s to the field being built, folding before it ("CRLF TAB") when
+ * the line would pass 78 characters. */
+static void fold_add(struct sb *f, size_t *col, const char *s, size_t len)
+{
+	if (*col > 1 && *col + len > 78) {
+		sb_adds(f, "\r\n\t");
+		*col = 1;
+	}
+	sb_add(f, s, len);
+	*col += len;
+}
+
 /* Signs msg with key k: appends "DKIM-Signature: ...\r\n" to out. */
 static int sign_one(struct dkim_signer *ds, const struct dkim_key *k, const char *msg,
-		    size_t len, struct sb *out, char *err, size_t n)
+		    size_t len, uint64_t t, struct sb *out, char *err, size_t n)
 {
-	static const char field[] = "DKIM-Signature: ";
-	DKIM_STAT st = DKIM_STAT_OK;
-	DKIM *d;
-	unsigned char *h = NULL;
-	size_t hl = 0;
+	const char *body, *h[2 * MAX_HEADERS + MAX_FIELDS];
+	unsigned char md[32];
+	char bh[45], tmp[300];
+	struct sb *f = &ds->field;
+	long nf = split(ds, msg, len, &body);
+	size_t nh = 0, col, blen;
 
-	d = dkim_sign(ds->lib, (const unsigned char *)"crm-send", NULL,
-		      (dkim_sigkey_t)k->pem, (const unsigned char *)k->selector,
-		      (const unsigned char *)ds->domain, DKIM_CANON_RELAXED, DKIM_CANON_RELAXED,
-		      k->alg, -1, &st);
-	if (!d) {
-		snprintf(err, n, "libopendkim: %s", dkim_getresultstr(st));
+	if (nf < 0) {
+		snprintf(err, n, "cannot sign: the header is not a list of fields");
 		return -1;
 	}
-	st = dkim_chunk(d, (unsigned char *)msg, len);
-	if (st == DKIM_STAT_OK)
-		st = dkim_chunk(d, NULL, 0);
-	if (st == DKIM_STAT_OK)
-		st = dkim_eom(d, NULL);
-	if (st == DKIM_STAT_OK)
-		st = dkim_getsighdr_d(d, sizeof(field) - 1, &h, &hl);
-	if (st != DKIM_STAT_OK) {
-		const char *e = dkim_geterror(d);
-		snprintf(err, n, "cannot sign (libopendkim: %s%s%s)", dkim_getresultstr(st),
-			 e && *e ? ": " : "", e && *e ? e : "");
-		dkim_free(d);
-		return -1;
+	/* the body hash */
+	sb_reset(&ds->body);
+	dkim_canon_body(&ds->body, body, (size_t)(msg + len - body));
+	EVP_Digest(ds->body.buf, ds->body.len, md, NULL, EVP_sha256(), NULL);
+	EVP_EncodeBlock((unsigned char *)bh, md, 32);
+	/* h=: each field named as often as it occurs, and once more */
+	for (size_t j = 0; ds->hdrs[j]; j++) {
+		size_t l = strlen(ds->hdrs[j]);
+		h[nh++] = ds->hdrs[j];
+		for (long i = 0; i < nf; i++)
+			if (ds->f[i].nlen == l && !ascii_ncasecmp(ds->f[i].p, ds->hdrs[j], l))
+				h[nh++] = ds->hdrs[j];
 	}
-	sb_adds(out, field);
-	/* libopendkim folds with LF: the message has CRLF */
-	for (size_t i = 0; i < hl; i++) {
-		if (h[i] == '\n')
-			sb_addc(out, '\r');
-		if (h[i] != '\r')
-			sb_addc(out, h[i]);
+	/* the field, b= empty: what is hashed is what is sent */
+	sb_reset(f);
+	sb_adds(f, "DKIM-Signature: v=1;");
+	col = f->len;
+	snprintf(tmp, sizeof(tmp), " a=%s;", k->ed25519 ? "ed25519-sha256" : "rsa-sha256");
+	fold_add(f, &col, tmp, strlen(tmp));
+	fold_add(f, &col, " c=relaxed/relaxed;", 19);
+	snprintf(tmp, sizeof(tmp), " d=%s;", ds->domain);
+	fold_add(f, &col, tmp, strlen(tmp));
+	snprintf(tmp, sizeof(tmp), " s=%s;", k->selector);
+	fold_add(f, &col, tmp, strlen(tmp));
+	snprintf(tmp, sizeof(tmp), " t=%llu;", (unsigned long long)t);
+	fold_add(f, &col, tmp, strlen(tmp));
+	snprintf(tmp, sizeof(tmp), " bh=%s;", bh);
+	fold_add(f, &col, tmp, strlen(tmp));
+	for (size_t j = 0; j < nh; j++) {
+		snprintf(tmp, sizeof(tmp), "%s%s%s", j ? "" : " h=", h[j], j + 1 < nh ? ":" : ";");
+		fold_add(f, &col, tmp, strlen(tmp));
+	}
+	fold_add(f, &col, " b=", 3);
+	sb_reset(&ds->data);
+	hash_fields(ds, nf, h, nh);
+	dkim_canon_header(&ds->data, f->buf, f->len);
+	blen = f->len;
+	if (sign_data(ds, k, f, err, n) < 0)
+		return -1;
+	/* b= folded in lines of at most 78 characters (white space in b= is
+	 * ignored, RFC 6376 3.5) */
+	sb_add(out, f->buf, blen);
+	for (size_t i = blen; i < f->len;) {
+		size_t room = 78 > col ? 78 - col : 0, take = f->len - i;
+		if (!room) {
+			sb_adds(out, "\r\n\t ");
+			col = 2;
+			continue;
+		}
+		if (take > room)
+			take = room;
+		sb_add(out, f->buf + i, take);
+		col += take;
+		i += take;
 	}
 	sb_adds(out, "\r\n");
-	dkim_free(d);
 	return 0;
 }
 
@@ -286,12 +505,10 @@ int dkim_signer_add_key(struct dkim_signer *ds, const char *selector, const char
 {
 	struct dkim_key k = { 0 };
 	EVP_PKEY *pk = NULL;
-	BIO *in = NULL, *out = NULL;
+	BIO *in = NULL;
 	unsigned char *der = NULL, raw[32];
 	size_t rawlen = sizeof(raw);
 	int asked = 0, id, rc = -1, dlen;
-	char *data;
-	long plen;
 
 	if (warn && wn)
 		*warn = 0;
@@ -338,12 +555,12 @@ int dkim_signer_add_key(struct dkim_signer *ds, const char *selector, const char
 		if (bits > 4096 && warn)
 			snprintf(warn, wn, "an RSA key of %d bits: verifiers need not check keys "
 				 "over 4096 bits (RFC 8301)", bits);
-		k.alg = DKIM_SIGN_RSASHA256;
+		k.ed25519 = 0;
 		if ((dlen = i2d_PUBKEY(pk, &der)) <= 0)
 			goto nomem;
 		k.pub = base64(der, (size_t)dlen);
 	} else if (id == EVP_PKEY_ED25519) {
-		k.alg = DKIM_SIGN_ED25519SHA256;
+		k.ed25519 = 1;
 		if (EVP_PKEY_get_raw_public_key(pk, raw, &rawlen) != 1 || rawlen != 32)
 			goto nomem;
 		k.pub = base64(raw, rawlen);
@@ -353,21 +570,16 @@ int dkim_signer_add_key(struct dkim_signer *ds, const char *selector, const char
 			 name ? name : "unknown");
 		goto out;
 	}
-	/* libopendkim reads the key for each message: give it one form it
-	 * reads, whatever the file had (PKCS#1, PKCS#8) */
-	if (!(out = BIO_new(BIO_s_secmem())) ||
-	    !PEM_write_bio_PrivateKey(out, pk, NULL, NULL, 0, NULL, NULL) ||
-	    (plen = BIO_get_mem_data(out, &data)) <= 0)
-		goto nomem;
-	k.pem = xstrndup(data, (size_t)plen);
 	k.selector = lower_dup(selector, strlen(selector));
-	/* one signature now, so that a key libopendkim cannot use is found
+	k.pk = pk;
+	pk = NULL;
+	/* one signature now, so that a key libcrypto cannot use is found
 	 * before anything is sent */
 	{
 		struct sb probe = SB_INIT, sig = SB_INIT;
 		int bad;
 		sb_addf(&probe, "From: <probe@%s>\r\nSubject: probe\r\n\r\nprobe\r\n", ds->domain);
-		bad = sign_one(ds, &k, probe.buf, probe.len, &sig, err, n);
+		bad = sign_one(ds, &k, probe.buf, probe.len, 0, &sig, err, n);
 		sb_free(&probe);
 		sb_free(&sig);
 		if (bad)
@@ -381,16 +593,12 @@ nomem:
 	snprintf(err, n, "libcrypto failed to read the key");
 out:
 	ERR_clear_error();
-	if (k.pem) {
-		OPENSSL_cleanse(k.pem, strlen(k.pem));
-		free(k.pem);
-	}
+	EVP_PKEY_free(k.pk);
 	free(k.selector);
 	free(k.pub);
 	OPENSSL_free(der);
 	EVP_PKEY_free(pk);
 	BIO_free(in);
-	BIO_free(out);
 	return rc;
 }
 
@@ -398,7 +606,7 @@ int dkim_signer_sign(struct dkim_signer *ds, struct sb *msg, const char *from_ad
 		     int64_t now, char *err, size_t n)
 {
 	const char *at = from_addr ? strrchr(from_addr, '@') : NULL;
-	uint64_t t = now > 0 ? (uint64_t)now : 0;
+	uint64_t t = (uint64_t)(now > 0 ? now : (int64_t)time(NULL));
 
 	if (!at || !dkim_aligned(ds->domain, at + 1)) {
 		snprintf(err, n, "the From domain %s does not align with [dkim] domain %s "
@@ -406,14 +614,9 @@ int dkim_signer_sign(struct dkim_signer *ds, struct sb *msg, const char *from_ad
 			 at ? at + 1 : (from_addr ? from_addr : ""), ds->domain);
 		return -1;
 	}
-	if (dkim_options(ds->lib, DKIM_OP_SETOPT, DKIM_OPTS_FIXEDTIME, &t, sizeof(t)) !=
-	    DKIM_STAT_OK) {
-		snprintf(err, n, "libopendkim refuses the signing time");
-		return -1;
-	}
 	sb_reset(&ds->sigs);
 	for (int i = 0; i < ds->nkeys; i++)
-		if (sign_one(ds, &ds->key[i], msg->buf, msg->len, &ds->sigs, err, n) < 0)
+		if (sign_one(ds, &ds->key[i], msg->buf, msg->len, t, &ds->sigs, err, n) < 0)
 			return -1;
 	/* the fields go in front of the message */
 	sb_grow(msg, ds->sigs.len);
@@ -435,7 +638,7 @@ const char *dkim_signer_selector(const struct dkim_signer *ds, int i)
 
 const char *dkim_signer_alg(const struct dkim_signer *ds, int i)
 {
-	return ds->key[i].alg == DKIM_SIGN_ED25519SHA256 ? "ed25519" : "rsa";
+	return ds->key[i].ed25519 ? "ed25519" : "rsa";
 }
 
 const char *dkim_signer_pubkey(const struct dkim_signer *ds, int i)

@@ -1,9 +1,9 @@
 /*
  * dkim.h - DKIM signatures (RFC 6376) on the e-mails crm-send makes:
  * RSA-SHA256 and Ed25519-SHA256 (RFC 8463), relaxed/relaxed
- * canonicalisation, through OpenDKIM's libopendkim (which does the
- * canonicalisation and the signing; OpenSSL's libcrypto reads and checks
- * the keys and makes the public halves for DNS).
+ * canonicalisation (here), keys and signatures by OpenSSL's libcrypto.
+ * (Debian 12's libopendkim signs Ed25519 too, but leaks the key on every
+ * such signature and decodes the PEM key again for every message.)
  *
  * Configuration (crm.conf):
  *
@@ -76,6 +76,20 @@ void dkim_signer_free(struct dkim_signer *ds);
  */
 int dkim_signer_sign(struct dkim_signer *ds, struct sb *msg, const char *from_addr,
 		     int64_t now, char *err, size_t n);
+
+/*
+ * The parts, for tests and fuzzing. dkim_canon_header appends the relaxed
+ * form of one field (its text, folded, without the final CRLF; no CRLF
+ * is added); dkim_canon_body the relaxed form of a body (RFC 6376 3.4.2,
+ * 3.4.4). dkim_sign_fields puts into b (appended, base64) key's signature
+ * of msg under the DKIM-Signature field sig, given as sent but with b=
+ * empty, with the fields named by h[0..nh) (as h= lists them).
+ */
+void dkim_canon_header(struct sb *out, const char *p, size_t len);
+void dkim_canon_body(struct sb *out, const char *b, size_t len);
+int dkim_sign_fields(struct dkim_signer *ds, int key, const char *msg, size_t len,
+		     const char *const *h, size_t nh, const char *sig, struct sb *b, char *err,
+		     size_t n);
 
 /* The number of keys, and key i's selector, algorithm ("rsa" or
  * "ed25519") and public key as DNS publishes it (p=, base64). */

@@ -4,8 +4,7 @@
 # the tests need (make deps-test, make check). Only what is missing is
 # installed; as a normal user it prints the command to run instead.
 pkgs="gcc make pkg-config libsqlite3-dev sqlite3 libcsv-dev libcjson-dev
-libcurl4-openssl-dev libssl-dev libinih-dev libmicrohttpd-dev libgmime-3.0-dev libopendkim-dev
-curl"
+libcurl4-openssl-dev libssl-dev libinih-dev libmicrohttpd-dev libgmime-3.0-dev curl"
 if [ "${1:-}" = test ]; then
 	# Postfix for crm-send's tests against a real relay: installed without
 	# a configuration of its own, so that it starts nothing and takes no

@@ -1,10 +1,11 @@
 /*
- * test_dkim.c - lib/dkim.c: DKIM signatures. The signatures libopendkim
- * makes are checked by a small verifier written here from RFC 6376
- * (relaxed canonicalisation, section 3.4) over libcrypto, itself first
- * checked against the published examples: RFC 6376 3.4.5's canonical
- * forms and RFC 8463 appendix A's Ed25519 signature (its key, its b=).
- * Then the keys crm-send accepts and refuses, alignment, header lists.
+ * test_dkim.c - lib/dkim.c: DKIM signatures. RFC 8463 appendix A's key
+ * and message give its bh= and b= to the byte; RFC 6376 3.4.5's example
+ * canonicalises as the RFC says. Every signature lib/dkim.c makes is
+ * checked by a second, separate verifier written here from RFC 6376 over
+ * libcrypto, itself first checked on RFC 8463's published signature (and
+ * tests/cli/t0655 checks crm-send's messages with python3-dkim). Then
+ * the keys crm-send accepts and refuses, alignment, header lists.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -334,6 +335,39 @@ static const char rfc8463_sig[] =
 	" b=/gCrinpcQOoIfuHNQIbq4pgh9kyIK3AQUdt9OdqQehSwhEIug4D11Bus\r\n"
 	" Fa3bT3FY5OsU7ZbnKELq+eXdp1Q1Dw==\r\n";
 
+static void test_canon(void)
+{
+	struct sb s = SB_INIT;
+	const char *hdr = "B : Y\t\r\n\tZ  ";
+
+	dkim_canon_header(&s, "A: X", 4);
+	sb_adds(&s, "\r\n");
+	dkim_canon_header(&s, hdr, strlen(hdr));
+	sb_adds(&s, "\r\n");
+	is_str(s.buf, "a:X\r\nb:Y Z\r\n", "RFC 6376 3.4.5: relaxed header example");
+	sb_reset(&s);
+	dkim_canon_body(&s, " C \r\nD \t E\r\n\r\n\r\n", 16);
+	is_str(s.buf, " C\r\nD E\r\n", "RFC 6376 3.4.5: relaxed body example");
+	sb_reset(&s);
+	dkim_canon_body(&s, "", 0);
+	is_str(s.buf, "", "the empty body: nothing");
+	dkim_canon_body(&s, "\r\n \r\n\t\r\n", 8);
+	is_str(s.buf, "", "only empty and blank lines: nothing");
+	dkim_canon_body(&s, "a  b", 4);
+	is_str(s.buf, "a b\r\n", "no final CRLF: one is added");
+	sb_reset(&s);
+	dkim_canon_body(&s, "x\r\n\r\n  \r\ny \r\n\r\n", 15);
+	is_str(s.buf, "x\r\n\r\n\r\ny\r\n", "empty lines inside are kept, at the end dropped");
+	sb_reset(&s);
+	hdr = "Subject:   =?UTF-8?B?0J/RgA==?=\r\n =?UTF-8?B?0YDQuA==?=  ";
+	dkim_canon_header(&s, hdr, strlen(hdr));
+	is_str(s.buf, "subject:=?UTF-8?B?0J/RgA==?= =?UTF-8?B?0YDQuA==?=", "a folded encoded subject");
+	sb_reset(&s);
+	dkim_canon_header(&s, "X-Empty:", 8);
+	is_str(s.buf, "x-empty:", "an empty field");
+	sb_free(&s);
+}
+
 static void test_verifier(void)
 {
 	struct sb s = SB_INIT, t = SB_INIT;
@@ -403,7 +437,7 @@ static void test_rfc8463(void)
 	{
 		static const char *const want[][2] = {
 			{ "d", "football.example.com" }, { "s", "brisbane" }, { "t", "1528637909" },
-			{ "h", "From:To:Subject:Date:Message-ID:from:to:subject:date:message-id" },
+			{ "h", "from:from:to:to:subject:subject:date:date:message-id:message-id" },
 		};
 		for (size_t i = 0; i < ARRAY_SIZE(want); i++) {
 			char *v = tag(m.buf, want[i][0], NULL, NULL);
@@ -419,6 +453,21 @@ static void test_rfc8463(void)
 	for (size_t i = 0; i < m.len; i++)
 		if (m.buf[i] == '\n')
 			ok(i && m.buf[i - 1] == '\r', "LF at %zu follows CR", i);
+	/* RFC 8463 A's own field, b= empty: our canonicalisation and
+	 * signature give its b= exactly (Ed25519 is deterministic) */
+	{
+		static const char *const h8463[] = { "from", "to", "subject", "date", "message-id",
+						     "from", "subject", "date" };
+		const char *end = strstr(rfc8463_sig, " b=") + 3;
+		char *sig = xstrndup(rfc8463_sig, (size_t)(end - rfc8463_sig));
+		struct sb b = SB_INIT;
+		is_int(dkim_sign_fields(ds, 0, rfc8463_msg, strlen(rfc8463_msg), h8463, 8, sig, &b,
+					err, sizeof(err)), 0, "signs under RFC 8463's field");
+		is_str(b.buf, "/gCrinpcQOoIfuHNQIbq4pgh9kyIK3AQUdt9OdqQehSwhEIug4D11BusFa3bT3FY5OsU7ZbnKELq+eXdp1Q1Dw==",
+		       "b= is RFC 8463 appendix A's, to the byte");
+		free(sig);
+		sb_free(&b);
+	}
 	/* Ed25519 is deterministic: the same message, the same signature */
 	{
 		struct sb m2 = SB_INIT;
@@ -462,7 +511,7 @@ static void test_rfc6376_example(void)
 	free(bh);
 	free(want);
 	h = tag(m.buf, "h", NULL, NULL);
-	is_str(h, "A:B:From:from:a:b", "h=: the fields present, then each over-signed once more");
+	is_str(h, "from:from:a:a:b:b", "h=: each field as often as it occurs, and once more");
 	free(h);
 	ok(verify(m.buf, 0, "rsa", dkim_signer_pubkey(ds, 0), &why), "the RSA signature holds (%s)", why);
 	ok(verify(m.buf, 1, "ed25519", dkim_signer_pubkey(ds, 1), &why), "the Ed25519 signature holds (%s)", why);
@@ -625,6 +674,7 @@ static void test_aligned(void)
 
 int main(void)
 {
+	test_canon();
 	test_verifier();
 	test_rfc8463();
 	test_rfc6376_example();
