@@ -332,6 +332,12 @@ static long split(struct dkim_signer *ds, const char *msg, size_t len, const cha
 		ds->f[n].len = (size_t)(e - p);
 		for (ds->f[n].nlen = (size_t)(colon - p); ds->f[n].nlen && wsp(p[ds->f[n].nlen - 1]);)
 			ds->f[n].nlen--;
+		/* a name is printable ASCII but ':' (RFC 5322 2.2) */
+		if (!ds->f[n].nlen)
+			return -1;
+		for (size_t i = 0; i < ds->f[n].nlen; i++)
+			if ((unsigned char)p[i] < 33 || (unsigned char)p[i] > 126)
+				return -1;
 		n++;
 		p = e < end ? e + 2 : end;
 	}
