@@ -6,9 +6,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "conf.h"
 #include "crm.h"
 #include "db.h"
 #include "diag.h"
+#include "dkim.h"
 #include "norm.h"
 #include "opt.h"
 #include "send.h"
@@ -19,7 +21,7 @@ static struct send_opts so = {
 	.max_wait = 120.0, .max_attempts = 8, .limit = -1,
 };
 static const char *tmpl_path, *control, *cap, *quiet, *rate, *backoff, *max_wait;
-static const char *consent;
+static const char *consent, *check_dns;
 static long max_attempts = 8, limit = -1, concurrency = 1;
 static int no_consent;
 
@@ -80,13 +82,16 @@ static const struct opt options[] = {
 	OPT_FLAG_(0, "mbox", &so.mbox, "with --channel file: an mbox of RFC 5322 messages"),
 	OPT_FLAG_(0, "no-track", &so.no_track,
 		  "e-mail: no click redirects or open pixel ([tracking] in crm.conf)"),
+	OPT_STRING_(0, "check-dns", &check_dns, "DOMAIN",
+		    "print the DKIM, SPF and DMARC records to publish for DOMAIN ([dkim]), send nothing"),
 	OPT_END_(),
 };
 
 static const struct opt_cmd cmd = {
 	.usage = "--campaign NAME --channel CH --template FILE [options] [RECIPIENTS...]\n"
 		 "--campaign NAME --channel CH --template FILE --segment NAME [options]\n"
-		 "--campaign NAME --channel CH --template FILE --retry [options]",
+		 "--campaign NAME --channel CH --template FILE --retry [options]\n"
+		 "--check-dns DOMAIN [--config FILE]",
 	.summary = "Send the campaign's message to each recipient (rows from crm-segment or any\n"
 		   "CSV/JSON lines with an id, email or phone column; standard input without\n"
 		   "RECIPIENTS), once per customer ever, and print one result line each.",
@@ -136,6 +141,15 @@ int cmd_main(int argc, char **argv)
 	int first, rc;
 
 	first = opt_parse(&crm, &cmd, argc, argv);
+	if (check_dns) {
+		struct conf *c;
+		if (so.campaign || so.channel || tmpl_path || so.nvariants || first < argc)
+			opt_usage_error(&cmd, "--check-dns DOMAIN takes no campaign, template or recipients");
+		c = conf_load(&crm);
+		rc = dkim_check_dns(c, check_dns, stdout);
+		conf_free(c);
+		return rc;
+	}
 	if (!so.campaign || !so.channel)
 		opt_usage_error(&cmd, "--campaign and --channel are needed");
 	if (!tmpl_path && !so.nvariants)

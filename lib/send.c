@@ -15,6 +15,7 @@
 #include "conf.h"
 #include "db.h"
 #include "diag.h"
+#include "dkim.h"
 #include "erase.h"
 #include "expr.h"
 #include "hash.h"
@@ -202,6 +203,11 @@ static int open_channel(struct sender *s)
 		/* one connection per lane, kept open between messages */
 		curl_multi_setopt(s->multi, CURLMOPT_MAXCONNECTS, (long)s->nlanes);
 	}
+
+	/* [dkim]: the keys are read and checked before anything is sent */
+	if ((!strcmp(o->channel, "email") || (!strcmp(o->channel, "file") && o->mbox)) &&
+	    dkim_signer_load(s->conf, s->from, &s->dkim) < 0)
+		return 1;
 
 	if (!strcmp(o->channel, "email") && !s->dry_run) {
 		struct smtp_conf c = { 0 };
@@ -845,6 +851,7 @@ out:
 	if (s.file && s.file != stdout)
 		fclose(s.file);
 	conf_free(s.conf);
+	dkim_signer_free(s.dkim);
 	free(s.domain);
 	if (s.secret) {
 		memset(s.secret, 0, strlen(s.secret));

@@ -26,6 +26,7 @@
 #include "util.h"
 
 struct conf;
+struct dkim_signer;
 struct expr;
 struct out;
 struct progress;
@@ -117,6 +118,8 @@ struct sender {
 	const char *track_url, *utm_source;
 	int track_opens;
 	char *domain;
+	/* [dkim]: the keys every e-mail is signed with (NULL: none) */
+	struct dkim_signer *dkim;
 	/* file */
 	FILE *file;
 

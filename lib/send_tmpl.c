@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "diag.h"
+#include "dkim.h"
 #include "expr.h"
 #include "mime.h"
 #include "tmpl.h"
@@ -302,6 +303,10 @@ int send_render(struct sender *s, struct item *it, struct rendered *b)
 				 why ? why : "invalid");
 			rc = -1;
 		}
+		/* the message is final: [dkim] signs it (SMTP and mbox alike) */
+		else if (s->dkim && dkim_signer_sign(s->dkim, &b->msg, faddr.buf, send_now(s),
+						     it->reason, sizeof(it->reason)) < 0)
+			rc = -1;
 	}
 out:
 	for (size_t h = 0; h < nh && h < TMPL_MAX_HEADERS; h++)
