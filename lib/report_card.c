@@ -13,10 +13,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "conf.h"
 #include "db.h"
 #include "diag.h"
+#include "erase.h"
 #include "expr.h"
 #include "norm.h"
+#include "supp.h"
 #include "util.h"
 #include "who.h"
 
@@ -74,6 +77,63 @@ static void fields(struct rtab *t, sqlite3_stmt *st, const char *section)
 		col_val(st, i, &v);
 		card_row(t, section, NULL, sqlite3_column_name(st, i), &v, NULL);
 	}
+}
+
+/* What the one suppression rule (supp.h) says of the customer's e-mail now,
+ * and every report that came back about them (crm-import bounces): its
+ * decision, why, and where the raw message is. */
+static void returns_rows(struct report *r, struct rtab *t, int64_t id, const char *now)
+{
+	sqlite3 *db = r->crm->db;
+	struct conf *conf = conf_load(r->crm);
+	struct supp_conf sc;
+	struct sb q = SB_INIT;
+	sqlite3_stmt *st;
+	struct out_val v;
+	char *secret = db_meta_get(db, "secret");
+	const char *state = NULL, *scope = NULL;
+
+	supp_conf_read(conf, &sc);
+	conf_free(conf);
+	sb_adds(&q, "SELECT c.email, ");
+	supp_sql(&q, "c.email", &sc);
+	sb_adds(&q, " FROM customers c WHERE c.id = ?1 AND ?5 = 'email' AND ?2 IS NOT NULL");
+	st = db_prepare(db, q.buf);
+	sqlite3_bind_int64(st, 1, id);
+	sqlite3_bind_text(st, 2, now, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 5, "email", -1, SQLITE_STATIC);
+	if (db_row(st) && sqlite3_column_text(st, 0)) {
+		const char *addr = ctext(st, 0);
+		char h[65];
+		sqlite3_stmt *hs = db_prepare(db, "SELECT reason FROM address_suppressions WHERE hash = ?");
+		if (ctext(st, 2))
+			state = ctext(st, 2), scope = "every e-mail (transactional too)";
+		else if (secret) {
+			erase_hash(secret, "email", addr, h);
+			sqlite3_bind_text(hs, 1, h, -1, SQLITE_STATIC);
+			if (db_row(hs) && !strcmp(ctext(hs, 0), "bounced"))
+				state = "bounced", scope = "every e-mail (transactional too): the address";
+		}
+		if (!state && ctext(st, 1))
+			state = ctext(st, 1), scope = "marketing e-mail (transactional goes on)";
+		rtab_text(t, &v, state ? state : "none");
+		card_row(t, "suppression", NULL, "email", &v, scope);
+		sqlite3_finalize(hs);
+	}
+	sqlite3_finalize(st);
+	sb_free(&q);
+	free(secret);
+
+	st = db_prepare(db, "SELECT received_at, kind || coalesce(' ' || status, ''), decision,"
+			" reason || '; ' || origin || CASE WHEN raw IS NOT NULL THEN"
+			"  ' (kept as inbound ' || id || ')' ELSE '' END"
+			" FROM inbound WHERE customer_id = ?1 ORDER BY received_at, id");
+	sqlite3_bind_int64(st, 1, id);
+	while (db_row(st)) {
+		col_val(st, 2, &v);
+		card_row(t, "returned", ctext(st, 0), ctext(st, 1), &v, ctext(st, 3));
+	}
+	sqlite3_finalize(st);
 }
 
 int report_customer(struct report *r, const char *who)
@@ -158,6 +218,8 @@ int report_customer(struct report *r, const char *who)
 		sb_free(&d);
 	}
 	sqlite3_finalize(st);
+
+	returns_rows(r, &t, id, now);
 
 	/* the history: orders, messages and events in time order */
 	st = db_prepare(db,

@@ -162,6 +162,22 @@ test_expect '--transactional: a complaint is a marketing opt-out (sent), a hard 
 	expect_eq "suppressed:soft_bounced" "$(status boris@example.org receipt)"
 '
 
+test_expect 'crm-report customer shows the suppression in force and every report with its decision, reason and origin' '
+	run 0 crm-report customer A -f csv &&
+	expect_grep "suppression,,email,bounced,every e-mail (transactional too)" out &&
+	expect_grep "returned,2026-11-23 12:00:00,hard 5.1.1,applied,hard bounce 5.1.1: the address is suppressed; stdin (kept as inbound 1)" out &&
+	expect_grep "returned,2026-11-23 12:00:00,hard 5.1.1,ignored,already recorded: a hard bounce of message" out &&
+	run 0 crm-report customer E -f csv &&
+	expect_grep "suppression,,email,complained,marketing e-mail (transactional goes on)" out &&
+	expect_grep ",complaint,applied,complaint abuse: no more marketing e-mail to customer $(cust E id); file arf.eml" out &&
+	run 0 crm-report customer B -f csv &&
+	expect_grep "suppression,,email,soft_bounced,every e-mail (transactional too)" out &&
+	expect_grep "delayed 4.2.2,ignored,\"delivery delayed, still being tried: 4.2.2; stdin (kept as inbound" out &&
+	run 0 crm-report customer D -f csv &&
+	expect_grep "suppression,,email,none," out &&
+	expect_grep "policy 5.7.1,recorded,policy block 5.7.1" out
+'
+
 test_expect 'a forged VERP token: quarantined whole (and copied into --quarantine), nothing applied' '
 	n=$(sql "SELECT count(*) FROM events") &&
 	run 0 crm-import bounces --quarantine q <"$FIX/bounces/forged-token.eml" &&
