@@ -17,16 +17,17 @@
  *                     ticket systems). Not a bounce: nothing recorded,
  *                     nothing suppressed; counted apart in the summary.
  *   BOUNCE_HARD       the address does not exist or is disabled (5.1.x,
- *                     5.2.1): the outbox row becomes bounced and the
+ *                     5.2.1): a bounced event of the outbox row's message
+ *                     (its status stays sent: it was handed over) and the
  *                     address is suppressed, for transactional mail too.
  *   BOUNCE_SOFT       a temporary or not-the-address's failure (4.x.x,
- *                     mailbox full 5.2.2, 5.3-5.6.x): the row is bounced
- *                     with the reason; no suppression from one soft bounce
- *                     (the caller's rule may suppress after several).
+ *                     mailbox full 5.2.2, 5.3-5.6.x): a bounced event with
+ *                     the reason; no suppression from one soft bounce
+ *                     (supp.h's rule suppresses after several).
  *   BOUNCE_POLICY     refused by policy (5.7.x: spam blocks, DMARC,
  *                     reputation; 5.1.7 and 5.1.8, the sender's own
- *                     address): recorded on the row, never suppresses the
- *                     address - it is the sender's problem, not theirs.
+ *                     address): recorded, never suppresses the address -
+ *                     it is the sender's problem, not theirs.
  *   BOUNCE_COMPLAINT  a spam complaint (ARF): the address is suppressed
  *                     for all marketing e-mail (transactional mail goes on).
  *   BOUNCE_DELAYED    a DSN with Action: delayed: logged only; the message

@@ -42,7 +42,7 @@ struct inb {
 	struct supp_conf sc;
 	int max_age_days;        /* [bounces] max_age: older messages' reports
 				  * are quarantined as expired */
-	sqlite3_stmt *seen, *ins, *by_id, *by_msgid, *ev, *soft;
+	sqlite3_stmt *seen, *ins, *upd, *by_id, *by_msgid, *ev, *soft;
 	char now[20];
 	long in_tx, batch;
 	/* counts, for the summary */
@@ -98,6 +98,7 @@ static void prepare(struct inb *b)
 		"INSERT INTO inbound(digest, received_at, origin, raw, kind, status, diagnostic,"
 		" address, outbox_id, customer_id, decision, reason)"
 		" VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+	b->upd = db_prepare(b->db, "UPDATE inbound SET decision = ?, reason = ?, kind = ? WHERE id = ?");
 	b->by_id = db_prepare(b->db, ROW_SQL "m.id = ?");
 	b->by_msgid = db_prepare(b->db, ROW_SQL "m.message_id = ?");
 	b->ev = db_prepare(b->db,
@@ -113,7 +114,7 @@ static void prepare(struct inb *b)
 
 static void finalize(struct inb *b)
 {
-	sqlite3_stmt *all[] = { b->seen, b->ins, b->by_id, b->by_msgid, b->ev, b->soft };
+	sqlite3_stmt *all[] = { b->seen, b->ins, b->upd, b->by_id, b->by_msgid, b->ev, b->soft };
 	for (size_t i = 0; i < ARRAY_SIZE(all); i++)
 		sqlite3_finalize(all[i]);
 }
@@ -260,8 +261,9 @@ static int soft_count(struct inb *b, struct verdict *v)
 	return n;
 }
 
-/* Applies a report that names an outbox row of a customer still here. */
-static void apply(struct inb *b, const struct bounce_result *r, struct verdict *v,
+/* Applies a report that names an outbox row of a customer still here;
+ * returns the kind applied. */
+static enum bounce_kind apply(struct inb *b, const struct bounce_result *r, struct verdict *v,
 		  int64_t inbound_id)
 {
 	const struct bounce_rcpt *rc = v->rcpt;
@@ -281,19 +283,19 @@ static void apply(struct inb *b, const struct bounce_result *r, struct verdict *
 			v->decision = "ignored";
 			sb_addf(&v->reason, "already recorded: a complaint about message %" PRId64,
 				v->row.id);
-			return;
+			return k;
 		}
 		v->decision = "applied";
 		sb_addf(&v->reason, "complaint%s%s: no more marketing e-mail to customer %" PRId64,
 			r->feedback_type ? " " : "", r->feedback_type ? r->feedback_type : "",
 			v->row.customer);
-		return;
+		return k;
 	}
 	if (!record_event(b, r, v, "bounced", supp_kind_name(k), inbound_id)) {
 		v->decision = "ignored";
 		sb_addf(&v->reason, "already recorded: a %s bounce of message %" PRId64,
 			supp_kind_name(k), v->row.id);
-		return;
+		return k;
 	}
 	switch (k) {
 	case BOUNCE_HARD:
@@ -324,6 +326,7 @@ static void apply(struct inb *b, const struct bounce_result *r, struct verdict *
 			"not suppressed", status ? " " : "", status ? status : "");
 		break;
 	}
+	return k;
 }
 
 /* Reads one message: decides, records, applies. origin says where it is;
@@ -358,7 +361,7 @@ static void one(struct inb *b, const char *msg, size_t len, const char *origin, 
 	sqlite3_reset(b->seen);
 
 	bounce_parse(msg, len, b->secret, envelope_to, &r);
-	b->kinds[r.kind]++;
+	enum bounce_kind kind = r.kind;
 
 	/* which outbox row */
 	if (r.token_bad) {
@@ -435,15 +438,17 @@ static void one(struct inb *b, const char *msg, size_t len, const char *origin, 
 	inbound_id = sqlite3_last_insert_rowid(b->db);
 
 	if (!v.decision) {
-		apply(b, &r, &v, inbound_id);
-		sqlite3_stmt *up = db_prepare(b->db,
-			"UPDATE inbound SET decision = ?, reason = ? WHERE id = ?");
-		db_bind_text(up, 1, v.decision, -1);
-		db_bind_text(up, 2, v.reason.buf, -1);
-		sqlite3_bind_int64(up, 3, inbound_id);
-		db_step_done(b->db, up);
-		sqlite3_finalize(up);
+		/* the kind applied to the row is its own recipient's (a DSN
+		 * about several: kind was the gravest of them) */
+		kind = apply(b, &r, &v, inbound_id);
+		db_bind_text(b->upd, 1, v.decision, -1);
+		db_bind_text(b->upd, 2, v.reason.buf, -1);
+		db_bind_text(b->upd, 3, bounce_kind_name(kind), -1);
+		sqlite3_bind_int64(b->upd, 4, inbound_id);
+		db_step_done(b->db, b->upd);
+		sqlite3_reset(b->upd);
 	}
+	b->kinds[kind]++;
 	if (!strcmp(v.decision, "applied"))
 		b->applied++;
 	else if (!strcmp(v.decision, "recorded"))
@@ -482,22 +487,40 @@ static int read_all(int fd, struct sb *out)
 	return 0;
 }
 
+size_t inbound_mbox_next(const char *s, size_t len, size_t start, size_t *msglen)
+{
+	const char *p = start + 1 < len ? memmem(s + start + 1, len - start - 1, "\n\nFrom ", 7)
+					: NULL;
+	size_t next = p ? (size_t)(p - s) + 2 : len;
+
+	/* the message without the empty line that separates it */
+	*msglen = next - start - (p ? 1 : 0);
+	return next;
+}
+
 /* An mbox: messages begin at a "From " line at the start of the file or
  * after an empty line (mboxo and mboxrd both escape a body's "From "). */
-static void mbox(struct inb *b, const char *path, const char *s, size_t len)
+static void mbox(struct inb *b, const char *path, const char *s, size_t len, int mapped)
 {
 	size_t start = 0;
 	struct sb origin = SB_INIT;
 
+	size_t page = (size_t)sysconf(_SC_PAGESIZE), dropped = 0;
+
 	while (start < len) {
-		const char *p = start + 1 < len ? memmem(s + start + 1, len - start - 1,
-							 "\n\nFrom ", 7) : NULL;
-		size_t next = p ? (size_t)(p - s) + 2 : len;
+		size_t mlen, next = inbound_mbox_next(s, len, start, &mlen);
+
+		/* a mapped file's pages that were read count as the process's
+		 * memory until dropped: keep it to a window, whatever the size
+		 * of the mbox */
+		if (mapped && start / page * page - dropped >= (16u << 20)) {
+			madvise((char *)s + dropped, start / page * page - dropped, MADV_DONTNEED);
+			dropped = start / page * page;
+		}
 
 		sb_reset(&origin);
 		sb_addf(&origin, "mbox %s at byte %zu", path, start);
-		/* the message without the empty line that separates it */
-		one(b, s + start, next - start - (p ? 1 : 0), origin.buf, 0, NULL);
+		one(b, s + start, mlen, origin.buf, 0, NULL);
 		start = next;
 	}
 	sb_free(&origin);
@@ -529,7 +552,7 @@ static int read_file(struct inb *b, const char *path, int as_maildir_msg)
 	}
 	madvise(m, (size_t)st.st_size, MADV_SEQUENTIAL);
 	if (!as_maildir_msg && st.st_size >= 5 && !memcmp(m, "From ", 5)) {
-		mbox(b, path, m, (size_t)st.st_size);
+		mbox(b, path, m, (size_t)st.st_size, 1);
 	} else {
 		sb_addf(&origin, "%s %s", as_maildir_msg ? "maildir" : "file", path);
 		one(b, m, (size_t)st.st_size, origin.buf, 0, NULL);
@@ -643,7 +666,7 @@ int inbound_run(struct crm *crm, const struct inbound_opts *o, char **paths)
 			if (read_all(STDIN_FILENO, &in) < 0)
 				crm_die_errno(1, "standard input: cannot read");
 			if (o->mbox)
-				mbox(&b, "(stdin)", in.buf ? in.buf : "", in.len);
+				mbox(&b, "(stdin)", in.buf ? in.buf : "", in.len, 0);
 			else if (in.len)
 				one(&b, in.buf, in.len, "stdin", 1, env);
 			else

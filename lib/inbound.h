@@ -40,4 +40,13 @@ struct inbound_opts {
  */
 int inbound_run(struct crm *crm, const struct inbound_opts *o, char **paths);
 
+/*
+ * The mbox splitter (RFC 4155): the message that begins at start of the
+ * len bytes at s ends where a "From " line follows an empty line, or at
+ * the end. Returns where the next message begins (> start, <= len) and
+ * sets *msglen to the message's length without the separating empty line.
+ */
+#include <stddef.h>
+size_t inbound_mbox_next(const char *s, size_t len, size_t start, size_t *msglen);
+
 #endif
