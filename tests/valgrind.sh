@@ -21,11 +21,13 @@ case $BUILD in /*) ;; *) BUILD=$top/$BUILD ;; esac
 # import (customers, orders with stubs and rejects), segment (queries,
 # --sql, --fields, errors), score (clv and rfm fits), send (SMTP, HTTP
 # channels, control groups, re-runs), report (summary with --where and
-# --segment, its two reading threads, every format)
+# --segment, its two reading threads, every format), track (the server,
+# provider callbacks), bounces (GMime over every kind of report),
+# deliverability
 if [ $# -eq 0 ]; then
 	set -- t0100-import-customers t0120-import-orders t0200-segment \
 		t0430-score-clv t0600-send-email t0620-send-http t0710-report-summary \
-		t0800-track t0802-track-hooks
+		t0800-track t0802-track-hooks t0810-bounces-import t0735-report-deliverability
 fi
 tests=
 for t; do
