@@ -228,6 +228,18 @@ long bounce_find_status(const char *s, size_t len, char status[16])
 	return -1;
 }
 
+enum bounce_kind bounce_policy_refine(enum bounce_kind k, const char *status, const char *s,
+				     size_t len)
+{
+	/* Yandex answers an address that does not exist with "550 5.7.1 No
+	 * such user!": a 5.7.1 whose words say only that the user is unknown
+	 * (no policy word: those are looked for first) is a hard bounce */
+	if (k == BOUNCE_POLICY && status && !strcmp(status, "5.7.1") &&
+	    bounce_words_kind(s, len) == BOUNCE_HARD)
+		return BOUNCE_HARD;
+	return k;
+}
+
 enum bounce_kind bounce_words_kind(const char *s, size_t len)
 {
 	static const char *const policy[] = {
@@ -246,6 +258,7 @@ enum bounce_kind bounce_words_kind(const char *s, size_t len)
 		"does not exist", "doesn't exist", "recipient not found", "invalid recipient",
 		"unknown recipient", "recipient unknown", "address not found",
 		"account disabled", "account has been disabled", "no mailbox here",
+		"user not found", "invalid mailbox", "mailbox is unavailable",
 		"нет такого пользователя", "не существует",
 	};
 	/* policy first: "blocked ... user unknown" is not evidence enough */
@@ -432,6 +445,7 @@ int bounce_dsn_parse(const char *s, size_t len, struct bounce_result *r)
 					k = bounce_words_kind(diag.buf, diag.len);
 				if (k == BOUNCE_UNKNOWN && !st[0] && !ascii_casecmp(action.buf, "failed"))
 					k = bounce_words_kind(diag.buf, diag.len);
+				k = bounce_policy_refine(k, st, diag.buf, diag.len);
 			}
 			bounce_add_rcpt(r, a, alen, st, k, diag.buf, diag.len);
 			all = nblocks++ ? bounce_graver(all, k) : k;

@@ -45,6 +45,11 @@ long bounce_find_status(const char *s, size_t len, char status[16]);
  * DMARC), else BOUNCE_UNKNOWN. */
 enum bounce_kind bounce_words_kind(const char *s, size_t len);
 
+/* k as decided by the status code, corrected by the reply's words where a
+ * known server misuses the code (Yandex's "550 5.7.1 No such user!"). */
+enum bounce_kind bounce_policy_refine(enum bounce_kind k, const char *status, const char *s,
+				     size_t len);
+
 /* The gravest of two kinds in the order of bounce.h. */
 enum bounce_kind bounce_graver(enum bounce_kind a, enum bounce_kind b);
 

@@ -173,6 +173,7 @@ int bounce_text_parse(const char *text, size_t len, const char *failed, struct b
 		k = code / 100 == 4 ? BOUNCE_SOFT : code == 552 ? BOUNCE_SOFT : BOUNCE_UNKNOWN;
 	}
 	line_of(text, end, (size_t)at, &lb, &le);
+	k = bounce_policy_refine(k, st, text + lb, le - lb);
 	if (k == BOUNCE_UNKNOWN && st[0] == '5') {
 		k = bounce_words_kind(text + lb, le - lb);
 		if (k == BOUNCE_UNKNOWN)

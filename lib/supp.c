@@ -45,7 +45,7 @@ enum bounce_kind supp_smtp_kind(const char *reply, char status[16])
 		return BOUNCE_UNKNOWN;
 	code = atoi(reply);
 	if (bounce_find_status(reply, len, status) >= 0 && status[0] == reply[0]) {
-		k = bounce_status_kind(status);
+		k = bounce_policy_refine(bounce_status_kind(status), status, reply, len);
 		if (k != BOUNCE_UNKNOWN)
 			return k;
 	} else {

@@ -230,18 +230,21 @@ test_expect 'an expired token: a report about a message older than [bounces] max
 	conf soft_limit=2 soft_days=30
 '
 
-test_expect 'an mbox of several reports: each decided, the file untouched; read again: all read before' '
+test_expect 'an mbox of several reports (Exchange, Yandex, Mail.ru, a person): each decided, the file untouched; read again: all read before' '
 	{ echo "From MAILER-DAEMON Mon Nov 23 12:00:05 2026"; fix exchange-ndr maria.ivanova@contoso.example spring; echo;
 	  echo "From MAILER-DAEMON Mon Nov 23 12:01:05 2026"; fix yandex-text olga@example.com winter; echo;
+	  echo "From mailer-daemon@corp.mail.ru Mon Nov 23 12:01:35 2026"; fix mailru-text ivan.sidorov@example.ru winter; echo;
 	  echo "From someone Mon Nov 23 12:02:05 2026"; printf "Subject: hello\n\nHello,\nFrom the shop: a line that starts with From\n\n>From an escaped one\n"; echo; } >box &&
 	sum=$(sha256sum box) &&
 	run 0 crm-import bounces box &&
-	expect_grep "3 read: 2 applied, 0 recorded, 0 ignored, 1 quarantined" err &&
+	expect_grep "4 read: 3 applied, 0 recorded, 0 ignored, 1 quarantined" err &&
+	expect_eq "applied|hard|user not found" "$(sql "SELECT decision, kind, substr(diagnostic, -14) FROM inbound
+		WHERE outbox_id = $(row ivan.sidorov@example.ru winter)")" &&
 	expect_eq "mbox box at byte 0|hard" "$(sql "SELECT origin, kind FROM inbound WHERE customer_id = $(cust M id) AND origin LIKE '\''mbox%'\''")" &&
 	expect_eq "not a report" "$(sql "SELECT substr(reason, 1, 12) FROM inbound WHERE origin LIKE '\''mbox box at byte %'\'' AND decision = '\''quarantined'\''")" &&
 	run 0 crm-import bounces box &&
-	expect_grep "3 read: 0 applied" err &&
-	expect_grep "3 read before" err &&
+	expect_grep "4 read: 0 applied" err &&
+	expect_grep "4 read before" err &&
 	expect_eq "$sum" "$(sha256sum box)"
 '
 

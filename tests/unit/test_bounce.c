@@ -173,6 +173,8 @@ static void test_fixtures(void)
 	parse("yandex-text.eml", 0, NULL, &r);
 	is_str(r.nrcpts ? r.rcpts[0].address : "", "petr@yandex.ru", "yandex: the address");
 	bounce_result_free(&r);
+	/* Yandex's "550 5.7.1 No such user!" is the address, not a policy */
+	check("yandex-571.eml", BOUNCE_HARD, ROW, "5.7.1");
 }
 
 /* the envelope recipient first; a bad envelope token does not hide a good
