@@ -22,6 +22,9 @@ step() {
 	"$@" </dev/null || [ $? -eq 3 ]
 }
 
+# a new base: the outbox file of an old one (crm-send appends) goes with it
+[ -e crm.db ] || rm -f $ex/outbox.mbox
+
 step crm-import customers $ex/customers.csv --default-country RU --rejects $ex/rejects.csv
 step crm-import orders $ex/orders.csv
 step crm-import events $ex/events.jsonl
@@ -117,6 +120,18 @@ wait $track_pid || true
 trap - EXIT
 printf '\ncrm-track'"'"'s log (customers by id, never by address):\n'
 cat $ex/track.log
+
+# a bounce comes back: a DSN quoting the fourth message (sent for real,
+# VERP would name it by its envelope sender; see README "Getting bounces
+# back"), as a mail server's pipe hands it to crm-import
+rcpt=$(msg 4 | sed -n 's/^To: .*<\(.*\)>.*/\1/p; s/^To: \([^<]*@[^ ]*\)$/\1/p' | head -n 1 | tr -d '\r')
+mid=$(msg 4 | sed -n 's/^Message-ID: //p' | head -n 1 | tr -d '\r')
+printf '\nThe next night, the fourth message comes back: its server never had %s.\n' "$rcpt"
+printf '$ crm-import -v bounces < dsn.eml        # or: bounces: "|crm-import bounces" in /etc/aliases\n'
+sed -e "s/@RCPT@/$rcpt/g" -e "s/@MESSAGE_ID@/$mid/" $ex/bounce-dsn.eml |
+	crm-import -v --now "2026-11-24 03:13:00" bounces 2>&1 | sed 's/^/  /'
+printf '\n$ crm-report customer %s   (the lines about what came back)\n' "$rcpt"
+crm-report -f csv --now "2026-11-24 04:00:00" customer "$rcpt" | grep -E '^(section|suppression|returned),'
 
 # a week later: the opens, clicks and orders that came in since
 CRM_NOW="2026-11-30 09:00:00"

@@ -211,7 +211,9 @@ static int record_event(struct inb *b, const struct bounce_result *r, struct ver
 
 	if (address)
 		cJSON_AddStringToObject(p, "address", address);
-	cJSON_AddStringToObject(p, "channel", v->row.channel ? v->row.channel : "email");
+	/* a DSN or a complaint is about e-mail, whatever channel the row
+	 * was written by (the file channel's mbox is e-mail too) */
+	cJSON_AddStringToObject(p, "channel", "email");
 	if (rc && rc->diagnostic)
 		cJSON_AddStringToObject(p, "diagnostic", rc->diagnostic);
 	if (r->feedback_type)
@@ -270,7 +272,7 @@ static enum bounce_kind apply(struct inb *b, const struct bounce_result *r, stru
 	enum bounce_kind k = r->kind;
 	const char *status = rc && rc->status[0] ? rc->status : NULL;
 	struct supp_note n = {
-		.channel = v->row.channel, .address = v->row.address, .at = b->now,
+		.channel = "email", .address = v->row.address, .at = b->now,
 		.message_id = v->row.message_id, .source = "bounces", .status = status,
 	};
 

@@ -38,8 +38,16 @@ test_expect 'the week-after report: 3 opened, 2 clicked (one through crm-track),
 	expect_grep "demo-winback" tree/examples/report.html
 '
 
+test_expect 'a bounce came back for the fourth message: applied, shown on the customer card' '
+	expect_grep "stdin: applied: hard bounce 5.1.1: the address is suppressed" out &&
+	expect_grep "suppression,,email,bounced,every e-mail (transactional too)" out &&
+	expect_eq "applied|hard|$(sqlite3 tree/crm.db "SELECT customer_id FROM messages WHERE address = '"'harry.evans@example.co.uk'"'")" \
+		"$(sqlite3 tree/crm.db "SELECT decision, kind, customer_id FROM inbound")"
+'
+
 test_expect 'a second run imports nothing new and sends nothing' '
 	run 0 sh tree/examples/demo.sh "$CRM_BIN" &&
+	expect_grep "1 read before" out &&
 	expect_grep "examples/orders.csv: 63 read, 0 inserted, 0 updated, 62 unchanged" err &&
 	expect_grep "campaign \"demo-winback\": 0 planned, 0 sent" err &&
 	expect_eq 5 "$(grep -c "^From MAILER-DAEMON" tree/examples/outbox.mbox)"
