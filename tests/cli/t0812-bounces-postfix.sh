@@ -10,6 +10,7 @@
 # the DSN and delivers it again once the base is free.
 . "$CRM_TOP/tests/lib.sh"
 
+unset CRM_NOW	# the pipe's crm-import runs on the clock: so does all here
 start_smtpd || exit 1
 PF_PORT=$(free_port)
 # the base lives where the pipe's user (nobody) may write it
@@ -85,6 +86,11 @@ test_expect 'the next campaign suppresses the bounced address, not the others' '
 	run 0 crm-send --campaign spring --channel email --template m.tmpl -f csv to.csv &&
 	expect_eq "suppressed:bounced" "$(status K2 spring)" &&
 	expect_eq "sent" "$(status K1 spring | cut -d: -f1)"
+'
+
+test_expect 'crm-report deliverability counts the late bounce against its campaign' '
+	run 0 crm-report deliverability -f csv &&
+	expect_eq "2 1 1" "$(echo $(col winter sent) $(col winter delivered) $(col winter hard_bounced))"
 '
 
 test_expect 'a locked base: the pipe exits 75, Postfix defers the DSN and delivers it once the base is free' '
