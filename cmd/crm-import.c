@@ -66,7 +66,7 @@ static const struct opt options[] = {
 static const struct opt_cmd cmd = {
 	.usage = "[options] customers|orders|events|consents [FILE...]\n"
 		 "[options] erase [FILE...]\n"
-		 "[options] bounces [MBOX|MAILDIR|MESSAGE...]",
+		 "[--mbox] [--envelope-to ADDR] [--quarantine MAILDIR] bounces [MBOX|MAILDIR|MESSAGE...]",
 	.summary = "Import customers, orders, events or consents from CSV or JSON lines\n"
 		   "(FILE or - for stdin), erase the people listed in FILE, or read the\n"
 		   "bounces and complaints that came back (stdin: one message, as an MTA\n"
