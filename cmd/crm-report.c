@@ -76,7 +76,7 @@ static const struct opt_cmd cmd = {
 		 "[options] budget [--margin 0.3] [--share 0.1]\n"
 		 "[options] deliverability [--by campaign|domain|week[,...]] [--campaign NAME]"
 		 " [--since TIME] [--until TIME] [--top N]\n"
-		 "[options] export customers|orders|events|consents|messages [--since TIME]\n"
+		 "[options] export customers|orders|events|consents|messages|inbound [--since TIME]\n"
 		 "[options] --html FILE [campaign NAME]\n"
 		 "[options] check",
 	.summary = "Report what the customers and the campaigns earned, from the database\n"

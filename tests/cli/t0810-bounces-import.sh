@@ -288,6 +288,18 @@ test_expect 'a 50 MB message: decided from its first megabyte, kept whole' '
 	expect_eq "$(wc -c <big.eml | tr -d " ")" "$(sql "SELECT length(raw) FROM inbound ORDER BY id DESC LIMIT 1")"
 '
 
+test_expect 'crm-report export inbound: every report read, the quarantined ones by their decision' '
+	run 0 crm-report export inbound -f csv &&
+	expect_eq "$(sql "SELECT count(*) FROM inbound")" "$(($(wc -l <out) - 1))" &&
+	head -1 out >h.txt &&
+	expect_eq "inbound,received_at,origin,kind,status,decision,reason,address,diagnostic,campaign,message_id,customer_id,raw_bytes,customer_key" "$(cat h.txt)" &&
+	expect_eq "$(sql "SELECT count(*) FROM inbound WHERE decision = '\''quarantined'\''")" \
+		"$(awk -F, "\$6 == \"quarantined\"" out | wc -l | tr -d " ")" &&
+	run 0 crm-report export inbound -f jsonl --where "id = \"A\"" &&
+	expect_eq 2 "$(wc -l <out | tr -d " ")" &&
+	expect_grep "\"campaign\":\"spring\"" out
+'
+
 test_expect 'usage: a missing path, options of other kinds, --dry-run' '
 	run 1 crm-import bounces no-such-box &&
 	expect_grep "no-such-box: cannot open" err &&
