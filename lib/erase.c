@@ -231,6 +231,9 @@ static const char *const erase_sql[] = {
 	"UPDATE orders SET attrs = NULL WHERE customer_id = ?1",
 	/* the reports that came back keep their decisions, not the text */
 	"UPDATE inbound SET raw = NULL, address = NULL, diagnostic = NULL WHERE customer_id = ?1",
+	/* and those quarantined about their address (before it is emptied) */
+	"UPDATE inbound SET raw = NULL, address = NULL, diagnostic = NULL"
+	" WHERE customer_id IS NULL AND address = (SELECT email FROM customers WHERE id = ?1)",
 	"UPDATE customers SET external_id = NULL, email = NULL, phone = NULL,"
 	" first_name = NULL, last_name = NULL, birthday = NULL, city = NULL,"
 	" country = NULL, timezone = NULL, attrs = '{}', is_stub = 0,"

@@ -27,6 +27,8 @@ CREATE TABLE inbound (
 CREATE INDEX inbound_customer ON inbound(customer_id) WHERE customer_id IS NOT NULL;
 CREATE INDEX inbound_outbox ON inbound(outbox_id) WHERE outbox_id IS NOT NULL;
 CREATE INDEX inbound_quarantined ON inbound(id) WHERE decision = 'quarantined';
+-- erasure finds the reports about an address that matched no customer
+CREATE INDEX inbound_unmatched ON inbound(address) WHERE customer_id IS NULL;
 
 -- where an address suppression came from ("smtp", "bounces", "import",
 -- "hook:NAME", "erase") and the status code that decided it

@@ -321,7 +321,8 @@ test_expect 'erasing a customer clears their reports'\'' raw text and addresses,
 		"$(sql "SELECT decision, kind, reason FROM inbound WHERE customer_id = $a ORDER BY id LIMIT 1")" &&
 	expect_eq 0 "$(sql "SELECT count(*) FROM inbound WHERE customer_id = $a
 		AND (raw IS NOT NULL OR address IS NOT NULL OR diagnostic IS NOT NULL)")" &&
-	expect_eq 2 "$(sql "SELECT count(*) FROM inbound WHERE customer_id = $a")"
+	expect_eq 2 "$(sql "SELECT count(*) FROM inbound WHERE customer_id = $a")" &&
+	expect_eq 0 "$(sql "SELECT count(*) FROM inbound WHERE address = '\''anna.petrova@example.net'\''")"
 '
 
 test_expect 'integrity: the base is consistent after it all' '
