@@ -195,8 +195,8 @@ MIX = [
     ("yandex-text", 2, "petr@yandex.ru", "hard", "applied"),
     ("postfix-soft", 10, "anna.petrova@example.net", "soft", "recorded"),
     # two recipients, 5.1.1 and 5.2.2; the row's address is the 5.2.2 one:
-    # the message's kind is hard, the row's decision a soft bounce
-    ("multi-rcpt", 5, "Full@Example.org", "hard", "recorded"),
+    # a DSN about two: the row's own recipient (5.2.2) decides: a soft bounce
+    ("multi-rcpt", 5, "Full@Example.org", "soft", "recorded"),
     ("spam-block", 5, "dmitry@example.com", "policy", "recorded"),
     ("arf-complaint", 10, "elena@example.com", "complaint", "applied"),
     ("vacation-autosubmitted", 7, "olga@example.com", "autoreply", "ignored"),
