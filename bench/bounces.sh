@@ -431,7 +431,7 @@ echo "bounces: inbound $ROWS rows, events $EVENTS, address suppressions $SUPP, o
 echo "bounces: peer: $(cat "$W/py.out")"
 [ "$(awk -v a="$c1_kb" -v b="$c10_kb" 'BEGIN { print (a + 0 <= 1.2 * b + 2048) }')" = 1 ] && flat=yes || flat=no
 [ "$(awk -v a="$c1_anon" -v b="$c10_anon" 'BEGIN { print (a + 0 <= 1.2 * b + 2048) }')" = 1 ] && aflat=yes || aflat=no
-echo "bounces: memory flat (N's at most 1.2 x N/10's + 2 MiB): RssAnon $aflat; peak RSS $flat (it counts the pages of the mbox, which crm-import maps whole)"
+echo "bounces: memory flat (N's at most 1.2 x N/10's + 2 MiB): RssAnon $aflat; peak RSS $flat (it counts the mapped mbox's pages, dropped behind a 16 MiB window)"
 if [ -n "$FAILED" ]; then
 	echo "bench/bounces: failed:$FAILED (logs in $W)" >&2
 	exit 1
