@@ -47,6 +47,11 @@ struct imp_opts {
 struct imp_stats {
 	uint64_t read, inserted, updated, unchanged, rejected, stubs, warnings;
 	uint64_t erased, not_found;
+	/* data quality (imported all the same, said at the end): rows whose
+	 * customer id is a placeholder ("(blank)", "0", "n/a"...), negative
+	 * amounts, times more than a day after now */
+	uint64_t placeholder, negative, future;
+	char placeholder_value[24];
 };
 
 /* Parses a --kind word; -1 when unknown. */

@@ -87,6 +87,7 @@ struct imp {
 
 	FILE *rejects;
 	struct imp_stats tot, st;
+	char soon[20];       /* now and a day: later times are "in the future" */
 
 	/* current file */
 	struct rdr *r;

@@ -303,6 +303,19 @@ int imp_row_customer(struct imp *im)
 
 /* Returns the customer's id, creating a stub for an unknown one unless
  * --strict; 0 after rejecting the row. */
+/* An id exports put where there is none: "(blank)", "0", "-", "n/a"... */
+static int placeholder_id(const char *s)
+{
+	static const char *const words[] = {
+		"(blank)", "blank", "0", "-", "--", "n/a", "na", "#n/a", "null", "(null)", "none",
+		"nil", "unknown", "undefined", "?", "x", "guest", "(none)", "-1",
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(words); i++)
+		if (!ascii_casecmp(s, words[i]))
+			return 1;
+	return 0;
+}
+
 static int64_t resolve_customer(struct imp *im)
 {
 	const char *ref;
@@ -312,6 +325,16 @@ static int64_t resolve_customer(struct imp *im)
 	imp_take_email(im);
 	imp_take_phone(im);
 	ref = imp_val(im, F_CUSTREF);
+	if (ref && placeholder_id(ref)) {
+		if (im->o->strict) {
+			sb_reset(&im->tmp);
+			sb_addf(&im->tmp, "placeholder customer id \"%s\" (--strict)", ref);
+			imp_reject(im, im->rec, im->tmp.buf);
+			return 0;
+		}
+		if (!im->st.placeholder++)
+			snprintf(im->st.placeholder_value, sizeof(im->st.placeholder_value), "%s", ref);
+	}
 	if (!ref && !im->has[F_EMAIL] && !im->has[F_PHONE]) {
 		sb_reset(&im->tmp);
 		sb_adds(&im->tmp, "no customer (no customer_id, valid email or phone)");
@@ -537,6 +560,10 @@ int imp_row_order(struct imp *im)
 		imp_reject_value(im, F_AMOUNT, "amount", s, n, why);
 		return -1;
 	}
+	if (minor < 0)
+		im->st.negative++;
+	if (strcmp(imp_val(im, F_TIME), im->soon) > 0)
+		im->st.future++;
 	if ((s = imp_raw(im, F_STATUS, &n))) {
 		struct sb *v = &im->v[F_STATUS];
 		sb_reset(v);
@@ -612,6 +639,8 @@ int imp_row_event(struct imp *im)
 		imp_reject(im, im->rec, im->tmp.buf);
 		return -1;
 	}
+	if (strcmp(imp_val(im, F_TIME), im->soon) > 0)
+		im->st.future++;
 	/* props: a JSON object column, plus unknown columns */
 	imp_take_attrs(im);
 	int pc = im->fieldcol[F_PROPS];
