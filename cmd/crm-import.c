@@ -24,6 +24,7 @@ static const char *date_format, *default_country, *timezone_name, *delimiter;
 static const char *input_format, *decimal;
 static long max_rejects = -1, batch;
 static struct inbound_opts bo;
+static int check_only;
 
 static int add_map(const char *arg, void *data)
 {
@@ -55,6 +56,8 @@ static const struct opt options[] = {
 	OPT_STRING_(0, "source", &io.source, "NAME",
 		    "source recorded with consents (default \"import\")"),
 	OPT_INT_(0, "batch", &batch, "N", "commit every N rows (default: once, at the end)"),
+	OPT_FLAG_(0, "check", &check_only,
+		  "read and check everything, say what is wrong, write nothing (--dry-run)"),
 	OPT_FLAG_(0, "mbox", &bo.mbox, "bounces: standard input is an mbox, not one message"),
 	OPT_STRING_(0, "envelope-to", &bo.envelope_to, "ADDR",
 		    "bounces: the envelope recipient (default $ORIGINAL_RECIPIENT)"),
@@ -143,6 +146,8 @@ int cmd_main(int argc, char **argv)
 	int first, rc;
 
 	first = opt_parse(&crm, &cmd, argc, argv);
+	if (check_only)
+		crm.dry_run = 1;
 	if (first >= argc)
 		opt_usage_error(&cmd, "no KIND given");
 	if (!strcmp(argv[first], "bounces"))

@@ -44,4 +44,12 @@ test_expect 'one customer with an outlying share of the orders is said once, aft
 	expect_no_grep "holds" err
 '
 
+test_expect '--check says the same and writes nothing' '
+	rm -f crm.db &&
+	run 0 crm-import --check orders o.csv &&
+	expect_grep "data quality: 3 rows with the placeholder customer id" err &&
+	expect_grep "[dry run: nothing written]" err &&
+	test ! -e crm.db
+'
+
 test_done
