@@ -232,6 +232,29 @@ static void add_stats(struct imp_stats *t, const struct imp_stats *s)
 	t->warnings += s->warnings;
 }
 
+/* A CSV cell that a spreadsheet guard (crm-report's exports, lib/out.c)
+ * prefixed with ' loses that quote: "'=SUM(A1)" reads as "=SUM(A1)" and
+ * "'+79161234567" as "+79161234567". Only a quote before = @ + - TAB CR,
+ * or before more quotes and one of those, which is what the guard writes
+ * (it guards "'=x" as "''=x"); "'tis" keeps its quote. */
+static void unguard(struct rec *rec)
+{
+	for (size_t i = 0; i < rec->n; i++) {
+		struct rec_field *f = &rec->f[i];
+		size_t k = 0, q;
+		if (f->kind != REC_STR)
+			continue;
+		while (k < f->len && (f->s[k] == ' ' || f->s[k] == '\t'))
+			k++;
+		for (q = k; q < f->len && f->s[q] == '\''; q++)
+			;
+		if (q == k || q == f->len || !strchr("=@+-\t\r", f->s[q]))
+			continue;
+		f->s += k + 1;
+		f->len -= k + 1;
+	}
+}
+
 /* Imports one file; returns 0, or 1 when it could not be read or was
  * refused. */
 static int import_file(struct imp *im, const char *path, const char *mem, size_t memlen)
@@ -274,6 +297,8 @@ static int import_file(struct imp *im, const char *path, const char *mem, size_t
 			imp_reject(im, &rec, rec.error);
 			continue;
 		}
+		if (rec_format(im->r) == REC_CSV)
+			unguard(&rec);
 		row_reset(im);
 		switch (im->o->kind) {
 		case IMP_CUSTOMERS: r = imp_row_customer(im); break;
