@@ -60,14 +60,15 @@ static void prepare(struct imp *im)
 	im->ev[0] = db_prepare(db,
 		"SELECT customer_id IS ?2 AND type IS ?3 AND occurred_at IS ?4"
 		" AND (?5 IS NULL OR campaign IS ?5) AND (?6 IS NULL OR message_id IS ?6)"
-		" AND (?7 IS NULL OR props IS ?7) FROM events WHERE external_id = ?1");
+		" AND (?7 IS NULL OR props IS ?7) AND (?8 IS NULL OR machine IS ?8)"
+		" FROM events WHERE external_id = ?1");
 	im->ev[1] = db_prepare(db,
-		"INSERT INTO events(external_id, customer_id, type, occurred_at, campaign, message_id, props)"
-		" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)");
+		"INSERT INTO events(external_id, customer_id, type, occurred_at, campaign, message_id, props,"
+		" machine) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)");
 	im->ev[2] = db_prepare(db,
 		"UPDATE events SET customer_id = ?2, type = ?3, occurred_at = ?4,"
 		" campaign = coalesce(?5, campaign), message_id = coalesce(?6, message_id),"
-		" props = coalesce(?7, props) WHERE external_id = ?1");
+		" props = coalesce(?7, props), machine = coalesce(?8, machine) WHERE external_id = ?1");
 	/* occurrence counts of content keys: scratch space rebuilt on every
 	 * run, in the temp database (on disk when large: bounded memory) */
 	db_exec(db, "PRAGMA temp.journal_mode = OFF");

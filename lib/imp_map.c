@@ -47,6 +47,7 @@ static const struct fdef event_fields[] = {
 	{ F_CAMPAIGN, "campaign", "campaign campaignid campaignname" },
 	{ F_MESSAGE, "message_id", "messageid message" },
 	{ F_PROPS, "props", "props properties data" },
+	{ F_MACHINE, "machine", "machine" },
 	{ F_MAX, NULL, NULL },
 };
 

@@ -663,6 +663,7 @@ int imp_row_event(struct imp *im)
 	}
 	imp_take_text(im, F_CAMPAIGN, "campaign");
 	imp_take_text(im, F_MESSAGE, "message_id");
+	imp_take_text(im, F_MACHINE, "machine");
 	if (!(cid = resolve_customer(im))) {
 		free(props);
 		return -1;
@@ -701,7 +702,7 @@ int imp_row_event(struct imp *im)
 	struct kv v[] = {
 		{ im->key.buf, 0, 0 }, { NULL, cid, 1 }, { imp_val(im, F_TYPE), 0, 0 },
 		{ imp_val(im, F_TIME), 0, 0 }, { imp_val(im, F_CAMPAIGN), 0, 0 },
-		{ imp_val(im, F_MESSAGE), 0, 0 }, { props, 0, 0 },
+		{ imp_val(im, F_MESSAGE), 0, 0 }, { props, 0, 0 }, { imp_val(im, F_MACHINE), 0, 0 },
 	};
 	rc = keyed_upsert(im, im->ev, v, (int)ARRAY_SIZE(v), NULL);
 	/* a hard bounce or a complaint suppresses its address (supp.h) */

@@ -273,7 +273,7 @@ static const struct {
 	{ "events", "e.occurred_at",
 	  "SELECT e.external_id AS event_id, c.external_id AS customer_id," KEY_COLS " e.type,"
 	  " e.occurred_at,"
-	  " e.campaign, e.message_id, e.props, e.customer_id AS customer_key"
+	  " e.campaign, e.message_id, e.props, e.machine, e.customer_id AS customer_key"
 	  " FROM events e JOIN customers c ON c.id = e.customer_id WHERE 1" },
 	{ "consents", "k.recorded_at",
 	  "SELECT c.external_id AS customer_id," KEY_COLS " k.channel,"

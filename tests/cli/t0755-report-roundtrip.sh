@@ -28,7 +28,7 @@ dump() {
 	   FROM json_tree(o.attrs) t)
 	  FROM orders o JOIN who w ON w.id = o.customer_id ORDER BY 2;
 	SELECT 'event', quote(external_id), w.k, type, occurred_at, quote(campaign),
-	  quote(message_id), (SELECT group_concat(t.fullkey || '=' || t.type || ':' ||
+	  quote(message_id), quote(machine), (SELECT group_concat(t.fullkey || '=' || t.type || ':' ||
 	  coalesce(quote(t.atom), ''), ' ') FROM json_tree(e.props) t)
 	  FROM events e JOIN who w ON w.id = e.customer_id ORDER BY 2;
 	SELECT 'consent', w.k, channel, granted, recorded_at, quote(source)
@@ -63,6 +63,7 @@ test_expect 'setup: customers of every shape, a stub, an erased person' '
 	{"customer_id":"C","type":"cart_add","occurred_at":"2026-11-04 09:00:00","props":{"sku":"=X1","qty":2,"tags":["a","b"]}}
 	{"event_id":"E9","phone":"+79167654321","type":"visit","occurred_at":"2026-11-05 09:00:00","url":"/sale"}
 	{"customer_id":"T","type":"visit","occurred_at":"2026-11-06 09:00:00"}
+	{"customer_id":"A","type":"opened","occurred_at":"2026-11-03 09:00:01","campaign":"promo","machine":"apple-mpp"}
 	EOF2
 	cat >k.csv <<-\EOF2 &&
 	customer_id,email,channel,granted,recorded_at,source
@@ -83,7 +84,8 @@ test_expect 'setup: customers of every shape, a stub, an erased person' '
 	dump crm.db >orig &&
 	expect_grep "customer|'\''A'\''/'\''ann@example.com'\''/'\''+79161234567'\''" orig &&
 	expect_grep "\$.formula=text:'\''+cmd|x'\''" orig &&
-	expect_grep "\$.prefs.colors[1]=text:'\''=blue'\''" orig
+	expect_grep "\$.prefs.colors[1]=text:'\''=blue'\''" orig &&
+	expect_grep "|'\''promo'\''|NULL|'\''apple-mpp'\''|" orig
 '
 
 for fmt in csv jsonl; do
