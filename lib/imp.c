@@ -60,14 +60,15 @@ static void prepare(struct imp *im)
 	im->ev[0] = db_prepare(db,
 		"SELECT customer_id IS ?2 AND type IS ?3 AND occurred_at IS ?4"
 		" AND (?5 IS NULL OR campaign IS ?5) AND (?6 IS NULL OR message_id IS ?6)"
-		" AND (?7 IS NULL OR props IS ?7) FROM events WHERE external_id = ?1");
+		" AND (?7 IS NULL OR props IS ?7) AND (?8 IS NULL OR machine IS ?8)"
+		" FROM events WHERE external_id = ?1");
 	im->ev[1] = db_prepare(db,
-		"INSERT INTO events(external_id, customer_id, type, occurred_at, campaign, message_id, props)"
-		" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)");
+		"INSERT INTO events(external_id, customer_id, type, occurred_at, campaign, message_id, props,"
+		" machine) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)");
 	im->ev[2] = db_prepare(db,
 		"UPDATE events SET customer_id = ?2, type = ?3, occurred_at = ?4,"
 		" campaign = coalesce(?5, campaign), message_id = coalesce(?6, message_id),"
-		" props = coalesce(?7, props) WHERE external_id = ?1");
+		" props = coalesce(?7, props), machine = coalesce(?8, machine) WHERE external_id = ?1");
 	/* occurrence counts of content keys: scratch space rebuilt on every
 	 * run, in the temp database (on disk when large: bounded memory) */
 	db_exec(db, "PRAGMA temp.journal_mode = OFF");
@@ -274,6 +275,29 @@ static void add_stats(struct imp_stats *t, const struct imp_stats *s)
 	t->warnings += s->warnings;
 }
 
+/* A CSV cell that a spreadsheet guard (crm-report's exports, lib/out.c)
+ * prefixed with ' loses that quote: "'=SUM(A1)" reads as "=SUM(A1)" and
+ * "'+79161234567" as "+79161234567". Only a quote before = @ + - TAB CR,
+ * or before more quotes and one of those, which is what the guard writes
+ * (it guards "'=x" as "''=x"); "'tis" keeps its quote. */
+static void unguard(struct rec *rec)
+{
+	for (size_t i = 0; i < rec->n; i++) {
+		struct rec_field *f = &rec->f[i];
+		size_t k = 0, q;
+		if (f->kind != REC_STR)
+			continue;
+		while (k < f->len && (f->s[k] == ' ' || f->s[k] == '\t'))
+			k++;
+		for (q = k; q < f->len && f->s[q] == '\''; q++)
+			;
+		if (q == k || q == f->len || !strchr("=@+-\t\r", f->s[q]))
+			continue;
+		f->s += k + 1;
+		f->len -= k + 1;
+	}
+}
+
 /* Imports one file; returns 0, or 1 when it could not be read or was
  * refused. */
 static int import_file(struct imp *im, const char *path, const char *mem, size_t memlen)
@@ -317,6 +341,8 @@ static int import_file(struct imp *im, const char *path, const char *mem, size_t
 			imp_reject(im, &rec, rec.error);
 			continue;
 		}
+		if (rec_format(im->r) == REC_CSV)
+			unguard(&rec);
 		row_reset(im);
 		switch (im->o->kind) {
 		case IMP_CUSTOMERS: r = imp_row_customer(im); break;

@@ -63,6 +63,9 @@ enum field {
 	F_CHANNEL,
 	F_GRANTED,
 	F_SOURCE,
+	F_STUB,      /* customers: is_stub (crm-report export) */
+	F_ERASED,    /* customers: erased_at (crm-report export) */
+	F_MACHINE,   /* events: why a hit is a machine's (crm-track) */
 	F_MAX
 };
 

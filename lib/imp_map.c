@@ -20,6 +20,8 @@ static const struct fdef cust_fields[] = {
 	{ F_COUNTRY, "country", "country countrycode" },
 	{ F_TZ, "timezone", "timezone tz" },
 	{ F_CREATED, "created_at", "createdat created signupdate signedupat registeredat registrationdate customersince" },
+	{ F_STUB, "is_stub", "isstub" },
+	{ F_ERASED, "erased_at", "erasedat" },
 	{ F_MAX, NULL, NULL },
 };
 
@@ -45,6 +47,7 @@ static const struct fdef event_fields[] = {
 	{ F_CAMPAIGN, "campaign", "campaign campaignid campaignname" },
 	{ F_MESSAGE, "message_id", "messageid message" },
 	{ F_PROPS, "props", "props properties data" },
+	{ F_MACHINE, "machine", "machine" },
 	{ F_MAX, NULL, NULL },
 };
 
@@ -202,6 +205,16 @@ static void map_column(struct imp *im, size_t i)
 	}
 	if (!strncmp(target, "attr.", 5)) {
 		im->colkey[i] = attr_key(target + 5);
+		return;
+	}
+	/* what crm-report export writes for reference and nothing here reads:
+	 * the base's own row numbers, the minor units beside amount, the time
+	 * of the last import */
+	if (target == name &&
+	    (!strcmp(name, "customer_key") ||
+	     (im->o->kind == IMP_ORDERS && !strcmp(name, "amount_minor")) ||
+	     (im->o->kind == IMP_CUSTOMERS && !strcmp(name, "updated_at")))) {
+		im->colfield[i] = F_IGNORE;
 		return;
 	}
 	norm_colname(target, ncol, sizeof(ncol));

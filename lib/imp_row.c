@@ -169,11 +169,21 @@ static void take_customer_fields(struct imp *im)
 int imp_row_customer(struct imp *im)
 {
 	struct cust cur = { 0 }, other = { 0 };
-	int found = 0, changed = 0, result;
+	int found = 0, changed = 0, result, stub = 0;
 	char now[20];
 	char *attrs = NULL;
+	const char *sv, *swhy;
+	size_t stub_n;
 	static const char *const idname[3] = { "external_id", "email", "phone" };
 
+	/* a row of crm-report export for an erased person: nothing of them
+	 * is left to import (their hashes stay in the base they left) */
+	if (imp_raw(im, F_ERASED, &stub_n)) {
+		imp_warn(im, "an erased person (erased_at is set); row skipped");
+		return 2;
+	}
+	if ((sv = imp_raw(im, F_STUB, &stub_n)) && norm_bool(sv, stub_n, &stub, &swhy) < 0)
+		stub = 0;
 	take_customer_fields(im);
 	norm_fmt_time(im->crm->now, now);
 
@@ -223,6 +233,22 @@ int imp_row_customer(struct imp *im)
 		}
 	}
 
+	/* is_stub (crm-report export): a customer known only from an order
+	 * or event, created as such and never made a stub again */
+	if (stub && found) {
+		cust_free(&cur);
+		return 2;
+	}
+	if (stub) {
+		db_bind_text(im->stub_ins, 1, imp_val(im, F_EXTID), -1);
+		db_bind_text(im->stub_ins, 2, imp_val(im, F_EMAIL), -1);
+		db_bind_text(im->stub_ins, 3, imp_val(im, F_PHONE), -1);
+		db_bind_text(im->stub_ins, 4, now, -1);
+		db_step_done(im->db, im->stub_ins);
+		im->st.stubs++;
+		cust_free(&cur);
+		return 0;
+	}
 	if (!found && im->attrs)
 		attrs = imp_json_sorted(im->attrs);
 	else if (found && im->attrs)
@@ -666,6 +692,7 @@ int imp_row_event(struct imp *im)
 	}
 	imp_take_text(im, F_CAMPAIGN, "campaign");
 	imp_take_text(im, F_MESSAGE, "message_id");
+	imp_take_text(im, F_MACHINE, "machine");
 	if (!(cid = resolve_customer(im))) {
 		free(props);
 		return -1;
@@ -704,7 +731,7 @@ int imp_row_event(struct imp *im)
 	struct kv v[] = {
 		{ im->key.buf, 0, 0 }, { NULL, cid, 1 }, { imp_val(im, F_TYPE), 0, 0 },
 		{ imp_val(im, F_TIME), 0, 0 }, { imp_val(im, F_CAMPAIGN), 0, 0 },
-		{ imp_val(im, F_MESSAGE), 0, 0 }, { props, 0, 0 },
+		{ imp_val(im, F_MESSAGE), 0, 0 }, { props, 0, 0 }, { imp_val(im, F_MACHINE), 0, 0 },
 	};
 	rc = keyed_upsert(im, im->ev, v, (int)ARRAY_SIZE(v), NULL);
 	/* a hard bounce or a complaint suppresses its address (supp.h) */

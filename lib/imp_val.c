@@ -222,6 +222,7 @@ int imp_take_time(struct imp *im, enum field f, const char **why)
 void imp_take_attrs(struct imp *im)
 {
 	size_t nused = 0;
+	cJSON *obj = NULL;
 
 	for (size_t ck = 0, i; imp_next_col(im, &ck, &i);) {
 		const struct rec_field *rf = &im->rec->f[i];
@@ -234,6 +235,17 @@ void imp_take_attrs(struct imp *im)
 		imp_field_text(rf, &s, &n);
 		if (!n)
 			continue;
+		/* an "attrs" column holding a JSON object (crm-report export of
+		 * customers and orders): its members are attributes, a column of
+		 * their own winning */
+		if (!obj && im->o->kind != IMP_EVENTS && s[0] == '{' &&
+		    !strcmp(rec_colname(im->r, i), "attrs")) {
+			obj = cJSON_ParseWithLength(s, n);
+			if (cJSON_IsObject(obj))
+				continue;
+			cJSON_Delete(obj);
+			obj = NULL;
+		}
 		switch (rf->kind) {
 		case REC_NUM:
 			v = cJSON_CreateRaw(rf->s);
@@ -284,7 +296,7 @@ void imp_take_attrs(struct imp *im)
 			im->aused[nused++] = g;
 		im->aslot[g] = v;
 	}
-	if (!nused)
+	if (!nused && !obj)
 		return;
 	if (!im->attrs)
 		im->attrs = cJSON_CreateObject();
@@ -292,6 +304,11 @@ void imp_take_attrs(struct imp *im)
 		size_t g = im->aused[k];
 		cJSON_AddItemToObject(im->attrs, im->colkey[g], im->aslot[g]);
 		im->aslot[g] = NULL;
+	}
+	if (obj) {
+		imp_json_merge(obj, im->attrs, 0);
+		cJSON_Delete(im->attrs);
+		im->attrs = obj;
 	}
 }
 

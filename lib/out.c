@@ -174,15 +174,53 @@ static void val_text(struct sb *sb, const struct out_val *v)
 	}
 }
 
+/* [+-]digits[.digits]: a signed number, which a spreadsheet reads as a
+ * number (+79161234567, -12.5), never as a formula. */
+static int plain_number(const char *s, size_t n)
+{
+	size_t k = 1, d = 0;
+	while (k < n && s[k] >= '0' && s[k] <= '9')
+		k++, d++;
+	if (!d)
+		return 0;
+	if (k < n && s[k] == '.') {
+		size_t f = ++k;
+		while (k < n && s[k] >= '0' && s[k] <= '9')
+			k++;
+		if (k == f)
+			return 0;
+	}
+	return k == n;
+}
+
+int out_formula_like(const char *s, size_t n)
+{
+	size_t q = 0;
+	if (!n)
+		return 0;
+	switch (s[0]) {
+	case '=': case '@': case '\t': case '\r':
+		return 1;
+	case '+': case '-':
+		return !plain_number(s, n);
+	case '\'':
+		/* text that already starts as a guarded cell: guarded again, so
+		 * that crm-import, which takes one quote off, gets it back */
+		while (q < n && s[q] == '\'')
+			q++;
+		return q < n && strchr("=@+-\t\r", s[q]) != NULL;
+	default:
+		return 0;
+	}
+}
+
 static void delimited_cell(struct out *o, struct sb *cell, int sep, int number)
 {
 	const char *s = cell->buf;
 	size_t n = cell->len;
-	int lead = n ? (unsigned char)s[0] : 0;
 
 	if (o->neutralise && !(number && o->neutralise == OUT_NEUTRALISE_TEXT) &&
-	    (lead == '=' || lead == '+' || lead == '-' || lead == '@' || lead == '\t' ||
-	     lead == '\r')) {
+	    out_formula_like(s, n)) {
 		/* a leading quote makes a spreadsheet show the text as is */
 		struct sb t = SB_INIT;
 		sb_addc(&t, '\'');

@@ -44,11 +44,17 @@ void out_row(struct out *o, const struct out_val *vals);
 void out_stmt_row(struct out *o, sqlite3_stmt *st);
 /* 1 once the columns are known (out_columns or a first out_stmt_row). */
 int out_has_columns(const struct out *o);
-/* CSV/TSV cells starting with = + - @ (or TAB/CR) are prefixed with ' so
- * that a spreadsheet does not run them as formulas: every such cell (on
- * = 1), or OUT_NEUTRALISE_TEXT: text cells only, so that numbers such as
- * -7 stay numbers (a spreadsheet reads them as numbers, never formulas). */
+/* CSV/TSV cells that a spreadsheet would run as a formula (out_formula_like)
+ * are prefixed with ' so that it shows them as text: every such cell (on
+ * = 1), or OUT_NEUTRALISE_TEXT: text cells only (numbers such as -7.5e-07
+ * stay as written). crm-import takes the quote off again (imp.c). */
 enum { OUT_NEUTRALISE_TEXT = 2 };
+/* 1 when a cell of n bytes needs the quote: it starts with = or @, with
+ * + or - not followed by a plain number ([0-9]+(.[0-9]+)?: +79161234567
+ * and -12.5 are left alone, +cmd|... and -2+3 are not), with TAB or CR,
+ * or with quotes followed by one of those (text that looks guarded
+ * already, which crm-import would otherwise take a quote off). */
+int out_formula_like(const char *s, size_t n);
 void out_set_neutralise(struct out *o, int on);
 /* A failed write no longer ends the program: the row and every later one
  * are dropped, and out_error() tells the errno (0 while none failed);

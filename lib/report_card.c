@@ -249,6 +249,15 @@ int report_customer(struct report *r, const char *who)
 
 /* ---- export ------------------------------------------------------------------ */
 
+/* The customer of an order, event or consent as crm-import finds them
+ * again: by id, else (only then) e-mail, else phone. */
+#define KEY_COLS \
+	" CASE WHEN c.external_id IS NULL THEN c.email END AS email," \
+	" CASE WHEN c.external_id IS NULL AND c.email IS NULL THEN c.phone END AS phone,"
+
+/* Each table as crm-import reads it back (crm-report.1, EXPORT): the
+ * columns it does not read (updated_at of customers, amount_minor,
+ * customer_key) it ignores by name. */
 static const struct {
 	const char *name, *since, *sql;
 } exports[] = {
@@ -257,16 +266,17 @@ static const struct {
 	  " c.city, c.country, c.timezone, c.created_at, c.updated_at, c.attrs, c.is_stub,"
 	  " c.erased_at, c.id AS customer_key FROM customers c WHERE 1" },
 	{ "orders", "o.ordered_at",
-	  "SELECT o.external_id AS order_id, c.external_id AS customer_id, o.ordered_at,"
+	  "SELECT o.external_id AS order_id, c.external_id AS customer_id," KEY_COLS " o.ordered_at,"
 	  " o.amount * crm_currency_k(o.currency) / 1000.0 AS amount, o.currency,"
 	  " o.amount AS amount_minor, o.status, o.attrs, o.customer_id AS customer_key"
 	  " FROM orders o JOIN customers c ON c.id = o.customer_id WHERE 1" },
 	{ "events", "e.occurred_at",
-	  "SELECT e.external_id AS event_id, c.external_id AS customer_id, e.type, e.occurred_at,"
-	  " e.campaign, e.message_id, e.props, e.customer_id AS customer_key"
+	  "SELECT e.external_id AS event_id, c.external_id AS customer_id," KEY_COLS " e.type,"
+	  " e.occurred_at,"
+	  " e.campaign, e.message_id, e.props, e.machine, e.customer_id AS customer_key"
 	  " FROM events e JOIN customers c ON c.id = e.customer_id WHERE 1" },
 	{ "consents", "k.recorded_at",
-	  "SELECT c.external_id AS customer_id, k.channel,"
+	  "SELECT c.external_id AS customer_id," KEY_COLS " k.channel,"
 	  " CASE k.granted WHEN 1 THEN 'granted' ELSE 'revoked' END AS consent, k.recorded_at,"
 	  " k.source, k.customer_id AS customer_key"
 	  " FROM consents k JOIN customers c ON c.id = k.customer_id WHERE 1" },

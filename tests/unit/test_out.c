@@ -72,8 +72,23 @@ int main(void)
 	end(o);
 	is_str(buf, "id,name,attrs,score\n"
 		    "1,\"Smith, \"\"Jr.\"\"\",\"{\"\"plan\"\":\"\"pro\"\"}\",2.5\n"
-		    "'-7,'=SUM(A1),,Ёж\n", "csv neutralises formula cells");
+		    "-7,'=SUM(A1),,Ёж\n", "csv neutralises formula cells; -7 is a number");
 	free(buf);
+
+	{
+		/* what a spreadsheet would run, and only that */
+		static const struct { const char *s; int want; } g[] = {
+			{ "=1+1", 1 }, { "@SUM(A1)", 1 }, { "+cmd|' /C calc'!A0", 1 },
+			{ "-2+3", 1 }, { "+", 1 }, { "-", 1 }, { "-Moscow", 1 }, { "+7 916", 1 },
+			{ "\tx", 1 }, { "\rx", 1 }, { "-1.", 1 }, { "+.5", 1 }, { "-1e5", 1 },
+			{ "+79161234567", 0 }, { "-12.5", 0 }, { "-7", 0 }, { "+0", 0 },
+			{ "", 0 }, { "plain", 0 }, { "a=b", 0 }, { "'", 0 }, { "'x", 0 },
+			{ "'+79161234567", 1 }, { "'=x", 1 }, { "''@x", 1 }, { "''", 0 },
+			{ "{\"a\":\"=1\"}", 0 }, { " =1", 0 },
+		};
+		for (size_t i = 0; i < sizeof(g) / sizeof(g[0]); i++)
+			is_int(out_formula_like(g[i].s, strlen(g[i].s)), g[i].want, g[i].s);
+	}
 
 	o = start(OUT_CSV);
 	out_set_neutralise(o, OUT_NEUTRALISE_TEXT);
