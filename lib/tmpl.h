@@ -113,7 +113,8 @@
 #include "util.h"
 
 #define TMPL_MAX_LEN     (4u << 20) /* bytes of template file */
-#define TMPL_MAX_DEPTH   32         /* nesting of #if / #unless */
+#define TMPL_MAX_DEPTH   32         /* nesting of #if / #unless / #each */
+#define TMPL_MAX_ITERATIONS 10000   /* rounds of all #each loops in one render */
 #define TMPL_MAX_HEADERS 64
 
 /* Where and why parsing failed: line and col are 1-based, col counts UTF-8
