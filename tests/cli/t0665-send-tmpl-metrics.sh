@@ -51,4 +51,36 @@ test_expect 'every field of crm.7 renders (none is unknown or fails in SQL)' '
 	expect_grep "is_stub=0" e.jsonl
 '
 
+test_expect '{{#each}} over an attribute holding an array of objects, through crm-send' '
+	printf "{\"id\":\"A1\",\"recommendations\":[{\"name\":\"Boots <new>\",\"price\":129.5},{\"name\":\"Hat\",\"price\":20}]}\n" |
+		crm-import customers 2>/dev/null &&
+	cat >each.tmpl <<\EOF_ &&
+Subject: {{first_name}}, {{#each attr.recommendations}}{{name}}{{#unless @last}} and {{/unless}}{{else}}news{{/each}}
+
+{{#each attr.recommendations}}
+{{@number}}. {{name}}: {{price}} for {{../first_name}}
+{{else}}
+Nothing yet.
+{{/each}}
+--- html ---
+<ul>{{#each attr.recommendations}}<li>{{name}}</li>{{/each}}</ul>
+EOF_
+	printf "A1\nB2\n" | run 0 crm-send --campaign each --channel file --no-consent --template each.tmpl -o each.jsonl - &&
+	cat >want <<\EOF_ &&
+{"id":"A1","campaign":"each","to":"a@example.com","headers":{"Subject":"Ann, Boots <new> and Hat"},"text":"1. Boots <new>: 129.5 for Ann\n2. Hat: 20 for Ann\n","html":"<ul><li>Boots &lt;new&gt;</li><li>Hat</li></ul>\n"}
+{"id":"B2","campaign":"each","to":"b@example.com","headers":{"Subject":"Bob, news"},"text":"Nothing yet.\n","html":"<ul></ul>\n"}
+EOF_
+	sed "s/,\"message_id\":\"[^\"]*\"//" each.jsonl >got &&
+	expect_same want got
+'
+
+test_expect 'a template error in {{#each}} is reported with its line and column' '
+	printf "Subject: x\n\n{{#each attr.recommendations}}\n{{@idx}}\n{{/each}}\n" >bad.tmpl &&
+	echo A1 | run 2 crm-send --campaign bad --channel file --no-consent --template bad.tmpl - &&
+	expect_grep "bad.tmpl:4:3: unknown @idx" err &&
+	printf "Subject: x\n\n{{#each attr.recommendations}}{{../frist_name}}{{/each}}\n" >bad2.tmpl &&
+	echo A1 | run 2 crm-send --campaign bad --channel file --no-consent --template bad2.tmpl - &&
+	expect_grep "bad2.tmpl:3:36: unknown field \"frist_name\"" err
+'
+
 test_done
