@@ -177,6 +177,8 @@ const char *imp_raw(struct imp *im, enum field f, size_t *len);
 void imp_set(struct imp *im, enum field f, const char *s, size_t n);
 const char *imp_val(struct imp *im, enum field f);
 void imp_take_text(struct imp *im, enum field f, const char *what);
+void imp_take_lines(struct imp *im, enum field f, const char *what);
+int imp_clean_text(const char *s, size_t n, int lines, struct sb *out);
 void imp_take_email(struct imp *im);
 void imp_take_phone(struct imp *im);
 int imp_take_time(struct imp *im, enum field f, const char **why);

@@ -117,8 +117,8 @@ static void take_customer_fields(struct imp *im)
 	}
 	imp_take_email(im);
 	imp_take_phone(im);
-	imp_take_text(im, F_FIRST, "first_name");
-	imp_take_text(im, F_LAST, "last_name");
+	imp_take_lines(im, F_FIRST, "first_name");
+	imp_take_lines(im, F_LAST, "last_name");
 	if (!im->has[F_FIRST] && !im->has[F_LAST] && (s = imp_raw(im, F_NAME, &n))) {
 		const char *sp = memchr(s, ' ', n);
 		if (sp) {
@@ -141,7 +141,7 @@ static void take_customer_fields(struct imp *im)
 			imp_warn(im, "invalid birthday: %s; field dropped", why);
 		}
 	}
-	imp_take_text(im, F_CITY, "city");
+	imp_take_lines(im, F_CITY, "city");
 	if ((s = imp_raw(im, F_TZ, &n))) {
 		int okz = n < 64;
 		for (size_t i = 0; okz && i < n; i++)

@@ -150,20 +150,57 @@ const char *imp_val(struct imp *im, enum field f)
 	return im->has[f] ? im->v[f].buf : NULL;
 }
 
-/* Plain text field (names, city, ...): trimmed, must be valid UTF-8
- * (the reader checked), control characters are an error. */
-void imp_take_text(struct imp *im, enum field f, const char *what)
+/* Copies text into out, line ends as LF (CRLF and a lone CR become
+ * "\n"); tab is kept, and with lines a line break; any other C0 control
+ * byte makes it -1 (DEL and the rest are text). */
+int imp_clean_text(const char *s, size_t n, int lines, struct sb *out)
+{
+	sb_reset(out);
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (c >= 0x20 || c == '\t') {
+			sb_addc(out, (char)c);
+		} else if (lines && c == '\r') {
+			sb_addc(out, '\n');
+			if (i + 1 < n && s[i + 1] == '\n')
+				i++;
+		} else if (lines && c == '\n') {
+			sb_addc(out, '\n');
+		} else {
+			return -1;
+		}
+	}
+	if (!out->buf)
+		sb_add(out, "", 0);
+	return 0;
+}
+
+/* Plain text field: trimmed, valid UTF-8 (the reader checked); with
+ * lines (names, city: what a person typed) line breaks are kept as LF,
+ * else (ids, campaign, source) the value is one line; a control
+ * character otherwise drops the field, never the row. */
+static void take_text(struct imp *im, enum field f, const char *what, int lines)
 {
 	size_t n;
 	const char *s = imp_raw(im, f, &n);
 	if (!s)
 		return;
-	for (size_t i = 0; i < n; i++)
-		if ((unsigned char)s[i] < 0x20 && s[i] != '\t') {
-			imp_warn(im, "%s contains control characters; field dropped", what);
-			return;
-		}
-	imp_set(im, f, s, n);
+	if (imp_clean_text(s, n, lines, &im->tmp) < 0) {
+		imp_warn(im, "%s contains control characters; field dropped", what);
+		return;
+	}
+	imp_set(im, f, im->tmp.buf, im->tmp.len);
+}
+
+void imp_take_text(struct imp *im, enum field f, const char *what)
+{
+	take_text(im, f, what, 0);
+}
+
+void imp_take_lines(struct imp *im, enum field f, const char *what)
+{
+	take_text(im, f, what, 1);
 }
 
 void imp_take_email(struct imp *im)
@@ -280,10 +317,18 @@ void imp_take_attrs(struct imp *im)
 				char *t = xstrndup(s, n);
 				v = cJSON_CreateRaw(t);
 				free(t);
+			} else if (imp_clean_text(s, n, 1, &im->tmp) < 0) {
+				/* tab and line breaks are text, other controls
+				 * drop the attribute (the row is kept) */
+				const char *key = im->colkey[im->colgroup[i]];
+				struct sb kb = SB_INIT;
+
+				diag_name(&kb, key, strlen(key));
+				imp_warn(im, "%s contains control characters; field dropped",
+					 kb.buf);
+				sb_free(&kb);
 			} else {
-				char *t = xstrndup(s, n);
-				v = cJSON_CreateString(t);
-				free(t);
+				v = cJSON_CreateString(im->tmp.buf);
 			}
 		}
 		}

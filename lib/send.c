@@ -703,6 +703,9 @@ int send_run(struct crm *crm, const struct send_opts *o)
 	s.crm = crm;
 	s.o = o;
 	s.db = crm->db;
+	/* the SQL functions of the expression language: a template's money
+	 * metrics (revenue, aov, revenue(...)) call crm_currency_k() */
+	expr_register(s.db);
 	s.dry_run = crm->dry_run;
 	s.t0 = now_monotonic();
 	sb_init(&s.buf);

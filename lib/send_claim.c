@@ -4,6 +4,8 @@
  */
 #include "send_int.h"
 
+#include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -124,6 +126,27 @@ static char *col_dup(sqlite3_stmt *st, int i)
 {
 	const unsigned char *t = sqlite3_column_text(st, i);
 	return t ? xstrdup((const char *)t) : NULL;
+}
+
+/* A template value: text as stored; a real number in its shortest form
+ * that reads back the same, as crm-segment prints it (revenue 1334.5,
+ * 10 rather than SQLite's 10.0). */
+static char *val_dup(sqlite3_stmt *st, int i)
+{
+	if (sqlite3_column_type(st, i) == SQLITE_FLOAT) {
+		double d = sqlite3_column_double(st, i);
+		char buf[40];
+
+		if (!isfinite(d))
+			return NULL;
+		for (int prec = 15; prec <= 17; prec++) {
+			snprintf(buf, sizeof(buf), "%.*g", prec, d);
+			if (strtod(buf, NULL) == d)
+				break;
+		}
+		return xstrdup(buf);
+	}
+	return col_dup(st, i);
 }
 
 /* Why the address's keyed hash is in address_suppressions ("bounced",
@@ -367,7 +390,7 @@ int send_claim(struct sender *s, struct item *items, int n, int *ntx)
 				it.vi = v;
 		it.vals = xcalloc(s->nnames + 1, sizeof(char *));
 		for (size_t i = 0; i < s->nnames; i++)
-			it.vals[i] = col_dup(st, 14 + (int)i);
+			it.vals[i] = val_dup(st, 14 + (int)i);
 		it.attempts++;
 		unsub_url(s, &it);
 		if (s->o->resend_in_doubt) {	/* once per run */

@@ -9,6 +9,16 @@
  *   VAR    a name, its filters (a slice of the filter list), raw or not
  *   IF     a name and a negation: when the condition fails, jump to target
  *   JUMP   the end of a then-branch: jump over the else-branch
+ *   EACH   a name: when its value has no items, jump to target (the
+ *          {{else}} branch or past the loop); else enter the body with
+ *          the first item
+ *   NEXT   the end of a loop's body: back to the body with the next item,
+ *          or on to target when there is none
+ *
+ * A value is a ref: a name of the caller's (looked up through the
+ * callback, listed by tmpl_name) or, inside {{#each}}, a path into the
+ * item of one of the enclosing loops ("name", "a.b", "this", "../x",
+ * "@index"); rendering keeps one frame per loop being run.
  *
  * so rendering is one loop over the nodes with no parsing, no recursion
  * and no allocation except scratch buffers for case filters.
@@ -25,18 +35,27 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <cjson/cJSON.h>
+
 #include "tmpl.h"
 #include "util.h"
 
-enum op { OP_TEXT, OP_VAR, OP_IF, OP_JUMP };
+enum op { OP_TEXT, OP_VAR, OP_IF, OP_JUMP, OP_EACH, OP_NEXT };
+/* the @ names of a loop */
+enum at { AT_NONE, AT_INDEX, AT_NUMBER, AT_FIRST, AT_LAST, AT_KEY };
 enum filt_kind { F_DEFAULT, F_UPPER, F_LOWER, F_CAPITALIZE };
 enum mode { M_HEADER, M_TEXT, M_HTML };
 
 struct node {
 	unsigned char op, raw, neg;
-	uint32_t name;     /* VAR, IF: index into names */
+	unsigned char at;  /* VAR, IF, EACH: an @ name of the loop */
+	unsigned scope;    /* VAR, IF, EACH: 0 the caller's name, k the item of
+			    * the k-th enclosing loop (1 the outermost) */
+	size_t poff, plen; /* scope > 0: the path in the item, in pool ("" this) */
+	uint32_t name;     /* VAR, IF, EACH (scope 0): index into names */
+	size_t next;       /* EACH: its NEXT node */
 	size_t off, len;   /* TEXT: slice of pool */
-	size_t target;     /* IF (when false), JUMP: node index */
+	size_t target;     /* IF (when false), JUMP, EACH (no items), NEXT (done) */
 	size_t filt, nfilt; /* VAR: slice of filts */
 };
 
@@ -79,8 +98,10 @@ struct seg {
 	size_t at, src;
 };
 
+enum block_kind { B_IF, B_UNLESS, B_EACH };
+
 struct block {
-	int unless;
+	int unless; /* enum block_kind */
 	size_t if_node, jump_node, src;
 	int has_else;
 };
@@ -98,6 +119,7 @@ struct parser {
 	size_t nsegs;
 	struct block stack[TMPL_MAX_DEPTH];
 	size_t depth;
+	unsigned loops; /* open {{#each}} blocks */
 };
 
 /* ------------------------------------------------------------ positions */
@@ -209,11 +231,14 @@ static size_t skip_blank(const char *s, size_t n, size_t i)
 	return i;
 }
 
-static int name_byte(int c, int first)
+/* item: a path in a loop's item, whose keys are the data's own (JSON
+ * keys may hold ASCII upper case) */
+static int name_byte(int c, int first, int item)
 {
 	if (c >= 0x80)
 		return !first;
-	return (c >= 'a' && c <= 'z') || c == '_' || (!first && ascii_isdigit(c));
+	return (c >= 'a' && c <= 'z') || c == '_' || (!first && ascii_isdigit(c)) ||
+		(item && c >= 'A' && c <= 'Z');
 }
 
 /* Could c be part of something meant as a name (for messages)? */
@@ -227,8 +252,7 @@ static int namelike(int c)
  * A name at s[*i]: segments of [a-z_][a-z0-9_]* joined by '.', later
  * segments may start with a digit and hold UTF-8 bytes.
  */
-static int parse_name(struct parser *p, const char *s, size_t n, size_t *i,
-		      uint32_t *id)
+static int scan_name(struct parser *p, const char *s, size_t n, size_t *i, int item)
 {
 	size_t b = *i, k = *i, e;
 	int first = 1;
@@ -236,12 +260,12 @@ static int parse_name(struct parser *p, const char *s, size_t n, size_t *i,
 	for (;;) {
 		size_t sb0 = k;
 
-		while (k < n && name_byte((unsigned char)s[k], first && k == sb0))
+		while (k < n && name_byte((unsigned char)s[k], first && k == sb0, item))
 			k++;
 		if (k == sb0)
 			break;
 		if (k < n && s[k] == '.' && k + 1 < n &&
-		    name_byte((unsigned char)s[k + 1], 0)) {
+		    name_byte((unsigned char)s[k + 1], 0, item)) {
 			k++;
 			first = 0;
 			continue;
@@ -268,7 +292,97 @@ static int parse_name(struct parser *p, const char *s, size_t n, size_t *i,
 	}
 	if (k - b == 4 && !memcmp(s + b, "else", 4))
 		return error_at(p, src_of(p, b), "\"else\" is not a name");
-	*id = intern(p, s + b, k - b, src_of(p, b));
+	*i = k;
+	return 0;
+}
+
+/* What a VAR, IF or EACH node reads (the fields of struct node). */
+struct ref {
+	unsigned char at;
+	unsigned scope;
+	size_t poff, plen;
+	uint32_t name;
+};
+
+static void set_ref(struct node *nd, const struct ref *r)
+{
+	nd->at = r->at;
+	nd->scope = r->scope;
+	nd->poff = r->poff;
+	nd->plen = r->plen;
+	nd->name = r->name;
+}
+
+static const char *const at_names[] = { "", "index", "number", "first", "last", "key" };
+
+/*
+ * A value at s[*i]: a name; in a loop also "this", "this.PATH", "@index"
+ * (and the other @ names), each after any number of "../" (one loop
+ * out each). Outside every loop a name is the caller's; inside, it is a
+ * path in the item of the loop it belongs to.
+ */
+static int parse_ref(struct parser *p, const char *s, size_t n, size_t *i, struct ref *r)
+{
+	size_t b = *i, k = *i;
+	unsigned ups = 0;
+
+	memset(r, 0, sizeof *r);
+	while (k + 2 < n && s[k] == '.' && s[k + 1] == '.' && s[k + 2] == '/')
+		k += 3, ups++;
+	if (ups > p->loops)
+		return p->loops ?
+			error_at(p, src_of(p, b), "too many \"../\" (%u {{#each}} around)",
+				 p->loops) :
+			error_at(p, src_of(p, b), "\"../\" outside {{#each}}");
+	r->scope = p->loops - ups;
+	if (k < n && s[k] == '@') {
+		size_t e = ++k;
+
+		while (e < n && s[e] >= 'a' && s[e] <= 'z')
+			e++;
+		for (size_t a = 1; a < ARRAY_SIZE(at_names); a++)
+			if (strlen(at_names[a]) == e - k && !memcmp(at_names[a], s + k, e - k))
+				r->at = (unsigned char)a;
+		if (!r->at)
+			return error_at(p, src_of(p, k - 1),
+					"unknown @%.*s (known: @index, @number, @first, @last, @key)",
+					(int)(e - k), s + k);
+		if (!r->scope)
+			return error_at(p, src_of(p, b), "@%s outside {{#each}}", at_names[r->at]);
+		*i = e;
+		return 0;
+	}
+	if (k + 4 <= n && !memcmp(s + k, "this", 4) &&
+	    (k + 4 == n || !namelike((unsigned char)s[k + 4]) ||
+	     (s[k + 4] == '.' && k + 5 < n && name_byte((unsigned char)s[k + 5], 0, 1)))) {
+		if (!r->scope)
+			return error_at(p, src_of(p, b), "\"this\" outside {{#each}}");
+		k += 4;
+		r->poff = p->t->pool.len;
+		if (k < n && s[k] == '.') {
+			size_t pb = ++k;
+
+			if (scan_name(p, s, n, &k, 1))
+				return -1;
+			sb_add(&p->t->pool, s + pb, k - pb);
+		}
+		r->plen = p->t->pool.len - r->poff;
+		*i = k;
+		return 0;
+	}
+	{
+		size_t pb = k;
+
+		if (scan_name(p, s, n, &k, r->scope > 0))
+			return -1;
+		if (r->scope) {
+			r->poff = p->t->pool.len;
+			r->plen = k - pb;
+			sb_add(&p->t->pool, s + pb, k - pb);
+		} else {
+			r->name = intern(p, s + pb, k - pb, src_of(p, pb));
+		}
+	}
 	*i = k;
 	return 0;
 }
@@ -327,11 +441,11 @@ static int parse_var(struct parser *p, const char *s, size_t n, size_t *i)
 {
 	struct tmpl *t = p->t;
 	size_t k = *i, nf = 0, first = t->nfilts;
-	uint32_t id;
+	struct ref ref;
 	int raw = 0;
 	struct node *nd;
 
-	if (parse_name(p, s, n, &k, &id))
+	if (parse_ref(p, s, n, &k, &ref))
 		return -1;
 	for (;;) {
 		size_t fb, j;
@@ -400,7 +514,7 @@ static int parse_var(struct parser *p, const char *s, size_t n, size_t *i)
 		}
 	}
 	nd = add_node(t, OP_VAR);
-	nd->name = id;
+	set_ref(nd, &ref);
 	nd->raw = (unsigned char)raw;
 	nd->filt = first;
 	nd->nfilt = nf;
@@ -409,7 +523,7 @@ static int parse_var(struct parser *p, const char *s, size_t n, size_t *i)
 }
 
 enum tag { TAG_VAR, TAG_COMMENT, TAG_IF, TAG_UNLESS, TAG_ELSE, TAG_END_IF,
-	   TAG_END_UNLESS };
+	   TAG_END_UNLESS, TAG_EACH, TAG_END_EACH };
 
 static int word_is(const char *s, size_t n, size_t k, const char *w)
 {
@@ -419,9 +533,20 @@ static int word_is(const char *s, size_t n, size_t k, const char *w)
 		(k + m == n || !namelike((unsigned char)s[k + m]));
 }
 
-static const char *block_name(int unless)
+static const char *const block_words[] = { "if", "unless", "each" };
+
+static const char *block_name(int kind)
 {
-	return unless ? "{{#unless}}" : "{{#if}}";
+	return kind == B_EACH ? "{{#each}}" : kind == B_UNLESS ? "{{#unless}}" : "{{#if}}";
+}
+
+/* Which block word is at s[k] ("if", "unless", "each"), or -1. */
+static int block_word(const char *s, size_t n, size_t k)
+{
+	for (int w = 0; w < (int)ARRAY_SIZE(block_words); w++)
+		if (word_is(s, n, k, block_words[w]))
+			return w;
+	return -1;
 }
 
 /*
@@ -455,81 +580,91 @@ static int parse_tag(struct parser *p, const char *s, size_t n, size_t j,
 	n = le; /* tags end on their line */
 
 	if (k < n && s[k] == '#') {
-		int unless;
-		uint32_t id;
+		int bk;
+		struct ref ref;
 		struct node *nd;
 		struct block *b;
+		char what[24];
 
 		k++;
-		if (word_is(s, n, k, "if"))
-			unless = 0;
-		else if (word_is(s, n, k, "unless"))
-			unless = 1;
-		else {
+		if ((bk = block_word(s, n, k)) < 0) {
 			size_t e = k;
 
 			while (e < n && namelike((unsigned char)s[e]))
 				e++;
 			return error_at(p, src_of(p, k),
-					"unknown block {{#%.*s}} (known: #if, #unless)",
+					"unknown block {{#%.*s}} (known: #if, #unless, #each)",
 					(int)(e - k), s + k);
 		}
-		k += unless ? 6 : 2;
+		k += strlen(block_words[bk]);
 		if (k >= n || !is_blank((unsigned char)s[k]))
 			return error_at(p, src_of(p, k), "expected a name after #%s",
-					unless ? "unless" : "if");
+					block_words[bk]);
 		k = skip_blank(s, n, k);
-		if (parse_name(p, s, n, &k, &id) ||
-		    expect_close(p, s, n, &k, unless ? "{{#unless NAME" : "{{#if NAME"))
+		snprintf(what, sizeof what, "{{#%s NAME", block_words[bk]);
+		if (parse_ref(p, s, n, &k, &ref) || expect_close(p, s, n, &k, what))
 			return -1;
 		if (p->depth == TMPL_MAX_DEPTH)
 			return error_at(p, src_of(p, j),
-					"conditionals nested too deeply (more than %d)",
+					"blocks nested too deeply (more than %d)",
 					TMPL_MAX_DEPTH);
 		b = &p->stack[p->depth++];
-		b->unless = unless;
+		b->unless = bk;
 		b->if_node = t->nnodes;
 		b->has_else = 0;
 		b->src = src_of(p, j);
-		nd = add_node(t, OP_IF);
-		nd->name = id;
-		nd->neg = (unsigned char)unless;
-		*kind = unless ? TAG_UNLESS : TAG_IF;
+		nd = add_node(t, bk == B_EACH ? OP_EACH : OP_IF);
+		set_ref(nd, &ref);
+		nd->neg = (unsigned char)(bk == B_UNLESS);
+		if (bk == B_EACH)
+			p->loops++;
+		*kind = bk == B_EACH ? TAG_EACH : bk == B_UNLESS ? TAG_UNLESS : TAG_IF;
 		*end = k;
 		return 0;
 	}
 	if (k < n && s[k] == '/') {
-		int unless;
+		int bk;
 		struct block *b;
 		int bl, bc;
+		char what[16];
 
 		k++;
-		if (word_is(s, n, k, "if"))
-			unless = 0;
-		else if (word_is(s, n, k, "unless"))
-			unless = 1;
-		else
+		if ((bk = block_word(s, n, k)) < 0)
 			return error_at(p, src_of(p, k),
-					"unknown closing tag (expected {{/if}} or {{/unless}})");
-		k += unless ? 6 : 2;
-		if (expect_close(p, s, n, &k, unless ? "{{/unless" : "{{/if"))
+					"unknown closing tag (expected {{/if}}, {{/unless}} or {{/each}})");
+		k += strlen(block_words[bk]);
+		snprintf(what, sizeof what, "{{/%s", block_words[bk]);
+		if (expect_close(p, s, n, &k, what))
 			return -1;
 		if (!p->depth)
 			return error_at(p, src_of(p, j), "{{/%s}} without %s",
-					unless ? "unless" : "if", block_name(unless));
+					block_words[bk], block_name(bk));
 		b = &p->stack[p->depth - 1];
-		if (b->unless != unless) {
+		if (b->unless != bk) {
 			position(p, b->src, &bl, &bc);
 			return error_at(p, src_of(p, j), "{{/%s}} closes %s opened at %d:%d",
-					unless ? "unless" : "if", block_name(b->unless),
-					bl, bc);
+					block_words[bk], block_name(b->unless), bl, bc);
 		}
-		if (b->has_else)
+		if (bk == B_EACH) {
+			/* NEXT ends the body; with an {{else}} it is already
+			 * there (the else branch follows it) */
+			t->nodes[b->if_node].next = b->has_else ? b->jump_node : t->nnodes;
+			if (!b->has_else) {
+				b->jump_node = t->nnodes;
+				add_node(t, OP_NEXT);
+				t->nodes[b->if_node].target = t->nnodes;
+				p->loops--;
+			}
+			/* NEXT: on to target when done, else back to poff */
 			t->nodes[b->jump_node].target = t->nnodes;
-		else
+			t->nodes[b->jump_node].poff = b->if_node + 1;
+		} else if (b->has_else) {
+			t->nodes[b->jump_node].target = t->nnodes;
+		} else {
 			t->nodes[b->if_node].target = t->nnodes;
+		}
 		p->depth--;
-		*kind = unless ? TAG_END_UNLESS : TAG_END_IF;
+		*kind = bk == B_EACH ? TAG_END_EACH : bk == B_UNLESS ? TAG_END_UNLESS : TAG_END_IF;
 		*end = k;
 		return 0;
 	}
@@ -542,7 +677,7 @@ static int parse_tag(struct parser *p, const char *s, size_t n, size_t j,
 			return -1;
 		if (!p->depth)
 			return error_at(p, src_of(p, j),
-					"{{else}} without {{#if}} or {{#unless}}");
+					"{{else}} without {{#if}}, {{#unless}} or {{#each}}");
 		b = &p->stack[p->depth - 1];
 		if (b->has_else) {
 			position(p, b->src, &bl, &bc);
@@ -551,8 +686,10 @@ static int parse_tag(struct parser *p, const char *s, size_t n, size_t j,
 		}
 		b->has_else = 1;
 		b->jump_node = t->nnodes;
-		add_node(t, OP_JUMP);
+		add_node(t, b->unless == B_EACH ? OP_NEXT : OP_JUMP);
 		t->nodes[b->if_node].target = t->nnodes;
+		if (b->unless == B_EACH)	/* the else branch is outside the loop */
+			p->loops--;
 		*kind = TAG_ELSE;
 		*end = k;
 		return 0;
@@ -583,6 +720,7 @@ static int parse_part(struct parser *p, const char *s, size_t n,
 	p->segs = segs;
 	p->nsegs = nsegs;
 	p->depth = 0;
+	p->loops = 0;
 	r->start = t->barrier = t->nnodes;
 	while (i < n) {
 		const char *b = memchr(s + i, '{', n - i);
@@ -653,7 +791,7 @@ static int parse_part(struct parser *p, const char *s, size_t n,
 		struct block *bl = &p->stack[p->depth - 1];
 
 		return error_at(p, bl->src, "%s is never closed (expected {{/%s}})",
-				block_name(bl->unless), bl->unless ? "unless" : "if");
+				block_name(bl->unless), block_words[bl->unless]);
 	}
 	r->end = t->nnodes;
 	r->present = 1;
@@ -1160,10 +1298,160 @@ static int truthy(const char *v, size_t n)
 		!(n == 5 && !ascii_ncasecmp(v, "false", 5));
 }
 
+/* One {{#each}} being run: its items are the children of a JSON array
+ * or object (owned: parsed from a caller's value, freed at the end). */
+struct frame {
+	cJSON *owned;
+	const cJSON *item;
+	size_t index;
+};
+
+struct run {
+	const struct tmpl *t;
+	tmpl_lookup lookup;
+	void *ctx;
+	struct frame fr[TMPL_MAX_DEPTH];
+	size_t nfr;
+	unsigned long budget; /* loop iterations left */
+};
+
+/* The JSON value of a path in the item of the ref's loop, or NULL. A
+ * part is an object's key, or an array's index (0-based). */
+static const cJSON *item_at(const struct run *st, const struct node *nd)
+{
+	const cJSON *v = st->fr[nd->scope - 1].item;
+	const char *p = st->t->pool.buf + nd->poff, *e = p + nd->plen;
+
+	while (v && p < e) {
+		const char *d = memchr(p, '.', (size_t)(e - p));
+		size_t l = d ? (size_t)(d - p) : (size_t)(e - p);
+		const cJSON *c = NULL;
+
+		if (cJSON_IsObject(v)) {
+			for (c = v->child; c; c = c->next)
+				if (c->string && strlen(c->string) == l && !memcmp(c->string, p, l))
+					break;
+		} else if (cJSON_IsArray(v) && l && l < 10) {
+			size_t k = 0, idx = 0;
+
+			while (k < l && ascii_isdigit((unsigned char)p[k]))
+				idx = idx * 10 + (size_t)(p[k++] - '0');
+			if (k == l && (l == 1 || p[0] != '0'))
+				for (c = v->child; c && idx; c = c->next)
+					idx--;
+		}
+		v = c;
+		p += l + (d ? 1 : 0);
+	}
+	return v;
+}
+
+/* A JSON value as a template value: a string as it is, a number in its
+ * shortest form, true/false, an array or object as JSON text; null and
+ * nothing are missing (NULL). */
+static const char *json_text(const cJSON *v, struct sb *buf, size_t *len)
+{
+	sb_reset(buf);
+	if (!v || cJSON_IsNull(v) || cJSON_IsInvalid(v))
+		return NULL;
+	if (cJSON_IsString(v)) {
+		*len = v->valuestring ? strlen(v->valuestring) : 0;
+		return v->valuestring ? v->valuestring : "";
+	}
+	if (cJSON_IsTrue(v)) {
+		sb_adds(buf, "true");
+	} else if (cJSON_IsFalse(v)) {
+		sb_adds(buf, "false");
+	} else if (cJSON_IsNumber(v)) {
+		char num[40];
+
+		if (v->valuedouble != v->valuedouble || v->valuedouble > 1e308 ||
+		    v->valuedouble < -1e308)
+			return NULL;
+		for (int prec = 15; prec <= 17; prec++) {
+			snprintf(num, sizeof num, "%.*g", prec, v->valuedouble);
+			if (strtod(num, NULL) == v->valuedouble)
+				break;
+		}
+		sb_adds(buf, num);
+	} else {
+		char *j = cJSON_PrintUnformatted(v);
+
+		if (!j)
+			return NULL;
+		sb_adds(buf, j);
+		cJSON_free(j);
+	}
+	*len = buf->len;
+	return buf->buf;
+}
+
+/* The value a VAR or IF node reads, or NULL when missing. */
+static const char *ref_text(struct run *st, const struct node *nd, struct sb *buf,
+			    size_t *len)
+{
+	const char *v;
+
+	*len = 0;
+	if (nd->at) {
+		const struct frame *f = &st->fr[nd->scope - 1];
+
+		sb_reset(buf);
+		switch (nd->at) {
+		case AT_INDEX: sb_addf(buf, "%zu", f->index); break;
+		case AT_NUMBER: sb_addf(buf, "%zu", f->index + 1); break;
+		case AT_FIRST: sb_adds(buf, f->index ? "false" : "true"); break;
+		case AT_LAST: sb_adds(buf, f->item->next ? "false" : "true"); break;
+		default:
+			if (f->item->string)
+				sb_adds(buf, f->item->string);
+			else
+				sb_addf(buf, "%zu", f->index);
+		}
+		*len = buf->len;
+		return buf->buf ? buf->buf : "";
+	}
+	if (nd->scope)
+		return json_text(item_at(st, nd), buf, len);
+	v = st->lookup(st->ctx, st->t->names[nd->name].s, len);
+	if (!v)
+		*len = 0;
+	return v;
+}
+
+/* OP_EACH: the first item of the value's array or object (entering the
+ * loop, 1), or none (0). */
+static int each_enter(struct run *st, const struct node *nd)
+{
+	cJSON *owned = NULL;
+	const cJSON *a = NULL;
+
+	if (nd->at) {
+		a = NULL;
+	} else if (nd->scope) {
+		a = item_at(st, nd);
+	} else {
+		size_t len;
+		const char *v = st->lookup(st->ctx, st->t->names[nd->name].s, &len);
+
+		/* a caller's value that is a JSON array (or object) as text */
+		if (v && len && (v[0] == '[' || v[0] == '{'))
+			a = owned = cJSON_ParseWithLength(v, len);
+	}
+	if (!a || !(cJSON_IsArray(a) || cJSON_IsObject(a)) || !a->child) {
+		cJSON_Delete(owned);
+		return 0;
+	}
+	st->fr[st->nfr++] = (struct frame){ owned, a->child, 0 };
+	return 1;
+}
+
 static void render(const struct tmpl *t, const struct range *r, enum mode m,
 		   tmpl_lookup lookup, void *ctx, struct sb *out)
 {
-	struct sb tmp[2] = { SB_INIT, SB_INIT };
+	struct sb tmp[2] = { SB_INIT, SB_INIT }, vbuf = SB_INIT;
+	struct run st = { .t = t, .lookup = lookup, .ctx = ctx,
+			  .budget = TMPL_MAX_ITERATIONS };
 	size_t pc = r->start;
 
 	while (pc < r->end) {
@@ -1179,9 +1467,7 @@ static void render(const struct tmpl *t, const struct range *r, enum mode m,
 		case OP_VAR: {
 			int w = 0;
 
-			v = lookup(ctx, t->names[nd->name].s, &len);
-			if (!v)
-				len = 0;
+			v = ref_text(&st, nd, &vbuf, &len);
 			for (size_t f = nd->filt; f < nd->filt + nd->nfilt; f++) {
 				const struct filt *fl = &t->filts[f];
 
@@ -1204,16 +1490,45 @@ static void render(const struct tmpl *t, const struct range *r, enum mode m,
 			break;
 		}
 		case OP_IF:
-			v = lookup(ctx, t->names[nd->name].s, &len);
+			v = ref_text(&st, nd, &vbuf, &len);
 			pc = truthy(v, v ? len : 0) != nd->neg ? pc + 1 : nd->target;
 			break;
+		case OP_EACH:
+			if (!each_enter(&st, nd))
+				pc = nd->target;	/* no items: the else branch */
+			else if (!st.budget) {	/* items, but no more rounds */
+				cJSON_Delete(st.fr[--st.nfr].owned);
+				pc = t->nodes[nd->next].target;
+			} else {
+				st.budget--;
+				pc++;
+			}
+			break;
+		case OP_NEXT: {
+			struct frame *f = &st.fr[st.nfr - 1];
+
+			if (f->item->next && st.budget) {
+				st.budget--;
+				f->item = f->item->next;
+				f->index++;
+				pc = nd->poff;
+			} else {
+				cJSON_Delete(f->owned);
+				st.nfr--;
+				pc = nd->target;
+			}
+			break;
+		}
 		default:
 			pc = nd->target;
 			break;
 		}
 	}
+	while (st.nfr)
+		cJSON_Delete(st.fr[--st.nfr].owned);
 	sb_free(&tmp[0]);
 	sb_free(&tmp[1]);
+	sb_free(&vbuf);
 }
 
 int tmpl_render_header(const struct tmpl *t, size_t i, tmpl_lookup lookup,

@@ -46,6 +46,10 @@
  *   {{#unless name}}..{{else}}..{{/unless}}  non-empty and not "0" or
  *                             "false" (ASCII case-insensitive); nested
  *                             up to TMPL_MAX_DEPTH
+ *   {{#each name}}..{{else}}..{{/each}}  the body once per item of the
+ *                             value, a JSON array (or object: its members)
+ *                             as text; the else branch when there is no
+ *                             item (missing, empty, not JSON, a scalar)
  *   {{! comment }}            dropped (may span lines, ends at the first }})
  *   \{{                       a literal "{{"; before "{{", 2N backslashes
  *                             print N and 2N+1 print N and a literal "{{"
@@ -57,6 +61,22 @@
  * case is an error (names are stored lower case). "else" is reserved.
  * Tags hold no line break (except comments): a "{{" without "}}" on its
  * line is an "unclosed {{" error at the "{{".
+ *
+ * Inside {{#each}} a name is a path in the item: "name", "a.b" (keys;
+ * here ASCII upper case is allowed, as JSON keys are the data's own),
+ * "tags.0" (an array's index), "this" (the item itself), "this.name".
+ * Each leading "../" goes one loop out, to the caller's names at the
+ * top: {{../first_name}}; {{#each ../attr.recs}} loops over a caller's
+ * value inside a loop. The loop's @ names: @index (0-based), @number
+ * (1-based), @first and @last ("true"/"false", for #if and #unless),
+ * @key (an object member's key; an array's index). An item's value is
+ * a string as it is, a number in its shortest form (129.5, 20), true or
+ * false, null missing, an array or object as JSON text; every value is
+ * escaped in HTML like any other. Only the caller's names are listed by
+ * tmpl_name(). Loops count in TMPL_MAX_DEPTH with #if and #unless; one
+ * render runs at most TMPL_MAX_ITERATIONS rounds of all its loops, later
+ * items are left out. @ names, "this" and "../" outside a loop, and too
+ * many "../", are errors.
  *
  * Filters:
  *   default:"text"  the text when the value is missing or empty ("")
@@ -70,7 +90,7 @@
  * The argument of default is a double-quoted string with \" and \\.
  *
  * Block tags alone on a line ({{#if}}, {{else}}, {{/if}}, {{#unless}},
- * {{/unless}}, {{! }}) with only spaces or tabs around them take their
+ * {{/unless}}, {{#each}}, {{/each}}, {{! }}) with only spaces or tabs around them take their
  * whole line with them in bodies, so
  *
  *     {{#if plan}}
@@ -113,7 +133,8 @@
 #include "util.h"
 
 #define TMPL_MAX_LEN     (4u << 20) /* bytes of template file */
-#define TMPL_MAX_DEPTH   32         /* nesting of #if / #unless */
+#define TMPL_MAX_DEPTH   32         /* nesting of #if / #unless / #each */
+#define TMPL_MAX_ITERATIONS 10000   /* rounds of all #each loops in one render */
 #define TMPL_MAX_HEADERS 64
 
 /* Where and why parsing failed: line and col are 1-based, col counts UTF-8

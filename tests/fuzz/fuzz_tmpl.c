@@ -16,6 +16,11 @@
  * - the HTML part never shows a value's '<' unescaped (values hold
  *   "<script>"): unless a raw filter is used, it has no more '<' than the
  *   template file (template text is copied at most once, tags drop some);
+ *   with {{#each}}, which copies its body once per item, it has no
+ *   "<script" unless the template has;
+ * - {{#each}} over the JSON values (arrays of objects with hostile
+ *   strings, nested arrays, an object, broken JSON) keeps all of the above,
+ *   and a render stays bounded (TMPL_MAX_ITERATIONS);
  * - rendering twice gives the same bytes;
  * - the message crm-send makes of them (mime_build with the rendered
  *   Subject, the other headers that are not reserved, text and HTML) has
@@ -48,6 +53,14 @@ static const struct val vals[] = {
 	V("attr.size", "42"),
 	V("attr.\xd1\x80\xd0\xb0\xd0\xb7\xd0\xbc\xd0\xb5\xd1\x80", "XL"),
 	V("unsubscribe_url", "https://shop.example/u?a=1&b=<2>"),
+	V("attr.recs", "[{\"name\":\"<script>alert(1)</script>\",\"price\":129.5,"
+		       "\"tags\":[\"a\\r\\nBcc: x@y\",\"\\u0000\\u001b\"]},"
+		       "{\"name\":\"Hat & <b>\",\"price\":null,\"Size\":\"XL\"},"
+		       "\"plain\",1e308,true,[1,[2,[3]]],{}]"),
+	V("attr.obj", "{\"a\":\"<i>\",\"b\":{\"c\":[\"d\"]}}"),
+	V("attr.grid", "[[1,2,3],[4,5],[],[[6]]]"),
+	V("attr.bad", "[1,{\"a\":"),
+	V("attr.empty", "[]"),
 };
 
 static size_t nlookups;
@@ -210,7 +223,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		FZ_CHECK(!tmpl_has_text(t), "the text part does not render");
 	if (render(t, 1, &out) == 0) {
 		check_body(&out, "html");
-		if (!fz_memmem(text, size, "raw") &&
+		if (fz_memmem(text, size, "#each")) {
+			if (!fz_memmem(text, size, "raw") && !fz_memmem(text, size, "<script") &&
+			    fz_memmem(out.buf, out.len, "<script")) {
+				fz_dump("html", out.buf, out.len);
+				FZ_CHECK(0, "a value's '<' is not escaped in HTML (#each)");
+			}
+		} else if (!fz_memmem(text, size, "raw") &&
 		    fz_count(out.buf, out.len, '<') > fz_count(text, size, '<')) {
 			fz_dump("html", out.buf, out.len);
 			FZ_CHECK(0, "a value's '<' is not escaped in HTML");

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "diag.h"
+#include "imp_int.h"
 #include "tap.h"
 #include "util.h"
 
@@ -21,6 +22,18 @@ static const char *value(const char *v, size_t n, int personal)
 	diag_value(&sb, v, n, personal);
 	return sb.buf;
 }
+
+/* imp_clean_text() (imp_val.c): what a text field keeps, or "(dropped)" */
+static const char *clean(const char *v, size_t n, int lines)
+{
+	static struct sb sb = SB_INIT;
+
+	if (imp_clean_text(v, n, lines, &sb) < 0)
+		return "(dropped)";
+	return sb.buf;
+}
+
+#define C(lit, lines) clean(lit, sizeof(lit) - 1, lines)
 
 static const char *name(const char *v)
 {
@@ -92,6 +105,22 @@ int main(void)
 	       "\"\\x1b\\x1b\\x1b\\x1b\\x1b\\x1b\\x1b\\x1b\\x1b\\x1b\\x1b\\x1b\\x1b\\x1b\\x1b\\x1b"
 	       "\\x1b\\x1b\\x1b\\x1b\\x1b\\x1b\\x1b\\x1b\\x1b\\x1b\\x1b\\x1b\\x1b\\x1b\\x1b\\x1b...\"",
 	       "capped by characters, not by what they become");
+
+	/* text fields (issue 15): line breaks kept as LF in a multi-line
+	 * value (city, names, attributes), tab always; other C0 controls
+	 * drop the field */
+	is_str(C("New\nYork", 1), "New\nYork", "multi-line: LF kept");
+	is_str(C("New\r\nYork\r\n", 1), "New\nYork\n", "multi-line: CRLF becomes LF");
+	is_str(C("a\rb\r\r\nc", 1), "a\nb\n\nc", "multi-line: a lone CR is a line end");
+	is_str(C("a\tb", 1), "a\tb", "multi-line: tab kept");
+	is_str(C("a\tb", 0), "a\tb", "one line: tab kept");
+	is_str(C("New\nYork", 0), "(dropped)", "one line (ids): LF refused");
+	is_str(C("a\rb", 0), "(dropped)", "one line: CR refused");
+	is_str(C("Kaz\x01an", 1), "(dropped)", "multi-line: other C0 refused");
+	is_str(C("x\x1b[2J", 1), "(dropped)", "multi-line: ESC refused");
+	is_str(C("a\0b", 1), "(dropped)", "multi-line: NUL refused");
+	is_str(C("caf\xc3\xa9\x7f", 1), "caf\xc3\xa9\x7f", "UTF-8 and DEL are text");
+	is_str(C("", 1), "", "empty stays empty");
 
 	/* column names: the same rule, no quotes */
 	is_str(name("Order Total"), "Order Total", "name shown");

@@ -356,6 +356,148 @@ static void test_conditionals(void)
 	}
 }
 
+/* {{#each}} (issue 15): loops over a JSON array (or object) value */
+static void test_each(void)
+{
+	static const char *const kv[] = {
+		"first_name", "Ann",
+		"attr.recs", "[{\"name\":\"Boots\",\"price\":129.5,\"tags\":[\"new\",\"sale\"]},"
+			     "{\"name\":\"Tom & Jerry's <hat>\",\"price\":20,\"Size\":\"XL\"},"
+			     "{\"name\":\"Socks\",\"price\":null,\"tags\":[]}]",
+		"attr.empty", "[]",
+		"attr.text", "just text",
+		"attr.num", "42",
+		"attr.obj", "{\"a\":1,\"b\":\"two\"}",
+		"attr.nums", "[1, 2.5, -3, 1e300, true, false, null, \"s\", [1,2], {\"k\":\"v\"}]",
+		"attr.grid", "[[1,2],[3]]",
+		"attr.bad", "[1, 2",
+		"attr.big", "[0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0]",
+		NULL
+	};
+
+	TEXT_IS("{{#each attr.recs}}{{name}} {{price}};{{/each}}", kv,
+		"Boots 129.5;Tom & Jerry's <hat> 20;Socks ;\n", "each: item keys");
+	TEXT_IS("{{#each attr.recs}}{{@index}}/{{@number}}:{{#if @first}}F{{/if}}"
+		"{{#if @last}}L{{/if}}{{#unless @last}}, {{/unless}}{{/each}}", kv,
+		"0/1:F, 1/2:, 2/3:L\n", "each: @index, @number, @first, @last");
+	TEXT_IS("{{#each attr.recs}}{{name}} for {{../first_name}}|{{/each}}", kv,
+		"Boots for Ann|Tom & Jerry's <hat> for Ann|Socks for Ann|\n",
+		"each: ../ reaches the caller's names");
+	TEXT_IS("{{#each attr.recs}}{{first_name}}.{{/each}}", kv, "...\n",
+		"each: a bare name is the item's, not the caller's");
+	TEXT_IS("{{#each attr.recs}}{{#each tags}}{{this}}@{{../name}}{{@index}} {{/each}}{{/each}}",
+		kv, "new@Boots0 sale@Boots1 \n", "each: nested, this, ../ to the outer item");
+	TEXT_IS("{{#each attr.grid}}[{{#each this}}{{this}}{{../../first_name}}{{/each}}]{{/each}}",
+		kv, "[1Ann2Ann][3Ann]\n", "each: arrays of arrays, ../../");
+	TEXT_IS("{{#each attr.recs}}{{tags.1|default:\"-\"}}{{Size}}{{this.name|upper}} {{/each}}",
+		kv, "saleBOOTS -XLTOM & JERRY'S <HAT> -SOCKS \n",
+		"each: paths with an array index, keys with upper case, this.KEY, filters");
+	TEXT_IS("{{#each attr.empty}}x{{else}}none{{/each}}", kv, "none\n", "each: empty array: else");
+	TEXT_IS("{{#each missing}}x{{else}}none{{/each}}|{{#each attr.text}}x{{/each}}|"
+		"{{#each attr.num}}x{{else}}n{{/each}}|{{#each attr.bad}}x{{else}}bad{{/each}}",
+		kv, "none||n|bad\n", "each: missing, text, number, broken JSON: no items");
+	TEXT_IS("{{#each attr.recs}}{{name}}{{else}}none{{/each}}", kv,
+		"BootsTom & Jerry's <hat>Socks\n", "each: else not taken when there are items");
+	TEXT_IS("{{#each attr.obj}}{{@key}}={{this}} {{/each}}", kv, "a=1 b=two \n",
+		"each: an object's members, @key");
+	TEXT_IS("{{#each attr.nums}}{{this}}|{{/each}}", kv,
+		"1|2.5|-3|1e+300|true|false||s|[1,2]|{\"k\":\"v\"}|\n",
+		"each: numbers short, true/false, null missing, JSON for arrays and objects");
+	TEXT_IS("{{#each attr.nums}}{{#if this}}T{{else}}F{{/if}}{{/each}}", kv, "TTTTTFFTTT\n",
+		"each: #if on items (false and null are false)");
+	TEXT_IS("{{#each attr.recs}}{{#each ../attr.recs}}{{@index}}{{/each}}-{{/each}}", kv,
+		"012-012-012-\n", "each: ../ loop over a caller's value inside a loop");
+	TEXT_IS("A\n{{#each attr.recs}}\n- {{name}}\n{{/each}}\nB\n", kv,
+		"A\n- Boots\n- Tom & Jerry's <hat>\n- Socks\nB\n",
+		"each: standalone tags take their lines");
+	HTML_IS("--- html ---\n{{#each attr.recs}}<li>{{name}}</li>{{/each}}", kv,
+		"<li>Boots</li><li>Tom &amp; Jerry&#39;s &lt;hat&gt;</li><li>Socks</li>\n",
+		"each: HTML-escaped like other values");
+	HTML_IS("--- html ---\n{{#each attr.recs}}{{name|raw}}{{/each}}", kv,
+		"BootsTom & Jerry's <hat>Socks\n", "each: raw");
+	{
+		/* a header is one line whatever the items hold */
+		struct vals v = { kv, 0 };
+		struct sb out = SB_INIT;
+		struct tmpl *t = parse("Subject: {{#each attr.nums}}{{this}} {{/each}}\n\nx\n");
+
+		ok(t && !tmpl_render_header(t, 0, lookup, &v, &out) &&
+		   !strcmp(out.buf, "1 2.5 -3 1e+300 true false  s [1,2] {\"k\":\"v\"} "),
+		   "each: in a header");
+		sb_free(&out);
+		tmpl_free(t);
+	}
+	{
+		/* the names crm-send checks: the caller's only */
+		struct tmpl *t = parse("{{#each attr.recs}}{{name}}{{../first_name}}{{#each tags}}"
+				       "{{this}}{{../../city}}{{/each}}{{/each}}{{#if @first}}{{/if}}");
+		int line, col;
+
+		ok(!t, "each: @first outside a loop is an error");
+		tmpl_free(t);
+		t = parse("{{#each attr.recs}}{{name}}{{../first_name}}{{#each tags}}"
+			  "{{this}}{{../../city}}{{/each}}{{/each}}");
+		ok(t && tmpl_nnames(t) == 3, "each: three caller's names");
+		if (t) {
+			is_str(tmpl_name(t, 0, &line, &col), "attr.recs", "each: the loop's value");
+			is_str(tmpl_name(t, 1, &line, &col), "first_name", "each: ../first_name");
+			ok(line == 1 && col == 33, "each: its position %d:%d", line, col);
+			is_str(tmpl_name(t, 2, NULL, NULL), "city", "each: ../../city");
+		}
+		tmpl_free(t);
+	}
+	{
+		/* at most TMPL_MAX_ITERATIONS rounds in one render */
+		char *g = render_text("{{#each attr.big}}{{#each ../attr.big}}{{#each ../../attr.big}}"
+				      "x{{/each}}{{/each}}{{/each}}", kv);
+		ok(strlen(g) > TMPL_MAX_ITERATIONS - 200 && strlen(g) < TMPL_MAX_ITERATIONS,
+		   "each: rounds are capped (%zu of 1,000,000 rendered)", strlen(g));
+		free(g);
+	}
+	{
+		/* nesting: #each counts with #if and #unless */
+		struct sb s = SB_INIT;
+		struct tmpl_err err;
+		struct tmpl *t;
+
+		for (int i = 0; i < TMPL_MAX_DEPTH; i++)
+			sb_adds(&s, i % 2 ? "{{#each this}}" : "{{#each attr.grid}}");
+		for (int i = 0; i < TMPL_MAX_DEPTH; i++)
+			sb_adds(&s, "{{/each}}");
+		t = tmpl_parse(s.buf, s.len, &err);
+		ok(t != NULL, "each: nesting of %d parses", TMPL_MAX_DEPTH);
+		tmpl_free(t);
+		sb_reset(&s);
+		for (int i = 0; i <= TMPL_MAX_DEPTH; i++)
+			sb_adds(&s, "{{#each x}}");
+		t = tmpl_parse(s.buf, s.len, &err);
+		ok(!t && err.line == 1 && err.col == 1 + 11 * TMPL_MAX_DEPTH &&
+		   strstr(err.msg, "nested too deeply"), "each: nesting of %d is an error",
+		   TMPL_MAX_DEPTH + 1);
+		sb_free(&s);
+	}
+
+	parse_fails("{{#each x}}a", 1, 1, "{{#each}} is never closed", "each: unclosed");
+	parse_fails("{{#each x}}\n{{/if}}", 2, 1, "{{/if}} closes {{#each}} opened at 1:1",
+		    "each: closed by /if");
+	parse_fails("{{#if x}}{{/each}}", 1, 10, "{{/each}} closes {{#if}} opened at 1:1",
+		    "each: /each closes if");
+	parse_fails("a {{/each}}", 1, 3, "{{/each}} without {{#each}}", "each: /each alone");
+	parse_fails("{{#each}}x{{/each}}", 1, 8, "expected a name after #each", "each: no name");
+	parse_fails("{{#each x}}{{else}}{{else}}{{/each}}", 1, 20,
+		    "second {{else}} in {{#each}} opened at 1:1", "each: two elses");
+	parse_fails("{{@index}}", 1, 3, "@index outside {{#each}}", "each: @index outside");
+	parse_fails("{{#each x}}{{@idx}}{{/each}}", 1, 14, "unknown @idx", "each: unknown @");
+	parse_fails("{{this}}", 1, 3, "\"this\" outside {{#each}}", "each: this outside");
+	parse_fails("{{../x}}", 1, 3, "\"../\" outside {{#each}}", "each: ../ outside");
+	parse_fails("{{#each x}}{{../../y}}{{/each}}", 1, 14, "too many \"../\" (1 {{#each}} around)",
+		    "each: ../ above the top");
+	parse_fails("{{#each x}}{{else}}{{@index}}{{/each}}", 1, 22, "@index outside {{#each}}",
+		    "each: the else branch is outside the loop");
+	parse_fails("{{#each x}}{{Name}}{{/each}}\n{{Name}}", 2, 3, "names are lower case",
+		    "each: upper case in an item's key only");
+}
+
 static void test_escaping(void)
 {
 	static const char *const kv[] = {
@@ -501,7 +643,8 @@ static void test_errors(void)
 		    "second {{else}} in {{#if}} opened at 1:1", "two elses");
 	parse_fails("{{#unless x}}\n  {{/if}}", 2, 3, "{{/if}} closes {{#unless}} opened at 1:1",
 		    "if closing unless");
-	parse_fails("{{#each x}}{{/each}}", 1, 4, "unknown block {{#each}}", "unknown block");
+	parse_fails("{{#for x}}{{/for}}", 1, 4, "unknown block {{#for}} (known: #if, #unless, #each)",
+		    "unknown block");
 	parse_fails("{{#if}}x{{/if}}", 1, 6, "expected a name after #if", "if without name");
 	parse_fails("{{#if X}}x{{/if}}", 1, 7, "bad name", "if with a bad name");
 	parse_fails("{{/end}}", 1, 4, "unknown closing tag", "unknown closing tag");
@@ -659,6 +802,7 @@ int main(void)
 	test_file_format();
 	test_values_filters();
 	test_conditionals();
+	test_each();
 	test_escaping();
 	test_safety();
 	test_names();
