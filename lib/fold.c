@@ -41,7 +41,8 @@ static const struct {
 	{ 0x1ecc, 0x1ee3, "o" }, { 0x1ee4, 0x1ef1, "u" }, { 0x1ef2, 0x1ef9, "y" },
 };
 
-/* Decodes one code point; a malformed byte is returned as 0x110000 + it. */
+/* Decodes one code point; a malformed byte is returned as 0x110000 + it
+ * (and counts as one byte). */
 static size_t dec(const unsigned char *s, size_t n, unsigned *cp)
 {
 	unsigned c = s[0], v;
@@ -66,6 +67,11 @@ static size_t dec(const unsigned char *s, size_t n, unsigned *cp)
 			goto bad;
 		v = v << 6 | (s[i] & 0x3f);
 	}
+	/* overlong forms, surrogates and past U+10FFFF are malformed too
+	 * (a key must not get a byte such a sequence hides) */
+	if ((k == 2 && v < 0x800) || (k == 3 && (v < 0x10000 || v > 0x10ffff)) ||
+	    (v >= 0xd800 && v <= 0xdfff))
+		goto bad;
 	*cp = v;
 	return k + 1;
 bad:

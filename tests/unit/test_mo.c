@@ -123,6 +123,10 @@ static void test_fold(void)
 		{ "e\xcc\x81", "e" },	/* combining acute */
 		{ "\xc2\xa0 Chile\xc2\xa0", "chile" }, { "日本", "日本" },
 		{ "a\xff" "b", "a\xff" "b" }, { "", "" }, { "-/.", "" },
+		/* beyond U+10FFFF, overlong, a surrogate: bytes kept, nothing
+		 * decoded (fuzz_mo found 0xf4 0x90 0x80 0x90 giving 0x10) */
+		{ "\xf4\x90\x80\x90", "\xf4\x90\x80\x90" },
+		{ "\xe0\x81\x81", "\xe0\x81\x81" }, { "\xed\xa0\x80", "\xed\xa0\x80" },
 	};
 	char key[FOLD_MAX + 1], big[FOLD_MAX + 2];
 	size_t i;
