@@ -68,6 +68,25 @@ crm-import: j.jsonl:2: warning: invalid country \"Narnia\": unknown country; fie
 		"$(grep warning err)"
 '
 
+test_expect 'past 100 distinct values the rest are summed up; -v shows all, -q none' '
+	{
+		printf "id,country\n"
+		i=1
+		while [ $i -le 150 ]; do
+			printf "X%d,Nowhere%d\nY%d,Nowhere%d\n" $i $i $i $i
+			i=$((i + 1))
+		done
+	} >many.csv &&
+	run 0 crm-import customers many.csv &&
+	expect_eq 100 "$(grep -c "warning: invalid country" err)" &&
+	expect_grep "many.csv:200: warning: invalid country \"Nowhere100\": unknown country; field dropped (2 rows)" err &&
+	expect_grep "crm-import: many.csv: warning: 50 more values with warnings not shown (-v shows all)" err &&
+	run 0 crm-import -v customers many.csv &&
+	expect_eq 150 "$(grep -c "warning: invalid country" err)" &&
+	run 0 crm-import -q customers many.csv &&
+	expect_eq "" "$(cat err)"
+'
+
 test_expect 'a country given by name sets the phone rules; --default-country takes names' '
 	printf "id,phone,country\nP1,030 1234567,Deutschland\nP2,8 916 123-45-67,Россия\n" >p.csv &&
 	run 0 crm-import customers p.csv &&
