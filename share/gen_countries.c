@@ -51,6 +51,14 @@ static void die(const char *fmt, const char *arg)
 	exit(1);
 }
 
+static void die_at(const char *path, int line, const char *msg, const char *arg)
+{
+	fprintf(stderr, "%s: %s:%d: ", prog, path, line);
+	fprintf(stderr, msg, arg);
+	fputc('\n', stderr);
+	exit(1);
+}
+
 static void *xrealloc_(void *p, size_t n)
 {
 	p = realloc(p, n);
@@ -99,6 +107,26 @@ static char *slurp(const char *path, size_t *len)
 	return buf;
 }
 
+/* The alpha-2 codes known: ISO 3166-1's, and the user-assigned ones the
+ * aliases declare with a line naming the code itself ("XK XK"). */
+static char codes[1024][3];
+static size_t ncodes;
+
+static int code_known(const char *a2)
+{
+	for (size_t i = 0; i < ncodes; i++)
+		if (!strcmp(codes[i], a2))
+			return 1;
+	return 0;
+}
+
+static void code_add(const char *a2)
+{
+	if (ncodes == sizeof(codes) / sizeof(codes[0]))
+		die("%s", "too many codes");
+	memcpy(codes[ncodes++], a2, 3);
+}
+
 /* English names (the msgids of the catalogues) and their codes. */
 struct eng {
 	const char *name;
@@ -133,6 +161,7 @@ static void read_json(const char *path)
 			die("%s: an entry without alpha_2 or alpha_3", path);
 		add(a2, 2, a2, R_CODE);
 		add(a3, 3, a2, R_CODE);
+		code_add(a2);
 		for (i = 0; i < 3; i++) {
 			const char *s = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(c, fields[i]));
 
@@ -172,7 +201,7 @@ static void read_aliases(const char *path)
 			continue;
 		if (line[0] < 'A' || line[0] > 'Z' || line[1] < 'A' || line[1] > 'Z' ||
 		    (line[2] != ' ' && line[2] != '\t'))
-			die("%s: a line is not \"CODE NAME\"", path);
+			die_at(path, lineno, "%s", "a line is not \"CODE NAME\"");
 		memcpy(a2, line, 2);
 		a2[2] = 0;
 		for (name = line + 2; *name == ' ' || *name == '\t'; name++)
@@ -181,7 +210,13 @@ static void read_aliases(const char *path)
 		while (end > name && (end[-1] == ' ' || end[-1] == '\t' || end[-1] == '\r'))
 			end--;
 		if (end == name)
-			die("%s: an alias without a name", path);
+			die_at(path, lineno, "%s", "an alias without a name");
+		if (!code_known(a2)) {
+			if ((size_t)(end - name) != 2 || memcmp(name, a2, 2))
+				die_at(path, lineno, "unknown code %s (declare a user-assigned"
+				       " code with a line naming it, as \"XK XK\", first)", a2);
+			code_add(a2);
+		}
 		add(name, (size_t)(end - name), a2, R_ALIAS);
 	}
 	free(buf);
