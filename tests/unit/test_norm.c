@@ -869,6 +869,7 @@ static void test_country(void)
 		{ "Korea, Democratic People's Republic of", "KP" },
 		{ "Россия", "RU" }, { "Российская Федерация", "RU" },
 		{ "United States of America", "US" }, { "U.S.A.", "US" },
+		{ "U.S.", "US" }, { "Белоруссия", "BY" }, { "Kyrgyz Republic", "KG" },
 		{ "Great Britain", "GB" }, { "Vereinigtes Königreich", "GB" },
 		{ "Côte d'Ivoire", "CI" }, { "Cote d Ivoire", "CI" },
 		{ "COTE D\xe2\x80\x99" "IVOIRE", "CI" }, { "Côte-d'Ivoire", "CI" },
