@@ -38,7 +38,8 @@ LIBS_ALL = $(PKG_LIBS) -lcsv -lm -pthread $(LDLIBS)
 
 PROGS    = $(patsubst cmd/%.c,%,$(wildcard cmd/crm-*.c))
 LIB_SRC  = $(sort $(wildcard lib/*.c))
-LIB_OBJ  = $(LIB_SRC:lib/%.c=$(BUILD)/lib/%.o) $(BUILD)/lib/schema_sql.o
+LIB_OBJ  = $(LIB_SRC:lib/%.c=$(BUILD)/lib/%.o) $(BUILD)/lib/schema_sql.o \
+	$(BUILD)/lib/countries_tab.o
 UNIT_SRC = $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BIN = $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 BIN      = $(PROGS:%=$(BUILD)/bin/%)
@@ -48,6 +49,11 @@ REPLAY_BIN = $(FUZZ_NAMES:%=$(BUILD)/tests/replay_%)
 FUZZ_BIN = $(FUZZ_NAMES:%=$(BUILD)/fuzz/fuzz_%)
 FUZZ_TIME ?= 60
 SCHEMA   = $(sort $(wildcard share/schema/*.sql))
+# ISO 3166-1 names and their translations (Debian's iso-codes), made into
+# the table of lib/countries_tab.c at build time
+ISO_3166_JSON ?= /usr/share/iso-codes/json/iso_3166-1.json
+ISO_3166_MO   ?= $(sort $(wildcard /usr/share/locale/*/LC_MESSAGES/iso_3166-1.mo))
+CJSON_LIBS := $(shell pkg-config --libs libcjson 2>/dev/null || echo -lcjson)
 
 all: $(BIN) $(BUILD)/libcrm.a
 
@@ -58,6 +64,17 @@ $(BUILD)/lib/schema_sql.c: $(SCHEMA) share/embed.sh | $(BUILD)/lib
 	sh share/embed.sh $(SCHEMA) > $@.tmp && mv $@.tmp $@
 
 $(BUILD)/lib/schema_sql.o: $(BUILD)/lib/schema_sql.c
+	$(CC) $(CFLAGS_ALL) -c -o $@ $<
+
+# a build tool: without $(SAN), it only runs here
+$(BUILD)/gen_countries: share/gen_countries.c lib/fold.c lib/fold.h lib/mo.c lib/mo.h | $(BUILD)/lib
+	$(CC) -std=c11 -D_DEFAULT_SOURCE -Wall -Wextra -Werror -O2 -Ilib $(PKG_CFLAGS) \
+		-o $@ share/gen_countries.c lib/fold.c lib/mo.c $(CJSON_LIBS)
+
+$(BUILD)/lib/countries_tab.c: $(BUILD)/gen_countries share/countries.aliases $(wildcard $(ISO_3166_JSON)) $(ISO_3166_MO)
+	$(BUILD)/gen_countries $(ISO_3166_JSON) share/countries.aliases $(ISO_3166_MO) > $@.tmp && mv $@.tmp $@
+
+$(BUILD)/lib/countries_tab.o: $(BUILD)/lib/countries_tab.c
 	$(CC) $(CFLAGS_ALL) -c -o $@ $<
 
 $(BUILD)/libcrm.a: $(LIB_OBJ)

@@ -356,6 +356,7 @@ static int import_file(struct imp *im, const char *path, const char *mem, size_t
 		progress_update(pg, rec_pos(im->r), im->st.read);
 	}
 	progress_end(pg);
+	imp_warn_flush(im);
 	if (rc == REC_FATAL) {
 		if (im->o->on_reject)
 			im->o->on_reject(im->o->reject_ud, 0, rec_errmsg(im->r));
@@ -540,6 +541,8 @@ int imp_run(struct crm *crm, const struct imp_opts *o, char **files)
 	if (im.stats.db)
 		db_order_stats_close(&im.stats);
 	free(im.dirty);
+	free(im.wc);
+	free(im.wcmap);
 	if (im.rejects == stdout) {
 		if (fflush(stdout) != 0)
 			out_write_failed(stdout);
@@ -623,6 +626,8 @@ void imp_session_close(struct imp *im)
 		db_order_stats_close(&im->stats);
 	free(im->dirty);
 	free(im->sums);
+	free(im->wc);
+	free(im->wcmap);
 	for (int f = 0; f < F_MAX; f++)
 		sb_free(&im->v[f]);
 	sb_free(&im->err);

@@ -137,6 +137,17 @@ struct imp {
 		double secs;
 	} *sums;
 	size_t nsums;
+	/* warnings counted by distinct message (imp_warn_counted), printed
+	 * once each with their count when the file ends */
+	struct imp_wc {
+		char *msg;
+		long line;      /* of the first row that had it */
+		uint64_t rows;
+	} *wc;
+	size_t nwc, wccap;
+	size_t *wcmap;      /* hash set of wc (index + 1) */
+	size_t wcmapcap;
+	uint64_t wc_more;   /* rows past IMP_MAX_COUNTED distinct messages */
 	/* --batch: what the commits so far stored */
 	uint64_t committed_rows;
 	char committed_file[256];
@@ -169,6 +180,18 @@ int imp_check_columns(struct imp *im);
 /* imp_val.c */
 void imp_field_text(const struct rec_field *f, const char **s, size_t *n);
 void imp_warn(struct imp *im, const char *fmt, ...) CRM_FMT(2, 3);
+/*
+ * A warning about a value that many rows may share ("invalid country
+ * "Atlantis": ..."): counted by its distinct text, and printed once per
+ * file, at the line of the first row that had it, with the number of
+ * rows: 'f.csv:2: warning: invalid country "Atlantis": unknown country;
+ * field dropped (3 rows)'. imp_warn_flush() prints them, in the order
+ * they first came, when the file ends. At most IMP_MAX_COUNTED distinct
+ * texts are kept per file; the rows of others are summed in one line.
+ */
+#define IMP_MAX_COUNTED 10000
+void imp_warn_counted(struct imp *im, const char *fmt, ...) CRM_FMT(2, 3);
+void imp_warn_flush(struct imp *im);
 void imp_reject(struct imp *im, const struct rec *rec, const char *reason);
 void imp_quote_val(struct sb *sb, int f, const char *s, size_t n);
 void imp_reject_value(struct imp *im, int f, const char *what, const char *s, size_t n,

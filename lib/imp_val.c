@@ -4,6 +4,7 @@
  */
 #include "imp_int.h"
 
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -17,10 +18,31 @@ void imp_field_text(const struct rec_field *f, const char **s, size_t *n)
 	*s = trim(*s, n);
 }
 
+static void warn_counted_v(struct imp *im, const char *fmt, va_list ap);
+
+/*
+ * The warnings that imp_warn_counted() counts by value. imp_row.c still
+ * calls imp_warn() for the country (that file is being changed on
+ * another branch); its text is routed here until it calls
+ * imp_warn_counted() itself.
+ */
+static const char *const counted_fmts[] = {
+	"invalid country %s: %s; field dropped",
+};
+
 /* Diagnostics. PII (e-mail, phone, names, birthday) is never echoed. */
 void imp_warn(struct imp *im, const char *fmt, ...)
 {
 	va_list ap;
+
+	for (size_t i = 0; i < ARRAY_SIZE(counted_fmts); i++) {
+		if (!strcmp(fmt, counted_fmts[i])) {
+			va_start(ap, fmt);
+			warn_counted_v(im, fmt, ap);
+			va_end(ap);
+			return;
+		}
+	}
 	im->st.warnings++;
 	if (crm_verbosity < 1 || im->o->on_reject)
 		return;
@@ -32,6 +54,100 @@ void imp_warn(struct imp *im, const char *fmt, ...)
 	va_start(ap, fmt);
 	crm_vreport(im->fname, im->rec->line, "warning", fmt, ap, 0);
 	va_end(ap);
+}
+
+static uint64_t wc_hash(const char *s)
+{
+	uint64_t h = 14695981039346656037ULL;
+
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+	return h;
+}
+
+/* The slot of msg in the hash set: its entry's, or the empty one. */
+static size_t wc_slot(const struct imp *im, const char *msg)
+{
+	size_t mask = im->wcmapcap - 1, i = (size_t)wc_hash(msg) & mask;
+
+	while (im->wcmap[i] && strcmp(im->wc[im->wcmap[i] - 1].msg, msg))
+		i = (i + 1) & mask;
+	return i;
+}
+
+static void wc_grow(struct imp *im)
+{
+	size_t cap = im->wcmapcap ? im->wcmapcap * 2 : 64;
+
+	free(im->wcmap);
+	im->wcmap = xcalloc(cap, sizeof(*im->wcmap));
+	im->wcmapcap = cap;
+	for (size_t k = 0; k < im->nwc; k++)
+		im->wcmap[wc_slot(im, im->wc[k].msg)] = k + 1;
+}
+
+static void warn_counted_v(struct imp *im, const char *fmt, va_list ap)
+{
+	struct sb msg = SB_INIT;
+	size_t slot;
+
+	sb_vaddf(&msg, fmt, ap);
+	if (!im->wcmapcap)
+		wc_grow(im);
+	slot = wc_slot(im, msg.buf);
+	if (im->wcmap[slot]) {
+		im->wc[im->wcmap[slot] - 1].rows++;
+	} else if (im->nwc >= IMP_MAX_COUNTED) {
+		im->wc_more++;
+	} else {
+		if (im->nwc == im->wccap) {
+			im->wccap = im->wccap ? im->wccap * 2 : 16;
+			im->wc = xrealloc(im->wc, im->wccap * sizeof(*im->wc));
+		}
+		im->wc[im->nwc].msg = xstrdup(msg.buf);
+		im->wc[im->nwc].line = im->rec ? im->rec->line : 0;
+		im->wc[im->nwc].rows = 1;
+		im->wcmap[slot] = ++im->nwc;
+		if (im->nwc * 2 > im->wcmapcap)
+			wc_grow(im);
+	}
+	sb_free(&msg);
+}
+
+void imp_warn_counted(struct imp *im, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	warn_counted_v(im, fmt, ap);
+	va_end(ap);
+}
+
+void imp_warn_flush(struct imp *im)
+{
+	int show = crm_verbosity >= 1 && !im->o->on_reject;
+	size_t k;
+
+	for (k = 0; k < im->nwc; k++) {
+		struct imp_wc *w = &im->wc[k];
+
+		im->st.warnings += w->rows;	/* not before: see imp_warn's limit */
+		if (show && (k < MAX_WARNINGS || crm_verbosity >= 2))
+			crm_warn_at(im->fname, w->line, "%s (%" PRIu64 " row%s)", w->msg,
+				    w->rows, w->rows == 1 ? "" : "s");
+		free(w->msg);
+	}
+	if (show && k > MAX_WARNINGS && crm_verbosity < 2)
+		crm_warn_at(im->fname, 0, "%zu more values with warnings not shown (-v shows all)",
+			    k - MAX_WARNINGS);
+	im->st.warnings += im->wc_more;
+	if (show && im->wc_more)
+		crm_warn_at(im->fname, 0, "%" PRIu64 " more rows with warnings about other values"
+			    " (more than %d distinct values)", im->wc_more, IMP_MAX_COUNTED);
+	im->nwc = 0;
+	im->wc_more = 0;
+	if (im->wcmap)
+		memset(im->wcmap, 0, im->wcmapcap * sizeof(*im->wcmap));
 }
 
 static void rejects_write(struct imp *im, const struct rec *rec, const char *reason)

@@ -16,7 +16,10 @@
 
 #include "norm.h"
 
+#include "fold.h"
+
 #include <limits.h>
+#include <stdint.h>
 #include <string.h>
 #include <time.h>
 
@@ -409,153 +412,125 @@ int norm_email(const char *s, size_t len, struct sb *out, const char **why)
 /* ------------------------------------------------------------- countries */
 
 /*
- * The countries we know by name and have a telephone numbering plan for.
- * trunk is the national (trunk) prefix dialled before the national
- * significant number (NSN) inside the country and dropped in E.164; ""
- * when numbers have none or keep it (Italy keeps its 0, so it is part of
- * the NSN there). min and max bound the NSN length. The first entry of a
- * shared calling code (+7, +1) is the one used for international numbers.
+ * The countries we have a telephone numbering plan for. trunk is the
+ * national (trunk) prefix dialled before the national significant number
+ * (NSN) inside the country and dropped in E.164; "" when numbers have none
+ * or keep it (Italy keeps its 0, so it is part of the NSN there). min and
+ * max bound the NSN length. The first entry of a shared calling code (+7,
+ * +1) is the one used for international numbers. Country names are not
+ * here: norm_country() knows them all (countries_tab.c).
  */
 struct country {
-	char a2[3], a3[4];
+	char a2[3];
 	const char *cc, *trunk;
 	unsigned char min, max;
-	const char *names;	/* '|'-separated English and Russian names */
 	const char *why_nat, *why_intl;
 };
 
-#define C(a2, a3, cc, trunk, min, max, names) \
-	{ a2, a3, cc, trunk, min, max, names, \
-	  "wrong length for " a2, "wrong length for +" cc }
+#define C(a2, cc, trunk, min, max) \
+	{ a2, cc, trunk, min, max, "wrong length for " a2, "wrong length for +" cc }
 
 static const struct country countries[] = {
-	C("RU", "RUS", "7", "8", 10, 10,
-	  "Russia|Russian Federation|Россия|Российская Федерация|РФ"),
-	C("KZ", "KAZ", "7", "8", 10, 10, "Kazakhstan|Казахстан"),
-	C("BY", "BLR", "375", "80", 9, 9, "Belarus|Беларусь|Белоруссия"),
-	C("UA", "UKR", "380", "0", 9, 9, "Ukraine|Украина"),
-	C("UZ", "UZB", "998", "", 9, 9, "Uzbekistan|Узбекистан"),
-	C("AM", "ARM", "374", "0", 8, 8, "Armenia|Армения"),
-	C("GE", "GEO", "995", "0", 9, 9, "Georgia|Грузия"),
-	C("AZ", "AZE", "994", "0", 9, 9, "Azerbaijan|Азербайджан"),
-	C("KG", "KGZ", "996", "0", 9, 9,
-	  "Kyrgyzstan|Kyrgyz Republic|Киргизия|Кыргызстан"),
-	C("MD", "MDA", "373", "0", 8, 8,
-	  "Moldova|Republic of Moldova|Молдова|Молдавия"),
-	C("TR", "TUR", "90", "0", 10, 10, "Turkey|Türkiye|Turkiye|Турция"),
-	C("US", "USA", "1", "1", 10, 10,
-	  "United States|United States of America|U.S.|U.S.A.|America|США"),
-	C("CA", "CAN", "1", "1", 10, 10, "Canada|Канада"),
-	C("DE", "DEU", "49", "0", 6, 13, "Germany|Deutschland|Германия"),
-	C("GB", "GBR", "44", "0", 9, 10,
-	  "United Kingdom|UK|U.K.|Great Britain|Britain|England|Scotland|"
-	  "Wales|Northern Ireland|Великобритания|Англия"),
-	C("FR", "FRA", "33", "0", 9, 9, "France|Франция"),
-	C("IT", "ITA", "39", "", 6, 11, "Italy|Italia|Италия"),
-	C("ES", "ESP", "34", "", 9, 9, "Spain|España|Espana|Испания"),
-	C("NL", "NLD", "31", "0", 9, 9,
-	  "Netherlands|The Netherlands|Holland|Нидерланды|Голландия"),
-	C("PL", "POL", "48", "", 9, 9, "Poland|Polska|Польша"),
-	C("CH", "CHE", "41", "0", 9, 9, "Switzerland|Швейцария"),
-	C("CZ", "CZE", "420", "", 9, 9, "Czechia|Czech Republic|Чехия"),
-	C("SE", "SWE", "46", "0", 7, 9, "Sweden|Швеция"),
-	C("NO", "NOR", "47", "", 8, 8, "Norway|Норвегия"),
-	C("DK", "DNK", "45", "", 8, 8, "Denmark|Дания"),
-	C("PT", "PRT", "351", "", 9, 9, "Portugal|Португалия"),
-	C("BE", "BEL", "32", "0", 8, 9, "Belgium|Бельгия"),
-	C("IN", "IND", "91", "0", 10, 10, "India|Индия"),
-	C("CN", "CHN", "86", "0", 10, 11,
-	  "China|People's Republic of China|PRC|Китай"),
-	C("BR", "BRA", "55", "0", 10, 11, "Brazil|Brasil|Бразилия"),
-	C("AE", "ARE", "971", "0", 8, 9,
-	  "United Arab Emirates|UAE|Emirates|ОАЭ"),
-	C("IL", "ISR", "972", "0", 8, 9, "Israel|Израиль"),
-	C("JP", "JPN", "81", "0", 9, 10, "Japan|Япония"),
-	C("AU", "AUS", "61", "0", 9, 9, "Australia|Австралия"),
+	C("RU", "7", "8", 10, 10),
+	C("KZ", "7", "8", 10, 10),
+	C("BY", "375", "80", 9, 9),
+	C("UA", "380", "0", 9, 9),
+	C("UZ", "998", "", 9, 9),
+	C("AM", "374", "0", 8, 8),
+	C("GE", "995", "0", 9, 9),
+	C("AZ", "994", "0", 9, 9),
+	C("KG", "996", "0", 9, 9),
+	C("MD", "373", "0", 8, 8),
+	C("TR", "90", "0", 10, 10),
+	C("US", "1", "1", 10, 10),
+	C("CA", "1", "1", 10, 10),
+	C("DE", "49", "0", 6, 13),
+	C("GB", "44", "0", 9, 10),
+	C("FR", "33", "0", 9, 9),
+	C("IT", "39", "", 6, 11),
+	C("ES", "34", "", 9, 9),
+	C("NL", "31", "0", 9, 9),
+	C("PL", "48", "", 9, 9),
+	C("CH", "41", "0", 9, 9),
+	C("CZ", "420", "", 9, 9),
+	C("SE", "46", "0", 7, 9),
+	C("NO", "47", "", 8, 8),
+	C("DK", "45", "", 8, 8),
+	C("PT", "351", "", 9, 9),
+	C("BE", "32", "0", 8, 9),
+	C("IN", "91", "0", 10, 10),
+	C("CN", "86", "0", 10, 11),
+	C("BR", "55", "0", 10, 11),
+	C("AE", "971", "0", 8, 9),
+	C("IL", "972", "0", 8, 9),
+	C("JP", "81", "0", 9, 10),
+	C("AU", "61", "0", 9, 9),
 };
 
 #undef C
 
-/* Every officially assigned ISO 3166-1 alpha-2 code, plus XK (Kosovo,
- * user-assigned but in common use). */
-static const char iso_alpha2[] =
-	"AD AE AF AG AI AL AM AO AQ AR AS AT AU AW AX AZ "
-	"BA BB BD BE BF BG BH BI BJ BL BM BN BO BQ BR BS BT BV BW BY BZ "
-	"CA CC CD CF CG CH CI CK CL CM CN CO CR CU CV CW CX CY CZ "
-	"DE DJ DK DM DO DZ EC EE EG EH ER ES ET FI FJ FK FM FO FR "
-	"GA GB GD GE GF GG GH GI GL GM GN GP GQ GR GS GT GU GW GY "
-	"HK HM HN HR HT HU ID IE IL IM IN IO IQ IR IS IT JE JM JO JP "
-	"KE KG KH KI KM KN KP KR KW KY KZ LA LB LC LI LK LR LS LT LU LV LY "
-	"MA MC MD ME MF MG MH MK ML MM MN MO MP MQ MR MS MT MU MV MW MX MY MZ "
-	"NA NC NE NF NG NI NL NO NP NR NU NZ OM "
-	"PA PE PF PG PH PK PL PM PN PR PS PT PW PY QA RE RO RS RU RW "
-	"SA SB SC SD SE SG SH SI SJ SK SL SM SN SO SR SS ST SV SX SY SZ "
-	"TC TD TF TG TH TJ TK TL TM TN TO TR TT TV TW TZ "
-	"UA UG UM US UY UZ VA VC VE VG VI VN VU WF WS XK YE YT ZA ZM ZW";
+/*
+ * The table share/gen_countries.c builds from iso-codes at build time:
+ * keys of every ISO 3166-1 code, English name and translation and of the
+ * aliases of share/countries.aliases (fold_name()), sorted by their bytes,
+ * with the alpha-2 code each names: in lower case when only a code gives
+ * the key (so "N/A", whose key is "na", is not Namibia).
+ */
+extern const size_t crm_country_nkeys;
+extern const char crm_country_names[];
+extern const uint32_t crm_country_off[];
+extern const char crm_country_a2[];
 
-static int name_listed(const char *names, const char *s, size_t n)
+/* The alpha-2 code of key, or NULL. */
+static const char *country_by_key(const char *key)
 {
-	const char *p = names;
+	size_t lo = 0, hi = crm_country_nkeys;
 
-	for (;;) {
-		const char *bar = strchr(p, '|');
-		size_t m = bar ? (size_t)(bar - p) : strlen(p);
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = strcmp(key, crm_country_names + crm_country_off[mid]);
 
-		if (u8_ci_eq(s, n, p, m))
-			return 1;
-		if (!bar)
-			return 0;
-		p = bar + 1;
-	}
-}
-
-/* A country of the table by alpha-2, alpha-3 or name. */
-static const struct country *find_country(const char *s, size_t n)
-{
-	size_t i;
-
-	for (i = 0; i < ARRAY_SIZE(countries); i++) {
-		const struct country *c = &countries[i];
-
-		if ((n == 2 && !ascii_ncasecmp(s, c->a2, 2)) ||
-		    (n == 3 && !ascii_ncasecmp(s, c->a3, 3)) ||
-		    name_listed(c->names, s, n))
-			return c;
+		if (!c)
+			return crm_country_a2 + 2 * mid;
+		if (c < 0)
+			hi = mid;
+		else
+			lo = mid + 1;
 	}
 	return NULL;
 }
 
-static int iso_alpha2_known(const char *s, size_t n)
+int norm_country(const char *s, size_t len, char out[3], const char **why)
 {
-	const char *p;
+	char key[FOLD_MAX + 1];
+	const char *a2;
+	int code = 0;
 
-	if (n != 2 || !ascii_isalpha(s[0]) || !ascii_isalpha(s[1]))
-		return 0;
-	for (p = iso_alpha2; *p; p += p[2] ? 3 : 2)
-		if (p[0] == ascii_upper(s[0]) && p[1] == ascii_upper(s[1]))
-			return 1;
+	out[0] = 0;
+	s = trim_wide(s, &len);
+	if (!len)
+		return fail(why, "empty country");
+	if (len == 2 || len == 3)
+		code = ascii_isalpha(s[0]) && ascii_isalpha(s[1]) &&
+		       (len == 2 || ascii_isalpha(s[2]));
+	if (fold_name(s, len, key) == (size_t)-1 || !(a2 = country_by_key(key)) ||
+	    (!code && a2[0] >= 'a'))
+		return fail(why, "unknown country");
+	out[0] = (char)ascii_upper(a2[0]);
+	out[1] = (char)ascii_upper(a2[1]);
+	out[2] = 0;
 	return 0;
 }
 
-int norm_country(const char *s, size_t len, char out[3], const char **why)
+/* The numbering plan of an alpha-2 code. */
+static const struct country *plan_by_a2(const char *a2)
 {
-	const struct country *c;
+	size_t i;
 
-	out[0] = 0;
-	s = trim(s, &len);
-	if (!len)
-		return fail(why, "empty country");
-	c = find_country(s, len);
-	if (c) {
-		memcpy(out, c->a2, 3);
-		return 0;
-	}
-	if (!iso_alpha2_known(s, len))
-		return fail(why, "unknown country");
-	out[0] = (char)ascii_upper(s[0]);
-	out[1] = (char)ascii_upper(s[1]);
-	out[2] = 0;
-	return 0;
+	for (i = 0; i < ARRAY_SIZE(countries); i++)
+		if (!memcmp(countries[i].a2, a2, 2))
+			return &countries[i];
+	return NULL;
 }
 
 /* ---------------------------------------------------------------- phones */
@@ -724,8 +699,9 @@ static const struct country *phone_country(const char *country,
 					   const struct norm_opts *o,
 					   const char **why)
 {
-	const char *cn = country;
+	const char *cn = country, *bad;
 	const struct country *c;
+	char a2[3];
 	size_t n;
 
 	if (cn && *cn) {
@@ -737,7 +713,7 @@ static const struct country *phone_country(const char *country,
 		fail(why, "no country for national number");
 		return NULL;
 	}
-	c = find_country(cn, n);
+	c = norm_country(cn, n, a2, &bad) ? NULL : plan_by_a2(a2);
 	if (!c)
 		fail(why, "no phone rules for this country");
 	return c;

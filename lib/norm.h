@@ -117,8 +117,15 @@ int norm_amount(const char *s, size_t len, int exponent,
  * opt-in/opt-out, subscribed/unsubscribed (case-insensitive). */
 int norm_bool(const char *s, size_t len, int *v, const char **why);
 
-/* Country: ISO alpha-2 or alpha-3 code, or a common English or Russian
- * name of the countries in the phone table; out gets alpha-2 upper case. */
+/*
+ * Country: an ISO 3166-1 alpha-2 or alpha-3 code (the value is the code
+ * alone), a name, official name or common name of ISO 3166-1 in English or
+ * any language of iso-codes' translations, or an alias of
+ * share/countries.aliases ("UK", "EIRE", "Holland"); case, accents,
+ * spaces and punctuation are ignored (lib/fold.c). out gets the alpha-2
+ * code in upper case. The table is built at build time (countries_tab.c);
+ * a lookup is a binary search, with no locale and no file read.
+ */
 int norm_country(const char *s, size_t len, char out[3], const char **why);
 
 /* Duration such as "12h", "30d", "8w", "3mo", "1y" in seconds

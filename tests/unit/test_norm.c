@@ -855,8 +855,36 @@ static void test_country(void)
 		{ "United Kingdom", "GB" }, { "gbr", "GB" }, { "Germany", "DE" },
 		{ "Turkey", "TR" }, { "Türkiye", "TR" }, { "TÜRKIYE", "TR" },
 		{ "Kazakhstan", "KZ" }, { "fi", "FI" }, { "XK", "XK" },
-		{ "  de  ", "DE" }, { "", NULL }, { "XX", NULL }, { "FIN", NULL },
-		{ "Narnia", NULL }, { "R", NULL }, { "Russia!", NULL },
+		{ "  de  ", "DE" }, { "", NULL }, { "XX", NULL }, { "FIN", "FI" },
+		{ "Narnia", NULL }, { "R", NULL }, { "Russia!", "RU" },
+		/* issue 15: every ISO 3166-1 country, in every language of
+		 * iso-codes, and the aliases of share/countries.aliases */
+		{ "Ireland", "IE" }, { "IRELAND", "IE" }, { "Éire", "IE" },
+		{ "EIRE", "IE" }, { "Österreich", "AT" }, { "Osterreich", "AT" },
+		{ "Austria", "AT" }, { "Suomi", "FI" }, { "Finland", "FI" },
+		{ "Ελλάδα", "GR" }, { "ΕΛΛΑΔΑ", "GR" }, { "Ελλαδα", "GR" },
+		{ "Greece", "GR" }, { "Deutschland", "DE" },
+		{ "Korea, Republic of", "KR" }, { "Republic of Korea", "KR" },
+		{ "South Korea", "KR" }, { "North Korea", "KP" },
+		{ "Korea, Democratic People's Republic of", "KP" },
+		{ "Россия", "RU" }, { "Российская Федерация", "RU" },
+		{ "United States of America", "US" }, { "U.S.A.", "US" },
+		{ "U.S.", "US" }, { "Белоруссия", "BY" }, { "Kyrgyz Republic", "KG" },
+		{ "Great Britain", "GB" }, { "Vereinigtes Königreich", "GB" },
+		{ "Côte d'Ivoire", "CI" }, { "Cote d Ivoire", "CI" },
+		{ "COTE D\xe2\x80\x99" "IVOIRE", "CI" }, { "Côte-d'Ivoire", "CI" },
+		{ "Ivory Coast", "CI" }, { "Holland", "NL" }, { "Czechia", "CZ" },
+		{ "Czech Republic", "CZ" }, { "Vietnam", "VN" }, { "Viet Nam", "VN" },
+		{ "Việt Nam", "VN" }, { "Turkey", "TR" }, { "Türkiye", "TR" },
+		{ "España", "ES" }, { "Espana", "ES" }, { "Brasil", "BR" },
+		{ "Polska", "PL" }, { "Sverige", "SE" }, { "Nederland", "NL" },
+		{ "Italia", "IT" }, { "日本", "JP" }, { "中国", "CN" },
+		{ "Bosnia and Herzegovina", "BA" }, { "Bosnia & Herzegovina", "BA" },
+		{ "Kosovo", "XK" }, { "XKX", "XK" }, { "aut", "AT" }, { "IRL", "IE" },
+		{ "grc", "GR" }, { "gr", "GR" }, { "NA", "NA" }, { "Namibia", "NA" },
+		/* a code counts only written as one: "N/A" is not Namibia */
+		{ "N/A", NULL }, { "n/a", NULL }, { "-", NULL }, { "?", NULL },
+		{ "Moscow", NULL }, { "Atlantis", NULL }, { "Germany 2", NULL },
 	};
 	size_t i;
 
