@@ -223,8 +223,9 @@ test_expect 'a UK retailer export: InvoiceDate decided month first, no date reje
 					8 + inv % 10, (26 + inv) % 60, i % 9, i % 100, i % 4 ? 12346 + i % 1300 : \"\" } }" >retail.csv
 	fi &&
 	head -n 2 retail.csv | grep -q "^536365,.*,12/1/2010 8:26," &&
-	run 3 crm-import orders --currency GBP --map InvoiceNo=order_id --map CustomerID=customer_id \
+	run 3 crm-import -v orders --currency GBP --map InvoiceNo=order_id --map CustomerID=customer_id \
 		--map InvoiceDate=ordered_at --map UnitPrice=amount --rejects rej.csv retail.csv &&
+	expect_grep "retail.csv: column \"InvoiceDate\": dates are month/day/year" err &&
 	expect_no_grep "ordered_at" rej.csv &&
 	expect_no_grep "date" rej.csv &&
 	test "$(sql "SELECT count(*) FROM orders")" -gt 2000 &&
