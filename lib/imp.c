@@ -300,7 +300,7 @@ static void unguard(struct rec *rec)
 
 /* Imports one file; returns 0, or 1 when it could not be read or was
  * refused. */
-static int import_file(struct imp *im, const char *path, const char *mem, size_t memlen)
+static int import_file(struct imp *im, struct imp_src *src)
 {
 	struct rec rec;
 	struct progress *pg;
@@ -309,21 +309,22 @@ static int import_file(struct imp *im, const char *path, const char *mem, size_t
 
 	memset(&im->st, 0, sizeof(im->st));
 	norm_fmt_time(im->crm->now + 86400, im->soon);
-	im->r = mem ? rec_open_mem(path, mem, memlen, &im->o->rec) : rec_open(path, &im->o->rec);
+	im->r = imp_src_open(src, &im->o->rec);
 	if (!im->r) {
 		if (im->o->on_reject)
 			im->o->on_reject(im->o->reject_ud, 0, strerror(errno));
 		else
-			crm_error_errno("%s: cannot open", path);
+			crm_error_errno("%s: cannot open", src->path);
 		return 1;
 	}
-	im->fname = rec_name(im->r);
+	im->fname = imp_src_name(src, im->r);
+	im->src = src;
 	im->ncols = 0;
 	for (int f = 0; f < F_MAX; f++)
 		im->fieldcol[f] = -1, im->fieldexact[f] = 0;
 	im->last_ref_id = 0;
 	db_exec(im->db, "DELETE FROM imp_occ");
-	pg = mem ? NULL : progress_new(im->fname, rec_size(im->r));
+	pg = src->mem ? NULL : progress_new(im->fname, rec_size(im->r));
 
 	while ((rc = rec_next(im->r, &rec)) == REC_OK) {
 		int r;
@@ -380,7 +381,36 @@ static int import_file(struct imp *im, const char *path, const char *mem, size_t
 	im->ncols = 0;
 	rec_close(im->r);
 	im->r = NULL;
+	im->src = NULL;
 	return status;
+}
+
+/* Whether the order of day and month is decided per column (then every
+ * input is read once for its dates before the import starts). */
+static int dates_per_column(const struct imp_opts *o)
+{
+	return o->norm.date_order == NORM_DATE_AUTO || o->norm.date_order == NORM_DATE_YMD;
+}
+
+/* Gets every input ready and decides its date columns (imp_dates.c);
+ * -1 when the run cannot go on (nothing was written). */
+static int prepare_inputs(struct imp *im, struct imp_src *srcs, char **files, size_t n)
+{
+	int bad = 0;
+
+	for (size_t k = 0; k < n; k++) {
+		srcs[k].fd = -1;
+		srcs[k].path = files[k];
+	}
+	if (!dates_per_column(im->o))
+		return 0;
+	for (size_t k = 0; k < n; k++)
+		if (imp_src_init(&srcs[k], files[k]) < 0)
+			return -1;
+	for (size_t k = 0; k < n; k++)
+		if (imp_dates_scan(im, &srcs[k]) < 0)
+			bad = 1;
+	return bad ? -1 : 0;
 }
 
 /*
@@ -453,9 +483,27 @@ static void restore_indexes(struct imp *im)
 	im->ndeferred = 0;
 }
 
+/* The buffers of a run (not its statements). */
+static void imp_free(struct imp *im)
+{
+	for (int f = 0; f < F_MAX; f++)
+		sb_free(&im->v[f]);
+	sb_free(&im->err);
+	sb_free(&im->tmp);
+	sb_free(&im->key);
+	free(im->colfield);
+	free(im->colkey);
+	free(im->colgroup);
+	free(im->gmap);
+	free(im->aslot);
+	free(im->aused);
+}
+
 int imp_run(struct crm *crm, const struct imp_opts *o, char **files)
 {
 	struct imp im;
+	struct imp_src *srcs;
+	size_t nsrcs = 0;
 	int status = 0, nfiles = 0;
 	double t0 = now_monotonic();
 	char *secret;
@@ -481,6 +529,18 @@ int imp_run(struct crm *crm, const struct imp_opts *o, char **files)
 	snprintf(im.secret, sizeof(im.secret), "%s", secret);
 	free(secret);
 
+	for (char **f = files; *f; f++)
+		nsrcs++;
+	srcs = xcalloc(nsrcs ? nsrcs : 1, sizeof(*srcs));
+	if (prepare_inputs(&im, srcs, files, nsrcs) < 0) {
+		crm_error("nothing was imported");
+		for (size_t k = 0; k < nsrcs; k++)
+			imp_src_free(&srcs[k]);
+		free(srcs);
+		imp_free(&im);
+		return CRM_EXIT_FAIL;
+	}
+
 	if (o->rejects_path && !strcmp(o->rejects_path, "-")) {
 		im.rejects = stdout;
 		fputs("file,line,reason,record\n", im.rejects);
@@ -505,9 +565,12 @@ int imp_run(struct crm *crm, const struct imp_opts *o, char **files)
 	tx_begin(&im);
 	if (im.single_tx && !crm->dry_run)
 		defer_indexes(&im, files);
-	for (char **f = files; *f; f++, nfiles++)
-		if (import_file(&im, *f, NULL, 0))
+	for (size_t k = 0; k < nsrcs; k++, nfiles++)
+		if (import_file(&im, &srcs[k]))
 			status = 1;
+	for (size_t k = 0; k < nsrcs; k++)
+		imp_src_free(&srcs[k]);
+	free(srcs);
 	/* the per-file lines do not include building deferred indexes and
 	 * the commit: say how long they took when it was noticeable */
 	double tc = now_monotonic();
@@ -548,17 +611,7 @@ int imp_run(struct crm *crm, const struct imp_opts *o, char **files)
 			out_write_failed(stdout);
 	} else if (im.rejects && fclose(im.rejects) != 0)
 		crm_die_errno(1, "%s: write error", o->rejects_path);
-	for (int f = 0; f < F_MAX; f++)
-		sb_free(&im.v[f]);
-	sb_free(&im.err);
-	sb_free(&im.tmp);
-	sb_free(&im.key);
-	free(im.colfield);
-	free(im.colkey);
-	free(im.colgroup);
-	free(im.gmap);
-	free(im.aslot);
-	free(im.aused);
+	imp_free(&im);
 	if (status)
 		return CRM_EXIT_FAIL;
 	return im.tot.rejected ? CRM_EXIT_PARTIAL : CRM_EXIT_OK;
@@ -603,8 +656,21 @@ void imp_session_begin(struct imp *im)
 int imp_session_feed(struct imp *im, const char *name, const char *buf, size_t len,
 		     struct imp_stats *st)
 {
-	int rc = import_file(im, name, buf, len);
+	struct imp_src src;
+	int rc;
 
+	memset(&src, 0, sizeof(src));
+	src.path = name;
+	src.mem = buf;
+	src.memlen = len;
+	src.fd = -1;
+	if (dates_per_column(im->o) && imp_dates_scan(im, &src) < 0) {
+		memset(st, 0, sizeof(*st));
+		imp_src_free(&src);
+		return -1;
+	}
+	rc = import_file(im, &src);
+	imp_src_free(&src);
 	*st = im->st;
 	for (size_t i = 0; i < im->nsums; i++)
 		free(im->sums[i].name);
@@ -628,16 +694,6 @@ void imp_session_close(struct imp *im)
 	free(im->sums);
 	free(im->wc);
 	free(im->wcmap);
-	for (int f = 0; f < F_MAX; f++)
-		sb_free(&im->v[f]);
-	sb_free(&im->err);
-	sb_free(&im->tmp);
-	sb_free(&im->key);
-	free(im->colfield);
-	free(im->colkey);
-	free(im->colgroup);
-	free(im->gmap);
-	free(im->aslot);
-	free(im->aused);
+	imp_free(im);
 	free(im);
 }

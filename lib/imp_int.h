@@ -75,6 +75,28 @@ struct fdef {
 	const char *aliases; /* normalised names, space-separated */
 };
 
+/*
+ * An input of the run (imp_dates.c). When dates are decided per column
+ * (--date-format auto or ymd) every input is read twice: once to decide,
+ * once to import. A regular file is opened again; standard input that is
+ * a regular file is read again from where it started; a pipe (stdin, a
+ * FIFO, <(...)) is first copied to an unlinked file in $TMPDIR, which
+ * costs disk, not memory.
+ */
+struct imp_src {
+	const char *path;    /* as given; "-" is stdin */
+	const char *mem;     /* a session's buffer (crm-track), or NULL */
+	size_t memlen;
+	int fd;              /* >= 0: read through stdin from this fd */
+	off_t start;         /* ... from this offset */
+	int spooled;         /* fd is a copy of the pipe path was */
+	struct imp_datecol {
+		size_t col;  /* column of the file */
+		enum norm_date_order order; /* NORM_DATE_AUTO_DMY or _MDY */
+	} *dc;
+	size_t ndc;
+};
+
 /* Per-run state. */
 struct imp {
 	struct crm *crm;
@@ -108,6 +130,9 @@ struct imp {
 	int fieldcol[F_MAX];
 	int fieldexact[F_MAX];
 	int refused;
+	int quiet_map;      /* mapping columns again: no warnings */
+	const struct imp_src *src; /* its date columns' orders */
+	struct norm_opts dnorm;    /* imp_date_opts() */
 
 	/* current row */
 	struct rec *rec;
@@ -210,6 +235,14 @@ char *imp_json_sorted(cJSON *obj);
 char *imp_merge_attrs(struct imp *im, const char *old);
 size_t imp_json_merge(cJSON *dst, const cJSON *src, int skip_same);
 int imp_attrs_too_big(struct imp *im, const char *json);
+
+/* imp_dates.c */
+int imp_src_init(struct imp_src *s, const char *path);
+struct rdr *imp_src_open(struct imp_src *s, const struct rec_opts *o);
+const char *imp_src_name(const struct imp_src *s, struct rdr *r);
+void imp_src_free(struct imp_src *s);
+int imp_dates_scan(struct imp *im, struct imp_src *s);
+const struct norm_opts *imp_date_opts(struct imp *im, enum field f);
 
 /* imp_row.c: each returns 0 inserted, 1 updated, 2 unchanged, -1 rejected */
 int imp_row_customer(struct imp *im);

@@ -228,7 +228,7 @@ static void map_column(struct imp *im, size_t i)
 	}
 	d = fdef_by_name(defs, ncol);
 	if (!d) {
-		if (target != name)
+		if (target != name && !im->quiet_map)
 			crm_warn("%s: --map target \"%s\" is not a %s field; kept as attribute",
 				 im->fname, target, imp_kind_name(im->o->kind));
 		im->colkey[i] = attr_key(name);

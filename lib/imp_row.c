@@ -134,7 +134,7 @@ static void take_customer_fields(struct imp *im)
 	if ((s = imp_raw(im, F_BIRTHDAY, &n))) {
 		int y, m, d;
 		char buf[11];
-		if (norm_date(s, n, &im->o->norm, &y, &m, &d, &why) == 0) {
+		if (norm_date(s, n, imp_date_opts(im, F_BIRTHDAY), &y, &m, &d, &why) == 0) {
 			norm_fmt_date(y, m, d, buf);
 			imp_set(im, F_BIRTHDAY, buf, 10);
 		} else {

@@ -361,7 +361,7 @@ int imp_take_time(struct imp *im, enum field f, const char **why)
 	*why = NULL;
 	if (!s)
 		return 0;
-	if (norm_time(s, n, &im->o->norm, &t, why) < 0)
+	if (norm_time(s, n, imp_date_opts(im, f), &t, why) < 0)
 		return 0;
 	norm_fmt_time(t, buf);
 	imp_set(im, f, buf, 19);

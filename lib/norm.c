@@ -958,7 +958,8 @@ static int parse_year_first(struct scan *c, struct dt *t, const char **why)
 
 /*
  * a.b.yyyy, a/b/yyyy, a-b-yyyy. Dots are day first unless --date-format
- * mdy says otherwise; slashes and dashes follow --date-format, and in
+ * mdy says otherwise; slashes and dashes follow --date-format, or the
+ * order decided for their column (NORM_DATE_AUTO_DMY, _MDY), and in
  * auto (and ymd) mode are taken only when the reading is unambiguous: one
  * part above 12, or both equal.
  */
@@ -969,7 +970,11 @@ static int order_day_month(int a, int b, int sep, enum norm_date_order ord,
 
 	if (ord == NORM_DATE_DMY || ord == NORM_DATE_MDY)
 		dmy = ord == NORM_DATE_DMY;
-	else if (sep == '.' || a == b || (a > 12 && b <= 12))
+	else if (sep == '.' || a == b)
+		dmy = 1;
+	else if (ord == NORM_DATE_AUTO_DMY || ord == NORM_DATE_AUTO_MDY)
+		dmy = ord == NORM_DATE_AUTO_DMY;
+	else if (a > 12 && b <= 12)
 		dmy = 1;
 	else if (b > 12 && a <= 12)
 		dmy = 0;
@@ -1220,6 +1225,39 @@ int norm_time(const char *s, size_t len, const struct norm_opts *o,
 	*epoch = norm_days_from_civil(t.y, t.m, t.d) * 86400 +
 		t.hh * 3600 + t.mi * 60 + t.ss - t.off;
 	return 0;
+}
+
+/* Whether s reads as a date and time in order ord (no time zone work:
+ * only the fields are checked). */
+static int reads_as(const char *s, size_t len, enum norm_date_order ord, struct dt *t)
+{
+	struct norm_opts o;
+	const char *why;
+
+	memset(&o, 0, sizeof(o));
+	o.date_order = ord;
+	return parse_dt(s, len, &o, t, &why) == 0 && check_fields(t, 2199, &why) == 0;
+}
+
+enum norm_date_shape norm_date_shape(const char *s, size_t len)
+{
+	struct scan c;
+	struct dt d, m;
+	int dmy, mdy;
+	size_t k;
+
+	s = trim(s, &len);
+	c.s = s;
+	c.n = len;
+	c.i = 0;
+	k = digit_run(&c);
+	if ((k != 1 && k != 2) || k >= len || (s[k] != '/' && s[k] != '-'))
+		return NORM_SHAPE_NONE;
+	dmy = reads_as(s, len, NORM_DATE_DMY, &d);
+	mdy = reads_as(s, len, NORM_DATE_MDY, &m);
+	if (dmy && mdy)
+		return d.d == d.m ? NORM_SHAPE_SAME : NORM_SHAPE_BOTH;
+	return dmy ? NORM_SHAPE_DMY : mdy ? NORM_SHAPE_MDY : NORM_SHAPE_NONE;
 }
 
 int norm_date(const char *s, size_t len, const struct norm_opts *o,

@@ -23,6 +23,11 @@ enum norm_date_order {
 	NORM_DATE_MDY,     /* 03/04/2026 is 4 March */
 	NORM_DATE_YMD,     /* 2026/04/03 */
 	NORM_DATE_PATTERN, /* strptime(3)-style pattern in date_pattern */
+	/* auto, with a/b/yyyy and a-b-yyyy (time allowed) read day first
+	 * or month first: what crm-import decided for one column from all
+	 * its values (norm_date_shape); dotted dates stay day first */
+	NORM_DATE_AUTO_DMY,
+	NORM_DATE_AUTO_MDY,
 };
 
 struct norm_opts {
@@ -72,6 +77,25 @@ int norm_phone(const char *s, size_t len, const char *country,
  */
 int norm_time(const char *s, size_t len, const struct norm_opts *o,
 	      int64_t *epoch, const char **why);
+
+/*
+ * What one value says about the order of day and month in its column:
+ * for a/b/yyyy and a-b-yyyy (with or without a time), which of the two
+ * readings norm_time accepts (a real date, a valid time): only day first
+ * (13/1/2026) NORM_SHAPE_DMY, only month first (1/13/2026)
+ * NORM_SHAPE_MDY, both, as different dates (3/4/2026) NORM_SHAPE_BOTH,
+ * both, as the same date (4/4/2026) NORM_SHAPE_SAME. Anything else (ISO,
+ * dd.mm.yyyy, two-digit years, a value no reading accepts) is
+ * NORM_SHAPE_NONE: it does not take part in the decision.
+ */
+enum norm_date_shape {
+	NORM_SHAPE_NONE,
+	NORM_SHAPE_SAME,
+	NORM_SHAPE_DMY,
+	NORM_SHAPE_MDY,
+	NORM_SHAPE_BOTH,
+};
+enum norm_date_shape norm_date_shape(const char *s, size_t len);
 
 /* A calendar date only (a birthday): same forms as norm_time, any time
  * part is an error. 1900-01-01 .. 2100-12-31. */

@@ -72,10 +72,11 @@ test_expect '--timezone interprets naive times; --date-format dmy decides slashe
 	expect_eq "2026-03-02 07:00:00" "$(sql "SELECT ordered_at FROM orders WHERE external_id = '\''TZ1'\''")"
 '
 
-test_expect 'an ambiguous slash date is rejected with a hint' '
+test_expect 'a column of ambiguous slash dates stops the import with a hint' '
 	printf "order_id,customer_id,date,amount,currency\nAMB,C001,02/03/2026,1,EUR\n" >amb.csv &&
-	run 3 crm-import orders amb.csv &&
-	expect_grep "date-format" err
+	run 1 crm-import orders amb.csv &&
+	expect_grep "date-format dmy" err &&
+	expect_eq 0 "$(sql "SELECT count(*) FROM orders WHERE external_id = '\''AMB'\''")"
 '
 
 test_expect 'foreign keys hold after all these imports' '

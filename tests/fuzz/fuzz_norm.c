@@ -11,7 +11,9 @@
  *             one '@', and normalising it again gives it back
  *   phone     "+" and at most 15 digits; normalising it again, with any
  *             default country or none, gives it back
- *   time      the epoch formatted by norm_fmt_time() parses back to it
+ *   time      the epoch formatted by norm_fmt_time() parses back to it;
+ *             norm_date_shape() agrees with what day first and month
+ *             first read, and the order it decides reads it the same
  *   date      1900..2100, a real calendar day; norm_fmt_date() parses back
  *   amount    the minor units written as a decimal parse back to them
  *   currency  the code parses back to itself, with the same exponent
@@ -90,6 +92,32 @@ static void time_back(const char *s, size_t n, int64_t epoch)
 	}
 }
 
+/* norm_date_shape agrees with norm_time in day first and month first,
+ * and the order decided from it reads the value as that order does */
+static void shape(const char *s, size_t n)
+{
+	struct norm_opts o = { 0 };
+	enum norm_date_shape sh = norm_date_shape(s, n);
+	int64_t ed = 0, em = 0, e;
+	const char *why;
+	int d, m;
+
+	FZ_CHECK(sh >= NORM_SHAPE_NONE && sh <= NORM_SHAPE_BOTH, "shape %d", (int)sh);
+	o.date_order = NORM_DATE_DMY;
+	d = norm_time(s, n, &o, &ed, &why) == 0;
+	o.date_order = NORM_DATE_MDY;
+	m = norm_time(s, n, &o, &em, &why) == 0;
+	if (sh == NORM_SHAPE_NONE)
+		return;
+	FZ_CHECK(sh == NORM_SHAPE_DMY ? d && !m : sh == NORM_SHAPE_MDY ? m && !d : d && m,
+		 "shape %d, day first %d, month first %d", (int)sh, d, m);
+	FZ_CHECK(sh != NORM_SHAPE_SAME || ed == em, "same shape, two readings");
+	o.date_order = sh == NORM_SHAPE_MDY ? NORM_DATE_AUTO_MDY : NORM_DATE_AUTO_DMY;
+	FZ_CHECK(norm_time(s, n, &o, &e, &why) == 0 && e == (sh == NORM_SHAPE_MDY ? em : ed),
+		 "the decided order reads it otherwise");
+	time_back(s, n, e);
+}
+
 static void time_(const char *s, size_t n, int opt)
 {
 	struct norm_opts o = { 0 };
@@ -99,6 +127,7 @@ static void time_(const char *s, size_t n, int opt)
 	o.date_order = (enum norm_date_order)(opt % 4);
 	if (norm_time(s, n, &o, &epoch, &why) == 0)
 		time_back(s, n, epoch);
+	shape(s, n);
 }
 
 static void date(const char *s, size_t n, int opt)

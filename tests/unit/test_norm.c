@@ -573,6 +573,101 @@ static void test_date_format(void)
 	   "date format NULL");
 }
 
+static void test_date_shape(void)
+{
+	static const struct {
+		const char *in;
+		enum norm_date_shape want;
+	} t[] = {
+		{ "13/1/2026", NORM_SHAPE_DMY },
+		{ "1/13/2026", NORM_SHAPE_MDY },
+		{ "3/4/2026", NORM_SHAPE_BOTH },
+		{ "4/4/2026", NORM_SHAPE_SAME },
+		{ "12/1/2010 8:26", NORM_SHAPE_BOTH },
+		{ "12/13/2010 9:02", NORM_SHAPE_MDY },
+		{ " 31/12/2026 23:59:59 ", NORM_SHAPE_DMY },
+		{ "2/29/2028 1:00 PM", NORM_SHAPE_MDY },
+		{ "13-01-2026", NORM_SHAPE_DMY },
+		{ "01-13-2026T10:00:00Z", NORM_SHAPE_MDY },
+		{ "03-04-2026", NORM_SHAPE_BOTH },
+		{ "12/1/2010 8:26 +0100", NORM_SHAPE_BOTH },
+		/* no reading valid: no vote */
+		{ "31/4/2026", NORM_SHAPE_NONE },
+		{ "4/31/2026", NORM_SHAPE_NONE },
+		{ "30/2/2026", NORM_SHAPE_NONE },
+		{ "13/13/2026", NORM_SHAPE_NONE },
+		{ "0/5/2026", NORM_SHAPE_NONE },
+		{ "3/4/2026 25:00", NORM_SHAPE_NONE },
+		{ "3/4/2026 junk", NORM_SHAPE_NONE },
+		{ "3/4/26", NORM_SHAPE_NONE },
+		{ "3/4-2026", NORM_SHAPE_NONE },
+		/* other forms do not take part */
+		{ "2026-03-04", NORM_SHAPE_NONE },
+		{ "2026/03/04", NORM_SHAPE_NONE },
+		{ "13.01.2026", NORM_SHAPE_NONE },
+		{ "03.04.2026", NORM_SHAPE_NONE },
+		{ "20260304", NORM_SHAPE_NONE },
+		{ "", NORM_SHAPE_NONE },
+		{ "/", NORM_SHAPE_NONE },
+		{ "12", NORM_SHAPE_NONE },
+		{ "12/", NORM_SHAPE_NONE },
+		{ "123/4/2026", NORM_SHAPE_NONE },
+	};
+
+	for (size_t i = 0; i < ARRAY_SIZE(t); i++)
+		is_int(norm_date_shape(t[i].in, strlen(t[i].in)), t[i].want,
+		       "date shape \"%s\"", t[i].in);
+}
+
+/* A column's decided order reads a/b/yyyy and a-b-yyyy that way, leaves
+ * dotted dates day first and refuses the other order. */
+static void test_decided_order(void)
+{
+	static const struct {
+		const char *in;
+		enum norm_date_order ord;
+		const char *want;	/* NULL: refused */
+	} t[] = {
+		{ "3/4/2026", NORM_DATE_AUTO_DMY, "2026-04-03 00:00:00" },
+		{ "3/4/2026", NORM_DATE_AUTO_MDY, "2026-03-04 00:00:00" },
+		{ "12/1/2010 8:26", NORM_DATE_AUTO_MDY, "2010-12-01 08:26:00" },
+		{ "12/1/2010 8:26", NORM_DATE_AUTO_DMY, "2010-01-12 08:26:00" },
+		{ "03-04-2026", NORM_DATE_AUTO_MDY, "2026-03-04 00:00:00" },
+		{ "13/4/2026", NORM_DATE_AUTO_DMY, "2026-04-13 00:00:00" },
+		{ "4/13/2026", NORM_DATE_AUTO_MDY, "2026-04-13 00:00:00" },
+		{ "4/13/2026", NORM_DATE_AUTO_DMY, NULL },
+		{ "13/4/2026", NORM_DATE_AUTO_MDY, NULL },
+		{ "5/5/2026", NORM_DATE_AUTO_MDY, "2026-05-05 00:00:00" },
+		{ "03.04.2026", NORM_DATE_AUTO_MDY, "2026-04-03 00:00:00" },
+		{ "2026-03-04", NORM_DATE_AUTO_DMY, "2026-03-04 00:00:00" },
+		{ "2026/03/04", NORM_DATE_AUTO_MDY, "2026-03-04 00:00:00" },
+	};
+
+	for (size_t i = 0; i < ARRAY_SIZE(t); i++) {
+		struct norm_opts o = opts_order(t[i].ord);
+		const char *why = NULL;
+		int64_t e;
+		char buf[20];
+		int r = norm_time(t[i].in, strlen(t[i].in), &o, &e, &why);
+
+		if (!t[i].want) {
+			ok(r < 0 && why, "decided order refuses \"%s\"", t[i].in);
+			continue;
+		}
+		if (r == 0)
+			norm_fmt_time(e, buf);
+		is_str(r == 0 ? buf : why, t[i].want, "decided order reads \"%s\"", t[i].in);
+	}
+	{
+		struct norm_opts o = opts_order(NORM_DATE_AUTO_MDY);
+		int y, m, d;
+		const char *why;
+
+		ok(norm_date("3/4/1990", 8, &o, &y, &m, &d, &why) == 0 && y == 1990 && m == 3 &&
+		   d == 4, "decided order: a birthday");
+	}
+}
+
 static void test_pattern(void)
 {
 	struct norm_opts o = { 0 };
@@ -993,6 +1088,8 @@ int main(void)
 	test_time();
 	test_date();
 	test_date_format();
+	test_date_shape();
+	test_decided_order();
 	test_pattern();
 	test_local();
 	test_roundtrip();
