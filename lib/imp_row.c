@@ -112,7 +112,7 @@ static void take_customer_fields(struct imp *im)
 		else {
 			sb_reset(&im->tmp);
 			imp_quote_val(&im->tmp, F_COUNTRY, s, n);
-			imp_warn(im, "invalid country %s: %s; field dropped", im->tmp.buf, why);
+			imp_warn_counted(im, "invalid country %s: %s; field dropped", im->tmp.buf, why);
 		}
 	}
 	imp_take_email(im);

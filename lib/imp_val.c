@@ -20,29 +20,11 @@ void imp_field_text(const struct rec_field *f, const char **s, size_t *n)
 
 static void warn_counted_v(struct imp *im, const char *fmt, va_list ap);
 
-/*
- * The warnings that imp_warn_counted() counts by value. imp_row.c still
- * calls imp_warn() for the country (that file is being changed on
- * another branch); its text is routed here until it calls
- * imp_warn_counted() itself.
- */
-static const char *const counted_fmts[] = {
-	"invalid country %s: %s; field dropped",
-};
-
 /* Diagnostics. PII (e-mail, phone, names, birthday) is never echoed. */
 void imp_warn(struct imp *im, const char *fmt, ...)
 {
 	va_list ap;
 
-	for (size_t i = 0; i < ARRAY_SIZE(counted_fmts); i++) {
-		if (!strcmp(fmt, counted_fmts[i])) {
-			va_start(ap, fmt);
-			warn_counted_v(im, fmt, ap);
-			va_end(ap);
-			return;
-		}
-	}
 	im->st.warnings++;
 	if (crm_verbosity < 1 || im->o->on_reject)
 		return;
