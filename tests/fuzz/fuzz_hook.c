@@ -102,7 +102,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			FZ_CHECK(x->customer > 0 && x->granted == 1, "a bind without customer");
 	}
 	if (r.confirm_url)
-		FZ_CHECK(!strncmp(r.confirm_url, "https://", 8), "confirm_url not https");
+		/* a scheme is case-insensitive (RFC 3986 3.1): "httPs://" is https */
+		FZ_CHECK(!ascii_ncasecmp(r.confirm_url, "https://", 8), "confirm_url not https");
 	hook_result_free(&r);
 	free(q);
 	return 0;
