@@ -46,6 +46,17 @@ printf 'Subject: Winter sale\n\nHello {{first_name}}.\n' >m.tmpl
 # flush: Postfix relays what crm-send handed it (defer_transports holds it
 # until then, so that a test decides when the DSN comes)
 flush() { postqueue -c "$TEST_DIR/postfix/etc" -f; }
+# flush_until COND: flushes every second until COND holds (a message that
+# reached the queue manager after a flush waits for the next one)
+flush_until() {
+	_k=60
+	until eval "$1"; do
+		_k=$((_k - 1))
+		[ $_k -gt 0 ] || { echo "timed out waiting for: $1"; tail -20 "$POSTFIX_LOG"; return 1; }
+		flush
+		sleep 1
+	done
+}
 # wait_for COND [SECONDS]: polls the shell condition until it holds
 wait_for() {
 	_n=$(( ${2:-30} * 10 ))
@@ -70,8 +81,7 @@ test_expect 'crm-send through Postfix: accepted for all; the refused recipient c
 	printf "id\nK1\nK2\n" >to.csv &&
 	run 0 crm-send --campaign winter --channel email --template m.tmpl -f csv to.csv &&
 	expect_eq "sent: sent:" "$(echo $(status K1 winter | cut -c1-5) $(status K2 winter | cut -c1-5))" &&
-	flush &&
-	wait_for "[ \"\$(sql \"SELECT count(*) FROM inbound\")\" = 1 ]" &&
+	flush_until "[ \"\$(sql \"SELECT count(*) FROM inbound\")\" = 1 ]" &&
 	expect_eq 1 "$(spooled_to kate@example.org)" &&
 	expect_eq "applied|hard|5.1.1" "$(sql "SELECT decision || '\''|'\'' || kind || '\''|'\'' || status FROM inbound")" &&
 	expect_eq "stdin|$(sql "SELECT id FROM customers WHERE external_id = '\''K2'\''")" \
@@ -106,8 +116,7 @@ time.sleep(float(sys.argv[2]))
 " "$CRM_DB" 8 & }
 	holder=$! &&
 	wait_for "[ -e locked ]" &&
-	flush &&
-	wait_for "grep -q \"relay=crmbounce.*status=deferred\" \"$POSTFIX_LOG\"" 60 &&
+	flush_until "grep -q \"relay=crmbounce.*status=deferred\" \"$POSTFIX_LOG\"" &&
 	wait "$holder" &&
 	wait_for "[ \"\$(sql \"SELECT count(*) FROM inbound\")\" -gt $n ]" 60 &&
 	expect_eq "applied|hard" "$(sql "SELECT decision || '\''|'\'' || kind FROM inbound ORDER BY id DESC LIMIT 1")" &&
