@@ -288,12 +288,10 @@ static void stats_sql(sqlite3 *db, struct sb *sql, const char *where)
 {
 	expr_register(db);
 	sb_adds(sql, "INSERT INTO order_stats(customer_id, orders, revenue, first_order_at,"
-		" last_order_at) SELECT o.customer_id, count(*), sum(o.amount * ");
+		" last_order_at, last_at) SELECT o.customer_id, " DB_PURCHASES ", sum(o.amount * ");
 	expr_currency_factor(sql, "o.currency");
-	sb_addf(sql, "), min(o.ordered_at), max(o.ordered_at) FROM orders o WHERE"
-		" NOT (o.status = 'refunded' OR o.status = 'cancelled' OR o.status = 'returned')%s"
-		" GROUP BY o.customer_id",
-		where);
+	sb_addf(sql, "), " DB_FIRST_PURCHASE ", " DB_LAST_PURCHASE ", max(o.ordered_at)"
+		" FROM orders o WHERE " DB_COUNTED("o") "%s GROUP BY o.customer_id", where);
 }
 
 void db_order_stats_rebuild(sqlite3 *db)
@@ -430,9 +428,10 @@ static void migrate(sqlite3 *db)
 			db_meta_set(db, "created_by", "crmkit " CRM_VERSION);
 			make_secret(db);
 		}
-		if (v + 1 == 3) /* 003-order-stats.sql: fill the new table */
-			db_order_stats_rebuild(db);
 	}
+	/* 003-order-stats.sql made the table, 009 remade it: fill it */
+	if (have < 9 && want >= 3)
+		db_order_stats_rebuild(db);
 	db_commit(db);
 	/* the new header into the main file, where the next program looks
 	 * for it before it opens the file (a reader may hold it back) */

@@ -99,6 +99,22 @@ void db_meta_set(sqlite3 *db, const char *key, const char *value);
  *     db_order_stats_refresh(&s, customer_id);  ... for each customer
  *     db_order_stats_close(&s);
  */
+/*
+ * What an order counts as (orders.purchase, share/schema/009-lines-status.sql):
+ * 1 a purchase, 0 kept but not counted, -1 a refund (a negative amount,
+ * which reduces revenue). The SQL every order metric uses, for orders
+ * aliased o:
+ *   DB_COUNTED(o)      the orders a metric reads (purchases and refunds)
+ *   DB_PURCHASE(o)     a purchase
+ *   DB_PURCHASES       over DB_COUNTED rows: the number of purchases
+ *   DB_FIRST_PURCHASE, DB_LAST_PURCHASE  their first and last time
+ */
+#define DB_COUNTED(o) o ".purchase <> 0"
+#define DB_PURCHASE(o) o ".purchase = 1"
+#define DB_PURCHASES "count(nullif(o.purchase, -1))"
+#define DB_FIRST_PURCHASE "min(CASE WHEN o.purchase = 1 THEN o.ordered_at END)"
+#define DB_LAST_PURCHASE "max(CASE WHEN o.purchase = 1 THEN o.ordered_at END)"
+
 struct db_order_stats {
 	sqlite3 *db;
 	sqlite3_stmt *del, *ins;

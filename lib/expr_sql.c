@@ -37,6 +37,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "db.h"
 #include "norm.h"
 
 /* The channels crm-import accepts (lib/imp.c keeps the same list). */
@@ -52,19 +53,20 @@
  *   STAT_C  the metric of customer c: the row, else the orders
  *   STAT_S  the same for the customer of an order_stats row s
  */
-/* Not refunded, cancelled or returned. SQLite (3.40) tests an IN list of
- * more than two constants by a lookup in a temporary index, which costs
- * as much per order as the rest of revenue(365d); equalities are plain
- * comparisons. */
-#define DONE "NOT (o.status = 'refunded' OR o.status = 'cancelled' OR o.status = 'returned')"
-#define OWHERE_OF(cid) "o.customer_id = " cid " AND o.ordered_at <= $nowt AND " DONE
+/* What each metric reads (lib/db.h, orders.purchase): revenue the
+ * purchases and the refunds (OWHERE), the others the purchases alone
+ * (PWHERE). The row of order_stats holds for a now at or after its
+ * last_at, the latest of both. */
+#define OWHERE_OF(cid) "o.customer_id = " cid " AND o.ordered_at <= $nowt AND " DB_COUNTED("o")
 #define OWHERE OWHERE_OF("c.id")
-#define STAT_C(stat, agg) \
+#define PWHERE_OF(cid) "o.customer_id = " cid " AND o.ordered_at <= $nowt AND " DB_PURCHASE("o")
+#define PWHERE PWHERE_OF("c.id")
+#define STAT_C(stat, agg, where) \
 	"coalesce((SELECT " stat " FROM order_stats s WHERE s.customer_id = c.id" \
-	" AND s.last_order_at <= $nowt), (SELECT " agg " FROM orders o WHERE " OWHERE "))"
-#define STAT_S(stat, agg) \
-	"(CASE WHEN s.last_order_at <= $nowt THEN " stat " ELSE (SELECT " agg \
-	" FROM orders o WHERE " OWHERE_OF("s.customer_id") ") END)"
+	" AND s.last_at <= $nowt), (SELECT " agg " FROM orders o WHERE " where("c.id") "))"
+#define STAT_S(stat, agg, where) \
+	"(CASE WHEN s.last_at <= $nowt THEN " stat " ELSE (SELECT " agg \
+	" FROM orders o WHERE " where("s.customer_id") ") END)"
 #define DAYS_SINCE(t) "($now - CAST(strftime('%s', " t ") AS INTEGER)) / 86400"
 #define LATEST_CONSENT_OF(ch) \
 	"(SELECT k.granted FROM consents k WHERE k.customer_id = c.id AND k.channel = " ch \
@@ -121,7 +123,7 @@
 	"($now - CAST(strftime('%s', (SELECT min(o.ordered_at) FROM messages m JOIN orders o" \
 	" ON o.customer_id = m.customer_id WHERE m.campaign_id = " CAMPAIGN_ID \
 	" AND m.customer_id = c.id AND m.status = 'sent' AND o.ordered_at > m.sent_at" \
-	" AND o.ordered_at <= datetime(m.sent_at, '+7 days') AND o.ordered_at <= $nowt AND " DONE \
+	" AND o.ordered_at <= datetime(m.sent_at, '+7 days') AND o.ordered_at <= $nowt AND " DB_PURCHASE("o") \
 	")) AS INTEGER))"
 #define SINCE_SENT_IN "($now - CAST(strftime('%s', max(e.sent_at)) AS INTEGER))"
 
@@ -133,14 +135,14 @@
 	  doc "; from crm-score, null when not scored", NULL, NULL, NULL, 0 }
 #define FUNC(name, type, sp, args, sql, show, sig, doc) \
 	{ name, 1, type, NORM_NONE, sp, args, sql, show, NULL, sig, doc, NULL, NULL, NULL, 0 }
-#define METRIC(name, type, stat, agg, nil, doc) \
-	{ name, 0, type, NORM_NONE, SP_NONE, NULL, STAT_C(stat, agg), NULL, NULL, name, doc, \
-	  STAT_S(stat, agg), NULL, NULL, nil }
-#define WINDOW(name, agg, sig, doc) \
+#define METRIC(name, type, stat, agg, where, nil, doc) \
+	{ name, 0, type, NORM_NONE, SP_NONE, NULL, STAT_C(stat, agg, where), NULL, NULL, name, \
+	  doc, STAT_S(stat, agg, where), NULL, NULL, nil }
+#define WINDOW(name, agg, where, sig, doc) \
 	{ name, 1, EXPR_NUMBER, NORM_NONE, SP_NONE, "d", \
-	  "(SELECT " agg " FROM orders o WHERE " OWHERE " AND o.ordered_at >= $since)", NULL, NULL, \
-	  sig, doc, "(SELECT " agg " FROM orders o WHERE " OWHERE_OF("s.customer_id") \
-	  " AND o.ordered_at >= $since)", "s.last_order_at >= $since", NULL, NIL_ZERO }
+	  "(SELECT " agg " FROM orders o WHERE " where("c.id") " AND o.ordered_at >= $since)", \
+	  NULL, NULL, sig, doc, "(SELECT " agg " FROM orders o WHERE " where("s.customer_id") \
+	  " AND o.ordered_at >= $since)", "s.last_at >= $since", NULL, NIL_ZERO }
 
 const struct expr_def expr_defs[] = {
 	/* customer fields */
@@ -170,26 +172,26 @@ const struct expr_def expr_defs[] = {
 	      "created from an order or event of an unknown customer"),
 
 	/* metrics over completed orders up to now */
-	METRIC("orders", EXPR_NUMBER, "s.orders", "count(*)", NIL_ZERO,
-	       "number of completed orders"),
+	METRIC("orders", EXPR_NUMBER, "s.orders", "count(*)", PWHERE_OF, NIL_ZERO,
+	       "number of purchases (crm.7 ORDERS)"),
 	METRIC("revenue", EXPR_NUMBER, "s.revenue / 1000.0", "total(o.amount * $k) / 1000.0",
-	       NIL_ZERO,
-	       "sum of completed orders in major units, currencies summed as they are; 0 when none"),
-	METRIC("aov", EXPR_NUMBER, "s.revenue / 1000.0 / s.orders",
-	       "total(o.amount * $k) / 1000.0 / nullif(count(*), 0)", NIL_NULL,
+	       OWHERE_OF, NIL_ZERO,
+	       "purchases less refunds in major units, currencies summed as they are; 0 when none"),
+	METRIC("aov", EXPR_NUMBER, "s.revenue / 1000.0 / nullif(s.orders, 0)",
+	       "total(o.amount * $k) / 1000.0 / nullif(" DB_PURCHASES ", 0)", OWHERE_OF, NIL_NULL,
 	       "average order value (revenue / orders); null when no orders"),
-	METRIC("first_order_at", EXPR_TIME, "s.first_order_at", "min(o.ordered_at)", NIL_NULL,
-	       "time of the first completed order; null when none"),
-	METRIC("last_order_at", EXPR_TIME, "s.last_order_at", "max(o.ordered_at)", NIL_NULL,
-	       "time of the last completed order; null when none"),
+	METRIC("first_order_at", EXPR_TIME, "s.first_order_at", "min(o.ordered_at)", PWHERE_OF,
+	       NIL_NULL, "time of the first purchase; null when none"),
+	METRIC("last_order_at", EXPR_TIME, "s.last_order_at", "max(o.ordered_at)", PWHERE_OF,
+	       NIL_NULL, "time of the last purchase; null when none"),
 	METRIC("days_since_last_order", EXPR_NUMBER, DAYS_SINCE("s.last_order_at"),
-	       DAYS_SINCE("max(o.ordered_at)"), NIL_NULL,
-	       "whole days since the last completed order; null when none"),
+	       DAYS_SINCE("max(o.ordered_at)"), PWHERE_OF, NIL_NULL,
+	       "whole days since the last purchase; null when none"),
 	FIELD("tenure_days", EXPR_NUMBER, NORM_NONE,
 	      "(SELECT ($now - CAST(strftime('%s', min(coalesce(c.created_at, min(o.ordered_at)),"
 	      " coalesce(min(o.ordered_at), c.created_at))) AS INTEGER)) / 86400"
-	      " FROM orders o WHERE " OWHERE ")", NULL,
-	      "whole days since created_at or the first completed order, whichever is earlier"),
+	      " FROM orders o WHERE " PWHERE ")", NULL,
+	      "whole days since created_at or the first purchase, whichever is earlier"),
 
 	/* scores, once crm-score writes them */
 	SCORE("r", EXPR_NUMBER, "RFM recency score, 1 to the number of bins (default 5), higher is better"),
@@ -207,9 +209,9 @@ const struct expr_def expr_defs[] = {
 	     "the current time (--now)"),
 	FUNC("today", EXPR_TIME, SP_TODAY, "", NULL, NULL, "today()",
 	     "midnight UTC of the current day"),
-	WINDOW("orders", "count(*)", "orders(DURATION)",
-	       "completed orders within the window ending now"),
-	WINDOW("revenue", "total(o.amount * $k) / 1000.0", "revenue(DURATION)",
+	WINDOW("orders", "count(*)", PWHERE_OF, "orders(DURATION)",
+	       "purchases within the window ending now"),
+	WINDOW("revenue", "total(o.amount * $k) / 1000.0", OWHERE_OF, "revenue(DURATION)",
 	       "revenue within the window ending now"),
 	{ "event", 1, EXPR_NUMBER, NORM_NONE, SP_NONE, "e[d]",
 	  "(SELECT count(*) FROM events e WHERE e.customer_id = c.id AND e.type = $1$h"

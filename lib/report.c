@@ -20,9 +20,6 @@
 #include "seg.h"
 #include "util.h"
 
-/* What a completed order is (DESIGN.md): the same test as order_stats'. */
-#define COMPLETED(o) "NOT (" o ".status = 'refunded' OR " o ".status = 'cancelled' OR " \
-	o ".status = 'returned')"
 
 /* ---- the customer filter ------------------------------------------------ */
 
@@ -354,10 +351,10 @@ static void *scan_run(void *p)
 	int last_idx = -1, rc, warned = 0;
 
 	norm_fmt_time(r->crm->now, now);
-	/* the index orders_customer (customer_id, ordered_at, status, amount,
-	 * currency) covers the query and gives its order */
-	sb_addf(&sql, "SELECT o.customer_id, o.ordered_at, o.amount, o.currency FROM orders o"
-		" WHERE " COMPLETED("o") " AND o.ordered_at <= ?1%s%s"
+	/* the index orders_customer (customer_id, ordered_at, purchase, amount,
+	 * currency, status) covers the query and gives its order */
+	sb_addf(&sql, "SELECT o.customer_id, o.ordered_at, o.amount, o.currency, o.purchase"
+		" FROM orders o WHERE " DB_COUNTED("o") " AND o.ordered_at <= ?1%s%s"
 		" ORDER BY o.customer_id, o.ordered_at",
 		sc->hi >= 0 ? " AND o.customer_id >= ?2 AND o.customer_id < ?3" : "",
 		report_filter(r, "o.customer_id", f, sizeof(f)));
@@ -392,6 +389,7 @@ static void *scan_run(void *p)
 		ro.t = report_time((const char *)sqlite3_column_text(st, 1));
 		ro.amount = sqlite3_column_int64(st, 2);
 		ro.cur = last_idx;
+		ro.refund = sqlite3_column_int(st, 4) < 0;
 		buf = xgrow(buf, sizeof(*buf), n + 1, &cap);
 		buf[n++] = ro;
 	}
@@ -515,14 +513,18 @@ static void sum_customer(void *arg, int64_t customer, const struct rorder *o, si
 		for (size_t j = 0; j < n; j++) {
 			if (o[j].cur != c)
 				continue;
-			k++;
 			a->revenue += o[j].amount;
+			if (o[j].refund)
+				continue;
+			k++;
 			last = o[j].t;
 			if (o[j].t > s->now - 730 * 86400LL && o[j].t <= s->now - 365 * 86400LL)
 				prev = 1;
 			if (o[j].t > s->now - 365 * 86400LL)
 				recent = 1;
 		}
+		if (!k)
+			continue; /* refunds alone: not a buyer */
 		a->buyers++;
 		a->orders += k;
 		a->repeat += k >= 2;
@@ -751,21 +753,30 @@ static void cohorts_merge(struct coh_ctx *a, struct coh_ctx *b)
 static void coh_customer(void *arg, int64_t customer, const struct rorder *o, size_t n)
 {
 	struct coh_ctx *c = arg;
-	int64_t first = period_of(c->by_week, o[0].t), lastk = -1;
-	struct cohort *h = cohort_at(c, first);
+	size_t i0 = 0;
+	int64_t first, lastk = -1;
+	struct cohort *h;
 
 	(void)customer;
+	while (i0 < n && o[i0].refund)
+		i0++;
+	if (i0 == n)
+		return; /* refunds alone: in no cohort */
+	first = period_of(c->by_week, o[i0].t);
+	h = cohort_at(c, first);
 	cohort_alloc(c, h, first);
 	h->customers++;
-	for (size_t i = 0; i < n; i++) {
+	for (size_t i = i0; i < n; i++) {
 		int64_t k = period_of(c->by_week, o[i].t) - first;
-		c->orders[o[i].cur]++;
+		c->orders[o[i].cur] += !o[i].refund;
 		if (k >= h->n)
+			continue;
+		h->rev[k * MAXCUR + o[i].cur] += o[i].amount;
+		if (o[i].refund)
 			continue;
 		if (k != lastk)
 			h->active[k]++;
 		lastk = k;
-		h->rev[k * MAXCUR + o[i].cur] += o[i].amount;
 	}
 }
 
@@ -999,9 +1010,10 @@ int report_ltv(struct report *r)
 	}
 	same = code && clv_code && !strcmp(code, clv_code);
 	norm_fmt_time(r->crm->now, now);
-	sb_addf(&sql, "WITH h AS (SELECT o.customer_id, sum(o.amount) AS amt, min(o.ordered_at) AS first"
-		" FROM orders o WHERE " COMPLETED("o") " AND o.ordered_at <= ?1 AND o.currency = ?2%s"
-		" GROUP BY o.customer_id)"
+	sb_addf(&sql, "WITH h AS (SELECT o.customer_id, sum(o.amount) AS amt,"
+		" " DB_FIRST_PURCHASE " AS first"
+		" FROM orders o WHERE " DB_COUNTED("o") " AND o.ordered_at <= ?1 AND o.currency = ?2%s"
+		" GROUP BY o.customer_id HAVING max(o.purchase) = 1)"
 		" SELECT %s AS g, count(*), sum(h.amt), count(s.clv), sum(s.clv)"
 		" FROM h JOIN customers c ON c.id = h.customer_id"
 		" LEFT JOIN scores s ON s.customer_id = h.customer_id"
@@ -1075,7 +1087,7 @@ int report_budget(struct report *r)
 	norm_fmt_time(r->crm->now - 365 * 86400LL, year);
 	sb_addf(&sql, "WITH h AS (SELECT o.customer_id,"
 		" sum(CASE WHEN o.ordered_at > ?3 THEN o.amount ELSE 0 END) AS y"
-		" FROM orders o WHERE " COMPLETED("o") " AND o.ordered_at <= ?1 AND o.currency = ?2%s"
+		" FROM orders o WHERE " DB_COUNTED("o") " AND o.ordered_at <= ?1 AND o.currency = ?2%s"
 		" GROUP BY o.customer_id)"
 		" SELECT coalesce(s.rfm_segment, '(unscored)') AS g, count(*), sum(h.y)"
 		" FROM h LEFT JOIN scores s ON s.customer_id = h.customer_id"

@@ -163,9 +163,10 @@ struct rorder {
 	int64_t t;           /* epoch seconds */
 	int64_t amount;      /* minor units */
 	int cur;             /* index in report_currency() */
+	int refund;          /* a refund (orders.purchase -1): revenue only */
 };
 
-/* Calls fn for each customer with completed orders up to now (the
+/* Calls fn for each customer with purchases or refunds up to now (the
  * filter applied), with those orders in time order. */
 void report_scan_orders(struct report *r,
 			void (*fn)(void *arg, int64_t customer, const struct rorder *o, size_t n),

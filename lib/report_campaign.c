@@ -164,8 +164,7 @@ static void measure(struct report *r, struct camp *c)
 	sqlite3_bind_text(st, 3, c->name, -1, SQLITE_STATIC);
 	ost = db_prepare(db, "SELECT o.ordered_at, o.amount, o.currency FROM orders o"
 			 " WHERE o.customer_id = ?1 AND o.ordered_at >= ?2 AND o.ordered_at <= ?3"
-			 " AND NOT (o.status = 'refunded' OR o.status = 'cancelled'"
-			 " OR o.status = 'returned') ORDER BY o.ordered_at");
+			 " AND " DB_PURCHASE("o") " ORDER BY o.ordered_at");
 
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		const char *grp = (const char *)sqlite3_column_text(st, 0);

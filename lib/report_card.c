@@ -167,12 +167,11 @@ int report_customer(struct report *r, const char *who)
 	sqlite3_finalize(st);
 
 	/* order metrics per currency, as of --now */
-	st = db_prepare(db, "SELECT currency, count(*),"
-			" sum(amount) * crm_currency_k(currency) / 1000.0, min(ordered_at),"
-			" max(ordered_at), CAST(julianday(?2) - julianday(max(ordered_at)) AS INTEGER)"
-			" FROM orders WHERE customer_id = ?1 AND ordered_at <= ?2 AND NOT (status ="
-			" 'refunded' OR status = 'cancelled' OR status = 'returned')"
-			" GROUP BY currency ORDER BY count(*) DESC");
+	st = db_prepare(db, "SELECT o.currency, " DB_PURCHASES ","
+			" sum(o.amount) * crm_currency_k(o.currency) / 1000.0, " DB_FIRST_PURCHASE ","
+			" " DB_LAST_PURCHASE ", CAST(julianday(?2) - julianday(" DB_LAST_PURCHASE ")"
+			" AS INTEGER) FROM orders o WHERE o.customer_id = ?1 AND o.ordered_at <= ?2"
+			" AND " DB_COUNTED("o") " GROUP BY o.currency ORDER BY 2 DESC");
 	sqlite3_bind_int64(st, 1, id);
 	sqlite3_bind_text(st, 2, now, -1, SQLITE_STATIC);
 	while (db_row(st)) {

@@ -145,7 +145,7 @@ static void rev_customer(void *arg, int64_t customer, const struct rorder *o, si
 	(void)customer;
 	for (size_t i = 0; i < n; i++) {
 		int64_t k = month_of(o[i].t) - c->first;
-		c->orders[o[i].cur]++;
+		c->orders[o[i].cur] += !o[i].refund;
 		if (k >= 0 && k < MONTHS)
 			c->minor[o[i].cur][k] += o[i].amount;
 	}

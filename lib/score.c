@@ -123,7 +123,7 @@ static int64_t floor_div(int64_t a, int64_t b)
 }
 
 /*
- * Reads the completed orders up to o->as_of (and, for a holdout, up to
+ * Reads the purchases (and refunds) up to o->as_of (and, for a holdout, up to
  * o->holdout_end) in the currency of the run, except those of erased
  * customers (erasure deletes their scores; a run must not bring them
  * back). Returns 0, or 1 after an error message.
@@ -131,8 +131,8 @@ static int64_t floor_div(int64_t a, int64_t b)
 static int load_orders(struct crm *crm, const struct score_opts *o, struct load *L)
 {
 	static const char sql[] =
-		"SELECT customer_id, ordered_at, amount, currency FROM orders"
-		" WHERE ordered_at <= ?1 AND status NOT IN ('refunded', 'cancelled', 'returned')"
+		"SELECT customer_id, ordered_at, amount, currency, purchase FROM orders"
+		" WHERE ordered_at <= ?1 AND purchase <> 0"
 		" AND customer_id NOT IN (SELECT id FROM customers WHERE erased_at IS NOT NULL)"
 		" ORDER BY customer_id, ordered_at";
 	char cur_code[MAX_CURRENCIES][4];
@@ -191,6 +191,14 @@ static int load_orders(struct crm *crm, const struct score_opts *o, struct load 
 			cur_n[k]++;
 			if (ncur > 1)
 				continue; /* an error below; keep counting currencies */
+		}
+		if (sqlite3_column_int(st, 4) < 0) {
+			/* a refund: less revenue (RFM's monetary value) for a
+			 * customer with purchases before it; the spend model
+			 * (Gamma-Gamma) reads the purchases */
+			if (c && c->id == id && c->orders && strcmp(at, L->as_of) <= 0)
+				c->revenue += amount;
+			continue;
 		}
 		L->orders++;
 		if (!c || c->id != id) {
