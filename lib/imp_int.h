@@ -173,6 +173,9 @@ struct imp {
 	size_t *wcmap;      /* hash set of wc (index + 1) */
 	size_t wcmapcap;
 	uint64_t wc_more;   /* rows past IMP_MAX_COUNTED distinct messages */
+	/* orders and events: the highest row id before the current file; a
+	 * row of the file that meets one above it repeats an id of the file */
+	int64_t dup_from;
 	/* --batch: what the commits so far stored */
 	uint64_t committed_rows;
 	char committed_file[256];

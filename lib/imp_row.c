@@ -14,6 +14,7 @@
 
 #include "erase.h"
 #include "hash.h"
+#include "ordstat.h"
 
 /* ---- suppression of erased people ---- */
 
@@ -473,6 +474,11 @@ static int keyed_upsert(struct imp *im, sqlite3_stmt *const st[3], const struct 
 		same = sqlite3_column_int(st[0], 0);
 		if (old_cid)
 			*old_cid = sqlite3_column_int64(st[0], 1);
+		/* written by an earlier row of this file: an id given twice
+		 * (content keys are made distinct on purpose) */
+		if (sqlite3_column_int64(st[0], sqlite3_column_count(st[0]) - 1) > im->dup_from &&
+		    v[0].s && v[0].s[0] != '~' && !im->st.dupes++)
+			snprintf(im->st.dupe_value, sizeof(im->st.dupe_value), "%s", v[0].s);
 	} else if (rc != SQLITE_DONE)
 		db_die(im->db, NULL);
 	sqlite3_reset(st[0]);
@@ -592,16 +598,17 @@ int imp_row_order(struct imp *im)
 		im->st.future++;
 	if ((s = imp_raw(im, F_STATUS, &n))) {
 		struct sb *v = &im->v[F_STATUS];
-		sb_reset(v);
-		for (size_t i = 0; i < n; i++)
-			sb_addc(v, ascii_lower((unsigned char)s[i]));
-		if (!strcmp(v->buf, "canceled") || !strcmp(v->buf, "cancel"))
-			sb_reset(v), sb_adds(v, "cancelled");
-		else if (!strcmp(v->buf, "refund"))
-			sb_reset(v), sb_adds(v, "refunded");
-		else if (!strcmp(v->buf, "return"))
-			sb_reset(v), sb_adds(v, "returned");
+		int known;
+
+		ordstat_norm(s, n, v);
 		im->has[F_STATUS] = 1;
+		ordstat_class(v->buf, minor, &known);
+		if (!known) {
+			sb_reset(&im->tmp);
+			imp_quote_val(&im->tmp, F_STATUS, v->buf, v->len);
+			imp_warn_counted(im, "order status %s is in no list of crm.conf [orders]:"
+					 " kept, not counted as a purchase", im->tmp.buf);
+		}
 	}
 	imp_take_attrs(im);
 	if (im->attrs)

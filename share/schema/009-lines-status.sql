@@ -34,8 +34,6 @@ END;
 DROP INDEX orders_customer;
 CREATE INDEX orders_customer
 	ON orders(customer_id, ordered_at, purchase, amount, currency, status);
--- orders(status = "unpaid"): the orders of one status
-CREATE INDEX orders_status ON orders(status, customer_id);
 
 -- order_stats (003) over purchases and refunds: orders counts the
 -- purchases, revenue sums purchases and refunds, first_order_at and
