@@ -50,6 +50,11 @@ static void prepare(struct imp *im)
 		"UPDATE customers SET external_id=?1, email=?2, phone=?3, first_name=?4,"
 		" last_name=?5, birthday=?6, city=?7, country=?8, timezone=?9, created_at=?10,"
 		" updated_at=?11, attrs=?12, is_stub=0 WHERE id=?13");
+	im->alias_find = db_prepare(db, "SELECT customer_id FROM customer_aliases WHERE alias = ?");
+	im->alias_set = db_prepare(db,
+		"INSERT INTO customer_aliases(alias, customer_id) VALUES (?1, ?2)"
+		" ON CONFLICT(alias) DO UPDATE SET customer_id = excluded.customer_id"
+		" WHERE customer_id <> excluded.customer_id");
 	im->stub_ins = db_prepare(db,
 		"INSERT INTO customers(external_id, email, phone, updated_at, is_stub)"
 		" VALUES (?,?,?,?,1)");
@@ -103,6 +108,7 @@ static void finalize_all(struct imp *im)
 		im->cust_id_by[1], im->cust_id_by[2], im->cust_ins, im->cust_upd, im->stub_ins,
 		im->ord[0], im->ord[1], im->ord[2], im->ev[0], im->ev[1], im->ev[2],
 		im->occ[0], im->occ[1], im->occ[2], im->supp, im->cons_cur, im->cons_ins,
+		im->alias_find, im->alias_set,
 	};
 	for (size_t i = 0; i < ARRAY_SIZE(all); i++)
 		sqlite3_finalize(all[i]);

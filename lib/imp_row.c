@@ -92,6 +92,14 @@ static int64_t cust_id_find(struct imp *im, int by, const char *value)
 	else if (rc != SQLITE_DONE)
 		db_die(im->db, NULL);
 	sqlite3_reset(st);
+	/* no customer has it as their id: another id of one (an alias) */
+	if (!id && by == 0) {
+		st = im->alias_find;
+		sqlite3_bind_text(st, 1, value, -1, SQLITE_STATIC);
+		if (db_step_row(im->db, st))
+			id = sqlite3_column_int64(st, 0);
+		sqlite3_reset(st);
+	}
 	return id;
 }
 
@@ -299,6 +307,17 @@ int imp_row_customer(struct imp *im)
 		result = changed ? 1 : 2;
 	}
 	free(attrs);
+
+	/* another id of the customer (customer_aliases) */
+	if ((sv = imp_raw(im, F_ALIAS, &stub_n))) {
+		sb_reset(&im->tmp);
+		sb_add(&im->tmp, sv, stub_n);
+		db_bind_text(im->alias_set, 1, im->tmp.buf, -1);
+		sqlite3_bind_int64(im->alias_set, 2, cur.id);
+		db_step_done(im->db, im->alias_set);
+		if (sqlite3_changes(im->db) && result == 2)
+			result = 1;
+	}
 
 	/* consent columns of a customer file: recorded when they change */
 	for (size_t ck = 0, i; imp_next_col(im, &ck, &i);) {

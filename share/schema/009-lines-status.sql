@@ -50,6 +50,17 @@ CREATE TABLE order_stats (
 	last_at        TEXT NOT NULL
 );
 
+-- Other ids of a customer: exports that give each order its own customer
+-- id (Olist's customer_id) and the person another (customer_unique_id).
+-- crm-import customers with a column mapped to alias records them; an
+-- order, event or consent whose customer id is no customer's external id
+-- but an alias belongs to that customer.
+CREATE TABLE customer_aliases (
+	alias       TEXT PRIMARY KEY,
+	customer_id INTEGER NOT NULL REFERENCES customers(id)
+) WITHOUT ROWID;
+CREATE INDEX customer_aliases_customer ON customer_aliases(customer_id);
+
 -- Products: the latest name and category crm-import saw for a SKU.
 CREATE TABLE products (
 	id         INTEGER PRIMARY KEY,
