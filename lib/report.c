@@ -997,13 +997,24 @@ int report_ltv(struct report *r)
 		grp = "substr(h.first, 1, 7)";
 	else if (!strcmp(by, "city"))
 		grp = "coalesce(c.city, '(unknown)')";
+	else if (!strcmp(by, "category"))
+		/* the customer's top category: the most spent, net of returns,
+		 * over the lines of the orders counted here; ties by name */
+		grp = "coalesce((SELECT p.category FROM orders o2"
+		      " JOIN order_lines ol ON ol.order_id = o2.id"
+		      " JOIN products p ON p.id = ol.product_id"
+		      " WHERE o2.customer_id = h.customer_id AND " DB_COUNTED("o2")
+		      " AND o2.ordered_at <= ?1 AND o2.currency = ?2"
+		      " AND p.category IS NOT NULL AND p.category <> ''"
+		      " GROUP BY p.category ORDER BY sum(ol.amount) DESC, p.category LIMIT 1),"
+		      " '(none)')";
 	else if (!strncmp(by, "attr.", 5) && by[5]) {
 		/* the attribute name is bound, never pasted */
 		sb_adds(&path, "$.");
 		json_quote(&path, by + 5, strlen(by + 5));
 		grp = "coalesce(CAST(json_extract(c.attrs, ?3) AS TEXT), '(unknown)')";
 	} else {
-		crm_error("invalid --by \"%s\" (segment, cohort, city or attr.NAME)", by);
+		crm_error("invalid --by \"%s\" (segment, cohort, city, category or attr.NAME)", by);
 		free(code);
 		free(clv_code);
 		return CRM_EXIT_USAGE;
