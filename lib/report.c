@@ -998,16 +998,21 @@ int report_ltv(struct report *r)
 	else if (!strcmp(by, "city"))
 		grp = "coalesce(c.city, '(unknown)')";
 	else if (!strcmp(by, "category"))
-		/* the customer's top category: the most spent, net of returns,
-		 * over the lines of the orders counted here; ties by name */
-		grp = "coalesce((SELECT p.category FROM orders o2"
-		      " JOIN order_lines ol ON ol.order_id = o2.id"
+		/* the customer's top category as crm-segment's top_category
+		 * (crm.7): the most net spent over the lines of the counted
+		 * orders up to now, in major units of every currency, returns
+		 * and refunds taken off; spellings that differ in case are one,
+		 * ties go to the first by name; none with a positive net spend
+		 * is (none) */
+		grp = "coalesce((SELECT min(p.category) FROM order_lines ol"
+		      " JOIN orders o2 ON o2.id = ol.order_id"
 		      " JOIN products p ON p.id = ol.product_id"
-		      " WHERE o2.customer_id = h.customer_id AND " DB_COUNTED("o2")
-		      " AND o2.ordered_at <= ?1 AND o2.currency = ?2"
-		      " AND p.category IS NOT NULL AND p.category <> ''"
-		      " GROUP BY p.category ORDER BY sum(ol.amount) DESC, p.category LIMIT 1),"
-		      " '(none)')";
+		      " WHERE o2.customer_id = h.customer_id AND o2.ordered_at <= ?1"
+		      " AND " DB_COUNTED("o2") " AND p.category <> ''"
+		      " GROUP BY p.category COLLATE NOCASE"
+		      " HAVING total(ol.amount * crm_currency_k(o2.currency)) > 0"
+		      " ORDER BY total(ol.amount * crm_currency_k(o2.currency)) DESC,"
+		      " min(p.category) LIMIT 1), '(none)')";
 	else if (!strncmp(by, "attr.", 5) && by[5]) {
 		/* the attribute name is bound, never pasted */
 		sb_adds(&path, "$.");
@@ -1020,6 +1025,7 @@ int report_ltv(struct report *r)
 		return CRM_EXIT_USAGE;
 	}
 	same = code && clv_code && !strcmp(code, clv_code);
+	expr_register(r->crm->db); /* crm_currency_k() of --by category */
 	norm_fmt_time(r->crm->now, now);
 	sb_addf(&sql, "WITH h AS (SELECT o.customer_id, sum(o.amount) AS amt,"
 		" " DB_FIRST_PURCHASE " AS first"

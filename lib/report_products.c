@@ -32,17 +32,19 @@
 #include "util.h"
 
 /* The counted lines up to ?1 of the reported customers, as
- * (oid, cid, pur, cur, q, amt, k): k the key of the report. */
-static void lines_cte(struct sb *sql, const struct report *r, const char *key)
+ * (oid, cid, pur, cur, q, amt, k, kn): k the key of the report, kn its
+ * name. */
+static void lines_cte(struct sb *sql, const struct report *r, const char *key,
+		      const char *name)
 {
 	char f[128];
 
 	sb_addf(sql, "l AS (SELECT o.id AS oid, o.customer_id AS cid, o.purchase AS pur,"
-		" o.currency AS cur, ol.quantity AS q, ol.amount AS amt, %s AS k"
+		" o.currency AS cur, ol.quantity AS q, ol.amount AS amt, %s AS k, %s AS kn"
 		" FROM order_lines ol JOIN orders o ON o.id = ol.order_id"
 		" JOIN products p ON p.id = ol.product_id"
 		" WHERE " DB_COUNTED("o") " AND o.ordered_at <= ?1%s)",
-		key, report_filter(r, "o.customer_id", f, sizeof(f)));
+		key, name, report_filter(r, "o.customer_id", f, sizeof(f)));
 }
 
 /* The currency of the report (malloc'd; NULL when there are no lines):
@@ -56,7 +58,7 @@ static char *products_currency(struct report *r, const char *now)
 	if (r->o->currency)
 		return xstrdup(r->o->currency);
 	sb_adds(&sql, "WITH ");
-	lines_cte(&sql, r, "p.id");
+	lines_cte(&sql, r, "p.id", "p.sku");
 	sb_adds(&sql, " SELECT cur FROM l WHERE pur = 1 GROUP BY cur"
 		" ORDER BY count(DISTINCT oid) DESC, cur LIMIT 1");
 	st = db_prepare(r->crm->db, sql.buf);
@@ -89,19 +91,25 @@ int report_products(struct report *r)
 	norm_fmt_time(r->crm->now, now);
 	code = products_currency(r, now);
 	sb_adds(&sql, "WITH ");
-	lines_cte(&sql, r, by_cat ? "coalesce(nullif(p.category, ''), '(none)')" : "p.id");
+	/* spellings of a category that differ in case are one, named by the
+	 * first (as crm-segment's top_category takes them) */
+	if (by_cat)
+		lines_cte(&sql, r, "lower(coalesce(nullif(p.category, ''), '(none)'))",
+			  "coalesce(nullif(p.category, ''), '(none)')");
+	else
+		lines_cte(&sql, r, "p.id", "p.sku");
 	/* per key and buyer: the purchases holding it */
 	sb_adds(&sql, ", b AS (SELECT k, cid, count(DISTINCT oid) AS n FROM l"
 		" WHERE pur = 1 AND q > 0 GROUP BY k, cid)"
 		", bb AS (SELECT k, count(*) AS buyers, sum(n) AS orders,"
 		" sum(n >= 2) AS repeaters FROM b GROUP BY k)"
-		", g AS (SELECT k, total(q) AS units,"
+		", g AS (SELECT k, min(kn) AS kn, total(q) AS units,"
 		" sum(CASE WHEN cur = ?2 THEN amt ELSE 0 END) AS revenue,"
 		" -total(CASE WHEN q < 0 THEN q END) AS returns"
 		" FROM l GROUP BY k)"
 		" SELECT ");
 	if (by_cat)
-		sb_adds(&sql, "g.k");
+		sb_adds(&sql, "g.kn");
 	else
 		sb_adds(&sql, "p.sku, p.name, p.category");
 	sb_adds(&sql, ", coalesce(bb.buyers, 0), coalesce(bb.orders, 0), g.units, g.revenue,"
@@ -109,7 +117,7 @@ int report_products(struct report *r)
 		" FROM g LEFT JOIN bb ON bb.k = g.k");
 	if (!by_cat)
 		sb_adds(&sql, " JOIN products p ON p.id = g.k");
-	sb_addf(&sql, " ORDER BY g.revenue DESC, g.units DESC, %s", by_cat ? "g.k" : "p.sku");
+	sb_addf(&sql, " ORDER BY g.revenue DESC, g.units DESC, %s", by_cat ? "g.kn" : "p.sku");
 	if (r->o->limit > 0)
 		sb_addf(&sql, " LIMIT %ld", r->o->limit);
 	st = db_prepare(r->crm->db, sql.buf);
@@ -138,7 +146,7 @@ int report_products(struct report *r)
 	/* the lines whose amounts the revenue leaves out */
 	sb_reset(&sql);
 	sb_adds(&sql, "WITH ");
-	lines_cte(&sql, r, "p.id");
+	lines_cte(&sql, r, "p.id", "p.sku");
 	sb_adds(&sql, " SELECT count(*) FROM l WHERE cur <> ?2");
 	st = db_prepare(r->crm->db, sql.buf);
 	sqlite3_bind_text(st, 1, now, -1, SQLITE_STATIC);
