@@ -183,6 +183,44 @@ test_expect 'ltv --by category: each customer by their top category' '
 	expect_same want out
 '
 
+# The same base from a line file, when crm-import lines is there (issue
+# 15 item 1's importer, on another branch until it is merged): the same
+# orders, lines and products, so the same reports.
+test_expect 'the base that crm-import lines builds gives the same reports' '
+	if crm-import --db "$PWD/probe.db" lines /dev/null 2>&1 | grep -q "unknown kind"; then
+		echo "# crm-import lines is not there yet: nothing to compare" && exit 0
+	fi
+	cat >l.csv <<-\EOF_ &&
+	order_id,customer_id,ordered_at,sku,product_name,category,quantity,unit_price,currency,status
+	O1,A,2026-10-01,SKU1,Boots,Shoes,1,100,RUB,
+	O1,A,2026-10-01,SKU3,Hat,Accessories,2,20,RUB,
+	O2,A,2026-11-01,SKU1,Boots,Shoes,1,100,RUB,
+	O2,A,2026-11-01,SKU2,Sandals,Shoes,1,50,RUB,
+	O3,B,2026-10-05,SKU1,Boots,Shoes,2,100,RUB,
+	O3,B,2026-10-05,SKU3,Hat,Accessories,5,20,RUB,
+	R1,B,2026-10-20,SKU1,Boots,Shoes,-1,100,RUB,refunded
+	O4,C,2026-11-10,SKU1,Boots,Shoes,1,10,EUR,
+	O4,C,2026-11-10,SKU4,Scarf,,1,5,EUR,
+	O5,B,2026-11-05,SKU2,Sandals,Shoes,1,50,RUB,cancelled
+	O6,A,2026-11-30,SKU3,Hat,Accessories,5,20,RUB,
+	O7,D,2026-11-15,SKU2,Sandals,Shoes,2,50,RUB,partially_refunded
+	O7,D,2026-11-15,SKU2,Sandals,Shoes,-1,50,RUB,partially_refunded
+	O9,F,2026-11-02,SKU5,Gloves,accessories,1,30,RUB,
+	R3,F,2026-11-03,SKU5,Gloves,accessories,-1,30,RUB,refunded
+	EOF_
+	printf "order_id,customer_id,ordered_at,amount,currency,status\nO8,E,2026-09-01,30,RUB,\n" >o8.csv &&
+	for r in "products" "products --by category" "ltv --by category"; do
+		crm-report -f csv $r >"want.$r" 2>/dev/null || exit 1
+	done &&
+	CRM_DB=$PWD/lines.db && export CRM_DB &&
+	run 0 crm-import customers c.csv &&
+	run 0 crm-import lines l.csv &&
+	run 0 crm-import orders o8.csv &&
+	for r in "products" "products --by category" "ltv --by category"; do
+		run 0 crm-report -f csv $r && expect_same "want.$r" out || exit 1
+	done
+'
+
 test_expect 'products without order lines: an empty report and a note' '
 	rm -f crm.db &&
 	run 0 crm-import customers c.csv &&
