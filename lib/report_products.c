@@ -55,12 +55,15 @@ static char *products_currency(struct report *r, const char *now)
 	sqlite3_stmt *st;
 	char *code = NULL;
 
+	char f[128];
+
 	if (r->o->currency)
 		return xstrdup(r->o->currency);
-	sb_adds(&sql, "WITH ");
-	lines_cte(&sql, r, "p.id", "p.sku");
-	sb_adds(&sql, " SELECT cur FROM l WHERE pur = 1 GROUP BY cur"
-		" ORDER BY count(DISTINCT oid) DESC, cur LIMIT 1");
+	sb_addf(&sql, "SELECT o.currency FROM orders o WHERE " DB_PURCHASE("o")
+		" AND o.ordered_at <= ?1%s"
+		" AND EXISTS (SELECT 1 FROM order_lines ol WHERE ol.order_id = o.id)"
+		" GROUP BY o.currency ORDER BY count(*) DESC, o.currency LIMIT 1",
+		report_filter(r, "o.customer_id", f, sizeof(f)));
 	st = db_prepare(r->crm->db, sql.buf);
 	sqlite3_bind_text(st, 1, now, -1, SQLITE_STATIC);
 	if (db_row(st) && sqlite3_column_text(st, 0))
@@ -105,15 +108,17 @@ int report_products(struct report *r)
 		" sum(n >= 2) AS repeaters FROM b GROUP BY k)"
 		", g AS (SELECT k, min(kn) AS kn, total(q) AS units,"
 		" sum(CASE WHEN cur = ?2 THEN amt ELSE 0 END) AS revenue,"
-		" -total(CASE WHEN q < 0 THEN q END) AS returns"
-		" FROM l GROUP BY k)"
+		" -total(CASE WHEN q < 0 THEN q END) AS returns,"
+		" sum(cur <> ?2) AS other FROM l GROUP BY k)"
 		" SELECT ");
 	if (by_cat)
 		sb_adds(&sql, "g.kn");
 	else
 		sb_adds(&sql, "p.sku, p.name, p.category");
 	sb_adds(&sql, ", coalesce(bb.buyers, 0), coalesce(bb.orders, 0), g.units, g.revenue,"
-		" g.returns, coalesce(bb.repeaters, 0)"
+		" g.returns, coalesce(bb.repeaters, 0),"
+		/* (a window: over every row, before the limit) */
+		" sum(g.other) OVER ()"
 		" FROM g LEFT JOIN bb ON bb.k = g.k");
 	if (!by_cat)
 		sb_adds(&sql, " JOIN products p ON p.id = g.k");
@@ -141,21 +146,13 @@ int report_products(struct report *r)
 		rtab_real(&v[nk + 4], sqlite3_column_double(st, nk + 4), 3);
 		rtab_real(&v[nk + 5], report_rate(sqlite3_column_int64(st, nk + 5), buyers), 4);
 		rtab_text(&t, &v[nk + 6], code);
+		/* the lines whose amounts the revenue leaves out */
+		other = sqlite3_column_int64(st, nk + 6);
 	}
 	sqlite3_finalize(st);
-	/* the lines whose amounts the revenue leaves out */
-	sb_reset(&sql);
-	sb_adds(&sql, "WITH ");
-	lines_cte(&sql, r, "p.id", "p.sku");
-	sb_adds(&sql, " SELECT count(*) FROM l WHERE cur <> ?2");
-	st = db_prepare(r->crm->db, sql.buf);
-	sqlite3_bind_text(st, 1, now, -1, SQLITE_STATIC);
-	db_bind_text(st, 2, code ? code : "", -1);
-	if (db_row(st))
-		other = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
-	if (!t.nrows && !code)
-		crm_note("no order lines up to %s (crm-import lines)", now);
+	if (!t.nrows)
+		crm_note("no order lines%s up to %s (crm-import lines)",
+			 r->filtered ? " of these customers" : "", now);
 	if (other && !r->o->currency)
 		crm_warn("revenue in %s only: %lld order lines in other currencies left out "
 			 "(choose with --currency)", code, (long long)other);
