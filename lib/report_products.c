@@ -17,7 +17,8 @@
  *                positive number)
  *   repeat_rate  the share of its buyers who bought it in two purchases
  *                or more
- * in order of revenue, then units, then the key.
+ * in order of revenue, then units, then the SKU or category. Spellings of
+ * a category that differ in case are one, named by the first.
  */
 #include "report.h"
 
@@ -53,9 +54,7 @@ static char *products_currency(struct report *r, const char *now)
 {
 	struct sb sql = SB_INIT;
 	sqlite3_stmt *st;
-	char *code = NULL;
-
-	char f[128];
+	char f[128], *code = NULL;
 
 	if (r->o->currency)
 		return xstrdup(r->o->currency);
