@@ -1,7 +1,7 @@
 /*
  * crm-report - what the base and the campaigns earned: summary, campaign
- * uplift against control groups, cohorts, RFM, LTV, budget, the customer
- * card, deliverability, exports and an HTML page. The reports are
+ * uplift against control groups, cohorts, RFM, LTV, budget, products, the
+ * customer card, deliverability, exports and an HTML page. The reports are
  * lib/report*.c.
  */
 #include <stdio.h>
@@ -20,7 +20,7 @@ static struct report_opts ro = { .margin = 0.3, .share = 0.1, .periods = 12,
 				  .seed = REPORT_SEED_DEFAULT };
 static const char *window = "7d", *attribution, *by, *since, *until, *margin, *share, *seed,
 	*bootstrap;
-static long periods = -1, top = -1;
+static long periods = -1, top = -1, limit = -1;
 
 static const struct opt options[] = {
 	OPT_STRING_('s', "segment", &ro.segment, "NAME", "only the members of the saved segment NAME"),
@@ -42,7 +42,8 @@ static const struct opt options[] = {
 		    "campaign(s): seed of --bootstrap (default " REPORT_SEED_DEFAULT_S
 		    "): the same seed, the same interval"),
 	OPT_STRING_(0, "by", &by, "KEY",
-		    "cohorts: month or week; ltv: segment, cohort, city or attr.NAME; "
+		    "cohorts: month or week; ltv: segment, cohort, city, category or attr.NAME; "
+		    "products: product or category; "
 		    "deliverability: campaign, domain, week or a list of them (campaign,domain)"),
 	OPT_STRING_(0, "metric", &ro.metric, "NAME", "cohorts: retention, revenue or customers"),
 	OPT_INT_(0, "periods", &periods, "N", "cohorts: the first N periods (default 12; 0 all)"),
@@ -55,6 +56,8 @@ static const struct opt options[] = {
 	OPT_STRING_(0, "campaign", &ro.campaign, "NAME", "deliverability: only campaign NAME"),
 	OPT_INT_(0, "top", &top, "N",
 		 "deliverability --by domain: the N domains with most messages, the rest as (other)"),
+	OPT_INT_(0, "limit", &limit, "N",
+		 "products: the N products (categories) with most revenue (default: all)"),
 	OPT_FLAG_(0, "raw", &ro.raw, "CSV/TSV: leave cells starting with = + - @ as they are"),
 	OPT_STRING_('o', "output", &ro.output, "FILE",
 		    "write to FILE (created 0600; csv unless -f says otherwise)"),
@@ -71,7 +74,8 @@ static const struct opt_cmd cmd = {
 		 "[options] campaigns [--bootstrap N [--seed S]]\n"
 		 "[options] cohorts [--by month|week] [--metric retention|revenue|customers]\n"
 		 "[options] rfm\n"
-		 "[options] ltv [--by segment|cohort|city|attr.NAME]\n"
+		 "[options] ltv [--by segment|cohort|city|category|attr.NAME]\n"
+		 "[options] products [--by product|category] [--limit N]\n"
 		 "[options] customer ID|EMAIL|PHONE\n"
 		 "[options] budget [--margin 0.3] [--share 0.1]\n"
 		 "[options] deliverability [--by campaign|domain|week[,...]] [--campaign NAME]"
@@ -88,6 +92,7 @@ static const struct opt_cmd cmd = {
 		"  crm-report campaign winback-2026-11 --window 14d\n"
 		"  crm-report cohorts --by month --metric retention --periods 0 -f csv\n"
 		"  crm-report ltv --by city --where 'country = \"RU\"'\n"
+		"  crm-report products --by category --limit 10 --currency RUB\n"
 		"  crm-report customer ann@example.com\n"
 		"  crm-report deliverability --by domain --top 10 --since 2026-11-01\n"
 		"  crm-report export orders --since 2026-11-01 -o orders.csv\n"
@@ -126,8 +131,8 @@ static const char *parse_time(const char *opt, const char *s, char buf[20])
 }
 
 static const char *const subs[] = {
-	"summary", "campaign", "campaigns", "cohorts", "rfm", "ltv", "customer", "budget",
-	"deliverability", "export", "check", NULL,
+	"summary", "campaign", "campaigns", "cohorts", "rfm", "ltv", "products", "customer",
+	"budget", "deliverability", "export", "check", NULL,
 };
 
 int cmd_main(int argc, char **argv)
@@ -142,8 +147,8 @@ int cmd_main(int argc, char **argv)
 	nargs = argc - first;
 	if (nargs == 0 && !ro.html)
 		opt_usage_error(&cmd, "a report is needed: summary, campaign NAME, campaigns, cohorts,"
-				" rfm, ltv, customer ID, budget, deliverability, export TABLE or"
-				" check");
+				" rfm, ltv, products, customer ID, budget, deliverability, export"
+				" TABLE or check");
 	sub = nargs ? argv[first] : "summary";
 	for (i = 0; subs[i] && strcmp(subs[i], sub); i++)
 		;
@@ -176,8 +181,15 @@ int cmd_main(int argc, char **argv)
 		opt_usage_error(&cmd, "--links prints the click map: no --window, --attribution or --bootstrap");
 	if (seed && !bootstrap)
 		opt_usage_error(&cmd, "--seed goes with --bootstrap N");
-	if (by && strcmp(sub, "cohorts") && strcmp(sub, "ltv") && strcmp(sub, "deliverability"))
-		opt_usage_error(&cmd, "--by goes with cohorts, ltv and deliverability");
+	if (by && strcmp(sub, "cohorts") && strcmp(sub, "ltv") && strcmp(sub, "deliverability") &&
+	    strcmp(sub, "products"))
+		opt_usage_error(&cmd, "--by goes with cohorts, ltv, products and deliverability");
+	if (limit != -1 && strcmp(sub, "products"))
+		opt_usage_error(&cmd, "--limit goes with products");
+	if (limit != -1 && limit < 1)
+		opt_usage_error(&cmd, "--limit needs a number of products >= 1");
+	if (limit > 0)
+		ro.limit = limit;
 	if ((ro.metric || periods != -1) && strcmp(sub, "cohorts"))
 		opt_usage_error(&cmd, "--metric and --periods go with cohorts");
 	if ((margin || share) && strcmp(sub, "budget"))
@@ -217,11 +229,16 @@ int cmd_main(int argc, char **argv)
 			ro.by_week = 1;
 		else if (strcmp(by, "month"))
 			opt_usage_error(&cmd, "invalid --by \"%s\" for cohorts (month or week)", by);
+	} else if (by && !strcmp(sub, "products")) {
+		if (strcmp(by, "product") && strcmp(by, "category"))
+			opt_usage_error(&cmd, "invalid --by \"%s\" for products (product or category)",
+					by);
+		ro.by = by;
 	} else if (by) {
 		if (strcmp(by, "segment") && strcmp(by, "cohort") && strcmp(by, "city") &&
-		    !(strncmp(by, "attr.", 5) == 0 && by[5]))
-			opt_usage_error(&cmd, "invalid --by \"%s\" for ltv (segment, cohort, city or "
-					"attr.NAME)", by);
+		    strcmp(by, "category") && !(strncmp(by, "attr.", 5) == 0 && by[5]))
+			opt_usage_error(&cmd, "invalid --by \"%s\" for ltv (segment, cohort, city, "
+					"category or attr.NAME)", by);
 		ro.by = by;
 	}
 	if (ro.metric && strcmp(ro.metric, "retention") && strcmp(ro.metric, "revenue") &&
@@ -300,6 +317,8 @@ int cmd_main(int argc, char **argv)
 			rc = report_rfm(&r);
 		else if (!strcmp(sub, "ltv"))
 			rc = report_ltv(&r);
+		else if (!strcmp(sub, "products"))
+			rc = report_products(&r);
 		else if (!strcmp(sub, "customer"))
 			rc = report_customer(&r, arg);
 		else if (!strcmp(sub, "budget"))

@@ -997,18 +997,35 @@ int report_ltv(struct report *r)
 		grp = "substr(h.first, 1, 7)";
 	else if (!strcmp(by, "city"))
 		grp = "coalesce(c.city, '(unknown)')";
+	else if (!strcmp(by, "category"))
+		/* the customer's top category as crm-segment's top_category
+		 * (crm.7): the most net spent over the lines of the counted
+		 * orders up to now, in major units of every currency, returns
+		 * and refunds taken off; spellings that differ in case are one,
+		 * ties go to the first by name; none with a positive net spend
+		 * is (none) */
+		grp = "coalesce((SELECT min(p.category) FROM order_lines ol"
+		      " JOIN orders o2 ON o2.id = ol.order_id"
+		      " JOIN products p ON p.id = ol.product_id"
+		      " WHERE o2.customer_id = h.customer_id AND o2.ordered_at <= ?1"
+		      " AND " DB_COUNTED("o2") " AND p.category <> ''"
+		      " GROUP BY p.category COLLATE NOCASE"
+		      " HAVING total(ol.amount * crm_currency_k(o2.currency)) > 0"
+		      " ORDER BY total(ol.amount * crm_currency_k(o2.currency)) DESC,"
+		      " min(p.category) LIMIT 1), '(none)')";
 	else if (!strncmp(by, "attr.", 5) && by[5]) {
 		/* the attribute name is bound, never pasted */
 		sb_adds(&path, "$.");
 		json_quote(&path, by + 5, strlen(by + 5));
 		grp = "coalesce(CAST(json_extract(c.attrs, ?3) AS TEXT), '(unknown)')";
 	} else {
-		crm_error("invalid --by \"%s\" (segment, cohort, city or attr.NAME)", by);
+		crm_error("invalid --by \"%s\" (segment, cohort, city, category or attr.NAME)", by);
 		free(code);
 		free(clv_code);
 		return CRM_EXIT_USAGE;
 	}
 	same = code && clv_code && !strcmp(code, clv_code);
+	expr_register(r->crm->db); /* crm_currency_k() of --by category */
 	norm_fmt_time(r->crm->now, now);
 	sb_addf(&sql, "WITH h AS (SELECT o.customer_id, sum(o.amount) AS amt,"
 		" " DB_FIRST_PURCHASE " AS first"

@@ -16,6 +16,8 @@
  *                      z-test, Welch's t-test, minimum detectable effect,
  *                      the percentile bootstrap and its random numbers
  *   report_html.c      --html FILE
+ *   report_products.c  products [--by category]: what each product or
+ *                      category sold, from the order lines
  */
 #ifndef CRM_REPORT_H
 #define CRM_REPORT_H
@@ -44,7 +46,9 @@ struct report_opts {
 	int by_week;             /* cohorts --by week */
 	const char *metric;      /* cohorts --metric retention|revenue|customers */
 	long periods;            /* cohorts --periods N (0: all) */
-	const char *by;          /* ltv --by segment|cohort|city|attr.X */
+	const char *by;          /* ltv --by segment|cohort|city|category|attr.X;
+				  * products --by product|category */
+	long limit;              /* products --limit N (0: all) */
 	double margin, share;    /* budget */
 	const char *since;       /* export, deliverability --since (normalised time) */
 	const char *until;       /* deliverability --until (normalised time) */
@@ -84,6 +88,7 @@ int report_customer(struct report *r, const char *who);
 int report_export(struct report *r, const char *table);
 int report_html(struct report *r, const char *campaign);
 int report_deliverability(struct report *r);
+int report_products(struct report *r);
 
 /* ---- tables of results (report.c) ------------------------------------ */
 

@@ -215,7 +215,7 @@ static sqlite3_stmt *claim_query(struct sender *s, int64_t now)
 		"  AND x.status = 'sent' AND x.sent_at > ?4)");
 	for (size_t i = 0; i < s->nnames; i++) {
 		struct sb v = SB_INIT;
-		expr_field_sql(s->names[i], now, &v);
+		send_field_sql(s->names[i], now, &v);
 		sb_addf(&sql, ", %s", v.buf);
 		sb_free(&v);
 	}

@@ -165,6 +165,12 @@ void send_mark_started(struct sender *s, struct item *it);
 void send_rendered_init(struct rendered *b);
 void send_rendered_free(struct rendered *b);
 int send_special_index(const char *name);
+/* The SQL value of a template name over customers c, now inlined: a
+ * field, metric or score of expr_field_sql(), or last_order and
+ * last_order.id, .ordered_at, .amount, .currency, .status, .lines (the
+ * latest purchase up to now; lines a JSON array). Returns 0, -1 for an
+ * unknown name, -2 for one not available yet. */
+int send_field_sql(const char *name, int64_t now, struct sb *sql);
 int send_load_templates(struct sender *s);
 struct render_ctx {
 	struct sender *s;

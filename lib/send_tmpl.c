@@ -7,10 +7,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "db.h"
 #include "diag.h"
 #include "dkim.h"
 #include "expr.h"
 #include "mime.h"
+#include "norm.h"
 #include "tmpl.h"
 #include "track_link.h"
 
@@ -64,6 +66,70 @@ int send_special_index(const char *name)
 	return -1;
 }
 
+/* ---- last_order: the customer's latest purchase ------------------------- */
+
+/* The fields of last_order, as SQL over its orders row o. */
+static const struct {
+	const char *name, *sql;
+} last_order_fields[] = {
+	/* an order imported without an id has a content key ("~...") */
+	{ "id", "CASE WHEN substr(o.external_id, 1, 1) = '~' THEN NULL ELSE o.external_id END" },
+	{ "ordered_at", "o.ordered_at" },
+	{ "amount", "o.amount * crm_currency_k(o.currency) / 1000.0" },
+	{ "currency", "o.currency" },
+	{ "status", "o.status" },
+	/* a JSON array of its lines in their order (for {{#each}}) */
+	{ "lines", "(SELECT json_group_array(json(x)) FROM (SELECT json_object("
+		   "'line', ol.line, 'sku', p.sku, 'name', p.name, 'category', p.category,"
+		   " 'quantity', ol.quantity,"
+		   " 'unit_price', ol.unit_price * crm_currency_k(o.currency) / 1000.0,"
+		   " 'amount', ol.amount * crm_currency_k(o.currency) / 1000.0,"
+		   " 'currency', o.currency) AS x"
+		   " FROM order_lines ol JOIN products p ON p.id = ol.product_id"
+		   " WHERE ol.order_id = o.id ORDER BY ol.line))" },
+};
+
+/* last_order.NAME (or last_order, all of them as a JSON object) of
+ * customer c: its latest purchase up to now (crm.7 ORDERS), latest by
+ * time, then by row; the value is missing when there is none. Returns 0,
+ * or -1 for an unknown name. */
+static int last_order_sql(const char *name, int64_t now, struct sb *sql)
+{
+	const char *sub = name + strlen("last_order");
+	char nowt[20];
+	size_t i = 0, n = ARRAY_SIZE(last_order_fields);
+
+	norm_fmt_time(now, nowt);
+	if (*sub) {
+		for (i = 0; i < n && strcmp(sub + 1, last_order_fields[i].name); i++)
+			;
+		if (*sub != '.' || i == n)
+			return -1;
+	}
+	sb_adds(sql, "(SELECT ");
+	if (*sub) {
+		sb_adds(sql, last_order_fields[i].sql);
+	} else {
+		sb_adds(sql, "json_object(");
+		for (i = 0; i < n; i++)
+			sb_addf(sql, "%s'%s', %s%s%s", i ? ", " : "", last_order_fields[i].name,
+				i == n - 1 ? "json(" : "", last_order_fields[i].sql,
+				i == n - 1 ? ")" : "");
+		sb_adds(sql, ")");
+	}
+	sb_addf(sql, " FROM orders o WHERE o.id = (SELECT o2.id FROM orders o2"
+		" WHERE o2.customer_id = c.id AND " DB_PURCHASE("o2") " AND o2.ordered_at <= '%s'"
+		" ORDER BY o2.ordered_at DESC, o2.id DESC LIMIT 1))", nowt);
+	return 0;
+}
+
+int send_field_sql(const char *name, int64_t now, struct sb *sql)
+{
+	if (!strncmp(name, "last_order", 10) && (!name[10] || name[10] == '.'))
+		return last_order_sql(name, now, sql);
+	return expr_field_sql(name, now, sql);
+}
+
 static size_t name_index(struct sender *s, const char *name)
 {
 	for (size_t i = 0; i < s->nnames; i++)
@@ -105,7 +171,7 @@ int send_load_templates(struct sender *s)
 					s->uses_unsub = 1;
 				continue;
 			}
-			rc = expr_field_sql(name, s->crm->now, &sql);
+			rc = send_field_sql(name, s->crm->now, &sql);
 			sb_free(&sql);
 			if (rc == -1) {
 				crm_error("%s:%d:%d: unknown field \"%s\"", t->path, line, col, name);
