@@ -20,8 +20,8 @@
  *                amount in major units, crm_currency_k() of norm's table
  *                (JPY amounts are yen, KWD amounts fils, most cents)
  *     $K         the same of e.currency (orders aliased e, the IN form)
- *     $f         the products that argument 1 names (a filter): p.sku =,
- *                p.category = or p.name = (these two COLLATE NOCASE) it
+ *     $f         the products that argument 1 names (a filter): p.sku = it,
+ *                p.category COLLATE NOCASE = it or p.name COLLATE NOCASE = it
  *     $[ ... $]  kept only when the optional arguments were given
  *     $c         the channel of argument 1 when it names a topic ("email"
  *                of "email:news"), a parameter
@@ -144,18 +144,20 @@
  */
 #define PRODUCTS "l.product_id IN (SELECT p.id FROM products p WHERE $f)"
 #define LINES_WIN(o) "$[ AND " o ".ordered_at >= $since$]"
+/* One subquery, the product's condition first: SQLite's parser reads it
+ * with less of its stack than at the end of the and-chain (see
+ * expr_sql_nesting()). */
+#define LINES_FROM \
+	" FROM order_lines l JOIN orders o ON o.id = l.order_id JOIN products p ON p.id = l.product_id" \
+	" WHERE $f AND o.customer_id = c.id AND o.ordered_at <= $nowt"
 #define BOUGHT \
-	"(SELECT count(*) FROM orders o WHERE o.customer_id = c.id AND o.ordered_at <= $nowt" \
-	" AND " DB_PURCHASE("o") LINES_WIN("o") " AND EXISTS (SELECT 1 FROM order_lines l" \
-	" WHERE l.order_id = o.id AND l.quantity > 0 AND " PRODUCTS "))"
+	"(SELECT count(DISTINCT o.id)" LINES_FROM " AND " DB_PURCHASE("o") LINES_WIN("o") \
+	" AND l.quantity > 0)"
 #define BOUGHT_IN \
 	"SELECT e.customer_id FROM orders e WHERE e.ordered_at <= $nowt AND " DB_PURCHASE("e") \
 	LINES_WIN("e") " AND e.id IN (SELECT l.order_id FROM order_lines l WHERE l.quantity > 0" \
 	" AND " PRODUCTS ")"
-#define LINES_SUM(agg) \
-	"(SELECT " agg " FROM order_lines l JOIN orders o ON o.id = l.order_id" \
-	" WHERE o.customer_id = c.id AND o.ordered_at <= $nowt AND " DB_COUNTED("o") \
-	LINES_WIN("o") " AND " PRODUCTS ")"
+#define LINES_SUM(agg) "(SELECT " agg LINES_FROM " AND " DB_COUNTED("o") LINES_WIN("o") ")"
 #define LINES_SUM_IN \
 	"SELECT e.customer_id FROM order_lines l JOIN orders e ON e.id = l.order_id" \
 	" WHERE e.ordered_at <= $nowt AND " DB_COUNTED("e") LINES_WIN("e") " AND " PRODUCTS
@@ -169,7 +171,7 @@
 	" JOIN products p ON p.id = l.product_id WHERE o.customer_id = c.id" \
 	" AND o.ordered_at <= $nowt AND " DB_COUNTED("o") " AND p.category <> ''" \
 	" GROUP BY p.category COLLATE NOCASE HAVING total(l.amount * $k) > 0" \
-	" ORDER BY total(l.amount * $k) DESC, min(p.category) LIMIT 1)"
+	" ORDER BY total(l.amount * $k) DESC, 1 LIMIT 1)"
 /* orders(status = "..."): the orders of a status, whatever they count as,
  * through orders_status(status, customer_id) in the IN form. */
 #define STATUS_ORDERS \
@@ -611,11 +613,9 @@ static int expand(struct expr_gen *g, int64_t now, const char *tpl,
 
 			if (!g || !a || !a->filter)
 				return -1;
-			sb_adds(out, a->filter == FILTER_CATEGORY ? "p.category = " :
-				a->filter == FILTER_NAME ? "p.name = " : "p.sku = ");
+			sb_adds(out, a->filter == FILTER_CATEGORY ? "p.category COLLATE NOCASE = " :
+				a->filter == FILTER_NAME ? "p.name COLLATE NOCASE = " : "p.sku = ");
 			expr_gen_value(g, a, out);
-			if (a->filter == FILTER_CATEGORY || a->filter == FILTER_NAME)
-				sb_adds(out, " COLLATE NOCASE");
 		} else if (!strncmp(p, "since", 5)) {
 			struct expr_node *w = call ? window_arg(call) : NULL;
 
@@ -1517,9 +1517,35 @@ char *expr_render(const char *isql, int first)
  * How deeply SQLite's parser must nest to read isql, in units calibrated
  * on SQLite 3.40 (whose parser stack holds 100 entries) with a margin:
  * a parenthesis opening a subquery costs 7, a function call 5, any other
- * 4. Returns the deepest point and in *pos the source position of the
+ * 4, and a subquery that joins tables ("FROM a JOIN b ON ...", the order
+ * lines of bought()) 12: the parser holds the join while it reads the
+ * rest. Returns the deepest point and in *pos the source position of the
  * innermost node there.
  */
+/* Whether the subquery that starts at q (its SELECT) joins tables: a
+ * " JOIN " of its own before its closing parenthesis. */
+static int joins(const char *q)
+{
+	int depth = 0;
+
+	for (; *q; q++) {
+		if (*q == '\'') {
+			while (q[1] && !(q[1] == '\'' && q[2] != '\''))
+				q += q[1] == '\'' ? 2 : 1;
+			if (q[1])
+				q++;
+		} else if (*q == '(') {
+			depth++;
+		} else if (*q == ')') {
+			if (!depth--)
+				return 0;
+		} else if (!depth && *q == ' ' && !strncmp(q, " JOIN ", 6)) {
+			return 1;
+		}
+	}
+	return 0;
+}
+
 int expr_sql_nesting(const char *isql, size_t *pos)
 {
 	int *stack = NULL, cur = 0, max = 0;
@@ -1557,7 +1583,7 @@ int expr_sql_nesting(const char *isql, size_t *pos)
 				q++;
 			}
 			if (!strncmp(q, "SELECT", 6))
-				w = 7;
+				w = joins(q) ? 12 : 7;
 			else if (ascii_isalpha((unsigned char)prev) || ascii_isdigit((unsigned char)prev) ||
 				 prev == '_')
 				w = 5;

@@ -1641,6 +1641,8 @@ static void gen_num(struct sb *s, int d)
 	static const char *const leaf[] = {
 		"orders", "revenue", "2", "0.5", "attr.age", "days_since_last_order",
 		"event(\"cart_add\", 2d)", "tenure_days", "orders(90d)", "customer_id",
+		"bought(category = \"Shoes\", 30d)", "spent(\"SKU-1\")",
+		"orders(status = \"unpaid\")",
 	};
 	switch (d <= 0 ? 0 : rnd(7)) {
 	case 0: sb_adds(s, leaf[rnd(ARRAY_SIZE(leaf))]); break;
@@ -2182,6 +2184,10 @@ static void test_nesting_shapes(void)
 		{ "not (", "attr.age + attr.x > attr.y", " or attr.z)", 8 },
 		{ "(", "orders in (1, 2)", ") = (city in (\"a\"))", 10 },
 		{ "not (", "email ~ \"x\" and birthday_in(3d)", " or event(\"a\", 1d) > tenure_days)", 6 },
+		{ "not (is_stub and ", "bought(category = \"x\", 1d) = 2", ")", 5 },
+		{ "(is_stub or (orders > 1 and ", "spent(name = \"x\") > bought_count(\"y\")", "))", 3 },
+		{ "not (is_stub and ", "top_category = \"x\"", ")", 5 },
+		{ "not (is_stub and ", "converted(\"promo\") > 1d", ")", 5 },
 	};
 	struct sb s = SB_INIT, why = SB_INIT;
 
