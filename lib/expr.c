@@ -80,6 +80,7 @@
 #include <string.h>
 
 #include "norm.h"
+#include "ordstat.h"
 
 struct parser {
 	const char *text;
@@ -550,39 +551,6 @@ static void filter_list(const char *name, char *buf, size_t size)
 	}
 }
 
-/*
- * Order statuses as crm-import stores them: lower case, spaces and
- * hyphens as underscores, WooCommerce's "wc-" dropped, canceled/cancel,
- * refund and return as cancelled, refunded, returned (lib/ordstat.h).
- * TODO: ordstat_norm() once lib/ordstat.c is in the tree.
- */
-static void status_norm(const char *s, size_t n, struct sb *out)
-{
-	static const char *const alias[][2] = {
-		{ "canceled", "cancelled" }, { "cancel", "cancelled" },
-		{ "refund", "refunded" }, { "return", "returned" },
-	};
-
-	sb_reset(out);
-	while (n && ascii_isspace((unsigned char)*s))
-		s++, n--;
-	while (n && ascii_isspace((unsigned char)s[n - 1]))
-		n--;
-	if (n > 3 && !ascii_ncasecmp(s, "wc-", 3))
-		s += 3, n -= 3;
-	for (size_t i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)s[i];
-
-		sb_addc(out, c == ' ' || c == '-' ? '_' : ascii_lower(c));
-	}
-	for (size_t i = 0; i < ARRAY_SIZE(alias); i++)
-		if (!strcmp(out->buf, alias[i][0])) {
-			sb_reset(out);
-			sb_adds(out, alias[i][1]);
-			break;
-		}
-}
-
 /* FIELD = "LITERAL" inside a call of def (the tokens are IDENT "="): a
  * string constant whose filter says which field. */
 static struct expr_node *parse_filter(struct parser *p, const struct expr_def *def)
@@ -615,7 +583,7 @@ static struct expr_node *parse_filter(struct parser *p, const struct expr_def *d
 	if (filter == FILTER_STATUS) {
 		struct sb st = SB_INIT;
 
-		status_norm(n->s, n->len, &st);
+		ordstat_norm(n->s, n->len, &st);
 		free(n->s);
 		n->len = st.len;
 		n->s = sb_detach(&st);
