@@ -21,7 +21,8 @@
  *     product  = unary { ( "*" | "/" | "%" ) unary }
  *     unary    = ( "-" | "+" ) unary | primary
  *     primary  = NUMBER | STRING | TIME | DURATION | "true" | "false" | "null"
- *              | NAME | NAME "(" [ expr { "," expr } ] ")"
+ *              | NAME | NAME "(" [ arg { "," arg } ] ")"
+ *     arg      = expr | FIELD "=" STRING          (a filter: see FILTERS)
  *              | "attr" "." KEY { "." KEY } | "(" expr ")"
  *
  *     NUMBER   12  3.25                       (no exponents)
@@ -62,6 +63,14 @@
  * it parses, with country to its ISO code ("Russia" is "RU").
  * Channels (consent, unsubscribed) and event types are lower-cased, as
  * crm-import stores them; campaign names are kept as written.
+ *
+ * FILTERS: a function may take, as its first argument, FIELD = "LITERAL"
+ * with a string literal: orders(status = "unpaid"[, 30d]) the field
+ * status (normalised as stored statuses are, ordstat_norm()), and
+ * bought(), bought_count() and spent() sku, category and name (a bare
+ * string is a SKU). A field the function does not take is an error that
+ * lists those it takes; FIELD = ... is parsed as a filter only in the
+ * calls of such functions, so that elsewhere "status" is an unknown field.
  *
  * LIMITS (expr.h): 64 KiB of text, 256 levels of nesting, 4 KiB per
  * string, 1000 values per list, 30000 parameters, and SQL that SQLite's
