@@ -22,8 +22,8 @@
  *     unary    = ( "-" | "+" ) unary | primary
  *     primary  = NUMBER | STRING | TIME | DURATION | "true" | "false" | "null"
  *              | NAME | NAME "(" [ arg { "," arg } ] ")"
- *     arg      = expr | FIELD "=" STRING          (a filter: see FILTERS)
  *              | "attr" "." KEY { "." KEY } | "(" expr ")"
+ *     arg      = expr | FIELD "=" STRING          (a filter: see FILTERS)
  *
  *     NUMBER   12  3.25                       (no exponents)
  *     STRING   "..." or '...'; escapes \\ \" \' \n \t \r; any other
