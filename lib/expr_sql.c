@@ -172,8 +172,10 @@
 	" AND o.ordered_at <= $nowt AND " DB_COUNTED("o") " AND p.category <> ''" \
 	" GROUP BY p.category COLLATE NOCASE HAVING total(l.amount * $k) > 0" \
 	" ORDER BY total(l.amount * $k) DESC, 1 LIMIT 1)"
-/* orders(status = "..."): the orders of a status, whatever they count as,
- * through orders_status(status, customer_id) in the IN form. */
+/* orders(status = "..."): the orders of a status, whatever they count as.
+ * The covering index orders_customer holds the status: one customer's
+ * orders are a range of it, and the IN form reads it through once (no
+ * index on status: every index on orders costs a large import a rebuild). */
 #define STATUS_ORDERS \
 	"(SELECT count(*) FROM orders o WHERE o.customer_id = c.id AND o.status = $1" \
 	" AND o.ordered_at <= $nowt" LINES_WIN("o") ")"
