@@ -21,8 +21,9 @@
  *     product  = unary { ( "*" | "/" | "%" ) unary }
  *     unary    = ( "-" | "+" ) unary | primary
  *     primary  = NUMBER | STRING | TIME | DURATION | "true" | "false" | "null"
- *              | NAME | NAME "(" [ expr { "," expr } ] ")"
+ *              | NAME | NAME "(" [ arg { "," arg } ] ")"
  *              | "attr" "." KEY { "." KEY } | "(" expr ")"
+ *     arg      = expr | FIELD "=" STRING          (a filter: see FILTERS)
  *
  *     NUMBER   12  3.25                       (no exponents)
  *     STRING   "..." or '...'; escapes \\ \" \' \n \t \r; any other
@@ -63,6 +64,14 @@
  * Channels (consent, unsubscribed) and event types are lower-cased, as
  * crm-import stores them; campaign names are kept as written.
  *
+ * FILTERS: a function may take, as its first argument, FIELD = "LITERAL"
+ * with a string literal: orders(status = "unpaid"[, 30d]) the field
+ * status (normalised as stored statuses are, ordstat_norm()), and
+ * bought(), bought_count() and spent() sku, category and name (a bare
+ * string is a SKU). A field the function does not take is an error that
+ * lists those it takes; FIELD = ... is parsed as a filter only in the
+ * calls of such functions, so that elsewhere "status" is an unknown field.
+ *
  * LIMITS (expr.h): 64 KiB of text, 256 levels of nesting, 4 KiB per
  * string, 1000 values per list, 30000 parameters, and SQL that SQLite's
  * parser can read inside a caller's query. Regular expressions are POSIX
@@ -80,6 +89,7 @@
 #include <string.h>
 
 #include "norm.h"
+#include "ordstat.h"
 
 struct parser {
 	const char *text;
@@ -501,6 +511,112 @@ static struct expr_node *const_node(struct parser *p, const struct expr_token *t
 	return n;
 }
 
+/* ----------------------------------------------------------- filters */
+
+/*
+ * A filter argument FIELD = "LITERAL" (orders(status = "unpaid"),
+ * bought(category = "Shoes", 90d)). The fields a function takes come from
+ * the letters of its entries: s is status, P sku, category and name.
+ */
+static const struct {
+	const char *name;
+	int filter;
+	char letter;
+} filter_fields[] = {
+	{ "status", FILTER_STATUS, 's' },
+	{ "sku", FILTER_SKU, 'P' },
+	{ "category", FILTER_CATEGORY, 'P' },
+	{ "name", FILTER_NAME, 'P' },
+};
+
+/* Whether an entry named name (a function) has argument letter c. */
+static int func_has_letter(const char *name, char c)
+{
+	for (size_t i = 0; i < expr_ndefs; i++)
+		if (expr_defs[i].is_func && !strcmp(expr_defs[i].name, name) &&
+		    strchr(expr_defs[i].args, c))
+			return 1;
+	return 0;
+}
+
+static int takes_filter(const char *name)
+{
+	return func_has_letter(name, 's') || func_has_letter(name, 'P');
+}
+
+/* "status" or "sku, category, name": the filters of function name. */
+static void filter_list(const char *name, char *buf, size_t size)
+{
+	size_t k = 0;
+
+	buf[0] = 0;
+	for (size_t i = 0; i < ARRAY_SIZE(filter_fields); i++) {
+		if (!func_has_letter(name, filter_fields[i].letter))
+			continue;
+		k += (size_t)snprintf(buf + k, k < size ? size - k : 0, "%s%s", k ? ", " : "",
+				      filter_fields[i].name);
+		if (k >= size)
+			break;
+	}
+}
+
+/* FIELD = "LITERAL" inside a call of def (the tokens are IDENT "="): a
+ * string constant whose filter says which field. */
+static struct expr_node *parse_filter(struct parser *p, const struct expr_def *def)
+{
+	struct expr_token *f = next(p), *t;
+	struct expr_node *n;
+	int filter = FILTER_NONE;
+	char list[64];
+
+	for (size_t i = 0; i < ARRAY_SIZE(filter_fields); i++)
+		if (!strcmp(f->s, filter_fields[i].name) &&
+		    func_has_letter(def->name, filter_fields[i].letter))
+			filter = filter_fields[i].filter;
+	if (!filter) {
+		filter_list(def->name, list, sizeof(list));
+		return perr(p, f->pos, "\"%s\" has no filter \"%.*s\" (filters: %s)", def->name,
+			    (int)(f->len > 40 ? 40 : f->len), p->text + f->pos, list);
+	}
+	next(p);                                    /* = */
+	t = peek(p);
+	if (t->t != TK_STR)
+		return perr(p, t->pos, "the filter \"%s\" needs a string such as %s", f->s,
+			    filter == FILTER_STATUS ? "\"unpaid\"" : filter == FILTER_SKU ?
+			    "\"SKU-1\"" : filter == FILTER_CATEGORY ? "\"Shoes\"" : "\"Red shoes\"");
+	n = const_node(p, next(p), EXPR_STRING);
+	n->start = f->pos;
+	n->filter = filter;
+	if (!n->len)
+		return perr(p, t->pos, "the filter \"%s\" is empty", f->s);
+	if (filter == FILTER_STATUS) {
+		struct sb st = SB_INIT;
+
+		ordstat_norm(n->s, n->len, &st);
+		free(n->s);
+		n->len = st.len;
+		n->s = sb_detach(&st);
+		if (!n->len)
+			return perr(p, t->pos, "the filter \"%s\" is empty", f->s);
+	}
+	return n;
+}
+
+/* The entry of def's name for a call with a filter among its arguments
+ * (or without): orders(status = ...) is not orders(DURATION). */
+static const struct expr_def *overload(const struct expr_def *def, int filter)
+{
+	if (def->args[0] == 'P')
+		return def;
+	for (size_t i = 0; i < expr_ndefs; i++) {
+		const struct expr_def *d = &expr_defs[i];
+
+		if (d->is_func && !strcmp(d->name, def->name) && (d->args[0] == 's') == !!filter)
+			return d;
+	}
+	return def;
+}
+
 /* The arguments of a function call, checked against def->args. */
 static int check_args(struct parser *p, struct expr_node *call, size_t namepos)
 {
@@ -534,7 +650,32 @@ static int check_args(struct parser *p, struct expr_node *call, size_t namepos)
 		if (*q == '[' || *q == ']')
 			continue;
 		arg = call->kid[k++];
+		if (arg->filter && *q != 's' && *q != 'P') {
+			char list[64];
+
+			filter_list(def->name, list, sizeof(list));
+			if (!list[0])
+				return perr(p, arg->start, "\"%s\" takes no filter", def->name), -1;
+			return perr(p, arg->start, "\"%s\" takes one filter (%s), as its first argument",
+				    def->name, list), -1;
+		}
 		switch (*q) {
+		case 's':
+			if (arg->filter != FILTER_STATUS)
+				return perr(p, arg->start, "argument %zu of \"%s\" must be a filter such as"
+					    " status = \"unpaid\"", k, def->name), -1;
+			break;
+		case 'P':
+			if (!is_const(arg, EXPR_STRING))
+				return perr(p, arg->start, "argument %zu of \"%s\" must be a SKU such as"
+					    " \"SKU-1\" or a filter such as category = \"Shoes\"",
+					    k, def->name), -1;
+			if (!arg->len)
+				return perr(p, arg->start, "argument %zu of \"%s\" is empty",
+					    k, def->name), -1;
+			if (!arg->filter)
+				arg->filter = FILTER_SKU;
+			break;
 		case 'c': case 'e': case 'p':
 			if (!is_const(arg, EXPR_STRING))
 				return perr(p, arg->start, "argument %zu of \"%s\" must be a string such as %s",
@@ -595,7 +736,7 @@ static struct expr_node *parse_name(struct parser *p)
 	const struct expr_def *def;
 	struct expr_node *n;
 	const char *sug;
-	int call = peek(p)->t == TK_LP;
+	int call = peek(p)->t == TK_LP, filtered = 0;
 
 	def = expr_def_find(t->s, t->slen, call);
 	if (!def) {
@@ -632,8 +773,11 @@ static struct expr_node *parse_name(struct parser *p)
 		return NULL;
 	next(p);                                    /* ( */
 	if (peek(p)->t != TK_RP) {
+		int filters = takes_filter(def->name);
+
 		for (;;) {
-			struct expr_node *a = parse_or(p);
+			struct expr_node *a = filters && peek(p)->t == TK_IDENT &&
+				peek2(p)->t == TK_EQ ? parse_filter(p, def) : parse_or(p);
 
 			if (!a || add_kid(p, n, a, 1) < 0)
 				return NULL;
@@ -646,6 +790,10 @@ static struct expr_node *parse_name(struct parser *p)
 		return expected(p, peek(p), "\",\" or \")\"");
 	n->end = next(p)->pos + 1;
 	p->depth--;
+	for (size_t i = 0; i < n->nkid; i++)
+		filtered |= n->kid[i]->filter;
+	n->def = def = overload(def, filtered);
+	n->type = def->type;
 	if (check_args(p, n, t->pos) < 0)
 		return NULL;
 	if (def->special == SP_NOW || def->special == SP_TODAY) {

@@ -46,6 +46,8 @@ void expr_tokens_free(struct expr_token *t, size_t n);
 
 /* ------------------------------------------------------------ names */
 
+enum expr_filter { FILTER_NONE, FILTER_STATUS, FILTER_SKU, FILTER_CATEGORY, FILTER_NAME };
+
 enum expr_norm { NORM_NONE, NORM_EMAIL, NORM_PHONE, NORM_COUNTRY };
 enum expr_special { SP_NONE, SP_NOW, SP_TODAY, SP_BIRTHDAY };
 
@@ -59,6 +61,13 @@ enum expr_special { SP_NONE, SP_NOW, SP_TODAY, SP_BIRTHDAY };
  *     p  a campaign (or message) name: string literal, kept as written
  *     d  a window: constant duration >= 0
  *     D  a number of whole days: constant duration, 0d .. 366d
+ *     s  a status filter: status = "LITERAL", normalised as crm-import
+ *        stores statuses (on-hold is on_hold)
+ *     P  a product: a string literal (a SKU) or a filter sku = "...",
+ *        category = "..." or name = "..."
+ * A filter FIELD = "LITERAL" is a string constant whose node has filter
+ * set (enum expr_filter); a name with two entries (orders(DURATION) and
+ * orders(status = ...)) is told apart by whether argument 1 is a filter.
  */
 struct expr_def {
 	const char *name;
@@ -112,6 +121,7 @@ struct expr_node {
 	size_t oppos;       /* the operator, for messages */
 	enum expr_tok op;   /* NK_ARITH, NK_CMP */
 	int neg;            /* not in, not between, not like, !~, is not null */
+	int filter;         /* NK_CONST: a call's FIELD = "..." (enum expr_filter) */
 	/* NK_CONST: the value (EXPR_NUMBER uses i or d by is_real; TIME i is
 	 * the epoch, DURATION i seconds, BOOL i 0/1, STRING s/len);
 	 * NK_ATTR: s is the JSON path. */

@@ -19,6 +19,9 @@
  *     $k         the currency factor: o.amount * $k / 1000.0 is the
  *                amount in major units, crm_currency_k() of norm's table
  *                (JPY amounts are yen, KWD amounts fils, most cents)
+ *     $K         the same of e.currency (orders aliased e, the IN form)
+ *     $f         the products that argument 1 names (a filter): p.sku = it,
+ *                p.category COLLATE NOCASE = it or p.name COLLATE NOCASE = it
  *     $[ ... $]  kept only when the optional arguments were given
  *     $c         the channel of argument 1 when it names a topic ("email"
  *                of "email:news"), a parameter
@@ -127,6 +130,59 @@
 	")) AS INTEGER))"
 #define SINCE_SENT_IN "($now - CAST(strftime('%s', max(e.sent_at)) AS INTEGER))"
 
+/*
+ * Order lines (share/schema/009-lines-status.sql): the lines of the
+ * customer's orders up to now that count (purchase <> 0: purchases, and
+ * refund or credit orders, whose lines reduce), of the products that
+ * argument 1 names ($f: sku exact, category or name case-insensitive for
+ * ASCII letters, the NOCASE indexes of 010-expr-lines.sql). A line with a
+ * negative quantity is a return. bought() counts the purchases (purchase
+ * 1) with a line of positive quantity; bought_count() and spent() sum the
+ * quantities and amounts of every line, returns subtracting. In the IN
+ * form (expr_gen_top()) the orders are aliased e, $K their currency
+ * factor.
+ */
+#define PRODUCTS "l.product_id IN (SELECT p.id FROM products p WHERE $f)"
+#define LINES_WIN(o) "$[ AND " o ".ordered_at >= $since$]"
+/* One subquery, the product's condition first: SQLite's parser reads it
+ * with less of its stack than at the end of the and-chain (see
+ * expr_sql_nesting()). */
+#define LINES_FROM \
+	" FROM order_lines l JOIN orders o ON o.id = l.order_id JOIN products p ON p.id = l.product_id" \
+	" WHERE $f AND o.customer_id = c.id AND o.ordered_at <= $nowt"
+#define BOUGHT \
+	"(SELECT count(DISTINCT o.id)" LINES_FROM " AND " DB_PURCHASE("o") LINES_WIN("o") \
+	" AND l.quantity > 0)"
+#define BOUGHT_IN \
+	"SELECT e.customer_id FROM orders e WHERE e.ordered_at <= $nowt AND " DB_PURCHASE("e") \
+	LINES_WIN("e") " AND e.id IN (SELECT l.order_id FROM order_lines l WHERE l.quantity > 0" \
+	" AND " PRODUCTS ")"
+#define LINES_SUM(agg) "(SELECT " agg LINES_FROM " AND " DB_COUNTED("o") LINES_WIN("o") ")"
+#define LINES_SUM_IN \
+	"SELECT e.customer_id FROM order_lines l JOIN orders e ON e.id = l.order_id" \
+	" WHERE e.ordered_at <= $nowt AND " DB_COUNTED("e") LINES_WIN("e") " AND " PRODUCTS
+#define LINES_FUNC(name, agg, agg_in, sig, doc) \
+	{ name, 1, EXPR_NUMBER, NORM_NONE, SP_NONE, "P[d]", LINES_SUM(agg), NULL, NULL, sig, doc, \
+	  agg_in, NULL, LINES_SUM_IN, NIL_ZERO }
+/* The category of the most net spent (positive), ties by name; the
+ * spellings of one category in other cases are one (NOCASE). */
+#define TOP_CATEGORY \
+	"(SELECT min(p.category) FROM order_lines l JOIN orders o ON o.id = l.order_id" \
+	" JOIN products p ON p.id = l.product_id WHERE o.customer_id = c.id" \
+	" AND o.ordered_at <= $nowt AND " DB_COUNTED("o") " AND p.category <> ''" \
+	" GROUP BY p.category COLLATE NOCASE HAVING total(l.amount * $k) > 0" \
+	" ORDER BY total(l.amount * $k) DESC, 1 LIMIT 1)"
+/* orders(status = "..."): the orders of a status, whatever they count as.
+ * The covering index orders_customer holds the status: one customer's
+ * orders are a range of it, and the IN form reads it through once (no
+ * index on status: every index on orders costs a large import a rebuild). */
+#define STATUS_ORDERS \
+	"(SELECT count(*) FROM orders o WHERE o.customer_id = c.id AND o.status = $1" \
+	" AND o.ordered_at <= $nowt" LINES_WIN("o") ")"
+#define STATUS_ORDERS_IN \
+	"SELECT e.customer_id FROM orders e WHERE e.status = $1 AND e.ordered_at <= $nowt" \
+	LINES_WIN("e")
+
 #define FIELD(name, type, norm, sql, show, doc) \
 	{ name, 0, type, norm, SP_NONE, NULL, sql, show, NULL, name, doc, NULL, NULL, NULL, 0 }
 #define SCORE(name, type, doc) \
@@ -192,6 +248,9 @@ const struct expr_def expr_defs[] = {
 	      " coalesce(min(o.ordered_at), c.created_at))) AS INTEGER)) / 86400"
 	      " FROM orders o WHERE " PWHERE ")", NULL,
 	      "whole days since created_at or the first purchase, whichever is earlier"),
+	FIELD("top_category", EXPR_STRING, NORM_NONE, TOP_CATEGORY, NULL,
+	      "the product category of the most net spent over the order lines (ties: the first"
+	      " by name); null when none"),
 
 	/* scores, once crm-score writes them */
 	SCORE("r", EXPR_NUMBER, "RFM recency score, 1 to the number of bins (default 5), higher is better"),
@@ -211,8 +270,25 @@ const struct expr_def expr_defs[] = {
 	     "midnight UTC of the current day"),
 	WINDOW("orders", "count(*)", PWHERE_OF, "orders(DURATION)",
 	       "purchases within the window ending now"),
+	{ "orders", 1, EXPR_NUMBER, NORM_NONE, SP_NONE, "s[d]", STATUS_ORDERS, NULL, NULL,
+	  "orders(status = STATUS[, DURATION])",
+	  "number of orders of a status, purchases or not (within the window)",
+	  "count(*)", NULL, STATUS_ORDERS_IN, NIL_ZERO },
 	WINDOW("revenue", "total(o.amount * $k) / 1000.0", OWHERE_OF, "revenue(DURATION)",
 	       "revenue within the window ending now"),
+	{ "bought", 1, EXPR_NUMBER, NORM_NONE, SP_NONE, "P[d]", BOUGHT, NULL, NULL,
+	  "bought(PRODUCT[, DURATION])",
+	  "number of purchases with a line of the product (a SKU, sku = ..., category = ... or"
+	  " name = ...; within the window)",
+	  "count(*)", NULL, BOUGHT_IN, NIL_ZERO },
+	LINES_FUNC("bought_count", "total(l.quantity)", "total(l.quantity)",
+		   "bought_count(PRODUCT[, DURATION])",
+		   "net units of the product over the order lines, returns subtracted (within the"
+		   " window)"),
+	LINES_FUNC("spent", "total(l.amount * $k) / 1000.0", "total(l.amount * $K) / 1000.0",
+		   "spent(PRODUCT[, DURATION])",
+		   "net amount of the product's order lines in major units, returns subtracted"
+		   " (within the window)"),
 	{ "event", 1, EXPR_NUMBER, NORM_NONE, SP_NONE, "e[d]",
 	  "(SELECT count(*) FROM events e WHERE e.customer_id = c.id AND e.type = $1$h"
 	  " AND e.occurred_at <= $nowt$[ AND e.occurred_at >= $since$])", NULL, NULL,
@@ -532,6 +608,16 @@ static int expand(struct expr_gen *g, int64_t now, const char *tpl,
 			put_param(out, g->now_p);
 		} else if (*p == 'k') {
 			expr_currency_factor(out, "o.currency");
+		} else if (*p == 'K') {
+			expr_currency_factor(out, "e.currency");
+		} else if (*p == 'f') {
+			struct expr_node *a = call && call->nkid ? call->kid[0] : NULL;
+
+			if (!g || !a || !a->filter)
+				return -1;
+			sb_adds(out, a->filter == FILTER_CATEGORY ? "p.category COLLATE NOCASE = " :
+				a->filter == FILTER_NAME ? "p.name COLLATE NOCASE = " : "p.sku = ");
+			expr_gen_value(g, a, out);
 		} else if (!strncmp(p, "since", 5)) {
 			struct expr_node *w = call ? window_arg(call) : NULL;
 
@@ -1433,9 +1519,35 @@ char *expr_render(const char *isql, int first)
  * How deeply SQLite's parser must nest to read isql, in units calibrated
  * on SQLite 3.40 (whose parser stack holds 100 entries) with a margin:
  * a parenthesis opening a subquery costs 7, a function call 5, any other
- * 4. Returns the deepest point and in *pos the source position of the
+ * 4, and a subquery that joins tables ("FROM a JOIN b ON ...", the order
+ * lines of bought()) 12: the parser holds the join while it reads the
+ * rest. Returns the deepest point and in *pos the source position of the
  * innermost node there.
  */
+/* Whether the subquery that starts at q (its SELECT) joins tables: a
+ * " JOIN " of its own before its closing parenthesis. */
+static int joins(const char *q)
+{
+	int depth = 0;
+
+	for (; *q; q++) {
+		if (*q == '\'') {
+			while (q[1] && !(q[1] == '\'' && q[2] != '\''))
+				q += q[1] == '\'' ? 2 : 1;
+			if (q[1])
+				q++;
+		} else if (*q == '(') {
+			depth++;
+		} else if (*q == ')') {
+			if (!depth--)
+				return 0;
+		} else if (!depth && *q == ' ' && !strncmp(q, " JOIN ", 6)) {
+			return 1;
+		}
+	}
+	return 0;
+}
+
 int expr_sql_nesting(const char *isql, size_t *pos)
 {
 	int *stack = NULL, cur = 0, max = 0;
@@ -1473,7 +1585,7 @@ int expr_sql_nesting(const char *isql, size_t *pos)
 				q++;
 			}
 			if (!strncmp(q, "SELECT", 6))
-				w = 7;
+				w = joins(q) ? 12 : 7;
 			else if (ascii_isalpha((unsigned char)prev) || ascii_isdigit((unsigned char)prev) ||
 				 prev == '_')
 				w = 5;

@@ -64,7 +64,17 @@ static const char fixture[] =
 	" sent_at, updated_at) VALUES"
 	"(1,1,'email','treatment','sent','<m1@x>','2026-11-01 00:00:00','2026-11-01 00:00:01','2026-11-01 00:00:01'),"
 	"(1,2,'email','control','control','<m2@x>','2026-11-01 00:00:00',NULL,'2026-11-01 00:00:01'),"
-	"(2,1,'email','treatment','sent','<m3@x>','2026-10-01 00:00:00','2026-10-01 00:00:01','2026-10-01 00:00:01');";
+	"(2,1,'email','treatment','sent','<m3@x>','2026-10-01 00:00:00','2026-10-01 00:00:01','2026-10-01 00:00:01');"
+	"INSERT INTO orders(id, external_id, customer_id, ordered_at, amount, currency, status) VALUES"
+	"(8,'O8',2,'2026-11-21 00:00:00',-5000,'USD','refunded'),"
+	"(9,'O9',1,'2026-11-22 00:00:00',700,'RUB','unpaid');"
+	"INSERT INTO products(id, sku, name, category, updated_at) VALUES"
+	"(1,'SKU-1','Red Shoes','Shoes','2026-01-01 00:00:00'),(2,'SKU-2',NULL,NULL,'2026-01-01 00:00:00'),"
+	"(3,'x''; --','Hat','hats','2026-01-01 00:00:00');"
+	"INSERT INTO order_lines(order_id, line, product_id, quantity, unit_price, amount) VALUES"
+	"(1,1,1,2,50025,100050),(2,1,3,1,300000,300000),(4,1,1,1,12000,12000),(5,1,2,1,5000,5000),"
+	"(8,1,2,-1,5000,-5000),(7,1,1,1e300,9223372036854775807,9223372036854775807),"
+	"(9,1,1,0.5,1400,700),(3,1,3,1,5000,5000);";
 
 static void setup(void)
 {

@@ -1513,7 +1513,7 @@ static void test_field_sql(void)
 	}
 	ok(ok_all, "all %zu available fields run", navail);
 	ok(nnames == expr_ndefs && nfields >= 20, "%zu names, %zu fields", nnames, nfields);
-	is_int(orders_twice, 2, "orders is a metric and a function");
+	is_int(orders_twice, 3, "orders is a metric and two functions (a window, a status)");
 	for (size_t i = 0; expr_name_at(i, &n) == 0; i++)
 		if (!strcmp(n.name, "received")) {
 			ok(n.is_function && n.available && n.type == EXPR_DURATION &&
@@ -1638,6 +1638,8 @@ static void gen_num(struct sb *s, int d)
 	static const char *const leaf[] = {
 		"orders", "revenue", "2", "0.5", "attr.age", "days_since_last_order",
 		"event(\"cart_add\", 2d)", "tenure_days", "orders(90d)", "customer_id",
+		"bought(category = \"Shoes\", 30d)", "spent(\"SKU-1\")",
+		"orders(status = \"unpaid\")",
 	};
 	switch (d <= 0 ? 0 : rnd(7)) {
 	case 0: sb_adds(s, leaf[rnd(ARRAY_SIZE(leaf))]); break;
@@ -1887,6 +1889,278 @@ static void test_order_stats(void)
 }
 
 /*
+ * Order statuses and order lines (issue 15): orders(status = ...),
+ * bought(), bought_count(), spent() and top_category over a few orders
+ * and lines added to the fixture for this test alone (rolled back):
+ *
+ * product  sku    name        category
+ * 1        SKU-1  Red Shoes   Shoes
+ * 2        SKU-2  Blue Shoes  shoes     (the same category, other case)
+ * 3        SKU-3  Hat         Hats
+ * 4        SKU-4  Gift card   -
+ *
+ * orders added: o21 C03 unpaid 2026-11-22 10:00, o24 C03 unpaid
+ * 2026-10-01, o22 C05 on_hold 2026-06-01, o23 C01 a refund of -500.00 RUB
+ * on 2026-11-05 (purchase -1).
+ *
+ * lines       customer  when              line
+ * o1   C01    2026-11-01  SKU-1 2 x 500.00 RUB
+ * o2   C01    2026-09-01  SKU-2 1 x 2500.50 RUB
+ * o3   C01    2026-08-25  SKU-3 1 x 500.00 RUB (exactly 90 days ago)
+ * o4   C01    refunded    SKU-3 5 x ...   (not counted: purchase 0)
+ * o23  C01    2026-11-05  SKU-1 -1 x 500.00 RUB (a refund)
+ * o5   C02    2026-11-20  SKU-3 3 x 4000 JPY
+ * o6   C02    2025-11-20  SKU-1 1 x 50.00 USD
+ * o7   C02    cancelled   SKU-1 1 x ...   (not counted)
+ * o8   C04    2026-08-25 11:59:59  SKU-2 1 x 100.00 RUB
+ * o12  C06    2026-10-10  SKU-4 1 x 12.345 KWD
+ * o13  C06    2026-10-11  SKU-3 1 x 0.500 KWD, SKU-1 1 x 0.500 KWD (a tie)
+ * o14  C07    2025-06-01  SKU-3 2 x 5000.00 RUB
+ * o15  C07    after now   SKU-1 1 x ...   (ignored)
+ * o21  C03    unpaid      SKU-1 1 x ...   (not counted)
+ * o18  C10    2026-10-01  SKU-1 1 x 500 JPY
+ * o19  C10    2026-10-02  SKU-1 -1 x 1.00 RUB (a return line in a purchase)
+ */
+static const char lines_fixture[] =
+	"INSERT INTO orders(id, external_id, customer_id, ordered_at, amount, currency, status) VALUES"
+	"(21,'o21',3,'2026-11-22 10:00:00',50000,'RUB','unpaid'),"
+	"(22,'o22',5,'2026-06-01 10:00:00',2000,'EUR','on_hold'),"
+	"(23,'o23',1,'2026-11-05 10:00:00',-50000,'RUB','refunded'),"
+	"(24,'o24',3,'2026-10-01 10:00:00',3000,'RUB','unpaid');"
+	"INSERT INTO products(id, sku, name, category, updated_at) VALUES"
+	"(1,'SKU-1','Red Shoes','Shoes','2026-01-01 00:00:00'),"
+	"(2,'SKU-2','Blue Shoes','shoes','2026-01-01 00:00:00'),"
+	"(3,'SKU-3','Hat','Hats','2026-01-01 00:00:00'),"
+	"(4,'SKU-4','Gift card',NULL,'2026-01-01 00:00:00');"
+	"INSERT INTO order_lines(order_id, line, product_id, quantity, unit_price, amount) VALUES"
+	"(1,1,1,2,50000,100000),(2,1,2,1,250050,250050),(3,1,3,1,50000,50000),"
+	"(4,1,3,5,199980,999900),(23,1,1,-1,50000,-50000),(5,1,3,3,4000,12000),"
+	"(6,1,1,1,5000,5000),(7,1,1,1,3000,3000),(8,1,2,1,10000,10000),"
+	"(12,1,4,1,12345,12345),(13,1,3,1,500,500),(13,2,1,1,500,500),"
+	"(14,1,3,2,500000,1000000),(15,1,1,1,500000,500000),(21,1,1,1,50000,50000),"
+	"(18,1,1,1,500,500),(19,1,1,-1,100,-100);";
+
+static void test_lines(void)
+{
+	static const struct t t[] = {
+		/* orders of a status: any class, normalised like stored ones */
+		{ "orders(status = \"unpaid\") > 0", "C03" },
+		{ "orders(status = \"unpaid\") = 2", "C03" },
+		{ "orders(status = \"Unpaid\", 30d) = 1", "C03" },
+		{ "orders(status = \"unpaid\", 1d)", "" },
+		{ "orders(status = \"unpaid\") = 0",
+		  "C01 C02 C04 C05 C06 C07 C08 C10 C11 C12 C13 C14 C15" },
+		{ "orders(status = \"on hold\")", "C05" },
+		{ "orders(status = \" On-Hold \")", "C05" },
+		{ "orders(status = \"canceled\")", "C02" },
+		{ "orders(status = \"refunded\")", "C01 C05" },
+		{ "orders(status = \"refund\") = 2", "C01" },
+		{ "orders(status = \"completed\") >= 3", "C01" },
+		{ "orders(status = \"wc-completed\") = 2", "C02 C04 C06 C10" },
+		{ "orders(status = \"completed\", 90d) = 3", "C01" },
+		{ "orders(status = \"unpaid\") > 0 and orders = 0", "C03" },
+		{ "orders(90d) = 3", "C01" },                  /* unchanged */
+		/* bought: purchases with a line of positive quantity */
+		{ "bought(\"SKU-1\")", "C01 C02 C06 C10" },
+		{ "bought(sku = \"SKU-1\") = 1", "C01 C02 C06 C10" },
+		{ "bought(\"sku-1\")", "" },                   /* a SKU is exact */
+		{ "bought(category = \"Shoes\") >= 2", "C01" },
+		{ "bought(category = \"SHOES\")", "C01 C02 C04 C06 C10" },
+		{ "bought(category = \"Shoes\", 90d)", "C01 C06 C10" },
+		{ "bought(category = \"Shoes\", 90d) = 2", "C01" },
+		{ "bought(name = \"red shoes\")", "C01 C02 C06 C10" },
+		{ "bought(\"SKU-3\")", "C01 C02 C06 C07" },
+		{ "bought(\"SKU-3\", 30d)", "C02" },
+		{ "bought(\"SKU-4\") and not bought(category = \"Hats\", 30d)", "C06" },
+		{ "bought(\"NONE\")", "" },
+		{ "bought(\"SKU-1\") = 0", "C03 C04 C05 C07 C08 C11 C12 C13 C14 C15" },
+		/* bought_count: net units, returns and refunds subtract */
+		{ "bought_count(\"SKU-1\") > 0", "C01 C02 C06" },
+		{ "bought_count(\"SKU-1\") = 1", "C01 C02 C06" },
+		{ "bought_count(\"SKU-1\") = 0 and bought(\"SKU-1\") > 0", "C10" },
+		{ "bought_count(\"SKU-1\") < 0", "" },
+		{ "bought_count(category = \"shoes\") >= 2", "C01" },
+		{ "bought_count(category = \"shoes\") = 2", "C01" },
+		{ "bought_count(\"SKU-3\") = 3", "C02" },
+		{ "bought_count(\"SKU-1\", 30d) = 1", "C01" },    /* 2 - 1 */
+		/* spent: net amount in major units */
+		{ "spent(\"SKU-1\") = 500", "C01" },
+		{ "spent(\"SKU-1\") between 498.99 and 499.01", "C10" },  /* 500 JPY - 1 RUB */
+		{ "spent(\"SKU-1\") = 50", "C02" },
+		{ "spent(\"SKU-1\") = 0.5", "C06" },
+		{ "spent(\"SKU-1\", 30d) > 0", "C01" },
+		{ "spent(category = \"Shoes\") = 3000.5", "C01" },
+		{ "spent(category = \"shoes\") > 100", "C01 C10" },
+		{ "spent(\"SKU-4\") = 12.345", "C06" },
+		{ "spent(name = \"HAT\") >= 10000", "C02 C07" },
+		{ "spent(\"SKU-3\") > spent(\"SKU-1\")", "C02 C07" },     /* C06 0.5 each */
+		/* top_category: the most net spent, ties by name */
+		{ "top_category = \"Shoes\"", "C01 C10" },
+		{ "top_category = \"shoes\"", "C04" },
+		{ "top_category = \"Hats\"", "C02 C06 C07" },
+		{ "top_category is null", "C03 C05 C08 C11 C12 C13 C14 C15" },
+		/* errors */
+		{ "orders(stat = \"unpaid\")",
+		  "ERR 1:8: \"orders\" has no filter \"stat\" (filters: status)" },
+		{ "bought(colour = \"red\")",
+		  "ERR 1:8: \"bought\" has no filter \"colour\" (filters: sku, category, name)" },
+		{ "orders(sku = \"SKU-1\")",
+		  "ERR 1:8: \"orders\" has no filter \"sku\" (filters: status)" },
+		{ "spent(status = \"unpaid\")",
+		  "ERR 1:7: \"spent\" has no filter \"status\" (filters: sku, category, name)" },
+		{ "orders(status = 1)",
+		  "ERR 1:17: the filter \"status\" needs a string such as \"unpaid\"" },
+		{ "orders(status = unpaid)",
+		  "ERR 1:17: the filter \"status\" needs a string such as \"unpaid\"" },
+		{ "bought(category = \"\")", "ERR 1:19: the filter \"category\" is empty" },
+		{ "orders(status = \" \")", "ERR 1:17: the filter \"status\" is empty" },
+		{ "bought(\"\")", "ERR 1:8: argument 1 of \"bought\" is empty" },
+		{ "bought(90d)",
+		  "ERR 1:8: argument 1 of \"bought\" must be a SKU such as \"SKU-1\" or a filter"
+		  " such as category = \"Shoes\"" },
+		{ "bought(\"SKU-1\", category = \"Shoes\")",
+		  "ERR 1:17: \"bought\" takes one filter (sku, category, name), as its first argument" },
+		{ "orders(30d, status = \"unpaid\")",
+		  "ERR 1:8: argument 1 of \"orders\" must be a filter such as status = \"unpaid\"" },
+		{ "orders(status = \"a\", status = \"b\")",
+		  "ERR 1:22: \"orders\" takes one filter (status), as its first argument" },
+		{ "bought(\"SKU-1\", \"x\")", "ERR 1:17: invalid duration \"x\": duration must start with a number" },
+		{ "bought()", "ERR 1:1: \"bought\" takes 1 or 2 arguments, got 0" },
+		{ "bought", "ERR 1:1: \"bought\" is a function: write \"bought(...)\"" },
+		{ "top_category(\"x\")", "ERR 1:1: \"top_category\" is a field, not a function" },
+		{ "status = \"unpaid\"", "ERR 1:1: unknown field \"status\"" },
+		{ "event(status = \"x\")", "ERR 1:7: unknown field \"status\"" },
+		{ "bought(category = \"Shoes\"", "ERR 1:26: expected \",\" or \")\", found end of expression" },
+	};
+	/* the IN (SELECT ...) form, the clauses one customer at a time and
+	 * the orders without order_stats must agree, at several nows */
+	static const char *const exprs[] = {
+		"orders(status = \"unpaid\") > 0", "orders(status = \"unpaid\", 30d) >= 1",
+		"orders(status = \"completed\") >= 2 and orders >= 3",
+		"orders(status = \"refunded\") = 1", "bought(\"SKU-1\")", "bought(\"SKU-1\") >= 1",
+		"bought(category = \"shoes\", 90d) > 1", "bought(name = \"Hat\") = 1",
+		"bought_count(\"SKU-1\") > 0", "bought_count(category = \"Shoes\") >= 2",
+		"bought_count(\"SKU-1\") = 0", "spent(\"SKU-1\") > 100", "spent(category = \"Shoes\", 90d) > 0",
+		"spent(\"SKU-3\") between 1 and 20000", "spent(\"SKU-1\") < 0",
+		"bought(\"SKU-3\") and spent(\"SKU-3\") > 10", "city = \"Kazan\" and bought(\"SKU-2\")",
+		"bought(\"SKU-1\", 30d) = 0 and orders >= 1", "top_category = \"Hats\" and orders >= 1",
+	};
+	const char *nows[] = { "2026-11-23 12:00:00", "2026-10-05 00:00:00", "2027-01-01 00:00:00",
+			       "2025-06-01 10:00:00" };
+	static const struct { const char *expr; int in; } form[] = {
+		{ "orders(status = \"unpaid\") > 0", 1 }, { "bought(\"SKU-1\")", 1 },
+		{ "bought_count(category = \"Shoes\") >= 2", 1 }, { "spent(\"SKU-1\") > 100", 1 },
+		{ "bought_count(\"SKU-1\") = 0", 0 }, { "top_category = \"Hats\"", 0 },
+	};
+	char *err = NULL, buf[128], *got;
+	int same = 0, cl = 0, n = 0;
+	struct sb sql = SB_INIT;
+	sqlite3_stmt *st;
+
+	sqlite3_exec(db, "SAVEPOINT lines", NULL, NULL, NULL);
+	if (sqlite3_exec(db, lines_fixture, NULL, NULL, &err) != SQLITE_OK) {
+		printf("# lines fixture: %s\n", err);
+		sqlite3_free(err);
+	}
+	db_order_stats_rebuild(db);
+	run_table(t, ARRAY_SIZE(t));
+
+	/* top_category as --fields and templates read it */
+	sb_adds(&sql, "SELECT c.external_id, ");
+	ok(expr_field_sql("top_category", NOW, &sql) == 0, "top_category has field SQL");
+	sb_adds(&sql, " FROM customers c WHERE c.erased_at IS NULL ORDER BY c.id");
+	{
+		struct sb all = SB_INIT, why = SB_INIT;
+
+		if ((st = prepare_guarded(sql.buf, &why)) != NULL) {
+			while (sqlite3_step(st) == SQLITE_ROW) {
+				const char *v = (const char *)sqlite3_column_text(st, 1);
+
+				sb_addf(&all, "%s%s=%s", all.len ? " " : "",
+					(const char *)sqlite3_column_text(st, 0), v ? v : "-");
+			}
+			sqlite3_finalize(st);
+		}
+		sb_add(&all, why.buf, why.len);
+		got = sb_detach(&all);
+		sb_free(&why);
+	}
+	is_str(got, "C01=Shoes C02=Hats C03=- C04=shoes C05=- C06=Hats C07=Hats C08=- C10=Shoes"
+	       " C11=- C12=- C13=- C14=- C15=-", "top_category of every customer");
+	free(got);
+	sb_free(&sql);
+
+	for (size_t w = 0; w < ARRAY_SIZE(nows); w++) {
+		for (size_t i = 0; i < ARRAY_SIZE(exprs); i++) {
+			char *fast, *slow, *clauses;
+
+			fast = run_at(exprs[i], at(nows[w]));
+			clauses = run_clauses_at(exprs[i], at(nows[w]));
+			sqlite3_exec(db, "SAVEPOINT slow; UPDATE order_stats SET last_at ="
+				     " '9999-12-31 00:00:00'", NULL, NULL, NULL);
+			slow = run_at(exprs[i], at(nows[w]));
+			sqlite3_exec(db, "ROLLBACK TO slow; RELEASE slow", NULL, NULL, NULL);
+			n++;
+			if (!strcmp(fast, slow))
+				same++;
+			else
+				printf("# at %s: %s: %s, from the orders %s\n", nows[w],
+				       name_of(exprs[i], buf), fast, slow);
+			if (!strcmp(fast, clauses))
+				cl++;
+			else
+				printf("# at %s: %s: %s, by clauses %s\n", nows[w],
+				       name_of(exprs[i], buf), fast, clauses);
+			free(fast);
+			free(slow);
+			free(clauses);
+		}
+	}
+	is_int(same, n, "lines: order_stats rows give what the orders give, at every now");
+	is_int(cl, n, "lines: the IN (SELECT ...) form selects what the clauses select");
+	for (size_t i = 0; i < ARRAY_SIZE(form); i++) {
+		struct expr_err e_err;
+		struct expr *e = expr_compile(form[i].expr, NOW, &e_err);
+
+		ok(e && (strstr(expr_sql(e), "c.id IN (SELECT") != NULL) == form[i].in,
+		   "%s: %s", form[i].expr, form[i].in ? "IN (SELECT ...)" : "customer by customer");
+		expr_free(e);
+	}
+	/* the IN form of a status reads the covering index orders_customer
+	 * (no table rows), a category the NOCASE index of 010-expr-lines.sql */
+	{
+		static const struct { const char *expr, *index; } plan[] = {
+			{ "orders(status = \"unpaid\") > 0", "COVERING INDEX orders_customer" },
+			{ "bought(category = \"Shoes\") > 0", "products_category_nocase" },
+			{ "spent(name = \"Hat\") > 1", "products_name_nocase" },
+			{ "bought_count(\"SKU-1\") > 1", "sqlite_autoindex_products_1" },
+		};
+		for (size_t i = 0; i < ARRAY_SIZE(plan); i++) {
+			struct expr_err e_err;
+			struct expr *e = expr_compile(plan[i].expr, NOW, &e_err);
+			struct sb q = SB_INIT, p = SB_INIT;
+
+			sb_addf(&q, "EXPLAIN QUERY PLAN SELECT c.id FROM customers c WHERE %s",
+				e ? expr_sql(e) : "0");
+			if (e && sqlite3_prepare_v2(db, q.buf, -1, &st, NULL) == SQLITE_OK) {
+				expr_bind(e, st, 1);
+				while (sqlite3_step(st) == SQLITE_ROW)
+					sb_addf(&p, "%s|", (const char *)sqlite3_column_text(st, 3));
+				sqlite3_finalize(st);
+			}
+			ok(strstr(p.buf, plan[i].index) != NULL, "%s uses %s", plan[i].expr,
+			   plan[i].index);
+			if (!strstr(p.buf, plan[i].index))
+				printf("# plan: %s\n", p.buf);
+			sb_free(&q);
+			sb_free(&p);
+			expr_free(e);
+		}
+	}
+	sqlite3_exec(db, "ROLLBACK TO lines; RELEASE lines", NULL, NULL, NULL);
+}
+
+/*
  * Shapes that nest SQL the most, with the heaviest template innermost:
  * the deepest that compiles must still be read by SQLite's parser (a
  * stack of 100 entries in 3.40), inside a caller's wrapping and as a
@@ -1907,6 +2181,10 @@ static void test_nesting_shapes(void)
 		{ "not (", "attr.age + attr.x > attr.y", " or attr.z)", 8 },
 		{ "(", "orders in (1, 2)", ") = (city in (\"a\"))", 10 },
 		{ "not (", "email ~ \"x\" and birthday_in(3d)", " or event(\"a\", 1d) > tenure_days)", 6 },
+		{ "not (is_stub and ", "bought(category = \"x\", 1d) = 2", ")", 5 },
+		{ "(is_stub or (orders > 1 and ", "spent(name = \"x\") > bought_count(\"y\")", "))", 3 },
+		{ "not (is_stub and ", "top_category = \"x\"", ")", 5 },
+		{ "not (is_stub and ", "converted(\"promo\") > 1d", ")", 5 },
 	};
 	struct sb s = SB_INIT, why = SB_INIT;
 
@@ -2013,6 +2291,7 @@ int main(void)
 	test_functions();
 	test_misc();
 	test_order_stats();
+	test_lines();
 	test_nesting_shapes();
 	test_fuzz();
 	is_int(count_customers(), 15, "customers intact at the end");
