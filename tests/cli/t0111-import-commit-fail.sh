@@ -7,16 +7,16 @@
 . "$CRM_TOP/tests/lib.sh"
 
 awk 'BEGIN { print "id,email,phone,first_name,city,plan";
-	for (i = 1; i <= 3000; i++)
+	for (i = 1; i <= 8000; i++)
 		printf "F%04d,f%d@example.com,+7916%07d,Name%d,City%d,p%d\n", i, i, i, i, i % 40, i % 3 }' >cust.csv
 
-# A tmpfs of 512 KiB for the database, in a mount namespace of its own
-# (unshare -m, as root): the schema fits, 3000 customers do not, and the
+# A tmpfs of 1 MiB for the database, in a mount namespace of its own
+# (unshare -m, as root): the schema fits, 8000 customers do not, and the
 # page cache holds them all until COMMIT, which is what fails.
 cat >full.sh <<'EOF'
 set -u
 mnt=$1
-mount -t tmpfs -o size=512k tmpfs "$mnt" || exit 99
+mount -t tmpfs -o size=1m tmpfs "$mnt" || exit 99
 db=$mnt/crm.db
 crm-import --db "$db" customers /dev/null 2>/dev/null || exit 98
 crm-import --db "$db" customers seed.csv 2>/dev/null || exit 97
