@@ -84,6 +84,8 @@ static void prepare(struct imp *im)
 	im->cons_ins = db_prepare(db,
 		"INSERT OR IGNORE INTO consents(customer_id, channel, granted, recorded_at, source)"
 		" VALUES (?,?,?,?,?)");
+	if (im->o->kind == IMP_LINES)
+		imp_lines_prepare(im);
 }
 
 static void finalize_all(struct imp *im)
@@ -96,6 +98,7 @@ static void finalize_all(struct imp *im)
 	};
 	for (size_t i = 0; i < ARRAY_SIZE(all); i++)
 		sqlite3_finalize(all[i]);
+	imp_lines_close(im);
 }
 
 static void refresh_suppressions(struct imp *im)
@@ -170,6 +173,8 @@ static void tx_row(struct imp *im)
 {
 	if (im->single_tx || ++im->tx_rows < im->batch)
 		return;
+	if (im->o->kind == IMP_LINES)
+		imp_lines_flush(im, 0);
 	imp_stats_flush(im);
 	tx_commit(im);
 	im->committed_rows = im->tot.read + im->st.read;
@@ -350,6 +355,7 @@ static int import_file(struct imp *im, struct imp_src *src)
 		case IMP_ORDERS: r = imp_row_order(im); break;
 		case IMP_EVENTS: r = imp_row_event(im); break;
 		case IMP_CONSENTS: r = imp_row_consent(im); break;
+		case IMP_LINES: r = imp_row_line(im); break;
 		default: r = -1;
 		}
 		count(im, r);
@@ -357,6 +363,8 @@ static int import_file(struct imp *im, struct imp_src *src)
 		progress_update(pg, rec_pos(im->r), im->st.read);
 	}
 	progress_end(pg);
+	if (im->o->kind == IMP_LINES && rc != REC_FATAL)
+		imp_lines_flush(im, 1);
 	imp_warn_flush(im);
 	if (rc == REC_FATAL) {
 		if (im->o->on_reject)
@@ -595,7 +603,7 @@ int imp_run(struct crm *crm, const struct imp_opts *o, char **files)
 		print_quality(im.sums[i].name, &im.sums[i].st);
 		free(im.sums[i].name);
 	}
-	if (o->kind == IMP_ORDERS && !crm->dry_run)
+	if ((o->kind == IMP_ORDERS || o->kind == IMP_LINES) && !crm->dry_run)
 		check_outlier(im.db);
 	free(im.sums);
 	if (nfiles > 1)

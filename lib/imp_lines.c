@@ -1,0 +1,434 @@
+/*
+ * imp_lines.c - crm-import lines: a shop's order lines (one row per line
+ * of an order) into orders, order_lines and products
+ * (share/schema/009-lines-status.sql).
+ *
+ * Each row is checked and normalised as it is read (the customer resolved
+ * or stubbed as for orders, imp_resolve_customer) and put in a TEMP
+ * staging table; every LINES_STAGE rows, at each --batch commit and at the
+ * end of each file the staged rows are written with set-based SQL
+ * (imp_lines_flush): products upserted (their latest name and category
+ * by line time), orders upserted (amount the sum of the lines, ordered_at
+ * the earliest line, customer, currency and status those of the first
+ * line, purchase from crm_order_class()), then the lines of each order,
+ * numbered 1, 2, ... in the order of the file, replacing those stored.
+ *
+ * An order keeps what this run gave it in imp_lord (its lines so far and
+ * their sum), so that an order whose lines are split between two flushes,
+ * or come apart in the file, still gets all of them. Its stored lines past
+ * the file's are deleted once the order is complete: at a flush for the
+ * orders before the last one staged, at the end of the file for all.
+ * Lines are updated in place (same id) when they differ, so that
+ * importing the same file again changes nothing.
+ *
+ * An order with a rejected line (a bad quantity, no customer...) is held
+ * back: its other lines are rejected too ("another line of the order was
+ * rejected") and the order stays as stored.
+ */
+#include "imp_int.h"
+
+#include <inttypes.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ordstat.h"
+
+/* rows staged before they are written: a bounded temp table */
+#define LINES_STAGE 50000
+
+struct imp_lines {
+	sqlite3_stmt *stage, *bad, *isbad;
+	long nstaged;
+	int nbad;              /* orders held back so far in the run */
+	int64_t open_oid;      /* the last order of the last flush: maybe not complete */
+};
+
+void imp_lines_prepare(struct imp *im)
+{
+	sqlite3 *db = im->db;
+	struct imp_lines *L = xcalloc(1, sizeof(*L));
+
+	ordstat_register(db);
+	db_exec(db,
+		"CREATE TEMP TABLE IF NOT EXISTS imp_ls(seq INTEGER PRIMARY KEY, ext TEXT NOT NULL,"
+		" cid INTEGER NOT NULL, t TEXT NOT NULL, sku TEXT NOT NULL, name TEXT, cat TEXT,"
+		" qty REAL NOT NULL, price INTEGER NOT NULL, amount INTEGER NOT NULL,"
+		" cur TEXT NOT NULL, status TEXT, ln INTEGER NOT NULL);"
+		"CREATE TEMP TABLE IF NOT EXISTS imp_lo(ext TEXT PRIMARY KEY, fs INTEGER, ls INTEGER,"
+		" oid INTEGER, prior_n INTEGER, cnt INTEGER, cid INTEGER, t0 TEXT, amt INTEGER,"
+		" cur TEXT, status TEXT, old_cid INTEGER);"
+		"CREATE TEMP TABLE IF NOT EXISTS imp_lord(oid INTEGER PRIMARY KEY, n INTEGER NOT NULL,"
+		" amt INTEGER NOT NULL);"
+		"CREATE TEMP TABLE IF NOT EXISTS imp_lr(oid INTEGER, line INTEGER, pid INTEGER,"
+		" qty REAL, price INTEGER, amount INTEGER);"
+		"CREATE TEMP TABLE IF NOT EXISTS imp_lbad(ext TEXT PRIMARY KEY) WITHOUT ROWID;"
+		"DELETE FROM imp_ls; DELETE FROM imp_lo; DELETE FROM imp_lord; DELETE FROM imp_lr;"
+		" DELETE FROM imp_lbad;");
+	L->stage = db_prepare(db,
+		"INSERT INTO imp_ls(ext, cid, t, sku, name, cat, qty, price, amount, cur, status, ln)"
+		" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)");
+	L->bad = db_prepare(db, "INSERT OR IGNORE INTO imp_lbad(ext) VALUES (?1)");
+	L->isbad = db_prepare(db, "SELECT 1 FROM imp_lbad WHERE ext = ?1");
+	im->lines = L;
+}
+
+void imp_lines_close(struct imp *im)
+{
+	struct imp_lines *L = im->lines;
+
+	if (!L)
+		return;
+	sqlite3_finalize(L->stage);
+	sqlite3_finalize(L->bad);
+	sqlite3_finalize(L->isbad);
+	free(L);
+	im->lines = NULL;
+}
+
+/* ---- one row ---- */
+
+/*
+ * A quantity: an optional sign, digits, and a decimal part after '.' or
+ * ',' (the one --decimal names, else either); no group separators, no
+ * units. "6", "-12", "1.5", "0,25".
+ */
+static int parse_qty(const char *s, size_t n, int decimal, double *q, const char **why)
+{
+	char buf[40];
+	size_t i = 0, k = 0, digits = 0;
+	int sep = 0;
+
+	if (n >= sizeof(buf) - 1) {
+		*why = "too long";
+		return -1;
+	}
+	if (i < n && (s[i] == '-' || s[i] == '+'))
+		buf[k++] = s[i++];
+	for (; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (ascii_isdigit(c)) {
+			buf[k++] = (char)c;
+			digits++;
+		} else if ((c == '.' || c == ',') && !sep &&
+			   (!decimal || c == decimal)) {
+			buf[k++] = '.';
+			sep = 1;
+		} else {
+			*why = "not a number";
+			return -1;
+		}
+	}
+	buf[k] = 0;
+	if (!digits) {
+		*why = "not a number";
+		return -1;
+	}
+	if (digits > 15) {
+		*why = "too many digits";
+		return -1;
+	}
+	*q = strtod(buf, NULL);
+	return 0;
+}
+
+/* The row's order was rejected in part: the whole order is held back. */
+static int reject_in_order(struct imp *im, const char *ext, size_t n)
+{
+	struct imp_lines *L = im->lines;
+
+	if (ext) {
+		sqlite3_bind_text(L->bad, 1, ext, (int)n, SQLITE_STATIC);
+		db_step_done(im->db, L->bad);
+		sqlite3_reset(L->bad);
+	}
+	return -1;
+}
+
+int imp_row_line(struct imp *im)
+{
+	struct imp_lines *L = im->lines;
+	const char *why, *s, *ext, *sku;
+	size_t n, next, nsku;
+	char code[4];
+	int exponent = 2;
+	int64_t cid, price, fine = 0, amount;
+	int scale = 0; /* price in 10^-(exponent+scale) units */
+	double qty, a;
+
+	/* required values first: a bad row must not create a stub */
+	ext = imp_raw(im, F_ORDERID, &next);
+	if (!ext) {
+		imp_reject(im, im->rec, "no order_id");
+		return -1;
+	}
+	if (imp_clean_text(ext, next, 0, &im->key) < 0) {
+		imp_reject(im, im->rec, "order_id contains control characters");
+		return -1;
+	}
+	ext = im->key.buf;
+	next = im->key.len;
+	sku = imp_raw(im, F_SKU, &nsku);
+	if (!sku) {
+		imp_reject(im, im->rec, "no sku");
+		return reject_in_order(im, ext, next);
+	}
+	if (imp_clean_text(sku, nsku, 0, &im->v[F_SKU]) < 0) {
+		imp_reject(im, im->rec, "sku contains control characters");
+		return reject_in_order(im, ext, next);
+	}
+	im->has[F_SKU] = 1;
+	if (!imp_take_time(im, F_TIME, &why)) {
+		sb_reset(&im->tmp);
+		if (why)
+			sb_addf(&im->tmp, "invalid ordered_at: %s", why);
+		else
+			sb_adds(&im->tmp, "no ordered_at");
+		imp_reject(im, im->rec, im->tmp.buf);
+		return reject_in_order(im, ext, next);
+	}
+	s = imp_raw(im, F_CURRENCY, &n);
+	if (!s && im->o->currency)
+		s = im->o->currency, n = strlen(s);
+	if (!s) {
+		imp_reject(im, im->rec, "no currency (give --currency CODE)");
+		return reject_in_order(im, ext, next);
+	}
+	if (norm_currency(s, n, code, &exponent, &why) < 0) {
+		imp_reject_value(im, F_CURRENCY, "currency", s, n, why);
+		return reject_in_order(im, ext, next);
+	}
+	if (!(s = imp_raw(im, F_QTY, &n))) {
+		imp_reject(im, im->rec, "no quantity");
+		return reject_in_order(im, ext, next);
+	}
+	if (parse_qty(s, n, im->o->norm.decimal, &qty, &why) < 0) {
+		imp_reject_value(im, F_QTY, "quantity", s, n, why);
+		return reject_in_order(im, ext, next);
+	}
+	if (!(s = imp_raw(im, F_PRICE, &n))) {
+		imp_reject(im, im->rec, "no unit_price");
+		return reject_in_order(im, ext, next);
+	}
+	if (norm_amount(s, n, exponent, &im->o->norm, &price, &why) < 0) {
+		/* a unit price finer than the currency (a wholesale 0.165 GBP):
+		 * the line's amount from the exact price, the price rounded */
+		if (!strncmp(why, "too many decimal", 16) && exponent + 4 <= 9 &&
+		    norm_amount(s, n, exponent + 4, &im->o->norm, &fine, &why) == 0) {
+			scale = 4;
+			price = (int64_t)llround((double)fine / 1e4);
+		} else {
+			imp_reject_value(im, F_PRICE, "unit_price", s, n, why);
+			return reject_in_order(im, ext, next);
+		}
+	}
+	a = scale ? qty * (double)fine / 1e4 : qty * (double)price;
+	if (!(fabs(a) < 9e15)) {
+		imp_reject(im, im->rec, "line amount too large");
+		return reject_in_order(im, ext, next);
+	}
+	amount = (int64_t)llround(a);
+	imp_take_lines(im, F_PRODUCT, "product_name");
+	imp_take_text(im, F_CATEGORY, "category");
+	if ((s = imp_raw(im, F_STATUS, &n))) {
+		ordstat_norm(s, n, &im->v[F_STATUS]);
+		im->has[F_STATUS] = 1;
+	}
+	/* imp_resolve_customer uses im->tmp and may reject: the order id is
+	 * in im->key, which it does not touch */
+	if (!(cid = imp_resolve_customer(im)))
+		return reject_in_order(im, ext, next);
+	if (strcmp(imp_val(im, F_TIME), im->soon) > 0)
+		im->st.future++;
+
+	sqlite3_stmt *st = L->stage;
+	sqlite3_bind_text(st, 1, ext, (int)next, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, cid);
+	sqlite3_bind_text(st, 3, imp_val(im, F_TIME), -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, imp_val(im, F_SKU), -1, SQLITE_STATIC);
+	db_bind_text(st, 5, imp_val(im, F_PRODUCT), -1);
+	db_bind_text(st, 6, imp_val(im, F_CATEGORY), -1);
+	sqlite3_bind_double(st, 7, qty);
+	sqlite3_bind_int64(st, 8, price);
+	sqlite3_bind_int64(st, 9, amount);
+	sqlite3_bind_text(st, 10, code, -1, SQLITE_STATIC);
+	db_bind_text(st, 11, imp_val(im, F_STATUS), -1);
+	sqlite3_bind_int64(st, 12, im->rec->line);
+	db_step_done(im->db, st);
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	if (++L->nstaged >= LINES_STAGE)
+		imp_lines_flush(im, 0);
+	return 3;
+}
+
+/* ---- writing what is staged ---- */
+
+static int64_t changes(struct imp *im, const char *sql)
+{
+	db_exec(im->db, sql);
+	return sqlite3_changes64(im->db);
+}
+
+/* Lines of orders held back: rejected, one by one (no record text: the
+ * row was read before its order was known to be bad). */
+static void hold_back(struct imp *im)
+{
+	struct imp_lines *L = im->lines;
+	sqlite3_stmt *st;
+	struct rec fake;
+	struct sb why = SB_INIT;
+
+	if (!L->nbad) {
+		st = db_prepare(im->db, "SELECT EXISTS (SELECT 1 FROM imp_lbad)");
+		L->nbad = db_step_row(im->db, st) && sqlite3_column_int(st, 0);
+		sqlite3_finalize(st);
+		if (!L->nbad)
+			return;
+	}
+	st = db_prepare(im->db, "SELECT s.ln, s.ext FROM imp_ls s JOIN imp_lbad b ON b.ext = s.ext"
+			" ORDER BY s.seq");
+	memset(&fake, 0, sizeof(fake));
+	while (db_step_row(im->db, st)) {
+		const char *ext = db_column_text(im->db, st, 1);
+		fake.line = sqlite3_column_int64(st, 0);
+		fake.lines = 1;
+		sb_reset(&why);
+		sb_adds(&why, "order ");
+		imp_quote_val(&why, F_ORDERID, ext, strlen(ext));
+		sb_adds(&why, ": another line of the order was rejected; the order is kept as stored");
+		imp_reject(im, &fake, why.buf);
+	}
+	sqlite3_finalize(st);
+	sb_free(&why);
+	db_exec(im->db, "DELETE FROM imp_ls WHERE ext IN (SELECT ext FROM imp_lbad)");
+}
+
+/* Deletes the stored lines of order oid past those this run gave it. */
+static void drop_stale_of(struct imp *im, int64_t oid)
+{
+	sqlite3_stmt *st = db_prepare(im->db,
+		"DELETE FROM order_lines WHERE order_id = ?1"
+		" AND line > (SELECT n FROM imp_lord WHERE oid = ?1)");
+	sqlite3_bind_int64(st, 1, oid);
+	db_step_done(im->db, st);
+	sqlite3_finalize(st);
+}
+
+void imp_lines_flush(struct imp *im, int final)
+{
+	struct imp_lines *L = im->lines;
+	sqlite3 *db = im->db;
+	sqlite3_stmt *st;
+	int64_t staged = 0, ins, upd, open_oid = 0;
+
+	if (!L)
+		return;
+	hold_back(im);
+	st = db_prepare(db, "SELECT count(*) FROM imp_ls");
+	if (db_step_row(db, st))
+		staged = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+
+	if (staged) {
+		/* products: the latest line of each SKU in the batch names it,
+		 * unless the stored name is from a later line */
+		db_exec(db,
+			"INSERT INTO products(sku, name, category, updated_at)"
+			" SELECT sku, name, cat, t FROM (SELECT sku, name, cat, t, row_number()"
+			"  OVER (PARTITION BY sku ORDER BY t DESC, seq DESC) AS rn FROM imp_ls) WHERE rn = 1"
+			" ON CONFLICT(sku) DO UPDATE SET name = coalesce(excluded.name, name),"
+			"  category = coalesce(excluded.category, category), updated_at = excluded.updated_at"
+			" WHERE excluded.updated_at >= updated_at AND (updated_at IS NOT excluded.updated_at"
+			"  OR name IS NOT coalesce(excluded.name, name)"
+			"  OR category IS NOT coalesce(excluded.category, category))");
+
+		/* the orders of the batch as they will be stored: an order
+		 * already begun in this run (imp_lord) keeps its customer,
+		 * currency and status and adds to its sum */
+		db_exec(db, "DELETE FROM imp_lo;"
+			"INSERT INTO imp_lo(ext, fs, ls, oid, prior_n, cnt, cid, t0, amt, cur, status, old_cid)"
+			" SELECT g.ext, g.fs, g.ls, o.id, coalesce(p.n, 0), g.cnt,"
+			"  CASE WHEN p.oid IS NULL THEN f.cid ELSE o.customer_id END,"
+			"  CASE WHEN p.oid IS NULL THEN g.t0 ELSE min(o.ordered_at, g.t0) END,"
+			"  coalesce(p.amt, 0) + g.amt,"
+			"  CASE WHEN p.oid IS NULL THEN f.cur ELSE o.currency END,"
+			"  CASE WHEN p.oid IS NULL THEN coalesce(f.status, o.status, 'completed')"
+			"   ELSE o.status END,"
+			"  o.customer_id"
+			" FROM (SELECT ext, min(seq) AS fs, max(seq) AS ls, min(t) AS t0, sum(amount) AS amt,"
+			"   count(*) AS cnt FROM imp_ls GROUP BY ext) g"
+			" JOIN imp_ls f ON f.seq = g.fs"
+			" LEFT JOIN orders o ON o.external_id = g.ext"
+			" LEFT JOIN imp_lord p ON p.oid = o.id");
+
+		/* order_stats of the customers whose orders change */
+		st = db_prepare(db,
+			"SELECT lo.cid, lo.old_cid FROM imp_lo lo LEFT JOIN orders o ON o.id = lo.oid"
+			" WHERE o.id IS NULL OR o.customer_id IS NOT lo.cid OR o.ordered_at IS NOT lo.t0"
+			"  OR o.amount IS NOT lo.amt OR o.currency IS NOT lo.cur OR o.status IS NOT lo.status"
+			"  OR o.purchase IS NOT crm_order_class(lo.status, lo.amt)");
+		while (db_step_row(db, st)) {
+			imp_stats_dirty(im, sqlite3_column_int64(st, 0));
+			imp_stats_dirty(im, sqlite3_column_int64(st, 1));
+		}
+		sqlite3_finalize(st);
+
+		db_exec(db,
+			"UPDATE orders SET customer_id = lo.cid, ordered_at = lo.t0, amount = lo.amt,"
+			" currency = lo.cur, status = lo.status, purchase = crm_order_class(lo.status, lo.amt)"
+			" FROM imp_lo lo WHERE orders.id = lo.oid AND (orders.customer_id IS NOT lo.cid"
+			"  OR orders.ordered_at IS NOT lo.t0 OR orders.amount IS NOT lo.amt"
+			"  OR orders.currency IS NOT lo.cur OR orders.status IS NOT lo.status"
+			"  OR orders.purchase IS NOT crm_order_class(lo.status, lo.amt));"
+			"INSERT INTO orders(external_id, customer_id, ordered_at, amount, currency, status,"
+			" purchase) SELECT ext, cid, t0, amt, cur, status, crm_order_class(status, amt)"
+			" FROM imp_lo WHERE oid IS NULL ORDER BY fs;"
+			"UPDATE imp_lo SET oid = (SELECT id FROM orders WHERE external_id = imp_lo.ext)"
+			" WHERE oid IS NULL;"
+			"INSERT INTO imp_lord(oid, n, amt) SELECT oid, prior_n + cnt, amt FROM imp_lo WHERE true"
+			" ON CONFLICT(oid) DO UPDATE SET n = excluded.n, amt = excluded.amt;");
+
+		/* the lines, numbered after those the order already has */
+		db_exec(db, "DELETE FROM imp_lr;"
+			"INSERT INTO imp_lr(oid, line, pid, qty, price, amount)"
+			" SELECT lo.oid, lo.prior_n + row_number() OVER (PARTITION BY s.ext ORDER BY s.seq),"
+			"  p.id, s.qty, s.price, s.amount"
+			" FROM imp_ls s JOIN imp_lo lo ON lo.ext = s.ext JOIN products p ON p.sku = s.sku");
+		upd = changes(im,
+			"UPDATE order_lines SET product_id = r.pid, quantity = r.qty, unit_price = r.price,"
+			" amount = r.amount FROM imp_lr r WHERE order_lines.order_id = r.oid"
+			" AND order_lines.line = r.line AND (order_lines.product_id IS NOT r.pid"
+			"  OR order_lines.quantity IS NOT r.qty OR order_lines.unit_price IS NOT r.price"
+			"  OR order_lines.amount IS NOT r.amount)");
+		ins = changes(im,
+			"INSERT OR IGNORE INTO order_lines(order_id, line, product_id, quantity, unit_price,"
+			" amount) SELECT oid, line, pid, qty, price, amount FROM imp_lr ORDER BY oid, line");
+		im->st.inserted += (uint64_t)ins;
+		im->st.updated += (uint64_t)upd;
+		im->st.unchanged += (uint64_t)(staged - ins - upd);
+
+		/* stored lines past the file's, of the orders complete by now:
+		 * all but the last one staged, which may go on */
+		if (!final) {
+			st = db_prepare(db, "SELECT oid FROM imp_lo ORDER BY ls DESC LIMIT 1");
+			if (db_step_row(db, st))
+				open_oid = sqlite3_column_int64(st, 0);
+			sqlite3_finalize(st);
+		}
+		st = db_prepare(db,
+			"DELETE FROM order_lines WHERE id IN (SELECT l.id FROM imp_lo lo"
+			" JOIN order_lines l ON l.order_id = lo.oid AND l.line > lo.prior_n + lo.cnt"
+			" WHERE lo.oid IS NOT ?1)");
+		sqlite3_bind_int64(st, 1, open_oid);
+		db_step_done(db, st);
+		sqlite3_finalize(st);
+		db_exec(db, "DELETE FROM imp_ls; DELETE FROM imp_lr;");
+	}
+	if (L->open_oid && L->open_oid != open_oid)
+		drop_stale_of(im, L->open_oid);
+	L->open_oid = open_oid;
+	L->nstaged = 0;
+	if (final)
+		db_exec(db, "DELETE FROM imp_lbad");
+}
