@@ -15,11 +15,12 @@
  *
  * An order keeps what this run gave it in imp_lord (its lines so far and
  * their sum), so that an order whose lines are split between two flushes,
- * or come apart in the file, still gets all of them. Its stored lines past
- * the file's are deleted once the order is complete: at a flush for the
- * orders before the last one staged, at the end of the file for all.
- * Lines are updated in place (same id) when they differ, so that
- * importing the same file again changes nothing.
+ * or come apart in the file, still gets all of them, and its amount is
+ * always the sum of the file's lines. Lines are updated in place (same id)
+ * when they differ, so that importing the same file again changes
+ * nothing; the stored lines of an order past the file's are deleted at
+ * the end of the file, once no more can come (with --batch, commits
+ * before it may still hold them, never in the amount).
  *
  * An order with a rejected line (a bad quantity, no customer...) is held
  * back: its other lines are rejected too ("another line of the order was
@@ -41,7 +42,6 @@ struct imp_lines {
 	sqlite3_stmt *stage, *bad, *isbad;
 	long nstaged;
 	int nbad;              /* orders held back so far in the run */
-	int64_t open_oid;      /* the last order of the last flush: maybe not complete */
 };
 
 void imp_lines_prepare(struct imp *im)
@@ -304,23 +304,12 @@ static void hold_back(struct imp *im)
 	db_exec(im->db, "DELETE FROM imp_ls WHERE ext IN (SELECT ext FROM imp_lbad)");
 }
 
-/* Deletes the stored lines of order oid past those this run gave it. */
-static void drop_stale_of(struct imp *im, int64_t oid)
-{
-	sqlite3_stmt *st = db_prepare(im->db,
-		"DELETE FROM order_lines WHERE order_id = ?1"
-		" AND line > (SELECT n FROM imp_lord WHERE oid = ?1)");
-	sqlite3_bind_int64(st, 1, oid);
-	db_step_done(im->db, st);
-	sqlite3_finalize(st);
-}
-
 void imp_lines_flush(struct imp *im, int final)
 {
 	struct imp_lines *L = im->lines;
 	sqlite3 *db = im->db;
 	sqlite3_stmt *st;
-	int64_t staged = 0, ins, upd, open_oid = 0;
+	int64_t staged = 0, ins, upd;
 
 	if (!L)
 		return;
@@ -408,27 +397,15 @@ void imp_lines_flush(struct imp *im, int final)
 		im->st.updated += (uint64_t)upd;
 		im->st.unchanged += (uint64_t)(staged - ins - upd);
 
-		/* stored lines past the file's, of the orders complete by now:
-		 * all but the last one staged, which may go on */
-		if (!final) {
-			st = db_prepare(db, "SELECT oid FROM imp_lo ORDER BY ls DESC LIMIT 1");
-			if (db_step_row(db, st))
-				open_oid = sqlite3_column_int64(st, 0);
-			sqlite3_finalize(st);
-		}
-		st = db_prepare(db,
-			"DELETE FROM order_lines WHERE id IN (SELECT l.id FROM imp_lo lo"
-			" JOIN order_lines l ON l.order_id = lo.oid AND l.line > lo.prior_n + lo.cnt"
-			" WHERE lo.oid IS NOT ?1)");
-		sqlite3_bind_int64(st, 1, open_oid);
-		db_step_done(db, st);
-		sqlite3_finalize(st);
 		db_exec(db, "DELETE FROM imp_ls; DELETE FROM imp_lr;");
 	}
-	if (L->open_oid && L->open_oid != open_oid)
-		drop_stale_of(im, L->open_oid);
-	L->open_oid = open_oid;
 	L->nstaged = 0;
-	if (final)
-		db_exec(db, "DELETE FROM imp_lbad");
+	if (!final)
+		return;
+	/* the file is read: the stored lines of its orders past those it
+	 * gave them go (not before: an order's lines may come apart) */
+	db_exec(db,
+		"DELETE FROM order_lines WHERE id IN (SELECT l.id FROM imp_lord p"
+		" JOIN order_lines l ON l.order_id = p.oid AND l.line > p.n);"
+		"DELETE FROM imp_lbad");
 }
