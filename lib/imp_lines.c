@@ -42,6 +42,9 @@ struct imp_lines {
 	sqlite3_stmt *stage, *bad, *isbad;
 	long nstaged;
 	int nbad;              /* orders held back so far in the run */
+	struct sb prev;        /* the order id of the row staged last */
+	int64_t k;             /* its rows in a row so far: the line's number in
+				* the batch when the order's rows are together */
 };
 
 void imp_lines_prepare(struct imp *im)
@@ -54,8 +57,8 @@ void imp_lines_prepare(struct imp *im)
 		"CREATE TEMP TABLE IF NOT EXISTS imp_ls(seq INTEGER PRIMARY KEY, ext TEXT NOT NULL,"
 		" cid INTEGER NOT NULL, t TEXT NOT NULL, sku TEXT NOT NULL, name TEXT, cat TEXT,"
 		" qty REAL NOT NULL, price INTEGER NOT NULL, amount INTEGER NOT NULL,"
-		" cur TEXT NOT NULL, status TEXT, ln INTEGER NOT NULL);"
-		"CREATE TEMP TABLE IF NOT EXISTS imp_lo(ext TEXT PRIMARY KEY, fs INTEGER, ls INTEGER,"
+		" cur TEXT NOT NULL, status TEXT, ln INTEGER NOT NULL, k INTEGER NOT NULL);"
+		"CREATE TEMP TABLE IF NOT EXISTS imp_lo(ext TEXT PRIMARY KEY, fs INTEGER, maxk INTEGER,"
 		" oid INTEGER, prior_n INTEGER, cnt INTEGER, cid INTEGER, t0 TEXT, amt INTEGER,"
 		" cur TEXT, status TEXT, old_cid INTEGER);"
 		"CREATE TEMP TABLE IF NOT EXISTS imp_lord(oid INTEGER PRIMARY KEY, n INTEGER NOT NULL,"
@@ -66,8 +69,9 @@ void imp_lines_prepare(struct imp *im)
 		"DELETE FROM imp_ls; DELETE FROM imp_lo; DELETE FROM imp_lord; DELETE FROM imp_lr;"
 		" DELETE FROM imp_lbad;");
 	L->stage = db_prepare(db,
-		"INSERT INTO imp_ls(ext, cid, t, sku, name, cat, qty, price, amount, cur, status, ln)"
-		" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)");
+		"INSERT INTO imp_ls(ext, cid, t, sku, name, cat, qty, price, amount, cur, status, ln, k)"
+		" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)");
+	sb_init(&L->prev);
 	L->bad = db_prepare(db, "INSERT OR IGNORE INTO imp_lbad(ext) VALUES (?1)");
 	L->isbad = db_prepare(db, "SELECT 1 FROM imp_lbad WHERE ext = ?1");
 	im->lines = L;
@@ -82,6 +86,7 @@ void imp_lines_close(struct imp *im)
 	sqlite3_finalize(L->stage);
 	sqlite3_finalize(L->bad);
 	sqlite3_finalize(L->isbad);
+	sb_free(&L->prev);
 	free(L);
 	im->lines = NULL;
 }
@@ -254,6 +259,14 @@ int imp_row_line(struct imp *im)
 	sqlite3_bind_text(st, 10, code, -1, SQLITE_STATIC);
 	db_bind_text(st, 11, imp_val(im, F_STATUS), -1);
 	sqlite3_bind_int64(st, 12, im->rec->line);
+	if (L->prev.len == next && L->prev.buf && !memcmp(L->prev.buf, ext, next)) {
+		L->k++;
+	} else {
+		sb_reset(&L->prev);
+		sb_add(&L->prev, ext, next);
+		L->k = 1;
+	}
+	sqlite3_bind_int64(st, 13, L->k);
 	db_step_done(im->db, st);
 	sqlite3_reset(st);
 	sqlite3_clear_bindings(st);
@@ -336,8 +349,8 @@ void imp_lines_flush(struct imp *im, int final)
 		 * already begun in this run (imp_lord) keeps its customer,
 		 * currency and status and adds to its sum */
 		db_exec(db, "DELETE FROM imp_lo;"
-			"INSERT INTO imp_lo(ext, fs, ls, oid, prior_n, cnt, cid, t0, amt, cur, status, old_cid)"
-			" SELECT g.ext, g.fs, g.ls, o.id, coalesce(p.n, 0), g.cnt,"
+			"INSERT INTO imp_lo(ext, fs, maxk, oid, prior_n, cnt, cid, t0, amt, cur, status, old_cid)"
+			" SELECT g.ext, g.fs, g.maxk, o.id, coalesce(p.n, 0), g.cnt,"
 			"  CASE WHEN p.oid IS NULL THEN f.cid ELSE o.customer_id END,"
 			"  CASE WHEN p.oid IS NULL THEN g.t0 ELSE min(o.ordered_at, g.t0) END,"
 			"  coalesce(p.amt, 0) + g.amt,"
@@ -345,7 +358,7 @@ void imp_lines_flush(struct imp *im, int final)
 			"  CASE WHEN p.oid IS NULL THEN coalesce(f.status, o.status, 'completed')"
 			"   ELSE o.status END,"
 			"  o.customer_id"
-			" FROM (SELECT ext, min(seq) AS fs, max(seq) AS ls, min(t) AS t0, sum(amount) AS amt,"
+			" FROM (SELECT ext, min(seq) AS fs, max(k) AS maxk, min(t) AS t0, sum(amount) AS amt,"
 			"   count(*) AS cnt FROM imp_ls GROUP BY ext) g"
 			" JOIN imp_ls f ON f.seq = g.fs"
 			" LEFT JOIN orders o ON o.external_id = g.ext"
@@ -378,12 +391,18 @@ void imp_lines_flush(struct imp *im, int final)
 			"INSERT INTO imp_lord(oid, n, amt) SELECT oid, prior_n + cnt, amt FROM imp_lo WHERE true"
 			" ON CONFLICT(oid) DO UPDATE SET n = excluded.n, amt = excluded.amt;");
 
-		/* the lines, numbered after those the order already has */
-		db_exec(db, "DELETE FROM imp_lr;"
+		/* the lines, numbered after those the order already has: k
+		 * counted the rows of an order in a row; an order whose rows
+		 * came apart in the batch (some k repeats) is counted again */
+		db_exec(db,
+			"UPDATE imp_ls SET k = w.rn FROM (SELECT seq, row_number() OVER"
+			" (PARTITION BY ext ORDER BY seq) AS rn FROM imp_ls WHERE ext IN"
+			"  (SELECT ext FROM imp_lo WHERE maxk <> cnt)) AS w WHERE imp_ls.seq = w.seq;"
+			"DELETE FROM imp_lr;"
 			"INSERT INTO imp_lr(oid, line, pid, qty, price, amount)"
-			" SELECT lo.oid, lo.prior_n + row_number() OVER (PARTITION BY s.ext ORDER BY s.seq),"
-			"  p.id, s.qty, s.price, s.amount"
-			" FROM imp_ls s JOIN imp_lo lo ON lo.ext = s.ext JOIN products p ON p.sku = s.sku");
+			" SELECT lo.oid, lo.prior_n + s.k, p.id, s.qty, s.price, s.amount"
+			" FROM imp_ls s JOIN imp_lo lo ON lo.ext = s.ext JOIN products p ON p.sku = s.sku"
+			" ORDER BY s.seq");
 		upd = changes(im,
 			"UPDATE order_lines SET product_id = r.pid, quantity = r.qty, unit_price = r.price,"
 			" amount = r.amount FROM imp_lr r WHERE order_lines.order_id = r.oid"
@@ -392,7 +411,7 @@ void imp_lines_flush(struct imp *im, int final)
 			"  OR order_lines.amount IS NOT r.amount)");
 		ins = changes(im,
 			"INSERT OR IGNORE INTO order_lines(order_id, line, product_id, quantity, unit_price,"
-			" amount) SELECT oid, line, pid, qty, price, amount FROM imp_lr ORDER BY oid, line");
+			" amount) SELECT oid, line, pid, qty, price, amount FROM imp_lr");
 		im->st.inserted += (uint64_t)ins;
 		im->st.updated += (uint64_t)upd;
 		im->st.unchanged += (uint64_t)(staged - ins - upd);
@@ -400,6 +419,7 @@ void imp_lines_flush(struct imp *im, int final)
 		db_exec(db, "DELETE FROM imp_ls; DELETE FROM imp_lr;");
 	}
 	L->nstaged = 0;
+	sb_reset(&L->prev);
 	if (!final)
 		return;
 	/* the file is read: the stored lines of its orders past those it
