@@ -38,14 +38,24 @@
 /* rows staged before they are written: a bounded temp table */
 #define LINES_STAGE 50000
 
+/* a product as the latest line of the batch names it */
+struct lprod {
+	char *sku, *name, *cat;
+	char t[20];
+};
+
 struct imp_lines {
-	sqlite3_stmt *stage, *bad, *isbad;
+	sqlite3_stmt *stage, *bad, *isbad, *prod;
+	struct lprod *ptab;    /* hash table of the batch's products */
+	size_t pcap, pcount;
 	long nstaged;
 	int nbad;              /* orders held back so far in the run */
 	struct sb prev;        /* the order id of the row staged last */
 	int64_t k;             /* its rows in a row so far: the line's number in
 				* the batch when the order's rows are together */
 };
+
+static void prod_clear(struct imp_lines *L);
 
 void imp_lines_prepare(struct imp *im)
 {
@@ -66,7 +76,8 @@ void imp_lines_prepare(struct imp *im)
 		"CREATE TEMP TABLE IF NOT EXISTS imp_lr(oid INTEGER, line INTEGER, pid INTEGER,"
 		" qty REAL, price INTEGER, amount INTEGER);"
 		"CREATE TEMP TABLE IF NOT EXISTS imp_lbad(ext TEXT PRIMARY KEY) WITHOUT ROWID;"
-		"DELETE FROM imp_ls; DELETE FROM imp_lo; DELETE FROM imp_lord; DELETE FROM imp_lr;"
+		"CREATE TEMP TABLE IF NOT EXISTS imp_lp(sku TEXT, name TEXT, cat TEXT, t TEXT);"
+		"DELETE FROM imp_lp; DELETE FROM imp_ls; DELETE FROM imp_lo; DELETE FROM imp_lord; DELETE FROM imp_lr;"
 		" DELETE FROM imp_lbad;");
 	L->stage = db_prepare(db,
 		"INSERT INTO imp_ls(ext, cid, t, sku, name, cat, qty, price, amount, cur, status, ln, k)"
@@ -74,6 +85,7 @@ void imp_lines_prepare(struct imp *im)
 	sb_init(&L->prev);
 	L->bad = db_prepare(db, "INSERT OR IGNORE INTO imp_lbad(ext) VALUES (?1)");
 	L->isbad = db_prepare(db, "SELECT 1 FROM imp_lbad WHERE ext = ?1");
+	L->prod = db_prepare(db, "INSERT INTO imp_lp(sku, name, cat, t) VALUES (?1, ?2, ?3, ?4)");
 	im->lines = L;
 }
 
@@ -86,9 +98,105 @@ void imp_lines_close(struct imp *im)
 	sqlite3_finalize(L->stage);
 	sqlite3_finalize(L->bad);
 	sqlite3_finalize(L->isbad);
+	sqlite3_finalize(L->prod);
+	prod_clear(L);
+	free(L->ptab);
 	sb_free(&L->prev);
 	free(L);
 	im->lines = NULL;
+}
+
+/* ---- the batch's products: the latest line of each SKU, in memory (no
+ * sort of the staged rows); at most one entry per staged row ---- */
+
+static size_t sku_hash(const char *s)
+{
+	uint64_t h = 1469598103934665603ull;
+
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211ull;
+	return (size_t)(h ^ (h >> 29));
+}
+
+static struct lprod *prod_slot(struct lprod *tab, size_t cap, const char *sku)
+{
+	size_t mask = cap - 1, h = sku_hash(sku) & mask;
+
+	while (tab[h].sku && strcmp(tab[h].sku, sku))
+		h = (h + 1) & mask;
+	return &tab[h];
+}
+
+static char *dup_or_null(const char *s)
+{
+	return s ? xstrdup(s) : NULL;
+}
+
+/* A line of the batch names sku: it wins when it is as late as the one
+ * kept (the later row of the file among lines of the same time). */
+static void prod_note(struct imp_lines *L, const char *sku, const char *name, const char *cat,
+		      const char *t)
+{
+	struct lprod *e;
+
+	if ((L->pcount + 1) * 2 > L->pcap) {
+		size_t cap = L->pcap ? L->pcap * 2 : 1024;
+		struct lprod *tab = xcalloc(cap, sizeof(*tab));
+		for (size_t i = 0; i < L->pcap; i++)
+			if (L->ptab[i].sku)
+				*prod_slot(tab, cap, L->ptab[i].sku) = L->ptab[i];
+		free(L->ptab);
+		L->ptab = tab;
+		L->pcap = cap;
+	}
+	e = prod_slot(L->ptab, L->pcap, sku);
+	if (!e->sku) {
+		e->sku = xstrdup(sku);
+		L->pcount++;
+	} else if (strcmp(t, e->t) < 0) {
+		return;
+	} else {
+		free(e->name);
+		free(e->cat);
+	}
+	e->name = dup_or_null(name);
+	e->cat = dup_or_null(cat);
+	snprintf(e->t, sizeof(e->t), "%s", t);
+}
+
+static void prod_clear(struct imp_lines *L)
+{
+	for (size_t i = 0; i < L->pcap; i++) {
+		struct lprod *e = &L->ptab[i];
+		if (!e->sku)
+			continue;
+		free(e->sku);
+		free(e->name);
+		free(e->cat);
+		memset(e, 0, sizeof(*e));
+	}
+	L->pcount = 0;
+}
+
+/* The batch's products into imp_lp; the table emptied. */
+static void prod_stage(struct imp *im)
+{
+	struct imp_lines *L = im->lines;
+	sqlite3_stmt *st = L->prod;
+
+	for (size_t i = 0; i < L->pcap; i++) {
+		struct lprod *e = &L->ptab[i];
+		if (!e->sku)
+			continue;
+		sqlite3_bind_text(st, 1, e->sku, -1, SQLITE_STATIC);
+		db_bind_text(st, 2, e->name, -1);
+		db_bind_text(st, 3, e->cat, -1);
+		sqlite3_bind_text(st, 4, e->t, -1, SQLITE_STATIC);
+		db_step_done(im->db, st);
+		sqlite3_reset(st);
+		sqlite3_clear_bindings(st);
+	}
+	prod_clear(L);
 }
 
 /* ---- one row ---- */
@@ -268,6 +376,8 @@ int imp_row_line(struct imp *im)
 	}
 	sqlite3_bind_int64(st, 13, L->k);
 	db_step_done(im->db, st);
+	prod_note(L, imp_val(im, F_SKU), imp_val(im, F_PRODUCT), imp_val(im, F_CATEGORY),
+		  imp_val(im, F_TIME));
 	sqlite3_reset(st);
 	sqlite3_clear_bindings(st);
 	if (++L->nstaged >= LINES_STAGE)
@@ -315,6 +425,15 @@ static void hold_back(struct imp *im)
 	sqlite3_finalize(st);
 	sb_free(&why);
 	db_exec(im->db, "DELETE FROM imp_ls WHERE ext IN (SELECT ext FROM imp_lbad)");
+	if (!sqlite3_changes(im->db))
+		return;
+	/* the products of the batch again, without the lines held back */
+	prod_clear(L);
+	st = db_prepare(im->db, "SELECT sku, name, cat, t FROM imp_ls ORDER BY seq");
+	while (db_step_row(im->db, st))
+		prod_note(L, db_column_text(im->db, st, 0), db_column_text(im->db, st, 1),
+			  db_column_text(im->db, st, 2), db_column_text(im->db, st, 3));
+	sqlite3_finalize(st);
 }
 
 void imp_lines_flush(struct imp *im, int final)
@@ -335,10 +454,10 @@ void imp_lines_flush(struct imp *im, int final)
 	if (staged) {
 		/* products: the latest line of each SKU in the batch names it,
 		 * unless the stored name is from a later line */
+		prod_stage(im);
 		db_exec(db,
 			"INSERT INTO products(sku, name, category, updated_at)"
-			" SELECT sku, name, cat, t FROM (SELECT sku, name, cat, t, row_number()"
-			"  OVER (PARTITION BY sku ORDER BY t DESC, seq DESC) AS rn FROM imp_ls) WHERE rn = 1"
+			" SELECT sku, name, cat, t FROM imp_lp WHERE true"
 			" ON CONFLICT(sku) DO UPDATE SET name = coalesce(excluded.name, name),"
 			"  category = coalesce(excluded.category, category), updated_at = excluded.updated_at"
 			" WHERE excluded.updated_at >= updated_at AND (updated_at IS NOT excluded.updated_at"
@@ -416,7 +535,7 @@ void imp_lines_flush(struct imp *im, int final)
 		im->st.updated += (uint64_t)upd;
 		im->st.unchanged += (uint64_t)(staged - ins - upd);
 
-		db_exec(db, "DELETE FROM imp_ls; DELETE FROM imp_lr;");
+		db_exec(db, "DELETE FROM imp_ls; DELETE FROM imp_lr; DELETE FROM imp_lp;");
 	}
 	L->nstaged = 0;
 	sb_reset(&L->prev);
