@@ -436,12 +436,15 @@ static int prepare_inputs(struct imp *im, struct imp_src *srcs, char **files, si
 
 static void defer_indexes(struct imp *im, char **files)
 {
-	const char *table = im->o->kind == IMP_ORDERS ? "orders" :
+	/* lines: a line is about 5 rows of order_lines for one of orders */
+	const char *table = im->o->kind == IMP_ORDERS || im->o->kind == IMP_LINES ? "orders" :
 			    im->o->kind == IMP_EVENTS ? "events" : NULL;
+	int per_row = im->o->kind == IMP_LINES ? 5 * BYTES_PER_ROW : BYTES_PER_ROW;
 	int64_t bytes = 0, have = 0;
 	struct stat stbuf;
 	sqlite3_stmt *st;
 	char sql[160];
+	size_t n0;
 
 	if (!table)
 		return;
@@ -453,26 +456,30 @@ static void defer_indexes(struct imp *im, char **files)
 	if (db_step_row(im->db, st))
 		have = sqlite3_column_int64(st, 0);
 	sqlite3_finalize(st);
-	if (bytes / BYTES_PER_ROW < DEFER_MIN_ROWS || bytes / BYTES_PER_ROW < have / 2)
+	if (bytes / per_row < DEFER_MIN_ROWS || bytes / per_row < have / 2)
 		return;
-	st = db_prepare(im->db, "SELECT name, sql FROM sqlite_schema WHERE type = 'index'"
-			" AND tbl_name = ? AND sql IS NOT NULL AND sql NOT LIKE 'CREATE UNIQUE%'");
-	sqlite3_bind_text(st, 1, table, -1, SQLITE_STATIC);
 	struct sb drops = SB_INIT;
-	while (db_step_row(im->db, st)) {
-		im->deferred = xrealloc(im->deferred, (im->ndeferred + 1) * sizeof(char *));
-		im->deferred[im->ndeferred++] = xstrdup(db_column_text(im->db, st, 1));
-		sb_addf(&drops, "DROP INDEX \"%s\";", db_column_text(im->db, st, 0));
+	for (int t = 0; t < (im->o->kind == IMP_LINES ? 2 : 1); t++) {
+		const char *tbl = t ? "order_lines" : table;
+		n0 = im->ndeferred;
+		st = db_prepare(im->db, "SELECT name, sql FROM sqlite_schema WHERE type = 'index'"
+				" AND tbl_name = ? AND sql IS NOT NULL AND sql NOT LIKE 'CREATE UNIQUE%'");
+		sqlite3_bind_text(st, 1, tbl, -1, SQLITE_STATIC);
+		while (db_step_row(im->db, st)) {
+			im->deferred = xrealloc(im->deferred, (im->ndeferred + 1) * sizeof(char *));
+			im->deferred[im->ndeferred++] = xstrdup(db_column_text(im->db, st, 1));
+			sb_addf(&drops, "DROP INDEX \"%s\";", db_column_text(im->db, st, 0));
+		}
+		sqlite3_finalize(st);
+		if (im->ndeferred > n0)
+			crm_info("%s: building %zu index(es) at the end instead of row by row",
+				 tbl, im->ndeferred - n0);
 	}
-	sqlite3_finalize(st);
 	/* dropped once the schema is no longer being read */
 	if (drops.len)
 		db_exec(im->db, drops.buf);
 	sb_free(&drops);
-	im->bulk_orders = im->ndeferred && im->o->kind == IMP_ORDERS;
-	if (im->ndeferred)
-		crm_info("%s: building %zu index(es) at the end instead of row by row",
-			 table, im->ndeferred);
+	im->bulk_orders = im->ndeferred && (im->o->kind == IMP_ORDERS || im->o->kind == IMP_LINES);
 }
 
 static void restore_indexes(struct imp *im)
