@@ -19,6 +19,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "conf.h"
+#include "ordstat.h"
 #include "out.h"
 #include "progress.h"
 
@@ -27,6 +29,12 @@ static void prepare(struct imp *im)
 	sqlite3 *db = im->db;
 	static const char *const by[3] = { "external_id", "email", "phone" };
 	char sql[256];
+	struct conf *conf = conf_load(im->crm);
+
+	if (ordstat_conf(conf) < 0)
+		exit(CRM_EXIT_USAGE);
+	conf_free(conf);
+	ordstat_register(db);
 
 	for (int i = 0; i < 3; i++) {
 		snprintf(sql, sizeof(sql), "SELECT " CUST_COLS " FROM customers WHERE %s = ?", by[i]);
@@ -42,6 +50,11 @@ static void prepare(struct imp *im)
 		"UPDATE customers SET external_id=?1, email=?2, phone=?3, first_name=?4,"
 		" last_name=?5, birthday=?6, city=?7, country=?8, timezone=?9, created_at=?10,"
 		" updated_at=?11, attrs=?12, is_stub=0 WHERE id=?13");
+	im->alias_find = db_prepare(db, "SELECT customer_id FROM customer_aliases WHERE alias = ?");
+	im->alias_set = db_prepare(db,
+		"INSERT INTO customer_aliases(alias, customer_id) VALUES (?1, ?2)"
+		" ON CONFLICT(alias) DO UPDATE SET customer_id = excluded.customer_id"
+		" WHERE customer_id <> excluded.customer_id");
 	im->stub_ins = db_prepare(db,
 		"INSERT INTO customers(external_id, email, phone, updated_at, is_stub)"
 		" VALUES (?,?,?,?,1)");
@@ -50,17 +63,19 @@ static void prepare(struct imp *im)
 	im->ord[0] = db_prepare(db,
 		"SELECT customer_id IS ?2 AND ordered_at IS ?3 AND amount IS ?4"
 		" AND currency IS ?5 AND (?6 IS NULL OR status IS ?6)"
-		" AND (?7 IS NULL OR attrs IS ?7), customer_id FROM orders WHERE external_id = ?1");
+		" AND (?7 IS NULL OR attrs IS ?7), customer_id, id FROM orders WHERE external_id = ?1");
 	im->ord[1] = db_prepare(db,
-		"INSERT INTO orders(external_id, customer_id, ordered_at, amount, currency, status, attrs)"
-		" VALUES (?1, ?2, ?3, ?4, ?5, coalesce(?6, 'completed'), ?7)");
+		"INSERT INTO orders(external_id, customer_id, ordered_at, amount, currency, status, attrs,"
+		" purchase) VALUES (?1, ?2, ?3, ?4, ?5, coalesce(?6, 'completed'), ?7,"
+		" crm_order_class(coalesce(?6, 'completed'), ?4))");
 	im->ord[2] = db_prepare(db,
 		"UPDATE orders SET customer_id = ?2, ordered_at = ?3, amount = ?4, currency = ?5,"
-		" status = coalesce(?6, status), attrs = coalesce(?7, attrs) WHERE external_id = ?1");
+		" status = coalesce(?6, status), attrs = coalesce(?7, attrs),"
+		" purchase = crm_order_class(coalesce(?6, status), ?4) WHERE external_id = ?1");
 	im->ev[0] = db_prepare(db,
 		"SELECT customer_id IS ?2 AND type IS ?3 AND occurred_at IS ?4"
 		" AND (?5 IS NULL OR campaign IS ?5) AND (?6 IS NULL OR message_id IS ?6)"
-		" AND (?7 IS NULL OR props IS ?7) AND (?8 IS NULL OR machine IS ?8)"
+		" AND (?7 IS NULL OR props IS ?7) AND (?8 IS NULL OR machine IS ?8), id"
 		" FROM events WHERE external_id = ?1");
 	im->ev[1] = db_prepare(db,
 		"INSERT INTO events(external_id, customer_id, type, occurred_at, campaign, message_id, props,"
@@ -95,6 +110,7 @@ static void finalize_all(struct imp *im)
 		im->cust_id_by[1], im->cust_id_by[2], im->cust_ins, im->cust_upd, im->stub_ins,
 		im->ord[0], im->ord[1], im->ord[2], im->ev[0], im->ev[1], im->ev[2],
 		im->occ[0], im->occ[1], im->occ[2], im->supp, im->cons_cur, im->cons_ins,
+		im->alias_find, im->alias_set,
 	};
 	for (size_t i = 0; i < ARRAY_SIZE(all); i++)
 		sqlite3_finalize(all[i]);
@@ -237,11 +253,15 @@ static void print_quality(const char *what, const struct imp_stats *s)
 			"customer; --strict rejects them)", b.len ? ", " : "", s->placeholder,
 			s->placeholder == 1 ? "" : "s", s->placeholder_value);
 	if (s->negative)
-		sb_addf(&b, "%s%" PRIu64 " negative amount%s", b.len ? ", " : "", s->negative,
-			s->negative == 1 ? "" : "s");
+		sb_addf(&b, "%s%" PRIu64 " negative amount%s (refunds: less revenue, not purchases)",
+			b.len ? ", " : "", s->negative, s->negative == 1 ? "" : "s");
 	if (s->future)
 		sb_addf(&b, "%s%" PRIu64 " time%s more than a day in the future", b.len ? ", " : "",
 			s->future, s->future == 1 ? "" : "s");
+	if (s->dupes)
+		sb_addf(&b, "%s%" PRIu64 " row%s repeating an id of an earlier row (the later row"
+			" wins), the first \"%s\"", b.len ? ", " : "", s->dupes,
+			s->dupes == 1 ? "" : "s", s->dupe_value);
 	if (b.len)
 		crm_warn("%s: data quality: %s", what, b.buf);
 	sb_free(&b);
@@ -323,6 +343,15 @@ static int import_file(struct imp *im, struct imp_src *src)
 		return 1;
 	}
 	im->fname = imp_src_name(src, im->r);
+	im->dup_from = INT64_MAX;
+	if (im->o->kind == IMP_ORDERS || im->o->kind == IMP_EVENTS) {
+		sqlite3_stmt *st = db_prepare(im->db, im->o->kind == IMP_ORDERS ?
+			"SELECT coalesce(max(id), 0) FROM orders" :
+			"SELECT coalesce(max(id), 0) FROM events");
+		if (db_step_row(im->db, st))
+			im->dup_from = sqlite3_column_int64(st, 0);
+		sqlite3_finalize(st);
+	}
 	im->src = src;
 	im->ncols = 0;
 	for (int f = 0; f < F_MAX; f++)
@@ -520,6 +549,7 @@ int imp_run(struct crm *crm, const struct imp_opts *o, char **files)
 	struct imp_src *srcs;
 	size_t nsrcs = 0;
 	int status = 0, nfiles = 0;
+	int64_t nclass;
 	double t0 = now_monotonic();
 	char *secret;
 
@@ -578,6 +608,8 @@ int imp_run(struct crm *crm, const struct imp_opts *o, char **files)
 	db_exec(im.db, "PRAGMA foreign_keys = OFF");
 	prepare(&im);
 	tx_begin(&im);
+	if ((nclass = ordstat_apply(im.db)) > 0)
+		crm_note("%" PRId64 " stored orders classified again with crm.conf [orders]", nclass);
 	if (im.single_tx && !crm->dry_run)
 		defer_indexes(&im, files);
 	for (size_t k = 0; k < nsrcs; k++, nfiles++)

@@ -52,6 +52,10 @@ struct imp_stats {
 	 * amounts, times more than a day after now */
 	uint64_t placeholder, negative, future;
 	char placeholder_value[24];
+	/* rows whose order or event id an earlier row of the file had (the
+	 * later row wins), and the first such id */
+	uint64_t dupes;
+	char dupe_value[24];
 };
 
 /* Parses a --kind word; -1 when unknown. */

@@ -72,6 +72,7 @@ enum field {
 	F_CATEGORY,  /* lines: the product's category */
 	F_QTY,       /* lines: quantity (negative: a return) */
 	F_PRICE,     /* lines: unit price */
+	F_ALIAS,     /* customers: another id of the customer (customer_aliases) */
 	F_MAX
 };
 
@@ -114,6 +115,7 @@ struct imp {
 	sqlite3_stmt *cust_by[3];  /* by external_id, email, phone: full row */
 	sqlite3_stmt *cust_id_by[3];
 	sqlite3_stmt *cust_ins, *cust_upd, *stub_ins;
+	sqlite3_stmt *alias_find, *alias_set;
 	sqlite3_stmt *ord[3], *ev[3], *occ[3], *supp, *cons_cur, *cons_ins;
 
 	FILE *rejects;
@@ -180,6 +182,9 @@ struct imp {
 	size_t *wcmap;      /* hash set of wc (index + 1) */
 	size_t wcmapcap;
 	uint64_t wc_more;   /* rows past IMP_MAX_COUNTED distinct messages */
+	/* orders and events: the highest row id before the current file; a
+	 * row of the file that meets one above it repeats an id of the file */
+	int64_t dup_from;
 	/* --batch: what the commits so far stored */
 	uint64_t committed_rows;
 	char committed_file[256];

@@ -62,7 +62,6 @@ void imp_lines_prepare(struct imp *im)
 	sqlite3 *db = im->db;
 	struct imp_lines *L = xcalloc(1, sizeof(*L));
 
-	ordstat_register(db);
 	db_exec(db,
 		"CREATE TEMP TABLE IF NOT EXISTS imp_ls(seq INTEGER PRIMARY KEY, ext TEXT NOT NULL,"
 		" cid INTEGER NOT NULL, t TEXT NOT NULL, sku TEXT NOT NULL, name TEXT, cat TEXT,"
@@ -344,8 +343,18 @@ int imp_row_line(struct imp *im)
 	imp_take_lines(im, F_PRODUCT, "product_name");
 	imp_take_text(im, F_CATEGORY, "category");
 	if ((s = imp_raw(im, F_STATUS, &n))) {
-		ordstat_norm(s, n, &im->v[F_STATUS]);
+		struct sb *v = &im->v[F_STATUS];
+		int known;
+
+		ordstat_norm(s, n, v);
 		im->has[F_STATUS] = 1;
+		ordstat_class(v->buf, 0, &known);
+		if (!known) {
+			sb_reset(&im->tmp);
+			imp_quote_val(&im->tmp, F_STATUS, v->buf, v->len);
+			imp_warn_counted(im, "order status %s is in no list of crm.conf [orders]:"
+					 " kept, not counted as a purchase", im->tmp.buf);
+		}
 	}
 	/* imp_resolve_customer uses im->tmp and may reject: the order id is
 	 * in im->key, which it does not touch */

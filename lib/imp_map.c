@@ -22,6 +22,7 @@ static const struct fdef cust_fields[] = {
 	{ F_CREATED, "created_at", "createdat created signupdate signedupat registeredat registrationdate customersince" },
 	{ F_STUB, "is_stub", "isstub" },
 	{ F_ERASED, "erased_at", "erasedat" },
+	{ F_ALIAS, "alias", "alias" },
 	{ F_MAX, NULL, NULL },
 };
 
@@ -30,7 +31,7 @@ static const struct fdef order_fields[] = {
 	{ F_CUSTREF, "customer_id", "customerid customer customerexternalid clientid userid" },
 	{ F_EMAIL, "email", "email emailaddress mail" },
 	{ F_PHONE, "phone", "phone phonenumber mobile msisdn" },
-	{ F_TIME, "ordered_at", "orderedat orderdate date time datetime createdat timestamp purchasedat" },
+	{ F_TIME, "ordered_at", "orderedat orderdate date time datetime createdat timestamp purchasedat orderpurchasetimestamp purchasetimestamp invoicedate" },
 	{ F_AMOUNT, "amount", "amount total sum revenue value ordertotal totalamount price" },
 	{ F_CURRENCY, "currency", "currency currencycode" },
 	{ F_STATUS, "status", "status orderstatus state" },

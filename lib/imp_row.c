@@ -14,6 +14,7 @@
 
 #include "erase.h"
 #include "hash.h"
+#include "ordstat.h"
 
 /* ---- suppression of erased people ---- */
 
@@ -91,6 +92,14 @@ static int64_t cust_id_find(struct imp *im, int by, const char *value)
 	else if (rc != SQLITE_DONE)
 		db_die(im->db, NULL);
 	sqlite3_reset(st);
+	/* no customer has it as their id: another id of one (an alias) */
+	if (!id && by == 0) {
+		st = im->alias_find;
+		sqlite3_bind_text(st, 1, value, -1, SQLITE_STATIC);
+		if (db_step_row(im->db, st))
+			id = sqlite3_column_int64(st, 0);
+		sqlite3_reset(st);
+	}
 	return id;
 }
 
@@ -299,6 +308,17 @@ int imp_row_customer(struct imp *im)
 	}
 	free(attrs);
 
+	/* another id of the customer (customer_aliases) */
+	if ((sv = imp_raw(im, F_ALIAS, &stub_n))) {
+		sb_reset(&im->tmp);
+		sb_add(&im->tmp, sv, stub_n);
+		db_bind_text(im->alias_set, 1, im->tmp.buf, -1);
+		sqlite3_bind_int64(im->alias_set, 2, cur.id);
+		db_step_done(im->db, im->alias_set);
+		if (sqlite3_changes(im->db) && result == 2)
+			result = 1;
+	}
+
 	/* consent columns of a customer file: recorded when they change */
 	for (size_t ck = 0, i; imp_next_col(im, &ck, &i);) {
 		const char *s, *why;
@@ -473,6 +493,11 @@ static int keyed_upsert(struct imp *im, sqlite3_stmt *const st[3], const struct 
 		same = sqlite3_column_int(st[0], 0);
 		if (old_cid)
 			*old_cid = sqlite3_column_int64(st[0], 1);
+		/* written by an earlier row of this file: an id given twice
+		 * (content keys are made distinct on purpose) */
+		if (sqlite3_column_int64(st[0], sqlite3_column_count(st[0]) - 1) > im->dup_from &&
+		    v[0].s && v[0].s[0] != '~' && !im->st.dupes++)
+			snprintf(im->st.dupe_value, sizeof(im->st.dupe_value), "%s", v[0].s);
 	} else if (rc != SQLITE_DONE)
 		db_die(im->db, NULL);
 	sqlite3_reset(st[0]);
@@ -592,16 +617,17 @@ int imp_row_order(struct imp *im)
 		im->st.future++;
 	if ((s = imp_raw(im, F_STATUS, &n))) {
 		struct sb *v = &im->v[F_STATUS];
-		sb_reset(v);
-		for (size_t i = 0; i < n; i++)
-			sb_addc(v, ascii_lower((unsigned char)s[i]));
-		if (!strcmp(v->buf, "canceled") || !strcmp(v->buf, "cancel"))
-			sb_reset(v), sb_adds(v, "cancelled");
-		else if (!strcmp(v->buf, "refund"))
-			sb_reset(v), sb_adds(v, "refunded");
-		else if (!strcmp(v->buf, "return"))
-			sb_reset(v), sb_adds(v, "returned");
+		int known;
+
+		ordstat_norm(s, n, v);
 		im->has[F_STATUS] = 1;
+		ordstat_class(v->buf, minor, &known);
+		if (!known) {
+			sb_reset(&im->tmp);
+			imp_quote_val(&im->tmp, F_STATUS, v->buf, v->len);
+			imp_warn_counted(im, "order status %s is in no list of crm.conf [orders]:"
+					 " kept, not counted as a purchase", im->tmp.buf);
+		}
 	}
 	imp_take_attrs(im);
 	if (im->attrs)

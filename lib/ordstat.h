@@ -13,7 +13,8 @@
  *     other    = pending, on_hold, ...  ; kept, not counted
  *     refund   = refunded, returned, ...
  *
- * each list replacing its default (ordstat_defaults). A status in no list
+ * each list adding to its defaults (ordstat.c), naming a status moving it
+ * out of the default list that had it. A status in no list
  * is not a purchase, and crm-import warns about it. An amount below zero
  * is a refund whatever the status.
  */

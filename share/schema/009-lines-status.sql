@@ -34,8 +34,6 @@ END;
 DROP INDEX orders_customer;
 CREATE INDEX orders_customer
 	ON orders(customer_id, ordered_at, purchase, amount, currency, status);
--- orders(status = "unpaid"): the orders of one status
-CREATE INDEX orders_status ON orders(status, customer_id);
 
 -- order_stats (003) over purchases and refunds: orders counts the
 -- purchases, revenue sums purchases and refunds, first_order_at and
@@ -51,6 +49,17 @@ CREATE TABLE order_stats (
 	last_order_at  TEXT,
 	last_at        TEXT NOT NULL
 );
+
+-- Other ids of a customer: exports that give each order its own customer
+-- id (Olist's customer_id) and the person another (customer_unique_id).
+-- crm-import customers with a column mapped to alias records them; an
+-- order, event or consent whose customer id is no customer's external id
+-- but an alias belongs to that customer.
+CREATE TABLE customer_aliases (
+	alias       TEXT PRIMARY KEY,
+	customer_id INTEGER NOT NULL REFERENCES customers(id)
+) WITHOUT ROWID;
+CREATE INDEX customer_aliases_customer ON customer_aliases(customer_id);
 
 -- Products: the latest name and category crm-import saw for a SKU.
 CREATE TABLE products (

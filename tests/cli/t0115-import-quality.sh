@@ -14,7 +14,7 @@ test_expect 'placeholder ids, negative amounts and future times are counted and 
 	  echo "O4,C2,2026-12-31,5.00,GBP"
 	  echo "O5,n/a,2026-11-04,7.00,GBP"; } >o.csv &&
 	run 0 crm-import orders o.csv &&
-	expect_grep "o.csv: data quality: 3 rows with the placeholder customer id \"(blank)\" (all one customer; --strict rejects them), 1 negative amount, 1 time more than a day in the future" err &&
+	expect_grep "o.csv: data quality: 3 rows with the placeholder customer id \"(blank)\" (all one customer; --strict rejects them), 1 negative amount (refunds: less revenue, not purchases), 1 time more than a day in the future" err &&
 	expect_eq 5 "$(sql "SELECT count(*) FROM orders")"
 '
 
