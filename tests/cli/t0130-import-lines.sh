@@ -138,6 +138,23 @@ test_expect 'a bad line keeps its order as stored; --max-rejects rolls everythin
 	expect_eq "A10|C1|2026-04-01 09:00:00|450|GBP|completed|1" "$(orders | grep ^A10)"
 '
 
+test_expect 'a status in no list is said once with its count; --check writes nothing' '
+	cat >st.csv <<-\EOF &&
+	order_id,sku,quantity,unit_price,ordered_at,customer_id,currency,status
+	B1,SKU1,1,4.50,2026-05-01 09:00,C1,GBP,Awaiting Pickup
+	B1,SKU2,1,7.25,2026-05-01 09:00,C1,GBP,Awaiting Pickup
+	B2,SKU1,1,4.50,2026-05-02 09:00,C2,GBP,wc-completed
+	EOF
+	sql .dump >before.sql &&
+	run 0 crm-import lines --check st.csv &&
+	expect_grep "3 read, 3 inserted" err &&
+	sql .dump >after.sql && expect_same before.sql after.sql &&
+	run 0 crm-import lines st.csv &&
+	expect_grep "st.csv:2: warning: order status \"awaiting_pickup\" is in no list of crm.conf [orders]: kept, not counted as a purchase (2 rows)" err &&
+	expect_eq "B1|C1|2026-05-01 09:00:00|1175|GBP|awaiting_pickup|0" "$(orders | grep "^B1|")" &&
+	expect_eq "B2|C2|2026-05-02 09:00:00|450|GBP|completed|1" "$(orders | grep "^B2|")"
+'
+
 test_expect 'a file without the columns lines need is refused before anything is written' '
 	printf "order_id,product,quantity,price,date,customer_id\nX1,Tea,1,2.00,2026-01-01,C1\n" >nosku.csv &&
 	sql .dump >before.sql &&
