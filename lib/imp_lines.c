@@ -13,10 +13,11 @@
  * line, purchase from crm_order_class()), then the lines of each order,
  * numbered 1, 2, ... in the order of the file, replacing those stored.
  *
- * An order keeps what this run gave it in imp_lord (its lines so far and
+ * An order keeps what the file gave it in imp_lord (its lines so far and
  * their sum), so that an order whose lines are split between two flushes,
  * or come apart in the file, still gets all of them, and its amount is
- * always the sum of the file's lines. Lines are updated in place (same id)
+ * always the sum of the file's lines. Each file is complete for the orders
+ * it names: the same file given twice in one run changes nothing either. Lines are updated in place (same id)
  * when they differ, so that importing the same file again changes
  * nothing; the stored lines of an order past the file's are deleted at
  * the end of the file, once no more can come (with --batch, commits
@@ -50,6 +51,7 @@ struct imp_lines {
 	size_t pcap, pcount;
 	long nstaged;
 	int nbad;              /* orders held back so far in the run */
+	int stored;            /* the file names an order stored before it */
 	struct sb prev;        /* the order id of the row staged last */
 	int64_t k;             /* its rows in a row so far: the line's number in
 				* the batch when the order's rows are together */
@@ -207,13 +209,15 @@ static void prod_stage(struct imp *im)
 /*
  * A quantity: an optional sign, digits, and a decimal part after '.' or
  * ',' (the one --decimal names, else either); no group separators, no
- * units. "6", "-12", "1.5", "0,25".
+ * units. "6", "-12", "1.5", "0,25". Without --decimal, "1,500" (a comma
+ * and three digits: 1.5 or 1500?) is refused.
  */
 static int parse_qty(const char *s, size_t n, int decimal, double *q, const char **why)
 {
 	char buf[40];
 	size_t i = 0, k = 0, digits = 0;
 	int sep = 0;
+	size_t comma = 0; /* where a decimal comma was, + 1 */
 
 	if (n >= sizeof(buf) - 1) {
 		*why = "too long";
@@ -230,6 +234,8 @@ static int parse_qty(const char *s, size_t n, int decimal, double *q, const char
 			   (!decimal || c == decimal)) {
 			buf[k++] = '.';
 			sep = 1;
+			if (c == ',')
+				comma = i + 1;
 		} else {
 			*why = "not a number";
 			return -1;
@@ -238,6 +244,10 @@ static int parse_qty(const char *s, size_t n, int decimal, double *q, const char
 	buf[k] = 0;
 	if (!digits) {
 		*why = "not a number";
+		return -1;
+	}
+	if (comma && !decimal && n - comma == 3) {
+		*why = "a comma and three digits, 1.5 or 1500? (--decimal , reads a decimal comma)";
 		return -1;
 	}
 	if (digits > 15) {
@@ -496,6 +506,13 @@ void imp_lines_flush(struct imp *im, int final)
 			" LEFT JOIN orders o ON o.external_id = g.ext"
 			" LEFT JOIN imp_lord p ON p.oid = o.id");
 
+		if (!L->stored) {
+			st = db_prepare(db, "SELECT EXISTS (SELECT 1 FROM imp_lo"
+					" WHERE oid IS NOT NULL AND prior_n = 0)");
+			L->stored = db_step_row(db, st) && sqlite3_column_int(st, 0);
+			sqlite3_finalize(st);
+		}
+
 		/* order_stats of the customers whose orders change */
 		st = db_prepare(db,
 			"SELECT lo.cid, lo.old_cid FROM imp_lo lo LEFT JOIN orders o ON o.id = lo.oid"
@@ -555,9 +572,13 @@ void imp_lines_flush(struct imp *im, int final)
 	if (!final)
 		return;
 	/* the file is read: the stored lines of its orders past those it
-	 * gave them go (not before: an order's lines may come apart) */
-	db_exec(db,
-		"DELETE FROM order_lines WHERE id IN (SELECT l.id FROM imp_lord p"
-		" JOIN order_lines l ON l.order_id = p.oid AND l.line > p.n);"
-		"DELETE FROM imp_lbad");
+	 * gave them go (not before: an order's lines may come apart); only
+	 * when it named an order stored before it, and by the orders of the
+	 * file (CROSS JOIN: imp_lord outside), not by all the lines */
+	if (L->stored)
+		db_exec(db,
+			"DELETE FROM order_lines WHERE id IN (SELECT l.id FROM imp_lord p"
+			" CROSS JOIN order_lines l ON l.order_id = p.oid AND l.line > p.n)");
+	L->stored = 0;
+	db_exec(db, "DELETE FROM imp_lbad; DELETE FROM imp_lord");
 }

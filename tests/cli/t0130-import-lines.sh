@@ -98,7 +98,10 @@ test_expect 'a re-import changes nothing, in one transaction or with --batch' '
 		run 3 crm-import lines --batch $b --currency GBP lines.csv &&
 		expect_grep "0 inserted, 0 updated, 9 unchanged" err &&
 		sql .dump >after.sql && expect_same before.sql after.sql || exit 1
-	done
+	done &&
+	run 3 crm-import lines --currency GBP lines.csv lines.csv &&
+	expect_grep "total: 30 read, 0 inserted, 0 updated, 18 unchanged, 12 rejected" err &&
+	sql .dump >after.sql && expect_same before.sql after.sql
 '
 
 test_expect 'an order imported again gets the lines of the file: updated, added, dropped' '
@@ -125,6 +128,7 @@ test_expect 'a bad line keeps its order as stored; --max-rejects rolls everythin
 	A1,SKU1,2,4.50,2026-01-13 09:00,C1,GBP
 	A1,SKU2,1,7.25x,2026-01-13 09:05,C1,GBP
 	A10,SKU1,1,4.50,2026-04-01 09:00,C1,GBP
+	A11,SKU1,"1,500",4.50,2026-04-01 09:00,C1,GBP
 	EOF
 	sql .dump >before.sql &&
 	run 1 crm-import lines --max-rejects 0 bad.csv &&
@@ -133,6 +137,7 @@ test_expect 'a bad line keeps its order as stored; --max-rejects rolls everythin
 	run 3 crm-import lines bad.csv &&
 	expect_grep "bad.csv:3: invalid unit_price \"7.25x\"" err &&
 	expect_grep "bad.csv:2: order \"A1\": another line of the order was rejected" err &&
+	expect_grep "bad.csv:5: invalid quantity \"1,500\": a comma and three digits, 1.5 or 1500? (--decimal , reads a decimal comma)" err &&
 	expect_eq "A1|C1|2026-01-13 09:00:00|1935|GBP|completed|1" "$(orders | grep "^A1|")" &&
 	expect_eq 3 "$(lines | grep -c "^A1|")" &&
 	expect_eq "A10|C1|2026-04-01 09:00:00|450|GBP|completed|1" "$(orders | grep ^A10)"
