@@ -16,12 +16,13 @@
  * An order keeps what the file gave it in imp_lord (its lines so far and
  * their sum), so that an order whose lines are split between two flushes,
  * or come apart in the file, still gets all of them, and its amount is
- * always the sum of the file's lines. Each file is complete for the orders
- * it names: the same file given twice in one run changes nothing either. Lines are updated in place (same id)
- * when they differ, so that importing the same file again changes
- * nothing; the stored lines of an order past the file's are deleted at
- * the end of the file, once no more can come (with --batch, commits
- * before it may still hold them, never in the amount).
+ * always the sum of the file's lines. Each file is complete for the
+ * orders it names: the same file given twice in one run changes nothing
+ * either. Lines are updated in place (same id) when they differ, so that
+ * importing the same file again changes nothing; the stored lines of an
+ * order past the file's are deleted at the end of the file, once no more
+ * can come (with --batch, commits before it may still hold them, never in
+ * the amount).
  *
  * An order with a rejected line (a bad quantity, no customer...) is held
  * back: its other lines are rejected too ("another line of the order was
@@ -46,11 +47,11 @@ struct lprod {
 };
 
 struct imp_lines {
-	sqlite3_stmt *stage, *bad, *isbad, *prod;
+	sqlite3_stmt *stage, *bad, *prod;
 	struct lprod *ptab;    /* hash table of the batch's products */
 	size_t pcap, pcount;
 	long nstaged;
-	int nbad;              /* orders held back so far in the run */
+	int nbad;              /* some order was held back in the run */
 	int stored;            /* the file names an order stored before it */
 	struct sb prev;        /* the order id of the row staged last */
 	int64_t k;             /* its rows in a row so far: the line's number in
@@ -82,14 +83,13 @@ void imp_lines_prepare(struct imp *im)
 		" qty REAL, price INTEGER, amount INTEGER);"
 		"CREATE TEMP TABLE IF NOT EXISTS imp_lbad(ext TEXT PRIMARY KEY) WITHOUT ROWID;"
 		"CREATE TEMP TABLE IF NOT EXISTS imp_lp(sku TEXT, name TEXT, cat TEXT, t TEXT);"
-		"DELETE FROM imp_lp; DELETE FROM imp_ls; DELETE FROM imp_lo; DELETE FROM imp_lord; DELETE FROM imp_lr;"
-		" DELETE FROM imp_lbad;");
+		"DELETE FROM imp_lp; DELETE FROM imp_ls; DELETE FROM imp_lo; DELETE FROM imp_lord;"
+		" DELETE FROM imp_lr; DELETE FROM imp_lbad;");
 	L->stage = db_prepare(db,
 		"INSERT INTO imp_ls(ext, cid, t, sku, name, cat, qty, price, amount, cur, status, ln, k)"
 		" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)");
 	sb_init(&L->prev);
 	L->bad = db_prepare(db, "INSERT OR IGNORE INTO imp_lbad(ext) VALUES (?1)");
-	L->isbad = db_prepare(db, "SELECT 1 FROM imp_lbad WHERE ext = ?1");
 	L->prod = db_prepare(db, "INSERT INTO imp_lp(sku, name, cat, t) VALUES (?1, ?2, ?3, ?4)");
 	im->lines = L;
 }
@@ -102,7 +102,6 @@ void imp_lines_close(struct imp *im)
 		return;
 	sqlite3_finalize(L->stage);
 	sqlite3_finalize(L->bad);
-	sqlite3_finalize(L->isbad);
 	sqlite3_finalize(L->prod);
 	prod_clear(L);
 	free(L->ptab);
