@@ -240,6 +240,57 @@ test_expect 'its first 2,000 lines (dates that cannot tell: --date-format mdy), 
 	sql .dump >after.sql && expect_same before.sql after.sql
 '
 
+# A read error in the middle of the file (libfiu fails read(2) at random,
+# from fixed seeds, until one fails after some rows): nothing of the file
+# is kept, the orders stored before stay as they were; with --batch, what
+# the commits before it stored is said
+FIU_LIB=/usr/lib/fiu
+test_expect 'a read error mid-file rolls the file back; --batch says what its commits kept' '
+	if ! test -e $FIU_LIB/fiu_posix_preload.so; then
+		echo "# no libfiu (apt-get install fiu-utils): skipped"; exit 0
+	fi
+	rm -f crm.db* &&
+	awk "BEGIN { print \"order_id,customer_id,ordered_at,sku,quantity,unit_price,currency\"
+		for (i = 0; i < 200000; i++)
+			printf \"O%d,C%d,2026-01-%02d 10:00:00,S%d,%d,%d.50,EUR\\n\",
+				int(i / 4), int(i / 4) % 500, 1 + i % 28, i % 50, 1 + i % 3, i % 20 }" >big.csv &&
+	sed "s/[.]50,EUR\$/.75,EUR/" big.csv >big2.csv &&
+	run 0 crm-import lines big.csv &&
+	sql .dump >before.sql &&
+	seed=0 && while :; do
+		seed=$((seed + 1)) && test $seed -le 40 &&
+		set +e &&
+		FIU_PRNG_SEED=$seed FIU_CTRL_FIFO= \
+		FIU_ENABLE="enable_random name=posix/io/rw/read,probability=0.02" \
+		LD_PRELOAD="$FIU_LIB/fiu_run_preload.so $FIU_LIB/fiu_posix_preload.so" \
+			crm-import lines big2.csv >out 2>err
+		rc=$? && set -e &&
+		if [ $rc -eq 1 ] && grep -q "big2.csv: read error: .* after [0-9]* rows" err; then break; fi
+	done &&
+	expect_grep "crm-import: nothing was stored: the import was rolled back" err &&
+	sql .dump >after.sql && expect_same before.sql after.sql &&
+	sql "VACUUM INTO '\''base.db'\''" &&
+	seed=0 && while :; do
+		seed=$((seed + 1)) && test $seed -le 40 &&
+		rm -f crm.db-wal crm.db-shm && cp base.db crm.db &&
+		set +e &&
+		FIU_PRNG_SEED=$seed FIU_CTRL_FIFO= \
+		FIU_ENABLE="enable_random name=posix/io/rw/read,probability=0.01" \
+		LD_PRELOAD="$FIU_LIB/fiu_run_preload.so $FIU_LIB/fiu_posix_preload.so" \
+			crm-import lines --batch 20000 big2.csv >out 2>err
+		rc=$? && set -e &&
+		n=$(sed -n "s/.*the rows up to big2.csv:\([0-9]*\) were stored (--batch commits).*/\1/p" err) &&
+		if [ $rc -eq 1 ] && [ -n "$n" ] && [ "$n" -lt 200001 ]; then break; fi
+	done &&
+	echo "seed $seed: $(cat err)" &&
+	kept=$(sql "SELECT count(*) FROM order_lines WHERE unit_price % 100 = 75") &&
+	test "$kept" -gt 0 && test "$kept" -lt 200000 &&
+	run 0 crm-import lines big2.csv &&
+	expect_eq 200000 "$(sql "SELECT count(*) FROM order_lines WHERE unit_price % 100 = 75")" &&
+	expect_eq "" "$(sql "SELECT o.external_id FROM orders o
+		WHERE o.amount <> (SELECT sum(amount) FROM order_lines WHERE order_id = o.id)")"
+'
+
 test_expect 'foreign keys and integrity hold' '
 	expect_eq "" "$(sql "PRAGMA foreign_key_check")" &&
 	expect_eq ok "$(sql "PRAGMA integrity_check")"
