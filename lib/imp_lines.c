@@ -54,6 +54,8 @@ struct imp_lines {
 	int nbad;              /* some order was held back in the run */
 	int stored;            /* the file names an order stored before it */
 	struct sb prev;        /* the order id of the row staged last */
+	int64_t prev_cid;      /* ... its customer */
+	char prev_cur[4];      /* ... its currency */
 	int64_t k;             /* its rows in a row so far: the line's number in
 				* the batch when the order's rows are together */
 };
@@ -279,6 +281,7 @@ int imp_row_line(struct imp *im)
 	int exponent = 2;
 	int64_t cid, price, fine = 0, amount;
 	int scale = 0; /* price in 10^-(exponent+scale) units */
+	int same;      /* the row staged last is of the same order */
 	double qty, a;
 
 	/* required values first: a bad row must not create a stub */
@@ -373,6 +376,20 @@ int imp_row_line(struct imp *im)
 	 * in im->key, which it does not touch */
 	if (!(cid = imp_resolve_customer(im)))
 		return reject_in_order(im, ext, next);
+	same = L->prev.len == next && L->prev.buf && !memcmp(L->prev.buf, ext, next);
+	/* an order is one customer's, in one currency (checked against the
+	 * line before, when it is of the same order) */
+	if (same && cid != L->prev_cid) {
+		imp_reject(im, im->rec, "another customer than the order's line before");
+		return reject_in_order(im, ext, next);
+	}
+	if (same && strcmp(code, L->prev_cur)) {
+		sb_reset(&im->tmp);
+		sb_addf(&im->tmp, "currency %s, the order's line before is in %s", code,
+			L->prev_cur);
+		imp_reject(im, im->rec, im->tmp.buf);
+		return reject_in_order(im, ext, next);
+	}
 	if (strcmp(imp_val(im, F_TIME), im->soon) > 0)
 		im->st.future++;
 
@@ -389,12 +406,14 @@ int imp_row_line(struct imp *im)
 	sqlite3_bind_text(st, 10, code, -1, SQLITE_STATIC);
 	db_bind_text(st, 11, imp_val(im, F_STATUS), -1);
 	sqlite3_bind_int64(st, 12, im->rec->line);
-	if (L->prev.len == next && L->prev.buf && !memcmp(L->prev.buf, ext, next)) {
+	if (same) {
 		L->k++;
 	} else {
 		sb_reset(&L->prev);
 		sb_add(&L->prev, ext, next);
 		L->k = 1;
+		L->prev_cid = cid;
+		memcpy(L->prev_cur, code, sizeof(L->prev_cur));
 	}
 	sqlite3_bind_int64(st, 13, L->k);
 	db_step_done(im->db, st);

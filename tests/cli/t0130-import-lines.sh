@@ -129,6 +129,10 @@ test_expect 'a bad line keeps its order as stored; --max-rejects rolls everythin
 	A1,SKU2,1,7.25x,2026-01-13 09:05,C1,GBP
 	A10,SKU1,1,4.50,2026-04-01 09:00,C1,GBP
 	A11,SKU1,"1,500",4.50,2026-04-01 09:00,C1,GBP
+	A12,SKU1,1,4.50,2026-04-02 09:00,C1,GBP
+	A12,SKU2,1,7.25,2026-04-02 09:00,C2,GBP
+	A13,SKU1,1,4.50,2026-04-03 09:00,C1,GBP
+	A13,SKU2,1,7.25,2026-04-03 09:00,C1,EUR
 	EOF
 	sql .dump >before.sql &&
 	run 1 crm-import lines --max-rejects 0 bad.csv &&
@@ -140,7 +144,12 @@ test_expect 'a bad line keeps its order as stored; --max-rejects rolls everythin
 	expect_grep "bad.csv:5: invalid quantity \"1,500\": a comma and three digits, 1.5 or 1500? (--decimal , reads a decimal comma)" err &&
 	expect_eq "A1|C1|2026-01-13 09:00:00|1935|GBP|completed|1" "$(orders | grep "^A1|")" &&
 	expect_eq 3 "$(lines | grep -c "^A1|")" &&
-	expect_eq "A10|C1|2026-04-01 09:00:00|450|GBP|completed|1" "$(orders | grep ^A10)"
+	expect_grep "bad.csv:7: another customer than the order'\''s line before" err &&
+	expect_grep "bad.csv:9: currency EUR, the order'\''s line before is in GBP" err &&
+	expect_grep "bad.csv:6: order \"A12\": another line of the order was rejected" err &&
+	expect_grep "bad.csv:8: order \"A13\": another line of the order was rejected" err &&
+	expect_eq "" "$(orders | grep -E "^A1[123][|]")" &&
+	expect_eq "A10|C1|2026-04-01 09:00:00|450|GBP|completed|1" "$(orders | grep "^A10|")"
 '
 
 test_expect 'a status in no list is said once with its count; --check writes nothing' '
