@@ -156,6 +156,7 @@ bench: all $(BUILD)/bench/gen $(BUILD)/bench/sink
 	@sh bench/send-slow.sh $(BUILD)
 	@sh bench/track.sh $(BUILD)
 	@sh bench/bounces.sh $(BUILD)
+	@sh bench/lines.sh $(BUILD)
 
 lint-man:
 	mandoc -Tlint -Wwarning man/*.[17]

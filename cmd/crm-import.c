@@ -1,6 +1,7 @@
 /*
- * crm-import - load customers, orders, events and consents into the base,
- * or erase people from it. The work is in lib/imp.c and lib/erase.c.
+ * crm-import - load customers, orders, order lines, events and consents into
+ * the base, or erase people from it. The work is in lib/imp.c (and
+ * lib/imp_lines.c) and lib/erase.c.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -67,18 +68,19 @@ static const struct opt options[] = {
 };
 
 static const struct opt_cmd cmd = {
-	.usage = "[options] customers|orders|events|consents [FILE...]\n"
+	.usage = "[options] customers|orders|lines|events|consents [FILE...]\n"
 		 "[options] erase [FILE...]\n"
 		 "[--mbox] [--envelope-to ADDR] [--quarantine MAILDIR] bounces [MBOX|MAILDIR|MESSAGE...]",
-	.summary = "Import customers, orders, events or consents from CSV or JSON lines\n"
-		   "(FILE or - for stdin), erase the people listed in FILE, or read the\n"
-		   "bounces and complaints that came back (stdin: one message, as an MTA\n"
-		   "pipes it).",
+	.summary = "Import customers, orders, order lines, events or consents from CSV or\n"
+		   "JSON lines (FILE or - for stdin), erase the people listed in FILE, or\n"
+		   "read the bounces and complaints that came back (stdin: one message, as\n"
+		   "an MTA pipes it).",
 	.opts = options,
 	.common = OPT_COMMON_DB | OPT_COMMON_NOW | OPT_COMMON_DRY_RUN,
 	.more = "Examples:\n"
 		"  crm-import customers shop.csv --default-country RU --rejects bad.csv\n"
 		"  crm-import orders --currency USD --map 'Order Total=amount' orders.csv\n"
+		"  crm-import lines --currency GBP OnlineRetail.csv   (one row per order line)\n"
 		"  cat events.jsonl | crm-import events -\n"
 		"  crm-import bounces ~/Maildir/.bounces   (reads, never moves or deletes)\n"
 		"  /etc/aliases:  bounces: \"|crm-import --db /var/lib/crm/crm.db bounces\"\n",
@@ -153,7 +155,7 @@ int cmd_main(int argc, char **argv)
 	if (!strcmp(argv[first], "bounces"))
 		return bounces(&crm, argc - first - 1, argv + first + 1);
 	if (imp_kind_parse(argv[first], &io.kind) < 0)
-		opt_usage_error(&cmd, "unknown kind \"%s\" (customers, orders, events, consents, erase, "
+		opt_usage_error(&cmd, "unknown kind \"%s\" (customers, orders, lines, events, consents, erase, "
 				"bounces)",
 				argv[first]);
 	files = first + 1 < argc ? argv + first + 1 : stdin_only;

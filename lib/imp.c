@@ -99,6 +99,8 @@ static void prepare(struct imp *im)
 	im->cons_ins = db_prepare(db,
 		"INSERT OR IGNORE INTO consents(customer_id, channel, granted, recorded_at, source)"
 		" VALUES (?,?,?,?,?)");
+	if (im->o->kind == IMP_LINES)
+		imp_lines_prepare(im);
 }
 
 static void finalize_all(struct imp *im)
@@ -112,6 +114,7 @@ static void finalize_all(struct imp *im)
 	};
 	for (size_t i = 0; i < ARRAY_SIZE(all); i++)
 		sqlite3_finalize(all[i]);
+	imp_lines_close(im);
 }
 
 static void refresh_suppressions(struct imp *im)
@@ -186,6 +189,8 @@ static void tx_row(struct imp *im)
 {
 	if (im->single_tx || ++im->tx_rows < im->batch)
 		return;
+	if (im->o->kind == IMP_LINES)
+		imp_lines_flush(im, 0);
 	imp_stats_flush(im);
 	tx_commit(im);
 	im->committed_rows = im->tot.read + im->st.read;
@@ -379,6 +384,7 @@ static int import_file(struct imp *im, struct imp_src *src)
 		case IMP_ORDERS: r = imp_row_order(im); break;
 		case IMP_EVENTS: r = imp_row_event(im); break;
 		case IMP_CONSENTS: r = imp_row_consent(im); break;
+		case IMP_LINES: r = imp_row_line(im); break;
 		default: r = -1;
 		}
 		count(im, r);
@@ -386,6 +392,8 @@ static int import_file(struct imp *im, struct imp_src *src)
 		progress_update(pg, rec_pos(im->r), im->st.read);
 	}
 	progress_end(pg);
+	if (im->o->kind == IMP_LINES && rc != REC_FATAL)
+		imp_lines_flush(im, 1);
 	imp_warn_flush(im);
 	if (rc == REC_FATAL) {
 		if (im->o->on_reject)
@@ -457,12 +465,15 @@ static int prepare_inputs(struct imp *im, struct imp_src *srcs, char **files, si
 
 static void defer_indexes(struct imp *im, char **files)
 {
-	const char *table = im->o->kind == IMP_ORDERS ? "orders" :
+	/* lines: a line is about 5 rows of order_lines for one of orders */
+	const char *table = im->o->kind == IMP_ORDERS || im->o->kind == IMP_LINES ? "orders" :
 			    im->o->kind == IMP_EVENTS ? "events" : NULL;
+	int per_row = im->o->kind == IMP_LINES ? 5 * BYTES_PER_ROW : BYTES_PER_ROW;
 	int64_t bytes = 0, have = 0;
 	struct stat stbuf;
 	sqlite3_stmt *st;
 	char sql[160];
+	size_t n0;
 
 	if (!table)
 		return;
@@ -474,26 +485,35 @@ static void defer_indexes(struct imp *im, char **files)
 	if (db_step_row(im->db, st))
 		have = sqlite3_column_int64(st, 0);
 	sqlite3_finalize(st);
-	if (bytes / BYTES_PER_ROW < DEFER_MIN_ROWS || bytes / BYTES_PER_ROW < have / 2)
+	if (bytes / per_row < DEFER_MIN_ROWS || bytes / per_row < have / 2)
 		return;
-	st = db_prepare(im->db, "SELECT name, sql FROM sqlite_schema WHERE type = 'index'"
-			" AND tbl_name = ? AND sql IS NOT NULL AND sql NOT LIKE 'CREATE UNIQUE%'");
-	sqlite3_bind_text(st, 1, table, -1, SQLITE_STATIC);
+	/* lines: most of a shop's nightly export is the orders already
+	 * stored, written again unchanged: dropping and building the indexes
+	 * costs more than keeping them, unless the base is small beside it */
+	if (im->o->kind == IMP_LINES && have > bytes / per_row / 4)
+		return;
 	struct sb drops = SB_INIT;
-	while (db_step_row(im->db, st)) {
-		im->deferred = xrealloc(im->deferred, (im->ndeferred + 1) * sizeof(char *));
-		im->deferred[im->ndeferred++] = xstrdup(db_column_text(im->db, st, 1));
-		sb_addf(&drops, "DROP INDEX \"%s\";", db_column_text(im->db, st, 0));
+	for (int t = 0; t < (im->o->kind == IMP_LINES ? 2 : 1); t++) {
+		const char *tbl = t ? "order_lines" : table;
+		n0 = im->ndeferred;
+		st = db_prepare(im->db, "SELECT name, sql FROM sqlite_schema WHERE type = 'index'"
+				" AND tbl_name = ? AND sql IS NOT NULL AND sql NOT LIKE 'CREATE UNIQUE%'");
+		sqlite3_bind_text(st, 1, tbl, -1, SQLITE_STATIC);
+		while (db_step_row(im->db, st)) {
+			im->deferred = xrealloc(im->deferred, (im->ndeferred + 1) * sizeof(char *));
+			im->deferred[im->ndeferred++] = xstrdup(db_column_text(im->db, st, 1));
+			sb_addf(&drops, "DROP INDEX \"%s\";", db_column_text(im->db, st, 0));
+		}
+		sqlite3_finalize(st);
+		if (im->ndeferred > n0)
+			crm_info("%s: building %zu index(es) at the end instead of row by row",
+				 tbl, im->ndeferred - n0);
 	}
-	sqlite3_finalize(st);
 	/* dropped once the schema is no longer being read */
 	if (drops.len)
 		db_exec(im->db, drops.buf);
 	sb_free(&drops);
-	im->bulk_orders = im->ndeferred && im->o->kind == IMP_ORDERS;
-	if (im->ndeferred)
-		crm_info("%s: building %zu index(es) at the end instead of row by row",
-			 table, im->ndeferred);
+	im->bulk_orders = im->ndeferred && (im->o->kind == IMP_ORDERS || im->o->kind == IMP_LINES);
 }
 
 static void restore_indexes(struct imp *im)
@@ -627,7 +647,7 @@ int imp_run(struct crm *crm, const struct imp_opts *o, char **files)
 		print_quality(im.sums[i].name, &im.sums[i].st);
 		free(im.sums[i].name);
 	}
-	if (o->kind == IMP_ORDERS && !crm->dry_run)
+	if ((o->kind == IMP_ORDERS || o->kind == IMP_LINES) && !crm->dry_run)
 		check_outlier(im.db);
 	free(im.sums);
 	if (nfiles > 1)

@@ -6,6 +6,7 @@
  *   imp_map.c  the fields of each kind and how columns map to them
  *   imp_val.c  the values of the current row, diagnostics and rejects
  *   imp_row.c  one row of each kind: customers, orders, events, consents
+ *   imp_lines.c  order lines: staged, then orders, lines and products set-based
  */
 #ifndef CRM_IMP_INT_H
 #define CRM_IMP_INT_H
@@ -66,6 +67,11 @@ enum field {
 	F_STUB,      /* customers: is_stub (crm-report export) */
 	F_ERASED,    /* customers: erased_at (crm-report export) */
 	F_MACHINE,   /* events: why a hit is a machine's (crm-track) */
+	F_SKU,       /* lines: the product's code */
+	F_PRODUCT,   /* lines: the product's name */
+	F_CATEGORY,  /* lines: the product's category */
+	F_QTY,       /* lines: quantity (negative: a return) */
+	F_PRICE,     /* lines: unit price */
 	F_ALIAS,     /* customers: another id of the customer (customer_aliases) */
 	F_MAX
 };
@@ -156,6 +162,7 @@ struct imp {
 	size_t dirty_bytes, ndirty;
 	int bulk_orders;       /* orders' indexes deferred: rebuild it all */
 	struct db_order_stats stats;
+	struct imp_lines *lines; /* kind lines: its statements (imp_lines.c) */
 
 	/* the files' summaries, printed once the import is committed */
 	struct imp_sum {
@@ -255,5 +262,15 @@ int imp_row_order(struct imp *im);
 int imp_row_event(struct imp *im);
 int imp_row_consent(struct imp *im);
 void imp_stats_flush(struct imp *im);
+int64_t imp_resolve_customer(struct imp *im);
+void imp_stats_dirty(struct imp *im, int64_t id);
+
+/* imp_lines.c: kind lines. imp_row_line stages the row and returns 3 (its
+ * count comes with the flush); imp_lines_flush writes what is staged
+ * (final: at the end of a file, nothing stays open). */
+void imp_lines_prepare(struct imp *im);
+int imp_row_line(struct imp *im);
+void imp_lines_flush(struct imp *im, int final);
+void imp_lines_close(struct imp *im);
 
 #endif

@@ -52,6 +52,24 @@ static const struct fdef event_fields[] = {
 	{ F_MAX, NULL, NULL },
 };
 
+/* order lines: one row per line of an order (crm-import lines); the
+ * names of the common exports (UCI Online Retail, Olist, Shopify) */
+static const struct fdef line_fields[] = {
+	{ F_ORDERID, "order_id", "orderid order invoiceno invoice invoiceid invoicenumber ordernumber orderno number" },
+	{ F_CUSTREF, "customer_id", "customerid customer customerexternalid clientid userid customeruniqueid" },
+	{ F_EMAIL, "email", "email emailaddress mail" },
+	{ F_PHONE, "phone", "phone phonenumber mobile msisdn" },
+	{ F_TIME, "ordered_at", "orderedat invoicedate orderdate date time datetime createdat timestamp purchasedat orderpurchasetimestamp" },
+	{ F_SKU, "sku", "sku stockcode productid productcode itemcode itemid variantsku lineitemsku article" },
+	{ F_PRODUCT, "product_name", "productname name description product title itemname lineitemname" },
+	{ F_CATEGORY, "category", "category productcategoryname productcategory categoryname producttype" },
+	{ F_QTY, "quantity", "quantity qty units lineitemquantity" },
+	{ F_PRICE, "unit_price", "unitprice price itemprice priceeach lineitemprice" },
+	{ F_CURRENCY, "currency", "currency currencycode" },
+	{ F_STATUS, "status", "status orderstatus state financialstatus" },
+	{ F_MAX, NULL, NULL },
+};
+
 static const struct fdef consent_fields[] = {
 	{ F_CUSTREF, "customer_id", "customerid customer clientid userid" },
 	{ F_EMAIL, "email", "email emailaddress mail" },
@@ -71,13 +89,15 @@ const struct fdef *imp_kind_fields(enum imp_kind k)
 	case IMP_ORDERS: return order_fields;
 	case IMP_EVENTS: return event_fields;
 	case IMP_CONSENTS: return consent_fields;
+	case IMP_LINES: return line_fields;
 	default: return NULL;
 	}
 }
 
 int imp_kind_parse(const char *s, enum imp_kind *k)
 {
-	static const char *const names[] = { "customers", "orders", "events", "consents", "erase" };
+	static const char *const names[] = { "customers", "orders", "events", "consents", "erase",
+					     "lines" };
 	for (size_t i = 0; i < ARRAY_SIZE(names); i++)
 		if (!strcmp(s, names[i])) {
 			*k = (enum imp_kind)i;
@@ -88,7 +108,8 @@ int imp_kind_parse(const char *s, enum imp_kind *k)
 
 const char *imp_kind_name(enum imp_kind k)
 {
-	static const char *const names[] = { "customers", "orders", "events", "consents", "erase" };
+	static const char *const names[] = { "customers", "orders", "events", "consents", "erase",
+					     "lines" };
 	return names[k];
 }
 
@@ -363,6 +384,18 @@ int imp_check_columns(struct imp *im)
 	else if (k == IMP_ORDERS && !have_col(im, F_AMOUNT))
 		missing = "no amount column";
 	else if (k == IMP_ORDERS && !have_col(im, F_CURRENCY) && !im->o->currency)
+		missing = "no currency column (give --currency CODE)";
+	else if (k == IMP_LINES && !have_col(im, F_ORDERID))
+		missing = "no order_id column";
+	else if (k == IMP_LINES && !have_col(im, F_TIME))
+		missing = "no ordered_at (date) column";
+	else if (k == IMP_LINES && !have_col(im, F_SKU))
+		missing = "no sku column";
+	else if (k == IMP_LINES && !have_col(im, F_QTY))
+		missing = "no quantity column";
+	else if (k == IMP_LINES && !have_col(im, F_PRICE))
+		missing = "no unit_price column";
+	else if (k == IMP_LINES && !have_col(im, F_CURRENCY) && !im->o->currency)
 		missing = "no currency column (give --currency CODE)";
 	else if (k == IMP_EVENTS && !have_col(im, F_TYPE))
 		missing = "no type column";

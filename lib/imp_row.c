@@ -362,7 +362,7 @@ static int placeholder_id(const char *s)
 	return 0;
 }
 
-static int64_t resolve_customer(struct imp *im)
+int64_t imp_resolve_customer(struct imp *im)
 {
 	const char *ref;
 	int64_t id = 0;
@@ -515,7 +515,7 @@ static int keyed_upsert(struct imp *im, sqlite3_stmt *const st[3], const struct 
 /* ---- order_stats (lib/db.h) ---- */
 
 /* The orders of customer id changed in this transaction. */
-static void stats_dirty(struct imp *im, int64_t id)
+void imp_stats_dirty(struct imp *im, int64_t id)
 {
 	size_t byte;
 
@@ -632,7 +632,7 @@ int imp_row_order(struct imp *im)
 	imp_take_attrs(im);
 	if (im->attrs)
 		attrs = imp_json_sorted(im->attrs);
-	if (imp_attrs_too_big(im, attrs) || !(cid = resolve_customer(im))) {
+	if (imp_attrs_too_big(im, attrs) || !(cid = imp_resolve_customer(im))) {
 		free(attrs);
 		return -1;
 	}
@@ -658,9 +658,9 @@ int imp_row_order(struct imp *im)
 	rc = keyed_upsert(im, im->ord, v, (int)ARRAY_SIZE(v), &old_cid);
 	free(attrs);
 	if (rc == 0 || rc == 1)
-		stats_dirty(im, cid);
+		imp_stats_dirty(im, cid);
 	if (rc == 1 && old_cid != cid)
-		stats_dirty(im, old_cid);
+		imp_stats_dirty(im, old_cid);
 	return rc;
 }
 
@@ -719,7 +719,7 @@ int imp_row_event(struct imp *im)
 	imp_take_text(im, F_CAMPAIGN, "campaign");
 	imp_take_text(im, F_MESSAGE, "message_id");
 	imp_take_text(im, F_MACHINE, "machine");
-	if (!(cid = resolve_customer(im))) {
+	if (!(cid = imp_resolve_customer(im))) {
 		free(props);
 		return -1;
 	}
@@ -844,7 +844,7 @@ int imp_row_consent(struct imp *im)
 		return -1;
 	}
 	imp_take_text(im, F_SOURCE, "source");
-	if (!(cid = resolve_customer(im)))
+	if (!(cid = imp_resolve_customer(im)))
 		return -1;
 	consent_record(im, cid, ch->buf, g, imp_val(im, F_TIME),
 		       imp_val(im, F_SOURCE) ? imp_val(im, F_SOURCE)
