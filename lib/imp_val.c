@@ -122,6 +122,9 @@ void imp_warn_flush(struct imp *im)
 	if (show && k > MAX_WARNINGS && crm_verbosity < 2)
 		crm_warn_at(im->fname, 0, "%zu more values with warnings not shown (-v shows all)",
 			    k - MAX_WARNINGS);
+	if (!im->o->on_reject && im->st.rejected > MAX_WARNINGS && crm_verbosity < 2)
+		crm_error_at(im->fname, 0, "%" PRIu64 " more rejected rows not shown (-v shows all,"
+			     " --rejects FILE keeps them all)", im->st.rejected - MAX_WARNINGS);
 	im->st.warnings += im->wc_more;
 	if (show && im->wc_more)
 		crm_warn_at(im->fname, 0, "%" PRIu64 " more rows with warnings about other values"
@@ -183,7 +186,10 @@ void imp_reject(struct imp *im, const struct rec *rec, const char *reason)
 		im->o->on_reject(im->o->reject_ud, rec->line, reason);
 		return;
 	}
-	crm_error_at(im->fname, rec->line, "%s", reason);
+	/* the first MAX_WARNINGS of a file; the others are counted when it
+	 * ends (imp_warn_flush) and all go to --rejects */
+	if (im->st.rejected <= MAX_WARNINGS || crm_verbosity >= 2)
+		crm_error_at(im->fname, rec->line, "%s", reason);
 	rejects_write(im, rec, reason);
 	if (im->o->max_rejects >= 0 &&
 	    im->tot.rejected + im->st.rejected > (uint64_t)im->o->max_rejects)
