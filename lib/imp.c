@@ -61,17 +61,18 @@ static void prepare(struct imp *im)
 	/* orders and events: see keyed_upsert(); an empty status, attrs,
 	 * campaign, ... in the row keeps the stored one */
 	im->ord[0] = db_prepare(db,
-		"SELECT customer_id IS ?2 AND ordered_at IS ?3 AND amount IS ?4"
+		"SELECT customer_id IS ?2 AND ordered_at IS ?3 AND (?4 IS NULL OR amount IS ?4)"
 		" AND currency IS ?5 AND (?6 IS NULL OR status IS ?6)"
 		" AND (?7 IS NULL OR attrs IS ?7), customer_id, id FROM orders WHERE external_id = ?1");
 	im->ord[1] = db_prepare(db,
 		"INSERT INTO orders(external_id, customer_id, ordered_at, amount, currency, status, attrs,"
-		" purchase) VALUES (?1, ?2, ?3, ?4, ?5, coalesce(?6, 'completed'), ?7,"
-		" crm_order_class(coalesce(?6, 'completed'), ?4))");
+		" purchase) VALUES (?1, ?2, ?3, coalesce(?4, 0), ?5, coalesce(?6, 'completed'), ?7,"
+		" crm_order_class(coalesce(?6, 'completed'), coalesce(?4, 0)))");
 	im->ord[2] = db_prepare(db,
-		"UPDATE orders SET customer_id = ?2, ordered_at = ?3, amount = ?4, currency = ?5,"
-		" status = coalesce(?6, status), attrs = coalesce(?7, attrs),"
-		" purchase = crm_order_class(coalesce(?6, status), ?4) WHERE external_id = ?1");
+		"UPDATE orders SET customer_id = ?2, ordered_at = ?3, amount = coalesce(?4, amount),"
+		" currency = ?5, status = coalesce(?6, status), attrs = coalesce(?7, attrs),"
+		" purchase = crm_order_class(coalesce(?6, status), coalesce(?4, amount))"
+		" WHERE external_id = ?1");
 	im->ev[0] = db_prepare(db,
 		"SELECT customer_id IS ?2 AND type IS ?3 AND occurred_at IS ?4"
 		" AND (?5 IS NULL OR campaign IS ?5) AND (?6 IS NULL OR message_id IS ?6)"

@@ -381,7 +381,7 @@ int imp_check_columns(struct imp *im)
 		missing = "no customer_id, email or phone column";
 	else if (k == IMP_ORDERS && !have_col(im, F_TIME))
 		missing = "no ordered_at (date) column";
-	else if (k == IMP_ORDERS && !have_col(im, F_AMOUNT))
+	else if (k == IMP_ORDERS && !have_col(im, F_AMOUNT) && !have_col(im, F_ORDERID))
 		missing = "no amount column";
 	else if (k == IMP_ORDERS && !have_col(im, F_CURRENCY) && !im->o->currency)
 		missing = "no currency column (give --currency CODE)";
@@ -405,6 +405,9 @@ int imp_check_columns(struct imp *im)
 		missing = "no channel column";
 	else if (k == IMP_CONSENTS && !have_col(im, F_GRANTED))
 		missing = "no granted column";
+	if (!missing && k == IMP_ORDERS && !have_col(im, F_AMOUNT))
+		crm_note("%s: no amount column: a new order's amount is 0 until crm-import lines"
+			 " brings its lines; a stored order keeps its amount", im->fname);
 	if (!missing)
 		return 0;
 	struct sb cols = SB_INIT;

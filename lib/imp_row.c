@@ -579,7 +579,7 @@ int imp_row_order(struct imp *im)
 	char code[4];
 	int exponent = 2;
 	char *attrs = NULL;
-	int rc;
+	int rc, no_amount;
 
 	/* required values first: a bad row must not create a stub */
 	if (!imp_take_time(im, F_TIME, &why)) {
@@ -603,11 +603,15 @@ int imp_row_order(struct imp *im)
 		return -1;
 	}
 	s = imp_raw(im, F_AMOUNT, &n);
-	if (!s) {
+	/* no amount column (with order ids: imp_check_columns): the amount
+	 * comes from the order's lines (crm-import lines) */
+	no_amount = !s && im->fieldcol[F_AMOUNT] < 0 && imp_raw(im, F_ORDERID, &n);
+	if (no_amount) {
+		minor = 0;
+	} else if (!s) {
 		imp_reject(im, im->rec, "no amount");
 		return -1;
-	}
-	if (norm_amount(s, n, exponent, &im->o->norm, &minor, &why) < 0) {
+	} else if (norm_amount(s, n, exponent, &im->o->norm, &minor, &why) < 0) {
 		imp_reject_value(im, F_AMOUNT, "amount", s, n, why);
 		return -1;
 	}
@@ -652,7 +656,7 @@ int imp_row_order(struct imp *im)
 	}
 	struct kv v[] = {
 		{ im->key.buf, 0, 0 }, { NULL, cid, 1 }, { imp_val(im, F_TIME), 0, 0 },
-		{ NULL, minor, 1 }, { code, 0, 0 }, { imp_val(im, F_STATUS), 0, 0 },
+		{ NULL, minor, !no_amount }, { code, 0, 0 }, { imp_val(im, F_STATUS), 0, 0 },
 		{ attrs, 0, 0 },
 	};
 	rc = keyed_upsert(im, im->ord, v, (int)ARRAY_SIZE(v), &old_cid);
