@@ -68,10 +68,10 @@ static const struct opt options[] = {
 };
 
 static const struct opt_cmd cmd = {
-	.usage = "[options] customers|orders|lines|events|consents [FILE...]\n"
+	.usage = "[options] customers|orders|lines|products|events|consents [FILE...]\n"
 		 "[options] erase [FILE...]\n"
 		 "[--mbox] [--envelope-to ADDR] [--quarantine MAILDIR] bounces [MBOX|MAILDIR|MESSAGE...]",
-	.summary = "Import customers, orders, order lines, events or consents from CSV or\n"
+	.summary = "Import customers, orders, order lines, products, events or consents from CSV or\n"
 		   "JSON lines (FILE or - for stdin), erase the people listed in FILE, or\n"
 		   "read the bounces and complaints that came back (stdin: one message, as\n"
 		   "an MTA pipes it).",
@@ -155,7 +155,7 @@ int cmd_main(int argc, char **argv)
 	if (!strcmp(argv[first], "bounces"))
 		return bounces(&crm, argc - first - 1, argv + first + 1);
 	if (imp_kind_parse(argv[first], &io.kind) < 0)
-		opt_usage_error(&cmd, "unknown kind \"%s\" (customers, orders, lines, events, consents, erase, "
+		opt_usage_error(&cmd, "unknown kind \"%s\" (customers, orders, lines, products, events, consents, erase, "
 				"bounces)",
 				argv[first]);
 	files = first + 1 < argc ? argv + first + 1 : stdin_only;

@@ -100,7 +100,7 @@ static void prepare(struct imp *im)
 	im->cons_ins = db_prepare(db,
 		"INSERT OR IGNORE INTO consents(customer_id, channel, granted, recorded_at, source)"
 		" VALUES (?,?,?,?,?)");
-	if (im->o->kind == IMP_LINES)
+	if (im->o->kind == IMP_LINES || im->o->kind == IMP_PRODUCTS)
 		imp_lines_prepare(im);
 }
 
@@ -386,6 +386,7 @@ static int import_file(struct imp *im, struct imp_src *src)
 		case IMP_EVENTS: r = imp_row_event(im); break;
 		case IMP_CONSENTS: r = imp_row_consent(im); break;
 		case IMP_LINES: r = imp_row_line(im); break;
+		case IMP_PRODUCTS: r = imp_row_product(im); break;
 		default: r = -1;
 		}
 		count(im, r);

@@ -17,7 +17,8 @@
 #include "norm.h"
 #include "rec.h"
 
-enum imp_kind { IMP_CUSTOMERS, IMP_ORDERS, IMP_EVENTS, IMP_CONSENTS, IMP_ERASE, IMP_LINES };
+enum imp_kind { IMP_CUSTOMERS, IMP_ORDERS, IMP_EVENTS, IMP_CONSENTS, IMP_ERASE, IMP_LINES,
+		IMP_PRODUCTS };
 
 struct imp_map {
 	const char *from; /* column name in the file */

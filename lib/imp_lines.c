@@ -47,7 +47,7 @@ struct lprod {
 };
 
 struct imp_lines {
-	sqlite3_stmt *stage, *bad, *prod;
+	sqlite3_stmt *stage, *bad, *prod, *order, *pupsert, *pfind;
 	struct lprod *ptab;    /* hash table of the batch's products */
 	size_t pcap, pcount;
 	long nstaged;
@@ -93,6 +93,8 @@ void imp_lines_prepare(struct imp *im)
 	sb_init(&L->prev);
 	L->bad = db_prepare(db, "INSERT OR IGNORE INTO imp_lbad(ext) VALUES (?1)");
 	L->prod = db_prepare(db, "INSERT INTO imp_lp(sku, name, cat, t) VALUES (?1, ?2, ?3, ?4)");
+	L->order = db_prepare(db, "SELECT customer_id, ordered_at, currency FROM orders"
+			      " WHERE external_id = ?1");
 	im->lines = L;
 }
 
@@ -105,6 +107,9 @@ void imp_lines_close(struct imp *im)
 	sqlite3_finalize(L->stage);
 	sqlite3_finalize(L->bad);
 	sqlite3_finalize(L->prod);
+	sqlite3_finalize(L->order);
+	sqlite3_finalize(L->pupsert);
+	sqlite3_finalize(L->pfind);
 	prod_clear(L);
 	free(L->ptab);
 	sb_free(&L->prev);
@@ -282,6 +287,9 @@ int imp_row_line(struct imp *im)
 	int64_t cid, price, fine = 0, amount;
 	int scale = 0; /* price in 10^-(exponent+scale) units */
 	int same;      /* the row staged last is of the same order */
+	int have_cust, stored;
+	int64_t stored_cid = 0;
+	char stored_t[20] = "", stored_cur[8] = "";
 	double qty, a;
 
 	/* required values first: a bad row must not create a stub */
@@ -306,18 +314,45 @@ int imp_row_line(struct imp *im)
 		return reject_in_order(im, ext, next);
 	}
 	im->has[F_SKU] = 1;
-	if (!imp_take_time(im, F_TIME, &why)) {
+	/*
+	 * A line without its order's customer, time or currency (Olist's
+	 * order items: the order file has them) takes them from the stored
+	 * order, imported before.
+	 */
+	have_cust = imp_raw(im, F_CUSTREF, &n) || imp_raw(im, F_EMAIL, &n) ||
+		    imp_raw(im, F_PHONE, &n);
+	stored = 0;
+	if (!have_cust || !imp_raw(im, F_TIME, &n) ||
+	    (!imp_raw(im, F_CURRENCY, &n) && !im->o->currency)) {
+		sqlite3_bind_text(L->order, 1, ext, (int)next, SQLITE_STATIC);
+		if (db_step_row(im->db, L->order)) {
+			stored = 1;
+			stored_cid = sqlite3_column_int64(L->order, 0);
+			snprintf(stored_t, sizeof(stored_t), "%s",
+				 (const char *)sqlite3_column_text(L->order, 1));
+			snprintf(stored_cur, sizeof(stored_cur), "%s",
+				 (const char *)sqlite3_column_text(L->order, 2));
+		}
+		sqlite3_reset(L->order);
+	}
+	if (!imp_raw(im, F_TIME, &n) && stored) {
+		sb_reset(&im->v[F_TIME]);
+		sb_adds(&im->v[F_TIME], stored_t);
+		im->has[F_TIME] = 1;
+	} else if (!imp_take_time(im, F_TIME, &why)) {
 		sb_reset(&im->tmp);
 		if (why)
 			sb_addf(&im->tmp, "invalid ordered_at: %s", why);
 		else
-			sb_adds(&im->tmp, "no ordered_at");
+			sb_adds(&im->tmp, "no ordered_at (and no stored order of the id)");
 		imp_reject(im, im->rec, im->tmp.buf);
 		return reject_in_order(im, ext, next);
 	}
 	s = imp_raw(im, F_CURRENCY, &n);
 	if (!s && im->o->currency)
 		s = im->o->currency, n = strlen(s);
+	if (!s && stored)
+		s = stored_cur, n = strlen(s);
 	if (!s) {
 		imp_reject(im, im->rec, "no currency (give --currency CODE)");
 		return reject_in_order(im, ext, next);
@@ -326,11 +361,12 @@ int imp_row_line(struct imp *im)
 		imp_reject_value(im, F_CURRENCY, "currency", s, n, why);
 		return reject_in_order(im, ext, next);
 	}
-	if (!(s = imp_raw(im, F_QTY, &n))) {
+	if (im->fieldcol[F_QTY] < 0) {
+		qty = 1; /* no quantity column: a row per item (Olist) */
+	} else if (!(s = imp_raw(im, F_QTY, &n))) {
 		imp_reject(im, im->rec, "no quantity");
 		return reject_in_order(im, ext, next);
-	}
-	if (parse_qty(s, n, im->o->norm.decimal, &qty, &why) < 0) {
+	} else if (parse_qty(s, n, im->o->norm.decimal, &qty, &why) < 0) {
 		imp_reject_value(im, F_QTY, "quantity", s, n, why);
 		return reject_in_order(im, ext, next);
 	}
@@ -374,7 +410,9 @@ int imp_row_line(struct imp *im)
 	}
 	/* imp_resolve_customer uses im->tmp and may reject: the order id is
 	 * in im->key, which it does not touch */
-	if (!(cid = imp_resolve_customer(im)))
+	if (!have_cust && stored)
+		cid = stored_cid;
+	else if (!(cid = imp_resolve_customer(im)))
 		return reject_in_order(im, ext, next);
 	same = L->prev.len == next && L->prev.buf && !memcmp(L->prev.buf, ext, next);
 	/* an order is one customer's, in one currency (checked against the
@@ -424,6 +462,53 @@ int imp_row_line(struct imp *im)
 	if (++L->nstaged >= LINES_STAGE)
 		imp_lines_flush(im, 0);
 	return 3;
+}
+
+/* ---- kind products: a catalogue ---- */
+
+int imp_row_product(struct imp *im)
+{
+	struct imp_lines *L = im->lines;
+	const char *sku;
+	size_t n;
+	char now[20];
+	int rc, found;
+
+	if (!(sku = imp_raw(im, F_SKU, &n))) {
+		imp_reject(im, im->rec, "no sku");
+		return -1;
+	}
+	if (imp_clean_text(sku, n, 0, &im->v[F_SKU]) < 0) {
+		imp_reject(im, im->rec, "sku contains control characters");
+		return -1;
+	}
+	im->has[F_SKU] = 1;
+	imp_take_lines(im, F_PRODUCT, "product_name");
+	imp_take_text(im, F_CATEGORY, "category");
+	if (!L->pupsert) {
+		L->pfind = db_prepare(im->db, "SELECT 1 FROM products WHERE sku = ?1");
+		L->pupsert = db_prepare(im->db,
+			"INSERT INTO products(sku, name, category, updated_at) VALUES (?1, ?2, ?3, ?4)"
+			" ON CONFLICT(sku) DO UPDATE SET name = coalesce(excluded.name, name),"
+			" category = coalesce(excluded.category, category),"
+			" updated_at = excluded.updated_at"
+			" WHERE name IS NOT coalesce(excluded.name, name)"
+			" OR category IS NOT coalesce(excluded.category, category)");
+	}
+	sqlite3_bind_text(L->pfind, 1, imp_val(im, F_SKU), -1, SQLITE_STATIC);
+	found = db_step_row(im->db, L->pfind);
+	sqlite3_reset(L->pfind);
+	/* a catalogue says what a product is now: later than any line */
+	norm_fmt_time(im->crm->now, now);
+	sqlite3_bind_text(L->pupsert, 1, imp_val(im, F_SKU), -1, SQLITE_STATIC);
+	db_bind_text(L->pupsert, 2, imp_val(im, F_PRODUCT), -1);
+	db_bind_text(L->pupsert, 3, imp_val(im, F_CATEGORY), -1);
+	sqlite3_bind_text(L->pupsert, 4, now, -1, SQLITE_STATIC);
+	db_step_done(im->db, L->pupsert);
+	rc = !found ? 0 : sqlite3_changes(im->db) ? 1 : 2;
+	sqlite3_reset(L->pupsert);
+	sqlite3_clear_bindings(L->pupsert);
+	return rc;
 }
 
 /* ---- writing what is staged ---- */

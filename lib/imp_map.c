@@ -70,6 +70,13 @@ static const struct fdef line_fields[] = {
 	{ F_MAX, NULL, NULL },
 };
 
+static const struct fdef product_fields[] = {
+	{ F_SKU, "sku", "sku stockcode productid productcode itemcode itemid variantsku article id" },
+	{ F_PRODUCT, "product_name", "productname name description product title itemname" },
+	{ F_CATEGORY, "category", "category productcategoryname productcategory categoryname producttype" },
+	{ F_MAX, NULL, NULL },
+};
+
 static const struct fdef consent_fields[] = {
 	{ F_CUSTREF, "customer_id", "customerid customer clientid userid" },
 	{ F_EMAIL, "email", "email emailaddress mail" },
@@ -90,6 +97,7 @@ const struct fdef *imp_kind_fields(enum imp_kind k)
 	case IMP_EVENTS: return event_fields;
 	case IMP_CONSENTS: return consent_fields;
 	case IMP_LINES: return line_fields;
+	case IMP_PRODUCTS: return product_fields;
 	default: return NULL;
 	}
 }
@@ -97,7 +105,7 @@ const struct fdef *imp_kind_fields(enum imp_kind k)
 int imp_kind_parse(const char *s, enum imp_kind *k)
 {
 	static const char *const names[] = { "customers", "orders", "events", "consents", "erase",
-					     "lines" };
+					     "lines", "products" };
 	for (size_t i = 0; i < ARRAY_SIZE(names); i++)
 		if (!strcmp(s, names[i])) {
 			*k = (enum imp_kind)i;
@@ -109,7 +117,7 @@ int imp_kind_parse(const char *s, enum imp_kind *k)
 const char *imp_kind_name(enum imp_kind k)
 {
 	static const char *const names[] = { "customers", "orders", "events", "consents", "erase",
-					     "lines" };
+					     "lines", "products" };
 	return names[k];
 }
 
@@ -377,7 +385,9 @@ int imp_check_columns(struct imp *im)
 	if (k == IMP_CUSTOMERS && !have_col(im, F_EXTID) && !have_col(im, F_EMAIL) &&
 	    !have_col(im, F_PHONE))
 		missing = "no id, email or phone column";
-	else if (k != IMP_CUSTOMERS && !ref)
+	else if (k == IMP_PRODUCTS && !have_col(im, F_SKU))
+		missing = "no sku column";
+	else if (k != IMP_CUSTOMERS && k != IMP_LINES && k != IMP_PRODUCTS && !ref)
 		missing = "no customer_id, email or phone column";
 	else if (k == IMP_ORDERS && !have_col(im, F_TIME))
 		missing = "no ordered_at (date) column";
@@ -387,16 +397,10 @@ int imp_check_columns(struct imp *im)
 		missing = "no currency column (give --currency CODE)";
 	else if (k == IMP_LINES && !have_col(im, F_ORDERID))
 		missing = "no order_id column";
-	else if (k == IMP_LINES && !have_col(im, F_TIME))
-		missing = "no ordered_at (date) column";
 	else if (k == IMP_LINES && !have_col(im, F_SKU))
 		missing = "no sku column";
-	else if (k == IMP_LINES && !have_col(im, F_QTY))
-		missing = "no quantity column";
 	else if (k == IMP_LINES && !have_col(im, F_PRICE))
 		missing = "no unit_price column";
-	else if (k == IMP_LINES && !have_col(im, F_CURRENCY) && !im->o->currency)
-		missing = "no currency column (give --currency CODE)";
 	else if (k == IMP_EVENTS && !have_col(im, F_TYPE))
 		missing = "no type column";
 	else if (k == IMP_EVENTS && !have_col(im, F_TIME))

@@ -304,6 +304,31 @@ test_expect 'a read error mid-file rolls the file back; --batch says what its co
 		WHERE o.amount <> (SELECT sum(amount) FROM order_lines WHERE order_id = o.id)")"
 '
 
+test_expect 'items without customer, time or quantity take them from the stored order; a catalogue names the products' '
+	rm -f crm.db &&
+	printf "order_id,customer_id,ordered_at,status\nS1,K1,2026-03-01 10:00,processing\nS2,K2,2026-03-02 10:00,unavailable\n" >so.csv &&
+	run 0 crm-import orders --currency BRL so.csv &&
+	printf "order_id,order_item_id,product_id,price\nS1,1,P-1,10.50\nS1,2,P-1,10.50\nS1,3,P-2,3\nS9,1,P-2,3\n" >items.csv &&
+	run 3 crm-import lines items.csv &&
+	expect_grep "items.csv:5: no ordered_at (and no stored order of the id)" err &&
+	expect_grep "4 read, 3 inserted, 0 updated, 0 unchanged, 1 rejected" err &&
+	sql "SELECT o.external_id, c.external_id, o.ordered_at, o.amount, o.currency, o.status, o.purchase FROM orders o JOIN customers c ON c.id = o.customer_id ORDER BY 1" >got &&
+	printf "S1|K1|2026-03-01 10:00:00|2400|BRL|processing|1\nS2|K2|2026-03-02 10:00:00|0|BRL|unavailable|0\n" >want &&
+	expect_same want got &&
+	expect_eq "1.0 1.0 1.0" "$(sql "SELECT group_concat(quantity, \" \") FROM order_lines")" &&
+	printf "product_id,product_category_name,product_weight_g\nP-1,Coffee,200\nP-2,,10\nP-3,Tea,50\n" >cat.csv &&
+	run 0 crm-import products cat.csv &&
+	expect_grep "3 read, 1 inserted, 1 updated, 1 unchanged, 0 rejected" err &&
+	sql "SELECT sku, name, category FROM products ORDER BY 1" >got &&
+	printf "P-1||Coffee\nP-2||\nP-3||Tea\n" >want && expect_same want got &&
+	run 0 crm-import products cat.csv &&
+	expect_grep "3 read, 0 inserted, 0 updated, 3 unchanged" err &&
+	run 0 crm-import orders --currency BRL so.csv &&
+	expect_eq 2400 "$(sql "SELECT amount FROM orders WHERE external_id = \"S1\"")" &&
+	printf "name,category\nx,y\n" >nosku.csv && run 1 crm-import products nosku.csv &&
+	expect_grep "cannot import products: no sku column" err
+'
+
 test_expect 'foreign keys and integrity hold' '
 	expect_eq "" "$(sql "PRAGMA foreign_key_check")" &&
 	expect_eq ok "$(sql "PRAGMA integrity_check")"

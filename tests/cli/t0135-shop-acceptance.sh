@@ -7,9 +7,13 @@
 #   ../shared/data/online-retail/OnlineRetail.csv: a UK gift retailer's
 #     invoice lines as published (M/D/YYYY H:MM dates, credit notes
 #     "C536379" with negative quantities, guest lines without CustomerID)
+#   ../shared/data/olist: a Brazilian marketplace's customers, orders,
+#     order items and products, with real statuses and the identity trap
+#     (customer_id per order, customer_unique_id per person)
 . "$CRM_TOP/tests/lib.sh"
 
 RETAIL=$CRM_TOP/../shared/data/online-retail/OnlineRetail.csv
+OLIST=$CRM_TOP/../shared/data/olist
 PY=/usr/bin/python3
 
 test_expect 'the UK retailer'"'"'s invoice lines import as published; guests are rejected, counted' '
@@ -98,6 +102,74 @@ test_expect 'a re-import of the same file changes nothing' '
 	run 3 crm-import lines --currency GBP "$RETAIL" &&
 	expect_grep "0 inserted, 0 updated, 42776 unchanged, 27275 rejected" err &&
 	sql .dump >after.sql && expect_same before.sql after.sql
+'
+
+cat >olist.py <<'EOF'
+import csv, sys
+from decimal import Decimal
+d = sys.argv[1]
+rd = lambda f: csv.DictReader(open(d + "/" + f, encoding="utf-8-sig"))
+person = {r["customer_id"]: r["customer_unique_id"] for r in rd("olist_customers_dataset.csv")}
+purchase = {"delivered", "shipped", "invoiced", "processing", "approved"}
+orders = {r["order_id"]: r for r in rd("olist_orders_dataset.csv")}
+cat = {r["product_id"]: r["product_category_name"] for r in rd("olist_products_dataset.csv")}
+amt, bycat = {}, {}
+for r in rd("olist_order_items_dataset.csv"):
+    amt[r["order_id"]] = amt.get(r["order_id"], 0) + int(Decimal(r["price"]) * 100)
+    if orders[r["order_id"]]["order_status"] in purchase:
+        c = cat.get(r["product_id"]) or "(none)"
+        bycat[c] = bycat.get(c, 0) + int(Decimal(r["price"]) * 100)
+cust = {}
+for k, o in orders.items():
+    if o["order_status"] not in purchase:
+        continue
+    c = cust.setdefault(person[o["customer_id"]], [0, 0])
+    c[0] += 1
+    c[1] += amt.get(k, 0)
+if sys.argv[2] == "customers":
+    for k in sorted(cust):
+        print("%s,%d,%.2f" % (k, cust[k][0], cust[k][1] / 100))
+elif sys.argv[2] == "categories":
+    for k, v in sorted(bycat.items(), key=lambda kv: (-kv[1], kv[0]))[:5]:
+        print("%s,%.2f" % (k, v / 100))
+else:
+    print(len(set(person.values())), len(cust), sum(1 for c in cust.values() if c[0] >= 2))
+EOF
+
+test_expect 'Olist: persons, orders without amounts, items and the catalogue import with the documented commands' '
+	rm -f crm.db &&
+	run 0 crm-import customers --map customer_unique_id=id --map customer_id=alias \
+		"$OLIST/olist_customers_dataset.csv" &&
+	expect_grep "10000 read, 9920 inserted, 80 updated" err &&
+	run 0 crm-import orders --currency BRL "$OLIST/olist_orders_dataset.csv" &&
+	expect_grep "no amount column: a new order" err &&
+	expect_grep "10000 read, 10000 inserted, 0 updated, 0 unchanged, 0 rejected, 0 stubs created" err &&
+	run 0 crm-import products "$OLIST/olist_products_dataset.csv" &&
+	run 0 crm-import lines "$OLIST/olist_order_items_dataset.csv" &&
+	expect_grep "11252 read, 11252 inserted, 0 updated, 0 unchanged, 0 rejected, 0 stubs created" err &&
+	sql "SELECT status, purchase, count(*) FROM orders GROUP BY 1, 2 ORDER BY 1" >got &&
+	printf "cancelled|0|57\ncreated|0|2\ndelivered|1|9649\ninvoiced|1|43\nprocessing|1|47\nshipped|1|104\nunavailable|0|98\n" >want &&
+	expect_same want got
+'
+
+test_expect 'Olist: purchases and revenue per person, repeat buyers, as computed from the files' '
+	$PY olist.py "$OLIST" customers >want &&
+	crm-segment --fields id,orders,revenue "orders >= 1" | tail -n +2 |
+		awk -F, "{ printf \"%s,%d,%.2f\n\", \$1, \$2, \$3 }" | sort >got &&
+	expect_same want got &&
+	set -- $($PY olist.py "$OLIST" totals) &&
+	expect_eq "$1" "$(sql "SELECT count(*) FROM customers")" &&
+	expect_eq "$3" "$(crm-segment --count "orders >= 2")"
+'
+
+test_expect 'Olist: revenue by category from the lines, and a category segment' '
+	$PY olist.py "$OLIST" categories >want &&
+	run 0 crm-report products --by category --limit 5 -f csv --now "2018-01-01 00:00:00" &&
+	tail -n +2 out | awk -F, "{ printf \"%s,%.2f\n\", \$1, \$5 }" >got &&
+	expect_same want got &&
+	top=$(sed -n 1p want | cut -d, -f1) &&
+	expect_eq "$(sed -n 2p out | cut -d, -f2)" \
+		"$(crm-segment --now "2018-01-01 00:00:00" --count "bought(category = \"$top\")")"
 '
 
 test_done
