@@ -269,6 +269,24 @@ static const struct {
 	  " o.amount * crm_currency_k(o.currency) / 1000.0 AS amount, o.currency,"
 	  " o.amount AS amount_minor, o.status, o.attrs, o.customer_id AS customer_key"
 	  " FROM orders o JOIN customers c ON c.id = o.customer_id WHERE 1" },
+	/* the lines as crm-import lines reads them back: the order's
+	 * customer, time, currency and status on each line, the price in
+	 * major units; product name and category as the product has them */
+	{ "lines", "o.ordered_at",
+	  "SELECT o.external_id AS order_id, c.external_id AS customer_id," KEY_COLS
+	  " o.ordered_at, p.sku, p.name AS product_name, p.category, l.quantity,"
+	  " l.unit_price * crm_currency_k(o.currency) / 1000.0 AS unit_price, o.currency,"
+	  " o.status, l.line, l.amount AS amount_minor, o.customer_id AS customer_key"
+	  " FROM order_lines l JOIN orders o ON o.id = l.order_id"
+	  " JOIN products p ON p.id = l.product_id"
+	  " JOIN customers c ON c.id = o.customer_id WHERE 1" },
+	{ "products", "p.updated_at",
+	  "SELECT p.sku, p.name AS product_name, p.category, p.updated_at FROM products p WHERE 1" },
+	/* other ids of customers, as crm-import customers reads them */
+	{ "aliases", "a.alias",
+	  "SELECT c.external_id AS id, a.alias, a.customer_id AS customer_key"
+	  " FROM customer_aliases a JOIN customers c ON c.id = a.customer_id"
+	  " WHERE c.external_id IS NOT NULL" },
 	{ "events", "e.occurred_at",
 	  "SELECT e.external_id AS event_id, c.external_id AS customer_id," KEY_COLS " e.type,"
 	  " e.occurred_at,"
@@ -310,19 +328,28 @@ int report_export(struct report *r, const char *table)
 		if (!strcmp(table, exports[i].name))
 			break;
 	if (i == ARRAY_SIZE(exports)) {
-		crm_error("cannot export \"%s\" (customers, orders, events, consents, messages or "
-			  "inbound)",
-			  table);
+		crm_error("cannot export \"%s\" (customers, orders, lines, products, aliases, events,"
+			  " consents, messages or inbound)", table);
 		return CRM_EXIT_USAGE;
 	}
 	/* the customer column of each table is the one its alias starts */
 	snprintf(col, sizeof(col), "%c.%s", exports[i].since[0],
 		 i == 0 ? "id" : "customer_id");
+	if (!strcmp(table, "aliases") && r->o->since) {
+		crm_error("aliases have no time: export them without --since");
+		return CRM_EXIT_USAGE;
+	}
+	if (!strcmp(table, "products") && r->filtered) {
+		crm_error("products belong to no customer: export them without --segment or --where");
+		return CRM_EXIT_USAGE;
+	}
 	sb_adds(&sql, exports[i].sql);
 	if (r->o->since)
 		sb_addf(&sql, " AND %s >= ?1", exports[i].since);
 	sb_adds(&sql, report_filter(r, col, f, sizeof(f)));
-	sb_addf(&sql, " ORDER BY %s, 1", exports[i].since);
+	/* lines in their order's line order, after the order's time */
+	sb_addf(&sql, " ORDER BY %s, 1%s", exports[i].since,
+		!strcmp(table, "lines") ? ", l.line" : "");
 	expr_register(db);
 	st = db_prepare(db, sql.buf);
 	if (r->o->since)

@@ -33,6 +33,13 @@ dump() {
 	  FROM events e JOIN who w ON w.id = e.customer_id ORDER BY 2;
 	SELECT 'consent', w.k, channel, granted, recorded_at, quote(source)
 	  FROM consents k JOIN who w ON w.id = k.customer_id ORDER BY 2, 3, 5, 4, 6;
+	SELECT 'purchase', quote(external_id), purchase FROM orders ORDER BY 2;
+	SELECT 'line', quote(o.external_id), l.line, p.sku, quote(l.quantity), l.unit_price, l.amount
+	  FROM order_lines l JOIN orders o ON o.id = l.order_id JOIN products p ON p.id = l.product_id
+	  ORDER BY 2, 3;
+	SELECT 'product', quote(sku), quote(name), quote(category) FROM products ORDER BY 2;
+	SELECT 'alias', quote(alias), w.k FROM customer_aliases a JOIN who w ON w.id = a.customer_id
+	  ORDER BY 2;
 	SELECT 'erased', count(*) FROM customers WHERE erased_at IS NOT NULL;"
 }
 
@@ -77,6 +84,18 @@ test_expect 'setup: customers of every shape, a stub, an erased person' '
 	run 0 crm-import orders o.csv &&
 	run 0 crm-import events e.jsonl &&
 	run 0 crm-import consents k.csv &&
+	printf "id,alias\nA,shop-17\nA,shop-18\nC,=c9\n" >al.csv &&
+	run 0 crm-import customers al.csv &&
+	printf "sku,name,category\nSKU-1,Mug,Kitchen\nSKU-3,\"Tea \"\"Earl\"\"\",\n" >p.csv &&
+	run 0 crm-import products p.csv &&
+	cat >l.csv <<-\EOF2 &&
+	order_id,customer_id,ordered_at,sku,product_name,category,quantity,unit_price,currency,status
+	L1,A,2026-11-07 10:00:00,SKU-1,Mug,Kitchen,2,4.50,RUB,paid
+	L1,A,2026-11-07 10:00:00,SKU-2,=Spoon,Kitchen,1,1.25,RUB,paid
+	L1,A,2026-11-07 10:00:00,SKU-1,Mug,Kitchen,-1,4.50,RUB,paid
+	L2,C,2026-11-08 10:00:00,SKU-3,,Tea,1.5,2.99,EUR,pending
+	EOF2
+	run 0 crm-import lines l.csv &&
 	printf "customer_id\nD\n" >erase.csv &&
 	run 0 crm-import erase erase.csv &&
 	expect_eq 3 "$(sql "SELECT count(*) FROM customers WHERE is_stub")" &&
@@ -85,15 +104,18 @@ test_expect 'setup: customers of every shape, a stub, an erased person' '
 	expect_grep "customer|'\''A'\''/'\''ann@example.com'\''/'\''+79161234567'\''" orig &&
 	expect_grep "\$.formula=text:'\''+cmd|x'\''" orig &&
 	expect_grep "\$.prefs.colors[1]=text:'\''=blue'\''" orig &&
-	expect_grep "|'\''promo'\''|NULL|'\''apple-mpp'\''|" orig
+	expect_grep "|'\''promo'\''|NULL|'\''apple-mpp'\''|" orig &&
+	expect_grep "line|'\''L2'\''|1|SKU-3|1.5|299|449" orig &&
+	expect_grep "alias|'\''=c9'\''|'\''C'\''" orig
 '
 
 for fmt in csv jsonl; do
 test_expect "$fmt: export | crm-import into a fresh base reproduces every table" '
-	for t in customers consents orders events; do
+	for t in customers aliases consents orders products lines events; do
 		run 0 crm-report --db crm.db -f '$fmt' export $t &&
 		mv out $t.'$fmt' &&
-		run 0 crm-import --db '$fmt'.db $t <$t.'$fmt' &&
+		k=$t && { [ $t != aliases ] || k=customers; } &&
+		run 0 crm-import --db '$fmt'.db $k <$t.'$fmt' &&
 		expect_no_grep invalid err && expect_no_grep dropped err &&
 		expect_no_grep "rejected:" err && expect_grep ", 0 rejected," err || return 1
 	done &&
@@ -104,8 +126,9 @@ test_expect "$fmt: export | crm-import into a fresh base reproduces every table"
 '
 
 test_expect "$fmt: the same export again changes nothing" '
-	for t in customers consents orders events; do
-		run 0 crm-import --db '$fmt'.db $t <$t.'$fmt' &&
+	for t in customers aliases consents orders products lines events; do
+		k=$t && { [ $t != aliases ] || k=customers; } &&
+		run 0 crm-import --db '$fmt'.db $k <$t.'$fmt' &&
 		grep -q " 0 inserted, 0 updated, [0-9]* unchanged, 0 rejected" err || return 1
 	done &&
 	dump '$fmt'.db >got2 &&
