@@ -270,6 +270,7 @@ void imp_stats_dirty(struct imp *im, int64_t id);
  * (final: at the end of a file, nothing stays open). */
 void imp_lines_prepare(struct imp *im);
 int imp_row_line(struct imp *im);
+void imp_take_status(struct imp *im);
 /* kind products: a catalogue (sku, product_name, category) into products;
  * an empty name or category keeps the stored one. */
 int imp_row_product(struct imp *im);

@@ -394,20 +394,7 @@ int imp_row_line(struct imp *im)
 	amount = (int64_t)llround(a);
 	imp_take_lines(im, F_PRODUCT, "product_name");
 	imp_take_text(im, F_CATEGORY, "category");
-	if ((s = imp_raw(im, F_STATUS, &n))) {
-		struct sb *v = &im->v[F_STATUS];
-		int known;
-
-		ordstat_norm(s, n, v);
-		im->has[F_STATUS] = 1;
-		ordstat_class(v->buf, 0, &known);
-		if (!known) {
-			sb_reset(&im->tmp);
-			imp_quote_val(&im->tmp, F_STATUS, v->buf, v->len);
-			imp_warn_counted(im, "order status %s is in no list of crm.conf [orders]:"
-					 " kept, not counted as a purchase", im->tmp.buf);
-		}
-	}
+	imp_take_status(im);
 	/* imp_resolve_customer uses im->tmp and may reject: the order id is
 	 * in im->key, which it does not touch */
 	if (!have_cust && stored)

@@ -571,6 +571,28 @@ void imp_stats_flush(struct imp *im)
 	im->ndirty = 0;
 }
 
+/* The status of an order or order line, normalised (lib/ordstat.h); a
+ * status in no list of crm.conf [orders] is a counted warning. */
+void imp_take_status(struct imp *im)
+{
+	struct sb *v = &im->v[F_STATUS];
+	const char *s;
+	size_t n;
+	int known;
+
+	if (!(s = imp_raw(im, F_STATUS, &n)))
+		return;
+	ordstat_norm(s, n, v);
+	im->has[F_STATUS] = 1;
+	ordstat_class(v->buf, 0, &known);
+	if (!known) {
+		sb_reset(&im->tmp);
+		imp_quote_val(&im->tmp, F_STATUS, v->buf, v->len);
+		imp_warn_counted(im, "order status %s is in no list of crm.conf [orders]:"
+				 " kept, not counted as a purchase", im->tmp.buf);
+	}
+}
+
 int imp_row_order(struct imp *im)
 {
 	const char *why, *s;
@@ -619,20 +641,7 @@ int imp_row_order(struct imp *im)
 		im->st.negative++;
 	if (strcmp(imp_val(im, F_TIME), im->soon) > 0)
 		im->st.future++;
-	if ((s = imp_raw(im, F_STATUS, &n))) {
-		struct sb *v = &im->v[F_STATUS];
-		int known;
-
-		ordstat_norm(s, n, v);
-		im->has[F_STATUS] = 1;
-		ordstat_class(v->buf, minor, &known);
-		if (!known) {
-			sb_reset(&im->tmp);
-			imp_quote_val(&im->tmp, F_STATUS, v->buf, v->len);
-			imp_warn_counted(im, "order status %s is in no list of crm.conf [orders]:"
-					 " kept, not counted as a purchase", im->tmp.buf);
-		}
-	}
+	imp_take_status(im);
 	imp_take_attrs(im);
 	if (im->attrs)
 		attrs = imp_json_sorted(im->attrs);
