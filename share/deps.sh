@@ -11,7 +11,7 @@ if [ "${1:-}" = test ]; then
 	# a configuration of its own, so that it starts nothing and takes no
 	# mail; the tests run instances of their own on 127.0.0.1
 	pkgs="$pkgs mandoc time python3 python3-aiosmtpd clang libclang-rt-14-dev valgrind
-openssl chromium fiu-utils postfix wrk nginx-light python3-dkim"
+openssl chromium fiu-utils postfix wrk nginx-light python3-dkim xz-utils"
 fi
 missing=
 for p in $pkgs; do
