@@ -179,21 +179,8 @@ test_expect 'a file without the columns lines need is refused before anything is
 
 # The UCI Online Retail invoice lines as published (InvoiceNo, StockCode,
 # Description, Quantity, InvoiceDate M/D/YYYY H:MM, UnitPrice, CustomerID,
-# Country), against Python's own sums; where the shared data is not there
-# (CI), lines of the same form generated here
-RETAIL=$CRM_TOP/../shared/data/online-retail/OnlineRetail.csv
-if [ -r "$RETAIL" ]; then
-	cp "$RETAIL" retail.csv
-else
-	echo "# no $RETAIL: generated invoice lines instead"
-	awk 'BEGIN { print "InvoiceNo,StockCode,Description,Quantity,InvoiceDate,UnitPrice,CustomerID,Country"
-		for (i = 0; i < 30000; i++) {
-			inv = int(i / 7); c = inv % 5 ? 12346 + inv % 900 : ""
-			printf "%s%d,%d,\"THING, %d\",%d,%d/%d/2010 %d:%02d,%d.%02d,%s,United Kingdom\n",
-				inv % 11 ? "" : "C", 536365 + inv, 85000 + i % 300, i % 300,
-				(inv % 11 ? 1 : -1) * (i % 24 + 1), 1 + int(inv / 400) % 12, 1 + inv % 28,
-				8 + inv % 10, inv % 60, i % 9, i % 100, c } }' >retail.csv
-fi
+# Country; tests/fixtures/online-retail), against Python's own sums
+xz -dc "$FIX/online-retail/OnlineRetail.csv.xz" >retail.csv || exit 1
 cat >sums.py <<'EOF'
 import csv, sys
 from decimal import Decimal, ROUND_HALF_EVEN
