@@ -1439,6 +1439,10 @@ static int amount_currency(const char *s, size_t n, int tail)
 {
 	size_t i, k, used;
 
+	/* no symbol or code begins or ends with a digit: the common case,
+	 * a plain number, without a look at each symbol */
+	if (n && ascii_isdigit((unsigned char)s[tail ? n - 1 : 0]))
+		return 0;
 	for (i = 0; i < ARRAY_SIZE(symbols); i++) {
 		const char *sym = symbols[i].sym;
 
