@@ -1403,7 +1403,11 @@ int norm_currency(const char *s, size_t len, char code[4], int *exponent,
 	s = trim(s, &len);
 	if (!len)
 		return fail(why, "empty currency");
-	c = find_symbol(s, len);
+	/* three ASCII letters are a code (no symbol is): the usual case
+	 * first, without a look at each symbol */
+	for (i = 0; i < len && i < 3 && ascii_isalpha(s[i]); i++)
+		;
+	c = len == 3 && i == 3 ? NULL : find_symbol(s, len);
 	if (!c && len == 3) {
 		for (i = 0; i < 3; i++)
 			if (!ascii_isalpha(s[i]))
