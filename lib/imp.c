@@ -522,9 +522,11 @@ static void restore_indexes(struct imp *im)
 {
 	if (!im->ndeferred)
 		return;
-	/* the sorter takes as much memory as the page cache: keep the sum
-	 * within bounds */
-	db_exec(im->db, "PRAGMA cache_size = -16384");
+	/* the sorter takes as much memory as the page cache, per thread:
+	 * keep the sum within bounds; two helper threads sort the runs (5M
+	 * order lines: 5.4 s alone, 4.1 s with them, the same with 8 MiB
+	 * as with 16 MiB) */
+	db_exec(im->db, "PRAGMA cache_size = -8192; PRAGMA threads = 2");
 	for (size_t i = 0; i < im->ndeferred; i++) {
 		db_exec(im->db, im->deferred[i]);
 		free(im->deferred[i]);
@@ -532,6 +534,7 @@ static void restore_indexes(struct imp *im)
 	free(im->deferred);
 	im->deferred = NULL;
 	im->ndeferred = 0;
+	db_exec(im->db, "PRAGMA threads = 0");
 }
 
 /* The buffers of a run (not its statements). */

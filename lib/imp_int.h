@@ -6,7 +6,7 @@
  *   imp_map.c  the fields of each kind and how columns map to them
  *   imp_val.c  the values of the current row, diagnostics and rejects
  *   imp_row.c  one row of each kind: customers, orders, events, consents
- *   imp_lines.c  order lines: staged, then orders, lines and products set-based
+ *   imp_lines.c  order lines: batched in memory, then orders, lines and products
  */
 #ifndef CRM_IMP_INT_H
 #define CRM_IMP_INT_H

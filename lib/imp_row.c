@@ -517,24 +517,8 @@ static int keyed_upsert(struct imp *im, sqlite3_stmt *const st[3], const struct 
 /* The orders of customer id changed in this transaction. */
 void imp_stats_dirty(struct imp *im, int64_t id)
 {
-	size_t byte;
-
-	if (id <= 0)
-		return;
-	byte = (size_t)(id / 8);
-	if (byte >= im->dirty_bytes) {
-		size_t n = im->dirty_bytes ? im->dirty_bytes : 4096;
-
-		while (n <= byte)
-			n *= 2;
-		im->dirty = xrealloc(im->dirty, n);
-		memset(im->dirty + im->dirty_bytes, 0, n - im->dirty_bytes);
-		im->dirty_bytes = n;
-	}
-	if (!(im->dirty[byte] & (1u << (id % 8)))) {
-		im->dirty[byte] |= (unsigned char)(1u << (id % 8));
+	if (id > 0 && bitmap_set(&im->dirty, &im->dirty_bytes, (uint64_t)id))
 		im->ndirty++;
-	}
 }
 
 /*

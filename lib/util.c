@@ -323,3 +323,22 @@ void sb_add_html(struct sb *sb, const char *s)
 		}
 	}
 }
+
+int bitmap_set(unsigned char **map, size_t *bytes, uint64_t i)
+{
+	size_t byte = (size_t)(i / 8);
+	unsigned bit = 1u << (i % 8);
+
+	if (byte >= *bytes) {
+		size_t n = *bytes ? *bytes : 4096;
+		while (n <= byte)
+			n *= 2;
+		*map = xrealloc(*map, n);
+		memset(*map + *bytes, 0, n - *bytes);
+		*bytes = n;
+	}
+	if ((*map)[byte] & bit)
+		return 0;
+	(*map)[byte] |= (unsigned char)bit;
+	return 1;
+}

@@ -72,6 +72,9 @@ size_t utf8_width(const char *s, size_t len);
 
 /* Parses a whole decimal integer; 0 on success. */
 int parse_int64(const char *s, int64_t *out);
+/* Sets bit i of the bitmap *map of *bytes bytes, grown (zeroed) to hold
+ * it; returns whether the bit was clear. */
+int bitmap_set(unsigned char **map, size_t *bytes, uint64_t i);
 
 /* Monotonic clock in seconds. */
 double now_monotonic(void);

@@ -177,6 +177,47 @@ test_expect 'a file without the columns lines need is refused before anything is
 	sql .dump >after.sql && expect_same before.sql after.sql
 '
 
+test_expect 'a line without a name or category keeps the product'"'"'s' '
+	cat >noname.csv <<-\EOF &&
+	order_id,sku,product_name,category,quantity,unit_price,ordered_at,customer_id,currency
+	D1,SKU9,Kettle,Kettles,1,20.00,2026-06-01 09:00,C1,GBP
+	D2,SKU9,,,1,20.00,2026-06-02 09:00,C1,GBP
+	EOF
+	run 0 crm-import lines noname.csv &&
+	expect_eq "Kettle|Kettles|2026-06-02 09:00:00" \
+		"$(sql "SELECT name, category, updated_at FROM products WHERE sku = '\''SKU9'\''")"
+'
+
+# More lines than one batch (50,000) holds, new orders inserted many at a
+# time, and the first line of 100 orders at the end of the file: each of
+# those orders gets it as its last line, in the next batch
+test_expect 'orders whose lines come apart across batches: all lines, amounts their sum' '
+	awk "BEGIN { print \"order_id,sku,quantity,unit_price,ordered_at,customer_id,currency\"
+		for (o = 1; o <= 40000; o++) for (k = 1; k <= 3; k++)
+			if (o > 100 || k > 1)
+				printf \"E%d,SKU%d,%d,1.%02d,2026-07-01 10:00,C%d,EUR\\n\", o, k, k, o % 100, o % 50
+		for (o = 1; o <= 100; o++)
+			printf \"E%d,SKU1,1,1.%02d,2026-07-01 09:00,C%d,EUR\\n\", o, o % 100, o % 50
+	}" >apart.csv &&
+	run 0 crm-import lines apart.csv &&
+	expect_grep "120000 read, 120000 inserted, 0 updated, 0 unchanged, 0 rejected" err &&
+	expect_eq "40000|120000|0" "$(sql "SELECT count(*), sum((SELECT count(*) FROM order_lines l
+		WHERE l.order_id = o.id)), sum(o.amount <> (SELECT sum(amount) FROM order_lines l
+		WHERE l.order_id = o.id)) FROM orders o WHERE external_id LIKE '\''E%'\''")" &&
+	expect_eq "3|SKU1|101|2026-07-01 09:00:00|606" "$(sql "SELECT l.line, p.sku, l.unit_price,
+		o.ordered_at, o.amount FROM order_lines l JOIN orders o ON o.id = l.order_id
+		JOIN products p ON p.id = l.product_id WHERE o.external_id = '\''E1'\''
+		ORDER BY l.line DESC LIMIT 1")" &&
+	run 0 crm-import lines apart.csv &&
+	expect_grep "120000 read, 0 inserted, 0 updated, 120000 unchanged" err &&
+	head -n 119901 apart.csv >shorter.csv &&
+	run 0 crm-import lines shorter.csv &&
+	expect_grep "119900 read, 0 inserted, 0 updated, 119900 unchanged" err &&
+	expect_eq "40000|119900|0" "$(sql "SELECT count(*), sum((SELECT count(*) FROM order_lines l
+		WHERE l.order_id = o.id)), sum(o.amount <> (SELECT sum(amount) FROM order_lines l
+		WHERE l.order_id = o.id)) FROM orders o WHERE external_id LIKE '\''E%'\''")"
+'
+
 # The UCI Online Retail invoice lines as published (InvoiceNo, StockCode,
 # Description, Quantity, InvoiceDate M/D/YYYY H:MM, UnitPrice, CustomerID,
 # Country; tests/fixtures/online-retail), against Python's own sums
