@@ -207,15 +207,14 @@ static void bad_clear(struct imp_lines *L)
 void imp_lines_close(struct imp *im)
 {
 	struct imp_lines *L = im->lines;
-	sqlite3_stmt **sts[] = { &L->order, &L->pupsert, &L->pfind, &L->o_find, &L->o_ins,
-				 &L->o_upd, &L->l_find, &L->l_ins, &L->l_upd, &L->l_max,
-				 &L->l_del, &L->p_find, &L->p_ins, &L->p_upd, &L->l_multi,
-				 &L->o_multi };
 
 	if (!L)
 		return;
+	sqlite3_stmt *sts[] = { L->order, L->pupsert, L->pfind, L->o_find, L->o_ins, L->o_upd,
+				L->l_find, L->l_ins, L->l_upd, L->l_max, L->l_del, L->p_find,
+				L->p_ins, L->p_upd, L->l_multi, L->o_multi };
 	for (size_t i = 0; i < ARRAY_SIZE(sts); i++)
-		sqlite3_finalize(*sts[i]);
+		sqlite3_finalize(sts[i]);
 	prod_clear(L);
 	free(L->ptab);
 	bad_clear(L);
