@@ -387,6 +387,8 @@ static struct out_val v_real(double d)
 
 int score_rfm(struct crm *crm, const struct score_opts *o)
 {
+	static const char *const method_name[] = { [SC_QUANTILES] = "quantiles",
+						   [SC_GROUPS] = "groups" };
 	static const char *const cols[] = { "segment", "customers", "share", "revenue" };
 	struct load L;
 	double *rv, *fv, *mv;
@@ -395,7 +397,7 @@ int score_rfm(struct crm *crm, const struct score_opts *o)
 	size_t nseg = sc_rfm_nsegments;
 	int64_t *seg_n, *seg_rev;
 	char now[20];
-	struct out *out;
+	struct out *out = NULL;
 
 	if ((rc = load_orders(crm, o, &L)))
 		return rc;
@@ -412,14 +414,20 @@ int score_rfm(struct crm *crm, const struct score_opts *o)
 		fv[i] = L.c[i].orders;
 		mv[i] = (double)L.c[i].revenue;
 	}
-	sc_quantile_scores(rv, L.n, o->bins, rs);
-	sc_quantile_scores(fv, L.n, o->bins, fs);
-	sc_quantile_scores(mv, L.n, o->bins, ms);
+	int how[3] = {
+		sc_quantile_scores(rv, L.n, o->bins, rs),
+		sc_quantile_scores(fv, L.n, o->bins, fs),
+		sc_quantile_scores(mv, L.n, o->bins, ms),
+	};
 	seg_n = xcalloc(nseg, sizeof(int64_t));
 	seg_rev = xcalloc(nseg, sizeof(int64_t));
 	for (size_t i = 0; i < L.n; i++) {
-		/* the scores are 1..bins: every customer has a segment */
-		seg[i] = (signed char)sc_rfm_segment_index(rs[i], fs[i], ms[i], o->bins);
+		/* the scores are 1..bins: every customer has a segment; one
+		 * order is the grid's first column whatever its amount (new,
+		 * promising ... lost), never champions or loyal */
+		seg[i] = (signed char)(L.c[i].orders == 1 ?
+				       sc_rfm_segment_one_order(rs[i], o->bins) :
+				       sc_rfm_segment_index(rs[i], fs[i], ms[i], o->bins));
 		seg_n[seg[i]]++;
 		seg_rev[seg[i]] += L.c[i].revenue;
 	}
@@ -436,7 +444,8 @@ int score_rfm(struct crm *crm, const struct score_opts *o)
 
 		double t0 = now_monotonic();
 
-		sb_addf(&m.params, "{\"bins\":%d}", o->bins);
+		sb_addf(&m.params, "{\"bins\":%d,\"r\":\"%s\",\"f\":\"%s\",\"m\":\"%s\"}",
+			o->bins, method_name[how[0]], method_name[how[1]], method_name[how[2]]);
 		sb_addf(&m.stats, "{\"orders\":%" PRIu64 "}", L.orders);
 		write_begin(crm);
 		id = insert_model(crm, &L, &m, now);
@@ -474,19 +483,27 @@ int score_rfm(struct crm *crm, const struct score_opts *o)
 			  " WHERE rfm_model_id IS NOT NULL AND rfm_model_id <> ?2", id, now);
 	}
 
-	out = out_new(stdout, crm->format);
-	out_columns(out, ARRAY_SIZE(cols), cols);
-	for (size_t k = 0; k < nseg; k++) {
+	/* the summary: not with -q (errors only) */
+	for (size_t k = 0; k < nseg && crm_verbosity >= 1; k++) {
 		struct out_val v[4] = {
 			v_text(sc_rfm_segments[k]), v_int(seg_n[k]),
 			v_real(round(10000.0 * (double)seg_n[k] / (double)L.n) / 10000),
 			v_real((double)seg_rev[k] / L.unit),
 		};
+		if (!k) {
+			out = out_new(stdout, crm->format);
+			out_columns(out, ARRAY_SIZE(cols), cols);
+		}
 		out_row(out, v);
+		if (k + 1 == nseg)
+			out_finish(out);
 	}
-	out_finish(out);
 	crm_note("rfm: %zu customers scored as of %s (%s, %d bins)%s", L.n, L.as_of,
 		 L.currency, o->bins, crm->dry_run ? "; dry run, nothing written" : "");
+	for (int d = 0; d < 3; d++)
+		if (how[d] == SC_GROUPS)
+			crm_note("rfm: %s: ties left a score empty; scored by groups of equal values",
+				 d == 0 ? "recency" : d == 1 ? "frequency" : "monetary");
 	free(rv);
 	free(rs);
 	free(seg);
@@ -778,7 +795,8 @@ int score_clv(struct crm *crm, const struct score_opts *o)
 			  " WHERE clv_model_id IS NOT NULL AND clv_model_id <> ?2", bid, now);
 	}
 
-	{
+	/* the summary: not with -q (errors only) */
+	if (crm_verbosity >= 1) {
 		static const char *const cols[] = { "model", "parameter", "value" };
 		struct out *out = out_new(stdout, crm->format);
 		struct row { const char *m, *p; struct out_val v; } rows[] = {

@@ -170,19 +170,28 @@ double sc_gg_expected_spend(const struct sc_gg *m, double x, double mbar);
 /* ----------------------------------------------------------------- RFM */
 
 /*
- * Quantile scores 1..bins of n values, higher value = higher score, with
- * ties sharing a score: a value's score is 1 + floor(bins * P), P being
- * the share of values below it plus half the share of values equal to
- * it (a mid-rank), at most bins. Equal-sized groups when all values
- * differ and n is a multiple of bins; a value shared by every customer
- * gets the middle score.
+ * Scores 1..bins of n values, higher value = higher score, equal values
+ * sharing a score. Quantiles first: a value's score is 1 + floor(bins *
+ * P), P being the share of values below it plus half the share of values
+ * equal to it (a mid-rank), at most bins; equal-sized groups when all
+ * values differ and n is a multiple of bins; a value shared by every
+ * customer gets the middle score. When ties leave a score unused (half
+ * the customers with one order) although there are at least bins
+ * distinct values, groups of equal values instead: the distinct values,
+ * worst first, in bins runs as equal in size as the ties allow, every
+ * score used (crm-score(1) RFM). Returns SC_QUANTILES or SC_GROUPS.
  */
-void sc_quantile_scores(const double *v, size_t n, int bins, int *score);
+#define SC_MAX_BINS 100
+enum { SC_QUANTILES, SC_GROUPS };
+int sc_quantile_scores(const double *v, size_t n, int bins, int *score);
 
 /* The named segment of a customer from R, F and M scores 1..bins: its
  * index in sc_rfm_segments, or -1 when a score is out of range; or its
  * name, or NULL. */
 int sc_rfm_segment_index(int r, int f, int m, int bins);
+/* The same for a customer with one order: the grid's first column by R
+ * alone (new, promising, about_to_sleep, hibernating, lost). */
+int sc_rfm_segment_one_order(int r, int bins);
 const char *sc_rfm_segment(int r, int f, int m, int bins);
 /* The segment names in the order crm-score prints them. */
 extern const char *const sc_rfm_segments[];

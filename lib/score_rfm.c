@@ -22,12 +22,51 @@ static int cmp_iv(const void *pa, const void *pb)
 	return (a->i > b->i) - (a->i < b->i);
 }
 
-void sc_quantile_scores(const double *v, size_t n, int bins, int *score)
+/*
+ * Scores of the sorted values s[0..n) in groups of equal values: the
+ * distinct values, worst first, split into bins runs as equal in size as
+ * the ties allow. A run takes the next value while it is empty or while
+ * the value's middle stays below its share of what is left (the customers
+ * left over the runs left), and stops when the values left are as many
+ * as the runs left, so that every score is used.
+ */
+static void group_scores(const struct iv *s, size_t n, size_t distinct, int bins, int *score)
+{
+	size_t lo = 0, left = n, vleft = distinct;
+
+	for (int g = 1; g <= bins; g++) {
+		double target = (double)left / (double)(bins - g + 1);
+		size_t size = 0;
+		while (lo < n) {
+			size_t hi = lo + 1;
+			while (hi < n && s[hi].v == s[lo].v)
+				hi++;
+			size_t eq = hi - lo;
+			if (size && (g == bins ? 0 : (double)size + (double)eq / 2 >= target ||
+					      vleft <= (size_t)(bins - g)))
+				break;
+			for (size_t k = lo; k < hi; k++)
+				score[s[k].i] = g;
+			size += eq;
+			vleft--;
+			lo = hi;
+			/* as many values left as runs after this one */
+			if (g < bins && vleft == (size_t)(bins - g))
+				break;
+		}
+		left -= size;
+	}
+}
+
+int sc_quantile_scores(const double *v, size_t n, int bins, int *score)
 {
 	struct iv *s;
+	size_t distinct = 0;
+	int used_max = 0, method = SC_QUANTILES;
+	unsigned char used[SC_MAX_BINS + 1] = { 0 };
 
 	if (!n)
-		return;
+		return method;
 	s = xmalloc(n * sizeof(*s));
 	for (size_t i = 0; i < n; i++) {
 		s[i].v = v[i];
@@ -45,9 +84,20 @@ void sc_quantile_scores(const double *v, size_t n, int bins, int *score)
 			sc = bins;
 		for (size_t k = lo; k < hi; k++)
 			score[s[k].i] = sc;
+		if (sc <= SC_MAX_BINS && !used[sc]) {
+			used[sc] = 1;
+			used_max++;
+		}
+		distinct++;
 		lo = hi;
 	}
+	/* ties swallowed a score while there are values enough for each */
+	if (used_max < bins && distinct >= (size_t)bins && bins <= SC_MAX_BINS) {
+		group_scores(s, n, distinct, bins, score);
+		method = SC_GROUPS;
+	}
 	free(s);
+	return method;
 }
 
 /* the indexes of sc_rfm_segments, in its order */
@@ -92,6 +142,12 @@ int sc_rfm_segment_index(int r, int f, int m, int bins)
 	if (r5 < 1 || r5 > 5 || fm < 1 || fm > 5)
 		return -1;
 	return grid[r5 - 1][fm - 1];
+}
+
+int sc_rfm_segment_one_order(int r, int bins)
+{
+	/* R mapped to the 1..5 grid, then its first column */
+	return sc_rfm_segment_index((5 * r + bins - 1) / bins, 1, 1, 5);
 }
 
 const char *sc_rfm_segment(int r, int f, int m, int bins)

@@ -14,11 +14,13 @@
 #   E  2025-11-01 5 (and one of 70 on 2026-12-01, after now)  recency 387  F 1  M 5
 #   F  a cancelled order only: not scored
 # Five distinct values score 1..5 by rank; B and E tie on F = 1: 1 + floor(5 * 1/5) = 2.
+# (F has four distinct values for five scores: quantiles stay.) A customer
+# with one order is in the grid's first column whatever F and M say.
 #   A R4 F4 M4 "444": FM 4 -> loyal
-#   B R5 F2 M2 "522": FM 2 -> potential_loyalist
+#   B R5 F2 M2 "522": one order: column 1 -> new
 #   C R2 F5 M5 "255": FM 5 -> cannot_lose
 #   D R3 F3 M3 "333": FM 3 -> need_attention
-#   E R1 F2 M1 "121": FM (2+1+1)/2 = 2 -> lost
+#   E R1 F2 M1 "121": one order: column 1 -> lost
 cat >orders.csv <<'EOF'
 order_id,customer_id,ordered_at,amount,currency,status
 a1,A,2026-09-01 10:00:00,50.00,USD,
@@ -52,7 +54,7 @@ test_expect 'setup' '
 test_expect 'rfm scores the five customers with completed orders' '
 	run 0 crm-score rfm -f csv &&
 	expect_eq "A|3|3|200.0|4|4|4|444|loyal
-B|1|1|10.0|5|2|2|522|potential_loyalist
+B|1|1|10.0|5|2|2|522|new
 C|206|5|500.0|2|5|5|255|cannot_lose
 D|114|2|40.0|3|3|3|333|need_attention
 E|387|1|5.0|1|2|1|121|lost" "$(scores)" &&
@@ -63,8 +65,8 @@ test_expect 'the summary: every segment in order, customers, share, revenue' '
 	expect_eq "segment,customers,share,revenue
 champions,0,0,0
 loyal,1,0.2,200
-potential_loyalist,1,0.2,10
-new,0,0,0
+potential_loyalist,0,0,0
+new,1,0.2,10
 promising,0,0,0
 need_attention,1,0.2,40
 about_to_sleep,0,0,0
@@ -75,7 +77,7 @@ lost,1,0.2,5" "$(cat out)"
 '
 
 test_expect 'the model row and its link' '
-	expect_eq "rfm|{\"bins\":5}|5|2026-11-23 12:00:00|2025-11-01 00:00:00|USD||2026-11-23 12:00:00" \
+	expect_eq "rfm|{\"bins\":5,\"r\":\"quantiles\",\"f\":\"quantiles\",\"m\":\"quantiles\"}|5|2026-11-23 12:00:00|2025-11-01 00:00:00|USD||2026-11-23 12:00:00" \
 		"$(sql "SELECT kind, params, customers, as_of, data_from, currency, log_likelihood, fitted_at
 			FROM models")" &&
 	expect_eq 5 "$(sql "SELECT count(*) FROM scores WHERE rfm_model_id = (SELECT id FROM models)")" &&
@@ -85,28 +87,28 @@ test_expect 'the model row and its link' '
 # --bins 3: 1 + floor(3 (2i+1) / 10) for ranks i = 0..4 gives 1 1 2 3 3;
 # the tie at F = 1 gets 1 + floor(3 * 2/10) = 1. On the 1..5 grid
 # (ceil(5 s / 3)): 1 -> 2, 2 -> 4, 3 -> 5.
-#   A "333" -> R5 FM5 champions     B "311" -> R5 FM2 potential_loyalist
+#   A "333" -> R5 FM5 champions     B "311" -> R5, one order: new
 #   C "133" -> R2 FM5 cannot_lose   D "222" -> R4 FM4 loyal
 #   E "111" -> R2 FM2 hibernating
 test_expect '--bins 3' '
 	run 0 crm-score rfm --bins 3 -f csv &&
 	expect_eq "A|333|champions
-B|311|potential_loyalist
+B|311|new
 C|133|cannot_lose
 D|222|loyal
 E|111|hibernating" "$(sql "SELECT c.external_id, s.rfm, s.rfm_segment FROM scores s
 		JOIN customers c ON c.id = s.customer_id ORDER BY 1")" &&
-	expect_eq "{\"bins\":3}" "$(sql "SELECT params FROM models ORDER BY id DESC LIMIT 1")"
+	expect_eq "{\"bins\":3,\"r\":\"quantiles\",\"f\":\"quantiles\",\"m\":\"quantiles\"}" "$(sql "SELECT params FROM models ORDER BY id DESC LIMIT 1")"
 '
 
 # As of 2026-06-30 only C (recency 60, F 5, M 500), D (107, 1, 20) and
 # E (241, 1, 5) have orders; three ranks score 1 + floor(5 (2i+1)/6) =
 # 1, 3, 5 and the tie of D and E at F = 1 gets 1 + floor(5 * 2/6) = 2.
-#   C "555" champions, D "323" need_attention, E "121" lost
+#   C "555" champions, D "323" one order: about_to_sleep, E "121" lost
 test_expect 'an as-of date in the past sees the orders up to its end only' '
 	run 0 crm-score rfm --as-of 2026-06-30 -f csv &&
 	expect_eq "C|60|5|500.0|5|5|5|555|champions
-D|107|1|20.0|3|2|3|323|need_attention
+D|107|1|20.0|3|2|3|323|about_to_sleep
 E|241|1|5.0|1|2|1|121|lost" "$(scores)" &&
 	expect_grep "rfm: 3 customers scored as of 2026-06-30 23:59:59" err &&
 	expect_eq "2026-06-30 23:59:59" "$(sql "SELECT as_of FROM models ORDER BY id DESC LIMIT 1")"
@@ -127,19 +129,65 @@ test_expect '--dry-run prints the summary and writes nothing' '
 	expect_eq "$(sqlite3 before.db "SELECT count(*) FROM models")" "$(sql "SELECT count(*) FROM models")"
 '
 
+# one order each: R 3 is the first column's about_to_sleep
 test_expect 'ties: everyone alike gets the middle score' '
 	printf "customer_id,ordered_at,amount,currency\nX1,2026-01-05,10,EUR\nX2,2026-01-05,10,EUR\nX3,2026-01-05,10,EUR\n" >same.csv &&
 	run 0 crm-import --db same.db orders same.csv &&
 	run 0 crm-score --db same.db rfm -f csv &&
-	expect_eq "333|need_attention|3" "$(sqlite3 same.db "SELECT DISTINCT rfm, rfm_segment, count(*) FROM scores")" &&
-	expect_grep "need_attention,3,1,30" out
+	expect_eq "333|about_to_sleep|3" "$(sqlite3 same.db "SELECT DISTINCT rfm, rfm_segment, count(*) FROM scores")" &&
+	expect_grep "about_to_sleep,3,1,30" out
 '
 
 test_expect 'one customer gets the middle score too' '
 	printf "customer_id,ordered_at,amount,currency\nS,2026-01-05,10,EUR\n" >one.csv &&
 	run 0 crm-import --db one.db orders one.csv &&
 	run 0 crm-score --db one.db rfm -f csv &&
-	expect_eq "333|need_attention" "$(sqlite3 one.db "SELECT rfm, rfm_segment FROM scores")"
+	expect_eq "333|about_to_sleep" "$(sqlite3 one.db "SELECT rfm, rfm_segment FROM scores")"
+'
+
+# Half the customers with one order (a real shop): 20 customers with 1
+# (10 of them), 2 (3), 3 (2), 4 (2), 6, 8 and 12 orders. Quantiles give
+# the ones 1 + floor(5 * 5/20) = 2 and no customer F 1, so F is scored by
+# groups of equal counts, worst first, each taking counts while the
+# count's middle stays below its share of what is left:
+#   run 1: share 20/5 = 4: {1} (10 customers); 2 would be past it
+#   run 2: share 10/4 = 2.5: {2} (3); 3 (middle 3 + 1 = 4) past it
+#   run 3: share 7/3 = 2.33: {3} (2); 4 (2 + 1 = 3) past it
+#   run 4: share 5/2 = 2.5: {4} (2); 6 (2 + 0.5 = 2.5) not below it
+#   run 5: {6, 8, 12}
+# (M, 20 a order but 10 for O2..O10, ties as much: groups too.) O1
+# ordered yesterday, the most money of anyone: one order, so "new"
+test_expect 'ties that swallow a score: groups of equal counts, every score used' '
+	awk "BEGIN { print \"order_id,customer_id,ordered_at,amount,currency\"
+		printf \"o1,O1,2026-11-22,1000,EUR\\n\"
+		for (c = 2; c <= 10; c++) printf \"o%d,O%d,2026-%02d-10,10,EUR\\n\", c, c, c - 1
+		split(\"2 2 2 3 3 4 4 6 8 12\", k, \" \")
+		for (c = 1; c <= 10; c++) for (j = 1; j <= k[c]; j++)
+			printf \"r%d-%d,R%02d,2026-%02d-%02d,20,EUR\\n\", c, j, c, 1 + j % 10, c + 1
+	}" >ties.csv &&
+	run 0 crm-import --db ties.db orders ties.csv &&
+	run 0 crm-score --db ties.db rfm -f csv &&
+	expect_eq "1|1
+2|2
+3|3
+4|4
+6|5
+8|5
+12|5" "$(sqlite3 ties.db "SELECT frequency, group_concat(DISTINCT f) FROM scores GROUP BY 1 ORDER BY 1")" &&
+	expect_grep "rfm: frequency: ties left a score empty; scored by groups of equal values" err &&
+	expect_eq "{\"bins\":5,\"r\":\"quantiles\",\"f\":\"groups\",\"m\":\"groups\"}" \
+		"$(sqlite3 ties.db "SELECT params FROM models")" &&
+	expect_eq "new" "$(sqlite3 ties.db "SELECT rfm_segment FROM scores s JOIN customers c
+		ON c.id = s.customer_id WHERE c.external_id = '\''O1'\''")" &&
+	expect_eq 0 "$(sqlite3 ties.db "SELECT count(*) FROM scores WHERE frequency = 1 AND
+		rfm_segment NOT IN ('\''new'\'', '\''promising'\'', '\''about_to_sleep'\'',
+		'\''hibernating'\'', '\''lost'\'')")"
+'
+
+test_expect '-q prints errors only: no summary' '
+	run 0 crm-score --db ties.db -q rfm &&
+	expect_eq "" "$(cat out)" && expect_eq "" "$(cat err)" &&
+	expect_eq 20 "$(sqlite3 ties.db "SELECT count(*) FROM scores WHERE rfm IS NOT NULL")"
 '
 
 test_expect 'orders in two currencies: an error naming them, then --currency' '

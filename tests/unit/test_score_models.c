@@ -603,7 +603,57 @@ static void test_rfm(void)
 	double two[] = { 1, 2 };
 
 	scores_of(ten, 10, 5, "5151424233");
-	scores_of(ties, 10, 5, "2222224455");
+	/* quantiles give the six ties 2 and leave 1 and 3 empty: groups */
+	scores_of(ties, 10, 5, "1111112345");
+	/* the shop of t0410: 1 (x10), 2 (x3), 3 (x2), 4 (x2), 6, 8, 12 */
+	double shop[] = { 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 2, 2, 2, 3, 3, 4, 4, 6, 8, 12 };
+	scores_of(shop, 20, 5, "11111111112223344555");
+	/* four distinct values for five scores: quantiles stay */
+	double few[] = { 1, 1, 1, 1, 1, 1, 2, 3, 4 };
+	scores_of(few, 9, 5, "222222455");
+	/* heavy ties at random (order counts of a real shop): every score
+	 * used when there are values enough, ordered, equal values equal */
+	{
+		uint64_t x = 88172645463325252ull;
+		int bad = 0;
+		for (int round = 0; round < 2000; round++) {
+			size_t n = 1 + (size_t)(round % 300);
+			int bins = 2 + round % 8;
+			double *v = xmalloc(n * sizeof(double));
+			int *sc = xmalloc(n * sizeof(int));
+			size_t distinct = 0;
+			for (size_t i = 0; i < n; i++) {
+				x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+				double c = 1;
+				while ((x >> (int)c) & 1 && c < 40)
+					c++;
+				v[i] = c;
+			}
+			int how = sc_quantile_scores(v, n, bins, sc);
+			unsigned used = 0;
+			for (size_t i = 0; i < n; i++) {
+				int newval = 1;
+				for (size_t j = 0; j < i; j++)
+					if (v[j] == v[i])
+						newval = 0;
+				distinct += (size_t)newval;
+				if (sc[i] < 1 || sc[i] > bins)
+					bad++;
+				else
+					used |= 1u << sc[i];
+				for (size_t j = 0; j < n; j++)
+					if ((v[j] < v[i] && sc[j] > sc[i]) || (v[j] == v[i] && sc[j] != sc[i]))
+						bad++;
+			}
+			if (distinct >= (size_t)bins && used != ((1u << (bins + 1)) - 2))
+				bad++;
+			if (how == SC_GROUPS && distinct < (size_t)bins)
+				bad++;
+			free(v);
+			free(sc);
+		}
+		is_int(bad, 0, "scores of heavy ties: every score used, ordered, equal values equal");
+	}
 	scores_of(same, 4, 5, "3333");
 	scores_of(one, 1, 5, "3");
 	scores_of(two, 2, 5, "24");
