@@ -542,9 +542,13 @@ int score_clv(struct crm *crm, const struct score_opts *o)
 	/* continuous discounting at the annual rate, per model time unit */
 	double delta = log1p(o->discount) * u / 365;
 	size_t zero_spend = 0;
-	char now[20];
+	char now[20], full_why[160] = "", gg_why[256] = "";
 	int rc;
 
+	memset(&gg, 0, sizeof(gg));
+	memset(&gfi, 0, sizeof(gfi));
+	gg.p = gg.q = gg.gamma = NAN;
+	gg_sec = 0;
 	t0 = now_monotonic();
 	if ((rc = load_orders(crm, o, &L)))
 		return rc;
@@ -580,15 +584,23 @@ int score_clv(struct crm *crm, const struct score_opts *o)
 		rc = CRM_EXIT_FAIL;
 		goto out;
 	}
-	if (sp.n < MIN_REPEATERS) {
-		crm_error("%zu repeat buyers with a positive spend up to %s: the spend model needs "
-			  "at least %d (nothing written)", sp.n, L.as_of, MIN_REPEATERS);
-		rc = CRM_EXIT_FAIL;
-		goto out;
-	}
-
 	t0 = now_monotonic();
 	rc = sc_bgnbd_fit(&rf, &bg, &bfi);
+	if (rc < 0 && bfi.why && strstr(bfi.why, "runs off")) {
+		/* a parameter runs off to a boundary: the limit model there
+		 * is a model too (score_model.h) */
+		struct sc_fitinfo lfi;
+		snprintf(full_why, sizeof(full_why), "%s", bfi.why);
+		if (sc_bgnbd_fit_limit(&rf, &bg, &lfi) == 0) {
+			lfi.iterations += bfi.iterations;
+			lfi.evaluations += bfi.evaluations;
+			lfi.starts += bfi.starts;
+			bfi = lfi;
+			rc = 0;
+		} else {
+			bfi.why = full_why;
+		}
+	}
 	bg_sec = now_monotonic() - t0;
 	if (rc < 0) {
 		crm_error("no BG/NBD fit to the orders up to %s: %s (r %.4g, alpha %.4g, a %.4g, "
@@ -598,32 +610,67 @@ int score_clv(struct crm *crm, const struct score_opts *o)
 		rc = CRM_EXIT_FAIL;
 		goto out;
 	}
-	t0 = now_monotonic();
-	rc = sc_gg_fit(&sp, &gg, &gfi);
-	gg_sec = now_monotonic() - t0;
-	if (rc < 0) {
-		crm_error("no Gamma-Gamma fit to the spend up to %s: %s (p %.4g, q %.4g, gamma %.4g "
-			  "after %d iterations from %d starting points); nothing written", L.as_of,
-			  gfi.why, gg.p, gg.q, gg.gamma, gfi.iterations, gfi.starts);
-		rc = CRM_EXIT_FAIL;
-		goto out;
+	if (sp.n < MIN_REPEATERS) {
+		snprintf(gg_why, sizeof(gg_why), "%zu repeat buyers with a positive spend, the "
+			 "spend model needs at least %d", sp.n, MIN_REPEATERS);
+	} else {
+		t0 = now_monotonic();
+		rc = sc_gg_fit(&sp, &gg, &gfi);
+		gg_sec = now_monotonic() - t0;
+		if (rc < 0)
+			snprintf(gg_why, sizeof(gg_why), "no Gamma-Gamma fit: %s (p %.4g, q %.4g, "
+				 "gamma %.4g after %d iterations from %d starting points)", gfi.why,
+				 gg.p, gg.q, gg.gamma, gfi.iterations, gfi.starts);
 	}
-	crm_note("BG/NBD on %zu customers (%.0f repeat buyers): r %.4g, alpha %.4g, a %.4g, b %.4g",
-		 L.n, rf.repeaters, bg.r, bg.alpha, bg.a, bg.b);
-	print_fit("BG/NBD", &bfi, bg_sec);
-	crm_note("Gamma-Gamma on %zu repeat buyers%s: p %.4g, q %.4g, gamma %.4g", sp.n,
-		 zero_spend ? " with a positive spend" : "", gg.p, gg.q, gg.gamma);
-	print_fit("Gamma-Gamma", &gfi, gg_sec);
+	rc = 0;
+	if (bg.kind == SC_NBD)
+		crm_note("BG/NBD: %s: fitted as its limit, the NBD model without dropout (no "
+			 "customer is taken to have left): r %.4g, alpha %.4g", full_why, bg.r,
+			 bg.alpha);
+	else if (bg.kind == SC_BG_CONST)
+		crm_note("BG/NBD: %s: fitted as its limit, one dropout probability for every "
+			 "customer: r %.4g, alpha %.4g, p %.4g", full_why, bg.r, bg.alpha, bg.p);
+	else
+		crm_note("BG/NBD on %zu customers (%.0f repeat buyers): r %.4g, alpha %.4g, a %.4g, "
+			 "b %.4g", L.n, rf.repeaters, bg.r, bg.alpha, bg.a, bg.b);
+	print_fit(bg.kind == SC_BGNBD ? "BG/NBD" : sc_bgnbd_kind_name(bg.kind), &bfi, bg_sec);
+	if (!gg_why[0]) {
+		crm_note("Gamma-Gamma on %zu repeat buyers%s: p %.4g, q %.4g, gamma %.4g", sp.n,
+			 zero_spend ? " with a positive spend" : "", gg.p, gg.q, gg.gamma);
+		print_fit("Gamma-Gamma", &gfi, gg_sec);
+	}
 	if (zero_spend)
 		crm_note("repeat buyers without a positive spend, left out of the spend model: %zu",
 			 zero_spend);
-	if (gfi.limit)
+	if (!gg_why[0] && gfi.limit)
 		crm_warn("Gamma-Gamma: %s: the average spend does not vary between customers more "
 			 "than chance explains, so every customer's expected spend is close to the "
 			 "population mean, whatever they spent so far", gfi.limit);
-	if (gg.q <= 1)
+	if (!gg_why[0] && gg.q <= 1)
 		crm_warn("q = %.4g <= 1: the spend model has no mean for customers without repeat "
 			 "purchases; their clv is left empty", gg.q);
+	/* without a spend model: each repeat buyer's own mean spend, the
+	 * mean of those for the others (P(alive) and expected orders stand) */
+	double pop_mean = NAN;
+	if (gg_why[0]) {
+		gg.p = gg.q = gg.gamma = NAN;
+		gfi.ll = NAN;
+		gfi.converged = 0;
+		double sum = 0;
+		for (size_t i = 0; i < sp.n; i++)
+			sum += sp.mbar[i];
+		if (sp.n) {
+			pop_mean = sum / (double)sp.n;
+		} else {
+			int64_t rev = 0, ord = 0;
+			for (size_t i = 0; i < L.n; i++)
+				rev += L.c[i].revenue, ord += L.c[i].orders;
+			pop_mean = ord ? (double)rev / L.unit / (double)ord : NAN;
+		}
+		crm_warn("%s: the clv uses each repeat buyer's own mean spend, and for the others "
+			 "the mean of those (%.2f %s)%s", gg_why, pop_mean, L.currency,
+			 sp.n ? "" : " (no repeat buyer spent: the mean order)");
+	}
 
 	/* per (x, T, tx) group of rf: the log-odds of having dropped out;
 	 * per (x, T): expected purchases of an alive customer, undiscounted
@@ -704,7 +751,8 @@ int score_clv(struct crm *crm, const struct score_opts *o)
 		lo_[i] = gL[g];
 		pa[i] = sc_logistic(-lo_[i]);
 		eo[i] = pa[i] * gH[g];
-		es[i] = sc_gg_expected_spend(&gg, c->x, mbar);
+		es[i] = !gg_why[0] ? sc_gg_expected_spend(&gg, c->x, mbar) :
+			mbar > 0 ? mbar : pop_mean;
 		clv[i] = es[i] * pa[i] * gD[g];
 		if (!isfinite(pa[i]) || !isfinite(eo[i])) {
 			/* cannot happen with converged finite parameters */
@@ -747,11 +795,27 @@ int score_clv(struct crm *crm, const struct score_opts *o)
 
 		fmt_g(buf[0], 32, bg.r), fmt_g(buf[1], 32, bg.alpha);
 		fmt_g(buf[2], 32, bg.a), fmt_g(buf[3], 32, bg.b);
-		sb_addf(&mb.params, "{\"r\":%s,\"alpha\":%s,\"a\":%s,\"b\":%s}",
-			buf[0], buf[1], buf[2], buf[3]);
+		if (bg.kind == SC_BGNBD)
+			sb_addf(&mb.params, "{\"r\":%s,\"alpha\":%s,\"a\":%s,\"b\":%s}",
+				buf[0], buf[1], buf[2], buf[3]);
+		else if (bg.kind == SC_NBD)
+			sb_addf(&mb.params, "{\"model\":\"nbd\",\"r\":%s,\"alpha\":%s}", buf[0],
+				buf[1]);
+		else
+			fmt_g(buf[2], 32, bg.p),
+			sb_addf(&mb.params, "{\"model\":\"bgnbd_constant_dropout\",\"r\":%s,"
+				"\"alpha\":%s,\"p\":%s}", buf[0], buf[1], buf[2]);
 		sb_addf(&mb.stats, "{\"repeat_buyers\":%.0f,\"repeat_purchases\":%.0f,"
-			"\"evaluations\":%d,\"starts\":%d,\"max_gradient\":%.3g,\"orders\":%" PRIu64 "}",
+			"\"evaluations\":%d,\"starts\":%d,\"max_gradient\":%.3g,\"orders\":%" PRIu64,
 			rf.repeaters, rf.sum_x, bfi.evaluations, bfi.starts, bfi.gmax, L.orders);
+		if (bg.kind != SC_BGNBD)
+			sb_addf(&mb.stats, ",\"limit\":\"%s\"", full_why);
+		if (gg_why[0]) {
+			sb_addf(&mb.stats, ",\"spend\":\"own_mean\",\"population_mean_spend\":%.17g,"
+				"\"spend_why\":", pop_mean);
+			json_quote(&mb.stats, gg_why, strlen(gg_why));
+		}
+		sb_addc(&mb.stats, '}');
 		fmt_g(buf[0], 32, gg.p), fmt_g(buf[1], 32, gg.q), fmt_g(buf[2], 32, gg.gamma);
 		sb_addf(&mg.params, "{\"p\":%s,\"q\":%s,\"gamma\":%s}", buf[0], buf[1], buf[2]);
 		sb_addf(&mg.stats, "{\"excluded_zero_spend\":%zu,\"evaluations\":%d,\"starts\":%d,"
@@ -763,7 +827,7 @@ int score_clv(struct crm *crm, const struct score_opts *o)
 		t0 = now_monotonic();
 		write_begin(crm);
 		bid = insert_model(crm, &L, &mb, now);
-		gid = insert_model(crm, &L, &mg, now);
+		gid = gg_why[0] ? 0 : insert_model(crm, &L, &mg, now);
 		sb_free(&mb.params), sb_free(&mb.stats), sb_free(&mg.params), sb_free(&mg.stats);
 		st = db_prepare(crm->db,
 			"INSERT INTO scores (customer_id, clv_model_id, spend_model_id, p_alive,"
@@ -777,7 +841,10 @@ int score_clv(struct crm *crm, const struct score_opts *o)
 		for (size_t i = 0; i < L.n; i++) {
 			sqlite3_bind_int64(st, 1, L.c[i].id);
 			sqlite3_bind_int64(st, 2, bid);
-			sqlite3_bind_int64(st, 3, gid);
+			if (gid)
+				sqlite3_bind_int64(st, 3, gid);
+			else
+				sqlite3_bind_null(st, 3);
 			sqlite3_bind_double(st, 4, pa[i]);
 			/* 1 - p_alive without cancellation when p_alive is near 1 */
 			sqlite3_bind_double(st, 5, sc_logistic(lo_[i]));
@@ -800,10 +867,12 @@ int score_clv(struct crm *crm, const struct score_opts *o)
 		static const char *const cols[] = { "model", "parameter", "value" };
 		struct out *out = out_new(stdout, crm->format);
 		struct row { const char *m, *p; struct out_val v; } rows[] = {
+			{ "bgnbd", "model", v_text(sc_bgnbd_kind_name(bg.kind)) },
 			{ "bgnbd", "r", v_real(bg.r) },
 			{ "bgnbd", "alpha", v_real(bg.alpha) },
 			{ "bgnbd", "a", v_real(bg.a) },
 			{ "bgnbd", "b", v_real(bg.b) },
+			{ "bgnbd", "p", v_real(bg.kind == SC_BG_CONST ? bg.p : NAN) },
 			{ "bgnbd", "log_likelihood", v_real(bfi.ll) },
 			{ "bgnbd", "customers", v_int((int64_t)L.n) },
 			{ "bgnbd", "repeat_buyers", v_int((int64_t)rf.repeaters) },
@@ -817,6 +886,7 @@ int score_clv(struct crm *crm, const struct score_opts *o)
 			{ "gamma_gamma", "excluded_zero_spend", v_int((int64_t)zero_spend) },
 			{ "gamma_gamma", "converged", v_int(gfi.converged) },
 			{ "gamma_gamma", "iterations", v_int(gfi.iterations) },
+			{ "clv", "spend", v_text(gg_why[0] ? "own_mean" : "gamma_gamma") },
 			{ "clv", "as_of", v_text(L.as_of) },
 			{ "clv", "data_from", v_text(L.data_from) },
 			{ "clv", "currency", v_text(L.currency) },

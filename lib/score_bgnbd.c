@@ -308,7 +308,9 @@ double sc_bgnbd_ll(const struct sc_bgnbd *m, const struct sc_rf *d)
 static double bg_obj(const double *th, double *g, void *data)
 {
 	struct bg_ctx *c = data;
-	struct sc_bgnbd m = { exp(th[0]), exp(th[1]), exp(th[2]), exp(th[3]) };
+	struct sc_bgnbd m = {
+		.r = exp(th[0]), .alpha = exp(th[1]), .a = exp(th[2]), .b = exp(th[3]),
+	};
 	double gn[4], n = c->d->customers;
 	double ll = bg_ll(c, &m, gn);
 
@@ -331,6 +333,8 @@ int sc_bgnbd_fit(const struct sc_rf *d, struct sc_bgnbd *m, struct sc_fitinfo *i
 	struct bg_ctx c;
 	int rc;
 
+	m->kind = SC_BGNBD;
+	m->p = 0;
 	if (d->repeaters < 1 || d->customers < 2) {
 		memset(info, 0, sizeof(*info));
 		info->why = "no repeat purchases";
@@ -352,6 +356,139 @@ int sc_bgnbd_fit(const struct sc_rf *d, struct sc_bgnbd *m, struct sc_fitinfo *i
 	m->alpha = exp(th[1]);
 	m->a = exp(th[2]);
 	m->b = exp(th[3]);
+	m->kind = SC_BGNBD;
+	m->p = 0;
+	info->ll *= d->customers;
+	return rc;
+}
+
+/* ----------------------------------------------------- limit models */
+
+/*
+ * The constant-dropout model (and the NBD model, p = 0): with
+ * A(t) = Gamma(r+x) alpha^r / (Gamma(r) (alpha+t)^(r+x)), a customer's
+ * likelihood is (1-p)^x A(T) + [x > 0] p (1-p)^(x-1) A(tx): alive after
+ * the x-th purchase, or dropped out right after it.
+ */
+struct lim_ctx {
+	struct bg_ctx c;
+	int kind;
+};
+
+static double lim_ll(struct bg_ctx *c, double r, double al, double p, double *grad)
+{
+	const struct sc_rf *d = c->d;
+	double u = d->unit_ticks, la = log(al), lp = p > 0 ? log(p) : 0, lq = log1p(-p);
+	double ll = 0, gr = 0, gal = 0, gp = 0;
+
+	for (int32_t t = 0; t <= d->max_T; t++) {
+		double v = al + t / u;
+		c->lt[t] = log(v);
+		c->it[t] = 1 / v;
+	}
+	c->lgr[0] = c->dgr[0] = 0;
+	for (int32_t x = 1; x <= d->max_x; x++) {
+		c->lgr[x] = c->lgr[x - 1] + log(r + x - 1);
+		c->dgr[x] = c->dgr[x - 1] + 1 / (r + x - 1);
+	}
+	for (size_t i = 0; i < d->n; i++) {
+		int32_t x = d->x[i];
+		double w = d->w[i], rx = r + x, LT = c->lt[d->T[i]], iT = c->it[d->T[i]];
+		double t1 = x * lq - rx * LT, L = t1, s2 = 0, Ltx = 0, itx = 0;
+
+		if (x > 0 && p > 0) {
+			Ltx = c->lt[d->tx[i]];
+			itx = c->it[d->tx[i]];
+			double t2 = lp + (x - 1) * lq - rx * Ltx;
+			double hi = fmax(t1, t2);
+			L = hi + log(exp(t1 - hi) + exp(t2 - hi));
+			s2 = exp(t2 - L);
+		}
+		ll += w * (c->lgr[x] + r * la + L);
+		gr += w * (c->dgr[x] + la - (1 - s2) * LT - s2 * Ltx);
+		gal += w * (r / al - rx * ((1 - s2) * iT + s2 * itx));
+		if (p > 0)
+			gp += w * ((1 - s2) * (-x / (1 - p)) + s2 * (1 / p - (x - 1) / (1 - p)));
+	}
+	if (grad) {
+		grad[0] = gr;
+		grad[1] = gal;
+		grad[2] = gp;
+	}
+	return ll;
+}
+
+static double logistic_of(double t)
+{
+	return t >= 0 ? 1 / (1 + exp(-t)) : exp(t) / (1 + exp(t));
+}
+
+/* -LL / N over (log r, log alpha[, logit p]) */
+static double lim_obj(const double *th, double *g, void *data)
+{
+	struct lim_ctx *lc = data;
+	double r = exp(th[0]), al = exp(th[1]);
+	double p = lc->kind == SC_BG_CONST ? logistic_of(th[2]) : 0;
+	double gn[3], n = lc->c.d->customers;
+	double ll = lim_ll(&lc->c, r, al, p, gn);
+
+	g[0] = -gn[0] * r / n;
+	g[1] = -gn[1] * al / n;
+	if (lc->kind == SC_BG_CONST)
+		g[2] = -gn[2] * p * (1 - p) / n;
+	return -ll / n;
+}
+
+const char *sc_bgnbd_kind_name(int kind)
+{
+	return kind == SC_NBD ? "nbd" : kind == SC_BG_CONST ? "bgnbd_constant_dropout" : "bgnbd";
+}
+
+int sc_bgnbd_fit_limit(const struct sc_rf *d, struct sc_bgnbd *m, struct sc_fitinfo *info)
+{
+	static const char *const names[] = { "r", "alpha", "p" };
+	static const double limits[] = { 13.8, 25, 13.8 };
+	struct lim_ctx lc;
+	double starts[3][SC_MAXPAR], th[3] = { 0 };
+	double r0 = m->r > 0 && isfinite(m->r) ? m->r : 1;
+	double al0 = m->alpha > 0 && isfinite(m->alpha) ? m->alpha : 1;
+	double p0 = m->a / (m->a + m->b);
+	int rc = -1;
+
+	if (d->repeaters < 1 || d->customers < 2) {
+		memset(info, 0, sizeof(*info));
+		info->why = "no repeat purchases";
+		return -1;
+	}
+	if (!(p0 > 1e-4 && p0 < 0.9999))
+		p0 = 0.05;
+	/* from where the full fit stopped, and from two others */
+	for (int k = 0; k < 3; k++) {
+		double f = k == 0 ? 1 : k == 1 ? 0.3 : 3;
+		starts[k][0] = log(r0 * f);
+		starts[k][1] = log(al0 * f);
+		starts[k][2] = log(p0 / (1 - p0)) + (k == 0 ? 0 : k == 1 ? -2 : 2);
+	}
+	ctx_init(&lc.c, d);
+	lc.kind = SC_BG_CONST;
+	rc = sc_fit_starts(3, starts, 3, names, limits, 0, lim_obj, &lc, th, info);
+	if (rc == 0) {
+		m->kind = SC_BG_CONST;
+		m->p = logistic_of(th[2]);
+	} else if (th[2] < -limits[2] + 1) {
+		/* p runs off to 0 as well: no one drops out */
+		lc.kind = SC_NBD;
+		rc = sc_fit_starts(2, starts, 3, names, limits, 0, lim_obj, &lc, th, info);
+		m->kind = SC_NBD;
+		m->p = 0;
+	}
+	ctx_free(&lc.c);
+	if (rc == 0) {
+		m->r = exp(th[0]);
+		m->alpha = exp(th[1]);
+		m->a = m->kind == SC_NBD ? 0 : NAN;
+		m->b = NAN;
+	}
 	info->ll *= d->customers;
 	return rc;
 }
@@ -360,10 +497,13 @@ int sc_bgnbd_fit(const struct sc_rf *d, struct sc_bgnbd *m, struct sc_fitinfo *i
 
 double sc_bgnbd_dead_logodds(const struct sc_bgnbd *m, double x, double tx, double T)
 {
-	if (x <= 0)
+	if (x <= 0 || m->kind == SC_NBD)
 		return -INFINITY;
-	return log(m->a) - log(m->b + x - 1) +
-	       (m->r + x) * (log(m->alpha + T) - log(m->alpha + tx));
+	/* the odds of a dropout right after the last purchase: p / (1-p),
+	 * p ~ Beta(a, b + x - 1) after x purchases survived */
+	double odds = m->kind == SC_BG_CONST ? log(m->p) - log1p(-m->p) :
+					       log(m->a) - log(m->b + x - 1);
+	return odds + (m->r + x) * (log(m->alpha + T) - log(m->alpha + tx));
 }
 
 double sc_bgnbd_p_alive(const struct sc_bgnbd *m, double x, double tx, double T)
@@ -405,6 +545,12 @@ double sc_bgnbd_future(const struct sc_bgnbd *m, double x, double T, double t)
 	if (!(t > 0))
 		return 0;
 	c = t / (m->alpha + T);
+	/* the limits: E[lambda] t without dropout; with the same p for
+	 * everyone, E[(1 - e^(-lambda p t)) / p] over Gamma(r+x, alpha+T) */
+	if (m->kind == SC_NBD)
+		return (r + x) * c;
+	if (m->kind == SC_BG_CONST)
+		return -expm1(-(r + x) * log1p(m->p * c)) / m->p;
 	z = c / (1 + c);
 	if (z > 0.995)
 		return sc_bgnbd_future_quad(m, x, T, t);

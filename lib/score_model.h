@@ -69,8 +69,22 @@ double sc_min_curvature(int n, const double *theta, sc_objective fn, void *data)
 
 /* ------------------------------------------------------------- BG/NBD */
 
+/*
+ * The BG/NBD model, or one of its limits (kind):
+ *   SC_BGNBD     dropout probability after each purchase p ~ Beta(a, b)
+ *   SC_NBD       a -> 0 (with b finite or not): no one drops out; the
+ *                NBD model of purchase counts (r, alpha only)
+ *   SC_BG_CONST  a, b -> infinity with a / (a + b) -> p: the same dropout
+ *                probability p for every customer (r, alpha, p)
+ * The limits are what the likelihood climbs towards when a full fit runs
+ * a parameter off to 0 or infinity: they are fitted as models of their
+ * own (sc_bgnbd_fit_limit) and predict with their own closed forms.
+ */
+enum { SC_BGNBD, SC_NBD, SC_BG_CONST };
 struct sc_bgnbd {
 	double r, alpha, a, b;
+	int kind;
+	double p;              /* SC_BG_CONST */
 };
 
 /* Calibration data of the BG/NBD fit, grouped: w[i] customers share
@@ -127,6 +141,14 @@ int sc_fit_starts(int n, const double (*starts)[SC_MAXPAR], int nstarts,
  * Returns 0 with *m set, or -1 with info->why when no start converged
  * (*m is then the best point found). */
 int sc_bgnbd_fit(const struct sc_rf *d, struct sc_bgnbd *m, struct sc_fitinfo *info);
+
+/* The limit model towards which a failed sc_bgnbd_fit ran (m holds where
+ * it stopped): the constant-dropout model, or the NBD model when its p
+ * runs off to 0 as well. Returns 0 with *m (kind set) and info, or -1
+ * with info->why. */
+int sc_bgnbd_fit_limit(const struct sc_rf *d, struct sc_bgnbd *m, struct sc_fitinfo *info);
+/* The model's name: "bgnbd", "nbd" or "bgnbd_constant_dropout". */
+const char *sc_bgnbd_kind_name(int kind);
 
 /* P(alive at T | x, tx, T) (times in model units). */
 double sc_bgnbd_p_alive(const struct sc_bgnbd *m, double x, double tx, double T);

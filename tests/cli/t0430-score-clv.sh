@@ -86,11 +86,84 @@ test_expect 'too few repeat buyers: exit 1 with the reason; the scores stay as t
 	expect_eq "$models" "$(sql "SELECT count(*) FROM models")"
 '
 
-test_expect 'three weeks of history cannot identify the model: refused, nothing written' '
-	run 1 crm-score clv --as-of 1997-01-25 &&
-	expect_grep "crm-score: no BG/NBD fit to the orders up to 1997-01-25 23:59:59: parameter a runs off to 0" err &&
-	expect_grep "nothing written" err &&
-	expect_eq "$(cat before.sum)" "$(digest)"
+# Three weeks of history: BG/NBD's a runs off to 0 (the data show no
+# dropout); the limit is a model of its own, fitted and used. Checked
+# independently: the stored parameters maximise the limit model's
+# likelihood (written out in Python) and give the stored LL.
+test_expect 'three weeks of history: the fit runs to a limit, and the limit model answers' '
+	run 0 crm-score clv --as-of 1997-01-25 -f csv &&
+	expect_grep "crm-score: BG/NBD: parameter a runs off to 0: fitted as its limit" err &&
+	kind=$(val bgnbd model) &&
+	case $kind in nbd | bgnbd_constant_dropout) ;; *) false ;; esac &&
+	expect_eq "$kind" "$(sql "SELECT coalesce(json_extract(params, '\''$.model'\''), '\''bgnbd'\'')
+		FROM models WHERE kind = '\''bgnbd'\'' ORDER BY id DESC LIMIT 1")" &&
+	n=$(val clv customers) && test "$n" -gt 500 &&
+	expect_eq "$n|$n|$n" "$(sql "SELECT count(*), count(p_alive), count(clv) FROM scores")" &&
+	if [ "$kind" = nbd ]; then
+		expect_eq "1.0|0.0" "$(sql "SELECT min(p_alive), max(churn_risk) FROM scores")"
+	fi &&
+	sql "SELECT params, log_likelihood FROM models WHERE kind = '\''bgnbd'\''
+		ORDER BY id DESC LIMIT 1" >lim &&
+	/usr/bin/python3 - "$FIX/cdnow/CDNOW_sample.txt" lim "$(val clv period)" >py.out <<-\EOF &&
+	import datetime, json, math, sys
+	params, stored = open(sys.argv[2]).read().rsplit("|", 1)
+	p = json.loads(params); unit = 7 if sys.argv[3] == "week" else 1
+	end = datetime.date(1997, 1, 25); days = {}
+	for line in open(sys.argv[1]):
+	    f = line.split(); d = datetime.date(int(f[2][:4]), int(f[2][4:6]), int(f[2][6:]))
+	    if d <= end: days.setdefault(f[1], set()).add(d)
+	rows = []
+	for ds in days.values():
+	    ds = sorted(ds)
+	    rows.append((len(ds) - 1, (ds[-1] - ds[0]).days / unit, (end - ds[0]).days / unit))
+	def ll(r, al, q):
+	    tot = 0
+	    for x, t, T in rows:
+	        A = math.lgamma(r + x) - math.lgamma(r) + r * math.log(al)
+	        l = (1 - q) ** x * math.exp(A - (r + x) * math.log(al + T))
+	        if x and q: l += q * (1 - q) ** (x - 1) * math.exp(A - (r + x) * math.log(al + t))
+	        tot += math.log(l)
+	    return tot
+	r, al, q = p["r"], p["alpha"], p.get("p", 0)
+	best = ll(r, al, q)
+	worse = all(ll(r * f, al * g, q * h) <= best + 1e-6
+	            for f, g, h in [(1.01, 1, 1), (0.99, 1, 1), (1, 1.01, 1), (1, 0.99, 1),
+	                            (1, 1, 1.01), (1, 1, 0.99)])
+	print("%d %.6f" % (worse, best - float(stored)))
+	EOF
+	set -- $(cat py.out) &&
+	expect_eq 1 "$1" &&
+	near "$2" 0 1e-6 "Python LL of the stored limit model minus the stored LL"
+'
+
+# Every order of the same price: the within-customer spread is nil, the
+# Gamma-Gamma p runs off to infinity and no spend model fits. P(alive)
+# and expected orders stand; the clv takes each repeat buyer's own mean
+# spend on repeat purchase days, and the mean of those for the others.
+test_expect 'no spend model fits: P(alive) and expected orders stand, clv from mean spend' '
+	cdnow_orders "$FIX/cdnow/CDNOW_sample.txt" | awk -F, -v OFS=, "NR > 1 { \$3 = 10 } 1" >same.csv &&
+	run 0 crm-import --db same.db orders same.csv &&
+	run 0 crm-score --db same.db clv --as-of 1997-09-30 -f csv &&
+	expect_grep "crm-score: warning: no Gamma-Gamma fit: parameter p runs off to infinity" err &&
+	expect_grep "the clv uses each repeat buyer'\''s own mean spend" err &&
+	expect_eq own_mean "$(val clv spend)" &&
+	expect_eq "" "$(val gamma_gamma p)" &&
+	expect_eq "2357|2357|2357|2357|0" "$(sqlite3 same.db "SELECT count(*), count(p_alive),
+		count(expected_orders), count(clv), count(spend_model_id) FROM scores")" &&
+	expect_eq "own_mean" "$(sqlite3 same.db "SELECT json_extract(stats, '\''$.spend'\'')
+		FROM models WHERE kind = '\''bgnbd'\''")" &&
+	sqlite3 same.db "CREATE TEMP TABLE d AS SELECT customer_id AS c, date(ordered_at) AS day,
+		sum(amount) / 100.0 AS v FROM orders WHERE ordered_at <= '\''1997-09-30 23:59:59'\''
+		GROUP BY 1, 2;
+	     CREATE TEMP TABLE m AS SELECT c, avg(v) AS mean FROM d
+		WHERE day > (SELECT min(day) FROM d d2 WHERE d2.c = d.c) GROUP BY c;
+	     SELECT count(*), sum(abs(s.expected_spend - m.mean) < 1e-9) FROM scores s
+		JOIN m ON m.c = s.customer_id;
+	     SELECT count(DISTINCT s.expected_spend), abs(max(s.expected_spend) -
+		(SELECT avg(mean) FROM m)) < 1e-9 FROM scores s WHERE s.customer_id NOT IN
+		(SELECT c FROM m)" >mean.out &&
+	expect_eq "946|946
+1|1" "$(cat mean.out)"
 '
 
 # the cohort's first purchases run to 1997-03-25

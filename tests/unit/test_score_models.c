@@ -174,7 +174,7 @@ static void cdnow_rf(struct sc_rf *d, int copies)
 static void test_cdnow(void)
 {
 	struct sc_rf d;
-	struct sc_bgnbd m, paper = { 0.2426, 4.414, 0.7929, 2.426 };
+	struct sc_bgnbd m, paper = { 0.2426, 4.414, 0.7929, 2.426, SC_BGNBD, 0 };
 	struct sc_fitinfo fi;
 	struct sc_spend sp = { 0 };
 	struct sc_gg g;
@@ -290,13 +290,13 @@ static void test_cdnow(void)
 static void test_future(void)
 {
 	static const struct sc_bgnbd ms[] = {
-		{ 0.2426, 4.414, 0.7929, 2.426 },  /* CDNOW, a < 1 */
-		{ 0.5, 30, 1.0, 2.0 },             /* a = 1 exactly */
-		{ 0.5, 30, 1.0 + 1e-9, 2.0 },      /* next to it */
-		{ 1.3, 0.8, 3.5, 12 },             /* a > 1, b large */
-		{ 0.2, 10, 0.3, 0.7 },             /* C = a+b+x-1 = 0 at x = 0 */
-		{ 0.2, 10, 0.3, 0.5 },             /* C < 0 at x = 0 */
-		{ 4, 2, 0.05, 40 },                /* tiny a */
+		{ 0.2426, 4.414, 0.7929, 2.426, SC_BGNBD, 0 },  /* CDNOW, a < 1 */
+		{ 0.5, 30, 1.0, 2.0, SC_BGNBD, 0 },             /* a = 1 exactly */
+		{ 0.5, 30, 1.0 + 1e-9, 2.0, SC_BGNBD, 0 },      /* next to it */
+		{ 1.3, 0.8, 3.5, 12, SC_BGNBD, 0 },             /* a > 1, b large */
+		{ 0.2, 10, 0.3, 0.7, SC_BGNBD, 0 },             /* C = a+b+x-1 = 0 at x = 0 */
+		{ 0.2, 10, 0.3, 0.5, SC_BGNBD, 0 },             /* C < 0 at x = 0 */
+		{ 4, 2, 0.05, 40, SC_BGNBD, 0 },                /* tiny a */
 	};
 	static const double xs[] = { 0, 1, 3, 20 };
 	static const double Ts[] = { 0, 2, 30 };
@@ -370,7 +370,7 @@ static void test_future(void)
 
 static void test_p_alive(void)
 {
-	struct sc_bgnbd m = { 0.2426, 4.414, 0.7929, 2.426 };
+	struct sc_bgnbd m = { .r = 0.2426, .alpha = 4.414, .a = 0.7929, .b = 2.426 };
 	double x = 2, tx = 10, T = 30;
 	double want = 1 / (1 + m.a / (m.b + x - 1) * pow((m.alpha + T) / (m.alpha + tx), m.r + x));
 
@@ -417,9 +417,92 @@ static double gamma1(double k)
 	}
 }
 
+/*
+ * The limits of BG/NBD (score_model.h): data simulated with one dropout
+ * probability for everyone, and with no dropout at all. sc_bgnbd_fit_limit
+ * recovers each model's parameters; the closed-form predictions agree
+ * with the full model near the limit.
+ */
+static void sim_limit(struct sc_rf *d, size_t n, double r, double alpha, double p)
+{
+	d->x = malloc(n * sizeof(int32_t));
+	d->tx = malloc(n * sizeof(int32_t));
+	d->T = malloc(n * sizeof(int32_t));
+	d->w = malloc(n * sizeof(double));
+	for (size_t i = 0; i < n; i++) {
+		double lam = gamma1(r) / alpha, T = 20 + 60 * unif(), t = 0, last = 0;
+		int x = 0;
+		for (;;) {
+			t += -log(unif()) / lam;
+			if (t > T)
+				break;
+			x++;
+			last = t;
+			if (unif() < p)
+				break;
+		}
+		d->x[i] = x;
+		d->T[i] = (int32_t)(T * 1000);
+		d->tx[i] = x ? (int32_t)(last * 1000) : 0;
+		d->w[i] = 1;
+	}
+	d->n = n;
+	d->unit_ticks = 1000;
+	sc_rf_prepare(d);
+}
+
+static void test_limits(void)
+{
+	struct sc_rf d = { 0 };
+	struct sc_fitinfo fi;
+	struct sc_bgnbd m = { .r = 1, .alpha = 1, .a = 1, .b = 5 };
+
+	sim_limit(&d, 100000, 0.6, 8, 0.15);
+	ok(sc_bgnbd_fit_limit(&d, &m, &fi) == 0 && m.kind == SC_BG_CONST,
+	   "one dropout probability for all: fitted as the constant-dropout limit");
+	printf("# truth r=0.6 alpha=8 p=0.15; fitted r=%.4f alpha=%.4f p=%.4f (%s)\n", m.r, m.alpha,
+	       m.p, sc_bgnbd_kind_name(m.kind));
+	is_near(m.r, 0.6, 0.05, "recovers r");
+	is_near(m.alpha, 8, 0.06, "recovers alpha");
+	is_near(m.p, 0.15, 0.08, "recovers p");
+	sc_rf_free(&d);
+
+	memset(&d, 0, sizeof(d));
+	m = (struct sc_bgnbd){ .r = 1, .alpha = 1, .a = 1e-8, .b = 1e5 };
+	sim_limit(&d, 100000, 0.8, 10, 0);
+	ok(sc_bgnbd_fit_limit(&d, &m, &fi) == 0 && m.kind == SC_NBD,
+	   "no dropout: fitted as the NBD limit");
+	printf("# truth r=0.8 alpha=10; fitted r=%.4f alpha=%.4f (%s)\n", m.r, m.alpha,
+	       sc_bgnbd_kind_name(m.kind));
+	is_near(m.r, 0.8, 0.05, "recovers r");
+	is_near(m.alpha, 10, 0.06, "recovers alpha");
+	ok(sc_bgnbd_p_alive(&m, 3, 2, 40) == 1, "NBD: everyone is alive");
+	sc_rf_free(&d);
+
+	/* the closed forms against the full model next to each limit */
+	struct sc_bgnbd nbd = { .r = 0.7, .alpha = 9, .kind = SC_NBD };
+	struct sc_bgnbd near0 = { .r = 0.7, .alpha = 9, .a = 1e-9, .b = 3 };
+	struct sc_bgnbd cst = { .r = 0.7, .alpha = 9, .kind = SC_BG_CONST, .p = 0.2 };
+	struct sc_bgnbd nearc = { .r = 0.7, .alpha = 9, .a = 0.2e5, .b = 0.8e5 };
+	int bad = 0;
+	for (int x = 0; x <= 6; x += 2)
+		for (double t = 1; t <= 100; t *= 10) {
+			if (fabs(sc_bgnbd_future(&nbd, x, 30, t) /
+				 sc_bgnbd_future(&near0, x, 30, t) - 1) > 1e-6)
+				bad++;
+			if (fabs(sc_bgnbd_future(&cst, x, 30, t) /
+				 sc_bgnbd_future(&nearc, x, 30, t) - 1) > 1e-3)
+				bad++;
+			if (x && fabs(sc_bgnbd_p_alive(&cst, x, 10, 30) -
+				      sc_bgnbd_p_alive(&nearc, x, 10, 30)) > 1e-3)
+				bad++;
+		}
+	is_int(bad, 0, "limit models' predictions equal the full model's next to the limit");
+}
+
 static void test_recovery(void)
 {
-	struct sc_bgnbd truth = { 0.6, 8, 0.8, 2.5 }, m;
+	struct sc_bgnbd truth = { .r = 0.6, .alpha = 8, .a = 0.8, .b = 2.5 }, m;
 	struct sc_gg gtruth = { 4, 5, 30 }, g;
 	struct sc_fitinfo fi;
 	struct sc_rf d = { 0 };
@@ -715,6 +798,7 @@ int main(void)
 	test_future();
 	test_p_alive();
 	test_recovery();
+	test_limits();
 	test_degenerate();
 	test_rfm();
 	return tap_done();
