@@ -423,6 +423,28 @@ static double gamma1(double k)
  * recovers each model's parameters; the closed-form predictions agree
  * with the full model near the limit.
  */
+/* One customer of purchase rate lam and dropout probability p after each
+ * purchase, first purchase at 0, observed for T weeks in [20, 80]; ticks
+ * of 1/1000 week so that rounding plays no part. */
+static void sim_one(double lam, double p, int32_t *xo, int32_t *To, int32_t *txo)
+{
+	double T = 20 + 60 * unif(), t = 0, last = 0;
+	int x = 0;
+
+	for (;;) {
+		t += -log(unif()) / lam;
+		if (t > T)
+			break;
+		x++;
+		last = t;
+		if (unif() < p)
+			break;
+	}
+	*xo = x;
+	*To = (int32_t)(T * 1000);
+	*txo = x ? (int32_t)(last * 1000) : 0;
+}
+
 static void sim_limit(struct sc_rf *d, size_t n, double r, double alpha, double p)
 {
 	d->x = malloc(n * sizeof(int32_t));
@@ -430,20 +452,8 @@ static void sim_limit(struct sc_rf *d, size_t n, double r, double alpha, double 
 	d->T = malloc(n * sizeof(int32_t));
 	d->w = malloc(n * sizeof(double));
 	for (size_t i = 0; i < n; i++) {
-		double lam = gamma1(r) / alpha, T = 20 + 60 * unif(), t = 0, last = 0;
-		int x = 0;
-		for (;;) {
-			t += -log(unif()) / lam;
-			if (t > T)
-				break;
-			x++;
-			last = t;
-			if (unif() < p)
-				break;
-		}
-		d->x[i] = x;
-		d->T[i] = (int32_t)(T * 1000);
-		d->tx[i] = x ? (int32_t)(last * 1000) : 0;
+		double lam = gamma1(r) / alpha;
+		sim_one(lam, p, &d->x[i], &d->T[i], &d->tx[i]);
 		d->w[i] = 1;
 	}
 	d->n = n;
@@ -520,20 +530,7 @@ static void test_recovery(void)
 	for (size_t i = 0; i < n; i++) {
 		double lam = gamma1(truth.r) / truth.alpha;
 		double g1 = gamma1(truth.a), g2 = gamma1(truth.b), p = g1 / (g1 + g2);
-		double T = 20 + 60 * unif(), t = 0, last = 0;
-		int x = 0;
-		for (;;) {
-			t += -log(unif()) / lam;
-			if (t > T)
-				break;
-			x++;
-			last = t;
-			if (unif() < p)
-				break;
-		}
-		d.x[i] = x;
-		d.T[i] = (int32_t)(T * 1000);
-		d.tx[i] = x ? (int32_t)(last * 1000) : 0;
+		sim_one(lam, p, &d.x[i], &d.T[i], &d.tx[i]);
 		d.w[i] = 1;
 		/* spend of x + 1 transactions (x >= 1 go to Gamma-Gamma) */
 		double nu = gamma1(gtruth.q) / gtruth.gamma, sum = 0;
