@@ -515,6 +515,21 @@ int score_rfm(struct crm *crm, const struct score_opts *o)
 
 /* ---------------------------------------------------------------- CLV */
 
+/* ,"se":{"name":value,...} of the named parameters with a finite one */
+static void json_se(struct sb *sb, const char *const *names, const double *se)
+{
+	int any = 0;
+
+	for (int i = 0; i < SC_MAXPAR && names[i]; i++) {
+		if (!isfinite(se[i]))
+			continue;
+		sb_addf(sb, "%s\"%s\":%.6g", any ? "," : ",\"se\":{", names[i], se[i]);
+		any = 1;
+	}
+	if (any)
+		sb_addc(sb, '}');
+}
+
 static void fmt_g(char *buf, size_t n, double v)
 {
 	snprintf(buf, n, "%.17g", v);
@@ -810,6 +825,14 @@ int score_clv(struct crm *crm, const struct score_opts *o)
 			rf.repeaters, rf.sum_x, bfi.evaluations, bfi.starts, bfi.gmax, L.orders);
 		if (bg.kind != SC_BGNBD)
 			sb_addf(&mb.stats, ",\"limit\":\"%s\"", full_why);
+		{
+			static const char *const nm[3][4] = {
+				[SC_BGNBD] = { "r", "alpha", "a", "b" },
+				[SC_NBD] = { "r", "alpha" },
+				[SC_BG_CONST] = { "r", "alpha", "p" },
+			};
+			json_se(&mb.stats, nm[bg.kind], bfi.se);
+		}
 		if (gg_why[0]) {
 			sb_addf(&mb.stats, ",\"spend\":\"own_mean\",\"population_mean_spend\":%.17g,"
 				"\"spend_why\":", pop_mean);
@@ -822,6 +845,10 @@ int score_clv(struct crm *crm, const struct score_opts *o)
 			"\"max_gradient\":%.3g", zero_spend, gfi.evaluations, gfi.starts, gfi.gmax);
 		if (gfi.limit)
 			sb_addf(&mg.stats, ",\"limit\":\"%s\"", gfi.limit);
+		{
+			static const char *const nm[4] = { "p", "q", "gamma" };
+			json_se(&mg.stats, nm, gfi.se);
+		}
 		sb_addc(&mg.stats, '}');
 
 		t0 = now_monotonic();
@@ -873,6 +900,11 @@ int score_clv(struct crm *crm, const struct score_opts *o)
 			{ "bgnbd", "a", v_real(bg.a) },
 			{ "bgnbd", "b", v_real(bg.b) },
 			{ "bgnbd", "p", v_real(bg.kind == SC_BG_CONST ? bg.p : NAN) },
+			{ "bgnbd", "r_se", v_real(bfi.se[0]) },
+			{ "bgnbd", "alpha_se", v_real(bfi.se[1]) },
+			{ "bgnbd", "a_se", v_real(bg.kind == SC_BGNBD ? bfi.se[2] : NAN) },
+			{ "bgnbd", "b_se", v_real(bg.kind == SC_BGNBD ? bfi.se[3] : NAN) },
+			{ "bgnbd", "p_se", v_real(bg.kind == SC_BG_CONST ? bfi.se[2] : NAN) },
 			{ "bgnbd", "log_likelihood", v_real(bfi.ll) },
 			{ "bgnbd", "customers", v_int((int64_t)L.n) },
 			{ "bgnbd", "repeat_buyers", v_int((int64_t)rf.repeaters) },
@@ -881,6 +913,9 @@ int score_clv(struct crm *crm, const struct score_opts *o)
 			{ "gamma_gamma", "p", v_real(gg.p) },
 			{ "gamma_gamma", "q", v_real(gg.q) },
 			{ "gamma_gamma", "gamma", v_real(gg.gamma) },
+			{ "gamma_gamma", "p_se", v_real(gg_why[0] ? NAN : gfi.se[0]) },
+			{ "gamma_gamma", "q_se", v_real(gg_why[0] ? NAN : gfi.se[1]) },
+			{ "gamma_gamma", "gamma_se", v_real(gg_why[0] ? NAN : gfi.se[2]) },
 			{ "gamma_gamma", "log_likelihood", v_real(gfi.ll) },
 			{ "gamma_gamma", "customers", v_int((int64_t)sp.n) },
 			{ "gamma_gamma", "excluded_zero_spend", v_int((int64_t)zero_spend) },

@@ -358,6 +358,12 @@ int sc_bgnbd_fit(const struct sc_rf *d, struct sc_bgnbd *m, struct sc_fitinfo *i
 	m->b = exp(th[3]);
 	m->kind = SC_BGNBD;
 	m->p = 0;
+	if (rc == 0 && info->have_cov) {
+		/* delta method: se(x) = x se(ln x) */
+		double v[4] = { m->r, m->alpha, m->a, m->b };
+		for (int i = 0; i < 4; i++)
+			info->se[i] = v[i] * sqrt(info->cov[i][i] / d->customers);
+	}
 	info->ll *= d->customers;
 	return rc;
 }
@@ -488,6 +494,12 @@ int sc_bgnbd_fit_limit(const struct sc_rf *d, struct sc_bgnbd *m, struct sc_fiti
 		m->alpha = exp(th[1]);
 		m->a = m->kind == SC_NBD ? 0 : NAN;
 		m->b = NAN;
+		if (info->have_cov) {
+			info->se[0] = m->r * sqrt(info->cov[0][0] / d->customers);
+			info->se[1] = m->alpha * sqrt(info->cov[1][1] / d->customers);
+			if (m->kind == SC_BG_CONST)
+				info->se[2] = m->p * (1 - m->p) * sqrt(info->cov[2][2] / d->customers);
+		}
 	}
 	info->ll *= d->customers;
 	return rc;

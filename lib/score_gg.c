@@ -257,6 +257,13 @@ int sc_gg_fit(const struct sc_spend *d, struct sc_gg *m, struct sc_fitinfo *info
 	m->p = exp(th[0]);
 	m->q = exp(th[1]);
 	m->gamma = exp(th[1] + th[2]);
+	if (rc == 0 && !info->limit && info->have_cov) {
+		/* ln gamma = th1 + th2 */
+		double n = (double)d->n, (*C)[SC_MAXPAR] = info->cov;
+		info->se[0] = m->p * sqrt(C[0][0] / n);
+		info->se[1] = m->q * sqrt(C[1][1] / n);
+		info->se[2] = m->gamma * sqrt((C[1][1] + C[2][2] + 2 * C[1][2]) / n);
+	}
 	info->ll *= (double)d->n;
 	return rc;
 }

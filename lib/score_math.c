@@ -368,6 +368,26 @@ static int newton_step(int n, double H[SC_MAXPAR][SC_MAXPAR], const double *g, d
  * A step is kept when it makes the largest gradient component smaller.
  * Returns the smallest Hessian eigenvalue at the start (NAN on failure).
  */
+/* The inverse of the Hessian of fn at theta (positive definite), by
+ * solving H d = e_j for each j; -1 if it is not positive definite. */
+static int covariance(int n, const double *theta, sc_objective fn, void *data,
+		      double C[SC_MAXPAR][SC_MAXPAR])
+{
+	double H[SC_MAXPAR][SC_MAXPAR], g[SC_MAXPAR], d[SC_MAXPAR];
+
+	if (hessian(n, theta, fn, data, H) < 0)
+		return -1;
+	for (int j = 0; j < n; j++) {
+		for (int i = 0; i < n; i++)
+			g[i] = i == j ? -1 : 0;
+		if (newton_step(n, H, g, d) < 0)
+			return -1;
+		for (int i = 0; i < n; i++)
+			C[i][j] = d[i];
+	}
+	return 0;
+}
+
 static double polish(int n, double *theta, double *f, double *gmax, sc_objective fn,
 		     void *data, int *evals)
 {
@@ -474,8 +494,11 @@ int sc_fit_starts(int n, const double (*starts)[SC_MAXPAR], int nstarts,
 			continue;
 		}
 		found = 1;
+		info->have_cov = covariance(n, th, fn, data, info->cov) == 0;
 		break;
 	}
+	for (int i = 0; i < SC_MAXPAR; i++)
+		info->se[i] = NAN;
 	info->converged = found;
 	info->why = found ? NULL : info->why_buf;
 	if (!found && !info->why_buf[0])

@@ -118,6 +118,13 @@ struct sc_fitinfo {
 	const char *why;       /* not converged: why */
 	const char *limit;     /* converged to a limit case: which */
 	char why_buf[160], limit_buf[80];
+	/* converged: the inverse Hessian of the objective (-LL/N) over the
+	 * optimiser's coordinates, that is N times their covariance */
+	int have_cov;
+	double cov[SC_MAXPAR][SC_MAXPAR];
+	/* standard errors of the model's parameters (its own order: r,
+	 * alpha, a, b; r, alpha, p; p, q, gamma), NaN when not known */
+	double se[SC_MAXPAR];
 };
 
 /*

@@ -21,6 +21,10 @@ test_expect 'clv on the calibration period (to 1997-09-30, weeks): the BG/NBD of
 	near "$(val bgnbd a)" 0.7929 0.0008 a &&
 	near "$(val bgnbd b)" 2.426 0.0024 b &&
 	near "$(val bgnbd log_likelihood)" -9582.43 0.005 "log-likelihood" &&
+	# standard errors from the Hessian, as lifetimes prints them for
+	# these data (0.01, 0.38, 0.19, 0.71)
+	expect_eq "0.01 0.38 0.19 0.71" "$(printf "%.2f %.2f %.2f %.2f" "$(val bgnbd r_se)" \
+		"$(val bgnbd alpha_se)" "$(val bgnbd a_se)" "$(val bgnbd b_se)")" &&
 	expect_eq 2357 "$(val bgnbd customers)" &&
 	expect_eq 946 "$(val bgnbd repeat_buyers)" &&
 	expect_eq 1 "$(val bgnbd converged)"
@@ -31,6 +35,9 @@ test_expect 'and the Gamma-Gamma of "RFM and CLV" on the 946 repeat buyers' '
 	near "$(val gamma_gamma q)" 3.74 0.005 q &&
 	near "$(val gamma_gamma gamma)" 15.44 0.005 gamma &&
 	near "$(val gamma_gamma log_likelihood)" -4055.92 0.005 "log-likelihood" &&
+	# lifetimes: p 6.25 (1.19), q 3.74 (0.29), v 15.44 (4.16)
+	expect_eq "1.19 0.29 4.16" "$(printf "%.2f %.2f %.2f" "$(val gamma_gamma p_se)" \
+		"$(val gamma_gamma q_se)" "$(val gamma_gamma gamma_se)")" &&
 	expect_eq 946 "$(val gamma_gamma customers)" &&
 	expect_eq 0 "$(val gamma_gamma excluded_zero_spend)" &&
 	expect_eq 1 "$(val gamma_gamma converged)" &&

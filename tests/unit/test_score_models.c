@@ -475,6 +475,8 @@ static void test_limits(void)
 	is_near(m.r, 0.6, 0.05, "recovers r");
 	is_near(m.alpha, 8, 0.06, "recovers alpha");
 	is_near(m.p, 0.15, 0.08, "recovers p");
+	ok(fabs(m.r - 0.6) < 4 * fi.se[0] && fabs(m.alpha - 8) < 4 * fi.se[1] &&
+	   fabs(m.p - 0.15) < 4 * fi.se[2], "constant dropout: the truth within 4 standard errors");
 	sc_rf_free(&d);
 
 	memset(&d, 0, sizeof(d));
@@ -486,6 +488,8 @@ static void test_limits(void)
 	       sc_bgnbd_kind_name(m.kind));
 	is_near(m.r, 0.8, 0.05, "recovers r");
 	is_near(m.alpha, 10, 0.06, "recovers alpha");
+	ok(fabs(m.r - 0.8) < 4 * fi.se[0] && fabs(m.alpha - 10) < 4 * fi.se[1],
+	   "NBD: the truth within 4 standard errors");
 	ok(sc_bgnbd_p_alive(&m, 3, 2, 40) == 1, "NBD: everyone is alive");
 	sc_rf_free(&d);
 
@@ -554,6 +558,11 @@ static void test_recovery(void)
 	is_near(m.a, truth.a, 0.12, "recovers a");
 	is_near(m.b, truth.b, 0.18, "recovers b");
 	ok(fi.ll >= sc_bgnbd_ll(&truth, &d), "the fit's LL is at least the truth's");
+	printf("# standard errors r %.4f alpha %.4f a %.4f b %.4f\n", fi.se[0], fi.se[1], fi.se[2],
+	       fi.se[3]);
+	ok(fabs(m.r - truth.r) < 4 * fi.se[0] && fabs(m.alpha - truth.alpha) < 4 * fi.se[1] &&
+	   fabs(m.a - truth.a) < 4 * fi.se[2] && fabs(m.b - truth.b) < 4 * fi.se[3],
+	   "BG/NBD: the truth within 4 standard errors of the fit");
 
 	rc = sc_gg_fit(&sp, &g, &fi);
 	ok(rc == 0, "simulated spend: the Gamma-Gamma fit converges");
@@ -562,6 +571,10 @@ static void test_recovery(void)
 	is_near(g.p, gtruth.p, 0.06, "recovers p");
 	is_near(g.q, gtruth.q, 0.06, "recovers q");
 	is_near(g.gamma, gtruth.gamma, 0.1, "recovers gamma");
+	ok(fabs(g.p - gtruth.p) < 4 * fi.se[0] && fabs(g.q - gtruth.q) < 4 * fi.se[1] &&
+	   fabs(g.gamma - gtruth.gamma) < 4 * fi.se[2],
+	   "Gamma-Gamma: the truth within 4 standard errors (%.3f %.3f %.3f)", fi.se[0], fi.se[1],
+	   fi.se[2]);
 	/* the population mean spend is what matters most */
 	is_near(g.p * g.gamma / (g.q - 1), gtruth.p * gtruth.gamma / (gtruth.q - 1), 0.02,
 		"recovers the mean spend p gamma/(q-1)");
