@@ -3,6 +3,7 @@
  * Gamma-Gamma) from the orders in the base. The runs are lib/score.c,
  * the statistics lib/score_*.c.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,7 +16,7 @@
 #include "opt.h"
 #include "score.h"
 
-static const char *as_of, *currency, *period, *horizon, *discount, *holdout_end;
+static const char *as_of, *currency, *period, *horizon, *discount, *holdout_end, *penalty;
 static long bins = -1;
 
 static const struct opt options[] = {
@@ -30,6 +31,8 @@ static const struct opt options[] = {
 		    "clv: how far ahead clv and expected_orders look (default 52w)"),
 	OPT_STRING_(0, "discount", &discount, "RATE",
 		    "clv: annual discount rate, such as 0.1 or 10% (default 10%)"),
+	OPT_STRING_(0, "penalty", &penalty, "L",
+		    "clv: an L2 penalty L on the log-parameters, for small bases (default 0)"),
 	OPT_STRING_(0, "holdout-end", &holdout_end, "DATE",
 		    "clv: predict the purchases after --as-of up to DATE and compare them with "
 		    "the orders (writes nothing)"),
@@ -38,7 +41,7 @@ static const struct opt options[] = {
 
 static const struct opt_cmd cmd = {
 	.usage = "[options] rfm [--bins N]\n"
-		 "[options] clv [--period day|week] [--horizon DURATION] [--discount RATE]\n"
+		 "[options] clv [--period UNIT] [--horizon DURATION] [--discount RATE] [--penalty L]\n"
 		 "[options] clv --as-of DATE --holdout-end DATE",
 	.summary = "Score the customers from their completed orders: RFM quantile scores and\n"
 		   "segments (rfm), or the probability that they are still customers, the\n"
@@ -73,9 +76,9 @@ int cmd_main(int argc, char **argv)
 	else
 		opt_usage_error(&cmd, "unknown task \"%s\" (rfm or clv)", argv[first]);
 
-	if (is_rfm && (period || horizon || discount || holdout_end))
+	if (is_rfm && (period || horizon || discount || holdout_end || penalty))
 		opt_usage_error(&cmd, "--%s goes with clv", period ? "period" : horizon ? "horizon" :
-				discount ? "discount" : "holdout-end");
+				discount ? "discount" : penalty ? "penalty" : "holdout-end");
 	if (!is_rfm && bins != -1)
 		opt_usage_error(&cmd, "--bins goes with rfm");
 	if (bins != -1) {
@@ -101,6 +104,14 @@ int cmd_main(int argc, char **argv)
 	if (discount && score_parse_rate(discount, &so.discount) < 0)
 		opt_usage_error(&cmd, "invalid --discount \"%s\" (a yearly rate such as 0.1 or 10%%)",
 				discount);
+	if (penalty) {
+		char *end;
+		errno = 0;
+		so.penalty = strtod(penalty, &end);
+		if (errno || end == penalty || *end || !(so.penalty >= 0 && so.penalty <= 1e6))
+			opt_usage_error(&cmd, "invalid --penalty \"%s\" (a number from 0, such as 0.001)",
+					penalty);
+	}
 	if (holdout_end) {
 		if (!as_of)
 			opt_usage_error(&cmd, "--holdout-end needs --as-of, the end of the calibration period");

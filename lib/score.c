@@ -592,6 +592,7 @@ int score_clv(struct crm *crm, const struct score_opts *o)
 	}
 	rf.n = L.n;
 	rf.unit_ticks = u;
+	rf.penalty = sp.penalty = o->penalty;
 	sc_rf_prepare(&rf);
 	if (rf.repeaters < MIN_REPEATERS) {
 		crm_error("%.0f of %zu customers made a repeat purchase up to %s: the models need "
@@ -833,6 +834,8 @@ int score_clv(struct crm *crm, const struct score_opts *o)
 			};
 			json_se(&mb.stats, nm[bg.kind], bfi.se);
 		}
+		if (o->penalty > 0)
+			sb_addf(&mb.stats, ",\"penalty\":%.17g", o->penalty);
 		if (gg_why[0]) {
 			sb_addf(&mb.stats, ",\"spend\":\"own_mean\",\"population_mean_spend\":%.17g,"
 				"\"spend_why\":", pop_mean);
@@ -849,6 +852,8 @@ int score_clv(struct crm *crm, const struct score_opts *o)
 			static const char *const nm[4] = { "p", "q", "gamma" };
 			json_se(&mg.stats, nm, gfi.se);
 		}
+		if (o->penalty > 0)
+			sb_addf(&mg.stats, ",\"penalty\":%.17g", o->penalty);
 		sb_addc(&mg.stats, '}');
 
 		t0 = now_monotonic();
@@ -928,6 +933,7 @@ int score_clv(struct crm *crm, const struct score_opts *o)
 			{ "clv", "period", v_text(u == 7 ? "week" : "day") },
 			{ "clv", "horizon_days", v_int(o->horizon_days) },
 			{ "clv", "discount", v_real(o->discount) },
+			{ "clv", "penalty", v_real(o->penalty) },
 			{ "clv", "customers", v_int((int64_t)L.n) },
 			{ "clv", "revenue", v_real(round(sum_rev * L.unit) / L.unit) },
 			{ "clv", "expected_orders", v_real(sum_eo) },

@@ -22,6 +22,7 @@ struct score_opts {
 	int64_t horizon_days;
 	double discount;        /* annual rate, >= 0 */
 	int64_t holdout_end;    /* 0: none; else a validation run to this time */
+	double penalty;         /* clv: L2 penalty on the log-parameters, >= 0 */
 };
 
 int score_rfm(struct crm *crm, const struct score_opts *o);

@@ -350,7 +350,17 @@ int sc_bgnbd_fit(const struct sc_rf *d, struct sc_bgnbd *m, struct sc_fitinfo *i
 		starts[s][3] = log(rab[s][2]);
 	}
 	ctx_init(&c, d);
-	rc = sc_fit_starts(4, starts, 4, names, limits, 0, bg_obj, &c, th, info);
+	struct sc_penalty pe = { bg_obj, &c, 4, d->penalty };
+	rc = d->penalty > 0 ?
+	     sc_fit_starts(4, starts, 4, names, limits, 0, sc_penalised_obj, &pe, th, info) :
+	     sc_fit_starts(4, starts, 4, names, limits, 0, bg_obj, &c, th, info);
+	if (d->penalty > 0) {
+		/* the likelihood itself, not the penalised objective */
+		struct sc_bgnbd mm = {
+			.r = exp(th[0]), .alpha = exp(th[1]), .a = exp(th[2]), .b = exp(th[3]),
+		};
+		info->ll = bg_ll(&c, &mm, NULL) / d->customers;
+	}
 	ctx_free(&c);
 	m->r = exp(th[0]);
 	m->alpha = exp(th[1]);
@@ -477,17 +487,23 @@ int sc_bgnbd_fit_limit(const struct sc_rf *d, struct sc_bgnbd *m, struct sc_fiti
 	}
 	ctx_init(&lc.c, d);
 	lc.kind = SC_BG_CONST;
-	rc = sc_fit_starts(3, starts, 3, names, limits, 0, lim_obj, &lc, th, info);
+	struct sc_penalty pe = { lim_obj, &lc, 3, d->penalty };
+	sc_objective fn = d->penalty > 0 ? sc_penalised_obj : lim_obj;
+	void *fd = d->penalty > 0 ? (void *)&pe : (void *)&lc;
+	rc = sc_fit_starts(3, starts, 3, names, limits, 0, fn, fd, th, info);
 	if (rc == 0) {
 		m->kind = SC_BG_CONST;
 		m->p = logistic_of(th[2]);
 	} else if (th[2] < -limits[2] + 1) {
 		/* p runs off to 0 as well: no one drops out */
 		lc.kind = SC_NBD;
-		rc = sc_fit_starts(2, starts, 3, names, limits, 0, lim_obj, &lc, th, info);
+		pe.n = 2;
+		rc = sc_fit_starts(2, starts, 3, names, limits, 0, fn, fd, th, info);
 		m->kind = SC_NBD;
 		m->p = 0;
 	}
+	if (rc == 0 && d->penalty > 0)
+		info->ll = lim_ll(&lc.c, exp(th[0]), exp(th[1]), m->p, NULL) / d->customers;
 	ctx_free(&lc.c);
 	if (rc == 0) {
 		m->r = exp(th[0]);

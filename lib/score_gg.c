@@ -231,7 +231,10 @@ int sc_gg_fit(const struct sc_spend *d, struct sc_gg *m, struct sc_fitinfo *info
 		starts[s][2] = log(mean * (pq[s][1] - 1) / pq[s][0] / pq[s][1]);
 	}
 	gg_init(&c, d);
-	rc = sc_fit_starts(3, starts, 4, names, limits, inf_ok, gg_obj, &c, th, info);
+	struct sc_penalty pe = { gg_obj, &c, 3, d->penalty };
+	rc = d->penalty > 0 ?
+	     sc_fit_starts(3, starts, 4, names, limits, inf_ok, sc_penalised_obj, &pe, th, info) :
+	     sc_fit_starts(3, starts, 4, names, limits, inf_ok, gg_obj, &c, th, info);
 	if (rc == 1) {
 		/* q -> infinity: one spend rate for everyone. Fit (p, gamma/q)
 		 * with q fixed at 1e12, where the model equals its limit to
@@ -253,10 +256,13 @@ int sc_gg_fit(const struct sc_spend *d, struct sc_gg *m, struct sc_fitinfo *info
 		th[1] = fq.logq;
 		th[2] = th2[1];
 	}
-	gg_free(&c);
 	m->p = exp(th[0]);
 	m->q = exp(th[1]);
 	m->gamma = exp(th[1] + th[2]);
+	if (d->penalty > 0)
+		/* the likelihood itself, not the penalised objective */
+		info->ll = gg_ll(&c, m, NULL) / (double)d->n;
+	gg_free(&c);
 	if (rc == 0 && !info->limit && info->have_cov) {
 		/* ln gamma = th1 + th2 */
 		double n = (double)d->n, (*C)[SC_MAXPAR] = info->cov;

@@ -419,6 +419,18 @@ static double polish(int n, double *theta, double *f, double *gmax, sc_objective
 	return curv;
 }
 
+double sc_penalised_obj(const double *theta, double *grad, void *data)
+{
+	const struct sc_penalty *pe = data;
+	double f = pe->fn(theta, grad, pe->data);
+
+	for (int i = 0; i < pe->n; i++) {
+		f += pe->L * theta[i] * theta[i];
+		grad[i] += 2 * pe->L * theta[i];
+	}
+	return f;
+}
+
 #define LOG_BOUND 25.0
 #define MIN_CURVATURE 1e-7
 

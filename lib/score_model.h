@@ -58,6 +58,17 @@ struct sc_optim {
 	const char *why;       /* why it stopped without converging */
 };
 
+/* fn plus L times the sum of the squares of theta (an L2 penalty on the
+ * log-parameters, --penalty): sc_penalised_obj with a struct sc_penalty
+ * as its data. */
+struct sc_penalty {
+	sc_objective fn;
+	void *data;
+	int n;
+	double L;
+};
+double sc_penalised_obj(const double *theta, double *grad, void *data);
+
 /* BFGS with a backtracking line search from theta (updated in place). */
 void sc_minimise(struct sc_optim *o, double *theta, sc_objective fn, void *data);
 
@@ -94,6 +105,7 @@ struct sc_rf {
 	int32_t *x, *tx, *T;
 	double *w;
 	double unit_ticks;     /* ticks per model time unit (1 day, 7 weeks) */
+	double penalty;        /* L2 penalty on the log-parameters (0: none) */
 	/* filled by sc_rf_prepare() */
 	int32_t max_x, max_T;
 	double customers, repeaters, sum_x;
@@ -188,6 +200,7 @@ struct sc_spend {
 	size_t n;
 	int32_t *x;
 	double *mbar;
+	double penalty;        /* L2 penalty on the log-parameters (0: none) */
 };
 
 double sc_gg_ll(const struct sc_gg *m, const struct sc_spend *d);

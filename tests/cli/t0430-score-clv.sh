@@ -166,6 +166,54 @@ test_expect 'no spend model fits: P(alive) and expected orders stand, clv from m
 1|1" "$(cat mean.out)"
 '
 
+# --penalty L: the fit maximises LL/N - L (sum of the squared log
+# parameters); checked in Python on the stored parameters (every step
+# away lowers that objective), with the stored LL the plain likelihood
+test_expect '--penalty: a penalised fit, the plain LL stored, 0 the same as none' '
+	run 0 crm-score -n clv --as-of 1997-09-30 -f csv &&
+	val bgnbd r >r.none &&
+	run 0 crm-score -n clv --as-of 1997-09-30 --penalty 0 -f csv &&
+	expect_eq "$(cat r.none)" "$(val bgnbd r)" &&
+	run 2 crm-score clv --penalty -1 &&
+	expect_grep "invalid --penalty \"-1\"" err &&
+	run 2 crm-score rfm --penalty 0.1 &&
+	expect_grep "penalty goes with clv" err &&
+	run 0 crm-import --db pen.db orders cdnow.csv &&
+	run 0 crm-score --db pen.db clv --as-of 1997-09-30 --penalty 0.01 -f csv &&
+	expect_eq 0.01 "$(val clv penalty)" &&
+	sqlite3 pen.db "SELECT params, log_likelihood, json_extract(stats, '\''$.penalty'\'')
+		FROM models WHERE kind = '\''bgnbd'\''" >pen &&
+	/usr/bin/python3 - "$FIX/cdnow/CDNOW_sample.txt" pen >py.out <<-\EOF &&
+	import datetime, json, math, sys
+	params, stored, L = open(sys.argv[2]).read().strip().split("|")
+	p = json.loads(params); L = float(L)
+	end = datetime.date(1997, 9, 30); days = {}
+	for line in open(sys.argv[1]):
+	    f = line.split(); d = datetime.date(int(f[2][:4]), int(f[2][4:6]), int(f[2][6:]))
+	    if d <= end: days.setdefault(f[1], set()).add(d)
+	rows = [(len(ds) - 1, (max(ds) - min(ds)).days / 7, (end - min(ds)).days / 7)
+	        for ds in days.values()]
+	def ll(r, al, a, b):
+	    tot = 0
+	    for x, t, T in rows:
+	        A = (math.lgamma(r + x) - math.lgamma(r) + r * math.log(al) + math.lgamma(a + b)
+	             + math.lgamma(b + x) - math.lgamma(b) - math.lgamma(a + b + x))
+	        l = math.exp(A - (r + x) * math.log(al + T))
+	        if x: l += math.exp(A + math.log(a / (b + x - 1)) - (r + x) * math.log(al + t))
+	        tot += math.log(l)
+	    return tot
+	def obj(v):
+	    return ll(*v) / len(rows) - L * sum(math.log(z) ** 2 for z in v)
+	v = [p["r"], p["alpha"], p["a"], p["b"]]; best = obj(v)
+	ok = all(obj([z * (f if i == j else 1) for j, z in enumerate(v)]) <= best + 1e-12
+	         for i in range(4) for f in (1.01, 0.99))
+	print("%d %.6f %d" % (ok, ll(*v) - float(stored), ll(*v) < -9582.43))
+	EOF
+	set -- $(cat py.out) &&
+	expect_eq "1 1" "$1 $3" &&
+	near "$2" 0 1e-6 "Python LL of the stored penalised fit minus the stored LL"
+'
+
 # the cohort's first purchases run to 1997-03-25
 test_expect 'a past as-of: only the customers who had bought by then keep scores' '
 	run 0 crm-score clv --as-of 1997-03-15 -f csv &&

@@ -599,7 +599,7 @@ static void test_recovery(void)
 	/* the LL for a large q (Stirling's differences) against long double */
 	{
 		struct sc_gg big = { 2.5, 5000, 90000 };
-		struct sc_spend one = { 3, (int32_t[]){ 1, 4, 9 }, (double[]){ 12.5, 40, 7.25 } };
+		struct sc_spend one = { 3, (int32_t[]){ 1, 4, 9 }, (double[]){ 12.5, 40, 7.25 }, 0 };
 		long double want = 0;
 		for (size_t i = 0; i < 3; i++) {
 			long double x = one.x[i], mb = one.mbar[i], px = big.p * x;
