@@ -17,6 +17,7 @@
 #include "score.h"
 
 static const char *as_of, *currency, *period, *horizon, *discount, *holdout_end, *penalty;
+static const char *model;
 static long bins = -1;
 
 static const struct opt options[] = {
@@ -31,6 +32,8 @@ static const struct opt options[] = {
 		    "clv: how far ahead clv and expected_orders look (default 52w)"),
 	OPT_STRING_(0, "discount", &discount, "RATE",
 		    "clv: annual discount rate, such as 0.1 or 10% (default 10%)"),
+	OPT_STRING_(0, "model", &model, "NAME",
+		    "clv: the purchase model, bgnbd (default), pareto, or auto (the better by AIC)"),
 	OPT_STRING_(0, "penalty", &penalty, "L",
 		    "clv: an L2 penalty L on the log-parameters, for small bases (default 0)"),
 	OPT_STRING_(0, "holdout-end", &holdout_end, "DATE",
@@ -41,7 +44,7 @@ static const struct opt options[] = {
 
 static const struct opt_cmd cmd = {
 	.usage = "[options] rfm [--bins N]\n"
-		 "[options] clv [--period UNIT] [--horizon DURATION] [--discount RATE] [--penalty L]\n"
+		 "[options] clv [--model NAME] [--penalty L] [--period UNIT] [--horizon D] [--discount R]\n"
 		 "[options] clv --as-of DATE --holdout-end DATE",
 	.summary = "Score the customers from their completed orders: RFM quantile scores and\n"
 		   "segments (rfm), or the probability that they are still customers, the\n"
@@ -52,6 +55,7 @@ static const struct opt_cmd cmd = {
 	.more = "Examples:\n"
 		"  crm-score rfm\n"
 		"  crm-score clv --horizon 1y --discount 8%\n"
+		"  crm-score clv --model auto\n"
 		"  crm-score clv --as-of 1997-09-30 --holdout-end 1998-06-30\n"
 		"  crm-segment 'rfm_segment = \"at_risk\" and clv > 100'\n",
 };
@@ -76,9 +80,20 @@ int cmd_main(int argc, char **argv)
 	else
 		opt_usage_error(&cmd, "unknown task \"%s\" (rfm or clv)", argv[first]);
 
-	if (is_rfm && (period || horizon || discount || holdout_end || penalty))
+	if (is_rfm && (period || horizon || discount || holdout_end || penalty || model))
 		opt_usage_error(&cmd, "--%s goes with clv", period ? "period" : horizon ? "horizon" :
-				discount ? "discount" : penalty ? "penalty" : "holdout-end");
+				discount ? "discount" : penalty ? "penalty" : model ? "model" :
+				"holdout-end");
+	if (model) {
+		if (!strcmp(model, "bgnbd"))
+			so.model = SCORE_BGNBD;
+		else if (!strcmp(model, "pareto"))
+			so.model = SCORE_PARETO;
+		else if (!strcmp(model, "auto"))
+			so.model = SCORE_AUTO;
+		else
+			opt_usage_error(&cmd, "invalid --model \"%s\" (bgnbd, pareto or auto)", model);
+	}
 	if (!is_rfm && bins != -1)
 		opt_usage_error(&cmd, "--bins goes with rfm");
 	if (bins != -1) {

@@ -544,6 +544,32 @@ static void print_fit(const char *what, const struct sc_fitinfo *fi, double seco
 		 what, fi->starts, fi->gmax, fi->curvature);
 }
 
+/*
+ * BG/NBD, or when a parameter runs off to a boundary the limit model
+ * there (score_model.h); why gets the full fit's reason then. 0 or -1
+ * (bfi->why says why).
+ */
+static int fit_bgnbd(const struct sc_rf *rf, struct sc_bgnbd *bg, struct sc_fitinfo *bfi,
+		     char *why, size_t whysize)
+{
+	int rc = sc_bgnbd_fit(rf, bg, bfi);
+
+	if (rc < 0 && bfi->why && strstr(bfi->why, "runs off")) {
+		struct sc_fitinfo lfi;
+		snprintf(why, whysize, "%s", bfi->why);
+		if (sc_bgnbd_fit_limit(rf, bg, &lfi) == 0) {
+			lfi.iterations += bfi->iterations;
+			lfi.evaluations += bfi->evaluations;
+			lfi.starts += bfi->starts;
+			*bfi = lfi;
+			rc = 0;
+		} else {
+			bfi->why = why;
+		}
+	}
+	return rc;
+}
+
 int score_clv(struct crm *crm, const struct score_opts *o)
 {
 	struct load L;
@@ -601,28 +627,44 @@ int score_clv(struct crm *crm, const struct score_opts *o)
 		goto out;
 	}
 	t0 = now_monotonic();
-	rc = sc_bgnbd_fit(&rf, &bg, &bfi);
-	if (rc < 0 && bfi.why && strstr(bfi.why, "runs off")) {
-		/* a parameter runs off to a boundary: the limit model there
-		 * is a model too (score_model.h) */
-		struct sc_fitinfo lfi;
-		snprintf(full_why, sizeof(full_why), "%s", bfi.why);
-		if (sc_bgnbd_fit_limit(&rf, &bg, &lfi) == 0) {
-			lfi.iterations += bfi.iterations;
-			lfi.evaluations += bfi.evaluations;
-			lfi.starts += bfi.starts;
-			bfi = lfi;
-			rc = 0;
-		} else {
-			bfi.why = full_why;
+	if (o->model == SCORE_PARETO)
+		rc = sc_pareto_fit(&rf, &bg, &bfi);
+	else
+		rc = fit_bgnbd(&rf, &bg, &bfi, full_why, sizeof(full_why));
+	if (o->model == SCORE_AUTO) {
+		/* the other model, and the one with the lower AIC (2 k - 2 LL;
+		 * BG/NBD's limits have fewer parameters) */
+		struct sc_bgnbd pm;
+		struct sc_fitinfo pfi;
+		if (sc_pareto_fit(&rf, &pm, &pfi) == 0) {
+			int k = bg.kind == SC_NBD ? 2 : bg.kind == SC_BG_CONST ? 3 : 4;
+			double aic_b = rc == 0 ? 2 * k - 2 * bfi.ll : INFINITY;
+			double aic_p = 2 * 4 - 2 * pfi.ll;
+			crm_note("model auto: %s AIC %.2f, pareto AIC %.2f: %s", sc_bgnbd_kind_name(bg.kind),
+				 aic_b, aic_p, aic_p < aic_b ? "pareto" : sc_bgnbd_kind_name(bg.kind));
+			if (aic_p < aic_b) {
+				bg = pm;
+				bfi = pfi;
+				full_why[0] = 0;
+				rc = 0;
+			}
+		} else if (rc == 0) {
+			crm_note("model auto: no Pareto/NBD fit (%s): %s", pfi.why,
+				 sc_bgnbd_kind_name(bg.kind));
 		}
 	}
 	bg_sec = now_monotonic() - t0;
 	if (rc < 0) {
-		crm_error("no BG/NBD fit to the orders up to %s: %s (r %.4g, alpha %.4g, a %.4g, "
-			  "b %.4g after %d iterations from %d starting points); the history is too "
-			  "short or too uniform for the model; nothing written", L.as_of,
-			  bfi.why, bg.r, bg.alpha, bg.a, bg.b, bfi.iterations, bfi.starts);
+		if (bg.kind == SC_PARETO)
+			crm_error("no Pareto/NBD fit to the orders up to %s: %s (r %.4g, alpha %.4g, "
+				  "s %.4g, beta %.4g after %d iterations from %d starting points); "
+				  "nothing written", L.as_of, bfi.why, bg.r, bg.alpha, bg.s, bg.beta,
+				  bfi.iterations, bfi.starts);
+		else
+			crm_error("no BG/NBD fit to the orders up to %s: %s (r %.4g, alpha %.4g, a %.4g, "
+				  "b %.4g after %d iterations from %d starting points); the history is too "
+				  "short or too uniform for the model; nothing written", L.as_of,
+				  bfi.why, bg.r, bg.alpha, bg.a, bg.b, bfi.iterations, bfi.starts);
 		rc = CRM_EXIT_FAIL;
 		goto out;
 	}
@@ -646,10 +688,14 @@ int score_clv(struct crm *crm, const struct score_opts *o)
 	else if (bg.kind == SC_BG_CONST)
 		crm_note("BG/NBD: %s: fitted as its limit, one dropout probability for every "
 			 "customer: r %.4g, alpha %.4g, p %.4g", full_why, bg.r, bg.alpha, bg.p);
+	else if (bg.kind == SC_PARETO)
+		crm_note("Pareto/NBD on %zu customers (%.0f repeat buyers): r %.4g, alpha %.4g, "
+			 "s %.4g, beta %.4g", L.n, rf.repeaters, bg.r, bg.alpha, bg.s, bg.beta);
 	else
 		crm_note("BG/NBD on %zu customers (%.0f repeat buyers): r %.4g, alpha %.4g, a %.4g, "
 			 "b %.4g", L.n, rf.repeaters, bg.r, bg.alpha, bg.a, bg.b);
-	print_fit(bg.kind == SC_BGNBD ? "BG/NBD" : sc_bgnbd_kind_name(bg.kind), &bfi, bg_sec);
+	print_fit(bg.kind == SC_BGNBD ? "BG/NBD" : bg.kind == SC_PARETO ? "Pareto/NBD" :
+		  sc_bgnbd_kind_name(bg.kind), &bfi, bg_sec);
 	if (!gg_why[0]) {
 		crm_note("Gamma-Gamma on %zu repeat buyers%s: p %.4g, q %.4g, gamma %.4g", sp.n,
 			 zero_spend ? " with a positive spend" : "", gg.p, gg.q, gg.gamma);
@@ -817,6 +863,10 @@ int score_clv(struct crm *crm, const struct score_opts *o)
 		else if (bg.kind == SC_NBD)
 			sb_addf(&mb.params, "{\"model\":\"nbd\",\"r\":%s,\"alpha\":%s}", buf[0],
 				buf[1]);
+		else if (bg.kind == SC_PARETO)
+			fmt_g(buf[2], 32, bg.s), fmt_g(buf[3], 32, bg.beta),
+			sb_addf(&mb.params, "{\"model\":\"pareto\",\"r\":%s,\"alpha\":%s,"
+				"\"s\":%s,\"beta\":%s}", buf[0], buf[1], buf[2], buf[3]);
 		else
 			fmt_g(buf[2], 32, bg.p),
 			sb_addf(&mb.params, "{\"model\":\"bgnbd_constant_dropout\",\"r\":%s,"
@@ -824,13 +874,14 @@ int score_clv(struct crm *crm, const struct score_opts *o)
 		sb_addf(&mb.stats, "{\"repeat_buyers\":%.0f,\"repeat_purchases\":%.0f,"
 			"\"evaluations\":%d,\"starts\":%d,\"max_gradient\":%.3g,\"orders\":%" PRIu64,
 			rf.repeaters, rf.sum_x, bfi.evaluations, bfi.starts, bfi.gmax, L.orders);
-		if (bg.kind != SC_BGNBD)
+		if (bg.kind == SC_NBD || bg.kind == SC_BG_CONST)
 			sb_addf(&mb.stats, ",\"limit\":\"%s\"", full_why);
 		{
-			static const char *const nm[3][4] = {
+			static const char *const nm[4][4] = {
 				[SC_BGNBD] = { "r", "alpha", "a", "b" },
 				[SC_NBD] = { "r", "alpha" },
 				[SC_BG_CONST] = { "r", "alpha", "p" },
+				[SC_PARETO] = { "r", "alpha", "s", "beta" },
 			};
 			json_se(&mb.stats, nm[bg.kind], bfi.se);
 		}
@@ -905,11 +956,15 @@ int score_clv(struct crm *crm, const struct score_opts *o)
 			{ "bgnbd", "a", v_real(bg.a) },
 			{ "bgnbd", "b", v_real(bg.b) },
 			{ "bgnbd", "p", v_real(bg.kind == SC_BG_CONST ? bg.p : NAN) },
+			{ "bgnbd", "s", v_real(bg.kind == SC_PARETO ? bg.s : NAN) },
+			{ "bgnbd", "beta", v_real(bg.kind == SC_PARETO ? bg.beta : NAN) },
 			{ "bgnbd", "r_se", v_real(bfi.se[0]) },
 			{ "bgnbd", "alpha_se", v_real(bfi.se[1]) },
 			{ "bgnbd", "a_se", v_real(bg.kind == SC_BGNBD ? bfi.se[2] : NAN) },
 			{ "bgnbd", "b_se", v_real(bg.kind == SC_BGNBD ? bfi.se[3] : NAN) },
 			{ "bgnbd", "p_se", v_real(bg.kind == SC_BG_CONST ? bfi.se[2] : NAN) },
+			{ "bgnbd", "s_se", v_real(bg.kind == SC_PARETO ? bfi.se[2] : NAN) },
+			{ "bgnbd", "beta_se", v_real(bg.kind == SC_PARETO ? bfi.se[3] : NAN) },
 			{ "bgnbd", "log_likelihood", v_real(bfi.ll) },
 			{ "bgnbd", "customers", v_int((int64_t)L.n) },
 			{ "bgnbd", "repeat_buyers", v_int((int64_t)rf.repeaters) },

@@ -135,6 +135,21 @@ size_t sc_rf_find(const struct sc_rf *d, int32_t x, int32_t T, int32_t tx)
 	return lo < d->n && pack(d->x[lo], d->T[lo], d->tx[lo]) == key ? lo : d->n;
 }
 
+int sc_rf_fittable(const struct sc_rf *d, struct sc_fitinfo *info, double *sumT)
+{
+	if (d->repeaters < 1 || d->customers < 2) {
+		memset(info, 0, sizeof(*info));
+		info->why = "no repeat purchases";
+		return -1;
+	}
+	if (sumT) {
+		*sumT = 0;
+		for (size_t i = 0; i < d->n; i++)
+			*sumT += d->w[i] * d->T[i] / d->unit_ticks;
+	}
+	return 0;
+}
+
 /* ------------------------------------------------------ log-likelihood */
 
 struct bg_ctx {
@@ -335,13 +350,8 @@ int sc_bgnbd_fit(const struct sc_rf *d, struct sc_bgnbd *m, struct sc_fitinfo *i
 
 	m->kind = SC_BGNBD;
 	m->p = 0;
-	if (d->repeaters < 1 || d->customers < 2) {
-		memset(info, 0, sizeof(*info));
-		info->why = "no repeat purchases";
+	if (sc_rf_fittable(d, info, &sumT) < 0)
 		return -1;
-	}
-	for (size_t i = 0; i < d->n; i++)
-		sumT += d->w[i] * d->T[i] / d->unit_ticks;
 	rate = d->sum_x / fmax(sumT, 1e-9);
 	for (int s = 0; s < 4; s++) {
 		starts[s][0] = log(rab[s][0]);
@@ -457,7 +467,8 @@ static double lim_obj(const double *th, double *g, void *data)
 
 const char *sc_bgnbd_kind_name(int kind)
 {
-	return kind == SC_NBD ? "nbd" : kind == SC_BG_CONST ? "bgnbd_constant_dropout" : "bgnbd";
+	return kind == SC_NBD ? "nbd" : kind == SC_BG_CONST ? "bgnbd_constant_dropout" :
+	       kind == SC_PARETO ? "pareto" : "bgnbd";
 }
 
 int sc_bgnbd_fit_limit(const struct sc_rf *d, struct sc_bgnbd *m, struct sc_fitinfo *info)
@@ -471,11 +482,8 @@ int sc_bgnbd_fit_limit(const struct sc_rf *d, struct sc_bgnbd *m, struct sc_fiti
 	double p0 = m->a / (m->a + m->b);
 	int rc = -1;
 
-	if (d->repeaters < 1 || d->customers < 2) {
-		memset(info, 0, sizeof(*info));
-		info->why = "no repeat purchases";
+	if (sc_rf_fittable(d, info, NULL) < 0)
 		return -1;
-	}
 	if (!(p0 > 1e-4 && p0 < 0.9999))
 		p0 = 0.05;
 	/* from where the full fit stopped, and from two others */
@@ -525,6 +533,8 @@ int sc_bgnbd_fit_limit(const struct sc_rf *d, struct sc_bgnbd *m, struct sc_fiti
 
 double sc_bgnbd_dead_logodds(const struct sc_bgnbd *m, double x, double tx, double T)
 {
+	if (m->kind == SC_PARETO)
+		return sc_pareto_dead_logodds(m, x, tx, T);
 	if (x <= 0 || m->kind == SC_NBD)
 		return -INFINITY;
 	/* the odds of a dropout right after the last purchase: p / (1-p),
@@ -536,7 +546,7 @@ double sc_bgnbd_dead_logodds(const struct sc_bgnbd *m, double x, double tx, doub
 
 double sc_bgnbd_p_alive(const struct sc_bgnbd *m, double x, double tx, double T)
 {
-	if (x <= 0)
+	if (x <= 0 && m->kind != SC_PARETO)
 		return 1;
 	return sc_logistic(-sc_bgnbd_dead_logodds(m, x, tx, T));
 }
@@ -575,6 +585,8 @@ double sc_bgnbd_future(const struct sc_bgnbd *m, double x, double T, double t)
 	c = t / (m->alpha + T);
 	/* the limits: E[lambda] t without dropout; with the same p for
 	 * everyone, E[(1 - e^(-lambda p t)) / p] over Gamma(r+x, alpha+T) */
+	if (m->kind == SC_PARETO)
+		return sc_pareto_future(m, x, T, t);
 	if (m->kind == SC_NBD)
 		return (r + x) * c;
 	if (m->kind == SC_BG_CONST)
@@ -652,32 +664,14 @@ double sc_bgnbd_future_quad(const struct sc_bgnbd *m, double x, double T, double
 	return prev;
 }
 
-/* Gauss-Legendre nodes and weights on [-1, 1], computed once by Newton's
- * method on the Legendre polynomial P_n. */
+/* Gauss-Legendre nodes and weights on [-1, 1], computed once */
 #define GL_N 10
 static double gl_x[GL_N], gl_w[GL_N];
 static int gl_ready;
 
 static void gl_init(void)
 {
-	for (int i = 0; i < GL_N; i++) {
-		double xx = cos(M_PI * (i + 0.75) / (GL_N + 0.5)), dp = 1;
-		for (int it = 0; it < 100; it++) {
-			double p0 = 1, p1 = xx;
-			for (int k = 2; k <= GL_N; k++) {
-				double p2 = ((2 * k - 1) * xx * p1 - (k - 1) * p0) / k;
-				p0 = p1;
-				p1 = p2;
-			}
-			dp = GL_N * (xx * p1 - p0) / (xx * xx - 1);
-			double dx = p1 / dp;
-			xx -= dx;
-			if (fabs(dx) < 1e-16)
-				break;
-		}
-		gl_x[i] = xx;
-		gl_w[i] = 2 / ((1 - xx * xx) * dp * dp);
-	}
+	sc_gauss_legendre(GL_N, gl_x, gl_w);
 	gl_ready = 1;
 }
 

@@ -517,3 +517,25 @@ int sc_fit_starts(int n, const double (*starts)[SC_MAXPAR], int nstarts,
 		snprintf(info->why_buf, sizeof(info->why_buf), "no starting point converged");
 	return found ? 0 : -1;
 }
+
+void sc_gauss_legendre(int n, double *x, double *w)
+{
+	for (int i = 0; i < n; i++) {
+		double xx = cos(M_PI * (i + 0.75) / (n + 0.5)), dp = 1;
+		for (int it = 0; it < 100; it++) {
+			double p0 = 1, p1 = xx;
+			for (int k = 2; k <= n; k++) {
+				double p2 = ((2 * k - 1) * xx * p1 - (k - 1) * p0) / k;
+				p0 = p1;
+				p1 = p2;
+			}
+			dp = n * (xx * p1 - p0) / (xx * xx - 1);
+			double dx = p1 / dp;
+			xx -= dx;
+			if (fabs(dx) < 1e-16)
+				break;
+		}
+		x[i] = xx;
+		w[i] = 2 / ((1 - xx * xx) * dp * dp);
+	}
+}

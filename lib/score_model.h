@@ -37,6 +37,10 @@ double sc_logistic(double d);
  * depend on the number of cores. */
 void sc_run2(void *(*fn)(void *), void *a0, void *a1);
 
+/* The n Gauss-Legendre nodes and weights on [-1, 1] (Newton's method on
+ * the Legendre polynomial P_n). */
+void sc_gauss_legendre(int n, double *x, double *w);
+
 /* ------------------------------------------------------------ optimiser */
 
 #define SC_MAXPAR 4
@@ -91,11 +95,14 @@ double sc_min_curvature(int n, const double *theta, sc_objective fn, void *data)
  * a parameter off to 0 or infinity: they are fitted as models of their
  * own (sc_bgnbd_fit_limit) and predict with their own closed forms.
  */
-enum { SC_BGNBD, SC_NBD, SC_BG_CONST };
+enum { SC_BGNBD, SC_NBD, SC_BG_CONST, SC_PARETO };
 struct sc_bgnbd {
 	double r, alpha, a, b;
 	int kind;
 	double p;              /* SC_BG_CONST */
+	double s, beta;        /* SC_PARETO: the Pareto/NBD model (score_pareto.c),
+				* the lifetime rate mu ~ Gamma(s, beta); the
+				* sc_bgnbd_ predictions take it too */
 };
 
 /* Calibration data of the BG/NBD fit, grouped: w[i] customers share
@@ -118,6 +125,12 @@ void sc_rf_free(struct sc_rf *d);
 /* The index of the group (x, T, tx) of a prepared d, or d->n when no
  * group has those values (binary search). */
 size_t sc_rf_find(const struct sc_rf *d, int32_t x, int32_t T, int32_t tx);
+
+/* Whether a model can be fitted to d (a repeat purchase, two customers):
+ * 0, with the customers' total age in model units in *sumT (when not
+ * NULL); or -1 with info cleared and info->why set. */
+struct sc_fitinfo;
+int sc_rf_fittable(const struct sc_rf *d, struct sc_fitinfo *info, double *sumT);
 
 /* Total log-likelihood over the customers (the paper's LL). */
 double sc_bgnbd_ll(const struct sc_bgnbd *m, const struct sc_rf *d);
@@ -166,8 +179,17 @@ int sc_bgnbd_fit(const struct sc_rf *d, struct sc_bgnbd *m, struct sc_fitinfo *i
  * runs off to 0 as well. Returns 0 with *m (kind set) and info, or -1
  * with info->why. */
 int sc_bgnbd_fit_limit(const struct sc_rf *d, struct sc_bgnbd *m, struct sc_fitinfo *info);
-/* The model's name: "bgnbd", "nbd" or "bgnbd_constant_dropout". */
+/* The model's name: "bgnbd", "nbd", "bgnbd_constant_dropout" or "pareto". */
 const char *sc_bgnbd_kind_name(int kind);
+
+/* Pareto/NBD (score_pareto.c): its total log-likelihood, its fit (as
+ * sc_bgnbd_fit; *m gets kind SC_PARETO, r, alpha, s and beta), and the
+ * log-odds of having dropped out and the purchases expected of a customer
+ * alive at T, for sc_bgnbd_dead_logodds and sc_bgnbd_future. */
+double sc_pareto_ll(const struct sc_bgnbd *m, const struct sc_rf *d);
+int sc_pareto_fit(const struct sc_rf *d, struct sc_bgnbd *m, struct sc_fitinfo *info);
+double sc_pareto_dead_logodds(const struct sc_bgnbd *m, double x, double tx, double T);
+double sc_pareto_future(const struct sc_bgnbd *m, double x, double T, double t);
 
 /* P(alive at T | x, tx, T) (times in model units). */
 double sc_bgnbd_p_alive(const struct sc_bgnbd *m, double x, double tx, double T);

@@ -171,4 +171,28 @@ test_expect 'three copies of every customer: the same parameters, three times th
 	expect_eq 7071 "$(val bgnbd customers)"
 '
 
+# Pareto/NBD on the same data: Fader, Hardie and Lee's note and the BTYD
+# package publish r 0.553, alpha 10.58, s 0.606, beta 11.67, LL -9595.0
+test_expect '--model pareto: the published Pareto/NBD fit, and scores from it' '
+	run 0 crm-import --db p.db orders cdnow.csv &&
+	run 0 crm-score --db p.db clv --as-of 1997-09-30 --model pareto -f csv &&
+	expect_eq pareto "$(val bgnbd model)" &&
+	expect_eq "0.553 10.58 0.606 11.67 -9595.0" "$(printf "%.3f %.2f %.3f %.2f %.1f" \
+		"$(val bgnbd r)" "$(val bgnbd alpha)" "$(val bgnbd s)" "$(val bgnbd beta)" \
+		"$(val bgnbd log_likelihood)")" &&
+	expect_eq pareto "$(sqlite3 p.db "SELECT json_extract(params, '\''$.model'\'')
+		FROM models WHERE kind = '\''bgnbd'\''")" &&
+	expect_eq "2357|2357|1" "$(sqlite3 p.db "SELECT count(*), count(clv),
+		min(p_alive) > 0 AND max(p_alive) <= 1 FROM scores")" &&
+	expect_grep "Pareto/NBD converged" err
+'
+
+test_expect '--model auto: the lower AIC, said; an unknown model is a usage error' '
+	run 0 crm-score --db p.db -n clv --as-of 1997-09-30 --model auto -f csv &&
+	expect_grep "model auto: bgnbd AIC 19172.86, pareto AIC 19197.95: bgnbd" err &&
+	expect_eq bgnbd "$(val bgnbd model)" &&
+	run 2 crm-score --db p.db clv --model weibull &&
+	expect_grep "invalid --model \"weibull\" (bgnbd, pareto or auto)" err
+'
+
 test_done

@@ -171,10 +171,47 @@ static void cdnow_rf(struct sc_rf *d, int copies)
 	sc_rf_prepare(d);
 }
 
+/*
+ * Pareto/NBD on the CDNOW sample, weeks: Fader, Hardie and Lee's note
+ * "A note on deriving the Pareto/NBD model" and the BTYD package publish
+ * r 0.553, alpha 10.58, s 0.606, beta 11.67, LL -9595.0.
+ */
+static void test_pareto(void)
+{
+	struct sc_rf d;
+	struct sc_bgnbd m;
+	struct sc_fitinfo fi;
+
+	cdnow_rf(&d, 1);
+	int rc = sc_pareto_fit(&d, &m, &fi);
+	ok(rc == 0 && fi.converged, "Pareto/NBD on CDNOW converges (%d iterations, %d evaluations)",
+	   fi.iterations, fi.evaluations);
+	printf("# Pareto/NBD r=%.6f alpha=%.6f s=%.6f beta=%.6f LL=%.4f; se %.4f %.4f %.4f %.4f\n",
+	       m.r, m.alpha, m.s, m.beta, fi.ll, fi.se[0], fi.se[1], fi.se[2], fi.se[3]);
+	is_within(m.r, 0.553, 0.0005, "r = 0.553");
+	is_within(m.alpha, 10.58, 0.005, "alpha = 10.58");
+	is_within(m.s, 0.606, 0.0005, "s = 0.606");
+	is_within(m.beta, 11.67, 0.005, "beta = 11.67");
+	is_within(fi.ll, -9595.0, 0.05, "LL = -9595.0");
+	is_near(sc_pareto_ll(&m, &d), fi.ll, 1e-12, "the fit's LL is the model's");
+	/* P(alive) falls with the time since the last purchase, and a
+	 * customer seen on the last day is alive for sure */
+	ok(sc_bgnbd_p_alive(&m, 2, 30, 39) > sc_bgnbd_p_alive(&m, 2, 10, 39) &&
+	   sc_bgnbd_p_alive(&m, 2, 39, 39) == 1 && sc_bgnbd_p_alive(&m, 0, 0, 39) < 1,
+	   "Pareto/NBD P(alive): falls with the gap, 1 on the last day, below 1 at x = 0");
+	/* the expected purchases of a new customer over 39 weeks against
+	 * the closed form E[X(t)] = r beta / (alpha (s - 1)) (1 - (beta /
+	 * (beta + t))^(s - 1)) */
+	double t = 39, want = m.r * m.beta / (m.alpha * (m.s - 1)) *
+				   (1 - pow(m.beta / (m.beta + t), m.s - 1));
+	is_near(sc_bgnbd_expected(&m, t), want, 1e-12, "Pareto/NBD E[X(t)] of a new customer");
+	sc_rf_free(&d);
+}
+
 static void test_cdnow(void)
 {
 	struct sc_rf d;
-	struct sc_bgnbd m, paper = { 0.2426, 4.414, 0.7929, 2.426, SC_BGNBD, 0 };
+	struct sc_bgnbd m, paper = { 0.2426, 4.414, 0.7929, 2.426, SC_BGNBD, 0, 0, 0 };
 	struct sc_fitinfo fi;
 	struct sc_spend sp = { 0 };
 	struct sc_gg g;
@@ -290,13 +327,13 @@ static void test_cdnow(void)
 static void test_future(void)
 {
 	static const struct sc_bgnbd ms[] = {
-		{ 0.2426, 4.414, 0.7929, 2.426, SC_BGNBD, 0 },  /* CDNOW, a < 1 */
-		{ 0.5, 30, 1.0, 2.0, SC_BGNBD, 0 },             /* a = 1 exactly */
-		{ 0.5, 30, 1.0 + 1e-9, 2.0, SC_BGNBD, 0 },      /* next to it */
-		{ 1.3, 0.8, 3.5, 12, SC_BGNBD, 0 },             /* a > 1, b large */
-		{ 0.2, 10, 0.3, 0.7, SC_BGNBD, 0 },             /* C = a+b+x-1 = 0 at x = 0 */
-		{ 0.2, 10, 0.3, 0.5, SC_BGNBD, 0 },             /* C < 0 at x = 0 */
-		{ 4, 2, 0.05, 40, SC_BGNBD, 0 },                /* tiny a */
+		{ 0.2426, 4.414, 0.7929, 2.426, SC_BGNBD, 0, 0, 0 },  /* CDNOW, a < 1 */
+		{ 0.5, 30, 1.0, 2.0, SC_BGNBD, 0, 0, 0 },             /* a = 1 exactly */
+		{ 0.5, 30, 1.0 + 1e-9, 2.0, SC_BGNBD, 0, 0, 0 },      /* next to it */
+		{ 1.3, 0.8, 3.5, 12, SC_BGNBD, 0, 0, 0 },             /* a > 1, b large */
+		{ 0.2, 10, 0.3, 0.7, SC_BGNBD, 0, 0, 0 },             /* C = a+b+x-1 = 0 at x = 0 */
+		{ 0.2, 10, 0.3, 0.5, SC_BGNBD, 0, 0, 0 },             /* C < 0 at x = 0 */
+		{ 4, 2, 0.05, 40, SC_BGNBD, 0, 0, 0 },                /* tiny a */
 	};
 	static const double xs[] = { 0, 1, 3, 20 };
 	static const double Ts[] = { 0, 2, 30 };
@@ -809,6 +846,7 @@ int main(void)
 	test_p_alive();
 	test_recovery();
 	test_limits();
+	test_pareto();
 	test_degenerate();
 	test_rfm();
 	return tap_done();
