@@ -14,10 +14,12 @@
 #      by sqlite3 into a crmkit database (kept in $BENCH_DATA/score/ and
 #      reused while the file is unchanged). Timed: the whole
 #      `crm-score clv` (orders read and summarised, both fits, predictions
-#      written back) and `crm-score rfm`.
+#      written back), `crm-score clv --model pareto` (a dry run: the
+#      Pareto/NBD fit and its predictions) and `crm-score rfm`.
 #
 # Targets (reported, not asserted): the two CDNOW sample fits together
-# under 0.05 s; `crm-score clv` on 1M customers under 10 s. Exit status 1
+# under 0.05 s; `crm-score clv` on 1M customers under 10 s, Pareto/NBD
+# under 30 s. Exit status 1
 # only when a step fails or CDNOW does not give the published parameters.
 #
 # Environment: BENCH_CUSTOMERS (1000000), BENCH_ORDERS (5000000),
@@ -179,6 +181,18 @@ else
 	echo "bench/score: crm-score clv on the bench base failed:"
 	tail -5 "$W/bench-clv.err"
 fi
+timed bench-pareto "$SCORE" --db "$db" -v -n -f csv clv --model pareto --currency "$CUR"
+if [ "$rc" -eq 0 ]; then
+	pareto_secs=$secs
+	printf '%-34s %10s %9s %9s %9s\n' "crm-score clv --model pareto (-n)" \
+		"$(val bench-pareto clv customers)" "$secs" "$(fit_ms bench-pareto Pareto/NBD)" \
+		"$(mib "$kb")"
+else
+	fail=1
+	pareto_secs=
+	echo "bench/score: crm-score clv --model pareto on the bench base failed:"
+	tail -5 "$W/bench-pareto.err"
+fi
 timed bench-rfm "$SCORE" --db "$db" -v -f csv rfm --currency "$CUR"
 if [ "$rc" -eq 0 ]; then
 	printf '%-34s %10s %9s %9s %9s\n' "crm-score rfm, bench base" \
@@ -200,4 +214,6 @@ verdict "$(awk -v f="${sample_fit:-999}" 'BEGIN { print f < 50 }')" \
 	"CDNOW sample: BG/NBD + Gamma-Gamma fits in ${sample_fit:-?} ms (target < 50 ms)"
 verdict "$(awk -v s="${clv_secs:-999}" 'BEGIN { print s < 10 }')" \
 	"crm-score clv on the bench base in ${clv_secs:-?} s (target < 10 s for 1M customers)"
+verdict "$(awk -v s="${pareto_secs:-999}" 'BEGIN { print s < 30 }')" \
+	"crm-score clv --model pareto on the bench base in ${pareto_secs:-?} s (target < 30 s for 1M customers)"
 exit $fail

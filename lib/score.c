@@ -544,6 +544,22 @@ static void print_fit(const char *what, const struct sc_fitinfo *fi, double seco
 		 what, fi->starts, fi->gmax, fi->curvature);
 }
 
+/* The mean absolute error of a model's predictions of the purchase days
+ * in a holdout of th model units, per customer. */
+static double holdout_mae(const struct load *L, const struct sc_bgnbd *m, double u, double th)
+{
+	double sum = 0;
+
+	for (size_t i = 0; i < L->n; i++) {
+		const struct cust *c = &L->c[i];
+		double T = (L->as_of_day - c->first) / u, tx = (c->last - c->first) / u;
+		double e = sc_logistic(-sc_bgnbd_dead_logodds(m, c->x, tx, T)) *
+			   sc_bgnbd_future(m, c->x, T, th);
+		sum += fabs(e - c->hold);
+	}
+	return L->n ? sum / (double)L->n : NAN;
+}
+
 /*
  * BG/NBD, or when a parameter runs off to a boundary the limit model
  * there (score_model.h); why gets the full fit's reason then. 0 or -1
@@ -640,9 +656,23 @@ int score_clv(struct crm *crm, const struct score_opts *o)
 			int k = bg.kind == SC_NBD ? 2 : bg.kind == SC_BG_CONST ? 3 : 4;
 			double aic_b = rc == 0 ? 2 * k - 2 * bfi.ll : INFINITY;
 			double aic_p = 2 * 4 - 2 * pfi.ll;
-			crm_note("model auto: %s AIC %.2f, pareto AIC %.2f: %s", sc_bgnbd_kind_name(bg.kind),
-				 aic_b, aic_p, aic_p < aic_b ? "pareto" : sc_bgnbd_kind_name(bg.kind));
-			if (aic_p < aic_b) {
+			int pick_p;
+			if (o->holdout_end && rc == 0) {
+				/* a validation run: the lower mean absolute error of
+				 * the holdout purchases per customer */
+				double th_ = (double)(L.hold_day - L.as_of_day) / u;
+				double eb = holdout_mae(&L, &bg, u, th_), ep = holdout_mae(&L, &pm, u, th_);
+				pick_p = ep < eb;
+				crm_note("model auto: holdout mean absolute error %s %.4f, pareto %.4f: %s",
+					 sc_bgnbd_kind_name(bg.kind), eb, ep,
+					 pick_p ? "pareto" : sc_bgnbd_kind_name(bg.kind));
+			} else {
+				pick_p = aic_p < aic_b;
+				crm_note("model auto: %s AIC %.2f, pareto AIC %.2f: %s",
+					 sc_bgnbd_kind_name(bg.kind), aic_b, aic_p,
+					 pick_p ? "pareto" : sc_bgnbd_kind_name(bg.kind));
+			}
+			if (pick_p) {
 				bg = pm;
 				bfi = pfi;
 				full_why[0] = 0;
@@ -768,6 +798,7 @@ int score_clv(struct crm *crm, const struct score_opts *o)
 		};
 		static const char *const label[] = { "0", "1", "2", "3", "4", "5", "6", "7+", "total" };
 		double n[9] = { 0 }, act[9] = { 0 }, pred[9] = { 0 };
+		double sa = 0, sp2 = 0, saa = 0, spp = 0, sap = 0, sae = 0;
 		struct out *out;
 
 		for (size_t i = 0; i < L.n; i++) {
@@ -779,7 +810,13 @@ int score_clv(struct crm *crm, const struct score_opts *o)
 			n[k]++, n[8]++;
 			act[k] += c->hold, act[8] += c->hold;
 			pred[k] += e, pred[8] += e;
+			/* per customer: the error and the correlation */
+			sa += c->hold, sp2 += e, saa += (double)c->hold * c->hold, spp += e * e;
+			sap += c->hold * e, sae += fabs(e - c->hold);
 		}
+		double nn = n[8];
+		double cov = sap - sa * sp2 / nn, va = saa - sa * sa / nn, vp = spp - sp2 * sp2 / nn;
+		double corr = va > 0 && vp > 0 ? cov / sqrt(va * vp) : NAN;
 		out = out_new(stdout, crm->format);
 		out_columns(out, ARRAY_SIZE(cols), cols);
 		for (int k = 0; k < 9; k++) {
@@ -791,9 +828,11 @@ int score_clv(struct crm *crm, const struct score_opts *o)
 			out_row(out, v);
 		}
 		out_finish(out);
-		crm_note("holdout after %s to %s (%g %ss): %.1f purchases predicted, %.0f made; "
+		crm_note("holdout after %s to %s (%g %ss): %.1f purchases predicted, %.0f made "
+			 "(%+.1f%%); per customer: mean absolute error %.4f, correlation %.3f; "
 			 "a validation run, nothing written", L.as_of, L.hold_to, th,
-			 u == 7 ? "week" : "day", pred[8], act[8]);
+			 u == 7 ? "week" : "day", pred[8], act[8],
+			 act[8] > 0 ? 100 * (pred[8] - act[8]) / act[8] : NAN, sae / nn, corr);
 		rc = 0;
 		free(gH);
 		goto out;

@@ -195,4 +195,20 @@ test_expect '--model auto: the lower AIC, said; an unknown model is a usage erro
 	expect_grep "invalid --model \"weibull\" (bgnbd, pareto or auto)" err
 '
 
+# the holdout's figures: the total error from the table's own total row;
+# auto with a holdout takes the model with the lower mean absolute error,
+# the figure each model's own validation run prints
+test_expect '--holdout-end: total error, mean absolute error, correlation; auto by them' '
+	mae() { sed -n "s/.*mean absolute error \([0-9.]*\), correlation \([0-9.]*\);.*/\1 \2/p" err; } &&
+	run 0 crm-score --db p.db clv --as-of 1997-09-30 --holdout-end 1998-06-30 -f csv &&
+	set -- $(mae) && eb=$1 && test "$(awk -v c="$2" "BEGIN { print (c > 0.5 && c < 1) }")" = 1 &&
+	tot=$(grep "^total," out) &&
+	expect_grep "$(echo "$tot" | awk -F, "{ printf \"(%+.1f%%)\", 100 * (\$4 - \$3) / \$3 }")" err &&
+	run 0 crm-score --db p.db clv --as-of 1997-09-30 --holdout-end 1998-06-30 --model pareto -f csv &&
+	set -- $(mae) && ep=$1 &&
+	run 0 crm-score --db p.db clv --as-of 1997-09-30 --holdout-end 1998-06-30 --model auto -f csv &&
+	pick=$(awk -v b="$eb" -v p="$ep" "BEGIN { print (p < b ? \"pareto\" : \"bgnbd\") }") &&
+	expect_grep "model auto: holdout mean absolute error bgnbd $eb, pareto $ep: $pick" err
+'
+
 test_done
