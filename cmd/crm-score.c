@@ -33,7 +33,8 @@ static const struct opt options[] = {
 	OPT_STRING_(0, "discount", &discount, "RATE",
 		    "clv: annual discount rate, such as 0.1 or 10% (default 10%)"),
 	OPT_STRING_(0, "model", &model, "NAME",
-		    "clv: the purchase model, bgnbd (default), pareto, or auto (the better by AIC)"),
+		    "clv: the purchase model, bgnbd (default), mbgnbd, pareto, or auto (the best "
+		    "by AIC, or by the holdout's error)"),
 	OPT_STRING_(0, "penalty", &penalty, "L",
 		    "clv: an L2 penalty L on the log-parameters, for small bases (default 0)"),
 	OPT_STRING_(0, "holdout-end", &holdout_end, "DATE",
@@ -89,10 +90,13 @@ int cmd_main(int argc, char **argv)
 			so.model = SCORE_BGNBD;
 		else if (!strcmp(model, "pareto"))
 			so.model = SCORE_PARETO;
+		else if (!strcmp(model, "mbgnbd"))
+			so.model = SCORE_MBGNBD;
 		else if (!strcmp(model, "auto"))
 			so.model = SCORE_AUTO;
 		else
-			opt_usage_error(&cmd, "invalid --model \"%s\" (bgnbd, pareto or auto)", model);
+			opt_usage_error(&cmd, "invalid --model \"%s\" (bgnbd, mbgnbd, pareto or auto)",
+					model);
 	}
 	if (!is_rfm && bins != -1)
 		opt_usage_error(&cmd, "--bins goes with rfm");

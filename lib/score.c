@@ -645,43 +645,44 @@ int score_clv(struct crm *crm, const struct score_opts *o)
 	t0 = now_monotonic();
 	if (o->model == SCORE_PARETO)
 		rc = sc_pareto_fit(&rf, &bg, &bfi);
+	else if (o->model == SCORE_MBGNBD)
+		rc = sc_mbgnbd_fit(&rf, &bg, &bfi);
 	else
 		rc = fit_bgnbd(&rf, &bg, &bfi, full_why, sizeof(full_why));
 	if (o->model == SCORE_AUTO) {
-		/* the other model, and the one with the lower AIC (2 k - 2 LL;
-		 * BG/NBD's limits have fewer parameters) */
-		struct sc_bgnbd pm;
-		struct sc_fitinfo pfi;
-		if (sc_pareto_fit(&rf, &pm, &pfi) == 0) {
-			int k = bg.kind == SC_NBD ? 2 : bg.kind == SC_BG_CONST ? 3 : 4;
-			double aic_b = rc == 0 ? 2 * k - 2 * bfi.ll : INFINITY;
-			double aic_p = 2 * 4 - 2 * pfi.ll;
-			int pick_p;
-			if (o->holdout_end && rc == 0) {
-				/* a validation run: the lower mean absolute error of
-				 * the holdout purchases per customer */
-				double th_ = (double)(L.hold_day - L.as_of_day) / u;
-				double eb = holdout_mae(&L, &bg, u, th_), ep = holdout_mae(&L, &pm, u, th_);
-				pick_p = ep < eb;
-				crm_note("model auto: holdout mean absolute error %s %.4f, pareto %.4f: %s",
-					 sc_bgnbd_kind_name(bg.kind), eb, ep,
-					 pick_p ? "pareto" : sc_bgnbd_kind_name(bg.kind));
-			} else {
-				pick_p = aic_p < aic_b;
-				crm_note("model auto: %s AIC %.2f, pareto AIC %.2f: %s",
-					 sc_bgnbd_kind_name(bg.kind), aic_b, aic_p,
-					 pick_p ? "pareto" : sc_bgnbd_kind_name(bg.kind));
+		/* the others too, and the one with the lower AIC (2 k - 2 LL;
+		 * BG/NBD's limits have fewer parameters), or in a validation
+		 * run the lower mean absolute error of the holdout purchases */
+		struct sc_bgnbd cm[3];
+		struct sc_fitinfo cfi[3];
+		int crc[3], best = -1;
+		double score[3], th_ = (double)(L.hold_day - L.as_of_day) / u;
+		struct sb said = SB_INIT;
+		cm[0] = bg, cfi[0] = bfi, crc[0] = rc;
+		crc[1] = sc_pareto_fit(&rf, &cm[1], &cfi[1]);
+		crc[2] = sc_mbgnbd_fit(&rf, &cm[2], &cfi[2]);
+		for (int k = 0; k < 3; k++) {
+			int np = cm[k].kind == SC_NBD ? 2 : cm[k].kind == SC_BG_CONST ? 3 : 4;
+			if (crc[k] < 0) {
+				sb_addf(&said, "%s%s no fit (%s)", k ? ", " : "",
+					sc_bgnbd_kind_name(cm[k].kind), cfi[k].why);
+				continue;
 			}
-			if (pick_p) {
-				bg = pm;
-				bfi = pfi;
-				full_why[0] = 0;
-				rc = 0;
-			}
-		} else if (rc == 0) {
-			crm_note("model auto: no Pareto/NBD fit (%s): %s", pfi.why,
-				 sc_bgnbd_kind_name(bg.kind));
+			score[k] = o->holdout_end ? holdout_mae(&L, &cm[k], u, th_) :
+						    2 * np - 2 * cfi[k].ll;
+			sb_addf(&said, "%s%s %s %.*f", k ? ", " : "", sc_bgnbd_kind_name(cm[k].kind),
+				o->holdout_end ? "holdout mean absolute error" : "AIC",
+				o->holdout_end ? 4 : 2, score[k]);
+			if (best < 0 || score[k] < score[best])
+				best = k;
 		}
+		if (best >= 0) {
+			crm_note("model auto: %s: %s", said.buf, sc_bgnbd_kind_name(cm[best].kind));
+			if (best > 0)
+				full_why[0] = 0;
+			bg = cm[best], bfi = cfi[best], rc = 0;
+		}
+		sb_free(&said);
 	}
 	bg_sec = now_monotonic() - t0;
 	if (rc < 0) {
@@ -721,11 +722,14 @@ int score_clv(struct crm *crm, const struct score_opts *o)
 	else if (bg.kind == SC_PARETO)
 		crm_note("Pareto/NBD on %zu customers (%.0f repeat buyers): r %.4g, alpha %.4g, "
 			 "s %.4g, beta %.4g", L.n, rf.repeaters, bg.r, bg.alpha, bg.s, bg.beta);
+	else if (bg.kind == SC_MBGNBD)
+		crm_note("MBG/NBD on %zu customers (%.0f repeat buyers): r %.4g, alpha %.4g, a %.4g, "
+			 "b %.4g", L.n, rf.repeaters, bg.r, bg.alpha, bg.a, bg.b);
 	else
 		crm_note("BG/NBD on %zu customers (%.0f repeat buyers): r %.4g, alpha %.4g, a %.4g, "
 			 "b %.4g", L.n, rf.repeaters, bg.r, bg.alpha, bg.a, bg.b);
 	print_fit(bg.kind == SC_BGNBD ? "BG/NBD" : bg.kind == SC_PARETO ? "Pareto/NBD" :
-		  sc_bgnbd_kind_name(bg.kind), &bfi, bg_sec);
+		  bg.kind == SC_MBGNBD ? "MBG/NBD" : sc_bgnbd_kind_name(bg.kind), &bfi, bg_sec);
 	if (!gg_why[0]) {
 		crm_note("Gamma-Gamma on %zu repeat buyers%s: p %.4g, q %.4g, gamma %.4g", sp.n,
 			 zero_spend ? " with a positive spend" : "", gg.p, gg.q, gg.gamma);
@@ -899,6 +903,9 @@ int score_clv(struct crm *crm, const struct score_opts *o)
 		if (bg.kind == SC_BGNBD)
 			sb_addf(&mb.params, "{\"r\":%s,\"alpha\":%s,\"a\":%s,\"b\":%s}",
 				buf[0], buf[1], buf[2], buf[3]);
+		else if (bg.kind == SC_MBGNBD)
+			sb_addf(&mb.params, "{\"model\":\"mbgnbd\",\"r\":%s,\"alpha\":%s,\"a\":%s,"
+				"\"b\":%s}", buf[0], buf[1], buf[2], buf[3]);
 		else if (bg.kind == SC_NBD)
 			sb_addf(&mb.params, "{\"model\":\"nbd\",\"r\":%s,\"alpha\":%s}", buf[0],
 				buf[1]);
@@ -916,7 +923,8 @@ int score_clv(struct crm *crm, const struct score_opts *o)
 		if (bg.kind == SC_NBD || bg.kind == SC_BG_CONST)
 			sb_addf(&mb.stats, ",\"limit\":\"%s\"", full_why);
 		{
-			static const char *const nm[4][4] = {
+			static const char *const nm[5][4] = {
+				[SC_MBGNBD] = { "r", "alpha", "a", "b" },
 				[SC_BGNBD] = { "r", "alpha", "a", "b" },
 				[SC_NBD] = { "r", "alpha" },
 				[SC_BG_CONST] = { "r", "alpha", "p" },
@@ -987,6 +995,7 @@ int score_clv(struct crm *crm, const struct score_opts *o)
 	/* the summary: not with -q (errors only) */
 	if (crm_verbosity >= 1) {
 		static const char *const cols[] = { "model", "parameter", "value" };
+		int has_ab = bg.kind == SC_BGNBD || bg.kind == SC_MBGNBD;
 		struct out *out = out_new(stdout, crm->format);
 		struct row { const char *m, *p; struct out_val v; } rows[] = {
 			{ "bgnbd", "model", v_text(sc_bgnbd_kind_name(bg.kind)) },
@@ -999,8 +1008,8 @@ int score_clv(struct crm *crm, const struct score_opts *o)
 			{ "bgnbd", "beta", v_real(bg.kind == SC_PARETO ? bg.beta : NAN) },
 			{ "bgnbd", "r_se", v_real(bfi.se[0]) },
 			{ "bgnbd", "alpha_se", v_real(bfi.se[1]) },
-			{ "bgnbd", "a_se", v_real(bg.kind == SC_BGNBD ? bfi.se[2] : NAN) },
-			{ "bgnbd", "b_se", v_real(bg.kind == SC_BGNBD ? bfi.se[3] : NAN) },
+			{ "bgnbd", "a_se", v_real(has_ab ? bfi.se[2] : NAN) },
+			{ "bgnbd", "b_se", v_real(has_ab ? bfi.se[3] : NAN) },
 			{ "bgnbd", "p_se", v_real(bg.kind == SC_BG_CONST ? bfi.se[2] : NAN) },
 			{ "bgnbd", "s_se", v_real(bg.kind == SC_PARETO ? bfi.se[2] : NAN) },
 			{ "bgnbd", "beta_se", v_real(bg.kind == SC_PARETO ? bfi.se[3] : NAN) },

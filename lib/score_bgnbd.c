@@ -468,7 +468,7 @@ static double lim_obj(const double *th, double *g, void *data)
 const char *sc_bgnbd_kind_name(int kind)
 {
 	return kind == SC_NBD ? "nbd" : kind == SC_BG_CONST ? "bgnbd_constant_dropout" :
-	       kind == SC_PARETO ? "pareto" : "bgnbd";
+	       kind == SC_PARETO ? "pareto" : kind == SC_MBGNBD ? "mbgnbd" : "bgnbd";
 }
 
 int sc_bgnbd_fit_limit(const struct sc_rf *d, struct sc_bgnbd *m, struct sc_fitinfo *info)
@@ -535,6 +535,10 @@ double sc_bgnbd_dead_logodds(const struct sc_bgnbd *m, double x, double tx, doub
 {
 	if (m->kind == SC_PARETO)
 		return sc_pareto_dead_logodds(m, x, tx, T);
+	if (m->kind == SC_MBGNBD)
+		/* a dropout right after the first purchase counts too */
+		return log(m->a) - log(m->b + x) +
+		       (m->r + x) * (log(m->alpha + T) - log(m->alpha + tx));
 	if (x <= 0 || m->kind == SC_NBD)
 		return -INFINITY;
 	/* the odds of a dropout right after the last purchase: p / (1-p),
@@ -546,7 +550,7 @@ double sc_bgnbd_dead_logodds(const struct sc_bgnbd *m, double x, double tx, doub
 
 double sc_bgnbd_p_alive(const struct sc_bgnbd *m, double x, double tx, double T)
 {
-	if (x <= 0 && m->kind != SC_PARETO)
+	if (x <= 0 && m->kind != SC_PARETO && m->kind != SC_MBGNBD)
 		return 1;
 	return sc_logistic(-sc_bgnbd_dead_logodds(m, x, tx, T));
 }
@@ -587,6 +591,13 @@ double sc_bgnbd_future(const struct sc_bgnbd *m, double x, double T, double t)
 	 * everyone, E[(1 - e^(-lambda p t)) / p] over Gamma(r+x, alpha+T) */
 	if (m->kind == SC_PARETO)
 		return sc_pareto_future(m, x, T, t);
+	if (m->kind == SC_MBGNBD) {
+		/* alive after x + 1 chances: p ~ Beta(a, b + x + 1) */
+		struct sc_bgnbd bg = *m;
+		bg.kind = SC_BGNBD;
+		bg.b = m->b + 1;
+		return sc_bgnbd_future(&bg, x, T, t);
+	}
 	if (m->kind == SC_NBD)
 		return (r + x) * c;
 	if (m->kind == SC_BG_CONST)

@@ -539,3 +539,24 @@ void sc_gauss_legendre(int n, double *x, double *w)
 		w[i] = 2 / ((1 - xx * xx) * dp * dp);
 	}
 }
+
+double sc_numeric_gradient(int n, const double *theta, double *grad,
+			   double (*f)(const double *theta, const void *data), const void *data)
+{
+	double v = f(theta, data), t[SC_MAXPAR];
+
+	if (!isfinite(v))
+		return v;
+	for (int i = 0; i < n; i++) {
+		double h = 1e-5, fp, fm;
+		memcpy(t, theta, sizeof(double) * (size_t)n);
+		t[i] = theta[i] + h;
+		fp = f(t, data);
+		t[i] = theta[i] - h;
+		fm = f(t, data);
+		if (!isfinite(fp) || !isfinite(fm))
+			return NAN;
+		grad[i] = (fp - fm) / (2 * h);
+	}
+	return v;
+}

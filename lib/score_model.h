@@ -41,6 +41,12 @@ void sc_run2(void *(*fn)(void *), void *a0, void *a1);
  * the Legendre polynomial P_n). */
 void sc_gauss_legendre(int n, double *x, double *w);
 
+/* f(theta) and its gradient by central differences (step 1e-5 in each
+ * log-parameter), for likelihoods without a cheap closed derivative; NaN
+ * when f is not finite there. */
+double sc_numeric_gradient(int n, const double *theta, double *grad,
+			   double (*f)(const double *theta, const void *data), const void *data);
+
 /* ------------------------------------------------------------ optimiser */
 
 #define SC_MAXPAR 4
@@ -95,7 +101,7 @@ double sc_min_curvature(int n, const double *theta, sc_objective fn, void *data)
  * a parameter off to 0 or infinity: they are fitted as models of their
  * own (sc_bgnbd_fit_limit) and predict with their own closed forms.
  */
-enum { SC_BGNBD, SC_NBD, SC_BG_CONST, SC_PARETO };
+enum { SC_BGNBD, SC_NBD, SC_BG_CONST, SC_PARETO, SC_MBGNBD };
 struct sc_bgnbd {
 	double r, alpha, a, b;
 	int kind;
@@ -179,7 +185,8 @@ int sc_bgnbd_fit(const struct sc_rf *d, struct sc_bgnbd *m, struct sc_fitinfo *i
  * runs off to 0 as well. Returns 0 with *m (kind set) and info, or -1
  * with info->why. */
 int sc_bgnbd_fit_limit(const struct sc_rf *d, struct sc_bgnbd *m, struct sc_fitinfo *info);
-/* The model's name: "bgnbd", "nbd", "bgnbd_constant_dropout" or "pareto". */
+/* The model's name: "bgnbd", "nbd", "bgnbd_constant_dropout", "pareto" or
+ * "mbgnbd". */
 const char *sc_bgnbd_kind_name(int kind);
 
 /* Pareto/NBD (score_pareto.c): its total log-likelihood, its fit (as
@@ -190,6 +197,12 @@ double sc_pareto_ll(const struct sc_bgnbd *m, const struct sc_rf *d);
 int sc_pareto_fit(const struct sc_rf *d, struct sc_bgnbd *m, struct sc_fitinfo *info);
 double sc_pareto_dead_logodds(const struct sc_bgnbd *m, double x, double tx, double T);
 double sc_pareto_future(const struct sc_bgnbd *m, double x, double T, double t);
+
+/* MBG/NBD (score_mbg.c): BG/NBD where a customer may drop out right after
+ * the first purchase as well; its log-likelihood and fit (*m gets kind
+ * SC_MBGNBD, r, alpha, a, b). The sc_bgnbd_ predictions take it. */
+double sc_mbgnbd_ll(const struct sc_bgnbd *m, const struct sc_rf *d);
+int sc_mbgnbd_fit(const struct sc_rf *d, struct sc_bgnbd *m, struct sc_fitinfo *info);
 
 /* P(alive at T | x, tx, T) (times in model units). */
 double sc_bgnbd_p_alive(const struct sc_bgnbd *m, double x, double tx, double T);

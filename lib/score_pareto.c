@@ -94,8 +94,9 @@ double sc_pareto_ll(const struct sc_bgnbd *m, const struct sc_rf *d)
 /* -LL / N over the logarithms of (r, alpha, s, beta); the gradient by
  * central differences (the hypergeometric terms have no cheap closed
  * derivative) */
-static double pareto_f(const double *th, const struct sc_rf *d)
+static double pareto_f(const double *th, const void *data)
 {
+	const struct sc_rf *d = data;
 	struct sc_bgnbd m = {
 		.r = exp(th[0]), .alpha = exp(th[1]), .s = exp(th[2]), .beta = exp(th[3]),
 		.kind = SC_PARETO,
@@ -105,23 +106,7 @@ static double pareto_f(const double *th, const struct sc_rf *d)
 
 static double pareto_obj(const double *th, double *g, void *data)
 {
-	const struct sc_rf *d = data;
-	double f = pareto_f(th, d), t[4];
-
-	if (!isfinite(f))
-		return f;
-	for (int i = 0; i < 4; i++) {
-		double h = 1e-5, fp, fm;
-		memcpy(t, th, sizeof(t));
-		t[i] = th[i] + h;
-		fp = pareto_f(t, d);
-		t[i] = th[i] - h;
-		fm = pareto_f(t, d);
-		if (!isfinite(fp) || !isfinite(fm))
-			return NAN;
-		g[i] = (fp - fm) / (2 * h);
-	}
-	return f;
+	return sc_numeric_gradient(4, th, g, pareto_f, data);
 }
 
 int sc_pareto_fit(const struct sc_rf *d, struct sc_bgnbd *m, struct sc_fitinfo *info)

@@ -187,12 +187,48 @@ test_expect '--model pareto: the published Pareto/NBD fit, and scores from it' '
 	expect_grep "Pareto/NBD converged" err
 '
 
-test_expect '--model auto: the lower AIC, said; an unknown model is a usage error' '
+# MBG/NBD (Batislam et al. 2007): checked in Python, its likelihood at
+# the stored parameters is the stored LL and every step away lowers it
+test_expect '--model mbgnbd: its own fit, the stored parameters maximise its likelihood' '
+	run 0 crm-score --db p.db clv --as-of 1997-09-30 --model mbgnbd -f csv &&
+	expect_eq mbgnbd "$(val bgnbd model)" &&
+	sqlite3 p.db "SELECT params, log_likelihood FROM models WHERE kind = '\''bgnbd'\''
+		ORDER BY id DESC LIMIT 1" >mbg &&
+	/usr/bin/python3 - "$FIX/cdnow/CDNOW_sample.txt" mbg >py.out <<-\EOF &&
+	import datetime, json, math, sys
+	params, stored = open(sys.argv[2]).read().strip().rsplit("|", 1)
+	p = json.loads(params)
+	end = datetime.date(1997, 9, 30); days = {}
+	for line in open(sys.argv[1]):
+	    f = line.split(); d = datetime.date(int(f[2][:4]), int(f[2][4:6]), int(f[2][6:]))
+	    if d <= end: days.setdefault(f[1], set()).add(d)
+	rows = [(len(ds) - 1, (max(ds) - min(ds)).days / 7, (end - min(ds)).days / 7)
+	        for ds in days.values()]
+	def ll(r, al, a, b):
+	    tot = 0
+	    for x, t, T in rows:
+	        A = (math.lgamma(r + x) - math.lgamma(r) + r * math.log(al) + math.lgamma(a + b)
+	             + math.lgamma(b + x + 1) - math.lgamma(b) - math.lgamma(a + b + x + 1))
+	        tot += A + math.log((al + T) ** -(r + x) + a / (b + x) * (al + t) ** -(r + x))
+	    return tot
+	v = [p["r"], p["alpha"], p["a"], p["b"]]; best = ll(*v)
+	ok = all(ll(*[z * (f if i == j else 1) for j, z in enumerate(v)]) <= best + 1e-9
+	         for i in range(4) for f in (1.001, 0.999))
+	print("%d %.6f" % (ok, best - float(stored)))
+	EOF
+	set -- $(cat py.out) &&
+	expect_eq 1 "$1" &&
+	near "$2" 0 1e-6 "Python LL of the stored MBG/NBD fit minus the stored LL"
+'
+
+test_expect '--model auto: the lowest AIC, said; an unknown model is a usage error' '
+	ll=$(sqlite3 p.db "SELECT log_likelihood FROM models WHERE kind = '\''bgnbd'\''
+		ORDER BY id DESC LIMIT 1") &&
 	run 0 crm-score --db p.db -n clv --as-of 1997-09-30 --model auto -f csv &&
-	expect_grep "model auto: bgnbd AIC 19172.86, pareto AIC 19197.95: bgnbd" err &&
-	expect_eq bgnbd "$(val bgnbd model)" &&
+	expect_grep "model auto: bgnbd AIC 19172.86, pareto AIC 19197.95, mbgnbd AIC $(awk -v l="$ll" "BEGIN { printf \"%.2f\", 8 - 2 * l }"): mbgnbd" err &&
+	expect_eq mbgnbd "$(val bgnbd model)" &&
 	run 2 crm-score --db p.db clv --model weibull &&
-	expect_grep "invalid --model \"weibull\" (bgnbd, pareto or auto)" err
+	expect_grep "invalid --model \"weibull\" (bgnbd, mbgnbd, pareto or auto)" err
 '
 
 # the holdout's figures: the total error from the table's own total row;
@@ -206,9 +242,11 @@ test_expect '--holdout-end: total error, mean absolute error, correlation; auto 
 	expect_grep "$(echo "$tot" | awk -F, "{ printf \"(%+.1f%%)\", 100 * (\$4 - \$3) / \$3 }")" err &&
 	run 0 crm-score --db p.db clv --as-of 1997-09-30 --holdout-end 1998-06-30 --model pareto -f csv &&
 	set -- $(mae) && ep=$1 &&
+	run 0 crm-score --db p.db clv --as-of 1997-09-30 --holdout-end 1998-06-30 --model mbgnbd -f csv &&
+	set -- $(mae) && em=$1 &&
 	run 0 crm-score --db p.db clv --as-of 1997-09-30 --holdout-end 1998-06-30 --model auto -f csv &&
-	pick=$(awk -v b="$eb" -v p="$ep" "BEGIN { print (p < b ? \"pareto\" : \"bgnbd\") }") &&
-	expect_grep "model auto: holdout mean absolute error bgnbd $eb, pareto $ep: $pick" err
+	pick=$(printf "%s bgnbd\n%s pareto\n%s mbgnbd\n" "$eb" "$ep" "$em" | sort -n | head -1 | cut -d" " -f2) &&
+	expect_grep "model auto: bgnbd holdout mean absolute error $eb, pareto holdout mean absolute error $ep, mbgnbd holdout mean absolute error $em: $pick" err
 '
 
 test_done

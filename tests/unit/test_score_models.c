@@ -551,6 +551,45 @@ static void test_limits(void)
 	is_int(bad, 0, "limit models' predictions equal the full model's next to the limit");
 }
 
+/* MBG/NBD: a customer may leave right after the first purchase too */
+static void test_mbg(void)
+{
+	struct sc_rf d = { 0 };
+	struct sc_fitinfo fi;
+	struct sc_bgnbd m, truth = { .r = 0.6, .alpha = 8, .a = 0.8, .b = 2.5, .kind = SC_MBGNBD };
+	size_t n = 100000;
+
+	d.x = malloc(n * sizeof(int32_t));
+	d.tx = malloc(n * sizeof(int32_t));
+	d.T = malloc(n * sizeof(int32_t));
+	d.w = malloc(n * sizeof(double));
+	for (size_t i = 0; i < n; i++) {
+		double lam = gamma1(truth.r) / truth.alpha;
+		double g1 = gamma1(truth.a), g2 = gamma1(truth.b), p = g1 / (g1 + g2);
+		if (unif() < p) {
+			d.x[i] = 0;
+			d.T[i] = (int32_t)((20 + 60 * unif()) * 1000);
+			d.tx[i] = 0;
+		} else {
+			sim_one(lam, p, &d.x[i], &d.T[i], &d.tx[i]);
+		}
+		d.w[i] = 1;
+	}
+	d.n = n;
+	d.unit_ticks = 1000;
+	sc_rf_prepare(&d);
+	ok(sc_mbgnbd_fit(&d, &m, &fi) == 0 && m.kind == SC_MBGNBD, "simulated MBG/NBD: the fit converges");
+	printf("# truth r=0.6 alpha=8 a=0.8 b=2.5; MBG/NBD r=%.4f alpha=%.4f a=%.4f b=%.4f; "
+	       "se %.4f %.4f %.4f %.4f\n", m.r, m.alpha, m.a, m.b, fi.se[0], fi.se[1], fi.se[2],
+	       fi.se[3]);
+	ok(fabs(m.r - truth.r) < 4 * fi.se[0] && fabs(m.alpha - truth.alpha) < 4 * fi.se[1] &&
+	   fabs(m.a - truth.a) < 4 * fi.se[2] && fabs(m.b - truth.b) < 4 * fi.se[3],
+	   "MBG/NBD: the truth within 4 standard errors");
+	ok(fi.ll >= sc_mbgnbd_ll(&truth, &d), "MBG/NBD: the fit's LL is at least the truth's");
+	ok(sc_bgnbd_p_alive(&m, 0, 0, 40) < 1, "MBG/NBD: a customer who never came back may be gone");
+	sc_rf_free(&d);
+}
+
 static void test_recovery(void)
 {
 	struct sc_bgnbd truth = { .r = 0.6, .alpha = 8, .a = 0.8, .b = 2.5 }, m;
@@ -847,6 +886,7 @@ int main(void)
 	test_recovery();
 	test_limits();
 	test_pareto();
+	test_mbg();
 	test_degenerate();
 	test_rfm();
 	return tap_done();
