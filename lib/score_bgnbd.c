@@ -135,6 +135,22 @@ size_t sc_rf_find(const struct sc_rf *d, int32_t x, int32_t T, int32_t tx)
 	return lo < d->n && pack(d->x[lo], d->T[lo], d->tx[lo]) == key ? lo : d->n;
 }
 
+void sc_bgnbd_starts(const struct sc_rf *d, double sumT, double starts[4][SC_MAXPAR])
+{
+	/* (r, a, b); alpha makes r/alpha the mean repeat purchase rate */
+	static const double rab[][3] = {
+		{ 1, 1, 3 }, { 0.3, 0.5, 1.5 }, { 3, 2, 10 }, { 0.1, 0.2, 0.5 },
+	};
+	double rate = d->sum_x / fmax(sumT, 1e-9);
+
+	for (int s = 0; s < 4; s++) {
+		starts[s][0] = log(rab[s][0]);
+		starts[s][1] = log(rab[s][0] / rate);
+		starts[s][2] = log(rab[s][1]);
+		starts[s][3] = log(rab[s][2]);
+	}
+}
+
 int sc_rf_fittable(const struct sc_rf *d, struct sc_fitinfo *info, double *sumT)
 {
 	if (d->repeaters < 1 || d->customers < 2) {
@@ -340,11 +356,7 @@ int sc_bgnbd_fit(const struct sc_rf *d, struct sc_bgnbd *m, struct sc_fitinfo *i
 {
 	static const char *const names[] = { "r", "alpha", "a", "b" };
 	static const double limits[] = { 13.8, 25, 13.8, 13.8 }; /* 1e6, 1e-6 */
-	/* (r, a, b); alpha makes r/alpha the mean repeat purchase rate */
-	static const double rab[][3] = {
-		{ 1, 1, 3 }, { 0.3, 0.5, 1.5 }, { 3, 2, 10 }, { 0.1, 0.2, 0.5 },
-	};
-	double starts[4][SC_MAXPAR], th[4] = { 0 }, sumT = 0, rate;
+	double starts[4][SC_MAXPAR], th[4] = { 0 }, sumT = 0;
 	struct bg_ctx c;
 	int rc;
 
@@ -352,13 +364,7 @@ int sc_bgnbd_fit(const struct sc_rf *d, struct sc_bgnbd *m, struct sc_fitinfo *i
 	m->p = 0;
 	if (sc_rf_fittable(d, info, &sumT) < 0)
 		return -1;
-	rate = d->sum_x / fmax(sumT, 1e-9);
-	for (int s = 0; s < 4; s++) {
-		starts[s][0] = log(rab[s][0]);
-		starts[s][1] = log(rab[s][0] / rate);
-		starts[s][2] = log(rab[s][1]);
-		starts[s][3] = log(rab[s][2]);
-	}
+	sc_bgnbd_starts(d, sumT, starts);
 	ctx_init(&c, d);
 	struct sc_penalty pe = { bg_obj, &c, 4, d->penalty };
 	rc = d->penalty > 0 ?

@@ -55,10 +55,7 @@ int sc_mbgnbd_fit(const struct sc_rf *d, struct sc_bgnbd *m, struct sc_fitinfo *
 {
 	static const char *const names[] = { "r", "alpha", "a", "b" };
 	static const double limits[] = { 13.8, 25, 13.8, 13.8 };
-	static const double rab[][3] = {
-		{ 1, 1, 3 }, { 0.3, 0.5, 1.5 }, { 3, 2, 10 }, { 0.1, 0.2, 0.5 },
-	};
-	double starts[4][SC_MAXPAR], th[4] = { 0 }, sumT, rate;
+	double starts[4][SC_MAXPAR], th[4] = { 0 }, sumT;
 	struct sc_penalty pe = { mbg_obj, (void *)d, 4, d->penalty };
 	int rc;
 
@@ -66,13 +63,7 @@ int sc_mbgnbd_fit(const struct sc_rf *d, struct sc_bgnbd *m, struct sc_fitinfo *
 	m->kind = SC_MBGNBD;
 	if (sc_rf_fittable(d, info, &sumT) < 0)
 		return -1;
-	rate = d->sum_x / fmax(sumT, 1e-9);
-	for (int s = 0; s < 4; s++) {
-		starts[s][0] = log(rab[s][0]);
-		starts[s][1] = log(rab[s][0] / rate);
-		starts[s][2] = log(rab[s][1]);
-		starts[s][3] = log(rab[s][2]);
-	}
+	sc_bgnbd_starts(d, sumT, starts);
 	rc = d->penalty > 0 ?
 	     sc_fit_starts(4, starts, 4, names, limits, 0, sc_penalised_obj, &pe, th, info) :
 	     sc_fit_starts(4, starts, 4, names, limits, 0, mbg_obj, (void *)d, th, info);

@@ -137,6 +137,9 @@ size_t sc_rf_find(const struct sc_rf *d, int32_t x, int32_t T, int32_t tx);
  * NULL); or -1 with info cleared and info->why set. */
 struct sc_fitinfo;
 int sc_rf_fittable(const struct sc_rf *d, struct sc_fitinfo *info, double *sumT);
+/* The starting points of the BG/NBD-like fits over (log r, log alpha,
+ * log a, log b), alpha from the mean repeat purchase rate. */
+void sc_bgnbd_starts(const struct sc_rf *d, double sumT, double starts[4][SC_MAXPAR]);
 
 /* Total log-likelihood over the customers (the paper's LL). */
 double sc_bgnbd_ll(const struct sc_bgnbd *m, const struct sc_rf *d);

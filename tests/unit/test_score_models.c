@@ -482,12 +482,17 @@ static void sim_one(double lam, double p, int32_t *xo, int32_t *To, int32_t *txo
 	*txo = x ? (int32_t)(last * 1000) : 0;
 }
 
-static void sim_limit(struct sc_rf *d, size_t n, double r, double alpha, double p)
+static void rf_alloc(struct sc_rf *d, size_t n)
 {
 	d->x = malloc(n * sizeof(int32_t));
 	d->tx = malloc(n * sizeof(int32_t));
 	d->T = malloc(n * sizeof(int32_t));
 	d->w = malloc(n * sizeof(double));
+}
+
+static void sim_limit(struct sc_rf *d, size_t n, double r, double alpha, double p)
+{
+	rf_alloc(d, n);
 	for (size_t i = 0; i < n; i++) {
 		double lam = gamma1(r) / alpha;
 		sim_one(lam, p, &d->x[i], &d->T[i], &d->tx[i]);
@@ -559,10 +564,7 @@ static void test_mbg(void)
 	struct sc_bgnbd m, truth = { .r = 0.6, .alpha = 8, .a = 0.8, .b = 2.5, .kind = SC_MBGNBD };
 	size_t n = 100000;
 
-	d.x = malloc(n * sizeof(int32_t));
-	d.tx = malloc(n * sizeof(int32_t));
-	d.T = malloc(n * sizeof(int32_t));
-	d.w = malloc(n * sizeof(double));
+	rf_alloc(&d, n);
 	for (size_t i = 0; i < n; i++) {
 		double lam = gamma1(truth.r) / truth.alpha;
 		double g1 = gamma1(truth.a), g2 = gamma1(truth.b), p = g1 / (g1 + g2);
@@ -601,10 +603,7 @@ static void test_recovery(void)
 
 	/* BG/NBD: first purchase at 0, observed for T weeks in [20, 80];
 	 * ticks of 1/1000 week so that rounding plays no part */
-	d.x = malloc(n * sizeof(int32_t));
-	d.tx = malloc(n * sizeof(int32_t));
-	d.T = malloc(n * sizeof(int32_t));
-	d.w = malloc(n * sizeof(double));
+	rf_alloc(&d, n);
 	sp.x = malloc(n * sizeof(int32_t));
 	sp.mbar = malloc(n * sizeof(double));
 	for (size_t i = 0; i < n; i++) {
