@@ -19,6 +19,7 @@
 static const char *as_of, *currency, *period, *horizon, *discount, *holdout_end, *penalty;
 static const char *model;
 static long bins = -1;
+static int tracking;
 
 static const struct opt options[] = {
 	OPT_STRING_(0, "as-of", &as_of, "DATE",
@@ -40,13 +41,16 @@ static const struct opt options[] = {
 	OPT_STRING_(0, "holdout-end", &holdout_end, "DATE",
 		    "clv: predict the purchases after --as-of up to DATE and compare them with "
 		    "the orders (writes nothing)"),
+	OPT_FLAG_(0, "tracking", &tracking,
+		  "clv --holdout-end: print the cumulative repeat purchases, actual and "
+		  "predicted, week by week instead"),
 	OPT_END_(),
 };
 
 static const struct opt_cmd cmd = {
 	.usage = "[options] rfm [--bins N]\n"
 		 "[options] clv [--model NAME] [--penalty L] [--period UNIT] [--horizon D] [--discount R]\n"
-		 "[options] clv --as-of DATE --holdout-end DATE",
+		 "[options] clv --as-of DATE --holdout-end DATE [--tracking]",
 	.summary = "Score the customers from their completed orders: RFM quantile scores and\n"
 		   "segments (rfm), or the probability that they are still customers, the\n"
 		   "orders they will place and their lifetime value (clv). The scores are\n"
@@ -131,6 +135,9 @@ int cmd_main(int argc, char **argv)
 			opt_usage_error(&cmd, "invalid --penalty \"%s\" (a number from 0, such as 0.001)",
 					penalty);
 	}
+	if (tracking && !holdout_end)
+		opt_usage_error(&cmd, "--tracking goes with --holdout-end");
+	so.tracking = tracking;
 	if (holdout_end) {
 		if (!as_of)
 			opt_usage_error(&cmd, "--holdout-end needs --as-of, the end of the calibration period");

@@ -97,6 +97,10 @@ struct load {
 	char as_of[20], hold_to[20];
 	int32_t as_of_day, hold_day;
 	uint64_t orders;
+	/* --tracking: the day of every repeat purchase day of the cohort */
+	int track;
+	int32_t *rdays;
+	size_t nrdays, rdcap;
 };
 
 #define MAX_CURRENCIES 16
@@ -120,6 +124,12 @@ static int parse_day(const char *t, int len, int32_t *day)
 static int64_t floor_div(int64_t a, int64_t b)
 {
 	return a / b - (a % b != 0 && (a < 0) != (b < 0));
+}
+
+static void track_day(struct load *L, int32_t day)
+{
+	L->rdays = xgrow(L->rdays, sizeof(*L->rdays), L->nrdays + 1, &L->rdcap);
+	L->rdays[L->nrdays++] = day;
 }
 
 /*
@@ -146,6 +156,7 @@ static int load_orders(struct crm *crm, const struct score_opts *o, struct load 
 	int rc;
 
 	memset(L, 0, sizeof(*L));
+	L->track = o->tracking;
 	norm_fmt_time(o->as_of, L->as_of);
 	L->as_of_day = (int32_t)floor_div(o->as_of, 86400);
 	L->hold_day = o->holdout_end ? (int32_t)floor_div(o->holdout_end, 86400) : L->as_of_day;
@@ -217,6 +228,8 @@ static int load_orders(struct crm *crm, const struct score_opts *o, struct load 
 					snprintf(L->data_from, sizeof(L->data_from), "%.19s", at);
 			} else if (day != day_now) {
 				c->x++;
+				if (L->track)
+					track_day(L, day);
 				c->last = day_now = day;
 				c->repeat_spend += amount;
 			} else if (day != c->first) {
@@ -226,6 +239,8 @@ static int load_orders(struct crm *crm, const struct score_opts *o, struct load 
 			c->revenue += amount;
 		} else if (c->orders && day != day_now) {
 			c->hold++;
+			if (L->track)
+				track_day(L, day);
 			day_now = day;
 		}
 	}
@@ -544,6 +559,69 @@ static void print_fit(const char *what, const struct sc_fitinfo *fi, double seco
 		 what, fi->starts, fi->gmax, fi->curvature);
 }
 
+static int cmp_i32(const void *a, const void *b)
+{
+	int32_t x = *(const int32_t *)a, y = *(const int32_t *)b;
+
+	return (x > y) - (x < y);
+}
+
+/*
+ * --tracking: the cohort's cumulative repeat purchase days, actual and
+ * predicted, at the end of every period (a week, or a day with --period
+ * day) from the first purchase to the end of the holdout: the papers'
+ * tracking figure. Predicted: the sum over the customers of the
+ * expected purchases of a new customer since their first purchase day,
+ * grouped by that day.
+ */
+static void print_tracking(struct crm *crm, struct load *L, const struct sc_bgnbd *m, double u)
+{
+	static const char *const cols[] = { "period", "end", "phase", "actual", "predicted" };
+	int32_t *first = xmalloc((L->n ? L->n : 1) * sizeof(int32_t)), d0;
+	size_t nf = 0, k = 0;
+	struct out *out = out_new(stdout, crm->format);
+
+	for (size_t i = 0; i < L->n; i++)
+		first[i] = L->c[i].first;
+	qsort(first, L->n, sizeof(*first), cmp_i32);
+	qsort(L->rdays, L->nrdays, sizeof(*L->rdays), cmp_i32);
+	/* the distinct first days, with their customers */
+	int32_t *cnt = xmalloc((L->n ? L->n : 1) * sizeof(int32_t));
+	for (size_t i = 0; i < L->n;) {
+		size_t j = i;
+		while (j < L->n && first[j] == first[i])
+			j++;
+		first[nf] = first[i];
+		cnt[nf++] = (int32_t)(j - i);
+		i = j;
+	}
+	out_columns(out, ARRAY_SIZE(cols), cols);
+	d0 = nf ? first[0] : L->as_of_day;
+	for (int64_t p = 1;; p++) {
+		int32_t end = d0 + (int32_t)(p * (int64_t)u) - 1;
+		double pred = 0;
+		char date[20];
+		if (end > L->hold_day)
+			end = L->hold_day;
+		while (k < L->nrdays && L->rdays[k] <= end)
+			k++;
+		for (size_t j = 0; j < nf && first[j] <= end; j++)
+			pred += cnt[j] * sc_bgnbd_expected(m, (end - first[j]) / u);
+		norm_fmt_time((int64_t)end * 86400, date);
+		date[10] = 0;
+		struct out_val v[5] = {
+			v_int(p), v_text(date), v_text(end <= L->as_of_day ? "calibration" : "holdout"),
+			v_int((int64_t)k), v_real(pred),
+		};
+		out_row(out, v);
+		if (end >= L->hold_day)
+			break;
+	}
+	out_finish(out);
+	free(first);
+	free(cnt);
+}
+
 /* The mean absolute error of a model's predictions of the purchase days
  * in a holdout of th model units, per customer. */
 static double holdout_mae(const struct load *L, const struct sc_bgnbd *m, double u, double th)
@@ -821,6 +899,9 @@ int score_clv(struct crm *crm, const struct score_opts *o)
 		double nn = n[8];
 		double cov = sap - sa * sp2 / nn, va = saa - sa * sa / nn, vp = spp - sp2 * sp2 / nn;
 		double corr = va > 0 && vp > 0 ? cov / sqrt(va * vp) : NAN;
+		if (o->tracking) {
+			print_tracking(crm, &L, &bg, u);
+		} else {
 		out = out_new(stdout, crm->format);
 		out_columns(out, ARRAY_SIZE(cols), cols);
 		for (int k = 0; k < 9; k++) {
@@ -832,6 +913,7 @@ int score_clv(struct crm *crm, const struct score_opts *o)
 			out_row(out, v);
 		}
 		out_finish(out);
+		}
 		crm_note("holdout after %s to %s (%g %ss): %.1f purchases predicted, %.0f made "
 			 "(%+.1f%%); per customer: mean absolute error %.4f, correlation %.3f; "
 			 "a validation run, nothing written", L.as_of, L.hold_to, th,
@@ -1061,5 +1143,6 @@ out:
 	free(sp.x);
 	free(sp.mbar);
 	free(L.c);
+	free(L.rdays);
 	return rc;
 }

@@ -24,6 +24,7 @@ struct score_opts {
 	int64_t holdout_end;    /* 0: none; else a validation run to this time */
 	double penalty;         /* clv: L2 penalty on the log-parameters, >= 0 */
 	enum score_model { SCORE_BGNBD, SCORE_PARETO, SCORE_MBGNBD, SCORE_AUTO } model; /* --model */
+	int tracking;           /* clv --holdout-end --tracking: the tracking table */
 };
 
 int score_rfm(struct crm *crm, const struct score_opts *o);

@@ -43,3 +43,24 @@ def best_nearby(f, v, steps=(1.01, 0.99), tol=1e-9):
     best = f(v)
     return all(f([z * (s if i == j else 1) for j, z in enumerate(v)]) <= best + tol
                for i in range(len(v)) for s in steps)
+
+
+def hyp2f1(a, b, c, z, tol=1e-16):
+    """The Gaussian hypergeometric series, 0 <= z < 1."""
+    term, total, n = 1.0, 1.0, 0
+    while abs(term) > tol * abs(total) or n < 5:
+        term *= (a + n) * (b + n) / ((c + n) * (n + 1)) * z
+        total += term
+        n += 1
+        if n > 1000000:
+            raise ValueError("hyp2f1 does not converge")
+    return total
+
+
+def bgnbd_expected(t, r, al, a, b):
+    """Expected repeat purchases of a new customer in (0, t] (Fader, Hardie
+    and Lee 2005, eq. 7)."""
+    if t <= 0:
+        return 0.0
+    z = t / (al + t)
+    return (a + b - 1) / (a - 1) * (1 - (al / (al + t)) ** r * hyp2f1(r, b, a + b - 1, z))

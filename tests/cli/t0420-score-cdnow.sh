@@ -230,4 +230,34 @@ test_expect '--holdout-end: total error, mean absolute error, correlation; auto 
 	expect_grep "model auto: bgnbd holdout mean absolute error $eb, pareto holdout mean absolute error $ep, mbgnbd holdout mean absolute error $em: $pick" err
 '
 
+# --tracking: the cohort's cumulative repeat purchase days week by week;
+# actual at the end of the calibration and of the holdout are the
+# paper's 2,457 and 2,457 + 1,882; predicted checked in Python against the
+# paper's equation 7 summed over the customers' first purchase days
+test_expect '--tracking: the weekly cumulative tracking table, actual and predicted' '
+	run 0 crm-score --db p.db clv --as-of 1997-09-30 --holdout-end 1998-06-30 --tracking -f csv &&
+	expect_eq "period,end,phase,actual,predicted" "$(head -1 out)" &&
+	expect_eq "39,1997-09-30,calibration,2457" "$(grep "^39," out | cut -d, -f1-4)" &&
+	expect_eq "78,1998-06-30,holdout,4339" "$(tail -1 out | cut -d, -f1-4)" &&
+	expect_eq 78 "$(($(wc -l <out) - 1))" &&
+	expect_eq 0 "$(awk -F, "NR > 2 && (\$4 < a || \$5 < p) { n++ } { a = \$4; p = \$5 } END { print n + 0 }" out)" &&
+	grep -E "^(39|78)," out | cut -d, -f5 >got &&
+	run 0 crm-score --db p.db -n clv --as-of 1997-09-30 -f csv &&
+	printf "%s %s %s %s\n" "$(val bgnbd r)" "$(val bgnbd alpha)" "$(val bgnbd a)" "$(val bgnbd b)" >bg &&
+	/usr/bin/python3 - "$FIX/cdnow/CDNOW_sample.txt" bg >want <<-\EOF &&
+	import datetime, os, sys; sys.path.insert(0, os.environ["CRM_TOP"] + "/tests"); import cdnow
+	r, al, a, b = map(float, open(sys.argv[2]).read().split())
+	first = {}
+	for line in open(sys.argv[1]):
+	    f = line.split(); d = datetime.date(int(f[2][:4]), int(f[2][4:6]), int(f[2][6:]))
+	    if d <= datetime.date(1997, 9, 30): first[f[1]] = min(first.get(f[1], d), d)
+	for end in (datetime.date(1997, 9, 30), datetime.date(1998, 6, 30)):
+	    print(sum(cdnow.bgnbd_expected((end - d).days / 7, r, al, a, b) for d in first.values()))
+	EOF
+	paste -d" " got want >both &&
+	expect_eq 0 "$(awk "{ d = \$1 - \$2; if (d < 0) d = -d; if (d > 1e-6 * \$2) n++ } END { print n + 0 }" both)" &&
+	run 2 crm-score --db p.db clv --tracking &&
+	expect_grep "tracking goes with --holdout-end" err
+'
+
 test_done
