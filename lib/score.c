@@ -495,7 +495,8 @@ int score_rfm(struct crm *crm, const struct score_opts *o)
 		write_end(crm, st, pg, t0, "UPDATE scores SET rfm_model_id = NULL, recency_days = NULL,"
 			  " frequency = NULL, monetary = NULL, r = NULL, f = NULL, m = NULL,"
 			  " rfm = NULL, rfm_segment = NULL, updated_at = ?1"
-			  " WHERE rfm_model_id IS NOT NULL AND rfm_model_id <> ?2", id, now);
+			  " WHERE rfm_model_id <> ?2 AND rfm_model_id IN (SELECT id FROM models"
+			  "  WHERE currency IS (SELECT currency FROM models WHERE id = ?2))", id, now);
 	}
 
 	/* the summary: not with -q (errors only) */
@@ -1071,7 +1072,8 @@ int score_clv(struct crm *crm, const struct score_opts *o)
 		write_end(crm, st, pg, t0, "UPDATE scores SET clv_model_id = NULL, spend_model_id = NULL,"
 			  " p_alive = NULL, churn_risk = NULL, expected_orders = NULL,"
 			  " expected_spend = NULL, clv = NULL, updated_at = ?1"
-			  " WHERE clv_model_id IS NOT NULL AND clv_model_id <> ?2", bid, now);
+			  " WHERE clv_model_id <> ?2 AND clv_model_id IN (SELECT id FROM models"
+			  "  WHERE currency IS (SELECT currency FROM models WHERE id = ?2))", bid, now);
 	}
 
 	/* the summary: not with -q (errors only) */

@@ -190,6 +190,9 @@ test_expect '-q prints errors only: no summary' '
 	expect_eq 20 "$(sqlite3 ties.db "SELECT count(*) FROM scores WHERE rfm IS NOT NULL")"
 '
 
+# a run in one currency leaves the other currency's scores (C, D, E
+# keep theirs from the run as of 2026-06-30); A, who bought in both, has
+# the scores of the currency scored last
 test_expect 'orders in two currencies: an error naming them, then --currency' '
 	printf "customer_id,ordered_at,amount,currency\nA,2026-11-01,7,EUR\n" >eur.csv &&
 	run 0 crm-import orders eur.csv &&
@@ -198,9 +201,12 @@ test_expect 'orders in two currencies: an error naming them, then --currency' '
 	expect_eq "crm-score: completed orders in 2 currencies up to 2026-11-23 12:00:00 (USD 12, EUR 1): choose one with --currency" "$(cat err)" &&
 	expect_eq "$(sqlite3 before.db "SELECT * FROM scores ORDER BY 1")" "$(sql "SELECT * FROM scores ORDER BY 1")" &&
 	run 0 crm-score rfm --currency eur -f csv &&
-	expect_eq "A|22|1|7.0|333|EUR" "$(sql "SELECT c.external_id, s.recency_days, s.frequency, s.monetary,
+	expect_eq "A|22|1|7.0|333|EUR
+C|60|5|500.0|555|USD
+D|107|1|20.0|323|USD
+E|241|1|5.0|121|USD" "$(sql "SELECT c.external_id, s.recency_days, s.frequency, s.monetary,
 		s.rfm, m.currency FROM scores s JOIN customers c ON c.id = s.customer_id
-		JOIN models m ON m.id = s.rfm_model_id")" &&
+		JOIN models m ON m.id = s.rfm_model_id ORDER BY 1")" &&
 	run 0 crm-score rfm --currency USD -f csv &&
 	expect_eq 5 "$(sql "SELECT count(*) FROM scores")"
 '
