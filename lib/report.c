@@ -834,8 +834,8 @@ int report_build_cohorts(struct report *r, struct rtab *t)
 		period_label(c.by_week, p, lab, sizeof(lab));
 		rtab_text(t, &v[0], lab);
 		rtab_int(&v[1], h->customers);
-		if (!strcmp(metric, "revenue"))
-			rtab_text(t, &v[2], code);
+		/* revenue is in one currency; activity counts every one */
+		rtab_text(t, &v[2], !strcmp(metric, "revenue") ? code : "all");
 		for (int64_t k = 0; k < width && k < h->n; k++) {
 			if (!strcmp(metric, "retention"))
 				rtab_real(&v[k + 3], (double)h->active[k] / h->customers, 4);

@@ -28,16 +28,16 @@ test_expect 'retention by month: the share of each cohort that ordered in each m
 	run 0 crm-report -f csv cohorts --periods 4 &&
 	cat >want <<-\EOF2 &&
 	cohort,customers,currency,m0,m1,m2,m3
-	2026-01,2,,1,0.5,0,0.5
-	2026-02,1,,1,1,0,0
-	2026-03,1,,1,0,0,0
+	2026-01,2,all,1,0.5,0,0.5
+	2026-02,1,all,1,1,0,0
+	2026-03,1,all,1,0,0,0
 	EOF2
 	expect_same want out
 '
 
 test_expect '--metric customers and --metric revenue' '
 	run 0 crm-report -f csv cohorts --periods 4 --metric customers &&
-	expect_eq "2026-01,2,,2,1,0,1" "$(sed -n 2p out)" &&
+	expect_eq "2026-01,2,all,2,1,0,1" "$(sed -n 2p out)" &&
 	run 0 crm-report -f csv cohorts --periods 4 --metric revenue &&
 	cat >want <<-\EOF2 &&
 	cohort,customers,currency,m0,m1,m2,m3
@@ -51,23 +51,23 @@ test_expect '--metric customers and --metric revenue' '
 test_expect '--periods 0: every month up to --now; months after it are empty' '
 	run 0 crm-report -f csv cohorts --periods 0 &&
 	expect_eq "cohort,customers,currency,m0,m1,m2,m3,m4,m5,m6,m7,m8,m9,m10" "$(sed -n 1p out)" &&
-	expect_eq "2026-03,1,,1,0,0,0,0,0,0,0,0,," "$(sed -n 4p out)" &&
+	expect_eq "2026-03,1,all,1,0,0,0,0,0,0,0,0,," "$(sed -n 4p out)" &&
 	run 0 crm-report -f csv cohorts --periods 0 --now "2026-03-31 00:00:00" &&
 	expect_eq "cohort,customers,currency,m0,m1,m2" "$(sed -n 1p out)" &&
-	expect_eq "2026-01,2,,1,0.5,0" "$(sed -n 2p out)"
+	expect_eq "2026-01,2,all,1,0.5,0" "$(sed -n 2p out)"
 '
 
 test_expect '--by week: cohorts named by their Monday' '
 	run 0 crm-report -f csv cohorts --by week --periods 3 &&
 	expect_eq "cohort,customers,currency,w0,w1,w2" "$(sed -n 1p out)" &&
-	expect_eq "2026-01-05,1,,1,0,0" "$(sed -n 2p out)" &&
-	expect_eq "2026-01-19,1,,1,0,0" "$(sed -n 3p out)" &&
+	expect_eq "2026-01-05,1,all,1,0,0" "$(sed -n 2p out)" &&
+	expect_eq "2026-01-19,1,all,1,0,0" "$(sed -n 3p out)" &&
 	expect_eq "2026-01-26 2026-03-02" "$(sed -n "4p;5p" out | cut -d, -f1 | tr "\n" " " | sed "s/ $//")"
 '
 
 test_expect '--where restricts the cohorts; the table is not turned sideways' '
 	run 0 crm-report -f csv cohorts --periods 2 --where "id = \"C\"" &&
-	expect_eq "2026-02,1,,1,1" "$(sed -n 2p out)" &&
+	expect_eq "2026-02,1,all,1,1" "$(sed -n 2p out)" &&
 	expect_eq 2 "$(wc -l <out)" &&
 	run 0 crm-report -f table cohorts --periods 12 &&
 	expect_grep "cohort   customers" out
