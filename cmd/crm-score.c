@@ -49,7 +49,8 @@ static const struct opt options[] = {
 
 static const struct opt_cmd cmd = {
 	.usage = "[options] rfm [--bins N]\n"
-		 "[options] clv [--model NAME] [--penalty L] [--period UNIT] [--horizon D] [--discount R]\n"
+		 "[options] clv [--model NAME] [--period UNIT] [--horizon DURATION] [--discount RATE]"
+		 " [--penalty L]\n"
 		 "[options] clv --as-of DATE --holdout-end DATE [--tracking]",
 	.summary = "Score the customers from their completed orders: RFM quantile scores and\n"
 		   "segments (rfm), or the probability that they are still customers, the\n"
