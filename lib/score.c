@@ -30,6 +30,8 @@
 
 /* fewer repeat buyers than this and the models are not fitted */
 #define MIN_REPEATERS 10
+/* the penalty of a fit that has no answer without one (--penalty) */
+#define AUTO_PENALTY 0.001
 
 /* ------------------------------------------------------------ parsing */
 
@@ -665,6 +667,67 @@ static int fit_bgnbd(const struct sc_rf *rf, struct sc_bgnbd *bg, struct sc_fiti
 	return rc;
 }
 
+/*
+ * The purchase model of o->model fitted to rf (BG/NBD with its limits,
+ * MBG/NBD, Pareto/NBD, or with auto the best of them): 0, or -1 with
+ * bfi->why. full_why gets the reason BG/NBD ran to a limit, if it did.
+ */
+static int fit_purchases(const struct score_opts *o, const struct load *Lp, const struct sc_rf *rfp,
+			 double u, struct sc_bgnbd *bgp, struct sc_fitinfo *bfip, char *full_why,
+			 size_t whysize)
+{
+	const struct load L = *Lp;
+	const struct sc_rf rf = *rfp;
+	struct sc_bgnbd bg;
+	struct sc_fitinfo bfi;
+	int rc;
+
+	if (o->model == SCORE_PARETO)
+		rc = sc_pareto_fit(&rf, &bg, &bfi);
+	else if (o->model == SCORE_MBGNBD)
+		rc = sc_mbgnbd_fit(&rf, &bg, &bfi);
+	else
+		rc = fit_bgnbd(&rf, &bg, &bfi, full_why, whysize);
+	if (o->model == SCORE_AUTO) {
+		/* the others too, and the one with the lower AIC (2 k - 2 LL;
+		 * BG/NBD's limits have fewer parameters), or in a validation
+		 * run the lower mean absolute error of the holdout purchases */
+		struct sc_bgnbd cm[3];
+		struct sc_fitinfo cfi[3];
+		int crc[3], best = -1;
+		double score[3], th_ = (double)(L.hold_day - L.as_of_day) / u;
+		struct sb said = SB_INIT;
+		cm[0] = bg, cfi[0] = bfi, crc[0] = rc;
+		crc[1] = sc_pareto_fit(&rf, &cm[1], &cfi[1]);
+		crc[2] = sc_mbgnbd_fit(&rf, &cm[2], &cfi[2]);
+		for (int k = 0; k < 3; k++) {
+			int np = cm[k].kind == SC_NBD ? 2 : cm[k].kind == SC_BG_CONST ? 3 : 4;
+			if (crc[k] < 0) {
+				sb_addf(&said, "%s%s no fit (%s)", k ? ", " : "",
+					sc_bgnbd_kind_name(cm[k].kind), cfi[k].why);
+				continue;
+			}
+			score[k] = o->holdout_end ? holdout_mae(&L, &cm[k], u, th_) :
+						    2 * np - 2 * cfi[k].ll;
+			sb_addf(&said, "%s%s %s %.*f", k ? ", " : "", sc_bgnbd_kind_name(cm[k].kind),
+				o->holdout_end ? "holdout mean absolute error" : "AIC",
+				o->holdout_end ? 4 : 2, score[k]);
+			if (best < 0 || score[k] < score[best])
+				best = k;
+		}
+		if (best >= 0) {
+			crm_note("model auto: %s: %s", said.buf, sc_bgnbd_kind_name(cm[best].kind));
+			if (best > 0)
+				full_why[0] = 0;
+			bg = cm[best], bfi = cfi[best], rc = 0;
+		}
+		sb_free(&said);
+	}
+	*bgp = bg;
+	*bfip = bfi;
+	return rc;
+}
+
 int score_clv(struct crm *crm, const struct score_opts *o)
 {
 	struct load L;
@@ -722,46 +785,22 @@ int score_clv(struct crm *crm, const struct score_opts *o)
 		goto out;
 	}
 	t0 = now_monotonic();
-	if (o->model == SCORE_PARETO)
-		rc = sc_pareto_fit(&rf, &bg, &bfi);
-	else if (o->model == SCORE_MBGNBD)
-		rc = sc_mbgnbd_fit(&rf, &bg, &bfi);
-	else
-		rc = fit_bgnbd(&rf, &bg, &bfi, full_why, sizeof(full_why));
-	if (o->model == SCORE_AUTO) {
-		/* the others too, and the one with the lower AIC (2 k - 2 LL;
-		 * BG/NBD's limits have fewer parameters), or in a validation
-		 * run the lower mean absolute error of the holdout purchases */
-		struct sc_bgnbd cm[3];
-		struct sc_fitinfo cfi[3];
-		int crc[3], best = -1;
-		double score[3], th_ = (double)(L.hold_day - L.as_of_day) / u;
-		struct sb said = SB_INIT;
-		cm[0] = bg, cfi[0] = bfi, crc[0] = rc;
-		crc[1] = sc_pareto_fit(&rf, &cm[1], &cfi[1]);
-		crc[2] = sc_mbgnbd_fit(&rf, &cm[2], &cfi[2]);
-		for (int k = 0; k < 3; k++) {
-			int np = cm[k].kind == SC_NBD ? 2 : cm[k].kind == SC_BG_CONST ? 3 : 4;
-			if (crc[k] < 0) {
-				sb_addf(&said, "%s%s no fit (%s)", k ? ", " : "",
-					sc_bgnbd_kind_name(cm[k].kind), cfi[k].why);
-				continue;
-			}
-			score[k] = o->holdout_end ? holdout_mae(&L, &cm[k], u, th_) :
-						    2 * np - 2 * cfi[k].ll;
-			sb_addf(&said, "%s%s %s %.*f", k ? ", " : "", sc_bgnbd_kind_name(cm[k].kind),
-				o->holdout_end ? "holdout mean absolute error" : "AIC",
-				o->holdout_end ? 4 : 2, score[k]);
-			if (best < 0 || score[k] < score[best])
-				best = k;
+	rc = fit_purchases(o, &L, &rf, u, &bg, &bfi, full_why, sizeof(full_why));
+	if (rc < 0 && !(o->penalty > 0)) {
+		/* no model without a penalty: a small one keeps the parameters
+		 * finite (crm-score(1) --penalty), said */
+		struct sc_bgnbd pbg;
+		struct sc_fitinfo pfi;
+		char pwhy[160] = "";
+		rf.penalty = sp.penalty = AUTO_PENALTY;
+		if (fit_purchases(o, &L, &rf, u, &pbg, &pfi, pwhy, sizeof(pwhy)) == 0) {
+			crm_warn("no fit without a penalty (%s): fitted with --penalty %g",
+				 bfi.why ? bfi.why : "no convergence", AUTO_PENALTY);
+			bg = pbg, bfi = pfi, rc = 0;
+			memcpy(full_why, pwhy, sizeof(pwhy));
+		} else {
+			rf.penalty = sp.penalty = 0;
 		}
-		if (best >= 0) {
-			crm_note("model auto: %s: %s", said.buf, sc_bgnbd_kind_name(cm[best].kind));
-			if (best > 0)
-				full_why[0] = 0;
-			bg = cm[best], bfi = cfi[best], rc = 0;
-		}
-		sb_free(&said);
 	}
 	bg_sec = now_monotonic() - t0;
 	if (rc < 0) {
@@ -1015,8 +1054,8 @@ int score_clv(struct crm *crm, const struct score_opts *o)
 			};
 			json_se(&mb.stats, nm[bg.kind], bfi.se);
 		}
-		if (o->penalty > 0)
-			sb_addf(&mb.stats, ",\"penalty\":%.17g", o->penalty);
+		if (rf.penalty > 0)
+			sb_addf(&mb.stats, ",\"penalty\":%.17g", rf.penalty);
 		if (gg_why[0]) {
 			sb_addf(&mb.stats, ",\"spend\":\"own_mean\",\"population_mean_spend\":%.17g,"
 				"\"spend_why\":", pop_mean);
@@ -1033,8 +1072,8 @@ int score_clv(struct crm *crm, const struct score_opts *o)
 			static const char *const nm[4] = { "p", "q", "gamma" };
 			json_se(&mg.stats, nm, gfi.se);
 		}
-		if (o->penalty > 0)
-			sb_addf(&mg.stats, ",\"penalty\":%.17g", o->penalty);
+		if (sp.penalty > 0)
+			sb_addf(&mg.stats, ",\"penalty\":%.17g", sp.penalty);
 		sb_addc(&mg.stats, '}');
 
 		t0 = now_monotonic();
@@ -1120,7 +1159,7 @@ int score_clv(struct crm *crm, const struct score_opts *o)
 			{ "clv", "period", v_text(u == 7 ? "week" : "day") },
 			{ "clv", "horizon_days", v_int(o->horizon_days) },
 			{ "clv", "discount", v_real(o->discount) },
-			{ "clv", "penalty", v_real(o->penalty) },
+			{ "clv", "penalty", v_real(rf.penalty) },
 			{ "clv", "customers", v_int((int64_t)L.n) },
 			{ "clv", "revenue", v_real(round(sum_rev * L.unit) / L.unit) },
 			{ "clv", "expected_orders", v_real(sum_eo) },

@@ -187,6 +187,27 @@ test_expect '--penalty: a penalised fit, the plain LL stored, 0 the same as none
 	near "$2" 0 1e-6 "Python LL of the stored penalised fit minus the stored LL"
 '
 
+# A tiny, uniform base (30 customers, every third bought again a month
+# later): BG/NBD and its limits run off; a small penalty gives the answer,
+# said and recorded
+test_expect 'no fit without a penalty: fitted with --penalty 0.001, said and recorded' '
+	{
+		echo "customer_id,ordered_at,amount,currency"
+		for i in $(seq 1 30); do
+			d=$((i % 9 + 1))
+			echo "D$i,2026-01-0$d,10,EUR"
+			[ $((i % 3)) = 0 ] && echo "D$i,2026-02-0$d,12,EUR"
+		done
+	} >tiny.csv &&
+	run 0 crm-import --db tiny.db orders tiny.csv &&
+	run 0 crm-score --db tiny.db clv --as-of 2026-03-01 -f csv &&
+	expect_grep "crm-score: warning: no fit without a penalty (parameter b runs off to 0): fitted with --penalty 0.001" err &&
+	expect_eq 0.001 "$(val clv penalty)" &&
+	expect_eq "30|30|0.001" "$(sqlite3 tiny.db "SELECT count(*), count(clv),
+		(SELECT json_extract(stats, '\''$.penalty'\'') FROM models WHERE kind = '\''bgnbd'\'')
+		FROM scores")"
+'
+
 # the cohort's first purchases run to 1997-03-25
 test_expect 'a past as-of: only the customers who had bought by then keep scores' '
 	run 0 crm-score clv --as-of 1997-03-15 -f csv &&
