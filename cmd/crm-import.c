@@ -69,10 +69,12 @@ static const struct opt options[] = {
 
 static const struct opt_cmd cmd = {
 	.usage = "[options] customers|orders|lines|products|events|consents [FILE...]\n"
+		 "[options] rates [--currency BASE] [FILE...]\n"
 		 "[options] erase [FILE...]\n"
 		 "[--mbox] [--envelope-to ADDR] [--quarantine MAILDIR] bounces [MBOX|MAILDIR|MESSAGE...]",
-	.summary = "Import customers, orders, order lines, products, events or consents from CSV or\n"
-		   "JSON lines (FILE or - for stdin), erase the people listed in FILE, or\n"
+	.summary = "Import customers, orders, order lines, products, events, consents or exchange\n"
+		   "rates from CSV or JSON lines (FILE or - for stdin), erase the people listed in\n"
+		   "FILE, or\n"
 		   "read the bounces and complaints that came back (stdin: one message, as\n"
 		   "an MTA pipes it).",
 	.opts = options,
@@ -82,6 +84,7 @@ static const struct opt_cmd cmd = {
 		"  crm-import orders --currency USD --map 'Order Total=amount' orders.csv\n"
 		"  crm-import lines --currency GBP OnlineRetail.csv   (one row per order line)\n"
 		"  cat events.jsonl | crm-import events -\n"
+		"  crm-import rates --currency EUR rates.csv   (currency,rate[,valid_from])\n"
 		"  crm-import bounces ~/Maildir/.bounces   (reads, never moves or deletes)\n"
 		"  /etc/aliases:  bounces: \"|crm-import --db /var/lib/crm/crm.db bounces\"\n",
 };
@@ -155,8 +158,8 @@ int cmd_main(int argc, char **argv)
 	if (!strcmp(argv[first], "bounces"))
 		return bounces(&crm, argc - first - 1, argv + first + 1);
 	if (imp_kind_parse(argv[first], &io.kind) < 0)
-		opt_usage_error(&cmd, "unknown kind \"%s\" (customers, orders, lines, products, events, consents, erase, "
-				"bounces)",
+		opt_usage_error(&cmd, "unknown kind \"%s\" (customers, orders, lines, products, events, consents, "
+				"rates, erase, bounces)",
 				argv[first]);
 	files = first + 1 < argc ? argv + first + 1 : stdin_only;
 	if (files == stdin_only && isatty(STDIN_FILENO))

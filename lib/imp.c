@@ -24,7 +24,7 @@
 #include "out.h"
 #include "progress.h"
 
-static void prepare(struct imp *im)
+static int prepare(struct imp *im)
 {
 	sqlite3 *db = im->db;
 	static const char *const by[3] = { "external_id", "email", "phone" };
@@ -102,6 +102,9 @@ static void prepare(struct imp *im)
 		" VALUES (?,?,?,?,?)");
 	if (im->o->kind == IMP_LINES || im->o->kind == IMP_PRODUCTS)
 		imp_lines_prepare(im);
+	if (im->o->kind == IMP_RATES && imp_rates_prepare(im) < 0)
+		return -1;
+	return 0;
 }
 
 static void finalize_all(struct imp *im)
@@ -116,6 +119,7 @@ static void finalize_all(struct imp *im)
 	for (size_t i = 0; i < ARRAY_SIZE(all); i++)
 		sqlite3_finalize(all[i]);
 	imp_lines_close(im);
+	imp_rates_close(im);
 }
 
 static void refresh_suppressions(struct imp *im)
@@ -387,6 +391,7 @@ static int import_file(struct imp *im, struct imp_src *src)
 		case IMP_CONSENTS: r = imp_row_consent(im); break;
 		case IMP_LINES: r = imp_row_line(im); break;
 		case IMP_PRODUCTS: r = imp_row_product(im); break;
+		case IMP_RATES: r = imp_row_rate(im); break;
 		default: r = -1;
 		}
 		count(im, r);
@@ -616,7 +621,13 @@ int imp_run(struct crm *crm, const struct imp_opts *o, char **files)
 	 * customer row per order, a third of a large import; the tests run
 	 * PRAGMA foreign_key_check after imports instead. */
 	db_exec(im.db, "PRAGMA foreign_keys = OFF");
-	prepare(&im);
+	if (prepare(&im) < 0) {
+		finalize_all(&im);
+		if (im.rejects && im.rejects != stdout)
+			fclose(im.rejects);
+		imp_free(&im);
+		return CRM_EXIT_FAIL;
+	}
 	tx_begin(&im);
 	if ((nclass = ordstat_apply(im.db)) > 0)
 		crm_note("%" PRId64 " stored orders classified again with crm.conf [orders]", nclass);
@@ -695,7 +706,7 @@ struct imp *imp_session_open(struct crm *crm, const struct imp_opts *o)
 		crm_die(1, "%s: no secret in meta table", crm->db_path);
 	snprintf(im->secret, sizeof(im->secret), "%s", secret);
 	free(secret);
-	prepare(im);
+	(void)prepare(im); /* a session's kinds need nothing more */
 	return im;
 }
 

@@ -73,6 +73,7 @@ enum field {
 	F_QTY,       /* lines: quantity (negative: a return) */
 	F_PRICE,     /* lines: unit price */
 	F_ALIAS,     /* customers: another id of the customer (customer_aliases) */
+	F_RATE,      /* rates: units of the base currency for one of the currency */
 	F_MAX
 };
 
@@ -163,6 +164,8 @@ struct imp {
 	int bulk_orders;       /* orders' indexes deferred: rebuild it all */
 	struct db_order_stats stats;
 	struct imp_lines *lines; /* kind lines: its statements (imp_lines.c) */
+	sqlite3_stmt *rate_find, *rate_set; /* kind rates (imp_rates.c) */
+	char base[4];            /* ... the base currency */
 
 	/* the files' summaries, printed once the import is committed */
 	struct imp_sum {
@@ -275,6 +278,11 @@ void imp_take_status(struct imp *im);
  * an empty name or category keeps the stored one. */
 int imp_row_product(struct imp *im);
 void imp_lines_flush(struct imp *im, int final);
+/* imp_rates.c: kind rates (exchange_rates): the base currency checked or
+ * set (meta base_currency, --currency), then one rate per row. */
+int imp_rates_prepare(struct imp *im);
+int imp_row_rate(struct imp *im);
+void imp_rates_close(struct imp *im);
 void imp_lines_close(struct imp *im);
 
 #endif

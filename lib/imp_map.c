@@ -77,6 +77,13 @@ static const struct fdef product_fields[] = {
 	{ F_MAX, NULL, NULL },
 };
 
+static const struct fdef rate_fields[] = {
+	{ F_CURRENCY, "currency", "currency currencycode code" },
+	{ F_RATE, "rate", "rate exchangerate value" },
+	{ F_TIME, "valid_from", "validfrom date day from" },
+	{ F_MAX, NULL, NULL },
+};
+
 static const struct fdef consent_fields[] = {
 	{ F_CUSTREF, "customer_id", "customerid customer clientid userid" },
 	{ F_EMAIL, "email", "email emailaddress mail" },
@@ -98,6 +105,7 @@ const struct fdef *imp_kind_fields(enum imp_kind k)
 	case IMP_CONSENTS: return consent_fields;
 	case IMP_LINES: return line_fields;
 	case IMP_PRODUCTS: return product_fields;
+	case IMP_RATES: return rate_fields;
 	default: return NULL;
 	}
 }
@@ -105,7 +113,7 @@ const struct fdef *imp_kind_fields(enum imp_kind k)
 int imp_kind_parse(const char *s, enum imp_kind *k)
 {
 	static const char *const names[] = { "customers", "orders", "events", "consents", "erase",
-					     "lines", "products" };
+					     "lines", "products", "rates" };
 	for (size_t i = 0; i < ARRAY_SIZE(names); i++)
 		if (!strcmp(s, names[i])) {
 			*k = (enum imp_kind)i;
@@ -117,7 +125,7 @@ int imp_kind_parse(const char *s, enum imp_kind *k)
 const char *imp_kind_name(enum imp_kind k)
 {
 	static const char *const names[] = { "customers", "orders", "events", "consents", "erase",
-					     "lines", "products" };
+					     "lines", "products", "rates" };
 	return names[k];
 }
 
@@ -387,7 +395,12 @@ int imp_check_columns(struct imp *im)
 		missing = "no id, email or phone column";
 	else if (k == IMP_PRODUCTS && !have_col(im, F_SKU))
 		missing = "no sku column";
-	else if (k != IMP_CUSTOMERS && k != IMP_LINES && k != IMP_PRODUCTS && !ref)
+	else if (k == IMP_RATES && !have_col(im, F_CURRENCY))
+		missing = "no currency column";
+	else if (k == IMP_RATES && !have_col(im, F_RATE))
+		missing = "no rate column";
+	else if (k != IMP_CUSTOMERS && k != IMP_LINES && k != IMP_PRODUCTS && k != IMP_RATES &&
+		 !ref)
 		missing = "no customer_id, email or phone column";
 	else if (k == IMP_ORDERS && !have_col(im, F_TIME))
 		missing = "no ordered_at (date) column";

@@ -99,6 +99,9 @@ struct load {
 	char as_of[20], hold_to[20];
 	int32_t as_of_day, hold_day;
 	uint64_t orders;
+	/* orders converted into the base currency (crm-import rates) */
+	int converted;
+	uint64_t nconverted;
 	/* --tracking: the day of every repeat purchase day of the cohort */
 	int track;
 	int32_t *rdays;
@@ -126,6 +129,85 @@ static int parse_day(const char *t, int len, int32_t *day)
 static int64_t floor_div(int64_t a, int64_t b)
 {
 	return a / b - (a % b != 0 && (a < 0) != (b < 0));
+}
+
+/* exchange_rates in memory, by currency and day */
+struct rates {
+	struct rate1 {
+		char cur[4];
+		int32_t day;
+		double rate;
+	} *r;
+	size_t n, cap;
+	char base[4];
+	struct { char cur[4]; int exponent; } exps[MAX_CURRENCIES * 2];
+	size_t nexps;
+};
+
+/* The rates of crm-import rates: 1 with them, 0 when there are none. */
+static int rates_load(struct crm *crm, struct rates *R)
+{
+	char *base = db_meta_get(crm->db, "base_currency");
+	sqlite3_stmt *st;
+
+	memset(R, 0, sizeof(*R));
+	if (!base)
+		return 0;
+	snprintf(R->base, sizeof(R->base), "%s", base);
+	free(base);
+	st = db_prepare(crm->db, "SELECT currency, valid_from, rate FROM exchange_rates"
+			" ORDER BY currency, valid_from");
+	while (db_step_row(crm->db, st)) {
+		const char *c = (const char *)sqlite3_column_text(st, 0);
+		const char *d = (const char *)sqlite3_column_text(st, 1);
+		struct rate1 *e;
+		R->r = xgrow(R->r, sizeof(*R->r), R->n + 1, &R->cap);
+		e = &R->r[R->n];
+		if (!c || !d || parse_day(d, (int)strlen(d), &e->day) < 0)
+			continue;
+		snprintf(e->cur, sizeof(e->cur), "%s", c);
+		e->rate = sqlite3_column_double(st, 2);
+		R->n++;
+	}
+	sqlite3_finalize(st);
+	return R->n > 0;
+}
+
+/* The rate of cur on day: its latest row from that day or before; NaN
+ * when there is none. */
+static double rates_at(const struct rates *R, const char *cur, int32_t day)
+{
+	size_t lo = 0, hi = R->n;
+
+	/* the first entry after (cur, day) */
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = strcmp(R->r[mid].cur, cur);
+		if (c < 0 || (c == 0 && R->r[mid].day <= day))
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo > 0 && !strcmp(R->r[lo - 1].cur, cur) ? R->r[lo - 1].rate : NAN;
+}
+
+/* The minor-unit exponent of a currency code (cached); 2 when unknown. */
+static int rates_exponent(struct rates *R, const char *cur)
+{
+	char code[4];
+	const char *why;
+	int e = 2;
+
+	for (size_t i = 0; i < R->nexps; i++)
+		if (!strcmp(R->exps[i].cur, cur))
+			return R->exps[i].exponent;
+	if (norm_currency(cur, strlen(cur), code, &e, &why) < 0)
+		e = 2;
+	if (R->nexps < ARRAY_SIZE(R->exps)) {
+		snprintf(R->exps[R->nexps].cur, 4, "%s", cur);
+		R->exps[R->nexps++].exponent = e;
+	}
+	return e;
 }
 
 static void track_day(struct load *L, int32_t day)
@@ -171,6 +253,23 @@ static int load_orders(struct crm *crm, const struct score_opts *o, struct load 
 		}
 	}
 
+	/* several currencies and rates: everything in the base currency */
+	struct rates R;
+	char miss_cur[4] = "";
+	int32_t miss_day = 0;
+	uint64_t nmiss = 0;
+	if (!o->currency && rates_load(crm, &R)) {
+		const char *why;
+		L->converted = 1;
+		if (norm_currency(R.base, 3, L->currency, &L->exponent, &why) < 0) {
+			snprintf(L->currency, sizeof(L->currency), "%s", R.base);
+			L->exponent = 2;
+		}
+	} else {
+		free(R.r);
+		memset(&R, 0, sizeof(R));
+	}
+
 	st = db_prepare(crm->db, sql);
 	db_bind_text(st, 1, L->hold_to, -1);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -185,7 +284,21 @@ static int load_orders(struct crm *crm, const struct score_opts *o, struct load 
 			progress_update(pg, (int64_t)rows, rows);
 		if (!cc || !at || parse_day(at, atlen, &day) < 0)
 			continue;
-		if (o->currency) {
+		if (L->converted) {
+			if (strcmp(cc, L->currency)) {
+				double rate = rates_at(&R, cc, day);
+				if (!(rate > 0)) {
+					if (!nmiss++) {
+						snprintf(miss_cur, sizeof(miss_cur), "%s", cc);
+						miss_day = day;
+					}
+					continue;
+				}
+				amount = llround((double)amount * rate *
+						 pow(10, L->exponent - rates_exponent(&R, cc)));
+				L->nconverted++;
+			}
+		} else if (o->currency) {
 			if (strcmp(cc, L->currency))
 				continue;
 		} else {
@@ -252,14 +365,26 @@ static int load_orders(struct crm *crm, const struct score_opts *o, struct load 
 	if (c && !c->orders)
 		L->n--;
 	progress_end(pg);
+	free(R.r);
+	if (nmiss) {
+		char d[20];
+		norm_fmt_time((int64_t)miss_day * 86400, d);
+		d[10] = 0;
+		crm_error("no exchange rate for %s on %s (%" PRIu64 " orders without a rate; "
+			  "crm-import rates gives a currency's rate from a day on): nothing written",
+			  miss_cur, d, nmiss);
+		free(L->c);
+		L->c = NULL;
+		return CRM_EXIT_FAIL;
+	}
 
 	if (ncur > 1 || more_cur) {
 		struct sb sb = SB_INIT;
 		for (int k = 0; k < ncur; k++)
 			sb_addf(&sb, "%s%s %" PRIu64, k ? ", " : "", cur_code[k], cur_n[k]);
 		crm_error("completed orders in %d%s currencies up to %s (%s%s): "
-			  "choose one with --currency", ncur, more_cur ? " or more" : "",
-			  L->hold_to, sb.buf, more_cur ? ", ..." : "");
+			  "choose one with --currency, or give exchange rates with crm-import rates",
+			  ncur, more_cur ? " or more" : "", L->hold_to, sb.buf, more_cur ? ", ..." : "");
 		sb_free(&sb);
 		free(L->c);
 		L->c = NULL;
@@ -282,6 +407,9 @@ static int load_orders(struct crm *crm, const struct score_opts *o, struct load 
 	}
 	crm_info("%" PRIu64 " orders of %zu customers read (%s, up to %s)", L->orders, L->n,
 		 L->currency, L->hold_to);
+	if (L->nconverted)
+		crm_note("%" PRIu64 " orders in other currencies converted to %s at the rates of "
+			 "crm-import rates", L->nconverted, L->currency);
 	return 0;
 }
 

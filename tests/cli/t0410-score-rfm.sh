@@ -198,7 +198,7 @@ test_expect 'orders in two currencies: an error naming them, then --currency' '
 	run 0 crm-import orders eur.csv &&
 	cp crm.db before.db &&
 	run 1 crm-score rfm &&
-	expect_eq "crm-score: completed orders in 2 currencies up to 2026-11-23 12:00:00 (USD 12, EUR 1): choose one with --currency" "$(cat err)" &&
+	expect_eq "crm-score: completed orders in 2 currencies up to 2026-11-23 12:00:00 (USD 12, EUR 1): choose one with --currency, or give exchange rates with crm-import rates" "$(cat err)" &&
 	expect_eq "$(sqlite3 before.db "SELECT * FROM scores ORDER BY 1")" "$(sql "SELECT * FROM scores ORDER BY 1")" &&
 	run 0 crm-score rfm --currency eur -f csv &&
 	expect_eq "A|22|1|7.0|333|EUR

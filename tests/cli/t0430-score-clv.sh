@@ -246,7 +246,7 @@ test_expect 'orders in two currencies need --currency' '
 	usd=$(sql "SELECT count(*) FROM orders WHERE currency = '\''USD'\'' AND status = '\''completed'\''
 		AND ordered_at <= '\''1997-09-30 23:59:59'\''") &&
 	run 1 crm-score clv --as-of 1997-09-30 &&
-	expect_eq "crm-score: completed orders in 2 currencies up to 1997-09-30 23:59:59 (USD $usd, EUR 1): choose one with --currency" "$(cat err)" &&
+	expect_eq "crm-score: completed orders in 2 currencies up to 1997-09-30 23:59:59 (USD $usd, EUR 1): choose one with --currency, or give exchange rates with crm-import rates" "$(cat err)" &&
 	run 0 crm-score clv --as-of 1997-09-30 --currency USD -f csv &&
 	expect_eq USD "$(val clv currency)" &&
 	expect_eq 2358 "$(val clv customers)"
