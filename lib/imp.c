@@ -625,6 +625,9 @@ int imp_run(struct crm *crm, const struct imp_opts *o, char **files)
 		finalize_all(&im);
 		if (im.rejects && im.rejects != stdout)
 			fclose(im.rejects);
+		for (size_t k = 0; k < nsrcs; k++)
+			imp_src_free(&srcs[k]);
+		free(srcs);
 		imp_free(&im);
 		return CRM_EXIT_FAIL;
 	}

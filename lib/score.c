@@ -254,7 +254,7 @@ static int load_orders(struct crm *crm, const struct score_opts *o, struct load 
 	}
 
 	/* several currencies and rates: everything in the base currency */
-	struct rates R;
+	struct rates R = { 0 };
 	char miss_cur[4] = "";
 	int32_t miss_day = 0;
 	uint64_t nmiss = 0;
@@ -267,7 +267,8 @@ static int load_orders(struct crm *crm, const struct score_opts *o, struct load 
 		}
 	} else {
 		free(R.r);
-		memset(&R, 0, sizeof(R));
+		R.r = NULL;
+		R.n = 0;
 	}
 
 	st = db_prepare(crm->db, sql);
