@@ -43,7 +43,7 @@ static const struct opt options[] = {
 		    "): the same seed, the same interval"),
 	OPT_STRING_(0, "by", &by, "KEY",
 		    "cohorts: month or week; ltv: segment, cohort, city, category or attr.NAME; "
-		    "products: product or category; "
+		    "products: product or category; holdout: frequency, period or run; "
 		    "deliverability: campaign, domain, week or a list of them (campaign,domain)"),
 	OPT_STRING_(0, "metric", &ro.metric, "NAME", "cohorts: retention, revenue or customers"),
 	OPT_INT_(0, "periods", &periods, "N", "cohorts: the first N periods (default 12; 0 all)"),
@@ -78,6 +78,7 @@ static const struct opt_cmd cmd = {
 		 "[options] products [--by product|category] [--limit N]\n"
 		 "[options] customer ID|EMAIL|PHONE\n"
 		 "[options] budget [--margin 0.3] [--share 0.1]\n"
+		 "[options] holdout [--by frequency|period|run]\n"
 		 "[options] deliverability [--by campaign|domain|week[,...]] [--campaign NAME]"
 		 " [--since TIME] [--until TIME] [--top N]\n"
 		 "[options] export customers|orders|events|consents|messages|inbound [--since TIME]\n"
@@ -94,6 +95,7 @@ static const struct opt_cmd cmd = {
 		"  crm-report ltv --by city --where 'country = \"RU\"'\n"
 		"  crm-report products --by category --limit 10 --currency RUB\n"
 		"  crm-report customer ann@example.com\n"
+		"  crm-report holdout --by period -f csv   # after crm-score clv --holdout-end\n"
 		"  crm-report deliverability --by domain --top 10 --since 2026-11-01\n"
 		"  crm-report export orders --since 2026-11-01 -o orders.csv\n"
 		"  crm-report --html report.html\n"
@@ -132,7 +134,7 @@ static const char *parse_time(const char *opt, const char *s, char buf[20])
 
 static const char *const subs[] = {
 	"summary", "campaign", "campaigns", "cohorts", "rfm", "ltv", "products", "customer",
-	"budget", "deliverability", "export", "check", NULL,
+	"budget", "holdout", "deliverability", "export", "check", NULL,
 };
 
 int cmd_main(int argc, char **argv)
@@ -182,8 +184,11 @@ int cmd_main(int argc, char **argv)
 	if (seed && !bootstrap)
 		opt_usage_error(&cmd, "--seed goes with --bootstrap N");
 	if (by && strcmp(sub, "cohorts") && strcmp(sub, "ltv") && strcmp(sub, "deliverability") &&
-	    strcmp(sub, "products"))
-		opt_usage_error(&cmd, "--by goes with cohorts, ltv, products and deliverability");
+	    strcmp(sub, "products") && strcmp(sub, "holdout"))
+		opt_usage_error(&cmd, "--by goes with cohorts, ltv, products, holdout and deliverability");
+	if (!strcmp(sub, "holdout") && (ro.segment || ro.where || ro.currency))
+		opt_usage_error(&cmd, "holdout shows the validation of the whole base that crm-score "
+				"clv --holdout-end made: no --segment, --where or --currency");
 	if (limit != -1 && strcmp(sub, "products"))
 		opt_usage_error(&cmd, "--limit goes with products");
 	if (limit != -1 && limit < 1)
@@ -229,6 +234,11 @@ int cmd_main(int argc, char **argv)
 			ro.by_week = 1;
 		else if (strcmp(by, "month"))
 			opt_usage_error(&cmd, "invalid --by \"%s\" for cohorts (month or week)", by);
+	} else if (by && !strcmp(sub, "holdout")) {
+		if (strcmp(by, "frequency") && strcmp(by, "period") && strcmp(by, "run"))
+			opt_usage_error(&cmd, "invalid --by \"%s\" for holdout (frequency, period or run)",
+					by);
+		ro.by = by;
 	} else if (by && !strcmp(sub, "products")) {
 		if (strcmp(by, "product") && strcmp(by, "category"))
 			opt_usage_error(&cmd, "invalid --by \"%s\" for products (product or category)",
@@ -323,6 +333,8 @@ int cmd_main(int argc, char **argv)
 			rc = report_customer(&r, arg);
 		else if (!strcmp(sub, "budget"))
 			rc = report_budget(&r);
+		else if (!strcmp(sub, "holdout"))
+			rc = report_holdout(&r);
 		else if (!strcmp(sub, "deliverability"))
 			rc = report_deliverability(&r);
 		else

@@ -156,9 +156,10 @@ int cmd_main(int argc, char **argv)
 	}
 	so.currency = currency;
 
-	/* a dry run or a validation writes nothing: read-only; a missing
-	 * database has nothing to score: opening it read-only says so */
-	db_open(&crm, crm.dry_run || holdout_end || access(crm.db_path, F_OK) != 0 ?
+	/* a dry run writes nothing: read-only (a validation writes its row
+	 * of validations); a missing database has nothing to score: opening
+	 * it read-only says so */
+	db_open(&crm, crm.dry_run || access(crm.db_path, F_OK) != 0 ?
 		DB_READ : DB_WRITE);
 	rc = is_rfm ? score_rfm(&crm, &so) : score_clv(&crm, &so);
 	db_close(&crm);

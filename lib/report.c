@@ -573,8 +573,8 @@ int report_build_summary(struct report *r, struct rtab *t)
 	for (size_t i = 0; i < MAXCUR; i++)
 		clv[i] = NAN;
 	/* the average CLV of the customers scored in each currency */
-	sb_addf(&sql, "SELECT m.currency, avg(s.clv) FROM scores s JOIN models m ON m.id = s.clv_model_id"
-		" WHERE s.clv IS NOT NULL%s GROUP BY m.currency",
+	sb_addf(&sql, "SELECT s.currency, avg(s.clv) FROM currency_scores s"
+		" WHERE s.clv IS NOT NULL%s GROUP BY s.currency",
 		report_filter(r, "s.customer_id", f, sizeof(f)));
 	st = db_prepare(r->crm->db, sql.buf);
 	while (db_row(st)) {
@@ -906,41 +906,36 @@ int report_build_rfm(struct report *r, struct rtab *t)
 	};
 	struct sb sql = SB_INIT;
 	sqlite3_stmt *st;
-	char f[128], *code;
-	double tot_n = 0, tot_m = 0;
+	char f[128];
 
 	if (no_scores(r, "rfm", "rfm_segment"))
 		return 1;
-	code = model_currency(r, "rfm");
-	sb_addf(&sql, "SELECT s.rfm_segment, count(*), sum(s.monetary), avg(s.recency_days),"
-		" avg(s.frequency), avg(s.monetary), avg(s.clv) FROM scores s"
-		" WHERE s.rfm_segment IS NOT NULL%s GROUP BY s.rfm_segment"
-		" ORDER BY sum(s.monetary) DESC, s.rfm_segment",
+	/* each currency's customers apart, the currency of most first */
+	sb_addf(&sql, "WITH s AS (SELECT * FROM currency_scores s WHERE s.rfm_segment IS NOT NULL%s),"
+		" n AS (SELECT currency, count(*) AS n, sum(monetary) AS m FROM s GROUP BY currency)"
+		" SELECT s.rfm_segment, count(*), sum(s.monetary), avg(s.recency_days),"
+		" avg(s.frequency), avg(s.monetary), avg(s.clv), s.currency, n.n, n.m"
+		" FROM s JOIN n ON n.currency = s.currency GROUP BY s.currency, s.rfm_segment"
+		" ORDER BY n.n DESC, s.currency, sum(s.monetary) DESC, s.rfm_segment",
 		report_filter(r, "s.customer_id", f, sizeof(f)));
 	st = db_prepare(r->crm->db, sql.buf);
-	while (db_row(st)) {
-		tot_n += sqlite3_column_double(st, 1);
-		tot_m += sqlite3_column_double(st, 2);
-	}
-	sqlite3_reset(st);
 	rtab_init(t, ARRAY_SIZE(cols), cols);
 	while (db_row(st)) {
 		struct out_val *v = rtab_row(t);
 		rtab_text(t, &v[0], (const char *)sqlite3_column_text(st, 0));
 		rtab_int(&v[1], sqlite3_column_int64(st, 1));
-		rtab_real(&v[2], ratio(sqlite3_column_double(st, 1), tot_n), 4);
+		rtab_real(&v[2], ratio(sqlite3_column_double(st, 1), sqlite3_column_double(st, 8)), 4);
 		rtab_real(&v[3], sqlite3_column_double(st, 2), 2);
-		rtab_real(&v[4], ratio(sqlite3_column_double(st, 2), tot_m), 4);
+		rtab_real(&v[4], ratio(sqlite3_column_double(st, 2), sqlite3_column_double(st, 9)), 4);
 		rtab_real(&v[5], sqlite3_column_double(st, 3), 1);
 		rtab_real(&v[6], sqlite3_column_double(st, 4), 2);
 		rtab_real(&v[7], sqlite3_column_double(st, 5), 2);
 		rtab_real(&v[8], sqlite3_column_type(st, 6) == SQLITE_NULL ? NAN :
 			  sqlite3_column_double(st, 6), 2);
-		rtab_text(t, &v[9], code);
+		rtab_text(t, &v[9], (const char *)sqlite3_column_text(st, 7));
 	}
 	sqlite3_finalize(st);
 	sb_free(&sql);
-	free(code);
 	return 0;
 }
 
@@ -952,6 +947,19 @@ int report_rfm(struct report *r)
 	if (!rc)
 		rtab_emit(r, &t);
 	return rc;
+}
+
+/* Whether some customer has a CLV score in a currency. */
+static int has_clv(struct report *r, const char *code)
+{
+	sqlite3_stmt *st = db_prepare(r->crm->db, "SELECT EXISTS (SELECT 1 FROM currency_scores"
+				      " WHERE currency = ?1 AND clv IS NOT NULL)");
+	int yes;
+
+	sqlite3_bind_text(st, 1, code, -1, SQLITE_STATIC);
+	yes = db_row(st) && sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	return yes;
 }
 
 /* ---- ltv and budget: completed orders per customer in one currency ------------ */
@@ -1024,7 +1032,7 @@ int report_ltv(struct report *r)
 		free(clv_code);
 		return CRM_EXIT_USAGE;
 	}
-	same = code && clv_code && !strcmp(code, clv_code);
+	same = code && has_clv(r, code);
 	expr_register(r->crm->db); /* crm_currency_k() of --by category */
 	norm_fmt_time(r->crm->now, now);
 	sb_addf(&sql, "WITH h AS (SELECT o.customer_id, sum(o.amount) AS amt,"
@@ -1033,7 +1041,7 @@ int report_ltv(struct report *r)
 		" GROUP BY o.customer_id HAVING max(o.purchase) = 1)"
 		" SELECT %s AS g, count(*), sum(h.amt), count(s.clv), sum(s.clv)"
 		" FROM h JOIN customers c ON c.id = h.customer_id"
-		" LEFT JOIN scores s ON s.customer_id = h.customer_id"
+		" LEFT JOIN currency_scores s ON s.customer_id = h.customer_id AND s.currency = ?2"
 		" GROUP BY g ORDER BY sum(h.amt) DESC, g",
 		report_filter(r, "o.customer_id", f, sizeof(f)), grp);
 	st = db_prepare(r->crm->db, sql.buf);
@@ -1077,7 +1085,7 @@ int report_ltv(struct report *r)
 	}
 	sqlite3_finalize(st);
 	if (clv_code && code && !same)
-		crm_warn("the CLV scores are in %s, this report in %s: no predicted CLV", clv_code, code);
+		crm_warn("no CLV scores in %s (the latest are in %s): no predicted CLV", code, clv_code);
 	else if (!clv_code)
 		crm_note("no CLV scores (crm-score clv): historic revenue only");
 	rtab_emit(r, &t);
@@ -1107,8 +1115,8 @@ int report_budget(struct report *r)
 		" FROM orders o WHERE " DB_COUNTED("o") " AND o.ordered_at <= ?1 AND o.currency = ?2%s"
 		" GROUP BY o.customer_id)"
 		" SELECT coalesce(s.rfm_segment, '(unscored)') AS g, count(*), sum(h.y)"
-		" FROM h LEFT JOIN scores s ON s.customer_id = h.customer_id"
-		" GROUP BY g ORDER BY sum(h.y) * 1.0 / count(*) DESC, g",
+		" FROM h LEFT JOIN currency_scores s ON s.customer_id = h.customer_id"
+		" AND s.currency = ?2 GROUP BY g ORDER BY sum(h.y) * 1.0 / count(*) DESC, g",
 		report_filter(r, "o.customer_id", f, sizeof(f)));
 	st = db_prepare(r->crm->db, sql.buf);
 	sqlite3_bind_text(st, 1, now, -1, SQLITE_STATIC);

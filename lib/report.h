@@ -18,6 +18,8 @@
  *   report_html.c      --html FILE
  *   report_products.c  products [--by category]: what each product or
  *                      category sold, from the order lines
+ *   report_holdout.c   holdout [--by frequency|period|run]: the holdout
+ *                      validations of crm-score clv --holdout-end
  */
 #ifndef CRM_REPORT_H
 #define CRM_REPORT_H
@@ -47,7 +49,8 @@ struct report_opts {
 	const char *metric;      /* cohorts --metric retention|revenue|customers */
 	long periods;            /* cohorts --periods N (0: all) */
 	const char *by;          /* ltv --by segment|cohort|city|category|attr.X;
-				  * products --by product|category */
+				  * products --by product|category;
+				  * holdout --by frequency|period|run */
 	long limit;              /* products --limit N (0: all) */
 	double margin, share;    /* budget */
 	const char *since;       /* export, deliverability --since (normalised time) */
@@ -89,6 +92,27 @@ int report_export(struct report *r, const char *table);
 int report_html(struct report *r, const char *campaign);
 int report_deliverability(struct report *r);
 int report_products(struct report *r);
+int report_holdout(struct report *r);
+
+/* The latest holdout validation (report_holdout.c), for holdout and the
+ * HTML page. */
+struct rtab;
+struct report_holdout {
+	int64_t id;
+	char model[32], currency[8], as_of[20], holdout_end[20];
+	int week;                        /* the tracking curve's step: week, else day */
+	int64_t customers;
+	double actual, predicted, mae, corr;
+	struct cJSON *calibration;       /* [{repeat_purchases, customers, actual, predicted}] */
+	struct cJSON *tracking;          /* [{period, end, actual, predicted}] */
+};
+/* 0, or 1 after an error naming the cause (none, unless quiet, or
+ * damaged). */
+int report_holdout_load(struct report *r, struct report_holdout *h, int quiet);
+/* The calibration table: actual and predicted holdout purchases by the
+ * calibration period's repeat purchases (0 .. 6, 7+, total). */
+void report_holdout_table(const struct report_holdout *h, struct rtab *t);
+void report_holdout_free(struct report_holdout *h);
 
 /* ---- tables of results (report.c) ------------------------------------ */
 

@@ -190,13 +190,22 @@ int report_customer(struct report *r, const char *who)
 	}
 	sqlite3_finalize(st);
 
-	st = db_prepare(db, "SELECT s.rfm, s.rfm_segment, s.recency_days, s.frequency,"
+	/* the scores in each currency scored (crm-score), money in that one */
+	st = db_prepare(db, "SELECT s.currency, s.rfm, s.rfm_segment, s.recency_days, s.frequency,"
 			" s.monetary, s.p_alive, s.churn_risk, s.expected_orders, s.expected_spend,"
-			" s.clv, m.currency AS clv_currency, s.updated_at AS scored_at"
-			" FROM scores s LEFT JOIN models m ON m.id = s.clv_model_id"
-			" WHERE s.customer_id = ?1");
+			" s.clv, s.updated_at AS scored_at FROM currency_scores s"
+			" WHERE s.customer_id = ?1 ORDER BY s.currency");
 	sqlite3_bind_int64(st, 1, id);
-	fields(&t, st, "scores");
+	while (db_row(st)) {
+		const char *cur = (const char *)sqlite3_column_text(st, 0);
+		for (int i = 1; i < sqlite3_column_count(st); i++) {
+			struct out_val v;
+			if (sqlite3_column_type(st, i) == SQLITE_NULL)
+				continue;
+			col_val(st, i, &v);
+			card_row(&t, "scores", NULL, sqlite3_column_name(st, i), &v, cur);
+		}
+	}
 	sqlite3_finalize(st);
 
 	/* consent history, the record in force per channel marked */

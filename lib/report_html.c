@@ -10,7 +10,9 @@
  * customers per cell) and the campaigns' conversion rates, treatment and
  * control, with their 95% intervals; for one campaign, a sentence saying
  * which method gave the intervals of revenue per recipient in its table,
- * and its click map (campaign --links); deliverability against the
+ * and its click map (campaign --links); the latest holdout validation of
+ * crm-score clv (the tracking curve, actual against predicted cumulative
+ * repeat purchases, and the calibration table); deliverability against the
  * bulk-sender limits, per campaign (for one campaign, per receiving
  * domain, the ten largest and the rest as one line).
  */
@@ -21,6 +23,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <cjson/cJSON.h>
 
 #include "db.h"
 #include "diag.h"
@@ -316,6 +320,100 @@ static void rfm_grid(FILE *fp, struct report *r)
 	fputs("</svg>\n", fp);
 }
 
+/* ---- holdout validation: the tracking curve ---------------------------------- */
+
+static double jnum(const cJSON *o, const char *key)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+
+	return cJSON_IsNumber(v) ? v->valuedouble : 0;
+}
+
+static void holdout_chart(FILE *fp, struct report *r)
+{
+	struct report_holdout h;
+	struct rtab t;
+	const int W = 760, H = 260, L = 70, B = 40, T = 16, R = 10;
+	int n, cal = 0;
+	double max = 0;
+	const cJSON *p;
+
+	if (report_holdout_load(r, &h, 1)) {
+		fputs("<p>No holdout validation: run <code>crm-score clv --as-of DATE "
+		      "--holdout-end DATE</code>.</p>\n", fp);
+		return;
+	}
+	n = cJSON_GetArraySize(h.tracking);
+	cJSON_ArrayForEach(p, h.tracking) {
+		const cJSON *e = cJSON_GetObjectItemCaseSensitive(p, "end");
+		max = fmax(max, fmax(jnum(p, "actual"), jnum(p, "predicted")));
+		if (cJSON_IsString(e) && strncmp(e->valuestring, h.as_of, 10) <= 0)
+			cal++;
+	}
+	fprintf(fp, "<p>The %s model fitted to the orders up to %.10s predicted %.0f repeat "
+		"purchases from then to %.10s; %.0f were made (", h.model, h.as_of, h.predicted,
+		h.holdout_end, h.actual);
+	if (h.actual > 0)
+		fprintf(fp, "%+.1f%%", 100 * (h.predicted - h.actual) / h.actual);
+	else
+		fputs("none to compare", fp);
+	fprintf(fp, "). Per customer, the mean absolute error is %.2f purchases and the "
+		"correlation of predicted with actual %.2f. The curve: cumulative repeat "
+		"purchases of the %lld customers, per %s.</p>\n", h.mae, h.corr,
+		(long long)h.customers, h.week ? "week" : "day");
+	if (n > 0 && max > 0) {
+		double xs = (double)(W - L - R) / (n > 1 ? n - 1 : 1), ys = (H - B - T) / max;
+		const char *what[2] = { "actual", "predicted" };
+		fprintf(fp, "<svg class=\"chart\" id=\"holdout\" width=\"%d\" height=\"%d\""
+			" viewBox=\"0 0 %d %d\" role=\"img\" aria-label=\"holdout tracking\">\n",
+			W, H, W, H);
+		fprintf(fp, "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"#444\"/>\n",
+			L, H - B, W - R, H - B);
+		fprintf(fp, "<text x=\"%d\" y=\"%d\" font-size=\"11\" text-anchor=\"end\">%.0f</text>\n"
+			"<text x=\"%d\" y=\"%d\" font-size=\"11\" text-anchor=\"end\">0</text>\n",
+			L - 4, T + 4, max, L - 4, H - B);
+		if (cal > 0 && cal < n) {
+			double x = L + (cal - 1) * xs;
+			fprintf(fp, "<line x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\" stroke=\"#999\""
+				" stroke-dasharray=\"3,3\"/><text x=\"%.1f\" y=\"%d\" font-size=\"10\""
+				" text-anchor=\"%s\">end of calibration</text>\n", x, T, x, H - B,
+				x + (x > W / 2 ? -4 : 4), T + 8, x > W / 2 ? "end" : "start");
+		}
+		for (int k = 0; k < 2; k++) {
+			int i = 0;
+			fprintf(fp, "<polyline fill=\"none\" stroke=\"%s\" stroke-width=\"2\"%s points=\"",
+				k ? "#e08a1e" : "#3b7dd8", k ? " stroke-dasharray=\"6,4\"" : "");
+			cJSON_ArrayForEach(p, h.tracking) {
+				fprintf(fp, "%s%.1f,%.1f", i ? " " : "", L + i * xs,
+					H - B - jnum(p, what[k]) * ys);
+				i++;
+			}
+			fprintf(fp, "\"><title>%s</title></polyline>\n", what[k]);
+		}
+		/* about six dates along the axis */
+		for (int i = 0, step = n > 6 ? (n + 5) / 6 : 1; i < n; i += step) {
+			const cJSON *e = cJSON_GetObjectItemCaseSensitive(
+				cJSON_GetArrayItem(h.tracking, i), "end");
+			fprintf(fp, "<text x=\"%.1f\" y=\"%d\" font-size=\"10\" text-anchor=\"%s\">",
+				L + i * xs, H - B + 14, i ? "middle" : "start");
+			esc(fp, cJSON_IsString(e) ? e->valuestring : "");
+			fputs("</text>\n", fp);
+		}
+		fprintf(fp, "<rect x=\"%d\" y=\"%d\" width=\"14\" height=\"3\" fill=\"#3b7dd8\"/>"
+			"<text x=\"%d\" y=\"%d\" font-size=\"11\">actual</text>"
+			"<rect x=\"%d\" y=\"%d\" width=\"14\" height=\"3\" fill=\"#e08a1e\"/>"
+			"<text x=\"%d\" y=\"%d\" font-size=\"11\">predicted</text>\n",
+			L + 10, H - 12, L + 28, H - 8, L + 90, H - 12, L + 108, H - 8);
+		fputs("</svg>\n", fp);
+	}
+	fputs("<p>Holdout purchases by the number of repeat purchases in the calibration "
+	      "period, actual and predicted:</p>\n", fp);
+	report_holdout_table(&h, &t);
+	table(fp, &t);
+	free_tab(&t);
+	report_holdout_free(&h);
+}
+
 /* ---- campaign conversion with intervals ------------------------------------ */
 
 static void ci_row(FILE *fp, int y, double p, double n, const char *colour, double scale, int L)
@@ -521,6 +619,8 @@ int report_html(struct report *r, const char *campaign)
 	cohort_heatmap(fp, r);
 	fputs("<h2>RFM grid</h2>\n", fp);
 	rfm_grid(fp, r);
+	fputs("<h2>Holdout validation</h2>\n", fp);
+	holdout_chart(fp, r);
 	fputs(campaign ? "<h2>Campaign</h2>\n" : "<h2>Campaigns</h2>\n", fp);
 	campaign_chart(fp, r, campaign);
 	if (campaign && report_build_links(r, campaign, &t) == 0) {

@@ -240,7 +240,7 @@ static int load_orders(struct crm *crm, const struct score_opts *o, struct load 
 	int rc;
 
 	memset(L, 0, sizeof(*L));
-	L->track = o->tracking;
+	L->track = o->tracking || o->holdout_end; /* the tracking curve is kept */
 	norm_fmt_time(o->as_of, L->as_of);
 	L->as_of_day = (int32_t)floor_div(o->as_of, 86400);
 	L->hold_day = o->holdout_end ? (int32_t)floor_div(o->holdout_end, 86400) : L->as_of_day;
@@ -486,25 +486,70 @@ static void write_begin(struct crm *crm)
 	db_begin(crm->db);
 }
 
-/*
- * Ends the write transaction after the scores (st, the statement that
- * wrote them, is finalised): clears the columns of the customers the
- * model of this run did not score (clear_sql, ?1 the time and ?2 the
- * model), drops rows that hold no score at all and commits. The times
- * (-v) count from t0.
- */
-static void write_end(struct crm *crm, sqlite3_stmt *st, struct progress *pg, double t0,
-		      const char *clear_sql, int64_t model_id, const char *now)
+/* The columns of scores a run of each kind writes; the first is its model. */
+static const char *const rfm_cols[] = {
+	"rfm_model_id", "recency_days", "frequency", "monetary", "r", "f", "m", "rfm",
+	"rfm_segment", NULL,
+};
+static const char *const clv_cols[] = {
+	"clv_model_id", "spend_model_id", "p_alive", "churn_risk", "expected_orders",
+	"expected_spend", "clv", NULL,
+};
+
+static void run_cleared(struct crm *crm, struct sb *sql, const char *now, int64_t model_id)
 {
-	sqlite3_finalize(st);
-	crm_info("scores written in %.2f s", now_monotonic() - t0);
-	st = db_prepare(crm->db, clear_sql);
+	sqlite3_stmt *st = db_prepare(crm->db, sql->buf);
+
 	db_bind_text(st, 1, now, -1);
 	sqlite3_bind_int64(st, 2, model_id);
 	db_step_done(crm->db, st);
 	sqlite3_finalize(st);
+	sb_reset(sql);
+}
+
+/*
+ * Ends the write transaction after the scores (st, the statement that
+ * wrote them into scores, is finalised): clears the columns (cols) of the
+ * customers the model of this run (model_id) did not score, in scores
+ * where the model they hold is of the same currency, drops rows that
+ * hold no score at all, copies the run's scores into currency_scores
+ * under the model's currency, clears there that currency's rows the run
+ * did not score, and commits. The times (-v) count from t0.
+ */
+static void write_end(struct crm *crm, sqlite3_stmt *st, struct progress *pg, double t0,
+		      const char *const *cols, int64_t model_id, const char *now)
+{
+	struct sb sql = SB_INIT, set = SB_INIT, names = SB_INIT;
+	const char *cur = "coalesce((SELECT currency FROM models WHERE id = ?2), '')";
+
+	sqlite3_finalize(st);
+	crm_info("scores written in %.2f s", now_monotonic() - t0);
+	for (size_t i = 0; cols[i]; i++) {
+		sb_addf(&set, "%s = NULL, ", cols[i]);
+		sb_addf(&names, "%s, ", cols[i]);
+	}
+	sb_addf(&sql, "UPDATE scores SET %supdated_at = ?1 WHERE %s <> ?2 AND %s IN"
+		" (SELECT id FROM models WHERE currency IS (SELECT currency FROM models WHERE id = ?2))",
+		set.buf, cols[0], cols[0]);
+	run_cleared(crm, &sql, now, model_id);
 	db_exec(crm->db, "DELETE FROM scores WHERE rfm_model_id IS NULL AND clv_model_id IS NULL");
 	crm_info("stale scores cleared at %.2f s", now_monotonic() - t0);
+
+	sb_addf(&sql, "INSERT INTO currency_scores (customer_id, currency, %supdated_at)"
+		" SELECT customer_id, %s, %supdated_at FROM scores WHERE %s = ?2 AND ?1 IS NOT NULL"
+		" ON CONFLICT (customer_id, currency) DO UPDATE SET ", names.buf, cur, names.buf, cols[0]);
+	for (size_t i = 0; cols[i]; i++)
+		sb_addf(&sql, "%s = excluded.%s, ", cols[i], cols[i]);
+	sb_adds(&sql, "updated_at = excluded.updated_at");
+	run_cleared(crm, &sql, now, model_id);
+	sb_addf(&sql, "UPDATE currency_scores SET %supdated_at = ?1 WHERE currency = %s AND %s <> ?2",
+		set.buf, cur, cols[0]);
+	run_cleared(crm, &sql, now, model_id);
+	db_exec(crm->db, "DELETE FROM currency_scores WHERE rfm_model_id IS NULL AND clv_model_id IS NULL");
+	crm_info("scores by currency written at %.2f s", now_monotonic() - t0);
+	sb_free(&sql);
+	sb_free(&set);
+	sb_free(&names);
 	db_commit(crm->db);
 	db_exec(crm->db, "PRAGMA foreign_keys = ON");
 	crm_info("committed at %.2f s", now_monotonic() - t0);
@@ -623,11 +668,7 @@ int score_rfm(struct crm *crm, const struct score_opts *o)
 			if (!(i & 0xffff))
 				progress_update(pg, (int64_t)i, i);
 		}
-		write_end(crm, st, pg, t0, "UPDATE scores SET rfm_model_id = NULL, recency_days = NULL,"
-			  " frequency = NULL, monetary = NULL, r = NULL, f = NULL, m = NULL,"
-			  " rfm = NULL, rfm_segment = NULL, updated_at = ?1"
-			  " WHERE rfm_model_id <> ?2 AND rfm_model_id IN (SELECT id FROM models"
-			  "  WHERE currency IS (SELECT currency FROM models WHERE id = ?2))", id, now);
+		write_end(crm, st, pg, t0, rfm_cols, id, now);
 	}
 
 	/* the summary: not with -q (errors only) */
@@ -682,6 +723,31 @@ static void fmt_g(char *buf, size_t n, double v)
 	snprintf(buf, n, "%.17g", v);
 }
 
+/* The parameters of a purchase model as the JSON of models.params. */
+static void model_params(struct sb *sb, const struct sc_bgnbd *bg)
+{
+	char buf[4][32];
+
+	fmt_g(buf[0], 32, bg->r), fmt_g(buf[1], 32, bg->alpha);
+	fmt_g(buf[2], 32, bg->a), fmt_g(buf[3], 32, bg->b);
+	if (bg->kind == SC_BGNBD)
+		sb_addf(sb, "{\"r\":%s,\"alpha\":%s,\"a\":%s,\"b\":%s}",
+			buf[0], buf[1], buf[2], buf[3]);
+	else if (bg->kind == SC_MBGNBD)
+		sb_addf(sb, "{\"model\":\"mbgnbd\",\"r\":%s,\"alpha\":%s,\"a\":%s,"
+			"\"b\":%s}", buf[0], buf[1], buf[2], buf[3]);
+	else if (bg->kind == SC_NBD)
+		sb_addf(sb, "{\"model\":\"nbd\",\"r\":%s,\"alpha\":%s}", buf[0], buf[1]);
+	else if (bg->kind == SC_PARETO)
+		fmt_g(buf[2], 32, bg->s), fmt_g(buf[3], 32, bg->beta),
+		sb_addf(sb, "{\"model\":\"pareto\",\"r\":%s,\"alpha\":%s,"
+			"\"s\":%s,\"beta\":%s}", buf[0], buf[1], buf[2], buf[3]);
+	else
+		fmt_g(buf[2], 32, bg->p),
+		sb_addf(sb, "{\"model\":\"bgnbd_constant_dropout\",\"r\":%s,"
+			"\"alpha\":%s,\"p\":%s}", buf[0], buf[1], buf[2]);
+}
+
 static void print_fit(const char *what, const struct sc_fitinfo *fi, double seconds)
 {
 	crm_note("%s %s in %d iterations (%d evaluations, %.1f ms), log-likelihood %.2f",
@@ -699,26 +765,31 @@ static int cmp_i32(const void *a, const void *b)
 }
 
 /*
- * --tracking: the cohort's cumulative repeat purchase days, actual and
- * predicted, at the end of every period (a week, or a day with --period
- * day) from the first purchase to the end of the holdout: the papers'
- * tracking figure. Predicted: the sum over the customers of the
+ * The tracking curve: the cohort's cumulative repeat purchase days,
+ * actual and predicted, at the end of every period (a week, or a day with
+ * --period day) from the first purchase to the end of the holdout: the
+ * papers' tracking figure. Predicted: the sum over the customers of the
  * expected purchases of a new customer since their first purchase day,
- * grouped by that day.
+ * grouped by that day. Returns the points (malloc'd), *np their number.
  */
-static void print_tracking(struct crm *crm, struct load *L, const struct sc_bgnbd *m, double u)
+struct track_pt {
+	int64_t period, actual;
+	int32_t end;
+	double predicted;
+};
+
+static struct track_pt *tracking(struct load *L, const struct sc_bgnbd *m, double u, size_t *np)
 {
-	static const char *const cols[] = { "period", "end", "phase", "actual", "predicted" };
 	int32_t *first = xmalloc((L->n ? L->n : 1) * sizeof(int32_t)), d0;
-	size_t nf = 0, k = 0;
-	struct out *out = out_new(stdout, crm->format);
+	int32_t *cnt = xmalloc((L->n ? L->n : 1) * sizeof(int32_t));
+	size_t nf = 0, k = 0, n = 0, cap = 64;
+	struct track_pt *pt = xmalloc(cap * sizeof(*pt));
 
 	for (size_t i = 0; i < L->n; i++)
 		first[i] = L->c[i].first;
 	qsort(first, L->n, sizeof(*first), cmp_i32);
 	qsort(L->rdays, L->nrdays, sizeof(*L->rdays), cmp_i32);
 	/* the distinct first days, with their customers */
-	int32_t *cnt = xmalloc((L->n ? L->n : 1) * sizeof(int32_t));
 	for (size_t i = 0; i < L->n;) {
 		size_t j = i;
 		while (j < L->n && first[j] == first[i])
@@ -727,31 +798,121 @@ static void print_tracking(struct crm *crm, struct load *L, const struct sc_bgnb
 		cnt[nf++] = (int32_t)(j - i);
 		i = j;
 	}
-	out_columns(out, ARRAY_SIZE(cols), cols);
 	d0 = nf ? first[0] : L->as_of_day;
 	for (int64_t p = 1;; p++) {
 		int32_t end = d0 + (int32_t)(p * (int64_t)u) - 1;
 		double pred = 0;
-		char date[20];
 		if (end > L->hold_day)
 			end = L->hold_day;
 		while (k < L->nrdays && L->rdays[k] <= end)
 			k++;
 		for (size_t j = 0; j < nf && first[j] <= end; j++)
 			pred += cnt[j] * sc_bgnbd_expected(m, (end - first[j]) / u);
-		norm_fmt_time((int64_t)end * 86400, date);
-		date[10] = 0;
-		struct out_val v[5] = {
-			v_int(p), v_text(date), v_text(end <= L->as_of_day ? "calibration" : "holdout"),
-			v_int((int64_t)k), v_real(pred),
-		};
-		out_row(out, v);
+		if (n == cap)
+			pt = xrealloc(pt, (cap *= 2) * sizeof(*pt));
+		pt[n++] = (struct track_pt){ .period = p, .actual = (int64_t)k, .end = end,
+					     .predicted = pred };
 		if (end >= L->hold_day)
 			break;
 	}
-	out_finish(out);
 	free(first);
 	free(cnt);
+	*np = n;
+	return pt;
+}
+
+static void day_text(int32_t day, char date[20])
+{
+	norm_fmt_time((int64_t)day * 86400, date);
+	date[10] = 0;
+}
+
+/* --tracking: the curve as a table */
+static void print_tracking(struct crm *crm, const struct load *L, const struct track_pt *pt, size_t n)
+{
+	static const char *const cols[] = { "period", "end", "phase", "actual", "predicted" };
+	struct out *out = out_new(stdout, crm->format);
+
+	out_columns(out, ARRAY_SIZE(cols), cols);
+	for (size_t i = 0; i < n; i++) {
+		char date[20];
+		day_text(pt[i].end, date);
+		struct out_val v[5] = {
+			v_int(pt[i].period), v_text(date),
+			v_text(pt[i].end <= L->as_of_day ? "calibration" : "holdout"),
+			v_int(pt[i].actual), v_real(pt[i].predicted),
+		};
+		out_row(out, v);
+	}
+	out_finish(out);
+}
+
+/* A holdout validation, kept in validations for crm-report holdout. */
+struct validation {
+	const struct load *L;
+	const struct sc_bgnbd *bg;
+	double u;
+	const double *n, *act, *pred; /* by calibration purchases 0..6, 7+, total */
+	double mae, corr;
+	const struct track_pt *pt;
+	size_t npt;
+};
+
+static void json_num(struct sb *sb, double v)
+{
+	if (isfinite(v))
+		sb_addf(sb, "%.10g", v);
+	else
+		sb_adds(sb, "null");
+}
+
+static void save_validation(struct crm *crm, const struct validation *v)
+{
+	struct sb params = SB_INIT, cal = SB_INIT, trk = SB_INIT;
+	char now[20], date[20];
+	sqlite3_stmt *st;
+
+	model_params(&params, v->bg);
+	sb_addc(&cal, '[');
+	for (int k = 0; k < 8; k++) {
+		sb_addf(&cal, "%s{\"repeat_purchases\":\"%d%s\",\"customers\":%.0f,\"actual\":%.0f,"
+			"\"predicted\":", k ? "," : "", k, k == 7 ? "+" : "", v->n[k], v->act[k]);
+		json_num(&cal, v->pred[k]);
+		sb_addc(&cal, '}');
+	}
+	sb_addc(&cal, ']');
+	sb_addc(&trk, '[');
+	for (size_t i = 0; i < v->npt; i++) {
+		day_text(v->pt[i].end, date);
+		sb_addf(&trk, "%s{\"period\":%" PRId64 ",\"end\":\"%s\",\"actual\":%" PRId64
+			",\"predicted\":", i ? "," : "", v->pt[i].period, date, v->pt[i].actual);
+		json_num(&trk, v->pt[i].predicted);
+		sb_addc(&trk, '}');
+	}
+	sb_addc(&trk, ']');
+	norm_fmt_time(crm->now, now);
+	st = db_prepare(crm->db, "INSERT INTO validations (model, params, currency, period, as_of,"
+			" holdout_end, customers, actual, predicted, mae, correlation, calibration,"
+			" tracking, validated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+	db_bind_text(st, 1, sc_bgnbd_kind_name(v->bg->kind), -1);
+	db_bind_text(st, 2, params.buf, -1);
+	db_bind_text(st, 3, v->L->currency, -1);
+	db_bind_text(st, 4, v->u == 7 ? "week" : "day", -1);
+	db_bind_text(st, 5, v->L->as_of, -1);
+	db_bind_text(st, 6, v->L->hold_to, -1);
+	sqlite3_bind_int64(st, 7, (int64_t)v->n[8]);
+	sqlite3_bind_int64(st, 8, (int64_t)v->act[8]);
+	bind_real(st, 9, v->pred[8]);
+	bind_real(st, 10, v->mae);
+	bind_real(st, 11, v->corr);
+	db_bind_text(st, 12, cal.buf, -1);
+	db_bind_text(st, 13, trk.buf, -1);
+	db_bind_text(st, 14, now, -1);
+	db_step_done(crm->db, st);
+	sqlite3_finalize(st);
+	sb_free(&params);
+	sb_free(&cal);
+	sb_free(&trk);
 }
 
 /* The mean absolute error of a model's predictions of the purchase days
@@ -823,8 +984,8 @@ static int fit_purchases(const struct score_opts *o, const struct load *Lp, cons
 		 * run the lower mean absolute error of the holdout purchases */
 		struct sc_bgnbd cm[3];
 		struct sc_fitinfo cfi[3];
-		int crc[3], best = -1;
-		double score[3], th_ = (double)(L.hold_day - L.as_of_day) / u;
+		int crc[3], best = -1, bbest = -1;
+		double score[3], bic[3], th_ = (double)(L.hold_day - L.as_of_day) / u;
 		struct sb said = SB_INIT;
 		cm[0] = bg, cfi[0] = bfi, crc[0] = rc;
 		crc[1] = sc_pareto_fit(&rf, &cm[1], &cfi[1]);
@@ -838,12 +999,19 @@ static int fit_purchases(const struct score_opts *o, const struct load *Lp, cons
 			}
 			score[k] = o->holdout_end ? holdout_mae(&L, &cm[k], u, th_) :
 						    2 * np - 2 * cfi[k].ll;
+			bic[k] = np * log((double)L.n) - 2 * cfi[k].ll;
 			sb_addf(&said, "%s%s %s %.*f", k ? ", " : "", sc_bgnbd_kind_name(cm[k].kind),
 				o->holdout_end ? "holdout mean absolute error" : "AIC",
 				o->holdout_end ? 4 : 2, score[k]);
+			if (!o->holdout_end)
+				sb_addf(&said, " (BIC %.2f)", bic[k]);
 			if (best < 0 || score[k] < score[best])
 				best = k;
+			if (bbest < 0 || bic[k] < bic[bbest])
+				bbest = k;
 		}
+		if (!o->holdout_end && best >= 0 && bbest != best)
+			sb_addf(&said, "; BIC would pick %s, AIC decides", sc_bgnbd_kind_name(cm[bbest].kind));
 		if (best >= 0) {
 			crm_note("model auto: %s: %s", said.buf, sc_bgnbd_kind_name(cm[best].kind));
 			if (best > 0)
@@ -1068,26 +1236,38 @@ int score_clv(struct crm *crm, const struct score_opts *o)
 		double nn = n[8];
 		double cov = sap - sa * sp2 / nn, va = saa - sa * sa / nn, vp = spp - sp2 * sp2 / nn;
 		double corr = va > 0 && vp > 0 ? cov / sqrt(va * vp) : NAN;
+		size_t npt;
+		struct track_pt *pt = tracking(&L, &bg, u, &npt);
 		if (o->tracking) {
-			print_tracking(crm, &L, &bg, u);
+			print_tracking(crm, &L, pt, npt);
 		} else {
-		out = out_new(stdout, crm->format);
-		out_columns(out, ARRAY_SIZE(cols), cols);
-		for (int k = 0; k < 9; k++) {
-			struct out_val v[6] = {
-				v_text(label[k]), v_int((int64_t)n[k]), v_int((int64_t)act[k]),
-				v_real(pred[k]), v_real(n[k] ? act[k] / n[k] : NAN),
-				v_real(n[k] ? pred[k] / n[k] : NAN),
+			out = out_new(stdout, crm->format);
+			out_columns(out, ARRAY_SIZE(cols), cols);
+			for (int k = 0; k < 9; k++) {
+				struct out_val v[6] = {
+					v_text(label[k]), v_int((int64_t)n[k]), v_int((int64_t)act[k]),
+					v_real(pred[k]), v_real(n[k] ? act[k] / n[k] : NAN),
+					v_real(n[k] ? pred[k] / n[k] : NAN),
+				};
+				out_row(out, v);
+			}
+			out_finish(out);
+		}
+		if (!crm->dry_run) {
+			struct validation va_ = {
+				.L = &L, .bg = &bg, .u = u, .n = n, .act = act, .pred = pred,
+				.mae = sae / nn, .corr = corr, .pt = pt, .npt = npt,
 			};
-			out_row(out, v);
+			save_validation(crm, &va_);
 		}
-		out_finish(out);
-		}
+		free(pt);
 		crm_note("holdout after %s to %s (%g %ss): %.1f purchases predicted, %.0f made "
 			 "(%+.1f%%); per customer: mean absolute error %.4f, correlation %.3f; "
-			 "a validation run, nothing written", L.as_of, L.hold_to, th,
+			 "scores unchanged%s", L.as_of, L.hold_to, th,
 			 u == 7 ? "week" : "day", pred[8], act[8],
-			 act[8] > 0 ? 100 * (pred[8] - act[8]) / act[8] : NAN, sae / nn, corr);
+			 act[8] > 0 ? 100 * (pred[8] - act[8]) / act[8] : NAN, sae / nn, corr,
+			 crm->dry_run ? ", dry run: the validation not kept" :
+			 "; the validation kept for crm-report holdout");
 		rc = 0;
 		free(gH);
 		goto out;
@@ -1149,25 +1329,7 @@ int score_clv(struct crm *crm, const struct score_opts *o)
 		sqlite3_stmt *st;
 		int64_t bid, gid;
 
-		fmt_g(buf[0], 32, bg.r), fmt_g(buf[1], 32, bg.alpha);
-		fmt_g(buf[2], 32, bg.a), fmt_g(buf[3], 32, bg.b);
-		if (bg.kind == SC_BGNBD)
-			sb_addf(&mb.params, "{\"r\":%s,\"alpha\":%s,\"a\":%s,\"b\":%s}",
-				buf[0], buf[1], buf[2], buf[3]);
-		else if (bg.kind == SC_MBGNBD)
-			sb_addf(&mb.params, "{\"model\":\"mbgnbd\",\"r\":%s,\"alpha\":%s,\"a\":%s,"
-				"\"b\":%s}", buf[0], buf[1], buf[2], buf[3]);
-		else if (bg.kind == SC_NBD)
-			sb_addf(&mb.params, "{\"model\":\"nbd\",\"r\":%s,\"alpha\":%s}", buf[0],
-				buf[1]);
-		else if (bg.kind == SC_PARETO)
-			fmt_g(buf[2], 32, bg.s), fmt_g(buf[3], 32, bg.beta),
-			sb_addf(&mb.params, "{\"model\":\"pareto\",\"r\":%s,\"alpha\":%s,"
-				"\"s\":%s,\"beta\":%s}", buf[0], buf[1], buf[2], buf[3]);
-		else
-			fmt_g(buf[2], 32, bg.p),
-			sb_addf(&mb.params, "{\"model\":\"bgnbd_constant_dropout\",\"r\":%s,"
-				"\"alpha\":%s,\"p\":%s}", buf[0], buf[1], buf[2]);
+		model_params(&mb.params, &bg);
 		sb_addf(&mb.stats, "{\"repeat_buyers\":%.0f,\"repeat_purchases\":%.0f,"
 			"\"evaluations\":%d,\"starts\":%d,\"max_gradient\":%.3g,\"orders\":%" PRIu64,
 			rf.repeaters, rf.sum_x, bfi.evaluations, bfi.starts, bfi.gmax, L.orders);
@@ -1237,11 +1399,7 @@ int score_clv(struct crm *crm, const struct score_opts *o)
 			if (!(i & 0xffff))
 				progress_update(pg, (int64_t)i, i);
 		}
-		write_end(crm, st, pg, t0, "UPDATE scores SET clv_model_id = NULL, spend_model_id = NULL,"
-			  " p_alive = NULL, churn_risk = NULL, expected_orders = NULL,"
-			  " expected_spend = NULL, clv = NULL, updated_at = ?1"
-			  " WHERE clv_model_id <> ?2 AND clv_model_id IN (SELECT id FROM models"
-			  "  WHERE currency IS (SELECT currency FROM models WHERE id = ?2))", bid, now);
+		write_end(crm, st, pg, t0, clv_cols, bid, now);
 	}
 
 	/* the summary: not with -q (errors only) */

@@ -211,11 +211,42 @@ E|241|1|5.0|121|USD" "$(sql "SELECT c.external_id, s.recency_days, s.frequency, 
 	expect_eq 5 "$(sql "SELECT count(*) FROM scores")"
 '
 
+# currency_scores keeps each currency's scores: A has a row in each, the
+# USD run did not remove A's EUR scores, and the rfm report counts each
+# currency's customers apart
+test_expect 'scores by currency: a customer buying in two has two rows, each run clears only its own' '
+	expect_eq "A|EUR|22|1|7.0
+A|USD|3|3|200.0" "$(sql "SELECT c.external_id, s.currency, s.recency_days, s.frequency, s.monetary
+		FROM currency_scores s JOIN customers c ON c.id = s.customer_id
+		WHERE c.external_id = '\''A'\'' ORDER BY 2" | cut -d"|" -f1-5)" &&
+	expect_eq "EUR|1
+USD|5" "$(sql "SELECT currency, count(*) FROM currency_scores GROUP BY 1")" &&
+	expect_eq "$(sql "SELECT customer_id, rfm, rfm_segment FROM scores ORDER BY 1")" \
+		"$(sql "SELECT customer_id, rfm, rfm_segment FROM currency_scores WHERE currency = '\''USD'\'' ORDER BY 1")" &&
+	run 0 crm-report -f csv rfm &&
+	expect_eq 5 "$(awk -F, "\$10 == \"USD\" { n += \$2 } END { print n }" out)" &&
+	expect_eq "1,1,7,EUR" "$(awk -F, -v OFS=, "\$10 == \"EUR\" { print \$2, \$3, \$4, \$10 }" out)" &&
+	id=$(sql "SELECT id FROM customers WHERE external_id = '\''A'\''") &&
+	run 0 crm-report -f csv customer A &&
+	expect_grep "scores,,rfm_segment," out &&
+	expect_eq "EUR USD" "$(grep "^scores,,rfm," out | cut -d, -f5 | tr "\n" " " | sed "s/ \$//")"
+'
+
+test_expect 'a schema 11 base gets currency_scores from its scores when migrated' '
+	cp crm.db old.db &&
+	sqlite3 old.db "DROP TABLE currency_scores; PRAGMA user_version = 11" &&
+	run 0 crm-report --db old.db -f csv rfm &&
+	expect_eq "USD|5" "$(sqlite3 old.db "SELECT currency, count(*) FROM currency_scores GROUP BY 1")" &&
+	expect_eq "$(sqlite3 old.db "SELECT customer_id, rfm_model_id, rfm, monetary FROM scores ORDER BY 1")" \
+		"$(sqlite3 old.db "SELECT customer_id, rfm_model_id, rfm, monetary FROM currency_scores ORDER BY 1")"
+'
+
 test_expect 'an erased customer is not scored again' '
 	id=$(sql "SELECT id FROM customers WHERE external_id = '\''C'\''") &&
 	printf "C\n" >erase.txt &&
 	run 0 crm-import erase erase.txt &&
 	expect_eq 0 "$(sql "SELECT count(*) FROM scores WHERE customer_id = $id")" &&
+	expect_eq 0 "$(sql "SELECT count(*) FROM currency_scores WHERE customer_id = $id")" &&
 	run 0 crm-score rfm --currency USD -f csv &&
 	expect_grep "rfm: 4 customers scored" err &&
 	expect_eq 0 "$(sql "SELECT count(*) FROM scores WHERE customer_id = $id")" &&

@@ -114,8 +114,43 @@ test_expect 'holdout to 1998-06-30: predicted against actual, like the paper' '
 	near "$(row 3 6)" 1.52 0.005 "predicted per customer, x = 3" &&
 	expect_eq "2357,1882" "$(row total 2),$(row total 3)" &&
 	expect_eq "0 1 2 3 4 5 6 7+ total" "$(awk -F, "NR > 1 { printf \"%s \", \$1 }" out | sed "s/ \$//")" &&
-	expect_grep "a validation run, nothing written" err &&
-	expect_eq "$(sqlite3 before.db "SELECT count(*) FROM models")" "$(sql "SELECT count(*) FROM models")"
+	expect_grep "scores unchanged; the validation kept for crm-report holdout" err &&
+	expect_eq "$(sqlite3 before.db "SELECT count(*) FROM models")" "$(sql "SELECT count(*) FROM models")" &&
+	expect_eq "$(sqlite3 before.db "SELECT * FROM scores ORDER BY 1")" "$(sql "SELECT * FROM scores ORDER BY 1")" &&
+	cp out printed.csv
+'
+
+# the validation kept: crm-report holdout gives the same table, the
+# tracking curve and a row per run; a dry run keeps none
+test_expect 'crm-report holdout: the kept validation as a table, a curve and a row per run' '
+	expect_eq "bgnbd|1997-09-30 23:59:59|1998-06-30 23:59:59|week|2357|1882|USD" \
+		"$(sql "SELECT model, as_of, holdout_end, period, customers, actual, currency FROM validations")" &&
+	run 0 crm-report -f csv holdout &&
+	cut -d, -f1-3 printed.csv >want && cut -d, -f1-3 out >got && expect_same want got &&
+	paste -d, printed.csv out | awk -F, "NR > 1 { d = \$4 - \$10; if (d < 0) d = -d; if (d > 0.005) n++ } END { print n + 0 }" >bad &&
+	expect_eq 0 "$(cat bad)" &&
+	expect_grep "holdout validation 1: bgnbd fitted to 1997-09-30 23:59:59, holdout to 1998-06-30 23:59:59 (USD)" err &&
+	expect_grep "1882 made" err &&
+	run 0 crm-report -f csv holdout --by period &&
+	expect_eq 78 "$(($(wc -l <out) - 1))" &&
+	expect_eq "39,1997-09-30,calibration,2457" "$(grep "^39," out | cut -d, -f1-4)" &&
+	expect_eq "40,1997-10-07,holdout" "$(grep "^40," out | cut -d, -f1-3)" &&
+	expect_eq "78,1998-06-30,holdout,4339" "$(tail -1 out | cut -d, -f1-4)" &&
+	run 0 crm-score -n clv --as-of 1997-09-30 --holdout-end 1998-06-30 -f csv &&
+	expect_grep "dry run: the validation not kept" err &&
+	run 0 crm-score clv --as-of 1997-06-30 --holdout-end 1998-06-30 --model pareto -f csv &&
+	run 0 crm-report -f csv holdout --by run &&
+	expect_eq "id,validated_at,model,as_of,holdout_end,period,customers,actual,predicted,error,mae,correlation,currency" "$(head -1 out)" &&
+	expect_eq "2,pareto,1997-06-30 23:59:59 1,bgnbd,1997-09-30 23:59:59" \
+		"$(sed 1d out | cut -d, -f1,3,4 | tr "\n" " " | sed "s/ $//")" &&
+	err=$(awk -F, "\$1 == 1 { print \$10 }" out) &&
+	expect_eq "$(awk -F, "NR > 1 && \$1 == \"total\" { printf \"%.4f\", (\$4 - \$3) / \$3 }" printed.csv)" "$err" &&
+	run 2 crm-report holdout --where "true" &&
+	expect_grep "no --segment, --where or --currency" err &&
+	run 2 crm-report holdout --by week &&
+	expect_grep "invalid --by \"week\" for holdout (frequency, period or run)" err &&
+	run 1 crm-report --db before.db holdout &&
+	expect_eq "crm-report: no holdout validation in before.db: run crm-score clv --as-of DATE --holdout-end DATE first" "$(cat err)"
 '
 
 test_expect 'the period changes alpha and the LL, not the predictions' '
@@ -202,11 +237,12 @@ test_expect '--model mbgnbd: its own fit, the stored parameters maximise its lik
 	near "$2" 0 1e-6 "Python LL of the stored MBG/NBD fit minus the stored LL"
 '
 
-test_expect '--model auto: the lowest AIC, said; an unknown model is a usage error' '
+test_expect '--model auto: the lowest AIC, said with the BIC; an unknown model is a usage error' '
 	ll=$(sqlite3 p.db "SELECT log_likelihood FROM models WHERE kind = '\''bgnbd'\''
 		ORDER BY id DESC LIMIT 1") &&
 	run 0 crm-score --db p.db -n clv --as-of 1997-09-30 --model auto -f csv &&
-	expect_grep "model auto: bgnbd AIC 19172.86, pareto AIC 19197.95, mbgnbd AIC $(awk -v l="$ll" "BEGIN { printf \"%.2f\", 8 - 2 * l }"): mbgnbd" err &&
+	# BIC = 4 ln 2357 - 2 LL: AIC + 4 ln 2357 - 8 = AIC + 23.06
+	expect_grep "model auto: bgnbd AIC 19172.86 (BIC 19195.92), pareto AIC 19197.95 (BIC 19221.01), mbgnbd AIC $(awk -v l="$ll" "BEGIN { printf \"%.2f (BIC %.2f)\", 8 - 2 * l, 4 * log(2357) - 2 * l }"): mbgnbd" err &&
 	expect_eq mbgnbd "$(val bgnbd model)" &&
 	run 2 crm-score --db p.db clv --model weibull &&
 	expect_grep "invalid --model \"weibull\" (bgnbd, mbgnbd, pareto or auto)" err

@@ -249,7 +249,10 @@ test_expect 'orders in two currencies need --currency' '
 	expect_eq "crm-score: completed orders in 2 currencies up to 1997-09-30 23:59:59 (USD $usd, EUR 1): choose one with --currency, or give exchange rates with crm-import rates" "$(cat err)" &&
 	run 0 crm-score clv --as-of 1997-09-30 --currency USD -f csv &&
 	expect_eq USD "$(val clv currency)" &&
-	expect_eq 2358 "$(val clv customers)"
+	expect_eq 2358 "$(val clv customers)" &&
+	expect_eq "USD|2358" "$(sql "SELECT currency, count(*) FROM currency_scores WHERE clv IS NOT NULL GROUP BY 1")" &&
+	expect_eq 0 "$(sql "SELECT count(*) FROM scores s JOIN currency_scores u ON u.customer_id = s.customer_id
+		AND u.currency = '\''USD'\'' WHERE s.clv IS NOT u.clv OR s.p_alive IS NOT u.p_alive")"
 '
 
 test_done

@@ -48,6 +48,38 @@ test_expect 'rfm: every frequency score used, one-order buyers never champions o
 	expect_eq 1 "$(sql "SELECT count(*) > 0 FROM scores WHERE rfm_segment = '\''promising'\''")"
 '
 
+# The table of crm-score.1 (RFM ON REAL DATA): each segment's size on the
+# whole year as of 2011-12-10, the frequency groups, and the published
+# recipe's R x F map applied to these scores
+test_expect 'rfm on the whole year: the segment sizes crm-score.1 shows' '
+	run 0 crm-score rfm --as-of 2011-12-10 -f csv &&
+	cat >want <<-\EOF2 &&
+	champions,878
+	loyal,539
+	potential_loyalist,407
+	new,67
+	promising,170
+	need_attention,177
+	about_to_sleep,374
+	at_risk,503
+	cannot_lose,72
+	hibernating,432
+	lost,720
+	EOF2
+	sed 1d out | cut -d, -f1,2 >got &&
+	expect_same want got &&
+	expect_eq "1|1|1|1494 2|2|2|835 3|3|3|508 4|4|6|802 5|7|210|700" "$(sql "SELECT f, min(frequency),
+		max(frequency), count(*) FROM scores GROUP BY f" | tr "\n" " " | sed "s/ $//")" &&
+	expect_eq "869 858 863 881 868" "$(sql "SELECT count(*) FROM scores GROUP BY r ORDER BY r" | tr "\n" " " | sed "s/ $//")" &&
+	expect_eq "about_to_sleep|478 at_risk|357 cant_loose|35 champions|604 hibernating|1335 loyal|688 need_attention|121 new|67 potential_loyalists|484 promising|170" \
+		"$(sql "SELECT CASE WHEN r <= 2 AND f <= 2 THEN '\''hibernating'\'' WHEN r <= 2 AND f <= 4 THEN '\''at_risk'\''
+		WHEN r <= 2 THEN '\''cant_loose'\'' WHEN r = 3 AND f <= 2 THEN '\''about_to_sleep'\''
+		WHEN r = 3 AND f = 3 THEN '\''need_attention'\'' WHEN r IN (3, 4) AND f >= 4 THEN '\''loyal'\''
+		WHEN r = 4 AND f = 1 THEN '\''promising'\'' WHEN r = 5 AND f = 1 THEN '\''new'\''
+		WHEN f IN (2, 3) THEN '\''potential_loyalists'\'' ELSE '\''champions'\'' END AS g, count(*)
+		FROM scores GROUP BY g ORDER BY g" | tr "\n" " " | sed "s/ $//")"
+'
+
 test_expect 'a holdout split: the error is printed, --model auto picks by it' '
 	run 0 crm-score clv --as-of 2011-08-31 --holdout-end 2011-11-30 --model auto -f csv &&
 	grep -q "^crm-score: model auto: nbd holdout mean absolute error [0-9.]*, pareto" err &&

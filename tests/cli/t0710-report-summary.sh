@@ -84,9 +84,9 @@ test_expect 'an empty base: one line of zeros, no division by zero' '
 test_expect 'the average CLV of the scored customers, in the model currency' '
 	sql "INSERT INTO models(id, kind, params, customers, as_of, currency, fitted_at)
 	       VALUES (1, '\''bgnbd'\'', '\''{}'\'', 2, '\''2026-11-23'\'', '\''RUB'\'', '\''2026-11-23'\'');
-	     INSERT INTO scores(customer_id, clv_model_id, clv, updated_at)
-	       SELECT id, 1, CASE external_id WHEN '\''A'\'' THEN 100 ELSE 50.5 END, '\''2026-11-23'\''
-	       FROM customers WHERE external_id IN ('\''A'\'', '\''C'\'')" &&
+	     INSERT INTO currency_scores(customer_id, currency, clv_model_id, clv, updated_at)
+	       SELECT id, '\''RUB'\'', 1, CASE external_id WHEN '\''A'\'' THEN 100 ELSE 50.5 END,
+	       '\''2026-11-23'\'' FROM customers WHERE external_id IN ('\''A'\'', '\''C'\'')" &&
 	run 0 crm-report -f csv summary &&
 	expect_eq 75.25 "$(sed -n 2p out | cut -d, -f15)"
 '

@@ -70,9 +70,10 @@ test_expect 'ltv --by city: historic revenue per city, by hand' '
 test_expect 'ltv --by attr.plan, with predicted CLV where scored' '
 	sql "INSERT INTO models(id, kind, params, customers, as_of, currency, fitted_at)
 	       VALUES (90, '\''bgnbd'\'', '\''{}'\'', 3, '\''2026-11-23'\'', '\''RUB'\'', '\''2026-11-23'\'');
-	     UPDATE scores SET clv_model_id = 90, clv = CASE (SELECT external_id FROM customers
+	     UPDATE currency_scores SET clv_model_id = 90, clv = CASE (SELECT external_id FROM customers
 	       WHERE id = customer_id) WHEN '\''A'\'' THEN 120 WHEN '\''C'\'' THEN 30 WHEN '\''B'\'' THEN 80 END
-	     WHERE customer_id IN (SELECT id FROM customers WHERE external_id IN ('\''A'\'', '\''B'\'', '\''C'\''))" &&
+	     WHERE currency = '\''RUB'\'' AND customer_id IN (SELECT id FROM customers
+	       WHERE external_id IN ('\''A'\'', '\''B'\'', '\''C'\''))" &&
 	run 0 crm-report -f csv ltv --by attr.plan &&
 	cat >want <<-\EOF2 &&
 	attr.plan,customers,historic_revenue,historic_avg,scored,predicted_clv,predicted_avg,currency

@@ -51,6 +51,25 @@ test_expect 'the RFM grid follows crm-score rfm --bins' '
 	expect_grep ">F7</text>" page7.html
 '
 
+# the latest holdout validation of crm-score clv: the tracking curve,
+# actual and predicted, inside its chart, and the calibration table
+test_expect 'the holdout validation: a sentence, the tracking curve inside its chart, the table' '
+	run 0 crm-report --html page.html &&
+	expect_grep "No holdout validation: run <code>crm-score clv --as-of DATE --holdout-end DATE</code>." page.html &&
+	cdnow_orders "$FIX/cdnow/CDNOW_sample.txt" >cdnow.csv &&
+	run 0 crm-import --db cd.db orders cdnow.csv &&
+	run 0 crm-score --db cd.db clv --as-of 1997-09-30 --holdout-end 1998-06-30 &&
+	run 0 crm-report --db cd.db --html cd.html &&
+	expect_grep "<svg class=\"chart\" id=\"holdout\" width=\"760\" height=\"260\"" cd.html &&
+	expect_grep "to 1998-06-30; 1882 were made (" cd.html &&
+	expect_grep ">end of calibration</text>" cd.html &&
+	expect_eq 2 "$(grep -c "<polyline" cd.html)" &&
+	grep "<polyline" cd.html | sed "s/.*points=\"//; s/\".*//" | tr " " "\n" >pts &&
+	expect_eq 156 "$(wc -l <pts)" &&
+	expect_eq 0 "$(awk -F, "\$1 < 70 || \$1 > 750 || \$2 < 16 || \$2 > 220 { n++ } END { print n + 0 }" pts)" &&
+	expect_grep "<td>7+</td>" cd.html
+'
+
 test_expect 'the page refers to nothing outside itself' '
 	run 0 crm-report --html page.html &&
 	expect_no_grep "http://" page.html &&
