@@ -321,6 +321,9 @@ static const struct {
 	  " FROM inbound i LEFT JOIN messages m ON m.id = i.outbox_id"
 	  " LEFT JOIN campaigns p ON p.id = m.campaign_id"
 	  " LEFT JOIN customers c ON c.id = i.customer_id WHERE 1" },
+	/* exchange rates as crm-import rates reads them (--currency BASE) */
+	{ "rates", "x.valid_from",
+	  "SELECT x.currency, x.rate, x.valid_from FROM exchange_rates x WHERE 1" },
 };
 
 int report_export(struct report *r, const char *table)
@@ -338,7 +341,7 @@ int report_export(struct report *r, const char *table)
 			break;
 	if (i == ARRAY_SIZE(exports)) {
 		crm_error("cannot export \"%s\" (customers, orders, lines, products, aliases, events,"
-			  " consents, messages or inbound)", table);
+			  " consents, messages, inbound or rates)", table);
 		return CRM_EXIT_USAGE;
 	}
 	/* the customer column of each table is the one its alias starts */
@@ -348,9 +351,16 @@ int report_export(struct report *r, const char *table)
 		crm_error("aliases have no time: export them without --since");
 		return CRM_EXIT_USAGE;
 	}
-	if (!strcmp(table, "products") && r->filtered) {
-		crm_error("products belong to no customer: export them without --segment or --where");
+	if ((!strcmp(table, "products") || !strcmp(table, "rates")) && r->filtered) {
+		crm_error("%s belong to no customer: export them without --segment or --where", table);
 		return CRM_EXIT_USAGE;
+	}
+	if (!strcmp(table, "rates")) {
+		char *base = db_meta_get(db, "base_currency");
+		if (base)
+			crm_note("rates in %s: import them with crm-import rates --currency %s", base,
+				 base);
+		free(base);
 	}
 	sb_adds(&sql, exports[i].sql);
 	if (r->o->since)

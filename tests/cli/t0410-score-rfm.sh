@@ -234,7 +234,7 @@ USD|5" "$(sql "SELECT currency, count(*) FROM currency_scores GROUP BY 1")" &&
 
 test_expect 'a schema 11 base gets currency_scores from its scores when migrated' '
 	cp crm.db old.db &&
-	sqlite3 old.db "DROP TABLE currency_scores; PRAGMA user_version = 11" &&
+	sqlite3 old.db "DROP TABLE currency_scores; DROP TABLE validations; PRAGMA user_version = 11" &&
 	run 0 crm-report --db old.db -f csv rfm &&
 	expect_eq "USD|5" "$(sqlite3 old.db "SELECT currency, count(*) FROM currency_scores GROUP BY 1")" &&
 	expect_eq "$(sqlite3 old.db "SELECT customer_id, rfm_model_id, rfm, monetary FROM scores ORDER BY 1")" \

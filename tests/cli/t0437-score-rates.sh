@@ -55,6 +55,18 @@ USD|2026-06-01|0.8" "$(sql "SELECT * FROM exchange_rates ORDER BY 1, 2")" &&
 	expect_grep "0 inserted, 0 updated, 3 unchanged" err
 '
 
+test_expect 'crm-report export rates: back into another base as they are, with the base the note names' '
+	run 0 crm-report -f csv export rates &&
+	expect_eq "currency,rate,valid_from" "$(head -1 out)" &&
+	expect_eq "crm-report: rates in EUR: import them with crm-import rates --currency EUR" "$(cat err)" &&
+	mv out rates-out.csv &&
+	run 0 crm-import --db copy.db rates --currency EUR rates-out.csv &&
+	expect_eq "$(sql "SELECT * FROM exchange_rates ORDER BY 1, 2")" \
+		"$(sqlite3 copy.db "SELECT * FROM exchange_rates ORDER BY 1, 2")" &&
+	run 2 crm-report export rates --where "true" &&
+	expect_grep "rates belong to no customer" err
+'
+
 test_expect 'another base is refused before anything is read' '
 	sql .dump >before.sql &&
 	run 1 crm-import rates --currency USD rates.csv &&
