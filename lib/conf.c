@@ -12,6 +12,7 @@
 
 struct entry {
 	char *section, *key, *value;
+	int line;        /* where the value was last set */
 };
 
 struct conf {
@@ -20,7 +21,36 @@ struct conf {
 	struct entry *e;
 	size_t n, cap;
 	char err[160];
+	int line;        /* lines read so far (the reader counts them) */
+	FILE *fp;        /* the file read, or */
+	const char *text; /* the text parsed */
 };
+
+/* libinih's reader, one line a call: counts the lines for conf_line() */
+static char *reader(char *str, int num, void *stream)
+{
+	struct conf *c = stream;
+	char *r;
+
+	if (c->fp) {
+		r = fgets(str, num, c->fp);
+	} else {
+		size_t n = 0;
+		if (!*c->text)
+			return NULL;
+		while (c->text[n] && c->text[n] != '\n' && n + 2 < (size_t)num)
+			n++;
+		if (c->text[n] == '\n')
+			n++;
+		memcpy(str, c->text, n);
+		str[n] = 0;
+		c->text += n;
+		r = str;
+	}
+	if (r)
+		c->line++;
+	return r;
+}
 
 static int handler(void *user, const char *section, const char *key, const char *value)
 {
@@ -38,6 +68,7 @@ static int handler(void *user, const char *section, const char *key, const char 
 			len = strlen(value);
 			v = trim(value, &len);
 			c->e[i].value = xstrndup(v, len);
+			c->e[i].line = c->line;
 			return 1;
 		}
 	if (c->n == c->cap) {
@@ -49,6 +80,7 @@ static int handler(void *user, const char *section, const char *key, const char 
 	c->e[c->n].section = xstrdup(section);
 	c->e[c->n].key = xstrdup(key);
 	c->e[c->n].value = xstrndup(v, len);
+	c->e[c->n].line = c->line;
 	c->n++;
 	return 1;
 }
@@ -73,7 +105,11 @@ static void report(struct conf *c, int line)
 struct conf *conf_parse(const char *text, const char *name, unsigned mode)
 {
 	struct conf *c = conf_new(name, mode);
-	int line = ini_parse_string(text, handler, c);
+	int line;
+
+	c->text = text;
+	line = ini_parse_stream(reader, c, handler, c);
+	c->text = NULL;
 
 	if (line != 0) {
 		report(c, line);
@@ -98,7 +134,9 @@ static struct conf *load_file(const char *path)
 		return NULL;
 	}
 	c = conf_new(path, (unsigned)st.st_mode & 07777);
-	line = ini_parse_file(fp, handler, c);
+	c->fp = fp;
+	line = ini_parse_stream(reader, c, handler, c);
+	c->fp = NULL;
 	fclose(fp);
 	if (line != 0) {
 		report(c, line);
@@ -180,6 +218,14 @@ const char *conf_secret(const struct conf *c, const char *section, const char *k
 			"chmod 600 %s, or use %s = VARIABLE", c->name, section, key, c->mode,
 			c->name, k);
 	return v;
+}
+
+int conf_line(const struct conf *c, const char *section, const char *key)
+{
+	for (size_t i = 0; c && i < c->n; i++)
+		if (!ascii_casecmp(c->e[i].section, section) && !ascii_casecmp(c->e[i].key, key))
+			return c->e[i].line;
+	return 0;
 }
 
 const char *conf_name(const struct conf *c)

@@ -55,6 +55,9 @@ const char *conf_secret(const struct conf *c, const char *section, const char *k
 int conf_next(const struct conf *c, size_t *i, const char **section, const char **key,
 	      const char **value);
 
+/* The line of the file where [section] key was (last) set, or 0. */
+int conf_line(const struct conf *c, const char *section, const char *key);
+
 /* The name of the file read, for messages ("crm.conf"), or "(no file)". */
 const char *conf_name(const struct conf *c);
 

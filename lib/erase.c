@@ -240,6 +240,12 @@ static const char *const erase_sql[] = {
 	" first_name = NULL, last_name = NULL, birthday = NULL, city = NULL,"
 	" country = NULL, timezone = NULL, attrs = '{}', is_stub = 0,"
 	" updated_at = ?2, erased_at = ?2 WHERE id = ?1",
+	/* the points go with the person (the ledger's rows may only be
+	 * deleted once erased_at is set, above) */
+	"DELETE FROM loyalty_ledger WHERE customer_id = ?1",
+	"DELETE FROM loyalty_lots WHERE customer_id = ?1",
+	"DELETE FROM loyalty_accounts WHERE customer_id = ?1",
+	"DELETE FROM loyalty_tiers WHERE customer_id = ?1",
 };
 
 struct eraser {

@@ -288,42 +288,6 @@ static int is_const(const struct expr_node *n, enum expr_type t)
 
 /* ------------------------------------------------------- did you mean */
 
-/* Optimal string alignment distance (edits and transpositions). */
-static size_t distance(const char *a, const char *b)
-{
-	size_t la = strlen(a), lb = strlen(b), d[34][34];
-
-	if (la > 32 || lb > 32)
-		return 99;
-	for (size_t i = 0; i <= la; i++)
-		d[i][0] = i;
-	for (size_t j = 0; j <= lb; j++)
-		d[0][j] = j;
-	for (size_t i = 1; i <= la; i++)
-		for (size_t j = 1; j <= lb; j++) {
-			size_t cost = a[i - 1] != b[j - 1], v = d[i - 1][j - 1] + cost;
-
-			if (d[i - 1][j] + 1 < v)
-				v = d[i - 1][j] + 1;
-			if (d[i][j - 1] + 1 < v)
-				v = d[i][j - 1] + 1;
-			if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] &&
-			    d[i - 2][j - 2] + 1 < v)
-				v = d[i - 2][j - 2] + 1;
-			d[i][j] = v;
-		}
-	return d[la][lb];
-}
-
-/* One edit for short words, two for longer ones; none for one or two
- * letters, where everything is one edit away. */
-static int close_enough(const char *word, size_t dist)
-{
-	size_t n = strlen(word);
-
-	return n > 2 && dist <= (n <= 4 ? 1u : 2u);
-}
-
 /* The closest name of the table (fields or functions), or NULL. */
 static const char *suggest_name(const char *word, int is_func)
 {
@@ -335,29 +299,18 @@ static const char *suggest_name(const char *word, int is_func)
 
 		if (expr_defs[i].is_func != is_func)
 			continue;
-		dd = distance(word, expr_defs[i].name);
+		dd = str_distance(word, expr_defs[i].name);
 		if (dd < bd) {
 			bd = dd;
 			best = expr_defs[i].name;
 		}
 	}
-	return best && close_enough(word, bd) ? best : NULL;
+	return best && str_close_enough(word, bd) ? best : NULL;
 }
 
 static const char *suggest_channel(const char *word)
 {
-	const char *best = NULL;
-	size_t bd = 99;
-
-	for (size_t i = 0; norm_channels[i]; i++) {
-		size_t dd = distance(word, norm_channels[i]);
-
-		if (dd < bd) {
-			bd = dd;
-			best = norm_channels[i];
-		}
-	}
-	return best && close_enough(word, bd) ? best : NULL;
+	return str_suggest(word, norm_channels);
 }
 
 /* ------------------------------------------------------------- types */

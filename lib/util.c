@@ -342,3 +342,56 @@ int bitmap_set(unsigned char **map, size_t *bytes, uint64_t i)
 	(*map)[byte] |= (unsigned char)bit;
 	return 1;
 }
+
+/* Optimal string alignment distance (edits and transpositions). */
+size_t str_distance(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b), d[34][34];
+
+	if (la > 32 || lb > 32)
+		return 99;
+	for (size_t i = 0; i <= la; i++)
+		d[i][0] = i;
+	for (size_t j = 0; j <= lb; j++)
+		d[0][j] = j;
+	for (size_t i = 1; i <= la; i++)
+		for (size_t j = 1; j <= lb; j++) {
+			size_t cost = a[i - 1] != b[j - 1], v = d[i - 1][j - 1] + cost;
+
+			if (d[i - 1][j] + 1 < v)
+				v = d[i - 1][j] + 1;
+			if (d[i][j - 1] + 1 < v)
+				v = d[i][j - 1] + 1;
+			if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] &&
+			    d[i - 2][j - 2] + 1 < v)
+				v = d[i - 2][j - 2] + 1;
+			d[i][j] = v;
+		}
+	return d[la][lb];
+}
+
+/* One edit for short words, two for longer ones; none for one or two
+ * letters, where everything is one edit away. */
+int str_close_enough(const char *word, size_t dist)
+{
+	size_t n = strlen(word);
+
+	return n > 2 && dist <= (n <= 4 ? 1u : 2u);
+}
+
+/* The closest of names (NULL-terminated) to word, when close enough. */
+const char *str_suggest(const char *word, const char *const *names)
+{
+	const char *best = NULL;
+	size_t bd = 99;
+
+	for (size_t i = 0; names[i]; i++) {
+		size_t dd = str_distance(word, names[i]);
+
+		if (dd < bd) {
+			bd = dd;
+			best = names[i];
+		}
+	}
+	return best && str_close_enough(word, bd) ? best : NULL;
+}

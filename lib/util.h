@@ -87,4 +87,12 @@ void sleep_seconds(double s);
  * mode. NULL with errno on failure. */
 FILE *fopen_private(const char *path, int append);
 
+/* Did you mean: the optimal string alignment distance (edits and
+ * transpositions; 99 past 32 bytes), whether a distance is close enough
+ * for a word (one edit for short words, two for longer, none for one or
+ * two letters), and the closest of names (NULL-terminated) or NULL. */
+size_t str_distance(const char *a, const char *b);
+int str_close_enough(const char *word, size_t dist);
+const char *str_suggest(const char *word, const char *const *names);
+
 #endif
