@@ -14,6 +14,7 @@
  *     $now       now, seconds since the epoch (an integer parameter)
  *     $nowt      now as "YYYY-MM-DD HH:MM:SS" (a text parameter)
  *     $since     now minus the function's duration argument, as text
+ *     $until     now plus the function's duration argument, as text
  *     $days      birthday_in's condition on c.birthday: ranges of its
  *                "MM-DD" (see birthday_runs())
  *     $k         the currency factor: o.amount * $k / 1000.0 is the
@@ -183,6 +184,14 @@
 	"SELECT e.customer_id FROM orders e WHERE e.status = $1 AND e.ordered_at <= $nowt" \
 	LINES_WIN("e")
 
+/* loyalty: the account and the lots crm-loyalty's last run left */
+#define LOYALTY_ACCOUNT(col) \
+	"(SELECT " col " FROM loyalty_accounts a WHERE a.customer_id = c.id)"
+#define LOYALTY_LOTS(agg, until) \
+	"(SELECT " agg " FROM loyalty_lots l WHERE l.customer_id = c.id" \
+	" AND (l.available_at IS NULL OR l.available_at <= $nowt)" \
+	" AND l.expires_at > $nowt AND l.expires_at <= " until ")"
+
 #define FIELD(name, type, norm, sql, show, doc) \
 	{ name, 0, type, norm, SP_NONE, NULL, sql, show, NULL, name, doc, NULL, NULL, NULL, 0 }
 #define SCORE(name, type, doc) \
@@ -263,7 +272,33 @@ const struct expr_def expr_defs[] = {
 	SCORE("churn_risk", EXPR_NUMBER, "1 - p_alive"),
 	SCORE("expected_orders", EXPR_NUMBER, "orders expected over the model's horizon"),
 
+	/* loyalty, once crm-loyalty runs (as of its last run) */
+	FIELD("points", EXPR_NUMBER, NORM_NONE, "coalesce(" LOYALTY_ACCOUNT("a.points") ", 0)", NULL,
+	      "loyalty points usable now (negative: a debt); 0 when none (crm-loyalty(1))"),
+	FIELD("points_pending", EXPR_NUMBER, NORM_NONE, "coalesce(" LOYALTY_ACCOUNT("a.pending") ", 0)",
+	      NULL, "loyalty points earned and not usable yet; 0 when none"),
+	FIELD("points_expiring_30d", EXPR_NUMBER, NORM_NONE,
+	      LOYALTY_LOTS("coalesce(sum(l.remaining), 0)", "datetime($nowt, '+30 days')"), NULL,
+	      "usable loyalty points whose lot expires within 30 days (for templates)"),
+	FIELD("points_expiry", EXPR_TIME, NORM_NONE,
+	      LOYALTY_LOTS("min(l.expires_at)", "'9999-12-31 23:59:59'"), NULL,
+	      "when the next usable loyalty points expire; null when none do"),
+	FIELD("tier", EXPR_STRING, NORM_NONE, LOYALTY_ACCOUNT("a.tier"), NULL,
+	      "the loyalty tier; null at the base level or when not a member"),
+	FIELD("tier_since", EXPR_TIME, NORM_NONE, LOYALTY_ACCOUNT("a.tier_since"), NULL,
+	      "since when the member has the tier; null without one"),
+
 	/* functions */
+	FUNC("points_expiring", EXPR_NUMBER, SP_NONE, "d",
+	     LOYALTY_LOTS("coalesce(sum(l.remaining), 0)", "$until"), NULL,
+	     "points_expiring(DURATION)",
+	     "usable loyalty points whose lot expires within the duration from now"),
+	FUNC("earned", EXPR_NUMBER, SP_NONE, "d",
+	     "(SELECT coalesce(sum(g.points), 0) FROM loyalty_ledger g WHERE g.customer_id = c.id"
+	     " AND g.points > 0 AND g.kind <> 'adjust' AND g.occurred_at <= $nowt"
+	     " AND g.occurred_at >= $since)", NULL, "earned(DURATION)",
+	     "loyalty points earned within the window ending now (purchases and bonuses, not"
+	     " manual adjustments)"),
 	FUNC("now", EXPR_TIME, SP_NOW, "", NULL, NULL, "now()",
 	     "the current time (--now)"),
 	FUNC("today", EXPR_TIME, SP_TODAY, "", NULL, NULL, "today()",
@@ -629,6 +664,20 @@ static int expand(struct expr_gen *g, int64_t now, const char *tpl,
 
 				if (__builtin_sub_overflow(g->now, w->i, &t))
 					t = INT64_MIN;
+				call->p[0] = time_param(g, call, t);
+			}
+			put_param(out, call->p[0]);
+		} else if (!strncmp(p, "until", 5)) {
+			struct expr_node *w = call ? window_arg(call) : NULL;
+
+			p += 4;
+			if (!g || !w)
+				return -1;
+			if (call->p[0] < 0) {
+				int64_t t;
+
+				if (__builtin_add_overflow(g->now, w->i, &t))
+					t = INT64_MAX / 2;
 				call->p[0] = time_param(g, call, t);
 			}
 			put_param(out, call->p[0]);
