@@ -44,6 +44,7 @@ static const struct opt_cmd cmd = {
 		"  crm-loyalty history C1042\n"
 		"  crm-loyalty adjust C1042 +500 --reason 'late delivery, ticket 881'\n"
 		"  crm-segment 'points_expiring(30d) > 0'    # after a run\n",
+	.negative_operands = 1,
 };
 
 static int64_t parse_points(const char *s)

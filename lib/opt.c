@@ -205,12 +205,19 @@ int opt_parse(struct crm *crm, const struct opt_cmd *cmd, int argc, char **argv)
 	char **operands = xcalloc(argc + 1, sizeof(char *));
 	int noperands = 0;
 
+	/* "-200" an operand: hidden from getopt behind a \1, put back below */
+	for (int i = 1; cmd->negative_operands && i < argc; i++)
+		if (argv[i][0] == '-' && argv[i][1] >= '0' && argv[i][1] <= '9' &&
+		    strspn(argv[i] + 1, "0123456789") == strlen(argv[i] + 1))
+			argv[i][0] = '\1';
 	opterr = 0;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, shorts.buf, longs, NULL)) != -1) {
 		const struct opt *o = NULL;
 
 		if (c == 1) {
+			if (optarg[0] == '\1')
+				optarg[0] = '-';
 			operands[noperands++] = optarg;
 			continue;
 		}
@@ -303,8 +310,11 @@ int opt_parse(struct crm *crm, const struct opt_cmd *cmd, int argc, char **argv)
 		}
 	}
 	/* "--" stops getopt: the rest are operands too */
-	for (int i = optind; i < argc; i++)
+	for (int i = optind; i < argc; i++) {
+		if (argv[i][0] == '\1')
+			argv[i][0] = '-';
 		operands[noperands++] = argv[i];
+	}
 	for (int i = 0; i < noperands; i++)
 		argv[argc - noperands + i] = operands[i];
 	free(operands);

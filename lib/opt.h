@@ -63,6 +63,8 @@ struct opt_cmd {
 	/* A -f value only this program knows ("audience"), or NULL; when
 	 * given, crm->format_extra is set and crm->format stays the default. */
 	const char *format_extra;
+	/* Operands may be negative numbers ("-200"), not options. */
+	int negative_operands;
 };
 
 /* Parses argv; returns the index of the first operand (argv is permuted
