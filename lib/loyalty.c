@@ -933,14 +933,24 @@ int loyalty_run(struct crm *crm, const struct loyalty_rules *r, const struct loy
 			db_rollback(db);
 			return 1;
 		}
+		sqlite3_stmt *ins;
+		int rc;
 		expr_register(db);
-		sb_addf(&sql, "INSERT INTO temp.loyalty_who SELECT c.id, 1 FROM customers c"
-			" WHERE c.erased_at IS NULL AND (%s)", expr_sql(e));
+		sb_addf(&sql, "SELECT c.id FROM customers c WHERE c.erased_at IS NULL AND (%s)",
+			expr_sql(e));
+		/* the expression's query under the allow-list, read-only */
 		sqlite3_set_authorizer(db, expr_authorizer, NULL);
-		st = db_prepare(db, sql.buf);
+		rc = sqlite3_prepare_v2(db, sql.buf, -1, &st, NULL);
 		sqlite3_set_authorizer(db, NULL, NULL);
+		if (rc != SQLITE_OK || expr_check_readonly(st))
+			db_die(db, "[loyalty] members");
 		expr_bind(e, st, 1);
-		db_step_done(db, st);
+		ins = db_prepare(db, "INSERT INTO temp.loyalty_who VALUES (?1, 1)");
+		while (db_row(st)) {
+			sqlite3_bind_int64(ins, 1, sqlite3_column_int64(st, 0));
+			db_step_done(db, ins);
+		}
+		sqlite3_finalize(ins);
 		sqlite3_finalize(st);
 		sb_free(&sql);
 		expr_free(e);

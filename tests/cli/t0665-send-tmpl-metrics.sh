@@ -41,7 +41,7 @@ test_expect 'every field of crm.7 renders (none is unknown or fails in SQL)' '
 	names="id external_id customer_id email phone first_name last_name birthday city country
 		timezone created_at updated_at is_stub orders revenue aov first_order_at last_order_at
 		days_since_last_order tenure_days r f m rfm rfm_segment clv p_alive churn_risk
-		expected_orders" &&
+		expected_orders points points_pending points_expiring_30d points_expiry tier tier_since" &&
 	: >e.tmpl &&
 	for n in $names; do printf "%s={{%s}}\n" $n $n >>e.tmpl; done &&
 	echo A1 | run 0 crm-send --campaign every --channel file --no-consent --template e.tmpl -o e.jsonl - &&
