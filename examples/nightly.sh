@@ -8,7 +8,10 @@
 #   - a winback e-mail for customers who entered the "lapsed" segment, with
 #     a 10% control group to measure it by (crm-report campaign);
 #   - a cascade: the winback by SMS to those who did not open the e-mail
-#     within 3 days.
+#     within 3 days;
+#   - with a [loyalty] section in crm.conf, the points: crm-loyalty run
+#     after the imports, and a monthly reminder to members whose points
+#     expire within 30 days.
 # No state of its own: crm-send's outbox remembers who got what (one message
 # per campaign and customer, ever), so running it twice a night, or again
 # after a crash, sends nothing twice. Deferred messages (quiet hours, a
@@ -72,6 +75,15 @@ for kind in customers orders events consents; do
 	step crm-import "$kind" "$f" --rejects "$out/$kind-$today.rejects.csv"
 done
 
+# 1b. Loyalty points, when crm.conf has a [loyalty] section: earn on the
+#     day's orders, take back refunds, expire what is due, move tiers.
+conf=${CRM_CONFIG:-crm.conf}
+loyalty=0
+if [ -f "$conf" ] && grep -qi '^\[loyalty\]' "$conf"; then
+	loyalty=1
+	step crm-loyalty run
+fi
+
 # 2. Birthdays today, by SMS (consent "sms" is checked by crm-send), not at
 #    night in the customer's time zone; the year in the campaign's name
 #    makes it once a year.
@@ -99,5 +111,12 @@ step crm-segment -s lapsed --track --entered -f csv --fields id >"$out/lapsed-$t
 #    opened: the same offer by SMS (this month's campaign only).
 trigger winback-sms "sent(\"winback-$month\") > 3d and not opened(\"winback-$month\")" \
 	"winback-$month-sms" sms winback.sms.tmpl --quiet-hours 21:00-09:00
+
+# 6. Points about to expire: once a month, members with 100 points or more
+#    whose lots expire within 30 days hear how many and when.
+if [ $loyalty = 1 ]; then
+	trigger points-expiring 'points_expiring(30d) >= 100' "points-expiring-$month" email \
+		points-expiring.tmpl
+fi
 
 exit $failed
