@@ -24,12 +24,12 @@ case $BUILD in /*) ;; *) BUILD=$top/$BUILD ;; esac
 # --segment, its two reading threads, every format), track (the server,
 # provider callbacks), bounces (GMime over every kind of report),
 # deliverability, order statuses and refunds, order lines in segments and
-# the products report
+# the products report, loyalty rules, runs and adjustments
 if [ $# -eq 0 ]; then
 	set -- t0100-import-customers t0120-import-orders t0200-segment \
 		t0430-score-clv t0600-send-email t0620-send-http t0710-report-summary \
 		t0800-track t0802-track-hooks t0810-bounces-import t0735-report-deliverability \
-		t0126-import-status t0132-segment-lines t0745-report-products
+		t0126-import-status t0132-segment-lines t0745-report-products t0850-loyalty-rules
 fi
 tests=
 for t; do
