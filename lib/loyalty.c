@@ -905,6 +905,8 @@ int loyalty_run(struct crm *crm, const struct loyalty_rules *r, const struct loy
 	int64_t total;
 	double t0 = now_monotonic();
 
+	/* the ledger's indexes and the orders' pages in memory (64 MiB) */
+	db_exec(db, "PRAGMA cache_size = -65536");
 	db_begin(db);
 	if ((wm = db_meta_get(db, "loyalty_run_at"))) {
 		R.wm = ts(wm);
@@ -1011,8 +1013,8 @@ int loyalty_run(struct crm *crm, const struct loyalty_rules *r, const struct loy
 		db_commit(db);
 	}
 	if (R.other_currency)
-		crm_warn("%" PRIu64 " purchases in other currencies than %s earned nothing (give "
-			 "[loyalty] currency, or one currency per base)", R.other_currency, R.currency);
+		crm_warn("%" PRIu64 " purchases in currencies other than %s earned nothing and count "
+			 "for no tier ([loyalty] currency)", R.other_currency, R.currency);
 	if (crm_verbosity >= 1) {
 		struct sb said = SB_INIT;
 		for (int k = 0; k < K_N; k++)
