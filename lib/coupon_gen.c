@@ -263,7 +263,7 @@ int coupon_code_valid(const char *s, size_t len, char *why, size_t whylen)
 
 /*
  * The coupon file: one code a line, LF or CRLF, a UTF-8 BOM allowed;
- * white space around a code dropped; blank lines skipped; the first
+ * white space (spaces, tabs, CRs) around a code dropped; blank lines skipped; the first
  * non-blank line may be the header "code".
  */
 int coupon_lines(const char *buf, size_t len, coupon_line_fn fn, void *ud)
@@ -280,11 +280,10 @@ int coupon_lines(const char *buf, size_t len, coupon_line_fn fn, void *ud)
 
 		i += n + (nl != NULL);
 		line++;
-		if (n && s[n - 1] == '\r')
-			n--;
-		while (n && (*s == ' ' || *s == '\t'))
+		/* CR is white space here: "\r \r\n" is a blank line */
+		while (n && (*s == ' ' || *s == '\t' || *s == '\r'))
 			s++, n--;
-		while (n && (s[n - 1] == ' ' || s[n - 1] == '\t'))
+		while (n && (s[n - 1] == ' ' || s[n - 1] == '\t' || s[n - 1] == '\r'))
 			n--;
 		if (!n)
 			continue;

@@ -322,4 +322,12 @@ test_expect 'crm-import erase: the codes stay used but name the person no more' 
 	expect_eq 0 "$(sql "SELECT count(*) FROM coupons WHERE code = '\''$k1'\'' AND assigned_at IS NULL")"
 '
 
+test_expect 'examples/coupons.sh runs: a code in every message, two redeemed' '
+	mkdir ex &&
+	run 0 sh "$CRM_TOP/examples/coupons.sh" "$CRM_BIN" "$TEST_DIR/ex" &&
+	expect_grep "redeemed_orders           2" out &&
+	n=$(CRM_DB=ex/coupons.db sql "SELECT count(*) FROM messages WHERE status = '\''sent'\''") &&
+	expect_eq "$n" "$(grep -c "^    WB-[2-9A-Z]\{4\}-[2-9A-Z]\{4\}\$" ex/coupons.mbox)"
+'
+
 test_done
