@@ -12,6 +12,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "coupon.h"
 #include "crm.h"
 #include "db.h"
 #include "diag.h"
@@ -26,6 +27,7 @@ static const char *input_format, *decimal;
 static long max_rejects = -1, batch;
 static struct inbound_opts bo;
 static int check_only;
+static struct coupon_opts co;
 
 static int add_map(const char *arg, void *data)
 {
@@ -64,6 +66,12 @@ static const struct opt options[] = {
 		    "bounces: the envelope recipient (default $ORIGINAL_RECIPIENT)"),
 	OPT_STRING_(0, "quarantine", &bo.quarantine, "MAILDIR",
 		    "bounces: also copy each quarantined message into MAILDIR"),
+	OPT_INT_(0, "generate", &co.generate, "N",
+		 "coupons: N more codes of a generated pool, printed on stdout"),
+	OPT_STRING_(0, "pattern", &co.pattern, "PATTERN",
+		    "coupons: the codes generated, X for a character (WB-XXXX-XXXX)"),
+	OPT_STRING_(0, "verify", &co.verify, "CODE",
+		    "coupons: say whether CODE is one of the pool's"),
 	OPT_END_(),
 };
 
@@ -71,6 +79,9 @@ static const struct opt_cmd cmd = {
 	.usage = "[options] customers|orders|lines|products|events|consents [FILE...]\n"
 		 "[options] rates [--currency BASE] [FILE...]\n"
 		 "[options] erase [FILE...]\n"
+		 "[options] coupons POOL FILE...\n"
+		 "[options] coupons POOL --generate N [--pattern PATTERN]\n"
+		 "coupons POOL --verify CODE\n"
 		 "[--mbox] [--envelope-to ADDR] [--quarantine MAILDIR] bounces [MBOX|MAILDIR|MESSAGE...]",
 	.summary = "Import customers, orders, order lines, products, events, consents or exchange\n"
 		   "rates from CSV or JSON lines (FILE or - for stdin), erase the people listed in\n"
@@ -85,6 +96,8 @@ static const struct opt_cmd cmd = {
 		"  crm-import lines --currency GBP OnlineRetail.csv   (one row per order line)\n"
 		"  cat events.jsonl | crm-import events -\n"
 		"  crm-import rates --currency EUR rates.csv   (currency,rate[,valid_from])\n"
+		"  crm-import coupons WB codes.txt   (promo codes, one a line)\n"
+		"  crm-import coupons WB --generate 500 --pattern WB-XXXX-XXXX > wb-codes.csv\n"
 		"  crm-import bounces ~/Maildir/.bounces   (reads, never moves or deletes)\n"
 		"  /etc/aliases:  bounces: \"|crm-import --db /var/lib/crm/crm.db bounces\"\n",
 };
@@ -143,6 +156,49 @@ static int bounces(struct crm *crm, int n, char **paths)
 	return rc;
 }
 
+/* crm-import coupons POOL ...: lib/coupon.c */
+static int coupons(struct crm *crm, int n, char **args)
+{
+	int rc;
+
+	if (n < 1)
+		opt_usage_error(&cmd, "coupons needs a POOL name");
+	co.pool = args[0];
+	if (io.rejects_path || io.nmaps || max_rejects != -1 || io.strict || date_format ||
+	    default_country || timezone_name || io.currency || decimal || delimiter ||
+	    input_format || io.source || batch || bo.mbox || bo.envelope_to || bo.quarantine)
+		opt_usage_error(&cmd, "coupons takes only --generate, --pattern, --verify and "
+				"--dry-run");
+	if (co.generate < 0 || (co.generate == 0 && co.pattern))
+		opt_usage_error(&cmd, "--generate needs a number > 0");
+	if (co.verify && (co.generate || co.pattern || n > 1))
+		opt_usage_error(&cmd, "--verify CODE takes no FILE, --generate or --pattern");
+	if (co.generate && n > 1)
+		opt_usage_error(&cmd, "--generate takes no FILE");
+	if (!co.verify && !co.generate && n < 2)
+		opt_usage_error(&cmd, "coupons POOL needs a FILE of codes (- for stdin), "
+				"--generate N or --verify CODE");
+	if (n >= 2 && !co.generate && !co.verify) {
+		for (int i = 1; i < n; i++) {
+			struct stat st;
+			if (!strcmp(args[i], "-"))
+				continue;
+			if (stat(args[i], &st) < 0 || access(args[i], R_OK) < 0)
+				crm_die_errno(1, "%s: cannot open", args[i]);
+			if (S_ISDIR(st.st_mode))
+				crm_die(1, "%s: cannot open: Is a directory", args[i]);
+		}
+	}
+	if (co.verify && access(crm->db_path, F_OK) != 0)
+		crm_die(1, "%s: no such database", crm->db_path);
+	if (crm->dry_run && access(crm->db_path, F_OK) != 0)
+		crm->db_path = ":memory:";
+	db_open(crm, DB_WRITE);
+	rc = coupon_import_run(crm, &co, args + 1);
+	db_close(crm);
+	return rc;
+}
+
 int cmd_main(int argc, char **argv)
 {
 	struct crm crm = { 0 };
@@ -157,6 +213,10 @@ int cmd_main(int argc, char **argv)
 		opt_usage_error(&cmd, "no KIND given");
 	if (!strcmp(argv[first], "bounces"))
 		return bounces(&crm, argc - first - 1, argv + first + 1);
+	if (!strcmp(argv[first], "coupons"))
+		return coupons(&crm, argc - first - 1, argv + first + 1);
+	if (co.generate || co.pattern || co.verify)
+		opt_usage_error(&cmd, "--generate, --pattern and --verify are for coupons");
 	if (imp_kind_parse(argv[first], &io.kind) < 0)
 		opt_usage_error(&cmd, "unknown kind \"%s\" (customers, orders, lines, products, events, consents, "
 				"rates, erase, bounces)",

@@ -80,6 +80,8 @@ static const struct opt options[] = {
 	OPT_INT_(0, "limit", &limit, "N", "transmit at most N messages in this run"),
 	OPT_STRING_('o', "output", &so.output, "FILE", "with --channel file: where (default stdout)"),
 	OPT_FLAG_(0, "mbox", &so.mbox, "with --channel file: an mbox of RFC 5322 messages"),
+	OPT_STRING_(0, "coupons", &so.coupons, "POOL",
+		    "the pool {{coupon}} takes promo codes from (crm-import coupons)"),
 	OPT_FLAG_(0, "no-track", &so.no_track,
 		  "e-mail: no click redirects or open pixel ([tracking] in crm.conf)"),
 	OPT_STRING_(0, "check-dns", &check_dns, "DOMAIN",

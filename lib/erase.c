@@ -230,6 +230,13 @@ static const char *const erase_sql[] = {
 	/* the outbox keeps its rows (one message per campaign, ever, and the
 	 * campaign's counts) but not where they went */
 	"UPDATE messages SET address = NULL, provider_id = NULL WHERE customer_id = ?1",
+	/* promo codes (coupon.h): the person's codes stay used, never given
+	 * to anyone else, and keep when they were assigned and redeemed,
+	 * but name neither their messages nor their orders any more */
+	"UPDATE coupons SET message_id = NULL WHERE message_id IN"
+	" (SELECT id FROM messages WHERE customer_id = ?1)",
+	"DELETE FROM coupon_redemptions WHERE order_id IN"
+	" (SELECT id FROM orders WHERE customer_id = ?1)",
 	"UPDATE orders SET attrs = NULL WHERE customer_id = ?1",
 	/* the reports that came back keep their decisions, not the text */
 	"UPDATE inbound SET raw = NULL, address = NULL, diagnostic = NULL WHERE customer_id = ?1",

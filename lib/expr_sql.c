@@ -130,6 +130,14 @@
 	" AND o.ordered_at <= datetime(m.sent_at, '+7 days') AND o.ordered_at <= $nowt AND " DB_PURCHASE("o") \
 	")) AS INTEGER))"
 #define SINCE_SENT_IN "($now - CAST(strftime('%s', max(e.sent_at)) AS INTEGER))"
+/* Promo codes (share/schema/015-coupons.sql): the customer's first
+ * purchase with a code that the campaign sent (to anyone). */
+#define REDEEMED \
+	"($now - CAST(strftime('%s', (SELECT min(o.ordered_at) FROM coupon_redemptions r" \
+	" JOIN coupons k ON k.id = r.coupon_id JOIN messages m ON m.id = k.message_id" \
+	" JOIN orders o ON o.id = r.order_id WHERE m.campaign_id = " CAMPAIGN_ID \
+	" AND o.customer_id = c.id AND o.ordered_at <= $nowt AND " DB_PURCHASE("o") \
+	")) AS INTEGER))"
 
 /*
  * Order lines (share/schema/009-lines-status.sql): the lines of the
@@ -381,6 +389,10 @@ const struct expr_def expr_defs[] = {
 	  "converted(CAMPAIGN)",
 	  "time since the first completed order within 7 days after the campaign's message was"
 	  " sent (crm-report's default window); null when none", NULL, NULL, NULL, NIL_NULL },
+	{ "redeemed", 1, EXPR_DURATION, NORM_NONE, SP_NONE, "p", REDEEMED, NULL, NULL,
+	  "redeemed(CAMPAIGN)",
+	  "time since the customer's first purchase with a promo code that the campaign sent"
+	  " (crm-import orders, column promo_code); null when none", NULL, NULL, NULL, NIL_NULL },
 };
 
 const size_t expr_ndefs = ARRAY_SIZE(expr_defs);

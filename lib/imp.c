@@ -120,6 +120,7 @@ static void finalize_all(struct imp *im)
 		sqlite3_finalize(all[i]);
 	imp_lines_close(im);
 	imp_rates_close(im);
+	imp_coupon_close(im);
 }
 
 static void refresh_suppressions(struct imp *im)

@@ -74,6 +74,7 @@ enum field {
 	F_PRICE,     /* lines: unit price */
 	F_ALIAS,     /* customers: another id of the customer (customer_aliases) */
 	F_RATE,      /* rates: units of the base currency for one of the currency */
+	F_PROMO,     /* orders: the promo code redeemed (imp_coupon.c) */
 	F_MAX
 };
 
@@ -166,6 +167,7 @@ struct imp {
 	struct imp_lines *lines; /* kind lines: its statements (imp_lines.c) */
 	sqlite3_stmt *rate_find, *rate_set; /* kind rates (imp_rates.c) */
 	char base[4];            /* ... the base currency */
+	struct imp_coupon *coupon; /* orders' promo_code (imp_coupon.c) */
 
 	/* the files' summaries, printed once the import is committed */
 	struct imp_sum {
@@ -284,5 +286,9 @@ int imp_rates_prepare(struct imp *im);
 int imp_row_rate(struct imp *im);
 void imp_rates_close(struct imp *im);
 void imp_lines_close(struct imp *im);
+/* imp_coupon.c: an order's promo_code, after its upsert (key: its
+ * external_id, cid: its customer) */
+void imp_coupon_order(struct imp *im, const char *key, int64_t cid);
+void imp_coupon_close(struct imp *im);
 
 #endif

@@ -35,6 +35,7 @@ static const struct fdef order_fields[] = {
 	{ F_AMOUNT, "amount", "amount total sum revenue value ordertotal totalamount price" },
 	{ F_CURRENCY, "currency", "currency currencycode" },
 	{ F_STATUS, "status", "status orderstatus state" },
+	{ F_PROMO, "promo_code", "promocode coupon couponcode promo discountcode vouchercode voucher" },
 	{ F_MAX, NULL, NULL },
 };
 

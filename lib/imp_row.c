@@ -653,6 +653,7 @@ int imp_row_order(struct imp *im)
 		{ attrs, 0, 0 },
 	};
 	rc = keyed_upsert(im, im->ord, v, (int)ARRAY_SIZE(v), &old_cid);
+	imp_coupon_order(im, im->key.buf, cid);
 	free(attrs);
 	if (rc == 0 || rc == 1)
 		imp_stats_dirty(im, cid);

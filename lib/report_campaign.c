@@ -72,6 +72,10 @@ struct grp {
 	struct rrev *rev;         /* --bootstrap: the recipients' non-zero revenues */
 	size_t nrev, caprev;
 	double *bsum;             /* --bootstrap: the sum of each resample */
+	/* promo codes: recipients sent one, those whose code was redeemed,
+	 * and the purchases with their codes (up to now, any time after) */
+	int64_t codes, redeemed, red_orders[NCUR];
+	double red_rev[NCUR];
 };
 
 /* One recipient's revenue in one currency. */
@@ -133,7 +137,7 @@ static void measure(struct report *r, struct camp *c)
 {
 	sqlite3 *db = r->crm->db;
 	struct sb sql = SB_INIT;
-	sqlite3_stmt *st, *ost;
+	sqlite3_stmt *st, *ost, *rst;
 	char f[128], now[20], t1[20], t2[20];
 	int64_t nowt = r->crm->now, w = r->o->window;
 	int rc;
@@ -155,7 +159,8 @@ static void measure(struct report *r, struct camp *c)
 		"   'clicked', 'bounced', 'unsubscribed', 'complained') AND e.occurred_at <= ?2),"
 		" (SELECT min(e.occurred_at) FROM events e"
 		"  WHERE " REPORT_EVENT_OF("m", "?3") " AND e.type = 'clicked' AND e.occurred_at <= ?2"
-		"   AND e.machine IS NULL)"
+		"   AND e.machine IS NULL),"
+		" (SELECT k.id FROM coupons k WHERE k.message_id = m.id)"
 		" FROM messages m WHERE m.campaign_id = ?1%s",
 		report_filter(r, "m.customer_id", f, sizeof(f)));
 	st = db_prepare(db, sql.buf);
@@ -165,6 +170,9 @@ static void measure(struct report *r, struct camp *c)
 	ost = db_prepare(db, "SELECT o.ordered_at, o.amount, o.currency FROM orders o"
 			 " WHERE o.customer_id = ?1 AND o.ordered_at >= ?2 AND o.ordered_at <= ?3"
 			 " AND " DB_PURCHASE("o") " ORDER BY o.ordered_at");
+	rst = db_prepare(db, "SELECT o.amount, o.currency FROM coupon_redemptions r"
+			 " JOIN orders o ON o.id = r.order_id WHERE r.coupon_id = ?1"
+			 " AND o.ordered_at <= ?2 AND " DB_PURCHASE("o"));
 
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		const char *grp = (const char *)sqlite3_column_text(st, 0);
@@ -203,6 +211,25 @@ static void measure(struct report *r, struct camp *c)
 		g->clicked_m += (ev & (EV_CLICKED | EV_CLICKED_M)) == EV_CLICKED_M;
 		g->unsub += !!(ev & EV_UNSUB);
 		g->complained += !!(ev & EV_COMPLAINED);
+		if (sqlite3_column_type(st, 7) != SQLITE_NULL) {
+			int any = 0;
+
+			g->codes++;
+			sqlite3_bind_int64(rst, 1, sqlite3_column_int64(st, 7));
+			sqlite3_bind_text(rst, 2, now, -1, SQLITE_STATIC);
+			while (db_row(rst)) {
+				const char *code = (const char *)sqlite3_column_text(rst, 1);
+				int k = report_currency_index(code ? code : "");
+
+				any = 1;
+				if (k < 0)
+					continue;
+				g->red_orders[k]++;
+				g->red_rev[k] += report_major(sqlite3_column_int64(rst, 0), code);
+			}
+			sqlite3_reset(rst);
+			g->redeemed += any;
+		}
 		if (ct >= 0 && ct < t0)
 			ct = t0; /* a click cannot come before its message */
 
@@ -265,6 +292,7 @@ static void measure(struct report *r, struct camp *c)
 	if (rc != SQLITE_DONE)
 		db_die(db, NULL);
 	sqlite3_finalize(ost);
+	sqlite3_finalize(rst);
 	sqlite3_finalize(st);
 	sb_free(&sql);
 
@@ -292,7 +320,11 @@ static void measure(struct report *r, struct camp *c)
 		t->converted += g->converted;
 		t->post_click += g->post_click;
 		t->post_view += g->post_view;
+		t->codes += g->codes;
+		t->redeemed += g->redeemed;
 		for (int k = 0; k < NCUR; k++) {
+			t->red_orders[k] += g->red_orders[k];
+			t->red_rev[k] += g->red_rev[k];
 			t->orders[k] += g->orders[k];
 			t->s[k] += g->s[k];
 			t->ss[k] += g->ss[k];
@@ -439,6 +471,26 @@ static const char *const camp_cols[] = {
 };
 #define CAMP_COLS_WELCH 40 /* the columns before the bootstrap's */
 _Static_assert(ARRAY_SIZE(camp_cols) == CAMP_COLS_WELCH + 7, "camp_cols");
+/* last, when the campaign sent promo codes: recipients sent a code, codes
+ * redeemed (at least once, by anyone, up to now), their share, the
+ * purchases with them and their amount in the report's currency; the
+ * control group is sent none (empty) */
+static const char *const coupon_cols[] = {
+	"codes", "redemptions", "redemption_rate", "redeemed_orders", "redeemed_revenue",
+};
+
+static void coupon_values(struct out_val *v, const struct camp *c, const struct grp *g)
+{
+	int k = c->ci;
+
+	if (g->control && !g->codes)
+		return;
+	rtab_int(&v[0], g->codes);
+	rtab_int(&v[1], g->redeemed);
+	rtab_real(&v[2], report_rate(g->redeemed, g->codes), 6);
+	rtab_int(&v[3], k >= 0 ? g->red_orders[k] : 0);
+	rtab_real(&v[4], k >= 0 ? g->red_rev[k] : 0, 2);
+}
 
 static void group_row(struct rtab *t, const struct report *r, const struct camp *c,
 		      const struct grp *g, int cmp)
@@ -521,6 +573,8 @@ static void group_row(struct rtab *t, const struct report *r, const struct camp 
 		rtab_int(&v[45], r->o->bootstrap);
 		rtab_int(&v[46], (int64_t)r->o->seed);
 	}
+	if (c->total.codes || c->g[0].codes)
+		coupon_values(&v[r->o->bootstrap > 0 ? ARRAY_SIZE(camp_cols) : CAMP_COLS_WELCH], c, g);
 }
 
 /* The warning that the control group is too small for what was seen:
@@ -567,7 +621,17 @@ int report_build_campaign(struct report *r, const char *name, struct rtab *t)
 	currency_note(r, c);
 	if (cmp && r->o->bootstrap > 0)
 		bootstrap(r, c);
-	rtab_init(t, r->o->bootstrap > 0 ? ARRAY_SIZE(camp_cols) : CAMP_COLS_WELCH, camp_cols);
+	{
+		const char *cols[ARRAY_SIZE(camp_cols) + ARRAY_SIZE(coupon_cols)];
+		size_t nc = r->o->bootstrap > 0 ? ARRAY_SIZE(camp_cols) : CAMP_COLS_WELCH;
+
+		memcpy(cols, camp_cols, nc * sizeof(*cols));
+		if (c->total.codes || c->g[0].codes) {
+			memcpy(cols + nc, coupon_cols, sizeof(coupon_cols));
+			nc += ARRAY_SIZE(coupon_cols);
+		}
+		rtab_init(t, nc, cols);
+	}
 	for (size_t i = 1; i < c->ng; i++)
 		group_row(t, r, c, &c->g[i], cmp);
 	if (c->ng > 2)

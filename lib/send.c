@@ -440,11 +440,11 @@ void send_remember_deferred(struct sender *s, int64_t id)
 	db_step_done(s->db, t);
 }
 
-static void emit_row(struct sender *s, const char *const vals[7])
+static void emit_row(struct sender *s, const char *const vals[8])
 {
-	struct out_val r[7];
+	struct out_val r[8];
 
-	for (int k = 0; k < 7; k++)
+	for (int k = 0; k < s->ncols; k++)
 		r[k] = (struct out_val){ .t = OUT_TEXT, .s = vals[k] ? vals[k] : "",
 					 .len = vals[k] ? strlen(vals[k]) : 0 };
 	out_row(s->out, r);
@@ -454,7 +454,7 @@ static void emit_row(struct sender *s, const char *const vals[7])
  * committed, never while the run holds the write lock: a slow reader of
  * standard output must not keep every other writer of the base waiting.
  * (A dry run holds its transaction to the end anyway.) */
-void send_print_row(struct sender *s, const char *const vals[7])
+void send_print_row(struct sender *s, const char *const vals[8])
 {
 	if (!s->out)
 		return;
@@ -462,7 +462,7 @@ void send_print_row(struct sender *s, const char *const vals[7])
 		emit_row(s, vals);
 		return;
 	}
-	for (int k = 0; k < 7; k++)
+	for (int k = 0; k < 8; k++)
 		sb_add(&s->pending, vals[k] ? vals[k] : "", (vals[k] ? strlen(vals[k]) : 0) + 1);
 	s->npending++;
 }
@@ -475,8 +475,8 @@ void send_flush_rows(struct sender *s)
 	const char *p = s->pending.buf;
 
 	for (long i = 0; i < s->npending && s->out; i++) {
-		const char *vals[7];
-		for (int k = 0; k < 7; k++) {
+		const char *vals[8];
+		for (int k = 0; k < 8; k++) {
 			vals[k] = p;
 			p += strlen(p) + 1;
 		}
@@ -585,7 +585,7 @@ static void record(struct sender *s, struct item *items, int n)
 		" WHERE id = ?1");
 	for (int i = 0; i < n; i++) {
 		struct item *it = &items[i];
-		const char *vals[7];
+		const char *vals[8];
 
 		if (!it->status) {	/* not transmitted (the run stopped) */
 			it->status = "deferred";
@@ -612,6 +612,7 @@ static void record(struct sender *s, struct item *items, int n)
 		vals[4] = it->provider;
 		vals[5] = it->message_id;
 		vals[6] = it->variant;
+		vals[7] = it->coupon ? it->coupon : "";
 		s->recorded++;
 		if (!strcmp(it->status, "deferred")) {
 			send_remember_deferred(s, it->id);
@@ -656,13 +657,14 @@ static int64_t next_due(struct sender *s)
 static void print_deferred(struct sender *s)
 {
 	sqlite3_stmt *st = db_prepare(s->db,
-		"SELECT coalesce(c.external_id, ''), m.reason, m.next_at, m.message_id, m.variant"
+		"SELECT coalesce(c.external_id, ''), m.reason, m.next_at, m.message_id, m.variant,"
+		" (SELECT k.code FROM coupons k WHERE k.message_id = m.id)"
 		" FROM temp.send_deferred d JOIN messages m ON m.id = d.id"
 		" JOIN customers c ON c.id = m.customer_id WHERE m.status = 'deferred' ORDER BY m.id");
 
 	while (db_row(st)) {
 		struct sb why = SB_INIT;
-		const char *vals[7];
+		const char *vals[8];
 		sb_addf(&why, "%s (until %s)", sqlite3_column_type(st, 1) == SQLITE_NULL ? "deferred" :
 			(const char *)sqlite3_column_text(st, 1), (const char *)sqlite3_column_text(st, 2));
 		vals[0] = (const char *)sqlite3_column_text(st, 0);
@@ -672,6 +674,7 @@ static void print_deferred(struct sender *s)
 		vals[4] = "";
 		vals[5] = (const char *)sqlite3_column_text(st, 3);
 		vals[6] = (const char *)sqlite3_column_text(st, 4);
+		vals[7] = (const char *)sqlite3_column_text(st, 5);
 		send_print_row(s, vals);
 		send_count(s, "deferred");
 		sb_free(&why);
@@ -683,6 +686,7 @@ static void print_deferred(struct sender *s)
 
 static const char *const result_cols[] = {
 	"id", "channel", "status", "reason", "provider_id", "message_id", "variant",
+	"coupon",	/* when a template has {{coupon}} */
 };
 
 int send_run(struct crm *crm, const struct send_opts *o)
@@ -730,6 +734,7 @@ int send_run(struct crm *crm, const struct send_opts *o)
 	read_settings(&s);
 	if ((status = send_load_templates(&s)) || (status = open_channel(&s)))
 		goto out;
+	s.ncols = send_coupon_used(&s) ? 8 : 7;
 	/* enough rows per claim to keep every connection busy, a multiple
 	 * of them so that none idles at the end of a batch */
 	if (o->concurrency > 1) {
@@ -755,6 +760,11 @@ int send_run(struct crm *crm, const struct send_opts *o)
 		goto out;
 	}
 	send_recover(&s);
+	/* enough unused codes for every row that may need one */
+	if ((status = send_coupon_check(&s))) {
+		db_rollback(s.db);
+		goto out;
+	}
 	if (!s.dry_run)
 		db_commit(s.db);
 	if (o->resend_in_doubt)
@@ -765,7 +775,7 @@ int send_run(struct crm *crm, const struct send_opts *o)
 	/* result lines, unless the messages themselves go to stdout */
 	if (s.file != stdout) {
 		s.out = out_new(stdout, crm->format);
-		out_columns(s.out, ARRAY_SIZE(result_cols), result_cols);
+		out_columns(s.out, (size_t)s.ncols, result_cols);
 		out_set_keep_going(s.out);	/* see send_flush_rows() */
 	}
 	{
@@ -849,6 +859,7 @@ out:
 			sqlite3_finalize(sts[i]);
 	}
 	free(s.claim_sql);
+	send_coupon_free(&s);
 	smtp_pool_close(s.smtp);
 	http_close(s.http);
 	if (s.file && s.file != stdout)

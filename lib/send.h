@@ -66,6 +66,7 @@ struct send_opts {
 	const char *output;       /* file channel: where, "-" for stdout */
 	int mbox;                 /* file channel: mbox instead of JSON lines */
 	int no_track;             /* --no-track: no click redirects, no open pixel */
+	const char *coupons;      /* --coupons POOL: where {{coupon}} takes codes */
 };
 
 /* Runs a campaign; returns the exit status (0, 1, 2, or 3 when some

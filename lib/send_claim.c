@@ -116,6 +116,7 @@ void send_item_free(struct sender *s, struct item *it)
 	free(it->message_id);
 	free(it->variant);
 	free(it->unsub);
+	free(it->coupon);
 	for (size_t i = 0; it->vals && i < s->nnames; i++)
 		free(it->vals[i]);
 	free(it->vals);
@@ -361,6 +362,13 @@ int send_claim(struct sender *s, struct item *items, int n, int *ntx)
 			status = transmitting;
 
 		tx = status == transmitting;
+		/* its promo code, in this transaction (send_coupon.c); an
+		 * empty pool leaves the row planned and stops the run */
+		if (tx && send_coupon_take(s, &it) < 0) {
+			seen--;
+			send_item_free(s, &it);
+			break;
+		}
 		sqlite3_bind_int64(up, 1, it.id);
 		db_bind_text(up, 2, status, -1);
 		db_bind_text(up, 3, reason, -1);
@@ -373,8 +381,8 @@ int send_claim(struct sender *s, struct item *items, int n, int *ntx)
 		db_step_done(s->db, up);
 
 		if (!tx) {
-			const char *vals[7] = { it.ext, o->channel, status, reason, "",
-						it.message_id, it.variant };
+			const char *vals[8] = { it.ext, o->channel, status, reason, "",
+						it.message_id, it.variant, "" };
 			if (!strcmp(status, "deferred"))
 				send_remember_deferred(s, it.id);
 			else {

@@ -55,6 +55,7 @@ struct item {
 	int64_t next_at;
 	int bounce;            /* suppress the address */
 	int untried;           /* never reached the server: no attempt spent */
+	char *coupon;          /* the promo code bound to the row, or NULL */
 };
 
 /* One rendered message: the subject, text and HTML parts, and for e-mail
@@ -139,6 +140,8 @@ struct sender {
 	long recorded;            /* rows recorded in this run, deferred too */
 	int open_txn;             /* record()'s transaction, not committed yet */
 	long counts[16];
+	struct send_coupons *coupons; /* {{coupon}}: the pools (send_coupon.c) */
+	int ncols;                /* result columns: 7, or 8 with coupon */
 	int stop;              /* a failure that every further message would hit */
 	char stop_reason[256];
 	int dry_run;
@@ -156,7 +159,7 @@ int64_t send_now(const struct sender *s);
 void send_fmt_now(const struct sender *s, char buf[20]);
 sqlite3_stmt *send_cached(struct sender *s, sqlite3_stmt **slot, const char *sql);
 void send_count(struct sender *s, const char *status);
-void send_print_row(struct sender *s, const char *const vals[7]);
+void send_print_row(struct sender *s, const char *const vals[8]);
 void send_remember_deferred(struct sender *s, int64_t id);
 void send_flush_rows(struct sender *s);
 void send_mark_started(struct sender *s, struct item *it);
@@ -184,6 +187,18 @@ void send_make_claimant(struct sender *s);
 void send_recover(struct sender *s);
 void send_item_free(struct sender *s, struct item *it);
 int send_claim(struct sender *s, struct item *items, int n, int *ntx);
+
+/* send_coupon.c: whether a template name is {{coupon}} or {{coupon "P"}};
+ * checking such a name of template v (0, or an exit status); whether any
+ * template has one; the pools against the rows due after planning (0, or
+ * an exit status); the code of a row being claimed (0, or -1 when its pool
+ * is empty: s->stop is set) */
+int send_coupon_is(const char *name);
+int send_coupon_name(struct sender *s, int v, const char *name, int line, int col);
+int send_coupon_used(const struct sender *s);
+int send_coupon_check(struct sender *s);
+int send_coupon_take(struct sender *s, struct item *it);
+void send_coupon_free(struct sender *s);
 
 /* send_tx.c */
 void send_transmit(struct sender *s, struct item *items, int n);

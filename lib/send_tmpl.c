@@ -166,6 +166,12 @@ int send_load_templates(struct sender *s)
 			const char *name = tmpl_name(t->t, i, &line, &col);
 			struct sb sql = SB_INIT;
 
+			if (send_coupon_is(name)) {
+				int rc2 = send_coupon_name(s, s->ntpl - 1, name, line, col);
+				if (rc2)
+					status = rc2;
+				continue;
+			}
 			if (send_special_index(name) >= 0) {
 				if (send_special_index(name) == SP_UNSUBSCRIBE)
 					s->uses_unsub = 1;
@@ -232,7 +238,9 @@ const char *send_lookup(void *arg, const char *name, size_t *len)
 	case SP_VARIANT: v = c->it->variant; break;
 	case SP_UNSUBSCRIBE: v = c->it->unsub; break;
 	default:
-		if ((i = name_index(s, name)) != (size_t)-1)
+		if (send_coupon_is(name))
+			v = c->it->coupon;
+		else if ((i = name_index(s, name)) != (size_t)-1)
 			v = c->it->vals[i];
 	}
 	if (v)

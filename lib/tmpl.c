@@ -436,16 +436,51 @@ static const struct {
 	{ "raw", F_DEFAULT, 0 }, /* kind unused: sets node->raw */
 };
 
+/*
+ * {{name "argument"}} outside every loop: a name its caller resolves with
+ * an argument (crm-send's {{coupon "POOL"}}), listed and looked up as
+ * "name:argument" (a name holds no ':'). Returns 1 with *r set and *i past
+ * the argument, 0 when there is no argument, -1 on error.
+ */
+static int parse_arg(struct parser *p, const char *s, size_t n, size_t *i, struct ref *r)
+{
+	size_t k = *i, e = *i, q;
+	struct filt f;
+	struct sb name = SB_INIT;
+
+	if (p->loops || k >= n || !name_byte((unsigned char)s[k], 1, 0))
+		return 0;
+	if (scan_name(p, s, n, &e, 0))
+		return -1;
+	q = skip_blank(s, n, e);
+	if (q == e || q >= n || s[q] != '"')
+		return 0;
+	if (parse_string(p, s, n, &q, &f))
+		return -1;
+	if (!f.len)
+		return error_at(p, src_of(p, e + 1), "empty argument of %.*s", (int)(e - k), s + k);
+	sb_add(&name, s + k, e - k);
+	sb_addc(&name, ':');
+	sb_add(&name, p->t->pool.buf + f.off, f.len);
+	memset(r, 0, sizeof *r);
+	r->name = intern(p, name.buf, name.len, src_of(p, k));
+	sb_free(&name);
+	*i = q;
+	return 1;
+}
+
 /* {{name|filter...}}: k is just past the blanks after "{{". */
 static int parse_var(struct parser *p, const char *s, size_t n, size_t *i)
 {
 	struct tmpl *t = p->t;
 	size_t k = *i, nf = 0, first = t->nfilts;
 	struct ref ref;
-	int raw = 0;
+	int raw = 0, rc;
 	struct node *nd;
 
-	if (parse_ref(p, s, n, &k, &ref))
+	if ((rc = parse_arg(p, s, n, &k, &ref)) < 0)
+		return -1;
+	if (!rc && parse_ref(p, s, n, &k, &ref))
 		return -1;
 	for (;;) {
 		size_t fb, j;

@@ -42,6 +42,9 @@
  *
  *   {{name}}                  the value of name; missing values are empty
  *   {{ name | f1 | f2:"a" }}  filters, applied left to right
+ *   {{name "arg"}}            a name with one argument (outside loops),
+ *                             listed and looked up as "name:arg"
+ *                             (crm-send's {{coupon "WB"}})
  *   {{#if name}}..{{else}}..{{/if}}      true when the value is present,
  *   {{#unless name}}..{{else}}..{{/unless}}  non-empty and not "0" or
  *                             "false" (ASCII case-insensitive); nested

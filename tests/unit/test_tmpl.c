@@ -797,6 +797,33 @@ static void test_fuzz(void)
 	is_int(ctl, 0, "no rendered header holds a control character");
 }
 
+/* {{name "argument"}}: crm-send's {{coupon "POOL"}} */
+static void test_arguments(void)
+{
+	static const char *const kv[] = { "coupon:WB", "WB-2345-6789", "coupon", "C-1",
+					  "first_name", "Ann", NULL };
+	struct tmpl *t;
+
+	TEXT_IS("{{coupon \"WB\"}} {{coupon}} {{ coupon  \"WB\" | lower }}\n", kv,
+		"WB-2345-6789 C-1 wb-2345-6789\n", "an argument names another value");
+	TEXT_IS("{{coupon \"NONE\"|default:\"-\"}}\n", kv, "-\n", "a missing one is missing");
+	HTML_IS("--- html ---\n{{coupon \"a\\\"b\"}}\n", kv, "\n", "escaped quotes in the argument");
+	t = parse("{{coupon \"WB\"}} {{first_name}} {{coupon \"WB\"}}\n");
+	if (ok(t != NULL, "arguments parse")) {
+		int l, c;
+
+		is_int(tmpl_nnames(t), 2, "one name per argument");
+		is_str(tmpl_name(t, 0, &l, &c), "coupon:WB", "listed as name:argument");
+		ok(l == 1 && c == 3, "at 1:3 (got %d:%d)", l, c);
+		tmpl_free(t);
+	}
+	parse_fails("{{coupon \"WB}}\n", 1, 10, "unterminated string", "unterminated argument");
+	parse_fails("{{coupon \"\"}}\n", 1, 10, "empty argument of coupon", "empty argument");
+	parse_fails("{{coupon \"A\" \"B\"}}\n", 1, 14, "expected | or }}", "two arguments");
+	parse_fails("{{#each xs}}{{coupon \"WB\"}}{{/each}}\n", 1, 22, "after a name",
+		    "no arguments inside loops");
+}
+
 int main(void)
 {
 	test_file_format();
@@ -807,6 +834,7 @@ int main(void)
 	test_safety();
 	test_names();
 	test_errors();
+	test_arguments();
 	test_fuzz();
 	test_speed();
 	return tap_done();
