@@ -18,16 +18,19 @@
 #include "opt.h"
 
 static const char *reason, *key;
+static int full;
 
 static const struct opt options[] = {
 	OPT_STRING_(0, "reason", &reason, "TEXT", "adjust: why (required; kept in the ledger)"),
 	OPT_STRING_(0, "key", &key, "KEY",
 		    "adjust: a key of your own, so that the same adjustment given twice is one"),
+	OPT_FLAG_(0, "full", &full,
+		  "run: replay every member, not only those with news since the last run"),
 	OPT_END_(),
 };
 
 static const struct opt_cmd cmd = {
-	.usage = "[options] run\n"
+	.usage = "[options] run [--full]\n"
 		 "[options] balance [ID...]\n"
 		 "[options] history ID\n"
 		 "[options] adjust ID POINTS --reason TEXT [--key KEY]",
@@ -79,6 +82,8 @@ int cmd_main(int argc, char **argv)
 		opt_usage_error(&cmd, "unknown task \"%s\" (run, balance, history or adjust)", task);
 	if ((reason || key) && strcmp(task, "adjust"))
 		opt_usage_error(&cmd, "--reason and --key go with adjust");
+	if (full && strcmp(task, "run"))
+		opt_usage_error(&cmd, "--full goes with run");
 	if (!strcmp(task, "run") && nargs)
 		opt_usage_error(&cmd, "run takes no arguments");
 	if (!strcmp(task, "history") && nargs != 1)
@@ -106,6 +111,7 @@ int cmd_main(int argc, char **argv)
 	}
 	conf_free(conf);
 	lo.dry_run = crm.dry_run;
+	lo.full = full;
 	/* a dry run writes nothing, but computes in a transaction it rolls
 	 * back: the file is opened for writing all the same */
 	db_open(&crm, access(crm.db_path, F_OK) != 0 ? DB_READ : DB_WRITE);

@@ -120,10 +120,14 @@ struct run {
 	const struct loyalty_rules *r;
 	const struct loyalty_opts *o;
 	int64_t now, wm;     /* --now, the previous run's (0: none) */
+	int bulk;            /* the ledger was empty: no rows to read, indexes after */
 	int64_t unit;        /* 10^exponent of the currency */
 	char currency[4];
-	sqlite3_stmt *q_orders, *q_events, *q_ledger, *q_lines, *ins, *acct, *del_lots, *ins_lot,
-		*ins_tier, *q_tier;
+	sqlite3_stmt *q_orders, *q_events, *q_ledger, *q_lines, *ins, *ins_many, *acct, *del_lots,
+		*ins_lot, *ins_tier, *q_tier;
+	struct pending_row *buf; /* rows not inserted yet (write_row) */
+	size_t nbuf;
+	int64_t next_id;     /* the last ledger id given */
 	/* what the run did */
 	int64_t n_new[K_N], p_new[K_N];
 	uint64_t members, accounts, other_currency;
@@ -169,6 +173,16 @@ static int64_t key_ref(const char *key)
 	return p ? strtoll(p + 1, NULL, 10) : 0;
 }
 
+/* by time, then id */
+static int cmp_ord(const void *pa, const void *pb)
+{
+	const struct ord *a = pa, *b = pb;
+
+	if (a->t != b->t)
+		return a->t < b->t ? -1 : 1;
+	return (a->id > b->id) - (a->id < b->id);
+}
+
 static void load_member(struct run *R, struct member *m)
 {
 	sqlite3_stmt *st;
@@ -195,6 +209,7 @@ static void load_member(struct run *R, struct member *m)
 			R->other_currency++;
 	}
 	sqlite3_reset(st);
+	qsort(m->o, m->no, sizeof(*m->o), cmp_ord);
 	/* the lines of the categories that earn more: amount x (mult - 1) */
 	if (r->ncats && m->no) {
 		st = R->q_lines;
@@ -219,8 +234,10 @@ static void load_member(struct run *R, struct member *m)
 		}
 		sqlite3_reset(st);
 	}
-	/* the ledger */
-	st = R->q_ledger;
+	/* the ledger (none on a first run) */
+	st = R->bulk ? NULL : R->q_ledger;
+	if (!st)
+		return;
 	sqlite3_bind_int64(st, 1, m->id);
 	while (db_row(st)) {
 		struct lrow *w = add_row(m);
@@ -363,6 +380,15 @@ static int64_t dated(const struct run *R, int64_t t, int *late)
 	return *late ? R->now : t;
 }
 
+static int cmp_event_rows(const void *pa, const void *pb)
+{
+	const struct lrow *a = pa, *b = pb;
+
+	if (a->t != b->t)
+		return a->t < b->t ? -1 : 1;
+	return (a->ref > b->ref) - (a->ref < b->ref);
+}
+
 /* Adds the rows the rules give that the ledger does not hold yet. */
 static void candidates(struct run *R, struct member *m)
 {
@@ -425,8 +451,9 @@ static void candidates(struct run *R, struct member *m)
 			w->late = late;
 		}
 	}
-	if (m->in) {
+	if (m->in && r->nevents) {
 		sqlite3_stmt *st = R->q_events;
+		size_t e0 = m->nr;
 		char now[20];
 		fmt_ts(R->now, now);
 		sqlite3_bind_int64(st, 1, m->id);
@@ -447,6 +474,8 @@ static void candidates(struct run *R, struct member *m)
 				}
 		}
 		sqlite3_reset(st);
+		/* the index gives them by type: in time order, ties by id */
+		qsort(m->r + e0, m->nr - e0, sizeof(*m->r), cmp_event_rows);
 	}
 }
 
@@ -474,63 +503,120 @@ struct state {
 	int64_t debt, spent, expired, earned_net; /* earned_net: earn - reverse, for refunds */
 };
 
+/* New rows wait here and go in LEDGER_BATCH at a time, by one multi-row
+ * INSERT: a statement's cost (cursors, its journal) once per batch. Their
+ * ids are given here: the run holds the write lock from its start. */
+#define LEDGER_BATCH 64
+#define LEDGER_COLS 12
+
+struct pending_row {
+	int64_t id, customer, points, t, avail, expires, order_id, lot_id;
+	int kind;
+	char key[64], reason[96];
+	int has_reason;
+};
+
+static void bind_time_or_null(sqlite3_stmt *st, int i, int64_t t)
+{
+	char buf[20];
+
+	if (!t) {
+		sqlite3_bind_null(st, i);
+		return;
+	}
+	fmt_ts(t, buf);
+	sqlite3_bind_text(st, i, buf, -1, SQLITE_TRANSIENT);
+}
+
+static void bind_id_or_null(sqlite3_stmt *st, int i, int64_t v)
+{
+	if (v)
+		sqlite3_bind_int64(st, i, v);
+	else
+		sqlite3_bind_null(st, i);
+}
+
+static void flush_rows(struct run *R)
+{
+	sqlite3_stmt *st = R->nbuf == LEDGER_BATCH ? R->ins_many : R->ins;
+	char now[20];
+	size_t n = R->nbuf == LEDGER_BATCH ? LEDGER_BATCH : 1;
+
+	fmt_ts(R->now, now);
+	for (size_t done = 0; done < R->nbuf; done += n) {
+		for (size_t k = 0; k < n; k++) {
+			const struct pending_row *p = &R->buf[done + k];
+			int c = (int)(k * LEDGER_COLS);
+			sqlite3_bind_int64(st, c + 1, p->id);
+			sqlite3_bind_int64(st, c + 2, p->customer);
+			sqlite3_bind_text(st, c + 3, p->key, -1, SQLITE_STATIC);
+			sqlite3_bind_text(st, c + 4, kind_names[p->kind], -1, SQLITE_STATIC);
+			sqlite3_bind_int64(st, c + 5, p->points);
+			{
+				char t[20];
+				fmt_ts(p->t, t);
+				sqlite3_bind_text(st, c + 6, t, -1, SQLITE_TRANSIENT);
+			}
+			bind_time_or_null(st, c + 7, p->avail);
+			bind_time_or_null(st, c + 8, p->expires);
+			bind_id_or_null(st, c + 9, p->order_id);
+			bind_id_or_null(st, c + 10, p->lot_id);
+			if (p->has_reason)
+				sqlite3_bind_text(st, c + 11, p->reason, -1, SQLITE_STATIC);
+			else
+				sqlite3_bind_null(st, c + 11);
+			sqlite3_bind_text(st, c + 12, now, -1, SQLITE_TRANSIENT);
+		}
+		db_step_done(R->crm->db, st);
+	}
+	R->nbuf = 0;
+}
+
 static void write_row(struct run *R, struct member *m, struct lrow *w, const char *reason)
 {
-	sqlite3_stmt *st = R->ins;
-	char buf[64], t[20], a[20], e[20], now[20];
+	struct pending_row *p;
+	char t[20], e[20];
 
+	if (R->nbuf == LEDGER_BATCH)
+		flush_rows(R);
+	p = &R->buf[R->nbuf++];
 	switch (w->kind) {
 	case K_BIRTHDAY:
-		snprintf(buf, sizeof(buf), "birthday:%" PRId64 ":%" PRId64, m->id, w->ref);
+		snprintf(p->key, sizeof(p->key), "birthday:%" PRId64 ":%" PRId64, m->id, w->ref);
 		break;
 	case K_WELCOME:
-		snprintf(buf, sizeof(buf), "welcome:%" PRId64, m->id);
+		snprintf(p->key, sizeof(p->key), "welcome:%" PRId64, m->id);
 		break;
 	default:
-		snprintf(buf, sizeof(buf), "%s:%" PRId64, kind_names[w->kind], w->ref);
+		snprintf(p->key, sizeof(p->key), "%s:%" PRId64, kind_names[w->kind], w->ref);
 	}
-	fmt_ts(w->t, t);
-	fmt_ts(R->now, now);
-	sqlite3_bind_int64(st, 1, m->id);
-	sqlite3_bind_text(st, 2, buf, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_text(st, 3, kind_names[w->kind], -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 4, w->points);
-	sqlite3_bind_text(st, 5, t, -1, SQLITE_TRANSIENT);
-	if (w->avail)
-		fmt_ts(w->avail, a), sqlite3_bind_text(st, 6, a, -1, SQLITE_TRANSIENT);
-	else
-		sqlite3_bind_null(st, 6);
-	if (w->expires)
-		fmt_ts(w->expires, e), sqlite3_bind_text(st, 7, e, -1, SQLITE_TRANSIENT);
-	else
-		sqlite3_bind_null(st, 7);
-	if (w->order_id)
-		sqlite3_bind_int64(st, 8, w->order_id);
-	else
-		sqlite3_bind_null(st, 8);
-	if (w->lot_id)
-		sqlite3_bind_int64(st, 9, w->lot_id);
-	else
-		sqlite3_bind_null(st, 9);
+	p->id = w->id = ++R->next_id;
+	p->customer = m->id;
+	p->kind = w->kind;
+	p->points = w->points;
+	p->t = w->t;
+	p->avail = w->avail;
+	p->expires = w->expires;
+	p->order_id = w->order_id;
+	p->lot_id = w->lot_id;
+	p->has_reason = reason != NULL;
 	if (reason)
-		sqlite3_bind_text(st, 10, reason, -1, SQLITE_TRANSIENT);
-	else
-		sqlite3_bind_null(st, 10);
-	sqlite3_bind_text(st, 11, now, -1, SQLITE_TRANSIENT);
-	db_step_done(R->crm->db, st);
-	w->id = sqlite3_last_insert_rowid(R->crm->db);
-	w->key = xstrdup(buf);
+		snprintf(p->reason, sizeof(p->reason), "%s", reason);
+	w->key = xstrdup(p->key);
 	R->n_new[w->kind]++;
 	R->p_new[w->kind] += w->points;
 	if (R->out) {
 		struct out_val v[6] = {
-			{ .t = OUT_TEXT, .s = buf, .len = strlen(buf) },
+			{ .t = OUT_TEXT, .s = p->key, .len = strlen(p->key) },
 			{ .t = OUT_TEXT, .s = kind_names[w->kind], .len = strlen(kind_names[w->kind]) },
-			{ .t = OUT_INT, .i = w->points }, { .t = OUT_TEXT, .s = t, .len = strlen(t) },
+			{ .t = OUT_INT, .i = w->points }, { .t = OUT_TEXT, .s = t, .len = 19 },
 			{ .t = OUT_NULL }, { .t = OUT_NULL },
 		};
-		if (w->expires)
+		fmt_ts(w->t, t);
+		if (w->expires) {
+			fmt_ts(w->expires, e);
 			v[4] = (struct out_val){ .t = OUT_TEXT, .s = e, .len = strlen(e) };
+		}
 		if (reason)
 			v[5] = (struct out_val){ .t = OUT_TEXT, .s = reason, .len = strlen(reason) };
 		out_row(R->out, v);
@@ -815,23 +901,40 @@ static int64_t write_account(struct run *R, struct member *m, const struct state
 static void prepare(struct run *R)
 {
 	sqlite3 *db = R->crm->db;
+	sqlite3_stmt *st;
 
+	/* in the covering index's order (by time); load_member orders ties by id */
 	R->q_orders = db_prepare(db, "SELECT id, ordered_at, amount, currency, purchase FROM orders"
-				 " WHERE customer_id = ?1 AND ordered_at <= ?2 AND purchase IS NOT NULL"
-				 " ORDER BY ordered_at, id");
+				 " WHERE customer_id = ?1 AND ordered_at <= ?2 AND purchase IS NOT NULL");
 	R->q_lines = db_prepare(db, "SELECT ol.order_id, p.category, total(ol.amount)"
 				" FROM orders o JOIN order_lines ol ON ol.order_id = o.id"
 				" JOIN products p ON p.id = ol.product_id"
 				" WHERE o.customer_id = ?1 AND o.ordered_at <= ?2 AND p.category <> ''"
 				" GROUP BY 1, 2");
 	R->q_events = db_prepare(db, "SELECT id, type, occurred_at FROM events"
-				 " WHERE customer_id = ?1 AND occurred_at <= ?2 ORDER BY occurred_at, id");
+				 " WHERE customer_id = ?1 AND occurred_at <= ?2");
 	R->q_ledger = db_prepare(db, "SELECT id, key, kind, points, occurred_at, available_at,"
 				 " expires_at, order_id, lot_id FROM loyalty_ledger"
 				 " WHERE customer_id = ?1 ORDER BY id");
-	R->ins = db_prepare(db, "INSERT INTO loyalty_ledger (customer_id, key, kind, points,"
-			    " occurred_at, available_at, expires_at, order_id, lot_id, reason,"
-			    " created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+	{
+		struct sb q = SB_INIT;
+		const char *head = "INSERT INTO loyalty_ledger (id, customer_id, key, kind, points,"
+				   " occurred_at, available_at, expires_at, order_id, lot_id, reason,"
+				   " created_at) VALUES ";
+		const char *one = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+		sb_addf(&q, "%s%s", head, one);
+		R->ins = db_prepare(db, q.buf);
+		sb_reset(&q);
+		sb_adds(&q, head);
+		for (int i = 0; i < LEDGER_BATCH; i++)
+			sb_addf(&q, "%s%s", i ? ", " : "", one);
+		R->ins_many = db_prepare(db, q.buf);
+		sb_free(&q);
+		st = db_prepare(db, "SELECT coalesce(max(id), 0) FROM loyalty_ledger");
+		R->next_id = db_row(st) ? sqlite3_column_int64(st, 0) : 0;
+		sqlite3_finalize(st);
+		R->buf = xcalloc(LEDGER_BATCH, sizeof(*R->buf));
+	}
 	R->acct = db_prepare(db, "INSERT OR REPLACE INTO loyalty_accounts (customer_id, points,"
 			     " pending, earned, spent, expired, tier, tier_since, spend_12m, updated_at)"
 			     " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
@@ -844,8 +947,12 @@ static void prepare(struct run *R)
 
 static void finalize(struct run *R)
 {
-	sqlite3_stmt *sts[] = { R->q_orders, R->q_lines, R->q_events, R->q_ledger, R->ins, R->acct,
-				R->del_lots, R->ins_lot, R->ins_tier };
+	sqlite3_stmt *sts[] = { R->q_orders, R->q_lines, R->q_events, R->q_ledger, R->ins,
+				R->ins_many, R->acct, R->del_lots, R->ins_lot, R->ins_tier };
+
+	flush_rows(R);
+	free(R->buf);
+	R->buf = NULL;
 	for (size_t i = 0; i < ARRAY_SIZE(sts); i++)
 		sqlite3_finalize(sts[i]);
 }
@@ -893,6 +1000,113 @@ static int pick_currency(struct run *R)
 	return 0;
 }
 
+/* The rules as one text, kept in meta loyalty_rules: a run with other
+ * rules than the last replays every member. */
+static void rules_text(const struct loyalty_rules *r, struct sb *sb)
+{
+	sb_addf(sb, "earn=%.17g pv=%.17g cur=%s pending=%lld expire=%lld welcome=%lld "
+		"birthday=%lld start=%lld review=%d members=%s", r->earn, r->point_value,
+		r->currency, (long long)r->pending, (long long)r->expire, (long long)r->welcome,
+		(long long)r->birthday, (long long)r->start, r->review,
+		r->members ? r->members : "");
+	for (size_t i = 0; i < r->ntiers; i++)
+		sb_addf(sb, " tier=%s:%.17g:%.17g", r->tiers[i].name, r->tiers[i].spend,
+			r->tiers[i].mult);
+	for (size_t i = 0; i < r->nevents; i++)
+		sb_addf(sb, " event=%s:%lld", r->events[i].type, (long long)r->events[i].points);
+	for (size_t i = 0; i < r->ncats; i++)
+		sb_addf(sb, " cat=%s:%.17g", r->cats[i].category, r->cats[i].mult);
+}
+
+static int64_t meta_int(sqlite3 *db, const char *key)
+{
+	char *v = db_meta_get(db, key);
+	int64_t n = v ? strtoll(v, NULL, 10) : 0;
+
+	free(v);
+	return n;
+}
+
+static void touch(sqlite3 *db, const char *sql, const char *wm, const char *now, int64_t n)
+{
+	struct sb q = SB_INIT;
+	sqlite3_stmt *st;
+
+	sb_addf(&q, "INSERT OR IGNORE INTO temp.loyalty_touched %s", sql);
+	st = db_prepare(db, q.buf);
+	for (int i = 1; i <= sqlite3_bind_parameter_count(st); i++) {
+		const char *name = sqlite3_bind_parameter_name(st, i);
+		if (!name)
+			continue;
+		if (!strcmp(name, ":wm"))
+			sqlite3_bind_text(st, i, wm, -1, SQLITE_STATIC);
+		else if (!strcmp(name, ":now"))
+			sqlite3_bind_text(st, i, now, -1, SQLITE_STATIC);
+		else if (!strcmp(name, ":n"))
+			sqlite3_bind_int64(st, i, n);
+	}
+	db_step_done(db, st);
+	sqlite3_finalize(st);
+	sb_free(&q);
+}
+
+/*
+ * The members a run past the watermark must replay: those with orders or
+ * events new since the last run (by id) or dated after it, an order that
+ * counts otherwise (loyalty_dirty, filled by a trigger), a lot that
+ * becomes usable or expires, a birthday, a tier review when one falls in
+ * between, and the members without an account yet. Everyone else's
+ * ledger and account would come out as they are.
+ */
+static void touched(struct run *R)
+{
+	sqlite3 *db = R->crm->db;
+	const struct loyalty_rules *r = R->r;
+	char wm[20], now[20];
+
+	fmt_ts(R->wm, wm);
+	fmt_ts(R->now, now);
+	db_exec(db, "CREATE TEMP TABLE IF NOT EXISTS loyalty_touched (id INTEGER PRIMARY KEY)");
+	db_exec(db, "DELETE FROM temp.loyalty_touched");
+	touch(db, "SELECT customer_id FROM orders WHERE id > :n"
+	      " OR (ordered_at > :wm AND ordered_at <= :now)", wm, now,
+	      meta_int(db, "loyalty_orders_max"));
+	touch(db, "SELECT customer_id FROM loyalty_dirty", wm, now, 0);
+	if (r->nevents)
+		touch(db, "SELECT customer_id FROM events WHERE id > :n"
+		      " OR (occurred_at > :wm AND occurred_at <= :now)", wm, now,
+		      meta_int(db, "loyalty_events_max"));
+	touch(db, "SELECT customer_id FROM loyalty_lots WHERE (expires_at > :wm AND expires_at <= :now)"
+	      " OR (available_at > :wm AND available_at <= :now)", wm, now, 0);
+	if (r->birthday > 0) {
+		/* the birthdays of the days after the watermark (29 February with
+		 * 28 February, which it falls on in other years) */
+		struct sb days = SB_INIT, q = SB_INIT;
+		int64_t d0 = day_start(R->wm) / 86400 + 1, d1 = day_start(R->now) / 86400;
+		if (d1 - d0 >= 366) {
+			sb_adds(&q, "SELECT id FROM customers WHERE birthday IS NOT NULL");
+		} else {
+			for (int64_t d = d0; d <= d1; d++) {
+				int y, mo, dd;
+				norm_civil_from_days(d, &y, &mo, &dd);
+				sb_addf(&days, "%s'%02d-%02d'", days.len ? "," : "", mo, dd);
+				if (mo == 2 && dd == 28)
+					sb_adds(&days, ",'02-29'");
+			}
+			sb_addf(&q, "SELECT id FROM customers WHERE birthday IS NOT NULL"
+				" AND substr(birthday, 6, 5) IN (%s)", days.len ? days.buf : "''");
+		}
+		touch(db, q.buf, wm, now, 0);
+		sb_free(&days);
+		sb_free(&q);
+	}
+	if (r->ntiers && review_end(r->review, R->wm) <= R->now)
+		touch(db, "SELECT customer_id FROM loyalty_accounts WHERE tier IS NOT NULL", wm, now, 0);
+	touch(db, "SELECT w.id FROM temp.loyalty_who w WHERE w.member"
+	      " AND NOT EXISTS (SELECT 1 FROM loyalty_accounts a WHERE a.customer_id = w.id)",
+	      wm, now, 0);
+}
+
 int loyalty_run(struct crm *crm, const struct loyalty_rules *r, const struct loyalty_opts *o)
 {
 	struct run R = { .crm = crm, .r = r, .o = o, .now = crm->now };
@@ -903,10 +1117,13 @@ int loyalty_run(struct crm *crm, const struct loyalty_rules *r, const struct loy
 	struct expr *e = NULL;
 	char *wm, now[20];
 	int64_t total;
+	int full;
+	struct sb rtext = SB_INIT;
 	double t0 = now_monotonic();
 
 	/* the ledger's indexes and the orders' pages in memory (64 MiB) */
 	db_exec(db, "PRAGMA cache_size = -65536");
+	db_exec(db, "PRAGMA threads = 2"); /* the index builds of a first run sort on two cores */
 	db_begin(db);
 	if ((wm = db_meta_get(db, "loyalty_run_at"))) {
 		R.wm = ts(wm);
@@ -961,10 +1178,31 @@ int loyalty_run(struct crm *crm, const struct loyalty_rules *r, const struct loy
 	}
 	db_exec(db, "INSERT OR IGNORE INTO temp.loyalty_who SELECT DISTINCT customer_id, 0"
 		" FROM loyalty_ledger");
-	st = db_prepare(db, "SELECT count(*) FROM temp.loyalty_who");
+	/* everyone on the first run, with other rules or --full; else those
+	 * with news since the last run */
+	rules_text(r, &rtext);
+	{
+		char *old = db_meta_get(db, "loyalty_rules");
+		full = o->full || !R.wm || !old || strcmp(old, rtext.buf);
+		free(old);
+	}
+	if (!full)
+		touched(&R);
+	st = db_prepare(db, full ? "SELECT count(*) FROM temp.loyalty_who" :
+			"SELECT count(*) FROM temp.loyalty_who w JOIN temp.loyalty_touched t ON t.id = w.id");
 	total = db_row(st) ? sqlite3_column_int64(st, 0) : 0;
 	sqlite3_finalize(st);
 
+	/* a first run writes every row: the ledger's two indexes are built
+	 * once after them (sorted), not row by row; the unique one checks the
+	 * keys then */
+	st = db_prepare(db, "SELECT NOT EXISTS (SELECT 1 FROM loyalty_ledger)");
+	R.bulk = db_row(st) && sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	if (R.bulk) {
+		db_exec(db, "DROP INDEX loyalty_ledger_key");
+		db_exec(db, "DROP INDEX loyalty_ledger_customer");
+	}
 	prepare(&R);
 	if (o->dry_run) {
 		static const char *const cols[] = { "key", "kind", "points", "occurred_at",
@@ -973,7 +1211,10 @@ int loyalty_run(struct crm *crm, const struct loyalty_rules *r, const struct loy
 		out_columns(R.out, ARRAY_SIZE(cols), cols);
 	}
 	pg = progress_new("loyalty", total);
-	st = db_prepare(db, "SELECT c.id, c.created_at, c.birthday, w.member FROM temp.loyalty_who w"
+	st = db_prepare(db, full ? "SELECT c.id, c.created_at, c.birthday, w.member FROM temp.loyalty_who w"
+			" JOIN customers c ON c.id = w.id WHERE c.erased_at IS NULL ORDER BY c.id" :
+			"SELECT c.id, c.created_at, c.birthday, w.member FROM temp.loyalty_who w"
+			" JOIN temp.loyalty_touched t ON t.id = w.id"
 			" JOIN customers c ON c.id = w.id WHERE c.erased_at IS NULL ORDER BY c.id");
 	while (db_row(st)) {
 		struct state s;
@@ -1003,15 +1244,33 @@ int loyalty_run(struct crm *crm, const struct loyalty_rules *r, const struct loy
 	progress_end(pg);
 	finalize(&R);
 	member_free(&m);
+	if (R.bulk) {
+		crm_info("ledger written in %.1f s; building its indexes", now_monotonic() - t0);
+		db_exec(db, "CREATE UNIQUE INDEX loyalty_ledger_key ON loyalty_ledger(key)");
+		db_exec(db, "CREATE INDEX loyalty_ledger_customer ON loyalty_ledger(customer_id, occurred_at)");
+	}
 	fmt_ts(R.now, now);
 	if (o->dry_run) {
 		out_finish(R.out);
 		db_rollback(db);
 	} else {
+		char n[32];
 		if (!R.wm || R.now > R.wm)
 			db_meta_set(db, "loyalty_run_at", now);
+		db_meta_set(db, "loyalty_rules", rtext.buf);
+		st = db_prepare(db, "SELECT (SELECT coalesce(max(id), 0) FROM orders),"
+				" (SELECT coalesce(max(id), 0) FROM events)");
+		if (db_row(st)) {
+			snprintf(n, sizeof(n), "%lld", (long long)sqlite3_column_int64(st, 0));
+			db_meta_set(db, "loyalty_orders_max", n);
+			snprintf(n, sizeof(n), "%lld", (long long)sqlite3_column_int64(st, 1));
+			db_meta_set(db, "loyalty_events_max", n);
+		}
+		sqlite3_finalize(st);
+		db_exec(db, "DELETE FROM loyalty_dirty");
 		db_commit(db);
 	}
+	sb_free(&rtext);
 	if (R.other_currency)
 		crm_warn("%" PRIu64 " purchases in currencies other than %s earned nothing and count "
 			 "for no tier ([loyalty] currency)", R.other_currency, R.currency);
@@ -1021,8 +1280,9 @@ int loyalty_run(struct crm *crm, const struct loyalty_rules *r, const struct loy
 			if (R.n_new[k])
 				sb_addf(&said, "%s%s %" PRId64 " (%+" PRId64 " points)", said.len ? ", " : "",
 					kind_names[k], R.n_new[k], R.p_new[k]);
-		crm_note("loyalty: %" PRIu64 " members as of %s (%s): %s%s; %.1f s", R.members, now,
-			 R.currency, said.len ? said.buf : "nothing new",
+		crm_note("loyalty: %" PRIu64 " members %s as of %s (%s): %s%s; %.1f s", R.members,
+			 full ? "replayed" : "with news", now, R.currency,
+			 said.len ? said.buf : "nothing new",
 			 o->dry_run ? "; dry run, nothing written" : "", now_monotonic() - t0);
 		sb_free(&said);
 	}

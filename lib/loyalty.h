@@ -67,6 +67,7 @@ void loyalty_rules_free(struct loyalty_rules *r);
 
 struct loyalty_opts {
 	int dry_run;           /* compute and print, write nothing */
+	int full;              /* replay every member, not only those with news */
 };
 
 /* crm-loyalty run: 0, or an exit status after an error. */

@@ -13,7 +13,7 @@
 CREATE TABLE loyalty_ledger (
 	id           INTEGER PRIMARY KEY,
 	customer_id  INTEGER NOT NULL REFERENCES customers(id),
-	key          TEXT NOT NULL UNIQUE,
+	key          TEXT NOT NULL,   -- unique (the index below)
 	kind         TEXT NOT NULL CHECK (kind IN ('earn', 'reverse', 'expire', 'welcome',
 	                                           'birthday', 'event', 'adjust')),
 	points       INTEGER NOT NULL CHECK (points <> 0),
@@ -25,6 +25,9 @@ CREATE TABLE loyalty_ledger (
 	reason       TEXT,
 	created_at   TEXT NOT NULL    -- the run's --now
 );
+-- (a first run builds these two after its rows: lib/loyalty.c keeps
+-- their text too)
+CREATE UNIQUE INDEX loyalty_ledger_key ON loyalty_ledger(key);
 CREATE INDEX loyalty_ledger_customer ON loyalty_ledger(customer_id, occurred_at);
 
 CREATE TRIGGER loyalty_ledger_no_update BEFORE UPDATE ON loyalty_ledger
@@ -73,3 +76,15 @@ CREATE TABLE loyalty_tiers (
 	created_at   TEXT NOT NULL,
 	PRIMARY KEY (customer_id, since)
 ) WITHOUT ROWID;
+
+-- The customers one of whose orders came to count otherwise (a purchase
+-- refunded later, a pending order paid) since the last run: crm-loyalty
+-- replays them even when nothing else of theirs is new, and empties the
+-- table. Inserts need no trigger: a run finds new orders by their ids.
+CREATE TABLE loyalty_dirty (customer_id INTEGER PRIMARY KEY);
+CREATE TRIGGER loyalty_orders_changed AFTER UPDATE OF purchase, customer_id ON orders
+WHEN OLD.purchase IS NOT NEW.purchase OR OLD.customer_id <> NEW.customer_id
+BEGIN
+	INSERT OR IGNORE INTO loyalty_dirty VALUES (OLD.customer_id);
+	INSERT OR IGNORE INTO loyalty_dirty VALUES (NEW.customer_id);
+END;

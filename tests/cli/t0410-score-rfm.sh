@@ -235,7 +235,11 @@ USD|5" "$(sql "SELECT currency, count(*) FROM currency_scores GROUP BY 1")" &&
 test_expect 'a schema 11 base gets currency_scores from its scores when migrated' '
 	cp crm.db old.db &&
 	# back to schema 11: without the tables of the migrations after it
-	for t in $(cat "$CRM_TOP"/share/schema/01[2-9]-*.sql | sed -n "s/^CREATE TABLE \([a-z_]*\).*/\1/p"); do
+	for t in $(cat "$CRM_TOP"/share/schema/01[2-9]-*.sql | sed -n "s/^CREATE TRIGGER \([a-z_]*\).*/\1/p"); do
+		sqlite3 old.db "DROP TRIGGER IF EXISTS $t" || exit 1
+	done &&
+	for t in $(cat "$CRM_TOP"/share/schema/01[2-9]-*.sql |
+		sed -n "s/^CREATE TABLE \(IF NOT EXISTS \)\{0,1\}\([a-z_]*\).*/\2/p"); do
 		sqlite3 old.db "DROP TABLE $t" || exit 1
 	done &&
 	sqlite3 old.db "PRAGMA user_version = 11" &&

@@ -118,7 +118,7 @@ test_expect 'members by expression, and start: only they earn, from then on' '
 	run 0 crm-loyalty --db m.db run &&
 	expect_eq "C|earn|150" "$(sqlite3 m.db "SELECT c.external_id, g.kind, g.points FROM loyalty_ledger g
 		JOIN customers c ON c.id = g.customer_id")" &&
-	expect_grep "loyalty: 2 members as of" err
+	expect_grep "loyalty: 2 members replayed as of" err
 '
 
 test_expect 'history, adjust with a reason, --key once, expressions and fields' '

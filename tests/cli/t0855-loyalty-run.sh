@@ -120,7 +120,7 @@ test_expect 'setup: 60 customers, three years of orders, refunds and events' '
 
 test_expect 'one run: the ledger and the accounts of the model' '
 	run 0 crm-loyalty --db one.db run &&
-	expect_grep "loyalty: 60 members as of 2026-12-31 12:00:00 (EUR)" err &&
+	expect_grep "loyalty: 60 members replayed as of 2026-12-31 12:00:00 (EUR)" err &&
 	"$PY" model.py "2026-12-31 12:00:00" one.db &&
 	ledger one.db >got-ledger.txt &&
 	expect_same model-ledger.txt got-ledger.txt &&
