@@ -157,6 +157,7 @@ bench: all $(BUILD)/bench/gen $(BUILD)/bench/sink
 	@sh bench/track.sh $(BUILD)
 	@sh bench/bounces.sh $(BUILD)
 	@sh bench/lines.sh $(BUILD)
+	@sh bench/loyalty.sh $(BUILD)
 
 lint-man:
 	mandoc -Tlint -Wwarning man/*.[17]

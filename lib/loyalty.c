@@ -394,11 +394,17 @@ static void candidates(struct run *R, struct member *m)
 {
 	const struct loyalty_rules *r = R->r;
 	size_t nstored = m->nr;
-	int64_t from = r->start > m->created ? r->start : m->created;
+	int64_t joined = m->created, from;
 	struct lrow *w;
 	int late;
 
-	if (m->in && r->welcome > 0 && !stored(m, nstored, K_WELCOME, m->id)) {
+	/* a customer known only from their orders (a stub, no created_at)
+	 * joined with the first of them */
+	if (joined < 0)
+		joined = m->no ? m->o[0].t : -1;
+	from = r->start > joined ? r->start : joined;
+
+	if (m->in && r->welcome > 0 && joined >= 0 && !stored(m, nstored, K_WELCOME, m->id)) {
 		int64_t t = dated(R, from, &late);
 		if (t <= R->now) {
 			w = add_row(m);
@@ -406,7 +412,7 @@ static void candidates(struct run *R, struct member *m)
 			w->late = late;
 		}
 	}
-	if (m->in && r->birthday > 0 && m->bday_m) {
+	if (m->in && r->birthday > 0 && m->bday_m && joined >= 0) {
 		int y0, y1, mo, d;
 		norm_civil_from_days(day_start(from) / 86400, &y0, &mo, &d);
 		norm_civil_from_days(day_start(R->now) / 86400, &y1, &mo, &d);
@@ -1222,9 +1228,7 @@ int loyalty_run(struct crm *crm, const struct loyalty_rules *r, const struct loy
 		int by, bm, bd;
 		member_reset(&m);
 		m.id = sqlite3_column_int64(st, 0);
-		m.created = ts((const char *)sqlite3_column_text(st, 1));
-		if (m.created < 0)
-			m.created = 0;
+		m.created = ts((const char *)sqlite3_column_text(st, 1)); /* -1: unknown */
 		m.bday_m = m.bday_d = 0;
 		if (b && sscanf(b, "%4d-%2d-%2d", &by, &bm, &bd) == 3 && bm >= 1 && bm <= 12 && bd >= 1 &&
 		    bd <= 31)
