@@ -665,8 +665,10 @@ static int expand(struct expr_gen *g, int64_t now, const char *tpl,
 			sb_adds(out, a->filter == FILTER_CATEGORY ? "p.category COLLATE NOCASE = " :
 				a->filter == FILTER_NAME ? "p.name COLLATE NOCASE = " : "p.sku = ");
 			expr_gen_value(g, a, out);
-		} else if (!strncmp(p, "since", 5)) {
+		} else if (!strncmp(p, "since", 5) || !strncmp(p, "until", 5)) {
+			/* now minus (since) or plus (until) the duration argument */
 			struct expr_node *w = call ? window_arg(call) : NULL;
+			int ahead = *p == 'u';
 
 			p += 4;
 			if (!g || !w)
@@ -674,22 +676,9 @@ static int expand(struct expr_gen *g, int64_t now, const char *tpl,
 			if (call->p[0] < 0) {
 				int64_t t;
 
-				if (__builtin_sub_overflow(g->now, w->i, &t))
-					t = INT64_MIN;
-				call->p[0] = time_param(g, call, t);
-			}
-			put_param(out, call->p[0]);
-		} else if (!strncmp(p, "until", 5)) {
-			struct expr_node *w = call ? window_arg(call) : NULL;
-
-			p += 4;
-			if (!g || !w)
-				return -1;
-			if (call->p[0] < 0) {
-				int64_t t;
-
-				if (__builtin_add_overflow(g->now, w->i, &t))
-					t = INT64_MAX / 2;
+				if (ahead ? __builtin_add_overflow(g->now, w->i, &t) :
+					    __builtin_sub_overflow(g->now, w->i, &t))
+					t = ahead ? INT64_MAX / 2 : INT64_MIN;
 				call->p[0] = time_param(g, call, t);
 			}
 			put_param(out, call->p[0]);

@@ -174,13 +174,18 @@ static int64_t key_ref(const char *key)
 }
 
 /* by time, then id */
+static int cmp_time_id(int64_t ta, int64_t ia, int64_t tb, int64_t ib)
+{
+	if (ta != tb)
+		return ta < tb ? -1 : 1;
+	return (ia > ib) - (ia < ib);
+}
+
 static int cmp_ord(const void *pa, const void *pb)
 {
 	const struct ord *a = pa, *b = pb;
 
-	if (a->t != b->t)
-		return a->t < b->t ? -1 : 1;
-	return (a->id > b->id) - (a->id < b->id);
+	return cmp_time_id(a->t, a->id, b->t, b->id);
 }
 
 static void load_member(struct run *R, struct member *m)
@@ -384,9 +389,7 @@ static int cmp_event_rows(const void *pa, const void *pb)
 {
 	const struct lrow *a = pa, *b = pb;
 
-	if (a->t != b->t)
-		return a->t < b->t ? -1 : 1;
-	return (a->ref > b->ref) - (a->ref < b->ref);
+	return cmp_time_id(a->t, a->ref, b->t, b->ref);
 }
 
 /* Adds the rows the rules give that the ledger does not hold yet. */
@@ -812,18 +815,6 @@ static void replay(struct run *R, struct member *m, struct state *s)
 
 /* ---- accounts -------------------------------------------------------------------- */
 
-static void bind_time(sqlite3_stmt *st, int i, int64_t t)
-{
-	char buf[20];
-
-	if (!t) {
-		sqlite3_bind_null(st, i);
-		return;
-	}
-	fmt_ts(t, buf);
-	sqlite3_bind_text(st, i, buf, -1, SQLITE_TRANSIENT);
-}
-
 static int64_t write_account(struct run *R, struct member *m, const struct state *s)
 {
 	const struct loyalty_rules *r = R->r;
@@ -862,7 +853,7 @@ static int64_t write_account(struct run *R, struct member *m, const struct state
 		sqlite3_bind_text(st, 7, r->tiers[tier].name, -1, SQLITE_STATIC);
 	else
 		sqlite3_bind_null(st, 7);
-	bind_time(st, 8, tier >= 0 ? since : 0);
+	bind_time_or_null(st, 8, tier >= 0 ? since : 0);
 	if (r->ntiers)
 		sqlite3_bind_double(st, 9, spend / R->unit);
 	else
@@ -880,15 +871,15 @@ static int64_t write_account(struct run *R, struct member *m, const struct state
 		sqlite3_bind_int64(st, 1, m->r[l->row].id);
 		sqlite3_bind_int64(st, 2, m->id);
 		sqlite3_bind_int64(st, 3, l->remaining);
-		bind_time(st, 4, m->r[l->row].avail);
-		bind_time(st, 5, m->r[l->row].expires);
+		bind_time_or_null(st, 4, m->r[l->row].avail);
+		bind_time_or_null(st, 5, m->r[l->row].expires);
 		db_step_done(R->crm->db, st);
 	}
 	/* tier changes up to now that are not recorded yet */
 	for (size_t i = 0; i < m->ntc && m->tc[i].t <= R->now; i++) {
 		st = R->ins_tier;
 		sqlite3_bind_int64(st, 1, m->id);
-		bind_time(st, 2, m->tc[i].t);
+		bind_time_or_null(st, 2, m->tc[i].t);
 		if (m->tc[i].tier >= 0)
 			sqlite3_bind_text(st, 3, r->tiers[m->tc[i].tier].name, -1, SQLITE_STATIC);
 		else
