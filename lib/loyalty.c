@@ -214,7 +214,8 @@ static void load_member(struct run *R, struct member *m)
 			R->other_currency++;
 	}
 	sqlite3_reset(st);
-	qsort(m->o, m->no, sizeof(*m->o), cmp_ord);
+	if (m->no > 1)
+		qsort(m->o, m->no, sizeof(*m->o), cmp_ord);
 	/* the lines of the categories that earn more: amount x (mult - 1) */
 	if (r->ncats && m->no) {
 		st = R->q_lines;
@@ -484,7 +485,8 @@ static void candidates(struct run *R, struct member *m)
 		}
 		sqlite3_reset(st);
 		/* the index gives them by type: in time order, ties by id */
-		qsort(m->r + e0, m->nr - e0, sizeof(*m->r), cmp_event_rows);
+		if (m->nr - e0 > 1)
+			qsort(m->r + e0, m->nr - e0, sizeof(*m->r), cmp_event_rows);
 	}
 }
 

@@ -141,13 +141,13 @@ test_expect 'running the job again and again sends nothing twice' '
 # 28 November
 test_expect '21 Nov with [loyalty]: the points-expiring reminder, once' '
 	printf "[loyalty]\nearn = 5%%\npoint_value = 0.01\nexpire = 180d\n" >>crm.conf &&
-	night 2026-11-21 09:00:00 &&
+	{ night 2026-11-21 09:00:00 || { cat night.err; exit 1; }; } &&
 	expect_eq 20 "$(sql "SELECT count(*) FROM loyalty_accounts WHERE points = 250")" &&
 	expect_eq "Subject: Lee01, 250 of your points expire soon" "$(subjects l01@example.com | grep points)" &&
 	expect_grep "250 of your 250 points expire on 2026-11-28 12:00:00 (UTC)." \
 		"$(grep -l "^X-Test-Rcpt: l01@example.com" "$SPOOL"/*.eml | xargs grep -l "points expire" | head -1)" &&
 	before=$(spooled) &&
-	night 2026-11-21 09:30:00 &&
+	{ night 2026-11-21 09:30:00 || { cat night.err; exit 1; }; } &&
 	expect_eq "$before" "$(spooled)" &&
 	expect_eq 20 "$(sql "SELECT count(*) FROM messages m JOIN campaigns k ON k.id = m.campaign_id
 		WHERE k.name = '"'points-expiring-2026-11'"'")"
