@@ -23,7 +23,7 @@ static int full;
 static const struct opt options[] = {
 	OPT_STRING_(0, "reason", &reason, "TEXT", "adjust: why (required; kept in the ledger)"),
 	OPT_STRING_(0, "key", &key, "KEY",
-		    "adjust: a key of your own, so that the same adjustment given twice is one"),
+		    "adjust, redeem: a key of your own, so that the same entry given twice is one"),
 	OPT_FLAG_(0, "full", &full,
 		  "run: replay every member, not only those with news since the last run"),
 	OPT_END_(),
@@ -33,10 +33,12 @@ static const struct opt_cmd cmd = {
 	.usage = "[options] run [--full]\n"
 		 "[options] balance [ID...]\n"
 		 "[options] history ID\n"
-		 "[options] adjust ID POINTS --reason TEXT [--key KEY]",
+		 "[options] adjust ID POINTS --reason TEXT [--key KEY]\n"
+		 "[options] redeem ID REWARD [--key KEY]",
 	.summary = "Bonus points and tiers: apply the rules of crm.conf [loyalty] to the orders\n"
 		   "and events up to --now (run), show balances and a member's ledger, and add\n"
-		   "a manual entry (adjust). The ledger is append-only; a run is idempotent.",
+		   "a manual entry (adjust) or a reward (redeem). The ledger is append-only; a run\n"
+		   "is idempotent.",
 	.opts = options,
 	.common = OPT_COMMON_DB | OPT_COMMON_FORMAT | OPT_COMMON_NOW | OPT_COMMON_CONFIG |
 		  OPT_COMMON_DRY_RUN,
@@ -46,6 +48,7 @@ static const struct opt_cmd cmd = {
 		"  crm-loyalty balance ann@example.com\n"
 		"  crm-loyalty history C1042\n"
 		"  crm-loyalty adjust C1042 +500 --reason 'late delivery, ticket 881'\n"
+		"  crm-loyalty redeem C1042 MUG --key web-order-5512\n"
 		"  crm-segment 'points_expiring(30d) > 0'    # after a run\n",
 	.negative_operands = 1,
 };
@@ -74,14 +77,19 @@ int cmd_main(int argc, char **argv)
 
 	first = opt_parse(&crm, &cmd, argc, argv);
 	if (first >= argc)
-		opt_usage_error(&cmd, "no task given (run, balance, history or adjust)");
+		opt_usage_error(&cmd, "no task given (run, balance, history, adjust or redeem)");
 	task = argv[first];
 	nargs = argc - first - 1;
 	if (strcmp(task, "run") && strcmp(task, "balance") && strcmp(task, "history") &&
-	    strcmp(task, "adjust"))
-		opt_usage_error(&cmd, "unknown task \"%s\" (run, balance, history or adjust)", task);
-	if ((reason || key) && strcmp(task, "adjust"))
-		opt_usage_error(&cmd, "--reason and --key go with adjust");
+	    strcmp(task, "adjust") && strcmp(task, "redeem"))
+		opt_usage_error(&cmd, "unknown task \"%s\" (run, balance, history, adjust or redeem)",
+				task);
+	if (reason && strcmp(task, "adjust"))
+		opt_usage_error(&cmd, "--reason goes with adjust");
+	if (key && strcmp(task, "adjust") && strcmp(task, "redeem"))
+		opt_usage_error(&cmd, "--key goes with adjust and redeem");
+	if (!strcmp(task, "redeem") && nargs != 2)
+		opt_usage_error(&cmd, "redeem takes a customer and a reward (its id)");
 	if (full && strcmp(task, "run"))
 		opt_usage_error(&cmd, "--full goes with run");
 	if (!strcmp(task, "run") && nargs)
@@ -93,9 +101,9 @@ int cmd_main(int argc, char **argv)
 			opt_usage_error(&cmd, "adjust takes a customer and a number of points");
 		if (!reason || !*reason)
 			opt_usage_error(&cmd, "adjust needs --reason TEXT (kept in the ledger)");
-		if (key && (!*key || strlen(key) > 200))
-			opt_usage_error(&cmd, "--key needs 1 to 200 characters");
 	}
+	if (key && (!*key || strlen(key) > 200))
+		opt_usage_error(&cmd, "--key needs 1 to 200 characters");
 
 	if (!strcmp(task, "balance") || !strcmp(task, "history")) {
 		db_open(&crm, DB_READ);
@@ -117,6 +125,8 @@ int cmd_main(int argc, char **argv)
 	db_open(&crm, access(crm.db_path, F_OK) != 0 ? DB_READ : DB_WRITE);
 	if (!strcmp(task, "run"))
 		rc = loyalty_run(&crm, &rules, &lo);
+	else if (!strcmp(task, "redeem"))
+		rc = loyalty_redeem(&crm, &rules, argv[first + 1], argv[first + 2], key);
 	else
 		rc = loyalty_adjust(&crm, &rules, argv[first + 1], parse_points(argv[first + 2]),
 				    reason, key);

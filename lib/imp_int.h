@@ -75,6 +75,9 @@ enum field {
 	F_ALIAS,     /* customers: another id of the customer (customer_aliases) */
 	F_RATE,      /* rates: units of the base currency for one of the currency */
 	F_PROMO,     /* orders: the promo code redeemed (imp_coupon.c) */
+	F_POINTS,    /* orders: loyalty points paid with it (imp_loyalty.c) */
+	F_COST,      /* rewards: the cost in points */
+	F_STOCK,     /* rewards: how many are left (empty: no limit) */
 	F_MAX
 };
 
@@ -168,6 +171,7 @@ struct imp {
 	sqlite3_stmt *rate_find, *rate_set; /* kind rates (imp_rates.c) */
 	char base[4];            /* ... the base currency */
 	struct imp_coupon *coupon; /* orders' promo_code (imp_coupon.c) */
+	struct imp_loyalty *loyalty; /* points_used, rewards (imp_loyalty.c) */
 
 	/* the files' summaries, printed once the import is committed */
 	struct imp_sum {
@@ -290,5 +294,12 @@ void imp_lines_close(struct imp *im);
  * external_id, cid: its customer) */
 void imp_coupon_order(struct imp *im, const char *key, int64_t cid);
 void imp_coupon_close(struct imp *im);
+/* imp_loyalty.c: an order's points_used (checked before its upsert: -1
+ * rejected, 0 none, 1 *points set; then set: 1 when it changed) and kind
+ * rewards (the catalogue of crm-loyalty redeem) */
+int imp_points_check(struct imp *im, int64_t cid, const char *key, int64_t *points);
+int imp_points_set(struct imp *im, const char *key, int64_t points);
+int imp_row_reward(struct imp *im);
+void imp_loyalty_close(struct imp *im);
 
 #endif

@@ -36,6 +36,7 @@ static const struct fdef order_fields[] = {
 	{ F_CURRENCY, "currency", "currency currencycode" },
 	{ F_STATUS, "status", "status orderstatus state" },
 	{ F_PROMO, "promo_code", "promocode coupon couponcode promo discountcode vouchercode voucher" },
+	{ F_POINTS, "points_used", "pointsused pointsspent pointsredeemed bonusused bonusesused" },
 	{ F_MAX, NULL, NULL },
 };
 
@@ -85,6 +86,14 @@ static const struct fdef rate_fields[] = {
 	{ F_MAX, NULL, NULL },
 };
 
+static const struct fdef reward_fields[] = {
+	{ F_EXTID, "id", "id rewardid externalid code sku" },
+	{ F_PRODUCT, "name", "name rewardname title description" },
+	{ F_COST, "cost", "cost points price costpoints pointscost" },
+	{ F_STOCK, "stock", "stock quantity qty available left" },
+	{ F_MAX, NULL, NULL },
+};
+
 static const struct fdef consent_fields[] = {
 	{ F_CUSTREF, "customer_id", "customerid customer clientid userid" },
 	{ F_EMAIL, "email", "email emailaddress mail" },
@@ -107,6 +116,7 @@ const struct fdef *imp_kind_fields(enum imp_kind k)
 	case IMP_LINES: return line_fields;
 	case IMP_PRODUCTS: return product_fields;
 	case IMP_RATES: return rate_fields;
+	case IMP_REWARDS: return reward_fields;
 	default: return NULL;
 	}
 }
@@ -114,7 +124,7 @@ const struct fdef *imp_kind_fields(enum imp_kind k)
 int imp_kind_parse(const char *s, enum imp_kind *k)
 {
 	static const char *const names[] = { "customers", "orders", "events", "consents", "erase",
-					     "lines", "products", "rates" };
+					     "lines", "products", "rates", "rewards" };
 	for (size_t i = 0; i < ARRAY_SIZE(names); i++)
 		if (!strcmp(s, names[i])) {
 			*k = (enum imp_kind)i;
@@ -126,7 +136,7 @@ int imp_kind_parse(const char *s, enum imp_kind *k)
 const char *imp_kind_name(enum imp_kind k)
 {
 	static const char *const names[] = { "customers", "orders", "events", "consents", "erase",
-					     "lines", "products", "rates" };
+					     "lines", "products", "rates", "rewards" };
 	return names[k];
 }
 
@@ -400,8 +410,12 @@ int imp_check_columns(struct imp *im)
 		missing = "no currency column";
 	else if (k == IMP_RATES && !have_col(im, F_RATE))
 		missing = "no rate column";
+	else if (k == IMP_REWARDS && !have_col(im, F_EXTID))
+		missing = "no id column";
+	else if (k == IMP_REWARDS && !have_col(im, F_COST))
+		missing = "no cost column";
 	else if (k != IMP_CUSTOMERS && k != IMP_LINES && k != IMP_PRODUCTS && k != IMP_RATES &&
-		 !ref)
+		 k != IMP_REWARDS && !ref)
 		missing = "no customer_id, email or phone column";
 	else if (k == IMP_ORDERS && !have_col(im, F_TIME))
 		missing = "no ordered_at (date) column";

@@ -647,6 +647,12 @@ int imp_row_order(struct imp *im)
 			imp_val(im, F_STATUS) ? imp_val(im, F_STATUS) : "", attrs ? attrs : "");
 		content_key(im, &im->tmp);
 	}
+	int64_t points;
+	int have_points = imp_points_check(im, cid, im->key.buf, &points);
+	if (have_points < 0) {
+		free(attrs);
+		return -1;
+	}
 	struct kv v[] = {
 		{ im->key.buf, 0, 0 }, { NULL, cid, 1 }, { imp_val(im, F_TIME), 0, 0 },
 		{ NULL, minor, !no_amount }, { code, 0, 0 }, { imp_val(im, F_STATUS), 0, 0 },
@@ -654,6 +660,9 @@ int imp_row_order(struct imp *im)
 	};
 	rc = keyed_upsert(im, im->ord, v, (int)ARRAY_SIZE(v), &old_cid);
 	imp_coupon_order(im, im->key.buf, cid);
+	/* a points_used column: its value, or none for an empty cell */
+	if (im->fieldcol[F_POINTS] >= 0 && imp_points_set(im, im->key.buf, points) && rc == 2)
+		rc = 1;
 	free(attrs);
 	if (rc == 0 || rc == 1)
 		imp_stats_dirty(im, cid);

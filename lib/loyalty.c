@@ -44,10 +44,11 @@
 #include "progress.h"
 #include "util.h"
 
-enum kind { K_EARN, K_REVERSE, K_EXPIRE, K_WELCOME, K_BIRTHDAY, K_EVENT, K_ADJUST, K_N };
+enum kind { K_EARN, K_REVERSE, K_EXPIRE, K_WELCOME, K_BIRTHDAY, K_EVENT, K_ADJUST, K_BURN,
+	    K_REDEEM, K_N };
 
 static const char *const kind_names[K_N] = {
-	"earn", "reverse", "expire", "welcome", "birthday", "event", "adjust",
+	"earn", "reverse", "expire", "welcome", "birthday", "event", "adjust", "burn", "redeem",
 };
 
 static int kind_of(const char *s)
@@ -79,6 +80,7 @@ static void fmt_ts(int64_t t, char buf[20])
 
 struct ord {
 	int64_t id, t, amount, extra; /* amount and extra (categories) in minor units */
+	int64_t points_used;          /* loyalty points paid with it (a burn) */
 	int purchase;                 /* orders.purchase: 1, 0 or -1 */
 	int other;                    /* another currency: no points, no tier */
 };
@@ -92,6 +94,7 @@ struct lrow {
 	int64_t order_id, lot_id;
 	char *key;           /* existing rows: the key as stored */
 	int late;            /* a candidate dated at --now: its input came late */
+	int64_t natural;     /* ... and the time it had */
 	size_t ord;          /* candidates of orders: index in the orders */
 };
 
@@ -208,6 +211,7 @@ static void load_member(struct run *R, struct member *m)
 		o->t = ts((const char *)sqlite3_column_text(st, 1));
 		o->amount = sqlite3_column_int64(st, 2);
 		o->purchase = sqlite3_column_int(st, 4);
+		o->points_used = sqlite3_column_int64(st, 5);
 		o->extra = 0;
 		o->other = !cur || strcmp(cur, R->currency);
 		if (o->other && o->purchase == 1)
@@ -413,7 +417,7 @@ static void candidates(struct run *R, struct member *m)
 		if (t <= R->now) {
 			w = add_row(m);
 			w->kind = K_WELCOME, w->ref = m->id, w->points = r->welcome, w->t = t;
-			w->late = late;
+			w->late = late, w->natural = from;
 		}
 	}
 	if (m->in && r->birthday > 0 && m->bday_m && joined >= 0) {
@@ -437,6 +441,16 @@ static void candidates(struct run *R, struct member *m)
 	for (size_t i = 0; i < m->no; i++) {
 		const struct ord *o = &m->o[i];
 		const struct lrow *e;
+		/* points paid with the order (any currency, member or not): taken
+		 * at its time */
+		if (o->points_used > 0 && !stored(m, nstored, K_BURN, o->id)) {
+			w = add_row(m);
+			w->kind = K_BURN, w->ref = o->id, w->order_id = o->id, w->ord = i;
+			w->points = -o->points_used;
+			w->t = dated(R, o->t, &late);
+			w->natural = o->t;
+			w->late = late;
+		}
 		if (o->other)
 			continue;
 		if (o->purchase == 1 && m->in && o->t >= r->start &&
@@ -444,6 +458,7 @@ static void candidates(struct run *R, struct member *m)
 			w = add_row(m);
 			w->kind = K_EARN, w->ref = o->id, w->order_id = o->id, w->ord = i;
 			w->t = dated(R, o->t, &late);
+			w->natural = o->t;
 			w->late = late;
 		} else if (o->purchase != 1 && (e = stored(m, nstored, K_EARN, o->id)) &&
 			   !stored(m, nstored, K_REVERSE, o->id)) {
@@ -458,6 +473,7 @@ static void candidates(struct run *R, struct member *m)
 			w = add_row(m);
 			w->kind = K_REVERSE, w->ref = o->id, w->order_id = o->id, w->ord = i;
 			w->t = dated(R, o->t, &late);
+			w->natural = o->t;
 			w->late = late;
 		}
 	}
@@ -479,6 +495,7 @@ static void candidates(struct run *R, struct member *m)
 					w = add_row(m);
 					w->kind = K_EVENT, w->ref = eid, w->points = r->events[k].points;
 					w->t = dated(R, t, &late);
+			w->natural = t;
 					w->late = late;
 					break;
 				}
@@ -776,7 +793,7 @@ static void replay(struct run *R, struct member *m, struct state *s)
 			}
 			if (w->late && !why) {
 				char t[20];
-				fmt_ts(w->kind == K_EARN || w->kind == K_REVERSE ? m->o[w->ord].t : w->t, t);
+				fmt_ts(w->natural, t);
 				snprintf(reason, sizeof(reason), "late: of %s", t);
 				why = reason;
 			}
@@ -903,7 +920,8 @@ static void prepare(struct run *R)
 	sqlite3_stmt *st;
 
 	/* in the covering index's order (by time); load_member orders ties by id */
-	R->q_orders = db_prepare(db, "SELECT id, ordered_at, amount, currency, purchase FROM orders"
+	R->q_orders = db_prepare(db, "SELECT id, ordered_at, amount, currency, purchase, points_used"
+				 " FROM orders"
 				 " WHERE customer_id = ?1 AND ordered_at <= ?2 AND purchase IS NOT NULL");
 	R->q_lines = db_prepare(db, "SELECT ol.order_id, p.category, total(ol.amount)"
 				" FROM orders o JOIN order_lines ol ON ol.order_id = o.id"

@@ -6,7 +6,7 @@
  *   loyalty.c        run: the rules applied to the orders and events up
  *                    to --now, by replaying each member's ledger in time
  *                    order (FIFO lots, pending, expiry, debts, tiers)
- *   loyalty_acct.c   balance, history and adjust
+ *   loyalty_acct.c   balance, history, adjust and redeem
  *
  * The ledger (share/schema/014-loyalty.sql) is append-only; every row has
  * a key naming its cause, so that a second run adds nothing twice. See
@@ -78,6 +78,9 @@ int loyalty_balance(struct crm *crm, char **ids, int n);
 int loyalty_history(struct crm *crm, const char *id);
 int loyalty_adjust(struct crm *crm, const struct loyalty_rules *r, const char *id,
 		   int64_t points, const char *reason, const char *key);
+/* redeem ID REWARD: the reward's cost in points, one of its stock. */
+int loyalty_redeem(struct crm *crm, const struct loyalty_rules *r, const char *id,
+		   const char *reward, const char *key);
 
 /* Replays one customer's ledger (no rule applied) and rewrites their
  * account and lots; for adjust. Returns the points available, or

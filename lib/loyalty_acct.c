@@ -122,17 +122,33 @@ int loyalty_history(struct crm *crm, const char *id)
 	return 0;
 }
 
-int loyalty_adjust(struct crm *crm, const struct loyalty_rules *r, const char *id,
-		   int64_t points, const char *reason, const char *key)
+/* The key of a manual entry: KIND:CUSTOMER:KEY with --key, else
+ * KIND:CUSTOMER:N, N one more than the customer's entries of the kind. */
+static void entry_key(sqlite3 *db, const char *kind, int64_t c, const char *key, char *k, size_t n)
+{
+	sqlite3_stmt *st;
+
+	if (key) {
+		snprintf(k, n, "%s:%" PRId64 ":%s", kind, c, key);
+		return;
+	}
+	st = db_prepare(db, "SELECT count(*) FROM loyalty_ledger WHERE customer_id = ?1 AND kind = ?2");
+	sqlite3_bind_int64(st, 1, c);
+	sqlite3_bind_text(st, 2, kind, -1, SQLITE_STATIC);
+	snprintf(k, n, "%s:%" PRId64 ":%lld", kind, c,
+		 db_row(st) ? (long long)sqlite3_column_int64(st, 0) + 1 : 1LL);
+	sqlite3_finalize(st);
+}
+
+/* Begins the transaction of a manual entry: refused before the last run's
+ * --now; *done when the key is in the ledger already (said). 0 or 1. */
+static int entry_begin(struct crm *crm, const char *id, const char *k, int *done)
 {
 	sqlite3 *db = crm->db;
 	sqlite3_stmt *st;
-	char k[300], now[20], exp[20], *wm;
-	int64_t c = find(crm, id), have;
-	int exists;
+	char now[20], *wm;
 
-	if (!c)
-		return 1;
+	*done = 0;
 	norm_fmt_time(crm->now, now);
 	db_begin(db);
 	if ((wm = db_meta_get(db, "loyalty_run_at")) && strcmp(wm, now) > 0) {
@@ -143,25 +159,59 @@ int loyalty_adjust(struct crm *crm, const struct loyalty_rules *r, const char *i
 		return 1;
 	}
 	free(wm);
-	if (key) {
-		snprintf(k, sizeof(k), "adjust:%" PRId64 ":%s", c, key);
-	} else {
-		st = db_prepare(db, "SELECT count(*) FROM loyalty_ledger WHERE customer_id = ?1"
-				" AND kind = 'adjust'");
-		sqlite3_bind_int64(st, 1, c);
-		snprintf(k, sizeof(k), "adjust:%" PRId64 ":%lld", c,
-			 db_row(st) ? (long long)sqlite3_column_int64(st, 0) + 1 : 1LL);
-		sqlite3_finalize(st);
-	}
 	st = db_prepare(db, "SELECT 1 FROM loyalty_ledger WHERE key = ?1");
 	sqlite3_bind_text(st, 1, k, -1, SQLITE_TRANSIENT);
-	exists = db_row(st);
+	*done = db_row(st);
 	sqlite3_finalize(st);
-	if (exists) {
+	if (*done) {
 		db_rollback(db);
 		crm_note("%s: already in the ledger (key %s): nothing written", id, k);
-		return 0;
 	}
+	return 0;
+}
+
+/* Writes a manual entry at --now and brings the account up to date. */
+static int64_t entry_write(struct crm *crm, const struct loyalty_rules *r, int64_t c,
+			   const char *k, const char *kind, int64_t points, const char *reason)
+{
+	sqlite3 *db = crm->db;
+	sqlite3_stmt *st;
+	char now[20], exp[20];
+
+	norm_fmt_time(crm->now, now);
+	st = db_prepare(db, "INSERT INTO loyalty_ledger (customer_id, key, kind, points, occurred_at,"
+			" available_at, expires_at, reason, created_at)"
+			" VALUES (?1, ?2, ?3, ?4, ?5, NULL, ?6, ?7, ?5)");
+	sqlite3_bind_int64(st, 1, c);
+	sqlite3_bind_text(st, 2, k, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 3, kind, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 4, points);
+	sqlite3_bind_text(st, 5, now, -1, SQLITE_TRANSIENT);
+	if (points > 0 && r->expire) {
+		norm_fmt_time(crm->now + r->expire, exp);
+		sqlite3_bind_text(st, 6, exp, -1, SQLITE_TRANSIENT);
+	} else {
+		sqlite3_bind_null(st, 6);
+	}
+	sqlite3_bind_text(st, 7, reason, -1, SQLITE_TRANSIENT);
+	db_step_done(db, st);
+	sqlite3_finalize(st);
+	return loyalty_replay_one(crm, r, c);
+}
+
+int loyalty_adjust(struct crm *crm, const struct loyalty_rules *r, const char *id,
+		   int64_t points, const char *reason, const char *key)
+{
+	sqlite3 *db = crm->db;
+	char k[300];
+	int64_t c = find(crm, id), have;
+	int done;
+
+	if (!c)
+		return 1;
+	entry_key(db, "adjust", c, key, k, sizeof(k));
+	if (entry_begin(crm, id, k, &done) || done)
+		return done ? 0 : 1;
 	have = loyalty_replay_one(crm, r, c);
 	if (have == INT64_MIN) {
 		db_rollback(db);
@@ -178,24 +228,68 @@ int loyalty_adjust(struct crm *crm, const struct loyalty_rules *r, const char *i
 		crm_note("%s: %+" PRId64 " points (%s); dry run, nothing written", id, points, reason);
 		return 0;
 	}
-	st = db_prepare(db, "INSERT INTO loyalty_ledger (customer_id, key, kind, points, occurred_at,"
-			" available_at, expires_at, reason, created_at)"
-			" VALUES (?1, ?2, 'adjust', ?3, ?4, NULL, ?5, ?6, ?4)");
-	sqlite3_bind_int64(st, 1, c);
-	sqlite3_bind_text(st, 2, k, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_int64(st, 3, points);
-	sqlite3_bind_text(st, 4, now, -1, SQLITE_TRANSIENT);
-	if (points > 0 && r->expire) {
-		norm_fmt_time(crm->now + r->expire, exp);
-		sqlite3_bind_text(st, 5, exp, -1, SQLITE_TRANSIENT);
-	} else {
-		sqlite3_bind_null(st, 5);
-	}
-	sqlite3_bind_text(st, 6, reason, -1, SQLITE_TRANSIENT);
-	db_step_done(db, st);
-	sqlite3_finalize(st);
-	have = loyalty_replay_one(crm, r, c);
+	have = entry_write(crm, r, c, k, "adjust", points, reason);
 	db_commit(db);
 	crm_note("%s: %+" PRId64 " points (%s): %" PRId64 " available", id, points, reason, have);
+	return 0;
+}
+
+int loyalty_redeem(struct crm *crm, const struct loyalty_rules *r, const char *id,
+		   const char *reward, const char *key)
+{
+	sqlite3 *db = crm->db;
+	sqlite3_stmt *st;
+	char k[300], *name = NULL, why[400];
+	int64_t c = find(crm, id), have, cost = 0, rid = 0, stock = -1;
+	int done;
+
+	if (!c)
+		return 1;
+	entry_key(db, "redeem", c, key, k, sizeof(k));
+	if (entry_begin(crm, id, k, &done) || done)
+		return done ? 0 : 1;
+	st = db_prepare(db, "SELECT id, name, cost, stock FROM loyalty_rewards WHERE external_id = ?1");
+	sqlite3_bind_text(st, 1, reward, -1, SQLITE_TRANSIENT);
+	if (db_row(st)) {
+		rid = sqlite3_column_int64(st, 0);
+		name = xstrdup((const char *)sqlite3_column_text(st, 1));
+		cost = sqlite3_column_int64(st, 2);
+		stock = sqlite3_column_type(st, 3) == SQLITE_NULL ? -1 : sqlite3_column_int64(st, 3);
+	}
+	sqlite3_finalize(st);
+	why[0] = 0;
+	have = rid ? loyalty_replay_one(crm, r, c) : 0;
+	if (!rid)
+		snprintf(why, sizeof(why), "no reward \"%s\" (crm-import rewards FILE adds them)", reward);
+	else if (have == INT64_MIN)
+		snprintf(why, sizeof(why), "no account");
+	else if (!stock)
+		snprintf(why, sizeof(why), "%s (%s) is out of stock", name, reward);
+	else if (have < cost)
+		snprintf(why, sizeof(why), "%s (%s) costs %" PRId64 " points, %" PRId64 " available",
+			 name, reward, cost, have < 0 ? 0 : have);
+	if (why[0]) {
+		crm_error("%s: %s: refused, nothing written", id, why);
+		db_rollback(db);
+		free(name);
+		return 1;
+	}
+	snprintf(why, sizeof(why), "%s (%s)", name, reward);
+	if (crm->dry_run) {
+		db_rollback(db);
+		crm_note("%s: %s for %" PRId64 " points; dry run, nothing written", id, why, cost);
+		free(name);
+		return 0;
+	}
+	if (stock > 0) {
+		st = db_prepare(db, "UPDATE loyalty_rewards SET stock = stock - 1 WHERE id = ?1");
+		sqlite3_bind_int64(st, 1, rid);
+		db_step_done(db, st);
+		sqlite3_finalize(st);
+	}
+	have = entry_write(crm, r, c, k, "redeem", -cost, why);
+	db_commit(db);
+	crm_note("%s: %s for %" PRId64 " points: %" PRId64 " available", id, why, cost, have);
+	free(name);
 	return 0;
 }

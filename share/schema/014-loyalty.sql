@@ -9,18 +9,20 @@
 --   points > 0: a lot (earn, welcome, birthday, event, adjust), usable from
 --               available_at (pending before) until expires_at
 --   points < 0: reverse (a refund), expire (what a lot had left at its
---               expiry), adjust
+--               expiry), burn (points paid with an order: orders.points_used),
+--               redeem (a reward of loyalty_rewards), adjust
 CREATE TABLE loyalty_ledger (
 	id           INTEGER PRIMARY KEY,
 	customer_id  INTEGER NOT NULL REFERENCES customers(id),
 	key          TEXT NOT NULL,   -- unique (the index below)
 	kind         TEXT NOT NULL CHECK (kind IN ('earn', 'reverse', 'expire', 'welcome',
-	                                           'birthday', 'event', 'adjust')),
+	                                           'birthday', 'event', 'adjust', 'burn',
+	                                           'redeem')),
 	points       INTEGER NOT NULL CHECK (points <> 0),
 	occurred_at  TEXT NOT NULL,   -- when it counts: the order's, event's, run's time
 	available_at TEXT,            -- lots: pending until then
 	expires_at   TEXT,            -- lots: what is left of it expires then
-	order_id     INTEGER,         -- earn and reverse: orders.id
+	order_id     INTEGER,         -- earn, reverse and burn: orders.id
 	lot_id       INTEGER,         -- expire: the lot; reverse: the earn it takes back
 	reason       TEXT,
 	created_at   TEXT NOT NULL    -- the run's --now
@@ -78,12 +80,31 @@ CREATE TABLE loyalty_tiers (
 ) WITHOUT ROWID;
 
 -- The customers one of whose orders came to count otherwise (a purchase
--- refunded later, a pending order paid) since the last run: crm-loyalty
+-- refunded later, a pending order paid) or to use other points since the
+-- last run (the trigger at the end): crm-loyalty
 -- replays them even when nothing else of theirs is new, and empties the
 -- table. Inserts need no trigger: a run finds new orders by their ids.
 CREATE TABLE loyalty_dirty (customer_id INTEGER PRIMARY KEY);
-CREATE TRIGGER loyalty_orders_changed AFTER UPDATE OF purchase, customer_id ON orders
+
+-- Points paid with an order (crm-import orders, a points_used column):
+-- crm-loyalty run writes them as a burn row at the order's time.
+ALTER TABLE orders ADD COLUMN points_used INTEGER CHECK (points_used IS NULL OR points_used > 0);
+
+-- The reward catalogue (crm-import rewards): what a member can take for
+-- points (crm-loyalty redeem); stock NULL: no limit.
+CREATE TABLE loyalty_rewards (
+	id          INTEGER PRIMARY KEY,
+	external_id TEXT NOT NULL UNIQUE,
+	name        TEXT NOT NULL,
+	cost        INTEGER NOT NULL CHECK (cost > 0),
+	stock       INTEGER CHECK (stock IS NULL OR stock >= 0),
+	updated_at  TEXT NOT NULL
+);
+
+CREATE TRIGGER loyalty_orders_changed
+AFTER UPDATE OF purchase, customer_id, points_used ON orders
 WHEN OLD.purchase IS NOT NEW.purchase OR OLD.customer_id <> NEW.customer_id
+	OR OLD.points_used IS NOT NEW.points_used
 BEGIN
 	INSERT OR IGNORE INTO loyalty_dirty VALUES (OLD.customer_id);
 	INSERT OR IGNORE INTO loyalty_dirty VALUES (NEW.customer_id);

@@ -72,7 +72,7 @@ test_expect 'bad rules: each an error with file:line, nothing written' '
 test_expect 'usage errors' '
 	rules "earn = 5%" "point_value = 0.01" &&
 	run 2 crm-loyalty &&
-	expect_grep "no task given (run, balance, history or adjust)" err &&
+	expect_grep "no task given (run, balance, history, adjust or redeem)" err &&
 	run 2 crm-loyalty earn &&
 	expect_grep "unknown task \"earn\"" err &&
 	run 2 crm-loyalty adjust A 100 &&
@@ -80,7 +80,9 @@ test_expect 'usage errors' '
 	run 2 crm-loyalty adjust A 0 --reason x &&
 	expect_grep "invalid POINTS \"0\"" err &&
 	run 2 crm-loyalty run --reason x &&
-	expect_grep "--reason and --key go with adjust" err &&
+	expect_grep "--reason goes with adjust" err &&
+	run 2 crm-loyalty redeem A &&
+	expect_grep "redeem takes a customer and a reward" err &&
 	run 1 crm-loyalty balance &&
 	expect_grep "no loyalty run yet" err
 '
@@ -152,6 +154,64 @@ test_expect 'the template fields {{points}}, {{points_expiring_30d}}, {{tier}}' 
 	printf "{{points}} points, {{points_expiring_30d}} expiring, tier {{tier|default:\"none\"}}\n" >t.tmpl &&
 	echo A | run 0 crm-send --campaign pts --channel file --no-consent --template t.tmpl -o p.jsonl - &&
 	expect_grep "\"text\":\"700 points, 0 expiring, tier none" p.jsonl
+'
+
+# the catalogue, then rewards taken for points: the cost from the
+# usable points, one of the stock, refused beyond either, --key once
+test_expect 'crm-import rewards, crm-loyalty redeem: cost, stock, refusals, --key once' '
+	cat >rw.csv <<-\EOF2 &&
+	id,name,cost,stock
+	MUG,Coffee mug,300,1
+	SHIP,Free delivery,100,
+	BAD,,50,
+	NEG,Negative,-5,
+	ZERO,Zero stock,10,x
+	EOF2
+	run 3 crm-import rewards rw.csv &&
+	expect_grep "rw.csv:4: no name" err &&
+	expect_grep "rw.csv:5: invalid cost \"-5\": negative" err &&
+	expect_grep "rw.csv:6: invalid stock \"x\": not a whole number" err &&
+	expect_eq "MUG|300|1
+SHIP|100|" "$(sql "SELECT external_id, cost, stock FROM loyalty_rewards ORDER BY 1")" &&
+	run 3 crm-import rewards rw.csv &&
+	expect_grep "0 inserted, 0 updated, 2 unchanged" err &&
+	run 0 crm-loyalty redeem B MUG --key web-1 &&
+	expect_grep "B: Coffee mug (MUG) for 300 points: 400 available" err &&
+	run 0 crm-loyalty redeem B MUG --key web-1 &&
+	expect_grep "already in the ledger (key redeem:" err &&
+	expect_eq 0 "$(sql "SELECT stock FROM loyalty_rewards WHERE external_id = '\''MUG'\''")" &&
+	run 1 crm-loyalty redeem C MUG &&
+	expect_eq "crm-loyalty: C: Coffee mug (MUG) is out of stock: refused, nothing written" "$(cat err)" &&
+	run 1 crm-loyalty redeem C TEA &&
+	expect_eq "crm-loyalty: C: no reward \"TEA\" (crm-import rewards FILE adds them): refused, nothing written" "$(cat err)" &&
+	run 0 crm-loyalty redeem C SHIP && run 0 crm-loyalty redeem C SHIP && run 0 crm-loyalty redeem C SHIP &&
+	run 0 crm-loyalty redeem C SHIP &&
+	run 1 crm-loyalty redeem C SHIP &&
+	expect_eq "crm-loyalty: C: Free delivery (SHIP) costs 100 points, 50 available: refused, nothing written" "$(cat err)" &&
+	expect_eq "redeem|4|-400" "$(sql "SELECT kind, count(*), sum(points) FROM loyalty_ledger g
+		JOIN customers c ON c.id = g.customer_id WHERE c.external_id = '\''C'\'' AND kind = '\''redeem'\''")"
+'
+
+# points paid with orders: checked at import against what the member has
+# (as of the last run, less what orders imported since used), then taken
+# by the next run at the order's time
+test_expect 'points_used in crm-import orders: refused beyond the points, a burn at the next run' '
+	cat >pu.csv <<-\EOF2 &&
+	order_id,customer_id,ordered_at,amount,currency,points_used
+	P1,B,2026-06-30 10:00:00,20,EUR,250
+	P2,B,2026-06-30 11:00:00,20,EUR,200
+	P3,C,2026-06-30 11:00:00,20,EUR,x
+	EOF2
+	run 3 crm-import orders pu.csv &&
+	expect_grep "pu.csv:3: points_used 200 is more than the 150 points the customer has" err &&
+	expect_grep "pu.csv:4: invalid points_used \"x\": not a whole number" err &&
+	expect_eq "P1|250" "$(sql "SELECT external_id, points_used FROM orders WHERE points_used IS NOT NULL")" &&
+	CRM_NOW="2026-06-30 12:00:00" run 0 crm-loyalty run &&
+	# imported after the run of 12:00 with an earlier time: taken as of this run
+	expect_eq "burn|-250|2026-06-30 12:00:00|late: of 2026-06-30 10:00:00" "$(sql "SELECT kind, points,
+		occurred_at, reason FROM loyalty_ledger
+		WHERE key = (SELECT '\''burn:'\'' || id FROM orders WHERE external_id = '\''P1'\'')")" &&
+	expect_grep "burn 1 (-250 points)" err
 '
 
 test_expect 'crm-import erase removes the points with the person' '
