@@ -44,6 +44,7 @@ static const struct opt options[] = {
 	OPT_STRING_(0, "by", &by, "KEY",
 		    "cohorts: month or week; ltv: segment, cohort, city, category or attr.NAME; "
 		    "products: product or category; holdout: frequency, period or run; "
+		    "loyalty: month, tier or member; "
 		    "deliverability: campaign, domain, week or a list of them (campaign,domain)"),
 	OPT_STRING_(0, "metric", &ro.metric, "NAME", "cohorts: retention, revenue or customers"),
 	OPT_INT_(0, "periods", &periods, "N", "cohorts: the first N periods (default 12; 0 all)"),
@@ -79,6 +80,7 @@ static const struct opt_cmd cmd = {
 		 "[options] customer ID|EMAIL|PHONE\n"
 		 "[options] budget [--margin 0.3] [--share 0.1]\n"
 		 "[options] holdout [--by frequency|period|run]\n"
+		 "[options] loyalty [--by month|tier|member]\n"
 		 "[options] deliverability [--by campaign|domain|week[,...]] [--campaign NAME]"
 		 " [--since TIME] [--until TIME] [--top N]\n"
 		 "[options] export customers|orders|events|consents|messages|inbound [--since TIME]\n"
@@ -134,7 +136,7 @@ static const char *parse_time(const char *opt, const char *s, char buf[20])
 
 static const char *const subs[] = {
 	"summary", "campaign", "campaigns", "cohorts", "rfm", "ltv", "products", "customer",
-	"budget", "holdout", "deliverability", "export", "check", NULL,
+	"budget", "holdout", "loyalty", "deliverability", "export", "check", NULL,
 };
 
 int cmd_main(int argc, char **argv)
@@ -184,8 +186,9 @@ int cmd_main(int argc, char **argv)
 	if (seed && !bootstrap)
 		opt_usage_error(&cmd, "--seed goes with --bootstrap N");
 	if (by && strcmp(sub, "cohorts") && strcmp(sub, "ltv") && strcmp(sub, "deliverability") &&
-	    strcmp(sub, "products") && strcmp(sub, "holdout"))
-		opt_usage_error(&cmd, "--by goes with cohorts, ltv, products, holdout and deliverability");
+	    strcmp(sub, "products") && strcmp(sub, "holdout") && strcmp(sub, "loyalty"))
+		opt_usage_error(&cmd, "--by goes with cohorts, ltv, products, holdout, loyalty and "
+				"deliverability");
 	if (!strcmp(sub, "holdout") && (ro.segment || ro.where || ro.currency))
 		opt_usage_error(&cmd, "holdout shows the validation of the whole base that crm-score "
 				"clv --holdout-end made: no --segment, --where or --currency");
@@ -234,6 +237,10 @@ int cmd_main(int argc, char **argv)
 			ro.by_week = 1;
 		else if (strcmp(by, "month"))
 			opt_usage_error(&cmd, "invalid --by \"%s\" for cohorts (month or week)", by);
+	} else if (by && !strcmp(sub, "loyalty")) {
+		if (strcmp(by, "month") && strcmp(by, "tier") && strcmp(by, "member"))
+			opt_usage_error(&cmd, "invalid --by \"%s\" for loyalty (month, tier or member)", by);
+		ro.by = by;
 	} else if (by && !strcmp(sub, "holdout")) {
 		if (strcmp(by, "frequency") && strcmp(by, "period") && strcmp(by, "run"))
 			opt_usage_error(&cmd, "invalid --by \"%s\" for holdout (frequency, period or run)",
@@ -335,6 +342,8 @@ int cmd_main(int argc, char **argv)
 			rc = report_budget(&r);
 		else if (!strcmp(sub, "holdout"))
 			rc = report_holdout(&r);
+		else if (!strcmp(sub, "loyalty"))
+			rc = report_loyalty(&r);
 		else if (!strcmp(sub, "deliverability"))
 			rc = report_deliverability(&r);
 		else

@@ -20,6 +20,8 @@
  *                      category sold, from the order lines
  *   report_holdout.c   holdout [--by frequency|period|run]: the holdout
  *                      validations of crm-score clv --holdout-end
+ *   report_loyalty.c   loyalty [--by month|tier|member]: crm-loyalty's
+ *                      programme from its ledger and accounts
  */
 #ifndef CRM_REPORT_H
 #define CRM_REPORT_H
@@ -93,6 +95,10 @@ int report_html(struct report *r, const char *campaign);
 int report_deliverability(struct report *r);
 int report_products(struct report *r);
 int report_holdout(struct report *r);
+/* loyalty [--by month|tier|member] (report_loyalty.c); by NULL: the summary */
+int report_loyalty(struct report *r);
+struct rtab;
+int report_build_loyalty(struct report *r, const char *by, struct rtab *t);
 
 /* The latest holdout validation (report_holdout.c), for holdout and the
  * HTML page. */

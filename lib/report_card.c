@@ -208,6 +208,26 @@ int report_customer(struct report *r, const char *who)
 	}
 	sqlite3_finalize(st);
 
+	/* loyalty: the account as the last crm-loyalty run left it, and the
+	 * latest entries of the ledger */
+	st = db_prepare(db, "SELECT points, pending, tier, tier_since, updated_at AS as_of"
+			" FROM loyalty_accounts WHERE customer_id = ?1");
+	sqlite3_bind_int64(st, 1, id);
+	fields(&t, st, "loyalty");
+	sqlite3_finalize(st);
+	st = db_prepare(db, "SELECT occurred_at, kind, points, reason FROM (SELECT * FROM loyalty_ledger"
+			" WHERE customer_id = ?1 ORDER BY occurred_at DESC, id DESC LIMIT 10)"
+			" ORDER BY occurred_at, id");
+	sqlite3_bind_int64(st, 1, id);
+	while (db_row(st)) {
+		struct out_val v;
+		col_val(st, 2, &v);
+		card_row(&t, "points", (const char *)sqlite3_column_text(st, 0),
+			 (const char *)sqlite3_column_text(st, 1), &v,
+			 (const char *)sqlite3_column_text(st, 3));
+	}
+	sqlite3_finalize(st);
+
 	/* consent history, the record in force per channel marked */
 	st = db_prepare(db, "SELECT c.recorded_at, c.channel, CASE c.granted WHEN 1 THEN 'granted'"
 			" ELSE 'revoked' END, c.source, c.id = (SELECT c2.id FROM consents c2"

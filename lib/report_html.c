@@ -12,7 +12,8 @@
  * which method gave the intervals of revenue per recipient in its table,
  * and its click map (campaign --links); the latest holdout validation of
  * crm-score clv (the tracking curve, actual against predicted cumulative
- * repeat purchases, and the calibration table); deliverability against the
+ * repeat purchases, and the calibration table); crm-loyalty's programme
+ * (its summary, its months, its tiers); deliverability against the
  * bulk-sender limits, per campaign (for one campaign, per receiving
  * domain, the ten largest and the rest as one line).
  */
@@ -414,6 +415,42 @@ static void holdout_chart(FILE *fp, struct report *r)
 	report_holdout_free(&h);
 }
 
+/* ---- loyalty: the programme and its months --------------------------------- */
+
+static void loyalty(FILE *fp, struct report *r)
+{
+	struct rtab t;
+	sqlite3_stmt *st = db_prepare(r->crm->db, "SELECT EXISTS (SELECT 1 FROM loyalty_accounts)");
+	int any = db_row(st) && sqlite3_column_int(st, 0);
+
+	sqlite3_finalize(st);
+	if (!any) {
+		fputs("<p>No loyalty accounts: run <code>crm-loyalty run</code>.</p>\n", fp);
+		return;
+	}
+	fputs("<p>Points outstanding, pending and owed (debts), what they are worth "
+	      "(the liability, at [loyalty] point_value), and the share of the points "
+	      "earned that expired (breakage).</p>\n", fp);
+	if (report_build_loyalty(r, NULL, &t) == 0) {
+		table(fp, &t);
+		free_tab(&t);
+	}
+	fputs("<p>Points per month: earned on purchases, bonuses, spent (orders and "
+	      "rewards), taken back on refunds, expired, adjusted by hand.</p>\n", fp);
+	if (report_build_loyalty(r, "month", &t) == 0) {
+		table(fp, &t);
+		free_tab(&t);
+	}
+	if (report_build_loyalty(r, "tier", &t) == 0) {
+		if (t.nrows > 1) {
+			fputs("<p>Members per tier, their spend of the last 365 days, and who "
+			      "moved up or down in that time.</p>\n", fp);
+			table(fp, &t);
+		}
+		free_tab(&t);
+	}
+}
+
 /* ---- campaign conversion with intervals ------------------------------------ */
 
 static void ci_row(FILE *fp, int y, double p, double n, const char *colour, double scale, int L)
@@ -621,6 +658,8 @@ int report_html(struct report *r, const char *campaign)
 	rfm_grid(fp, r);
 	fputs("<h2>Holdout validation</h2>\n", fp);
 	holdout_chart(fp, r);
+	fputs("<h2>Loyalty</h2>\n", fp);
+	loyalty(fp, r);
 	fputs(campaign ? "<h2>Campaign</h2>\n" : "<h2>Campaigns</h2>\n", fp);
 	campaign_chart(fp, r, campaign);
 	if (campaign && report_build_links(r, campaign, &t) == 0) {

@@ -160,6 +160,43 @@ test_expect 'a second run adds nothing; an earlier --now is refused, nothing wri
 	expect_same before2.sql after.sql
 '
 
+# crm-report loyalty against sums of the ledger and accounts in SQL
+test_expect 'crm-report loyalty: the summary, months, tiers and members, as the ledger says' '
+	printf "[loyalty]\npoint_value = 0.01\ncurrency = EUR\n" >report.conf &&
+	CRM_CONFIG=report.conf run 0 crm-report --db one.db -f csv loyalty &&
+	expect_eq "currency,members,points,pending,liability,debts,debtors,earned,spent,expired,breakage" "$(head -1 out)" &&
+	want=$(sqlite3 one.db "SELECT '\''EUR,'\'' || count(*) || '\'','\'' || sum(max(points, 0)) || '\'','\''
+		|| sum(pending) FROM loyalty_accounts") &&
+	expect_eq "$want" "$(sed -n 2p out | cut -d, -f1-4)" &&
+	pts=$(sqlite3 one.db "SELECT sum(max(points, 0)) FROM loyalty_accounts") &&
+	expect_eq "$(awk -v p=$pts "BEGIN { printf \"%g\", p * 0.01 }")" "$(sed -n 2p out | cut -d, -f5)" &&
+	expect_eq "$(sqlite3 one.db "SELECT sum(points) FROM loyalty_ledger WHERE points > 0 AND kind <> '\''adjust'\''")" \
+		"$(sed -n 2p out | cut -d, -f8)" &&
+	expect_eq "$(sqlite3 one.db "SELECT -sum(points) FROM loyalty_ledger WHERE kind = '\''expire'\''")" \
+		"$(sed -n 2p out | cut -d, -f10)" &&
+	run 0 crm-report --db one.db -f csv loyalty --by month &&
+	expect_eq "$(sqlite3 one.db "SELECT sum(points) FROM loyalty_ledger")" \
+		"$(awk -F, "NR > 1 { s += \$8 } END { print s }" out)" &&
+	expect_eq "$(sqlite3 one.db "SELECT count(DISTINCT substr(occurred_at, 1, 7)) FROM loyalty_ledger")" \
+		"$(($(wc -l <out) - 1))" &&
+	run 0 crm-report --db one.db -f csv loyalty --by tier &&
+	expect_eq "$(sqlite3 one.db "SELECT coalesce(tier, '\''(base)'\'') || '\'','\'' || count(*) FROM loyalty_accounts
+		GROUP BY tier ORDER BY 1")" "$(sed 1d out | cut -d, -f1,2 | sort)" &&
+	run 0 crm-report --db one.db -f csv loyalty --by member &&
+	expect_eq "members,60" "$(sed -n 2p out | cut -d, -f1,2)" &&
+	expect_grep "the gap is not its effect" err &&
+	run 0 crm-report --db one.db -f csv customer C001 &&
+	expect_eq "$(sqlite3 one.db "SELECT a.points FROM loyalty_accounts a JOIN customers c ON c.id = a.customer_id
+		WHERE c.external_id = '\''C001'\''")" "$(grep "^loyalty,,points," out | cut -d, -f4)" &&
+	expect_eq 10 "$(grep -c "^points," out)" &&
+	run 0 crm-report --db one.db --html page.html &&
+	expect_grep "<h2>Loyalty</h2>" page.html &&
+	run 2 crm-report --db one.db loyalty --by week &&
+	expect_grep "invalid --by \"week\" for loyalty (month, tier or member)" err &&
+	run 1 crm-report --db crm.db loyalty &&
+	expect_grep "no loyalty accounts in crm.db: run crm-loyalty run first" err
+'
+
 test_expect '--dry-run: the rows a run would add, nothing written' '
 	cp crm.db dry.db &&
 	run 0 crm-loyalty --db dry.db -n -f csv run &&
