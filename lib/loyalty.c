@@ -45,10 +45,11 @@
 #include "util.h"
 
 enum kind { K_EARN, K_REVERSE, K_EXPIRE, K_WELCOME, K_BIRTHDAY, K_EVENT, K_ADJUST, K_BURN,
-	    K_REDEEM, K_N };
+	    K_REDEEM, K_RETURN, K_N };
 
 static const char *const kind_names[K_N] = {
 	"earn", "reverse", "expire", "welcome", "birthday", "event", "adjust", "burn", "redeem",
+	"return",
 };
 
 static int kind_of(const char *s)
@@ -442,14 +443,22 @@ static void candidates(struct run *R, struct member *m)
 		const struct ord *o = &m->o[i];
 		const struct lrow *e;
 		/* points paid with the order (any currency, member or not): taken
-		 * at its time */
-		if (o->points_used > 0 && !stored(m, nstored, K_BURN, o->id)) {
+		 * at its time, unless the order does not count (cancelled, not
+		 * paid); paid with an order that no longer counts, they come back
+		 * at the run that sees it, as a new lot */
+		if (o->points_used > 0 && o->purchase != 0 && !stored(m, nstored, K_BURN, o->id)) {
 			w = add_row(m);
 			w->kind = K_BURN, w->ref = o->id, w->order_id = o->id, w->ord = i;
 			w->points = -o->points_used;
 			w->t = dated(R, o->t, &late);
 			w->natural = o->t;
 			w->late = late;
+		} else if (o->purchase == 0 && (e = stored(m, nstored, K_BURN, o->id)) &&
+			   !stored(m, nstored, K_RETURN, o->id)) {
+			int64_t back = -e->points;
+			w = add_row(m);
+			w->kind = K_RETURN, w->ref = o->id, w->order_id = o->id, w->ord = i;
+			w->points = back, w->t = R->now;
 		}
 		if (o->other)
 			continue;
@@ -797,8 +806,8 @@ static void replay(struct run *R, struct member *m, struct state *s)
 				snprintf(reason, sizeof(reason), "late: of %s", t);
 				why = reason;
 			}
-			if (w->kind == K_REVERSE && w->lot_id && !why)
-				why = "the order no longer counts";
+			if ((w->kind == K_REVERSE && w->lot_id) || w->kind == K_RETURN)
+				why = why ? why : "the order no longer counts";
 			if (w->points == 0)
 				continue;
 			if (w->points > 0) {

@@ -6,7 +6,8 @@
 -- that a second run, or a run after a crash, adds nothing twice. Only
 -- crm-import erase deletes rows, of an erased customer.
 --
---   points > 0: a lot (earn, welcome, birthday, event, adjust), usable from
+--   points > 0: a lot (earn, welcome, birthday, event, adjust, return: the
+--               points paid with an order that no longer counts), usable from
 --               available_at (pending before) until expires_at
 --   points < 0: reverse (a refund), expire (what a lot had left at its
 --               expiry), burn (points paid with an order: orders.points_used),
@@ -17,7 +18,7 @@ CREATE TABLE loyalty_ledger (
 	key          TEXT NOT NULL,   -- unique (the index below)
 	kind         TEXT NOT NULL CHECK (kind IN ('earn', 'reverse', 'expire', 'welcome',
 	                                           'birthday', 'event', 'adjust', 'burn',
-	                                           'redeem')),
+	                                           'redeem', 'return')),
 	points       INTEGER NOT NULL CHECK (points <> 0),
 	occurred_at  TEXT NOT NULL,   -- when it counts: the order's, event's, run's time
 	available_at TEXT,            -- lots: pending until then

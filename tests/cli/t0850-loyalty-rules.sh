@@ -211,7 +211,16 @@ test_expect 'points_used in crm-import orders: refused beyond the points, a burn
 	expect_eq "burn|-250|2026-06-30 12:00:00|late: of 2026-06-30 10:00:00" "$(sql "SELECT kind, points,
 		occurred_at, reason FROM loyalty_ledger
 		WHERE key = (SELECT '\''burn:'\'' || id FROM orders WHERE external_id = '\''P1'\'')")" &&
-	expect_grep "burn 1 (-250 points)" err
+	expect_grep "burn 1 (-250 points)" err &&
+	# the order cancelled: the points come back at the next run, a new lot
+	printf "order_id,customer_id,ordered_at,amount,currency,status,points_used\nP1,B,2026-06-30 10:00:00,20,EUR,cancelled,250\n" >pc.csv &&
+	CRM_NOW="2026-06-30 13:00:00" run 0 crm-import orders pc.csv &&
+	CRM_NOW="2026-06-30 13:00:00" run 0 crm-loyalty run &&
+	expect_eq "return|250|2026-06-30 13:00:00|the order no longer counts" "$(sql "SELECT kind, points,
+		occurred_at, reason FROM loyalty_ledger WHERE key = (SELECT '\''return:'\'' || id FROM orders
+		WHERE external_id = '\''P1'\'')")" &&
+	CRM_NOW="2026-06-30 13:00:00" run 0 crm-loyalty run &&
+	expect_grep "nothing new" err
 '
 
 test_expect 'crm-import erase removes the points with the person' '
@@ -221,7 +230,7 @@ test_expect 'crm-import erase removes the points with the person' '
 	for t in loyalty_ledger loyalty_lots loyalty_accounts loyalty_tiers; do
 		expect_eq 0 "$(sql "SELECT count(*) FROM $t WHERE customer_id = $id")" "$t" || exit 1
 	done &&
-	run 0 crm-loyalty run &&
+	CRM_NOW="2026-06-30 13:00:00" run 0 crm-loyalty run &&
 	expect_eq 0 "$(sql "SELECT count(*) FROM loyalty_ledger WHERE customer_id = $id")"
 '
 
