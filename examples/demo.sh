@@ -143,5 +143,5 @@ step crm-report -f table campaign demo-winback
 step crm-report -f table summary
 step crm-report --html $ex/report.html campaign demo-winback
 printf '(open %s in a browser: charts, no network needed)\n' "$ex/report.html"
-printf '\nNext: man ./man/crm-import.1 ./man/crm-segment.1 ./man/crm-send.1 ./man/crm-report.1\n./man/crm-track.1 ./man/crm.7,\n'
-printf 'examples/nightly.sh, examples/crm-track.service, or query crm.db with sqlite3.\n'
+printf '\nNext: man ./man/crm-import.1 ./man/crm-segment.1 ./man/crm-score.1 ./man/crm-send.1\n./man/crm-report.1 ./man/crm-track.1 ./man/crm-loyalty.1 ./man/crm.7,\n'
+printf 'examples/nightly.sh, examples/coupons.sh, examples/crm-track.service, or query crm.db\nwith sqlite3.\n'
