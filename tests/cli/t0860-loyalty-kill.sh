@@ -97,6 +97,26 @@ test_expect 'two runs at once: both succeed, one ledger, nothing twice' '
 		WHERE kind = '\''earn'\'' GROUP BY order_id HAVING count(*) > 1)")"
 '
 
+# an adjustment while a run holds the base: it waits for the lock, then
+# lands after the run, and the account counts both (a full replay of a
+# copy gives the same balance)
+test_expect 'an adjustment during a run: both land, the account counts both' '
+	cp base.db adj.db || exit 1
+	{ crm-loyalty --db adj.db --now "2026-12-31" -q run; echo $? >r.rc; } &
+	sleep 0.1
+	crm-loyalty --db adj.db --now "2026-12-31" -q adjust K17 +777 --reason "goodwill" --key t-1
+	echo $? >a.rc
+	wait
+	expect_eq "0 0" "$(cat r.rc) $(cat a.rc)" &&
+	expect_eq "1|777" "$(sqlite3 adj.db "SELECT count(*), sum(points) FROM loyalty_ledger WHERE kind = '\''adjust'\''")" &&
+	bal=$(sqlite3 adj.db "SELECT a.points FROM loyalty_accounts a JOIN customers c ON c.id = a.customer_id
+		WHERE c.external_id = '\''K17'\''") &&
+	cp adj.db adj2.db && crm-loyalty --db adj2.db --now "2026-12-31" -q run --full &&
+	expect_eq "$bal" "$(sqlite3 adj2.db "SELECT a.points FROM loyalty_accounts a JOIN customers c ON c.id = a.customer_id
+		WHERE c.external_id = '\''K17'\''")" &&
+	expect_eq "$(ledger adj.db)" "$(ledger adj2.db)"
+'
+
 test_expect 'the ledger is append-only: UPDATE and DELETE are refused by the database' '
 	! sqlite3 ref.db "UPDATE loyalty_ledger SET points = points + 1 WHERE id = 1" 2>err.txt &&
 	expect_grep "loyalty_ledger is append-only" err.txt &&
