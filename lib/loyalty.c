@@ -1344,6 +1344,7 @@ static int run(struct crm *crm, const struct loyalty_rules *r, const struct loya
 		if (!R.wm || R.now > R.wm)
 			db_meta_set(db, "loyalty_run_at", now);
 		db_meta_set(db, "loyalty_rules", rtext.buf);
+		db_meta_set(db, "loyalty_currency", R.currency);
 		st = db_prepare(db, "SELECT (SELECT coalesce(max(id), 0) FROM orders),"
 				" (SELECT coalesce(max(id), 0) FROM events)");
 		if (db_row(st)) {

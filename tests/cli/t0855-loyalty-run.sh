@@ -296,6 +296,8 @@ test_expect 'other currencies earn at the rate of their day (crm-import rates): 
 	crm-import --db fx.db -q rates --currency EUR gbp.csv &&
 	run 0 crm-loyalty --db fx.db run &&
 	expect_grep "members replayed" err &&
+	run 0 crm-report --db fx.db -f csv loyalty &&
+	expect_eq "EUR,3" "$(sed -n 2p out | cut -d, -f1,2)" &&
 	expect_eq 360 "$(sqlite3 fx.db "SELECT points FROM loyalty_ledger l JOIN orders o ON o.id = l.order_id WHERE l.kind = \"earn\" AND o.external_id = \"O7\"")"
 '
 
