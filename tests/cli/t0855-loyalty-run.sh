@@ -298,7 +298,15 @@ test_expect 'other currencies earn at the rate of their day (crm-import rates): 
 	expect_grep "members replayed" err &&
 	run 0 crm-report --db fx.db -f csv loyalty &&
 	expect_eq "EUR,3" "$(sed -n 2p out | cut -d, -f1,2)" &&
-	expect_eq 360 "$(sqlite3 fx.db "SELECT points FROM loyalty_ledger l JOIN orders o ON o.id = l.order_id WHERE l.kind = \"earn\" AND o.external_id = \"O7\"")"
+	expect_eq 360 "$(sqlite3 fx.db "SELECT points FROM loyalty_ledger l JOIN orders o ON o.id = l.order_id WHERE l.kind = \"earn\" AND o.external_id = \"O7\"")" &&
+	# crm-report export ledger: every row, the person and the order by their ids
+	run 0 crm-report --db fx.db -f csv export ledger &&
+	expect_eq "entry,customer_id,kind,points,occurred_at,available_at,expires_at,order_id,lot_id,key,reason,created_at" "$(head -n 1 out)" &&
+	expect_eq "$(sqlite3 fx.db "SELECT count(*) FROM loyalty_ledger")" "$(($(wc -l <out) - 1))" &&
+	expect_eq "A,earn,360,O7" "$(awk -F, "\$8 == \"O7\" { print \$2 \",\" \$3 \",\" \$4 \",\" \$8 }" out)" &&
+	run 0 crm-report --db fx.db -f csv --where "id = \"B\"" export ledger &&
+	expect_eq "$(sqlite3 fx.db "SELECT count(*) FROM loyalty_ledger l JOIN customers c ON c.id = l.customer_id WHERE c.external_id = \"B\"")" "$(awk -F, "NR > 1 && \$2 == \"B\"" out | wc -l)" &&
+	expect_eq 0 "$(awk -F, "NR > 1 && \$2 != \"B\"" out | wc -l)"
 '
 
 test_done
