@@ -94,7 +94,7 @@ static const struct opt_cmd cmd = {
 		"  crm-score clv --as-of 1997-09-30 --holdout-end 1998-06-30\n"
 		"  crm-score uplift --campaign spring --campaign summer --as promo\n"
 		"  crm-segment 'rfm_segment = \"at_risk\" and clv > 100'\n"
-		"  crm-segment --order-by uplift:desc --limit 5000 'uplift > 0'\n",
+		"  crm-segment 'uplift(\"promo\") > 0.01'\n",
 };
 
 static int uplift(struct crm *crm)

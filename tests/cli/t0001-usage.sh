@@ -4,7 +4,7 @@
 
 test_expect '--help prints the synopsis on stdout and exits 0' '
 	run 0 crm-import --help &&
-	expect_grep "usage: crm-import [options] customers|orders|lines|products|events|consents|rewards [FILE...]" out &&
+	expect_grep "usage: crm-import [options] customers|orders|lines|products|events|consents|rewards|messages [FILE...]" out &&
 	expect_grep "--rejects FILE" out &&
 	expect_grep "--dry-run" out &&
 	test ! -s err

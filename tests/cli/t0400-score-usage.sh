@@ -11,8 +11,8 @@ usage_error() {
 }
 
 test_expect 'no task, an unknown task, two tasks' '
-	usage_error "no task given (rfm or clv)" &&
-	usage_error "unknown task \"ltv\" (rfm or clv)" ltv &&
+	usage_error "no task given (rfm, clv or uplift)" &&
+	usage_error "unknown task \"ltv\" (rfm, clv or uplift)" ltv &&
 	usage_error "one task expected, got 2 arguments" rfm clv
 '
 
