@@ -118,4 +118,16 @@ test_expect 'crm-score uplift learns from the 64,000: the rates are the publishe
 	awk -v a="$q" -v b="$sk" "BEGIN { d = a - b; exit !((d < 0 ? -d : d) < 0.1) }"
 '
 
+test_expect 'examples/uplift.sh brings the test in with sh, awk and xz alone, and learns the same' '
+	mkdir ex &&
+	run 0 sh "$CRM_TOP/examples/uplift.sh" "$CRM_BIN" "$TEST_DIR/ex" &&
+	for q in "SELECT grp, coalesce(variant, \"\"), count(*) FROM messages GROUP BY 1, 2 ORDER BY 1, 2" \
+		"SELECT c.external_id, o.amount, o.currency FROM orders o JOIN customers c ON c.id = o.customer_id ORDER BY 1" \
+		"SELECT c.external_id, c.attrs FROM customers c ORDER BY 1" \
+		"SELECT qini, treated, controls FROM uplift_models WHERE name = \"hillstrom\""; do
+		expect_eq "$(sql "$q" | md5sum)" "$(CRM_DB=ex/uplift.db sql "$q" | md5sum)" || exit 1
+	done &&
+	expect_grep "$ crm-segment -c uplift(\"hillstrom\") > 0.01" out
+'
+
 test_done
