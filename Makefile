@@ -75,7 +75,7 @@ CJSON_LIBS := $(shell pkg-config --libs libcjson 2>/dev/null || echo -lcjson)
 all: $(BIN) $(BUILD)/libcrm.a
 
 $(BUILD)/lib/%.o: lib/%.c lib/*.h | $(BUILD)/lib
-	$(say) CC $<
+	$(say) CC $(@:$(BUILD)/%=%)
 	$(Q)$(CC) $(CFLAGS_ALL) -c -o $@ $<
 
 $(BUILD)/lib/schema_sql.c: $(SCHEMA) share/embed.sh | $(BUILD)/lib
@@ -83,7 +83,7 @@ $(BUILD)/lib/schema_sql.c: $(SCHEMA) share/embed.sh | $(BUILD)/lib
 	$(Q)sh share/embed.sh $(SCHEMA) > $@.tmp && mv $@.tmp $@
 
 $(BUILD)/lib/schema_sql.o: $(BUILD)/lib/schema_sql.c
-	$(say) CC $<
+	$(say) CC $(@:$(BUILD)/%=%)
 	$(Q)$(CC) $(CFLAGS_ALL) -c -o $@ $<
 
 # a build tool: without $(SAN), it only runs here
@@ -97,7 +97,7 @@ $(BUILD)/lib/countries_tab.c: $(BUILD)/gen_countries share/countries.aliases $(w
 	$(Q)$(BUILD)/gen_countries $(ISO_3166_JSON) share/countries.aliases $(ISO_3166_MO) > $@.tmp && mv $@.tmp $@
 
 $(BUILD)/lib/countries_tab.o: $(BUILD)/lib/countries_tab.c
-	$(say) CC $<
+	$(say) CC $(@:$(BUILD)/%=%)
 	$(Q)$(CC) $(CFLAGS_ALL) -c -o $@ $<
 
 $(BUILD)/libcrm.a: $(LIB_OBJ)

@@ -14,7 +14,8 @@ INST=$DEST$PREFIX
 
 # mk TARGET: make TARGET into $DEST$PREFIX with the harness's build
 mk() {
-	make -s -o all -C "$CRM_TOP" "$1" BUILD="$BUILD_DIR" PREFIX="$PREFIX" DESTDIR="$DEST"
+	(cd "$CRM_TOP" && env -u MAKELEVEL -u MAKEFLAGS -u MFLAGS \
+		make -s -o all "$1" BUILD="$BUILD_DIR" PREFIX="$PREFIX" DESTDIR="$DEST")
 }
 
 # a customer on Telegram, and a dry run that needs the telegram preset
@@ -99,6 +100,23 @@ test_expect 'the shell completions are installed for every program, and removed'
 	fi &&
 	run 0 mk uninstall &&
 	expect_eq "" "$(find "$DEST" ! -type d)" "files left"
+'
+
+# mkin ARGS: make ARGS in the source tree (without -C: its "Entering
+# directory" lines are not the build's)
+mkin() { (cd "$CRM_TOP" && env -u MAKELEVEL -u MAKEFLAGS -u MFLAGS make "$@"); }
+
+test_expect 'the build is quiet: "  CC      lib/util.o", V=1 the command, errors in full' '
+	run 0 mkin BUILD="$TEST_DIR/b" "$TEST_DIR/b/lib/util.o" &&
+	expect_eq "  CC      lib/util.o" "$(cat out)" &&
+	rm "$TEST_DIR/b/lib/util.o" &&
+	run 0 mkin V=1 BUILD="$TEST_DIR/b" "$TEST_DIR/b/lib/util.o" &&
+	expect_grep " -c -o $TEST_DIR/b/lib/util.o lib/util.c" out &&
+	expect_no_grep "  CC      " out &&
+	rm "$TEST_DIR/b/lib/util.o" &&
+	echo "#warning crm-t0004-warning" >bad.h &&
+	run 2 mkin BUILD="$TEST_DIR/b" CFLAGS="-include $TEST_DIR/bad.h" "$TEST_DIR/b/lib/util.o" &&
+	expect_grep "bad.h:1:2: error: #warning crm-t0004-warning [-Werror=cpp]" err
 '
 
 test_done
