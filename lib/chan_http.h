@@ -22,11 +22,11 @@
  * conf_secret(): "token_env = VARIABLE", or "token = ..." in a file only
  * its owner can read.
  *
- * Preset directories, first match wins: $CRM_DATADIR/providers when
- * CRM_DATADIR is set, else CRM_DATADIR/providers as compiled in (make
- * install's DATADIR), else share/providers of the source tree the
- * program was built in (found from /proc/self/exe as
- * BUILD/bin/../../share/providers).
+ * Presets are looked up in the providers directory of the data
+ * directory that share_dir() resolves at run time (share.h):
+ * $CRM_DATADIR, else share/crmkit beside the program's bin directory (make
+ * install), else the source tree's share/ when the program runs from the
+ * tree it was built in, else make's DATADIR as compiled in.
  *
  * THE PRESET (JSON)
  *

@@ -26,9 +26,9 @@
  * conf_secret(): "KEY_env = VARIABLE", or "KEY = ..." in a file only its
  * owner can read.
  *
- * Hook directories (share_find(), share.h), first match wins:
- * $CRM_DATADIR/hooks when CRM_DATADIR is set, else the installed
- * DATADIR/hooks, then share/hooks beside the build.
+ * Hook presets are looked up in the hooks directory of the data directory
+ * (share_find(), share.h: $CRM_DATADIR, else beside the installed program,
+ * else the source tree's share/, else make's DATADIR).
  *
  * THE PRESET (JSON) - see share/hooks/README for the full language:
  * "config" (keys, as share/providers), "parse" ("json" or "form"),

@@ -2,12 +2,15 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #ifndef CRM_DATADIR
 #define CRM_DATADIR "/usr/local/share/crmkit"
 #endif
 
+/* The directory of the running program (malloc'd), or NULL. The kernel's
+ * path has its symlinks resolved, so its parent is a plain prefix. */
 static char *exe_dir(void)
 {
 	char buf[4096];
@@ -17,10 +20,54 @@ static char *exe_dir(void)
 	if (n <= 0)
 		return NULL;
 	buf[n] = 0;
-	if (!(slash = strrchr(buf, '/')))
+	if (!(slash = strrchr(buf, '/')) || slash == buf)
 		return NULL;
 	*slash = 0;
 	return xstrdup(buf);
+}
+
+static int is_dir(const char *path)
+{
+	struct stat st;
+
+	return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+char *share_dir(void)
+{
+	const char *env = getenv("CRM_DATADIR");
+	struct sb path = SB_INIT;
+	char *bin, *slash, *top;
+
+	if (env && *env)
+		return xstrdup(env);
+	if ((bin = exe_dir())) {
+		/* PREFIX/bin -> PREFIX; no "..", so that messages name it plainly */
+		slash = strrchr(bin, '/');
+		*slash = 0;
+		sb_addf(&path, "%s/share/crmkit", bin);
+		if (is_dir(path.buf)) {
+			free(bin);
+			return sb_detach(&path);
+		}
+		sb_reset(&path);
+		/* TOP/build-something/bin: the source tree's share/ */
+		if (!strcmp(slash + 1, "bin") && (top = strrchr(bin, '/')) &&
+		    !strncmp(top + 1, "build", 5)) {
+			*top = 0;
+			sb_addf(&path, "%s/share/providers", bin);
+			if (is_dir(path.buf)) {
+				sb_reset(&path);
+				sb_addf(&path, "%s/share", bin);
+				free(bin);
+				return sb_detach(&path);
+			}
+			sb_reset(&path);
+		}
+		free(bin);
+	}
+	sb_free(&path);
+	return xstrdup(CRM_DATADIR);
 }
 
 int share_name_ok(const char *name)
@@ -36,36 +83,16 @@ int share_name_ok(const char *name)
 
 char *share_find(const char *subdir, const char *name, const char *ext, struct sb *tried)
 {
-	const char *env = getenv("CRM_DATADIR");
+	char *dir = share_dir();
 	struct sb path = SB_INIT;
-	char *dirs[2] = { NULL, NULL }, *exe;
-	int nd = 0;
 
-	if (env && *env) {
-		sb_addf(&path, "%s/%s", env, subdir);
-		dirs[nd++] = sb_detach(&path);
-	} else {
-		sb_addf(&path, "%s/%s", CRM_DATADIR, subdir);
-		dirs[nd++] = sb_detach(&path);
-		if ((exe = exe_dir())) {
-			sb_addf(&path, "%s/../../share/%s", exe, subdir);
-			dirs[nd++] = sb_detach(&path);
-			free(exe);
-		}
+	sb_addf(&path, "%s/%s/%s%s", dir, subdir, name, ext);
+	if (access(path.buf, R_OK) == 0) {
+		free(dir);
+		return sb_detach(&path);
 	}
-	for (int i = 0; i < nd; i++) {
-		sb_reset(&path);
-		sb_addf(&path, "%s/%s%s", dirs[i], name, ext);
-		if (access(path.buf, R_OK) == 0)
-			break;
-		sb_addf(tried, "%s%s", tried->len ? ", " : "", dirs[i]);
-		sb_reset(&path);
-	}
-	for (int i = 0; i < nd; i++)
-		free(dirs[i]);
-	if (!path.len) {
-		sb_free(&path);
-		return NULL;
-	}
-	return sb_detach(&path);
+	sb_addf(tried, "%s%s/%s", tried->len ? ", " : "", dir, subdir);
+	free(dir);
+	sb_free(&path);
+	return NULL;
 }

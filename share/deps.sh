@@ -14,6 +14,8 @@ if [ "${1:-}" = test ]; then
 openssl chromium fiu-utils postfix wrk nginx-light python3-dkim xz-utils"
 	# scikit-learn: crm-score uplift is checked against a T-learner in it
 	pkgs="$pkgs python3-sklearn"
+	# make lint-man: groff as man runs it (preconv, tbl, nroff -mandoc)
+	pkgs="$pkgs groff-base"
 fi
 missing=
 for p in $pkgs; do
