@@ -204,6 +204,20 @@ static int open_channel(struct sender *s)
 		curl_multi_setopt(s->multi, CURLMOPT_MAXCONNECTS, (long)s->nlanes);
 	}
 
+	/* no [email] from: Message-IDs in the domain of a From: the template
+	 * writes out, unless message_id_domain says */
+	if (!s->from && !s->domain && !conf_get(s->conf, "email", "message_id_domain") &&
+	    s->ntpl && tmpl_header_index(s->tpl[0].t, "From") >= 0) {
+		const char *f = tmpl_header_source(s->tpl[0].t,
+						   (size_t)tmpl_header_index(s->tpl[0].t, "From"));
+		struct sb name = SB_INIT, addr = SB_INIT;
+		if (!strstr(f, "{{") && mime_split_address(f, &name, &addr) == 0 &&
+		    strchr(addr.buf, '@'))
+			s->msgid_domain = s->domain = xstrdup(strrchr(addr.buf, '@') + 1);
+		sb_free(&name);
+		sb_free(&addr);
+	}
+
 	/* [dkim]: the keys are read and checked before anything is sent */
 	if ((!strcmp(o->channel, "email") || (!strcmp(o->channel, "file") && o->mbox)) &&
 	    dkim_signer_load(s->conf, s->from, &s->dkim) < 0)

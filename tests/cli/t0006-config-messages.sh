@@ -134,6 +134,8 @@ test_expect 'From: in the template is enough without [email] from' '
 		grep -q "^From: Shop <shop@example.com>" "$f" || { cat "$f"; exit 1; }
 		# the envelope sender is the From address of the template
 		grep -q "^X-Test-From: shop@example.com" "$f" || { cat "$f"; exit 1; }
+		# and Message-IDs in its domain, not crmkit.invalid
+		grep -q "^Message-ID: <.*@example.com>" "$f" || { cat "$f"; exit 1; }
 	done
 '
 
