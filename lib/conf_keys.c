@@ -167,7 +167,7 @@ const char *conf_key_suggest(const char *section, const char *key, char *buf, si
 	return s ? suggest(key, s->keys, buf, size) : NULL;
 }
 
-/* " (did you mean ...?)" after a message, or "" */
+/* "; did you mean \"NAME\"?" after a message, or "" */
 static void hint(char *out, size_t size, const char *s)
 {
 	if (s)
