@@ -52,6 +52,8 @@ CFLAGS_ALL = -std=c11 -D_DEFAULT_SOURCE -D_XOPEN_SOURCE=700 \
 	$(OPT) $(SAN) -Ilib -I$(BUILD) $(PKG_CFLAGS) \
 	-DCRM_VERSION='"$(VERSION)"' -DCRM_DATADIR='"$(DATADIR)"' $(CFLAGS)
 LIBS_ALL = $(PKG_LIBS) -lcsv -lm -pthread $(LDLIBS)
+# inih has no version in its header or library: --version shows pkg-config's
+$(BUILD)/lib/version.o: CFLAGS_ALL += -DCRM_INIH_VERSION='"$(shell pkg-config --modversion inih 2>/dev/null)"'
 
 PROGS    = $(patsubst cmd/%.c,%,$(wildcard cmd/crm-*.c))
 LIB_SRC  = $(sort $(wildcard lib/*.c))

@@ -158,8 +158,12 @@ int cmd_main(int argc, char **argv)
 	sub = nargs ? argv[first] : "summary";
 	for (i = 0; subs[i] && strcmp(subs[i], sub); i++)
 		;
-	if (!subs[i])
+	if (!subs[i]) {
+		const char *sug = str_suggest(sub, subs);
+		if (sug)
+			opt_usage_error(&cmd, "unknown report \"%s\"; did you mean \"%s\"?", sub, sug);
 		opt_usage_error(&cmd, "unknown report \"%s\"", sub);
+	}
 	if (!strcmp(sub, "campaign") || !strcmp(sub, "customer") || !strcmp(sub, "export")) {
 		if (nargs != 2)
 			opt_usage_error(&cmd, "%s needs one %s", sub,

@@ -22,6 +22,7 @@
 #include "jpath.h"
 #include "redact.h"
 #include "share.h"
+#include "suggest.h"
 #include "util.h"
 
 #ifndef CRM_VERSION
@@ -634,8 +635,15 @@ static char *find_preset(const char *channel, const char *name)
 			  channel, name);
 		return NULL;
 	}
-	if (!(path = share_find("providers", name, ".json", &tried)))
-		crm_error("[%s] preset \"%s\": no %s.json in %s", channel, name, name, tried.buf);
+	if (!(path = share_find("providers", name, ".json", &tried))) {
+		char sug[128];
+		if (suggest_file(name, tried.buf, ".json", sug, sizeof(sug)))
+			crm_error("[%s] preset \"%s\": no %s.json in %s; did you mean \"%s\"?",
+				  channel, name, name, tried.buf, sug);
+		else
+			crm_error("[%s] preset \"%s\": no %s.json in %s", channel, name, name,
+				  tried.buf);
+	}
 	sb_free(&tried);
 	return path;
 }

@@ -13,6 +13,7 @@
 struct entry {
 	char *section, *key, *value;
 	int line;        /* where the value was last set */
+	int sec_line;    /* where its [section] header was */
 };
 
 struct conf {
@@ -22,6 +23,7 @@ struct conf {
 	size_t n, cap;
 	char err[160];
 	int line;        /* lines read so far (the reader counts them) */
+	int sec_line;    /* the line of the last [section] header read */
 	FILE *fp;        /* the file read, or */
 	const char *text; /* the text parsed */
 };
@@ -47,8 +49,12 @@ static char *reader(char *str, int num, void *stream)
 		c->text += n;
 		r = str;
 	}
-	if (r)
+	if (r) {
+		const char *p = r + strspn(r, " \t");
 		c->line++;
+		if (*p == '[')
+			c->sec_line = c->line;
+	}
 	return r;
 }
 
@@ -81,6 +87,7 @@ static int handler(void *user, const char *section, const char *key, const char 
 	c->e[c->n].key = xstrdup(key);
 	c->e[c->n].value = xstrndup(v, len);
 	c->e[c->n].line = c->line;
+	c->e[c->n].sec_line = c->sec_line;
 	c->n++;
 	return 1;
 }
@@ -145,6 +152,17 @@ static struct conf *load_file(const char *path)
 	return c;
 }
 
+/* The registry check (conf_keys.c), once per run whichever module loads
+ * the file first: later loads of the same file would only repeat it. */
+static struct conf *checked(struct conf *c)
+{
+	static int done;
+
+	if (!done++ && conf_check(c, conf_strict) && conf_strict)
+		exit(CRM_EXIT_FAIL);
+	return c;
+}
+
 struct conf *conf_load(struct crm *crm)
 {
 	struct conf *c;
@@ -154,11 +172,11 @@ struct conf *conf_load(struct crm *crm)
 	if (crm->config_path) {
 		if (!(c = load_file(crm->config_path)))
 			crm_die_errno(1, "%s: cannot read the configuration", crm->config_path);
-		return c;
+		return checked(c);
 	}
 	if ((c = load_file("crm.conf"))) {
 		crm->config_path = "crm.conf";
-		return c;
+		return checked(c);
 	}
 	if ((home = getenv("XDG_CONFIG_HOME")) && *home)
 		snprintf(buf, sizeof(buf), "%s/crm/crm.conf", home);
@@ -168,7 +186,7 @@ struct conf *conf_load(struct crm *crm)
 		buf[0] = 0;
 	if (buf[0] && (c = load_file(buf))) {
 		crm->config_path = c->name;
-		return c;
+		return checked(c);
 	}
 	return conf_new("no configuration file (./crm.conf, ~/.config/crm/crm.conf, --config or $CRM_CONFIG)", 0600);
 }
@@ -225,6 +243,14 @@ int conf_line(const struct conf *c, const char *section, const char *key)
 	for (size_t i = 0; c && i < c->n; i++)
 		if (!ascii_casecmp(c->e[i].section, section) && !ascii_casecmp(c->e[i].key, key))
 			return c->e[i].line;
+	return 0;
+}
+
+int conf_section_line(const struct conf *c, const char *section)
+{
+	for (size_t i = 0; c && i < c->n; i++)
+		if (!ascii_casecmp(c->e[i].section, section))
+			return c->e[i].sec_line;
 	return 0;
 }
 

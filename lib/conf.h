@@ -19,6 +19,12 @@
  * last value. Errors name the file and line:
  *
  *     crm-send: crm.conf:7: expected "key = value"
+ *
+ * Every section and key a program reads is in one registry (conf_keys.c);
+ * a name it does not know is a warning with the closest known one, an
+ * error with --strict (conf_strict):
+ *
+ *     crm-send: crm.conf:12: warning: unknown key "form" in [email]; did you mean "from"?
  */
 #ifndef CRM_CONF_H
 #define CRM_CONF_H
@@ -31,7 +37,9 @@ struct conf;
 
 /* Loads the file for crm (see above): an empty configuration when no file
  * exists and none was asked for. Dies on a syntax error or an unreadable
- * file. crm->config_path is set to the file read (NULL when none). */
+ * file, and on an unknown name when conf_strict (checked on the first load
+ * of a run only). crm->config_path is set to the file read (NULL when
+ * none). */
 struct conf *conf_load(struct crm *crm);
 /* Parses text as if read from a file called name, with the given mode
  * bits (for tests). Returns NULL after reporting a syntax error. */
@@ -60,5 +68,22 @@ int conf_line(const struct conf *c, const char *section, const char *key);
 
 /* The name of the file read, for messages ("crm.conf"), or "(no file)". */
 const char *conf_name(const struct conf *c);
+
+/* The line of the first [section] header of that name, or 0. */
+int conf_section_line(const struct conf *c, const char *section);
+
+/* --strict (opt.c): unknown sections and keys are errors, not warnings. */
+extern int conf_strict;
+
+/* Checks every section and key of c against the registry, reporting each
+ * unknown one with file, line and the closest known name (warnings, or
+ * errors when strict). Returns how many were unknown. */
+int conf_check(const struct conf *c, int strict);
+
+/* Is [section] key in the registry? ("event.*" patterns included) */
+int conf_key_known(const char *section, const char *key);
+
+/* The known key of section closest to key, written in buf, or NULL. */
+const char *conf_key_suggest(const char *section, const char *key, char *buf, size_t size);
 
 #endif

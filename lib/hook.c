@@ -17,6 +17,7 @@
 #include "conf.h"
 #include "diag.h"
 #include "share.h"
+#include "suggest.h"
 
 #define PRESET_MAX (1u << 20)
 #define CHALLENGE_MAX 256
@@ -71,8 +72,12 @@ static char *find_preset(const char *section, const char *name, struct sb *err)
 			section, name);
 		return NULL;
 	}
-	if (!(path = share_find("hooks", name, ".json", &tried)))
+	if (!(path = share_find("hooks", name, ".json", &tried))) {
+		char sug[128];
 		sb_addf(err, "[%s] preset \"%s\": no %s.json in %s", section, name, name, tried.buf);
+		if (suggest_file(name, tried.buf, ".json", sug, sizeof(sug)))
+			sb_addf(err, "; did you mean \"%s\"?", sug);
+	}
 	sb_free(&tried);
 	return path;
 }

@@ -1,8 +1,10 @@
 /*
  * loyalty_rules.c - the [loyalty] section of crm.conf: what earns points,
  * what a point is worth, how long points wait and last, the bonuses, the
- * tiers. Every key is checked: an unknown one, a value out of range or
- * tiers out of order is an error naming the file and the line.
+ * tiers. Every key is checked: an unknown one (not in the registry of
+ * conf_keys.c, which crm-loyalty's load of the file leaves to this
+ * reader), a value out of range or tiers out of order is an error naming
+ * the file and the line.
  *
  *     [loyalty]
  *     earn = 5%                   ; of each purchase's amount, as points' value
@@ -30,11 +32,6 @@
 #include "expr.h"
 #include "norm.h"
 #include "util.h"
-
-static const char *const keys[] = {
-	"earn", "point_value", "currency", "pending", "expire", "welcome", "birthday",
-	"start", "members", "tiers", "tier_multiplier", "tier_review", NULL,
-};
 
 struct ctx {
 	const struct conf *c;
@@ -280,8 +277,9 @@ int loyalty_rules_read(const struct conf *c, struct loyalty_rules *r)
 				r->cats[r->ncats++] = (struct loyalty_cat){ xstrdup(key + 9), m };
 			}
 		} else if ((rc = one(r, &x, val, &mnames, &mvals, &nm, have)) == 1) {
-			const char *s = str_suggest(key, keys);
-			char buf[64];
+			/* the keys are in crm.conf's one registry (conf_keys.c) */
+			char sug[160], buf[200];
+			const char *s = conf_key_suggest("loyalty", key, sug, sizeof(sug));
 			if (s)
 				snprintf(buf, sizeof(buf), " (did you mean \"%s\"?)", s);
 			else

@@ -9,14 +9,16 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "conf.h"
 #include "diag.h"
 #include "norm.h"
 #include "util.h"
+#include "version.h"
 
 /* Indices of the common options, offset so they never clash with a
  * program's own (which are numbered from 0 in getopt's val). */
 enum {
-	C_BASE = 0x10000, C_DB, C_FORMAT, C_NOW, C_CONFIG, C_DRY_RUN,
+	C_BASE = 0x10000, C_DB, C_FORMAT, C_NOW, C_CONFIG, C_STRICT, C_DRY_RUN,
 	C_QUIET, C_VERBOSE, C_HELP, C_VERSION,
 };
 
@@ -38,6 +40,8 @@ static const struct common commons[] = {
 	  "take TIME as the current time (default $CRM_NOW)" },
 	{ C_CONFIG, OPT_COMMON_CONFIG, 0, "config", "FILE",
 	  "configuration file (default $CRM_CONFIG, ./crm.conf)" },
+	{ C_STRICT, 0, 0, "strict", NULL,
+	  "unknown sections and keys of the configuration are errors" },
 	{ C_DRY_RUN, OPT_COMMON_DRY_RUN, 'n', "dry-run", NULL,
 	  "do everything but write to the database" },
 	{ C_QUIET, 0, 'q', "quiet", NULL, "print errors only" },
@@ -80,6 +84,19 @@ static void help_line(FILE *fp, int s, const char *l, const char *argh, const ch
 		fprintf(fp, "  %-24s  %s\n", left, help);
 }
 
+/* Is common option k left out for cmd? Not asked for, or the program has
+ * an option of that name of its own (crm-import's --strict, which then
+ * does both). */
+static int skip_common(const struct opt_cmd *cmd, const struct common *k)
+{
+	if (k->need && !(cmd->common & k->need))
+		return 1;
+	for (const struct opt *o = cmd->opts; o && o->type != OPT_END; o++)
+		if (o->long_name && !strcmp(o->long_name, k->long_name))
+			return 1;
+	return 0;
+}
+
 static void help(const struct opt_cmd *cmd)
 {
 	FILE *fp = stdout;
@@ -92,7 +109,7 @@ static void help(const struct opt_cmd *cmd)
 	for (size_t i = 0; i < ARRAY_SIZE(commons); i++) {
 		const char *h = commons[i].help;
 		char buf[160];
-		if (commons[i].need && !(cmd->common & commons[i].need))
+		if (skip_common(cmd, &commons[i]))
 			continue;
 		if (commons[i].id == C_FORMAT && cmd->format_extra) {
 			snprintf(buf, sizeof(buf), "output: csv, tsv, jsonl, json, table, %s "
@@ -190,7 +207,7 @@ int opt_parse(struct crm *crm, const struct opt_cmd *cmd, int argc, char **argv)
 	}
 	for (size_t i = 0; i < ARRAY_SIZE(commons); i++) {
 		const struct common *k = &commons[i];
-		if (k->need && !(cmd->common & k->need))
+		if (skip_common(cmd, k))
 			continue;
 		longs[nlong++] = (struct option){ k->long_name,
 			k->argh ? required_argument : no_argument, NULL, k->id };
@@ -243,6 +260,8 @@ int opt_parse(struct crm *crm, const struct opt_cmd *cmd, int argc, char **argv)
 						c = commons[i].id;
 		}
 		if (o) {
+			if (o->long_name && !strcmp(o->long_name, "strict"))
+				conf_strict = 1;
 			switch (o->type) {
 			case OPT_FLAG:
 				*(int *)o->value = 1;
@@ -285,6 +304,9 @@ int opt_parse(struct crm *crm, const struct opt_cmd *cmd, int argc, char **argv)
 		case C_CONFIG:
 			crm->config_path = optarg;
 			break;
+		case C_STRICT:
+			conf_strict = 1;
+			break;
 		case C_DRY_RUN:
 			crm->dry_run = 1;
 			break;
@@ -302,8 +324,7 @@ int opt_parse(struct crm *crm, const struct opt_cmd *cmd, int argc, char **argv)
 			if (c == C_HELP)
 				help(cmd);
 			else
-				printf("%s (crmkit) %s\nSQLite %s, %s\n", crm_progname, CRM_VERSION,
-				       sqlite3_libversion(), "libcsv, cJSON, libcurl, OpenSSL libcrypto");
+				crm_print_versions(stdout);
 			exit(out_close_stdout());
 		default:
 			opt_usage_error(cmd, "unhandled option");

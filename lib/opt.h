@@ -4,7 +4,7 @@
  * A program describes itself once, in a struct opt_cmd: its usage lines
  * (the man page SYNOPSIS), a one-line summary, its own option table and
  * which common options it takes. opt_parse() adds the common options
- * (--db, -f/--format, --now, --config, --dry-run, -q, -v, -h/--help,
+ * (--db, -f/--format, --now, --config, --strict, --dry-run, -q, -v, -h/--help,
  * --version), reads CRM_DB / CRM_NOW / CRM_CONFIG, handles --help (usage on
  * stdout, exit 0) and --version, and on a usage error prints
  *

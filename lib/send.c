@@ -204,6 +204,20 @@ static int open_channel(struct sender *s)
 		curl_multi_setopt(s->multi, CURLMOPT_MAXCONNECTS, (long)s->nlanes);
 	}
 
+	/* no [email] from: Message-IDs in the domain of a From: the template
+	 * writes out, unless message_id_domain says */
+	if (!s->from && !s->domain && !conf_get(s->conf, "email", "message_id_domain") &&
+	    s->ntpl && tmpl_header_index(s->tpl[0].t, "From") >= 0) {
+		const char *f = tmpl_header_source(s->tpl[0].t,
+						   (size_t)tmpl_header_index(s->tpl[0].t, "From"));
+		struct sb name = SB_INIT, addr = SB_INIT;
+		if (!strstr(f, "{{") && mime_split_address(f, &name, &addr) == 0 &&
+		    strchr(addr.buf, '@'))
+			s->msgid_domain = s->domain = xstrdup(strrchr(addr.buf, '@') + 1);
+		sb_free(&name);
+		sb_free(&addr);
+	}
+
 	/* [dkim]: the keys are read and checked before anything is sent */
 	if ((!strcmp(o->channel, "email") || (!strcmp(o->channel, "file") && o->mbox)) &&
 	    dkim_signer_load(s->conf, s->from, &s->dkim) < 0)
@@ -242,10 +256,13 @@ static int open_channel(struct sender *s)
 				return 1;
 			}
 		}
-		if (!s->envelope_from && !s->from) {
-			crm_error("%s: no [email] from address", conf_name(s->conf));
-			return 1;
-		}
+		/* a From: header in each template is enough (crm-send.1) */
+		for (int k = 0; !s->from && k < s->ntpl; k++)
+			if (tmpl_header_index(s->tpl[k].t, "From") < 0) {
+				crm_error("%s: no From address: the template has no From: header, "
+					  "and %s no [email] from", s->tpl[k].path, conf_name(s->conf));
+				return 1;
+			}
 	} else if (strcmp(o->channel, "email") && strcmp(o->channel, "file")) {
 		/* an HTTP provider; its preset (or [CHANNEL] address) names
 		 * the customer field that holds the address */
@@ -714,8 +731,15 @@ int send_run(struct crm *crm, const struct send_opts *o)
 	s.t0 = now_monotonic();
 	sb_init(&s.buf);
 	send_rendered_init(&s.r);
-	if (!ci)
-		crm_die(2, "unknown channel \"%s\"", o->channel);
+	if (!ci) {
+		const char *names[ARRAY_SIZE(channels) + 1] = { 0 }, *sug;
+		for (size_t i = 0; i < ARRAY_SIZE(channels); i++)
+			names[i] = channels[i].name;
+		if ((sug = str_suggest(o->channel, names)))
+			crm_die(2, "unknown channel \"%s\"; did you mean \"%s\"?", o->channel, sug);
+		crm_die(2, "unknown channel \"%s\" (email, file, sms, push, telegram, whatsapp, "
+			"viber, webhook)", o->channel);
+	}
 	s.conf = conf_load(crm);
 	s.secret = db_meta_get(s.db, "secret");
 	if (!s.secret)

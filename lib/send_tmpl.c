@@ -11,6 +11,7 @@
 #include "diag.h"
 #include "dkim.h"
 #include "expr.h"
+#include "expr_int.h"
 #include "mime.h"
 #include "norm.h"
 #include "tmpl.h"
@@ -130,6 +131,35 @@ int send_field_sql(const char *name, int64_t now, struct sb *sql)
 	return expr_field_sql(name, now, sql);
 }
 
+/* The name a template may use closest to name, when close enough: a
+ * field of the expression language (expr_int.h's table), one of
+ * crm-send's own names, last_order and its fields. */
+static const char *field_suggest(const char *name)
+{
+	static char buf[64];
+	const char *best = NULL;
+	size_t bd = 99, d;
+
+	for (size_t i = 0; i < expr_ndefs; i++)
+		if (!expr_defs[i].is_func && (d = str_distance(name, expr_defs[i].name)) < bd)
+			bd = d, best = expr_defs[i].name;
+	for (size_t i = 0; specials[i]; i++)
+		if ((d = str_distance(name, specials[i])) < bd)
+			bd = d, best = specials[i];
+	if ((d = str_distance(name, "last_order")) < bd)
+		bd = d, best = "last_order";
+	for (size_t i = 0; i < ARRAY_SIZE(last_order_fields); i++) {
+		char f[64];
+		snprintf(f, sizeof(f), "last_order.%s", last_order_fields[i].name);
+		if ((d = str_distance(name, f)) < bd) {
+			bd = d;
+			snprintf(buf, sizeof(buf), "%s", f);
+			best = buf;
+		}
+	}
+	return best && str_close_enough(name, bd) ? best : NULL;
+}
+
 static size_t name_index(struct sender *s, const char *name)
 {
 	for (size_t i = 0; i < s->nnames; i++)
@@ -180,7 +210,13 @@ int send_load_templates(struct sender *s)
 			rc = send_field_sql(name, s->crm->now, &sql);
 			sb_free(&sql);
 			if (rc == -1) {
-				crm_error("%s:%d:%d: unknown field \"%s\"", t->path, line, col, name);
+				const char *sug = field_suggest(name);
+				if (sug)
+					crm_error("%s:%d:%d: unknown field \"%s\"; did you mean \"%s\"?",
+						  t->path, line, col, name, sug);
+				else
+					crm_error("%s:%d:%d: unknown field \"%s\"", t->path, line, col,
+						  name);
 				status = CRM_EXIT_USAGE;
 			} else if (rc == -2) {
 				crm_error("%s:%d:%d: field \"%s\" is not available yet", t->path,

@@ -125,7 +125,7 @@ test_expect 'a template error is reported before the configuration is needed' '
 	printf "Subject: {{frist_name}}\n\nhi\n" >bad.tmpl &&
 	: >empty.conf &&
 	printf "id\nP1\n" | run 2 crm-send --config empty.conf --campaign bad --channel email --template bad.tmpl &&
-	expect_eq "crm-send: bad.tmpl:1:12: unknown field \"frist_name\"" "$(cat err)" &&
+	expect_eq "crm-send: bad.tmpl:1:12: unknown field \"frist_name\"; did you mean \"first_name\"?" "$(cat err)" &&
 	expect_eq 0 "$(sql "SELECT count(*) FROM campaigns WHERE name = '\''bad'\''")" &&
 	printf "Subject: hi\n\nhi\n" >ok.tmpl &&
 	printf "id\nP1\n" | run 1 crm-send --config empty.conf --campaign bad --channel email --template ok.tmpl &&
