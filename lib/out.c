@@ -475,9 +475,13 @@ static void number_text(struct sb *sb, const struct out_val *v, enum out_kind k,
 		add_grouped(sb, buf);
 		break;
 	case OUT_KIND_RATE:
-		/* one decimal; two under 1%, where the complaint limits are */
+		/* one decimal; under 1%, where the complaint limits are, up to
+		 * four significant digits: 0.2997% is not shown as 0.3% */
 		d *= 100;
-		fixed(buf, sizeof(buf), d != 0 && fabs(d) < 1 ? 2 : 1, d);
+		if (d != 0 && fabs(d) < 1)
+			snprintf(buf, sizeof(buf), "%.4g", d);
+		else
+			fixed(buf, sizeof(buf), 1, d);
 		add_grouped(sb, buf);
 		sb_addc(sb, '%');
 		break;

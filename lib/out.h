@@ -46,10 +46,10 @@ void out_stmt_row(struct out *o, sqlite3_stmt *st);
  * What a column's numbers are, for the table format, which is for a
  * person: counts with thousands separators (1,752,457), money to its
  * currency's minor units with separators (1,234.50 GBP, 1,235 JPY,
- * 1.235 KWD), rates and shares as percentages (0.6667 as 66.7%; two
- * decimals under 1%: 0.08%). Numbers are right-aligned whatever their
- * kind. csv, tsv and the JSON formats write every value exactly as
- * given, whatever its kind: they are for programs.
+ * 1.235 KWD), rates and shares as percentages (0.6667 as 66.7%; under
+ * 1%, four significant digits: 0.2997%, 0.08%). Numbers are
+ * right-aligned whatever their kind. csv, tsv and the JSON formats write
+ * every value exactly as given, whatever its kind: they are for programs.
  */
 enum out_kind { OUT_KIND_PLAIN, OUT_KIND_COUNT, OUT_KIND_MONEY, OUT_KIND_RATE };
 /* Declares the kind of the column(s) called name, before or after
