@@ -495,7 +495,8 @@ static struct tcell table_cell(const struct out *o, const struct out_val *v, siz
 {
 	struct sb sb = SB_INIT;
 	const struct out_val *c = &v[i];
-	int number = c->t == OUT_INT || c->t == OUT_REAL;
+	/* (NaN and infinities are shown as empty, as NULL is) */
+	int number = c->t == OUT_INT || (c->t == OUT_REAL && isfinite(c->d));
 	enum out_kind k = (enum out_kind)o->kind[i];
 	const char *cur = o->cur[i];
 	size_t curlen = strlen(cur);
