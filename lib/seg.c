@@ -708,7 +708,7 @@ static int output(struct crm *crm, const struct seg_opts *o, const struct src *s
 		goto out;
 	}
 	struct out *out = out_new(stdout, crm->format);
-	/* -f table: what the fields' numbers are (crm.7); revenue sums the
+	/* -f table: what the fields' numbers are (out.h); revenue sums the
 	 * currencies as they are, so it has no one currency's decimals */
 	static const char *const counts[] = {
 		"orders", "points", "points_pending", "points_expiring_30d",
