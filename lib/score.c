@@ -837,6 +837,7 @@ static void print_tracking(struct crm *crm, const struct load *L, const struct t
 	struct out *out = out_new(stdout, crm->format);
 
 	out_columns(out, ARRAY_SIZE(cols), cols);
+	out_column_kind(out, "actual", OUT_KIND_COUNT, NULL);
 	for (size_t i = 0; i < n; i++) {
 		char date[20];
 		day_text(pt[i].end, date);
