@@ -1297,6 +1297,7 @@ static int run(struct crm *crm, const struct loyalty_rules *r, const struct loya
 						    "expires_at", "reason" };
 		R.out = out_new(stdout, crm->format);
 		out_columns(R.out, ARRAY_SIZE(cols), cols);
+		out_column_kind(R.out, "points", OUT_KIND_COUNT, NULL);
 	}
 	pg = progress_new("loyalty", total);
 	st = db_prepare(db, full ? "SELECT c.id, c.created_at, c.birthday, w.member FROM temp.loyalty_who w"

@@ -9,7 +9,9 @@
 #include <csv.h>
 
 #include "diag.h"
+#include "norm.h"
 #include "util.h"
+#include "uwidth.h"
 
 #define TABLE_SAMPLE 1000
 
@@ -23,9 +25,17 @@ struct out {
 	int neutralise;
 	struct sb line;
 	/* table: buffered cells until TABLE_SAMPLE rows, then fixed widths */
-	char **cells;
+	struct tcell *cells;
 	size_t ncells, capcells;
 	size_t *width;
+	/* table: what the numbers are (out_column_kind) */
+	struct kdecl *decl;
+	size_t ndecl, capdecl;
+	unsigned char *kind;    /* per column: enum out_kind */
+	char (*cur)[8];         /* per column: its currency, "" for the row's */
+	long curcol;            /* the column called "currency", or -1 */
+	int row_kind;           /* out_row_kind() for the next row, or -1 */
+	char row_cur[8];
 	int table_flushed;
 	int keep_going;         /* a failed write sets err instead of exiting */
 	int err;
@@ -67,11 +77,26 @@ int out_close_stdout(void)
 	return 0;
 }
 
+/* a declared kind, kept by name until the columns are known */
+struct kdecl {
+	char *name;
+	enum out_kind k;
+	char cur[8];
+};
+
+/* a table cell as shown, and whether it is a number (right-aligned) */
+struct tcell {
+	char *s;
+	int right;
+};
+
 struct out *out_new(FILE *fp, enum out_format f)
 {
 	struct out *o = xcalloc(1, sizeof(*o));
 	o->fp = fp;
 	o->f = f;
+	o->curcol = -1;
+	o->row_kind = -1;
 	sb_init(&o->line);
 	return o;
 }
@@ -86,15 +111,63 @@ void out_set_neutralise(struct out *o, int on)
 	o->neutralise = on;
 }
 
+static void copy_code(char dst[8], const char *code)
+{
+	snprintf(dst, 8, "%s", code ? code : "");
+}
+
+/* Gives the columns named d->name d's kind. */
+static void apply_kind(struct out *o, const struct kdecl *d)
+{
+	for (size_t i = 0; i < o->ncols; i++)
+		if (!strcmp(o->cols[i], d->name)) {
+			o->kind[i] = (unsigned char)d->k;
+			memcpy(o->cur[i], d->cur, sizeof(d->cur));
+		}
+}
+
 void out_columns(struct out *o, size_t n, const char *const *names)
 {
+	size_t m = n ? n : 1;
+
 	o->ncols = n;
-	o->cols = xcalloc(n, sizeof(*o->cols));
-	o->jsoncol = xcalloc(n, 1);
+	o->cols = xcalloc(m, sizeof(*o->cols));
+	o->jsoncol = xcalloc(m, 1);
+	o->kind = xcalloc(m, 1);
+	o->cur = xcalloc(m, sizeof(*o->cur));
 	for (size_t i = 0; i < n; i++) {
 		o->cols[i] = xstrdup(names[i]);
 		o->jsoncol[i] = !strcmp(names[i], "attrs") || !strcmp(names[i], "props");
+		if (o->curcol < 0 && !strcmp(names[i], "currency"))
+			o->curcol = (long)i;
 	}
+	for (size_t j = 0; j < o->ndecl; j++)
+		apply_kind(o, &o->decl[j]);
+}
+
+void out_column_kind(struct out *o, const char *name, enum out_kind k, const char *currency)
+{
+	struct kdecl *d;
+
+	o->decl = xgrow(o->decl, sizeof(*o->decl), o->ndecl + 1, &o->capdecl);
+	d = &o->decl[o->ndecl++];
+	d->name = xstrdup(name);
+	d->k = k;
+	copy_code(d->cur, currency);
+	if (o->cols)
+		apply_kind(o, d);
+}
+
+void out_column_currency(struct out *o, size_t i, const char *currency)
+{
+	if (i < o->ncols)
+		copy_code(o->cur[i], currency);
+}
+
+void out_row_kind(struct out *o, enum out_kind k, const char *currency)
+{
+	o->row_kind = (int)k;
+	copy_code(o->row_cur, currency);
 }
 
 void json_quote(struct sb *sb, const char *s, size_t len)
@@ -310,15 +383,21 @@ static void header(struct out *o)
 	sb_free(&cell);
 }
 
-static void table_print_row(struct out *o, char **cells)
+/* Columns padded to their width in terminal columns (uwidth: a CJK
+ * character or an emoji takes two, a combining mark none), text on the
+ * left, numbers on the right. */
+static void table_print_row(struct out *o, const struct tcell *cells)
 {
 	sb_reset(&o->line);
 	for (size_t i = 0; i < o->ncols; i++) {
-		const char *s = cells[i];
-		size_t w = utf8_width(s, strlen(s));
+		const char *s = cells[i].s;
+		size_t n = strlen(s), w = uwidth(s, n);
 		if (i)
 			sb_add(&o->line, "  ", 2);
-		sb_adds(&o->line, s);
+		if (cells[i].right)
+			for (; w < o->width[i]; w++)
+				sb_addc(&o->line, ' ');
+		sb_add(&o->line, s, n);
 		if (i + 1 < o->ncols)
 			for (; w < o->width[i]; w++)
 				sb_addc(&o->line, ' ');
@@ -329,39 +408,153 @@ static void table_print_row(struct out *o, char **cells)
 	put(o, o->line.buf, o->line.len);
 }
 
-static char *table_cell(const struct out_val *v)
+/* The digits before the point of a plain number in groups of three
+ * (-1234567.5 as -1,234,567.5); text with an exponent stays as it is. */
+static void add_grouped(struct sb *sb, const char *num)
+{
+	const char *p = num, *d;
+	size_t n;
+
+	if (strpbrk(num, "eE")) {
+		sb_adds(sb, num);
+		return;
+	}
+	if (*p == '-')
+		sb_addc(sb, *p++);
+	for (d = p; *d >= '0' && *d <= '9'; d++)
+		;
+	n = (size_t)(d - p);
+	for (size_t i = 0; i < n; i++) {
+		if (i && (n - i) % 3 == 0)
+			sb_addc(sb, ',');
+		sb_addc(sb, p[i]);
+	}
+	sb_adds(sb, d);
+}
+
+/* %.*f of d without the sign of a value that rounds to zero ("-0.00"). */
+static void fixed(char *buf, size_t n, int decimals, double d)
+{
+	snprintf(buf, n, "%.*f", decimals, d);
+	if (buf[0] == '-' && !strpbrk(buf, "123456789"))
+		memmove(buf, buf + 1, strlen(buf));
+}
+
+/* The decimals of currency code s[0..n): its minor units as crm-import
+ * stores them (norm's table); 2 for a code it does not know. */
+static int minor_digits(const char *s, size_t n)
+{
+	char code[4];
+	const char *why;
+	int e;
+
+	if (s && n && norm_currency(s, n, code, &e, &why) == 0)
+		return e;
+	return 2;
+}
+
+/* A number as a person reads it in a column of kind k (out.h). */
+static void number_text(struct sb *sb, const struct out_val *v, enum out_kind k,
+			const char *cur, size_t curlen)
+{
+	char buf[512];
+	double d = v->t == OUT_INT ? (double)v->i : v->d;
+
+	if (v->t == OUT_REAL && !isfinite(d))
+		return;
+	switch (k) {
+	case OUT_KIND_COUNT:
+		if (v->t == OUT_INT)
+			snprintf(buf, sizeof(buf), "%lld", (long long)v->i);
+		else
+			snprintf(buf, sizeof(buf), "%.15g", d);
+		add_grouped(sb, buf);
+		break;
+	case OUT_KIND_MONEY:
+		fixed(buf, sizeof(buf), minor_digits(cur, curlen), d);
+		add_grouped(sb, buf);
+		break;
+	case OUT_KIND_RATE:
+		/* one decimal; under 1%, where the complaint limits are, up to
+		 * four significant digits: 0.2997% is not shown as 0.3% */
+		d *= 100;
+		if (d != 0 && fabs(d) < 1)
+			snprintf(buf, sizeof(buf), "%.4g", d);
+		else
+			fixed(buf, sizeof(buf), 1, d);
+		add_grouped(sb, buf);
+		sb_addc(sb, '%');
+		break;
+	default:
+		val_text(sb, v);
+	}
+}
+
+/* Cell i of row v as the table shows it. */
+static struct tcell table_cell(const struct out *o, const struct out_val *v, size_t i)
 {
 	struct sb sb = SB_INIT;
-	val_text(&sb, v);
+	const struct out_val *c = &v[i];
+	/* (NaN and infinities are shown as empty, as NULL is) */
+	int number = c->t == OUT_INT || (c->t == OUT_REAL && isfinite(c->d));
+	enum out_kind k = (enum out_kind)o->kind[i];
+	const char *cur = o->cur[i];
+	size_t curlen = strlen(cur);
+
+	if (o->row_kind >= 0 && i > 0) {
+		k = (enum out_kind)o->row_kind;
+		if (o->row_cur[0])
+			cur = o->row_cur, curlen = strlen(cur);
+	} else if (!cur[0] && o->curcol >= 0 && v[o->curcol].t == OUT_TEXT) {
+		/* the row's own currency */
+		cur = v[o->curcol].s;
+		curlen = v[o->curcol].len;
+	}
+	if (number)
+		number_text(&sb, c, k, cur, curlen);
+	else
+		val_text(&sb, c);
 	/* one line per row: show control characters as spaces */
-	for (size_t i = 0; i < sb.len; i++)
-		if ((unsigned char)sb.buf[i] < 0x20)
-			sb.buf[i] = ' ';
-	return sb_detach(&sb);
+	for (size_t j = 0; j < sb.len; j++)
+		if ((unsigned char)sb.buf[j] < 0x20)
+			sb.buf[j] = ' ';
+	return (struct tcell){ sb_detach(&sb), number };
 }
 
 static void table_flush(struct out *o)
 {
 	size_t nrows;
+	struct tcell *head;
+
 	if (o->table_flushed)
 		return;
 	o->table_flushed = 1;
 	o->width = xcalloc(o->ncols ? o->ncols : 1, sizeof(size_t));
-	for (size_t i = 0; i < o->ncols; i++)
-		o->width[i] = utf8_width(o->cols[i], strlen(o->cols[i]));
+	head = xcalloc(o->ncols ? o->ncols : 1, sizeof(*head));
 	nrows = o->ncols ? o->ncells / o->ncols : 0;
-	for (size_t r = 0; r < nrows; r++)
-		for (size_t i = 0; i < o->ncols; i++) {
-			const char *s = o->cells[r * o->ncols + i];
-			size_t w = utf8_width(s, strlen(s));
+	for (size_t i = 0; i < o->ncols; i++) {
+		size_t numbers = 0, texts = 0;
+
+		o->width[i] = uwidth(o->cols[i], strlen(o->cols[i]));
+		for (size_t r = 0; r < nrows; r++) {
+			const struct tcell *c = &o->cells[r * o->ncols + i];
+			size_t w = uwidth(c->s, strlen(c->s));
 			if (w > o->width[i])
 				o->width[i] = w;
+			if (c->right)
+				numbers++;
+			else if (c->s[0])
+				texts++;
 		}
-	table_print_row(o, o->cols);
+		/* a column of numbers has its name on the right too */
+		head[i] = (struct tcell){ o->cols[i], numbers > 0 && texts == 0 };
+	}
+	table_print_row(o, head);
+	free(head);
 	for (size_t r = 0; r < nrows; r++)
 		table_print_row(o, o->cells + r * o->ncols);
 	for (size_t i = 0; i < o->ncells; i++)
-		free(o->cells[i]);
+		free(o->cells[i].s);
 	free(o->cells);
 	o->cells = NULL;
 	o->ncells = 0;
@@ -406,24 +599,25 @@ void out_row(struct out *o, const struct out_val *v)
 	case OUT_TABLE:
 		if (!o->table_flushed) {
 			size_t need = o->ncells + o->ncols;
-			o->cells = xgrow(o->cells, sizeof(char *), need, &o->capcells);
+			o->cells = xgrow(o->cells, sizeof(*o->cells), need, &o->capcells);
 			for (size_t i = 0; i < o->ncols; i++)
-				o->cells[o->ncells++] = table_cell(&v[i]);
+				o->cells[o->ncells++] = table_cell(o, v, i);
 			if (o->rows + 1 >= TABLE_SAMPLE)
 				table_flush(o);
 		} else {
-			char **cells = xcalloc(o->ncols ? o->ncols : 1, sizeof(char *));
+			struct tcell *cells = xcalloc(o->ncols ? o->ncols : 1, sizeof(*cells));
 			for (size_t i = 0; i < o->ncols; i++)
-				cells[i] = table_cell(&v[i]);
+				cells[i] = table_cell(o, v, i);
 			table_print_row(o, cells);
 			for (size_t i = 0; i < o->ncols; i++)
-				free(cells[i]);
+				free(cells[i].s);
 			free(cells);
 		}
 		break;
 	}
 	put(o, o->line.buf, o->line.len);
 	o->rows++;
+	o->row_kind = -1;
 	sb_free(&cell);
 }
 
@@ -487,9 +681,14 @@ void out_finish(struct out *o)
 		free(o->cols[i]);
 	free(o->cols);
 	free(o->jsoncol);
+	free(o->kind);
+	free(o->cur);
+	for (size_t i = 0; i < o->ndecl; i++)
+		free(o->decl[i].name);
+	free(o->decl);
 	free(o->width);
 	for (size_t i = 0; i < o->ncells; i++)
-		free(o->cells[i]);
+		free(o->cells[i].s);
 	free(o->cells);
 	sb_free(&o->line);
 	free(o);

@@ -42,6 +42,29 @@ void out_row(struct out *o, const struct out_val *vals);
  * valid JSON in a column whose name is "attrs" or "props" is written as
  * JSON, not as a string, in the JSON formats. */
 void out_stmt_row(struct out *o, sqlite3_stmt *st);
+/*
+ * What a column's numbers are, for the table format, which is for a
+ * person: counts with thousands separators (1,752,457), money to its
+ * currency's minor units with separators (1,234.50 GBP, 1,235 JPY,
+ * 1.235 KWD), rates and shares as percentages (0.6667 as 66.7%; under
+ * 1%, four significant digits: 0.2997%, 0.08%). Numbers are
+ * right-aligned whatever their kind. csv, tsv and the JSON formats write
+ * every value exactly as given, whatever its kind: they are for programs.
+ */
+enum out_kind { OUT_KIND_PLAIN, OUT_KIND_COUNT, OUT_KIND_MONEY, OUT_KIND_RATE };
+/* Declares the kind of the column(s) called name, before or after
+ * out_columns (a name that never comes is no error). Money is in
+ * currency (a code such as "GBP"), or with currency NULL in the one that
+ * the same row's column called "currency" names; a code that is not
+ * known gets two decimals. */
+void out_column_kind(struct out *o, const char *name, enum out_kind k, const char *currency);
+/* Money in column i (from 0) is in currency, where the row does not say
+ * otherwise (out_row_kind). */
+void out_column_currency(struct out *o, size_t i, const char *currency);
+/* The next row's cells, but the first, are of kind k, money in currency
+ * or with NULL in each column's currency: a table on its side, a line
+ * per metric. */
+void out_row_kind(struct out *o, enum out_kind k, const char *currency);
 /* 1 once the columns are known (out_columns or a first out_stmt_row). */
 int out_has_columns(const struct out *o);
 /* CSV/TSV cells that a spreadsheet would run as a formula (out_formula_like)

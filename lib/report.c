@@ -148,6 +148,22 @@ void rtab_init(struct rtab *t, size_t ncols, const char *const *cols)
 		t->cols[i] = xstrdup(cols[i]);
 }
 
+void rtab_kind(struct rtab *t, enum out_kind k, const char *currency, const char *const *names)
+{
+	if (!t->kind) {
+		/* only a table that is printed has kinds (--html's are freed
+		 * by report_html.c, which knows no kinds) */
+		t->kind = xcalloc(t->ncols ? t->ncols : 1, 1);
+		t->cur = xcalloc(t->ncols ? t->ncols : 1, sizeof(*t->cur));
+	}
+	for (; *names; names++)
+		for (size_t i = 0; i < t->ncols; i++)
+			if (!strcmp(t->cols[i], *names)) {
+				t->kind[i] = (unsigned char)k;
+				snprintf(t->cur[i], sizeof(t->cur[i]), "%s", currency ? currency : "");
+			}
+}
+
 struct out_val *rtab_row(struct rtab *t)
 {
 	struct out_val *v;
@@ -199,6 +215,8 @@ static void rtab_free(struct rtab *t)
 	for (size_t i = 0; i < t->ncols; i++)
 		free((char *)t->cols[i]);
 	free(t->cols);
+	free(t->kind);
+	free(t->cur);
 	free(t->v);
 	for (size_t i = 0; i < t->nstrs; i++)
 		free(t->strs[i]);
@@ -234,6 +252,8 @@ void rtab_emit(struct report *r, struct rtab *t)
 		struct sb *heads = xcalloc(t->nrows, sizeof(struct sb));
 		struct out_val *v = xcalloc(t->nrows + 1, sizeof(*v));
 
+		long curcol = -1;
+
 		names[0] = "metric";
 		for (size_t j = 0; j < t->nrows; j++) {
 			sb_init(&heads[j]);
@@ -241,10 +261,22 @@ void rtab_emit(struct report *r, struct rtab *t)
 			names[j + 1] = heads[j].buf;
 		}
 		out_columns(o, t->nrows + 1, names);
+		/* a column per row: money in that row's currency */
+		for (size_t i = 0; i < t->ncols && curcol < 0; i++)
+			if (!strcmp(t->cols[i], "currency"))
+				curcol = (long)i;
+		for (size_t j = 0; curcol >= 0 && j < t->nrows; j++) {
+			const struct out_val *c = &t->v[j * t->ncols + curcol];
+			if (c->t == OUT_TEXT)
+				out_column_currency(o, j + 1, c->s);
+		}
 		for (size_t i = 1; i < t->ncols; i++) {
 			v[0] = (struct out_val){ .t = OUT_TEXT, .s = t->cols[i], .len = strlen(t->cols[i]) };
 			for (size_t j = 0; j < t->nrows; j++)
 				v[j + 1] = t->v[j * t->ncols + i];
+			if (t->kind)
+				out_row_kind(o, (enum out_kind)t->kind[i],
+					     t->cur[i][0] ? t->cur[i] : NULL);
 			out_row(o, v);
 		}
 		for (size_t j = 0; j < t->nrows; j++)
@@ -254,6 +286,10 @@ void rtab_emit(struct report *r, struct rtab *t)
 		free(v);
 	} else {
 		out_columns(o, t->ncols, t->cols);
+		for (size_t i = 0; t->kind && i < t->ncols; i++)
+			if (t->kind[i])
+				out_column_kind(o, t->cols[i], (enum out_kind)t->kind[i],
+						t->cur[i][0] ? t->cur[i] : NULL);
 		for (size_t j = 0; j < t->nrows; j++)
 			out_row(o, t->v + j * t->ncols);
 	}
@@ -638,8 +674,13 @@ int report_summary(struct report *r)
 	struct rtab t;
 	int rc = report_build_summary(r, &t);
 
-	if (!rc)
-		rtab_emit(r, &t);
+	if (rc)
+		return rc;
+	RTAB_KIND(&t, OUT_KIND_COUNT, NULL, "customers", "buyers", "repeat_buyers", "orders",
+		  "active_30d", "active_90d", "active_365d");
+	RTAB_KIND(&t, OUT_KIND_MONEY, NULL, "revenue", "aov", "avg_clv");
+	RTAB_KIND(&t, OUT_KIND_RATE, NULL, "repeat_rate", "retention_rate", "churned_share");
+	rtab_emit(r, &t);
 	return rc;
 }
 
@@ -860,9 +901,16 @@ int report_cohorts(struct report *r)
 {
 	struct rtab t;
 	int rc = report_build_cohorts(r, &t);
+	const char *metric = r->o->metric ? r->o->metric : "retention";
+	enum out_kind k = !strcmp(metric, "retention") ? OUT_KIND_RATE :
+		!strcmp(metric, "customers") ? OUT_KIND_COUNT : OUT_KIND_MONEY;
 
-	if (!rc)
-		rtab_emit(r, &t);
+	if (rc)
+		return rc;
+	RTAB_KIND(&t, OUT_KIND_COUNT, NULL, "customers");
+	for (size_t i = 3; i < t.ncols; i++) /* m0, m1, ... */
+		RTAB_KIND(&t, k, NULL, t.cols[i]);
+	rtab_emit(r, &t);
 	return rc;
 }
 
@@ -944,8 +992,12 @@ int report_rfm(struct report *r)
 	struct rtab t;
 	int rc = report_build_rfm(r, &t);
 
-	if (!rc)
-		rtab_emit(r, &t);
+	if (rc)
+		return rc;
+	RTAB_KIND(&t, OUT_KIND_COUNT, NULL, "customers");
+	RTAB_KIND(&t, OUT_KIND_MONEY, NULL, "revenue", "avg_monetary", "avg_clv");
+	RTAB_KIND(&t, OUT_KIND_RATE, NULL, "customer_share", "revenue_share");
+	rtab_emit(r, &t);
 	return rc;
 }
 
@@ -1088,6 +1140,9 @@ int report_ltv(struct report *r)
 		crm_warn("no CLV scores in %s (the latest are in %s): no predicted CLV", code, clv_code);
 	else if (!clv_code)
 		crm_note("no CLV scores (crm-score clv): historic revenue only");
+	RTAB_KIND(&t, OUT_KIND_COUNT, NULL, "customers", "scored");
+	RTAB_KIND(&t, OUT_KIND_MONEY, NULL, "historic_revenue", "historic_avg", "predicted_clv",
+		  "predicted_avg");
 	rtab_emit(r, &t);
 	sb_free(&sql);
 	sb_free(&path);
@@ -1153,6 +1208,9 @@ int report_budget(struct report *r)
 		rtab_real(&v[6], all_y * m * k, 2);
 		rtab_text(&t, &v[7], code);
 	}
+	RTAB_KIND(&t, OUT_KIND_COUNT, NULL, "customers");
+	RTAB_KIND(&t, OUT_KIND_MONEY, NULL, "revenue_365d", "revenue_per_customer",
+		  "profit_per_customer", "budget_per_customer", "budget_total");
 	rtab_emit(r, &t);
 	sb_free(&sql);
 	free(code);

@@ -136,6 +136,8 @@ struct rtab {
 	int keep;            /* never sideways (a matrix) */
 	char **strs;         /* text owned by the table */
 	size_t nstrs, capstrs;
+	unsigned char *kind; /* per column: enum out_kind (rtab_kind), or NULL */
+	char (*cur)[8];      /* per column: money's fixed currency, or "" */
 };
 
 void rtab_init(struct rtab *t, size_t ncols, const char *const *cols);
@@ -145,6 +147,14 @@ void rtab_text(struct rtab *t, struct out_val *v, const char *s);
 void rtab_int(struct out_val *v, int64_t i);
 /* A real rounded to digits decimals; NaN and infinities become NULL. */
 void rtab_real(struct out_val *v, double d, int digits);
+/* What the columns named in the NULL-terminated list names[] hold, for
+ * the table format (out_column_kind): money in currency, or with NULL in
+ * the row's "currency" column. Names the table lacks are skipped. Called
+ * by the printing side (report_summary, not report_build_summary): the
+ * tables of --html are freed without rtab_emit. */
+void rtab_kind(struct rtab *t, enum out_kind k, const char *currency, const char *const *names);
+#define RTAB_KIND(t, k, cur, ...) \
+	rtab_kind((t), (k), (cur), (const char *const[]){ __VA_ARGS__, NULL })
 /* Writes t in r's format; sideways in table format when it has more than
  * 8 columns. Frees t. */
 void rtab_emit(struct report *r, struct rtab *t);

@@ -712,14 +712,35 @@ int report_build_links(struct report *r, const char *name, struct rtab *t)
 	return 0;
 }
 
+/* What the campaign tables' numbers are, for -f table. */
+static void camp_kinds(struct rtab *t)
+{
+	RTAB_KIND(t, OUT_KIND_COUNT, NULL, "rows", "recipients", "sent", "delivered", "bounced",
+		  "opened", "clicked", "unsubscribed", "complained", "suppressed", "pending",
+		  "converted", "post_click", "post_view", "orders", "incremental_conversions",
+		  "opened_machine_only", "clicked_machine_only", "codes", "redemptions",
+		  "redeemed_orders", "control", "control_converted", "clicks", "clickers",
+		  "machine_clicks", "bootstrap_resamples");
+	RTAB_KIND(t, OUT_KIND_MONEY, NULL, "revenue", "revenue_per_recipient", "rpr_uplift",
+		  "rpr_low", "rpr_high", "incremental_revenue", "incremental_revenue_low",
+		  "incremental_revenue_high", "rpr_boot_low", "rpr_boot_high",
+		  "incremental_revenue_boot_low", "incremental_revenue_boot_high",
+		  "redeemed_revenue");
+	RTAB_KIND(t, OUT_KIND_RATE, NULL, "conversion_rate", "control_rate", "uplift",
+		  "uplift_low", "uplift_high", "relative_uplift", "mde", "open_rate", "click_rate",
+		  "click_to_open_rate", "redemption_rate");
+}
+
 int report_campaign(struct report *r, const char *name)
 {
 	struct rtab t;
 	int rc = r->o->links ? report_build_links(r, name, &t) :
 		report_build_campaign(r, name, &t);
 
-	if (!rc)
-		rtab_emit(r, &t);
+	if (rc)
+		return rc;
+	camp_kinds(&t);
+	rtab_emit(r, &t);
 	return rc;
 }
 
@@ -797,7 +818,9 @@ int report_campaigns(struct report *r)
 	struct rtab t;
 	int rc = report_build_campaigns(r, &t);
 
-	if (!rc)
-		rtab_emit(r, &t);
+	if (rc)
+		return rc;
+	camp_kinds(&t);
+	rtab_emit(r, &t);
 	return rc;
 }

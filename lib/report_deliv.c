@@ -592,7 +592,13 @@ int report_deliverability(struct report *r)
 	struct rtab t;
 	int rc = report_build_deliverability(r, &t);
 
-	if (!rc)
-		rtab_emit(r, &t);
+	if (rc)
+		return rc;
+	RTAB_KIND(&t, OUT_KIND_COUNT, NULL, "sent", "delivered", "receipts", "bounced",
+		  "hard_bounced", "soft_bounced", "policy_blocked", "complained", "unsubscribed",
+		  "in_doubt");
+	RTAB_KIND(&t, OUT_KIND_RATE, NULL, "bounce_rate", "hard_bounce_rate", "soft_bounce_rate",
+		  "policy_block_rate", "complaint_rate", "unsubscribe_rate");
+	rtab_emit(r, &t);
 	return rc;
 }

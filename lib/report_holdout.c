@@ -187,6 +187,8 @@ int report_holdout(struct report *r)
 	if (!strcmp(by, "run")) {
 		if (by_run(r, &t))
 			return 1;
+		RTAB_KIND(&t, OUT_KIND_COUNT, NULL, "customers", "actual");
+		RTAB_KIND(&t, OUT_KIND_RATE, NULL, "error");
 		rtab_emit(r, &t);
 		return 0;
 	}
@@ -201,6 +203,7 @@ int report_holdout(struct report *r)
 		 " correlation %.3f", (long long)h.id, h.model, h.as_of, h.holdout_end, h.currency,
 		 h.predicted, h.actual, 100 * ratio(h.predicted - h.actual, h.actual), h.mae, h.corr);
 	report_holdout_free(&h);
+	RTAB_KIND(&t, OUT_KIND_COUNT, NULL, "customers", "actual");
 	rtab_emit(r, &t);
 	return 0;
 }

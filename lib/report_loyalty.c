@@ -255,7 +255,15 @@ int report_loyalty(struct report *r)
 	struct rtab t;
 	int rc = report_build_loyalty(r, r->o->by, &t);
 
-	if (!rc)
-		rtab_emit(r, &t);
+	if (rc)
+		return rc;
+	/* points are counts; money in the row's currency */
+	RTAB_KIND(&t, OUT_KIND_COUNT, NULL, "members", "points", "pending", "debts", "debtors",
+		  "earned", "bonuses", "spent", "reversed", "expired", "adjusted", "net",
+		  "upgraded_365d", "downgraded_365d", "customers", "buyers");
+	RTAB_KIND(&t, OUT_KIND_MONEY, NULL, "liability", "avg_spend_12m", "revenue",
+		  "revenue_per_customer");
+	RTAB_KIND(&t, OUT_KIND_RATE, NULL, "breakage", "share");
+	rtab_emit(r, &t);
 	return rc;
 }

@@ -132,6 +132,9 @@ int report_products(struct report *r)
 	else
 		rtab_init(&t, ARRAY_SIZE(pcols), pcols);
 	t.keep = 1; /* a list: never sideways */
+	RTAB_KIND(&t, OUT_KIND_COUNT, NULL, "buyers", "orders", "units", "returns");
+	RTAB_KIND(&t, OUT_KIND_MONEY, NULL, "revenue");
+	RTAB_KIND(&t, OUT_KIND_RATE, NULL, "repeat_rate");
 	while (db_row(st)) {
 		struct out_val *v = rtab_row(&t);
 		int64_t buyers = sqlite3_column_int64(st, nk);

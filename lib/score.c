@@ -583,6 +583,9 @@ int score_rfm(struct crm *crm, const struct score_opts *o)
 		if (!k) {
 			out = out_new(stdout, crm->format);
 			out_columns(out, ARRAY_SIZE(cols), cols);
+			out_column_kind(out, "customers", OUT_KIND_COUNT, NULL);
+			out_column_kind(out, "share", OUT_KIND_RATE, NULL);
+			out_column_kind(out, "revenue", OUT_KIND_MONEY, L.currency);
 		}
 		out_row(out, v);
 		if (k + 1 == nseg)
@@ -736,6 +739,7 @@ static void print_tracking(struct crm *crm, const struct load *L, const struct t
 	struct out *out = out_new(stdout, crm->format);
 
 	out_columns(out, ARRAY_SIZE(cols), cols);
+	out_column_kind(out, "actual", OUT_KIND_COUNT, NULL);
 	for (size_t i = 0; i < n; i++) {
 		char date[20];
 		day_text(pt[i].end, date);
@@ -1145,6 +1149,8 @@ int score_clv(struct crm *crm, const struct score_opts *o)
 		} else {
 			out = out_new(stdout, crm->format);
 			out_columns(out, ARRAY_SIZE(cols), cols);
+			out_column_kind(out, "customers", OUT_KIND_COUNT, NULL);
+			out_column_kind(out, "actual", OUT_KIND_COUNT, NULL);
 			for (int k = 0; k < 9; k++) {
 				struct out_val v[6] = {
 					v_text(label[k]), v_int((int64_t)n[k]), v_int((int64_t)act[k]),

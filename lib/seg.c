@@ -708,6 +708,17 @@ static int output(struct crm *crm, const struct seg_opts *o, const struct src *s
 		goto out;
 	}
 	struct out *out = out_new(stdout, crm->format);
+	/* -f table: what the fields' numbers are (out.h); revenue sums the
+	 * currencies as they are, so it has no one currency's decimals */
+	static const char *const counts[] = {
+		"orders", "points", "points_pending", "points_expiring_30d",
+	}, *const money[] = { "revenue", "aov", "clv" }, *const rates[] = { "p_alive", "churn_risk" };
+	for (size_t i = 0; i < ARRAY_SIZE(counts); i++)
+		out_column_kind(out, counts[i], OUT_KIND_COUNT, NULL);
+	for (size_t i = 0; i < ARRAY_SIZE(money); i++)
+		out_column_kind(out, money[i], OUT_KIND_MONEY, NULL);
+	for (size_t i = 0; i < ARRAY_SIZE(rates); i++)
+		out_column_kind(out, rates[i], OUT_KIND_RATE, NULL);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
 		out_stmt_row(out, st);
 	if (rc != SQLITE_DONE)

@@ -32,7 +32,7 @@ test_expect 'crm-track answered the readers over HTTP and logged them by id' '
 
 test_expect 'the week-after report: 3 opened, 2 clicked (one through crm-track), 1 converted after the click, 2450 RUB' '
 	awk "/^\\\$ crm-report -f table campaign demo-winback/ { on = 1; next } /^\\\$ / { on = 0 } on" out >camp.txt &&
-	expect_eq "opened 3 0|clicked 2 0|unsubscribed 2 0|converted 1 0|post_click 1 0|revenue 2450 0" \
+	expect_eq "opened 3 0|clicked 2 0|unsubscribed 2 0|converted 1 0|post_click 1 0|revenue 2,450.00 0.00" \
 		"$(awk '\''$1 ~ /^(opened|clicked|unsubscribed|converted|post_click|revenue)$/ { printf "%s%s %s %s", n++ ? "|" : "", $1, $2, $3 }'\'' camp.txt)" &&
 	expect_grep "the control group (1) is too small to detect the observed effect (+20.00 pp)" err &&
 	expect_grep "<svg" tree/examples/report.html &&

@@ -96,7 +96,7 @@ test_expect 'json and table formats' '
 	expect_grep "{\"currency\":\"RUB\",\"customers\":5,\"buyers\":4,\"repeat_buyers\":2,\"repeat_rate\":0.5," out &&
 	expect_grep "\"aov\":68.33," out &&
 	run 0 crm-report -f table summary &&
-	grep -q "^repeat_rate  *0.5  *0$" out
+	grep -q "^repeat_rate  *50.0%  *0.0%$" out
 '
 
 test_expect 'a customer paying RUB, then USD, then RUB again is one buyer in each' '

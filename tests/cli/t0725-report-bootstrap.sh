@@ -275,7 +275,7 @@ assert t[\"rpr_boot_low\"] < t[\"rpr_uplift\"] < t[\"rpr_boot_high\"], t
 assert t[\"bootstrap_resamples\"] == 1000 and t[\"bootstrap_seed\"] == 1" &&
 	run 0 crm-report -f table campaign spring --bootstrap 1000 &&
 	grep -q "^rpr_boot_low  *-*[0-9.]*" out &&
-	grep -q "^bootstrap_resamples  *1000" out
+	grep -q "^bootstrap_resamples  *1,000" out
 '
 
 test_expect '--html FILE campaign NAME --bootstrap: the columns and the method in the page' '

@@ -1,4 +1,5 @@
 /* Unit tests for lib/out.c: every output format, quoting and escaping. */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -6,6 +7,7 @@
 #include "out.h"
 #include "tap.h"
 #include "util.h"
+#include "uwidth.h"
 
 static char *buf;
 static size_t len;
@@ -136,10 +138,62 @@ int main(void)
 	rows(o, 0);
 	end(o);
 	is_str(buf, "id  name           attrs           score\n"
-		    "1   Smith, \"Jr.\"   {\"plan\":\"pro\"}  2.5\n"
+		    " 1  Smith, \"Jr.\"   {\"plan\":\"pro\"}    2.5\n"
 		    "-7  tab here line                  Ёж\n",
-	       "table: aligned by display width, control characters as spaces");
+	       "table: aligned by display width, numbers on the right, control characters as spaces");
 	free(buf);
+
+	/* kinds: money in the row's currency or a fixed one, rates, counts */
+	{
+		static const char *const cols[] = { "who", "n", "amount", "rate", "fee", "currency" };
+		struct out_val r[3][6] = {
+			{ { OUT_TEXT, 0, 0, "王小明", 9 },
+			  { OUT_INT, 1752457, 0, NULL, 0 }, { OUT_REAL, 0, 1234567.5, NULL, 0 },
+			  { OUT_REAL, 0, 0.6667, NULL, 0 }, { OUT_REAL, 0, 2, NULL, 0 },
+			  { OUT_TEXT, 0, 0, "GBP", 3 } },
+			{ { OUT_TEXT, 0, 0, "Zoe\xf0\x9f\x98\x80", 7 },
+			  { OUT_INT, -1000, 0, NULL, 0 }, { OUT_REAL, 0, 1752457.4, NULL, 0 },
+			  { OUT_REAL, 0, 0.002997, NULL, 0 }, { OUT_REAL, 0, -0.001, NULL, 0 },
+			  { OUT_TEXT, 0, 0, "JPY", 3 } },
+			{ { OUT_TEXT, 0, 0, "Jose\xcc\x81", 6 },
+			  { OUT_REAL, 0, 12.5, NULL, 0 }, { OUT_REAL, 0, 1.2346, NULL, 0 },
+			  { OUT_REAL, 0, -0.25, NULL, 0 }, { OUT_REAL, 0, NAN, NULL, 0 },
+			  { OUT_TEXT, 0, 0, "KWD", 3 } },
+		};
+		mem = open_memstream(&buf, &len);
+		o = out_new(mem, OUT_TABLE);
+		out_column_kind(o, "n", OUT_KIND_COUNT, NULL); /* before the columns */
+		out_columns(o, 6, cols);
+		out_column_kind(o, "amount", OUT_KIND_MONEY, NULL);
+		out_column_kind(o, "rate", OUT_KIND_RATE, NULL);
+		out_column_kind(o, "fee", OUT_KIND_MONEY, "USD");
+		out_column_kind(o, "nothing", OUT_KIND_COUNT, NULL);
+		for (int i = 0; i < 3; i++)
+			out_row(o, r[i]);
+		end(o);
+		is_str(buf, "who             n        amount     rate   fee  currency\n"
+			    "王小明  1,752,457  1,234,567.50    66.7%  2.00  GBP\n"
+			    "Zoe\xf0\x9f\x98\x80      -1,000     1,752,457  0.2997%  0.00  JPY\n"
+			    "Jose\xcc\x81         12.5         1.235   -25.0%        KWD\n",
+		       "table: counts, money by currency, rates, display widths");
+		free(buf);
+		mem = open_memstream(&buf, &len);
+		o = out_new(mem, OUT_CSV);
+		out_columns(o, 6, cols);
+		out_column_kind(o, "amount", OUT_KIND_MONEY, NULL);
+		out_column_kind(o, "rate", OUT_KIND_RATE, NULL);
+		out_row(o, r[1]);
+		end(o);
+		is_str(buf, "who,n,amount,rate,fee,currency\n"
+			    "Zoe\xf0\x9f\x98\x80,-1000,1752457.4,0.002997,-0.001,JPY\n",
+		       "csv: kinds change nothing");
+		free(buf);
+	}
+	is_int((int)uwidth("王Ё\xcc\x81\xe2\x80\x8d\xf0\x9f\x98\x80\xff", 15), 6,
+	       "uwidth: CJK 2, Cyrillic 1, combining 0, ZWJ 0, emoji 2, a bad byte 1");
+	is_int(uwidth_cp(0xAD), 1, "uwidth: a soft hyphen shows");
+	is_int(uwidth_cp(0x1F9FF), 2, "uwidth: an emoji of Unicode 11");
+	is_int(uwidth_cp(0xFF21), 2, "uwidth: a fullwidth letter");
 
 	{
 		struct sb sb = SB_INIT;
