@@ -109,4 +109,44 @@ test_expect 'a misspelt --cap-policy is a usage error with a suggestion' '
 	expect_grep "invalid --cap-policy \"dorp\" (defer or drop); did you mean \"drop\"?" err
 '
 
+# kill -9 between a claim and its outcome: a capped row is deferred in
+# the claim's own transaction, so a kill leaves it planned (claimed again
+# by the next run) or deferred with its time, never half done
+test_expect 'kill -9 at random moments: capped rows end deferred to their time, the rest sent once' '
+	awk "BEGIN { print \"id,email,first_name,email_consent\";
+		for (i = 1; i <= 300; i++) printf \"Z%03d,z%03d@example.com,Zed%d,yes\n\", i, i, i }" >z.csv &&
+	crm-import customers z.csv 2>/dev/null &&
+	awk "BEGIN { print \"id\"; for (i = 1; i <= 300; i += 2) printf \"Z%03d\n\", i }" >odd.csv &&
+	awk "BEGIN { print \"id\"; for (i = 1; i <= 300; i++) printf \"Z%03d\n\", i }" >z300.csv &&
+	run 0 send zfirst --now "2027-01-10 10:00" odd.csv &&
+	before=$(spooled) && i=0 && killed=0 &&
+	while [ $i -lt 6 ]; do
+		i=$((i + 1))
+		send zcap --cap 1/7d --rate 100/s --now "2027-01-12 10:00" -q z300.csv >>zres.csv 2>>zerr.log &
+		pid=$!
+		sleep "$(awk -v s=$i "BEGIN { srand(s); printf \"%.2f\", 0.05 + rand() * 0.3 }")"
+		if kill_now $pid; then killed=$((killed + 1)); fi
+	done &&
+	echo "$killed of 6 runs killed mid-way" && test $killed -ge 3 &&
+	expect_eq ok "$(sql "PRAGMA integrity_check")" &&
+	run 0 send zcap --cap 1/7d --now "2027-01-12 10:00" z300.csv &&
+	expect_eq "" "$(sql "SELECT c.external_id FROM messages m JOIN campaigns k ON k.id = m.campaign_id
+		JOIN customers c ON c.id = m.customer_id WHERE k.name = '\''zcap'\''
+		AND CAST(substr(c.external_id, 2) AS INTEGER) % 2 = 1
+		AND NOT (m.status = '\''deferred'\'' AND m.reason = '\''cap'\''
+		AND m.next_at = (SELECT datetime(f.sent_at, '\''+7 days'\'') FROM messages f
+			JOIN campaigns fk ON fk.id = f.campaign_id
+			WHERE fk.name = '\''zfirst'\'' AND f.customer_id = m.customer_id))")" &&
+	expect_eq 0 "$(sql "SELECT count(*) FROM messages m JOIN campaigns k ON k.id = m.campaign_id
+		JOIN customers c ON c.id = m.customer_id WHERE k.name = '\''zcap'\''
+		AND CAST(substr(c.external_id, 2) AS INTEGER) % 2 = 0
+		AND m.status NOT IN ('\''sent'\'', '\''in_doubt'\'')")" &&
+	expect_eq 300 "$(sql "SELECT count(*) FROM messages m JOIN campaigns k ON k.id = m.campaign_id
+		WHERE k.name = '\''zcap'\''")" &&
+	for a in $(awk "BEGIN { for (i = 1; i <= 300; i += 2) printf \"z%03d@example.com\n\", i }"); do
+		expect_eq 1 "$(grep -c "^$a	" spool/log)" "deliveries to $a" || exit 1
+	done &&
+	expect_eq "" "$(cut -f1 spool/log | grep "^z" | sort | uniq -d)"
+'
+
 test_done
