@@ -122,7 +122,8 @@ test_expect 'kill -9 at random moments: capped rows end deferred to their time, 
 	before=$(spooled) && i=0 && killed=0 &&
 	while [ $i -lt 6 ]; do
 		i=$((i + 1))
-		send zcap --cap 1/7d --rate 100/s --now "2027-01-12 10:00" -q z300.csv >>zres.csv 2>>zerr.log &
+		crm-send --campaign zcap --channel email --template a.tmpl --cap 1/7d --rate 100/s \
+			--now "2027-01-12 10:00" -q -f csv z300.csv >>zres.csv 2>>zerr.log &
 		pid=$!
 		sleep "$(awk -v s=$i "BEGIN { srand(s); printf \"%.2f\", 0.05 + rand() * 0.3 }")"
 		if kill_now $pid; then killed=$((killed + 1)); fi

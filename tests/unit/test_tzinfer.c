@@ -96,7 +96,7 @@ int main(void)
 
 	/* each calling code's country has a zone in zone.tab */
 	for (int d = 1; d < 1000; d++) {
-		char code[8];
+		char code[16];
 		snprintf(code, sizeof(code), "%d", d);
 		snprintf(phone, sizeof(phone), "+%s1234567", code);
 		if (!(a2 = tz_phone_country(phone, cc)) || strcmp(cc, code))
