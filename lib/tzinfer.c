@@ -171,16 +171,29 @@ static const char *listed(const char *a2, const char *zone)
 	return NULL;
 }
 
+/* The answer per country, kept: a claim asks once per row. */
+static const char *kept[26 * 26];
+static unsigned char known[26 * 26];
+
 const char *tz_of_country(const char *a2)
 {
-	const char *z;
+	const char *z = NULL;
+	int k;
 
+	if (a2[0] < 'A' || a2[0] > 'Z' || a2[1] < 'A' || a2[1] > 'Z')
+		return NULL;
+	k = (a2[0] - 'A') * 26 + (a2[1] - 'A');
+	if (known[k])
+		return kept[k];
 	if (!loaded)
 		load_zone_tab();
-	for (size_t i = 0; i < ARRAY_SIZE(choices); i++)
-		if (!memcmp(choices[i].a2, a2, 2) && (z = listed(a2, choices[i].zone)))
-			return z;
-	return listed(a2, NULL);
+	for (size_t i = 0; i < ARRAY_SIZE(choices) && !z; i++)
+		if (!memcmp(choices[i].a2, a2, 2))
+			z = listed(a2, choices[i].zone);
+	if (!z)
+		z = listed(a2, NULL);
+	known[k] = 1;
+	return kept[k] = z;
 }
 
 const char *tz_phone_country(const char *phone, char cc[5])
