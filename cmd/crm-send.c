@@ -64,7 +64,7 @@ static const struct opt options[] = {
 		  "send again the messages that may not have been delivered"),
 	OPT_STRING_(0, "control", &control, "P%", "keep P percent as a control group (not sent)"),
 	OPT_STRING_(0, "cap", &cap, "N/DUR", "at most N messages per customer on the channel in DUR"),
-	OPT_STRING_(0, "cap-policy", &cap_policy, "P",
+	OPT_STRING_(0, "cap-policy", &cap_policy, "POLICY",
 		    "over the cap: defer (until the cap allows it; default) or drop"),
 	OPT_STRING_(0, "quiet-hours", &quiet, "HH:MM-HH:MM",
 		    "defer messages in these hours of the customer's time zone"),
