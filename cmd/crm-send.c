@@ -20,7 +20,7 @@ static struct send_opts so = {
 	.control_pct = -1, .quiet_from = -1, .quiet_to = -1, .backoff = 2.0,
 	.max_wait = 120.0, .max_attempts = 8, .limit = -1,
 };
-static const char *tmpl_path, *control, *cap, *quiet, *rate, *backoff, *max_wait;
+static const char *tmpl_path, *control, *cap, *cap_policy, *quiet, *rate, *backoff, *max_wait;
 static const char *consent, *check_dns;
 static long max_attempts = 8, limit = -1, concurrency = 1;
 static int no_consent;
@@ -64,6 +64,8 @@ static const struct opt options[] = {
 		  "send again the messages that may not have been delivered"),
 	OPT_STRING_(0, "control", &control, "P%", "keep P percent as a control group (not sent)"),
 	OPT_STRING_(0, "cap", &cap, "N/DUR", "at most N messages per customer on the channel in DUR"),
+	OPT_STRING_(0, "cap-policy", &cap_policy, "POLICY",
+		    "over the cap: defer (until the cap allows it; default) or drop"),
 	OPT_STRING_(0, "quiet-hours", &quiet, "HH:MM-HH:MM",
 		    "defer messages in these hours of the customer's time zone"),
 	OPT_STRING_(0, "consent", &consent, "CH", "the consent needed: a channel or a topic (email:news; default: the channel)"),
@@ -181,6 +183,15 @@ int cmd_main(int argc, char **argv)
 		if (!slash || end != slash || so.cap_n < 1)
 			opt_usage_error(&cmd, "invalid --cap \"%s\" (N/DURATION, such as 2/7d)", cap);
 		so.cap_window = (int64_t)parse_dur("--cap", slash + 1);
+	}
+	if (cap_policy) {
+		static const char *const policies[] = { "defer", "drop", NULL };
+		const char *near = str_suggest(cap_policy, policies);
+		if (strcmp(cap_policy, "defer") && strcmp(cap_policy, "drop"))
+			opt_usage_error(&cmd, "invalid --cap-policy \"%s\" (defer or drop)%s%s%s",
+					cap_policy, near ? "; did you mean \"" : "",
+					near ? near : "", near ? "\"?" : "");
+		so.cap_drop = !strcmp(cap_policy, "drop");
 	}
 	if (quiet) {
 		const char *dash = strchr(quiet, '-');

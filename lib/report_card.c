@@ -20,6 +20,7 @@
 #include "expr.h"
 #include "norm.h"
 #include "supp.h"
+#include "tzinfer.h"
 #include "util.h"
 #include "who.h"
 
@@ -136,6 +137,40 @@ static void returns_rows(struct report *r, struct rtab *t, int64_t id, const cha
 	sqlite3_finalize(st);
 }
 
+/* The time zone crm-send's quiet hours use for the customer, and where
+ * it came from (tzinfer.h): stored, their country, their phone's calling
+ * code, or the server's. */
+static void tz_row(sqlite3 *db, struct rtab *t, int64_t id)
+{
+	sqlite3_stmt *st = db_prepare(db, "SELECT timezone, country, phone FROM customers WHERE id = ?1");
+	struct tz_guess g;
+	struct out_val v;
+	char detail[96];
+
+	sqlite3_bind_int64(st, 1, id);
+	if (db_row(st)) {
+		tz_infer(ctext(st, 0), ctext(st, 1), ctext(st, 2), &g);
+		switch (g.source) {
+		case TZ_STORED:
+			snprintf(detail, sizeof(detail), "stored");
+			break;
+		case TZ_COUNTRY:
+			snprintf(detail, sizeof(detail), "country: inferred from %s", g.country);
+			break;
+		case TZ_PHONE:
+			snprintf(detail, sizeof(detail), "phone: inferred from +%s (%s)", g.cc,
+				 g.country);
+			break;
+		default:
+			snprintf(detail, sizeof(detail),
+				 "server: no time zone, country or phone to infer one from");
+		}
+		rtab_text(t, &v, g.zone ? g.zone : tz_server_name());
+		card_row(t, "profile", NULL, "timezone_used", &v, detail);
+	}
+	sqlite3_finalize(st);
+}
+
 int report_customer(struct report *r, const char *who)
 {
 	static const char *const cols[] = { "section", "time", "item", "value", "detail" };
@@ -165,6 +200,7 @@ int report_customer(struct report *r, const char *who)
 	sqlite3_bind_int64(st, 1, id);
 	fields(&t, st, "profile");
 	sqlite3_finalize(st);
+	tz_row(db, &t, id);
 
 	/* order metrics per currency, as of --now */
 	st = db_prepare(db, "SELECT o.currency, " DB_PURCHASES ","
@@ -256,7 +292,9 @@ int report_customer(struct report *r, const char *who)
 		"  currency || ' ' || status, 0 AS o, id FROM orders WHERE customer_id = ?1"
 		" UNION ALL SELECT coalesce(m.sent_at, m.planned_at), 'message', c.name, m.status,"
 		"  m.channel || ' ' || m.grp || coalesce(' variant ' || m.variant, '')"
-		"  || coalesce(' (' || m.reason || ')', ''), 1, m.id"
+		"  || coalesce(' (' || m.reason || ')', '')"
+		"  || CASE WHEN m.status = 'deferred' THEN coalesce(' until ' || m.next_at, '') ELSE '' END,"
+		"  1, m.id"
 		"  FROM messages m JOIN campaigns c ON c.id = m.campaign_id WHERE m.customer_id = ?1"
 		" UNION ALL SELECT occurred_at, 'event', type, campaign,"
 		"  CASE WHEN props IS NOT NULL AND props != '{}' THEN props END, 2, id"

@@ -53,6 +53,7 @@ struct send_opts {
 	double control_pct;       /* --control, -1 when not given */
 	int cap_n;                /* --cap N/WINDOW, 0 for none */
 	int64_t cap_window;       /* seconds */
+	int cap_drop;             /* --cap-policy drop: suppress, not defer */
 	int quiet_from, quiet_to; /* --quiet-hours, minutes after midnight; -1 none */
 	const char *consent;      /* channel whose consent is needed, NULL none */
 	int transactional;        /* skip the consent check */

@@ -17,6 +17,7 @@
 #include "mime.h"
 #include "quiet.h"
 #include "track_url.h"
+#include "tzinfer.h"
 
 
 /* ---- the claimant and recovery ------------------------------------------ */
@@ -213,7 +214,7 @@ static sqlite3_stmt *claim_query(struct sender *s, int64_t now)
 		s->addr_sql, s->consent_e ? expr_sql(s->consent_e) : "1");
 	supp_sql(&sql, s->addr_sql, &s->supp);
 	sb_adds(&sql, ", (SELECT count(*) FROM messages x WHERE x.customer_id = c.id AND x.channel = ?5"
-		"  AND x.status = 'sent' AND x.sent_at > ?4)");
+		"  AND x.status = 'sent' AND x.sent_at > ?4), c.country, c.phone");
 	for (size_t i = 0; i < s->nnames; i++) {
 		struct sb v = SB_INIT;
 		send_field_sql(s->names[i], now, &v);
@@ -280,6 +281,51 @@ static void unsub_url(struct sender *s, struct item *it)
 	it->unsub = b.buf;
 }
 
+/*
+ * When the cap lets one more message go to the customer: of their sends
+ * on the channel counted now, the cap_n-th latest leaves the window (a
+ * send counts while sent_at > now - window) at its time plus the window,
+ * and fewer than cap_n remain. Read in the claim's transaction, so the
+ * deferral is written with the claim or not at all. Prepared per capped
+ * row: they are few.
+ */
+static int64_t cap_free_at(struct sender *s, int64_t customer, const char *since, int64_t now)
+{
+	const struct send_opts *o = s->o;
+	sqlite3_stmt *st = db_prepare(s->db,
+		"SELECT sent_at FROM messages WHERE customer_id = ?1 AND channel = ?2"
+		" AND status = 'sent' AND sent_at > ?3 ORDER BY sent_at DESC LIMIT 1 OFFSET ?4");
+	int64_t t = now + o->cap_window;	/* (none found: a window on) */
+	const char *why;
+
+	sqlite3_bind_int64(st, 1, customer);
+	db_bind_text(st, 2, o->channel, -1);
+	db_bind_text(st, 3, since, -1);
+	sqlite3_bind_int(st, 4, o->cap_n - 1);
+	if (db_row(st)) {
+		const char *v = (const char *)sqlite3_column_text(st, 0);
+		int64_t at;
+		if (v && norm_time(v, strlen(v), NULL, &at, &why) == 0 && at + o->cap_window > now)
+			t = at + o->cap_window;
+	}
+	sqlite3_finalize(st);
+	return t;
+}
+
+/* The wait to the end of quiet hours in the customer's time zone, stored
+ * or inferred from their country or phone (tzinfer.h), or 0; the claim
+ * row has the zone in column 9, country and phone in 14 and 15. */
+static int64_t quiet_for(const struct send_opts *o, sqlite3_stmt *st, int64_t now)
+{
+	struct tz_guess g;
+
+	if (o->quiet_from < 0)
+		return 0;
+	tz_infer((const char *)sqlite3_column_text(st, 9), (const char *)sqlite3_column_text(st, 14),
+		 (const char *)sqlite3_column_text(st, 15), &g);
+	return quiet_wait(g.zone, now, o->quiet_from, o->quiet_to);
+}
+
 static const char transmitting[] = "transmitting";
 
 /*
@@ -315,7 +361,6 @@ int send_claim(struct sender *s, struct item *items, int n, int *ntx)
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		struct item it = { 0 };
 		const char *grp = (const char *)sqlite3_column_text(st, 2);
-		const char *tz = (const char *)sqlite3_column_text(st, 9);
 		int erased = sqlite3_column_int(st, 7);
 		int consent = sqlite3_column_type(st, 10) != SQLITE_NULL && sqlite3_column_int(st, 10);
 		const char *optout = (const char *)sqlite3_column_text(st, 11);
@@ -351,11 +396,16 @@ int send_claim(struct sender *s, struct item *items, int n, int *ntx)
 			status = "suppressed", reason = optout;
 		else if (o->consent && !o->transactional && !consent)
 			status = "suppressed", reason = "no_consent";
-		else if (capped)
+		else if (capped && o->cap_drop)
 			status = "suppressed", reason = "cap";
-		else if (!strcmp(grp, "control"))
+		else if (capped) {
+			/* --cap-policy defer: due again when the cap allows
+			 * it, and checked against the cap (and all else) then */
+			status = "deferred", reason = "cap";
+			norm_fmt_time(cap_free_at(s, it.customer, since, now), next);
+		} else if (!strcmp(grp, "control"))
 			status = "control";
-		else if ((wait = quiet_wait(tz, now, o->quiet_from, o->quiet_to)) > 0) {
+		else if ((wait = quiet_for(o, st, now)) > 0) {
 			status = "deferred", reason = "quiet_hours";
 			norm_fmt_time(now + wait, next);
 		} else
@@ -398,7 +448,7 @@ int send_claim(struct sender *s, struct item *items, int n, int *ntx)
 				it.vi = v;
 		it.vals = xcalloc(s->nnames + 1, sizeof(char *));
 		for (size_t i = 0; i < s->nnames; i++)
-			it.vals[i] = val_dup(st, 14 + (int)i);
+			it.vals[i] = val_dup(st, 16 + (int)i);
 		it.attempts++;
 		unsub_url(s, &it);
 		if (s->o->resend_in_doubt) {	/* once per run */

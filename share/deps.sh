@@ -5,7 +5,8 @@
 # installed; as a normal user it prints the command to run instead.
 pkgs="gcc make pkg-config libsqlite3-dev sqlite3 libcsv-dev libcjson-dev
 libcurl4-openssl-dev libssl-dev libinih-dev libmicrohttpd-dev libgmime-3.0-dev curl
-iso-codes"
+iso-codes
+tzdata"
 if [ "${1:-}" = test ]; then
 	# Postfix for crm-send's tests against a real relay: installed without
 	# a configuration of its own, so that it starts nothing and takes no

@@ -63,10 +63,10 @@ test_expect 'variants split by weight, deterministically, each its own template'
 	f=$(grep -l "variant A" spool/*.eml | head -1) && grep -q "^Subject: Hi" "$f"
 '
 
-test_expect '--cap 1/7d: a second campaign within a week is suppressed, not after' '
+test_expect '--cap 1/7d: a second campaign within a week is deferred (t0606), not after' '
 	printf "id\nK001\n" >one.csv &&
 	run 0 crm-send --campaign cap1 --channel email --template a.tmpl --cap 1/7d -f csv one.csv &&
-	expect_grep "K001,email,suppressed,cap" out &&
+	expect_grep "K001,email,deferred,cap (until " out &&
 	run 0 crm-send --campaign cap2 --channel email --template a.tmpl --cap 1/7d --now "2026-12-05 12:00" -f csv one.csv &&
 	expect_grep "K001,email,sent" out
 '

@@ -100,9 +100,16 @@ test_expect '4 Nov 10:00, exactly 3 days: not yet the second welcome step' '
 	expect_eq 1 "$(mails n1@example.com)"
 '
 
-test_expect '5 Nov: welcome-2 to N1; the winback by SMS to who did not open it' '
+# the lapsed have no time zone or country, but +1 phones: 10:00 UTC is
+# 05:00 in New York, quiet hours for the SMS until 09:00 there (issue 19)
+test_expect '5 Nov: welcome-2 to N1; the winback by SMS to who did not open it, after 09:00 in New York' '
 	night 2026-11-05 10:00:00 &&
 	expect_eq 2 "$(mails n1@example.com)" &&
+	expect_eq 0 "$(grep -c "\"address\": \"+120255501" "$HTTP_LOG" || true)" &&
+	test "$(sql "SELECT count(*) FROM messages m JOIN campaigns k ON k.id = m.campaign_id
+		WHERE k.name = '"'winback-2026-11-sms'"' AND m.status = '"'deferred'"'
+		AND m.reason = '"'quiet_hours'"' AND m.next_at = '"'2026-11-05 14:00:00'"'")" -ge 1 &&
+	night 2026-11-05 14:00:00 &&
 	expect_eq 0 "$(smses +12025550101)" &&
 	sql "SELECT c.external_id FROM messages m JOIN customers c ON c.id = m.customer_id
 		JOIN campaigns k ON k.id = m.campaign_id
