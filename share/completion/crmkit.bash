@@ -97,10 +97,15 @@ _crmkit_list() {
 		names=$("${bindir}crm-report" "${db[@]}" campaigns --where false --raw -f tsv \
 			</dev/null 2>/dev/null | tail -n +2 | cut -f1) ;;
 	esac
-	local IFS=$'\n'
+	# the word as typed: "spr, 'spr or spring\ s
+	local q=${cur:0:1} IFS=$'\n'
+	[[ $q == [\"\'] ]] && cur=${cur:1} || q=
+	[[ -z $q ]] && cur=${cur//\\/}
 	# shellcheck disable=SC2086 # one name a line
 	_crmkit_add $names
-	# a name with a space or a quote goes in as one word
+	# a name with a space or a quote goes in as one word (readline
+	# closes a quote the user opened)
+	[[ -n $q ]] && return 0
 	for ((i = 0; i < ${#COMPREPLY[@]}; i++)); do
 		[[ ${COMPREPLY[i]} == *[!A-Za-z0-9_.,:@%+=/-]* ]] &&
 			COMPREPLY[i]=$(printf '%q' "${COMPREPLY[i]}")

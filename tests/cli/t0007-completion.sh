@@ -206,36 +206,55 @@ test_expect 'shellcheck finds nothing in crmkit.bash' '
 	fi
 '
 
-# zsh: a real interactive zsh -f with compinit, driven through zsh/zpty:
-# each line is typed with a TAB, then a key bound to a widget that writes
-# the line as completed to a file.
+# In a terminal: an interactive zsh -f with compinit, and bash -i, driven
+# through zsh/zpty: each line is typed with a TAB, then a key bound to a
+# widget that writes the line as completed to $OUT.
 if ! command -v zsh >/dev/null 2>&1; then
 	test_count=$((test_count + 1))
 	echo "ok $test_count # skip zsh missing (make deps-test)"
 	test_done
 fi
+cat >zsh.setup <<'EOF'
+PS1='' PROMPT_EOL_MARK=''
+fpath=($COMP $fpath)
+autoload -U compinit
+compinit -u -D
+dump() { print -r -- "<$BUFFER>" >>$OUT; BUFFER=; }
+zle -N dump
+bindkey '^X^D' dump
+print ready >$OUT
+EOF
+cat >bash.setup <<'EOF'
+PS1=''
+. "$COMP/crmkit.bash"
+dump() { printf '<%s>\n' "$READLINE_LINE" >>"$OUT"; READLINE_LINE=; }
+bind -x '"\C-x\C-d": dump'
+echo ready >"$OUT"
+EOF
 cat >drive.zsh <<'EOF'
-# drive.zsh FPATH_DIR OUT LINE...
+# drive.zsh OUT SHELL LINE...: SHELL (a command) in a terminal reads
+# SHELL.setup, then each LINE is typed with a TAB and ^X^D
 zmodload zsh/zpty || exit 1
-dir=$1 out=$2
+export OUT=$1
+sh=$2
 shift 2
-: >$out
+: >$OUT
 # until OUT has N lines, reading what the shell prints (a full terminal
 # would block it)
 wait_lines() {
 	local n=0
-	while (( $(wc -l <$out) < $1 && n < 500 )); do
+	while (( $(wc -l <$OUT) < $1 && n < 500 )); do
 		zpty -r -t z junk
 		sleep 0.02
 		(( n++ ))
 	done
 }
-zpty z zsh -f -i
-zpty -w z "PS1='' PROMPT_EOL_MARK=''; fpath=($dir \$fpath); autoload -U compinit; compinit -u -D"
-zpty -w z "dump() { print -r -- \"<\$BUFFER>\" >>$out; BUFFER=; }; zle -N dump; bindkey '^X^D' dump; print ready >$out"
-# keys go in once zle reads them: a running command would take ^D as EOF
+zpty z "$sh"
+zpty -w z ". ./${sh%% *}.setup"
+# keys go in once the line editor reads them: a running command would
+# take ^D as EOF
 wait_lines 1
-: >$out
+: >$OUT
 i=0
 for l; do
 	(( i++ ))
@@ -244,6 +263,7 @@ for l; do
 done
 zpty -d z
 EOF
+export COMP
 
 test_expect 'zsh: _crmkit loads with compinit and completes every program' '
 	HOME=$TEST_DIR zsh -f -c "fpath=($COMP \$fpath); autoload -U compinit; compinit -u -D;
@@ -252,11 +272,12 @@ test_expect 'zsh: _crmkit loads with compinit and completes every program' '
 '
 
 test_expect 'zsh: subcommands, fixed values, saved segments and campaigns, --db' '
-	HOME=$TEST_DIR zsh -f drive.zsh "$COMP" zout \
+	HOME=$TEST_DIR zsh -f drive.zsh zout "zsh -f -i" \
 		"crm-report coh" "crm-score r" "crm-import cu" "crm-loyalty hi" \
 		"crm-segment --format au" "crm-report cohorts --by w" "crm-send --channel vi" \
 		"crm-segment -s lap" "crm-report --segment=loy" "crm-report campaign wi" \
 		"crm-send --campaign sp" "crm-segment --db other/crm.db -s v" \
+		"crm-segment --db=other/crm.db --delete v" \
 		"crm-segment --db nosuch.db -s l" >/dev/null 2>&1 &&
 	cat >want <<-\EOF &&
 	<crm-report cohorts >
@@ -271,9 +292,31 @@ test_expect 'zsh: subcommands, fixed values, saved segments and campaigns, --db'
 	<crm-report campaign winback-2026-11 >
 	<crm-send --campaign spring\ sale >
 	<crm-segment --db other/crm.db -s vip >
+	<crm-segment --db=other/crm.db --delete vip >
 	<crm-segment --db nosuch.db -s l>
 	EOF
 	expect_same want zout &&
+	test ! -e nosuch.db
+'
+
+test_expect 'bash in a terminal: --opt=VALUE, quoted and escaped names' '
+	HOME=$TEST_DIR zsh -f drive.zsh bout "bash --norc --noprofile -i" \
+		"crm-report coh" "crm-segment --format=au" "crm-segment --db=other/crm.db -s v" \
+		"crm-report campaign sp" "crm-report campaign \"sp" "crm-report campaign '\''sp" \
+		"crm-report campaign spring\\ s" "crm-send --variant A=in/a.c" \
+		"crm-segment --db nosuch.db -s l" >/dev/null 2>&1 &&
+	cat >want <<-\EOF &&
+	<crm-report cohorts >
+	<crm-segment --format=audience >
+	<crm-segment --db=other/crm.db -s vip >
+	<crm-report campaign spring\ sale >
+	<crm-report campaign "spring sale" >
+	<crm-report campaign '\''spring sale'\'' >
+	<crm-report campaign spring\ sale >
+	<crm-send --variant A=in/a.csv >
+	<crm-segment --db nosuch.db -s l>
+	EOF
+	expect_same want bout &&
 	test ! -e nosuch.db
 '
 
