@@ -14,6 +14,7 @@ PROGS="crm-import crm-segment crm-score crm-send crm-report crm-track crm-loyalt
 # a line, in ./got, and what the completion printed on stderr in ./cerr
 comp() {
 	bash --norc --noprofile -c '
+		set -u
 		. "$1" || exit 1
 		shift
 		COMP_WORDS=("$@")
