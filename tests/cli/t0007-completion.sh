@@ -232,13 +232,21 @@ dump() { printf '<%s>\n' "$READLINE_LINE" >>"$OUT"; READLINE_LINE=; }
 bind -x '"\C-x\C-d": dump'
 echo ready >"$OUT"
 EOF
+cat >bashcomp.setup <<'EOF'
+PS1=''
+. /usr/share/bash-completion/bash_completion
+dump() { printf '<%s>\n' "$READLINE_LINE" >>"$OUT"; READLINE_LINE=; }
+bind -x '"\C-x\C-d": dump'
+echo ready >"$OUT"
+EOF
 cat >drive.zsh <<'EOF'
-# drive.zsh OUT SHELL LINE...: SHELL (a command) in a terminal reads
-# SHELL.setup, then each LINE is typed with a TAB and ^X^D
+# drive.zsh OUT SETUP SHELL LINE...: SHELL (a command) in a terminal
+# reads the file SETUP, then each LINE is typed with a TAB and ^X^D
 zmodload zsh/zpty || exit 1
 export OUT=$1
-sh=$2
-shift 2
+setup=$2
+sh=$3
+shift 3
 : >$OUT
 # until OUT has N lines, reading what the shell prints (a full terminal
 # would block it)
@@ -251,7 +259,7 @@ wait_lines() {
 	done
 }
 zpty z "$sh"
-zpty -w z ". ./${sh%% *}.setup"
+zpty -w z ". ./$setup"
 # keys go in once the line editor reads them: a running command would
 # take ^D as EOF
 wait_lines 1
@@ -273,7 +281,7 @@ test_expect 'zsh: _crmkit loads with compinit and completes every program' '
 '
 
 test_expect 'zsh: subcommands, fixed values, saved segments and campaigns, --db' '
-	HOME=$TEST_DIR zsh -f drive.zsh zout "zsh -f -i" \
+	HOME=$TEST_DIR zsh -f drive.zsh zout zsh.setup "zsh -f -i" \
 		"crm-report coh" "crm-score r" "crm-import cu" "crm-loyalty hi" \
 		"crm-segment --format au" "crm-report cohorts --by w" "crm-send --channel vi" \
 		"crm-segment -s lap" "crm-report --segment=loy" "crm-report campaign wi" \
@@ -301,7 +309,7 @@ test_expect 'zsh: subcommands, fixed values, saved segments and campaigns, --db'
 '
 
 test_expect 'bash in a terminal: --opt=VALUE, quoted and escaped names' '
-	HOME=$TEST_DIR zsh -f drive.zsh bout "bash --norc --noprofile -i" \
+	HOME=$TEST_DIR zsh -f drive.zsh bout bash.setup "bash --norc --noprofile -i" \
 		"crm-report coh" "crm-segment --format=au" "crm-segment --db=other/crm.db -s v" \
 		"crm-report campaign sp" "crm-report campaign \"sp" "crm-report campaign '\''sp" \
 		"crm-report campaign spring\\ s" "crm-send --variant A=in/a.c" \
@@ -319,6 +327,30 @@ test_expect 'bash in a terminal: --opt=VALUE, quoted and escaped names' '
 	EOF
 	expect_same want bout &&
 	test ! -e nosuch.db
+'
+
+# as make install lays it out: PREFIX/share/bash-completion/completions/PROG
+test_expect 'bash-completion loads crmkit.bash installed under each program'\''s name' '
+	if [ ! -f /usr/share/bash-completion/bash_completion ]; then
+		echo "# bash-completion missing (make deps-test): not checked"
+		exit 0
+	fi
+	mkdir -p pfx/bin pfx/share/bash-completion/completions &&
+	for p in $PROGS; do
+		ln -s "$CRM_BIN/$p" pfx/bin/$p &&
+		cp "$COMP/crmkit.bash" pfx/share/bash-completion/completions/$p || exit 1
+	done &&
+	PATH=$TEST_DIR/pfx/bin:/usr/bin:/bin XDG_DATA_DIRS=$TEST_DIR/pfx/share HOME=$TEST_DIR \
+	zsh -f drive.zsh bcout bashcomp.setup "bash --norc --noprofile -i" \
+		"crm-score cl" "crm-report campaign wi" "crm-segment -s lap" "crm-import lin" \
+		>/dev/null 2>&1 &&
+	cat >want <<-\EOF &&
+	<crm-score clv >
+	<crm-report campaign winback-2026-11 >
+	<crm-segment -s lapsed >
+	<crm-import lines >
+	EOF
+	expect_same want bcout
 '
 
 test_done
