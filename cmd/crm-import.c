@@ -76,7 +76,7 @@ static const struct opt options[] = {
 };
 
 static const struct opt_cmd cmd = {
-	.usage = "[options] customers|orders|lines|products|events|consents|rewards [FILE...]\n"
+	.usage = "[options] customers|orders|lines|products|events|consents|rewards|messages [FILE...]\n"
 		 "[options] rates [--currency BASE] [FILE...]\n"
 		 "[options] erase [FILE...]\n"
 		 "[options] coupons POOL FILE...\n"
@@ -84,7 +84,8 @@ static const struct opt_cmd cmd = {
 		 "coupons POOL --verify CODE\n"
 		 "[--mbox] [--envelope-to ADDR] [--quarantine MAILDIR] bounces [MBOX|MAILDIR|MESSAGE...]",
 	.summary = "Import customers, orders, order lines, products, events, consents, exchange\n"
-		   "rates or loyalty rewards from CSV or JSON lines (FILE or - for stdin), erase\n"
+		   "rates, loyalty rewards or a past campaign's messages from CSV or JSON lines\n"
+		   "(FILE or - for stdin), erase\n"
 		   "the people listed in\n"
 		   "FILE, or\n"
 		   "read the bounces and complaints that came back (stdin: one message, as\n"
@@ -99,6 +100,7 @@ static const struct opt_cmd cmd = {
 		"  crm-import rates --currency EUR rates.csv   (currency,rate[,valid_from])\n"
 		"  crm-import coupons WB codes.txt   (promo codes, one a line)\n"
 		"  crm-import rewards rewards.csv   (id,name,cost[,stock]: for crm-loyalty redeem)\n"
+		"  crm-import messages test.csv   (campaign,customer_id,group,sent_at: a past test)\n"
 		"  crm-import coupons WB --generate 500 --pattern WB-XXXX-XXXX > wb-codes.csv\n"
 		"  crm-import bounces ~/Maildir/.bounces   (reads, never moves or deletes)\n"
 		"  /etc/aliases:  bounces: \"|crm-import --db /var/lib/crm/crm.db bounces\"\n",
@@ -221,7 +223,7 @@ int cmd_main(int argc, char **argv)
 		opt_usage_error(&cmd, "--generate, --pattern and --verify are for coupons");
 	if (imp_kind_parse(argv[first], &io.kind) < 0)
 		opt_usage_error(&cmd, "unknown kind \"%s\" (customers, orders, lines, products, events, consents, "
-				"rates, rewards, erase, coupons, bounces)",
+				"rates, rewards, messages, erase, coupons, bounces)",
 				argv[first]);
 	files = first + 1 < argc ? argv + first + 1 : stdin_only;
 	if (files == stdin_only && isatty(STDIN_FILENO))

@@ -81,6 +81,7 @@ static const struct opt_cmd cmd = {
 		 "[options] budget [--margin 0.3] [--share 0.1]\n"
 		 "[options] holdout [--by frequency|period|run]\n"
 		 "[options] loyalty [--by month|tier|member]\n"
+		 "[options] uplift [NAME] [--by decile|qini|feature]\n"
 		 "[options] deliverability [--by campaign|domain|week[,...]] [--campaign NAME]"
 		 " [--since TIME] [--until TIME] [--top N]\n"
 		 "[options] export customers|orders|events|consents|messages|inbound [--since TIME]\n"
@@ -98,6 +99,7 @@ static const struct opt_cmd cmd = {
 		"  crm-report products --by category --limit 10 --currency RUB\n"
 		"  crm-report customer ann@example.com\n"
 		"  crm-report holdout --by period -f csv   # after crm-score clv --holdout-end\n"
+		"  crm-report uplift spring --by decile   # after crm-score uplift --campaign spring\n"
 		"  crm-report deliverability --by domain --top 10 --since 2026-11-01\n"
 		"  crm-report export orders --since 2026-11-01 -o orders.csv\n"
 		"  crm-report --html report.html\n"
@@ -136,7 +138,7 @@ static const char *parse_time(const char *opt, const char *s, char buf[20])
 
 static const char *const subs[] = {
 	"summary", "campaign", "campaigns", "cohorts", "rfm", "ltv", "products", "customer",
-	"budget", "holdout", "loyalty", "deliverability", "export", "check", NULL,
+	"budget", "holdout", "loyalty", "uplift", "deliverability", "export", "check", NULL,
 };
 
 int cmd_main(int argc, char **argv)
@@ -164,6 +166,8 @@ int cmd_main(int argc, char **argv)
 					!strcmp(sub, "campaign") ? "campaign NAME" :
 					!strcmp(sub, "customer") ? "ID, e-mail or phone" : "TABLE");
 		arg = argv[first + 1];
+	} else if (!strcmp(sub, "uplift") && nargs == 2) {
+		arg = argv[first + 1];
 	} else if (nargs > 1) {
 		opt_usage_error(&cmd, "%s takes no operand, got \"%s\"", sub, argv[first + 1]);
 	}
@@ -186,9 +190,10 @@ int cmd_main(int argc, char **argv)
 	if (seed && !bootstrap)
 		opt_usage_error(&cmd, "--seed goes with --bootstrap N");
 	if (by && strcmp(sub, "cohorts") && strcmp(sub, "ltv") && strcmp(sub, "deliverability") &&
-	    strcmp(sub, "products") && strcmp(sub, "holdout") && strcmp(sub, "loyalty"))
-		opt_usage_error(&cmd, "--by goes with cohorts, ltv, products, holdout, loyalty and "
-				"deliverability");
+	    strcmp(sub, "products") && strcmp(sub, "holdout") && strcmp(sub, "loyalty") &&
+	    strcmp(sub, "uplift"))
+		opt_usage_error(&cmd, "--by goes with cohorts, ltv, products, holdout, loyalty, uplift"
+				" and deliverability");
 	if (!strcmp(sub, "holdout") && (ro.segment || ro.where || ro.currency))
 		opt_usage_error(&cmd, "holdout shows the validation of the whole base that crm-score "
 				"clv --holdout-end made: no --segment, --where or --currency");
@@ -240,6 +245,11 @@ int cmd_main(int argc, char **argv)
 	} else if (by && !strcmp(sub, "loyalty")) {
 		if (strcmp(by, "month") && strcmp(by, "tier") && strcmp(by, "member"))
 			opt_usage_error(&cmd, "invalid --by \"%s\" for loyalty (month, tier or member)", by);
+		ro.by = by;
+	} else if (by && !strcmp(sub, "uplift")) {
+		if (strcmp(by, "decile") && strcmp(by, "qini") && strcmp(by, "feature"))
+			opt_usage_error(&cmd, "invalid --by \"%s\" for uplift (decile, qini or feature)",
+					by);
 		ro.by = by;
 	} else if (by && !strcmp(sub, "holdout")) {
 		if (strcmp(by, "frequency") && strcmp(by, "period") && strcmp(by, "run"))
@@ -344,6 +354,8 @@ int cmd_main(int argc, char **argv)
 			rc = report_holdout(&r);
 		else if (!strcmp(sub, "loyalty"))
 			rc = report_loyalty(&r);
+		else if (!strcmp(sub, "uplift"))
+			rc = report_uplift(&r, arg);
 		else if (!strcmp(sub, "deliverability"))
 			rc = report_deliverability(&r);
 		else

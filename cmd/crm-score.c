@@ -15,9 +15,21 @@
 #include "norm.h"
 #include "opt.h"
 #include "score.h"
+#include "uplift.h"
+#include "util.h"
 
 static const char *as_of, *currency, *period, *horizon, *discount, *holdout_end, *penalty;
 static const char *model;
+static const char *window, *outcome, *as_name, *method;
+static const char **campaigns;
+static size_t ncampaigns;
+
+static int add_campaign(const char *arg, void *data)
+{
+	campaigns = xrealloc(campaigns, (ncampaigns + 1) * sizeof(*campaigns));
+	campaigns[ncampaigns++] = arg;
+	return 0;
+}
 static long bins = -1;
 static int tracking;
 
@@ -41,6 +53,17 @@ static const struct opt options[] = {
 	OPT_STRING_(0, "holdout-end", &holdout_end, "DATE",
 		    "clv: predict the purchases after --as-of up to DATE and compare them with "
 		    "the orders (writes nothing)"),
+	OPT_CALL_(0, "campaign", NULL, "NAME",
+		  "uplift: learn from this campaign's treatment and control rows (repeatable)",
+		  add_campaign),
+	OPT_STRING_(0, "window", &window, "DURATION",
+		    "uplift: how long after the message an outcome counts (default 14d)"),
+	OPT_STRING_(0, "outcome", &outcome, "WHAT",
+		    "uplift: converted (default) or revenue"),
+	OPT_STRING_(0, "as", &as_name, "NAME",
+		    "uplift: the model's name (default the first campaign's)"),
+	OPT_STRING_(0, "method", &method, "NAME",
+		    "uplift: tlearner, ct, or auto (default: the best by cross-validated Qini)"),
 	OPT_FLAG_(0, "tracking", &tracking,
 		  "clv --holdout-end: print the cumulative repeat purchases, actual and "
 		  "predicted, week by week instead"),
@@ -51,11 +74,15 @@ static const struct opt_cmd cmd = {
 	.usage = "[options] rfm [--bins N]\n"
 		 "[options] clv [--model NAME] [--period UNIT] [--horizon DURATION] [--discount RATE]"
 		 " [--penalty L]\n"
-		 "[options] clv --as-of DATE --holdout-end DATE [--tracking]",
+		 "[options] clv --as-of DATE --holdout-end DATE [--tracking]\n"
+		 "[options] uplift --campaign NAME... [--window DURATION] [--outcome WHAT] [--as NAME]"
+		 " [--method NAME]",
 	.summary = "Score the customers from their completed orders: RFM quantile scores and\n"
 		   "segments (rfm), or the probability that they are still customers, the\n"
-		   "orders they will place and their lifetime value (clv). The scores are\n"
-		   "stored for crm-segment; a summary is printed.",
+		   "orders they will place and their lifetime value (clv), or how much a\n"
+		   "campaign's message changes their chance to buy, learnt from past campaigns'\n"
+		   "control groups (uplift). The scores are stored for crm-segment; a summary\n"
+		   "is printed.",
 	.opts = options,
 	.common = OPT_COMMON_DB | OPT_COMMON_FORMAT | OPT_COMMON_NOW | OPT_COMMON_DRY_RUN,
 	.more = "Examples:\n"
@@ -63,8 +90,57 @@ static const struct opt_cmd cmd = {
 		"  crm-score clv --horizon 1y --discount 8%\n"
 		"  crm-score clv --model auto\n"
 		"  crm-score clv --as-of 1997-09-30 --holdout-end 1998-06-30\n"
-		"  crm-segment 'rfm_segment = \"at_risk\" and clv > 100'\n",
+		"  crm-score uplift --campaign spring --campaign summer --as promo\n"
+		"  crm-segment 'rfm_segment = \"at_risk\" and clv > 100'\n"
+		"  crm-segment --order-by uplift:desc --limit 5000 'uplift > 0'\n",
 };
+
+static int uplift(struct crm *crm)
+{
+	struct uplift_opts uo = {
+		.window = 14 * 86400, .folds = 3, .seed = 0x75706c696674ULL,
+		.min_group = 100, .min_events = 20,
+	};
+	int64_t days;
+	int rc;
+
+	if (as_of || currency || bins != -1 || period || horizon || discount || holdout_end ||
+	    penalty || model || tracking)
+		opt_usage_error(&cmd, "uplift takes --campaign, --window, --outcome, --as and --method");
+	if (!ncampaigns)
+		opt_usage_error(&cmd, "uplift needs --campaign NAME, a campaign with a control group");
+	uo.campaigns = campaigns;
+	uo.ncampaigns = ncampaigns;
+	uo.name = as_name ? as_name : campaigns[0];
+	if (window) {
+		if (score_parse_duration(window, &days) < 0)
+			opt_usage_error(&cmd, "invalid --window \"%s\" (whole days: 7d, 2w, 30d)", window);
+		uo.window = days * 86400;
+	}
+	if (outcome) {
+		if (!strcmp(outcome, "converted"))
+			uo.outcome = UPLIFT_CONVERTED;
+		else if (!strcmp(outcome, "revenue"))
+			uo.outcome = UPLIFT_REVENUE;
+		else
+			opt_usage_error(&cmd, "invalid --outcome \"%s\" (converted or revenue)", outcome);
+	}
+	if (method) {
+		if (!strcmp(method, "tlearner"))
+			uo.method = UPLIFT_TLEARNER;
+		else if (!strcmp(method, "ct"))
+			uo.method = UPLIFT_CT;
+		else if (!strcmp(method, "auto"))
+			uo.method = UPLIFT_AUTO;
+		else
+			opt_usage_error(&cmd, "invalid --method \"%s\" (tlearner, ct or auto)", method);
+	}
+	db_open(crm, crm->dry_run || access(crm->db_path, F_OK) != 0 ? DB_READ : DB_WRITE);
+	rc = uplift_run(crm, &uo);
+	db_close(crm);
+	free(campaigns);
+	return rc;
+}
 
 int cmd_main(int argc, char **argv)
 {
@@ -76,15 +152,20 @@ int cmd_main(int argc, char **argv)
 
 	first = opt_parse(&crm, &cmd, argc, argv);
 	if (first >= argc)
-		opt_usage_error(&cmd, "no task given (rfm or clv)");
+		opt_usage_error(&cmd, "no task given (rfm, clv or uplift)");
 	if (argc - first > 1)
 		opt_usage_error(&cmd, "one task expected, got %d arguments", argc - first);
+	if (!strcmp(argv[first], "uplift"))
+		return uplift(&crm);
+	if (ncampaigns || window || outcome || as_name || method)
+		opt_usage_error(&cmd, "--%s goes with uplift", ncampaigns ? "campaign" : window ?
+				"window" : outcome ? "outcome" : as_name ? "as" : "method");
 	if (!strcmp(argv[first], "rfm"))
 		is_rfm = 1;
 	else if (!strcmp(argv[first], "clv"))
 		is_rfm = 0;
 	else
-		opt_usage_error(&cmd, "unknown task \"%s\" (rfm or clv)", argv[first]);
+		opt_usage_error(&cmd, "unknown task \"%s\" (rfm, clv or uplift)", argv[first]);
 
 	if (is_rfm && (period || horizon || discount || holdout_end || penalty || model))
 		opt_usage_error(&cmd, "--%s goes with clv", period ? "period" : horizon ? "horizon" :

@@ -226,6 +226,7 @@ static const char *const erase_sql[] = {
 	"DELETE FROM segment_members WHERE customer_id = ?1",
 	"DELETE FROM scores WHERE customer_id = ?1",
 	"DELETE FROM currency_scores WHERE customer_id = ?1",
+	"DELETE FROM uplift_scores WHERE customer_id = ?1",
 	"DELETE FROM customer_aliases WHERE customer_id = ?1",
 	/* the outbox keeps its rows (one message per campaign, ever, and the
 	 * campaign's counts) but not where they went */

@@ -280,6 +280,13 @@ const struct expr_def expr_defs[] = {
 	SCORE("churn_risk", EXPR_NUMBER, "1 - p_alive"),
 	SCORE("expected_orders", EXPR_NUMBER, "orders expected over the model's horizon"),
 
+	/* uplift, once crm-score uplift has fitted a model: the latest one */
+	FIELD("uplift", EXPR_NUMBER, NORM_NONE,
+	      "(SELECT u.uplift FROM uplift_scores u WHERE u.model_id ="
+	      " (SELECT max(k.id) FROM uplift_models k) AND u.customer_id = c.id)", NULL,
+	      "predicted effect of a message on the chance to convert (or on revenue), of the uplift"
+	      " model fitted last (crm-score uplift); null when none"),
+
 	/* loyalty, once crm-loyalty runs (as of its last run) */
 	FIELD("points", EXPR_NUMBER, NORM_NONE, "coalesce(" LOYALTY_ACCOUNT("a.points") ", 0)", NULL,
 	      "loyalty points usable now (negative: a debt); 0 when none (crm-loyalty(1))"),
@@ -389,6 +396,12 @@ const struct expr_def expr_defs[] = {
 	  "converted(CAMPAIGN)",
 	  "time since the first completed order within 7 days after the campaign's message was"
 	  " sent (crm-report's default window); null when none", NULL, NULL, NULL, NIL_NULL },
+	FUNC("uplift", EXPR_NUMBER, SP_NONE, "p",
+	     "(SELECT u.uplift FROM uplift_scores u WHERE u.model_id ="
+	     " (SELECT k.id FROM uplift_models k WHERE k.name = $1) AND u.customer_id = c.id)", NULL,
+	     "uplift(MODEL)",
+	     "predicted effect of a message under the named uplift model (crm-score uplift --as);"
+	     " null when none"),
 	{ "redeemed", 1, EXPR_DURATION, NORM_NONE, SP_NONE, "p", REDEEMED, NULL, NULL,
 	  "redeemed(CAMPAIGN)",
 	  "time since the customer's first purchase with a promo code that the campaign sent"

@@ -122,6 +122,7 @@ static void finalize_all(struct imp *im)
 	imp_rates_close(im);
 	imp_coupon_close(im);
 	imp_loyalty_close(im);
+	imp_messages_close(im);
 }
 
 static void refresh_suppressions(struct imp *im)
@@ -395,6 +396,7 @@ static int import_file(struct imp *im, struct imp_src *src)
 		case IMP_PRODUCTS: r = imp_row_product(im); break;
 		case IMP_RATES: r = imp_row_rate(im); break;
 		case IMP_REWARDS: r = imp_row_reward(im); break;
+		case IMP_MESSAGES: r = imp_row_message(im); break;
 		default: r = -1;
 		}
 		count(im, r);

@@ -18,7 +18,7 @@
 #include "rec.h"
 
 enum imp_kind { IMP_CUSTOMERS, IMP_ORDERS, IMP_EVENTS, IMP_CONSENTS, IMP_ERASE, IMP_LINES,
-		IMP_PRODUCTS, IMP_RATES, IMP_REWARDS };
+		IMP_PRODUCTS, IMP_RATES, IMP_REWARDS, IMP_MESSAGES };
 
 struct imp_map {
 	const char *from; /* column name in the file */

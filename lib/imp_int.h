@@ -78,6 +78,8 @@ enum field {
 	F_POINTS,    /* orders: loyalty points paid with it (imp_loyalty.c) */
 	F_COST,      /* rewards: the cost in points */
 	F_STOCK,     /* rewards: how many are left (empty: no limit) */
+	F_GROUP,     /* messages: treatment or control */
+	F_VARIANT,   /* messages: the treatment's variant */
 	F_MAX
 };
 
@@ -172,6 +174,7 @@ struct imp {
 	char base[4];            /* ... the base currency */
 	struct imp_coupon *coupon; /* orders' promo_code (imp_coupon.c) */
 	struct imp_loyalty *loyalty; /* points_used, rewards (imp_loyalty.c) */
+	struct imp_messages *messages; /* kind messages (imp_messages.c) */
 
 	/* the files' summaries, printed once the import is committed */
 	struct imp_sum {
@@ -301,5 +304,8 @@ int imp_points_check(struct imp *im, int64_t cid, const char *key, int64_t *poin
 int imp_points_set(struct imp *im, const char *key, int64_t points);
 int imp_row_reward(struct imp *im);
 void imp_loyalty_close(struct imp *im);
+/* imp_messages.c: kind messages (a past campaign's outbox rows) */
+int imp_row_message(struct imp *im);
+void imp_messages_close(struct imp *im);
 
 #endif

@@ -94,6 +94,19 @@ static const struct fdef reward_fields[] = {
 	{ F_MAX, NULL, NULL },
 };
 
+/* a past campaign's outbox (imp_messages.c) */
+static const struct fdef message_fields[] = {
+	{ F_CAMPAIGN, "campaign", "campaign campaignname campaignid" },
+	{ F_CUSTREF, "customer_id", "customerid customer clientid userid" },
+	{ F_EMAIL, "email", "email emailaddress mail" },
+	{ F_PHONE, "phone", "phone phonenumber mobile msisdn" },
+	{ F_GROUP, "group", "group grp arm treatment" },
+	{ F_VARIANT, "variant", "variant version" },
+	{ F_TIME, "sent_at", "sentat senttime sent time timestamp date datetime at" },
+	{ F_CHANNEL, "channel", "channel" },
+	{ F_MAX, NULL, NULL },
+};
+
 static const struct fdef consent_fields[] = {
 	{ F_CUSTREF, "customer_id", "customerid customer clientid userid" },
 	{ F_EMAIL, "email", "email emailaddress mail" },
@@ -117,6 +130,7 @@ const struct fdef *imp_kind_fields(enum imp_kind k)
 	case IMP_PRODUCTS: return product_fields;
 	case IMP_RATES: return rate_fields;
 	case IMP_REWARDS: return reward_fields;
+	case IMP_MESSAGES: return message_fields;
 	default: return NULL;
 	}
 }
@@ -124,7 +138,7 @@ const struct fdef *imp_kind_fields(enum imp_kind k)
 int imp_kind_parse(const char *s, enum imp_kind *k)
 {
 	static const char *const names[] = { "customers", "orders", "events", "consents", "erase",
-					     "lines", "products", "rates", "rewards" };
+					     "lines", "products", "rates", "rewards", "messages" };
 	for (size_t i = 0; i < ARRAY_SIZE(names); i++)
 		if (!strcmp(s, names[i])) {
 			*k = (enum imp_kind)i;
@@ -136,7 +150,7 @@ int imp_kind_parse(const char *s, enum imp_kind *k)
 const char *imp_kind_name(enum imp_kind k)
 {
 	static const char *const names[] = { "customers", "orders", "events", "consents", "erase",
-					     "lines", "products", "rates", "rewards" };
+					     "lines", "products", "rates", "rewards", "messages" };
 	return names[k];
 }
 
@@ -414,6 +428,12 @@ int imp_check_columns(struct imp *im)
 		missing = "no id column";
 	else if (k == IMP_REWARDS && !have_col(im, F_COST))
 		missing = "no cost column";
+	else if (k == IMP_MESSAGES && !have_col(im, F_CAMPAIGN))
+		missing = "no campaign column";
+	else if (k == IMP_MESSAGES && !have_col(im, F_GROUP))
+		missing = "no group column (treatment or control)";
+	else if (k == IMP_MESSAGES && !have_col(im, F_TIME))
+		missing = "no sent_at column";
 	else if (k != IMP_CUSTOMERS && k != IMP_LINES && k != IMP_PRODUCTS && k != IMP_RATES &&
 		 k != IMP_REWARDS && !ref)
 		missing = "no customer_id, email or phone column";

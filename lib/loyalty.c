@@ -42,6 +42,7 @@
 #include "norm.h"
 #include "out.h"
 #include "progress.h"
+#include "rates.h"
 #include "util.h"
 
 enum kind { K_EARN, K_REVERSE, K_EXPIRE, K_WELCOME, K_BIRTHDAY, K_EVENT, K_ADJUST, K_BURN,
@@ -83,7 +84,8 @@ struct ord {
 	int64_t id, t, amount, extra; /* amount and extra (categories) in minor units */
 	int64_t points_used;          /* loyalty points paid with it (a burn) */
 	int purchase;                 /* orders.purchase: 1, 0 or -1 */
-	int other;                    /* another currency: no points, no tier */
+	int other;                    /* another currency without a rate: no points, no tier */
+	double fx;                    /* its amounts times this are in the rules' currency */
 };
 
 struct lrow {
@@ -126,7 +128,9 @@ struct run {
 	int64_t now, wm;     /* --now, the previous run's (0: none) */
 	int bulk;            /* the ledger was empty: no rows to read, indexes after */
 	int64_t unit;        /* 10^exponent of the currency */
+	int exponent;
 	char currency[4];
+	struct rates rates;  /* crm-import rates: other currencies converted (n 0: none) */
 	sqlite3_stmt *q_orders, *q_events, *q_ledger, *q_lines, *ins, *ins_many, *acct, *del_lots,
 		*ins_lot, *ins_tier, *q_tier;
 	struct pending_row *buf; /* rows not inserted yet (write_row) */
@@ -134,7 +138,7 @@ struct run {
 	int64_t next_id;     /* the last ledger id given */
 	/* what the run did */
 	int64_t n_new[K_N], p_new[K_N];
-	uint64_t members, accounts, other_currency;
+	uint64_t members, accounts, other_currency, converted;
 	struct out *out;     /* --dry-run: the rows it would add */
 };
 
@@ -214,7 +218,22 @@ static void load_member(struct run *R, struct member *m)
 		o->purchase = sqlite3_column_int(st, 4);
 		o->points_used = sqlite3_column_int64(st, 5);
 		o->extra = 0;
+		o->fx = 1;
 		o->other = !cur || strcmp(cur, R->currency);
+		if (o->other && cur && R->rates.n) {
+			/* at the rate of the order's day (crm-import rates) */
+			const char *at = (const char *)sqlite3_column_text(st, 1);
+			int32_t day;
+			double fx;
+			if (at && rates_parse_day(at, (int)strlen(at), &day) == 0 &&
+			    (fx = rates_factor(&R->rates, cur, day, R->currency, R->exponent)) > 0) {
+				o->fx = fx;
+				o->amount = llround((double)o->amount * fx);
+				o->other = 0;
+				if (o->purchase == 1)
+					R->converted++;
+			}
+		}
 		if (o->other && o->purchase == 1)
 			R->other_currency++;
 	}
@@ -239,7 +258,7 @@ static void load_member(struct run *R, struct member *m)
 			 * another order; they are sorted by time, so look linearly */
 			for (size_t i = 0; i < m->no; i++)
 				if (m->o[i].id == oid) {
-					m->o[i].extra += (int64_t)llround(amt * (mult - 1));
+					m->o[i].extra += (int64_t)llround(amt * (mult - 1) * m->o[i].fx);
 					break;
 				}
 		}
@@ -983,8 +1002,9 @@ static void finalize(struct run *R)
 		sqlite3_finalize(sts[i]);
 }
 
-/* The currency of the rules: [loyalty] currency, else the one of every
- * purchase; 0, or -1 after an error. */
+/* The currency of the rules: [loyalty] currency, else the base currency of
+ * crm-import rates, else the one of every purchase; 0, or -1 after an
+ * error. */
 static int pick_currency(struct run *R)
 {
 	sqlite3_stmt *st;
@@ -995,6 +1015,12 @@ static int pick_currency(struct run *R)
 	if (R->r->currency[0]) {
 		memcpy(R->currency, R->r->currency, 4);
 		exp = R->r->exponent;
+	} else if (R->rates.n) {
+		/* exchange rates: every purchase in the base currency */
+		char code[4];
+		memcpy(R->currency, R->rates.base, 4);
+		if (norm_currency(R->currency, strlen(R->currency), code, &exp, &why) < 0)
+			exp = 2;
 	} else {
 		st = db_prepare(R->crm->db, "SELECT currency, count(*) FROM orders WHERE purchase = 1"
 				" GROUP BY 1 ORDER BY 2 DESC, 1");
@@ -1020,6 +1046,7 @@ static int pick_currency(struct run *R)
 		if (norm_currency(R->currency, strlen(R->currency), code, &exp, &why) < 0)
 			exp = 2;
 	}
+	R->exponent = exp;
 	R->unit = 1;
 	for (int i = 0; i < exp; i++)
 		R->unit *= 10;
@@ -1042,6 +1069,25 @@ static void rules_text(const struct loyalty_rules *r, struct sb *sb)
 		sb_addf(sb, " event=%s:%lld", r->events[i].type, (long long)r->events[i].points);
 	for (size_t i = 0; i < r->ncats; i++)
 		sb_addf(sb, " cat=%s:%.17g", r->cats[i].category, r->cats[i].mult);
+}
+
+/* ... and the exchange rates, which convert other currencies' purchases:
+ * rates imported since the last run replay every member too */
+static void rates_text(const struct rates *x, struct sb *sb)
+{
+	uint64_t h = 1469598103934665603ULL;
+
+	if (!x->n)
+		return;
+	for (size_t i = 0; i < x->n; i++) {
+		unsigned char b[4 + sizeof(int32_t) + sizeof(double)];
+		memcpy(b, x->r[i].cur, 4);
+		memcpy(b + 4, &x->r[i].day, sizeof(int32_t));
+		memcpy(b + 4 + sizeof(int32_t), &x->r[i].rate, sizeof(double));
+		for (size_t k = 0; k < sizeof(b); k++)
+			h = (h ^ b[k]) * 1099511628211ULL;
+	}
+	sb_addf(sb, " rates=%s:%zu:%016llx", x->base, x->n, (unsigned long long)h);
 }
 
 static int64_t meta_int(sqlite3 *db, const char *key)
@@ -1133,9 +1179,24 @@ static void touched(struct run *R)
 	      wm, now, 0);
 }
 
+static int run(struct crm *crm, const struct loyalty_rules *r, const struct loyalty_opts *o,
+	       const struct rates *rates);
+
 int loyalty_run(struct crm *crm, const struct loyalty_rules *r, const struct loyalty_opts *o)
 {
-	struct run R = { .crm = crm, .r = r, .o = o, .now = crm->now };
+	struct rates rates;
+	int rc;
+
+	rates_load(crm->db, &rates);
+	rc = run(crm, r, o, &rates);
+	rates_free(&rates);
+	return rc;
+}
+
+static int run(struct crm *crm, const struct loyalty_rules *r, const struct loyalty_opts *o,
+	       const struct rates *rates)
+{
+	struct run R = { .crm = crm, .r = r, .o = o, .now = crm->now, .rates = *rates };
 	sqlite3 *db = crm->db;
 	sqlite3_stmt *st;
 	struct member m = { 0 };
@@ -1207,6 +1268,7 @@ int loyalty_run(struct crm *crm, const struct loyalty_rules *r, const struct loy
 	/* everyone on the first run, with other rules or --full; else those
 	 * with news since the last run */
 	rules_text(r, &rtext);
+	rates_text(&R.rates, &rtext);
 	{
 		char *old = db_meta_get(db, "loyalty_rules");
 		full = o->full || !R.wm || !old || strcmp(old, rtext.buf);
@@ -1282,6 +1344,7 @@ int loyalty_run(struct crm *crm, const struct loyalty_rules *r, const struct loy
 		if (!R.wm || R.now > R.wm)
 			db_meta_set(db, "loyalty_run_at", now);
 		db_meta_set(db, "loyalty_rules", rtext.buf);
+		db_meta_set(db, "loyalty_currency", R.currency);
 		st = db_prepare(db, "SELECT (SELECT coalesce(max(id), 0) FROM orders),"
 				" (SELECT coalesce(max(id), 0) FROM events)");
 		if (db_row(st)) {
@@ -1295,9 +1358,14 @@ int loyalty_run(struct crm *crm, const struct loyalty_rules *r, const struct loy
 		db_commit(db);
 	}
 	sb_free(&rtext);
+	if (R.converted && crm_verbosity >= 1)
+		crm_note("%" PRIu64 " purchases in other currencies converted to %s at the rates of "
+			 "crm-import rates", R.converted, R.currency);
 	if (R.other_currency)
 		crm_warn("%" PRIu64 " purchases in currencies other than %s earned nothing and count "
-			 "for no tier ([loyalty] currency)", R.other_currency, R.currency);
+			 "for no tier (%s)", R.other_currency, R.currency,
+			 R.rates.n ? "no exchange rate on their day: crm-import rates"
+				   : "[loyalty] currency, or crm-import rates to convert them");
 	if (crm_verbosity >= 1) {
 		struct sb said = SB_INIT;
 		for (int k = 0; k < K_N; k++)
@@ -1327,8 +1395,11 @@ int64_t loyalty_replay_one(struct crm *crm, const struct loyalty_rules *r, int64
 	if ((wm = db_meta_get(crm->db, "loyalty_run_at")))
 		R.wm = ts(wm);
 	free(wm);
-	if (pick_currency(&R) < 0)
+	rates_load(crm->db, &R.rates);
+	if (pick_currency(&R) < 0) {
+		rates_free(&R.rates);
 		return INT64_MIN;
+	}
 	st = db_prepare(crm->db, "SELECT created_at, birthday FROM customers WHERE id = ?1"
 			" AND erased_at IS NULL");
 	sqlite3_bind_int64(st, 1, customer);
@@ -1344,5 +1415,6 @@ int64_t loyalty_replay_one(struct crm *crm, const struct loyalty_rules *r, int64
 	}
 	sqlite3_finalize(st);
 	member_free(&m);
+	rates_free(&R.rates);
 	return points;
 }

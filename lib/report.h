@@ -97,6 +97,8 @@ int report_products(struct report *r);
 int report_holdout(struct report *r);
 /* loyalty [--by month|tier|member] (report_loyalty.c); by NULL: the summary */
 int report_loyalty(struct report *r);
+/* uplift [NAME] [--by decile|qini|feature] (report_uplift.c); NULL: the latest model */
+int report_uplift(struct report *r, const char *name);
 struct rtab;
 int report_build_loyalty(struct report *r, const char *by, struct rtab *t);
 

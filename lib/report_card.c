@@ -344,6 +344,24 @@ static const struct {
 	/* exchange rates as crm-import rates reads them (--currency BASE) */
 	{ "rates", "x.valid_from",
 	  "SELECT x.currency, x.rate, x.valid_from FROM exchange_rates x WHERE 1" },
+	/* promo codes: whom each was sent to, in which campaign, and the
+	 * orders that redeemed it */
+	{ "coupons", "k.imported_at",
+	  "SELECT k.pool, k.code, k.ext AS customer_id, k.campaign, k.assigned_at, k.redeemed_at,"
+	  " k.redemptions, k.imported_at FROM (SELECT p.name AS pool, k.code, c.external_id AS ext,"
+	  " cp.name AS campaign, k.assigned_at, k.redeemed_at,"
+	  " (SELECT count(*) FROM coupon_redemptions r WHERE r.coupon_id = k.id) AS redemptions,"
+	  " k.imported_at, m.customer_id"
+	  " FROM coupons k JOIN coupon_pools p ON p.id = k.pool_id"
+	  " LEFT JOIN messages m ON m.id = k.message_id"
+	  " LEFT JOIN campaigns cp ON cp.id = m.campaign_id"
+	  " LEFT JOIN customers c ON c.id = m.customer_id) k WHERE 1" },
+	/* the loyalty ledger (crm-loyalty), by time then entry */
+	{ "ledger", "g.occurred_at",
+	  "SELECT g.id AS entry, c.external_id AS customer_id, g.kind, g.points, g.occurred_at,"
+	  " g.available_at, g.expires_at, o.external_id AS order_id, g.lot_id, g.key, g.reason,"
+	  " g.created_at FROM loyalty_ledger g JOIN customers c ON c.id = g.customer_id"
+	  " LEFT JOIN orders o ON o.id = g.order_id WHERE 1" },
 };
 
 int report_export(struct report *r, const char *table)
@@ -361,7 +379,7 @@ int report_export(struct report *r, const char *table)
 			break;
 	if (i == ARRAY_SIZE(exports)) {
 		crm_error("cannot export \"%s\" (customers, orders, lines, products, aliases, events,"
-			  " consents, messages, inbound or rates)", table);
+			  " consents, messages, inbound, rates, coupons or ledger)", table);
 		return CRM_EXIT_USAGE;
 	}
 	/* the customer column of each table is the one its alias starts */

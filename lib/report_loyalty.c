@@ -56,6 +56,13 @@ static void rules_value(struct report *r, double *pv, char cur[4])
 	    norm_currency(v, strlen(v), cur, &exponent, &why) < 0)
 		cur[0] = 0;
 	conf_free(c);
+	if (!cur[0]) {
+		/* the currency the last run earned in (loyalty_currency) */
+		char *m = db_meta_get(r->crm->db, "loyalty_currency");
+		if (m && norm_currency(m, strlen(m), cur, &exponent, &why) < 0)
+			cur[0] = 0;
+		free(m);
+	}
 }
 
 static int no_ledger(struct report *r)

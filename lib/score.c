@@ -25,6 +25,7 @@
 #include "norm.h"
 #include "out.h"
 #include "progress.h"
+#include "rates.h"
 #include "score_model.h"
 #include "util.h"
 
@@ -110,104 +111,9 @@ struct load {
 
 #define MAX_CURRENCIES 16
 
-static int parse_day(const char *t, int len, int32_t *day)
-{
-	int y, m, d;
-
-	if (len < 10 || t[4] != '-' || t[7] != '-')
-		return -1;
-	for (int i = 0; i < 10; i++)
-		if (i != 4 && i != 7 && !ascii_isdigit(t[i]))
-			return -1;
-	y = (t[0] - '0') * 1000 + (t[1] - '0') * 100 + (t[2] - '0') * 10 + (t[3] - '0');
-	m = (t[5] - '0') * 10 + (t[6] - '0');
-	d = (t[8] - '0') * 10 + (t[9] - '0');
-	*day = (int32_t)norm_days_from_civil(y, m, d);
-	return 0;
-}
-
 static int64_t floor_div(int64_t a, int64_t b)
 {
 	return a / b - (a % b != 0 && (a < 0) != (b < 0));
-}
-
-/* exchange_rates in memory, by currency and day */
-struct rates {
-	struct rate1 {
-		char cur[4];
-		int32_t day;
-		double rate;
-	} *r;
-	size_t n, cap;
-	char base[4];
-	struct { char cur[4]; int exponent; } exps[MAX_CURRENCIES * 2];
-	size_t nexps;
-};
-
-/* The rates of crm-import rates: 1 with them, 0 when there are none. */
-static int rates_load(struct crm *crm, struct rates *R)
-{
-	char *base = db_meta_get(crm->db, "base_currency");
-	sqlite3_stmt *st;
-
-	memset(R, 0, sizeof(*R));
-	if (!base)
-		return 0;
-	snprintf(R->base, sizeof(R->base), "%s", base);
-	free(base);
-	st = db_prepare(crm->db, "SELECT currency, valid_from, rate FROM exchange_rates"
-			" ORDER BY currency, valid_from");
-	while (db_step_row(crm->db, st)) {
-		const char *c = (const char *)sqlite3_column_text(st, 0);
-		const char *d = (const char *)sqlite3_column_text(st, 1);
-		struct rate1 *e;
-		R->r = xgrow(R->r, sizeof(*R->r), R->n + 1, &R->cap);
-		e = &R->r[R->n];
-		if (!c || !d || parse_day(d, (int)strlen(d), &e->day) < 0)
-			continue;
-		snprintf(e->cur, sizeof(e->cur), "%s", c);
-		e->rate = sqlite3_column_double(st, 2);
-		R->n++;
-	}
-	sqlite3_finalize(st);
-	return R->n > 0;
-}
-
-/* The rate of cur on day: its latest row from that day or before; NaN
- * when there is none. */
-static double rates_at(const struct rates *R, const char *cur, int32_t day)
-{
-	size_t lo = 0, hi = R->n;
-
-	/* the first entry after (cur, day) */
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		int c = strcmp(R->r[mid].cur, cur);
-		if (c < 0 || (c == 0 && R->r[mid].day <= day))
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo > 0 && !strcmp(R->r[lo - 1].cur, cur) ? R->r[lo - 1].rate : NAN;
-}
-
-/* The minor-unit exponent of a currency code (cached); 2 when unknown. */
-static int rates_exponent(struct rates *R, const char *cur)
-{
-	char code[4];
-	const char *why;
-	int e = 2;
-
-	for (size_t i = 0; i < R->nexps; i++)
-		if (!strcmp(R->exps[i].cur, cur))
-			return R->exps[i].exponent;
-	if (norm_currency(cur, strlen(cur), code, &e, &why) < 0)
-		e = 2;
-	if (R->nexps < ARRAY_SIZE(R->exps)) {
-		snprintf(R->exps[R->nexps].cur, 4, "%s", cur);
-		R->exps[R->nexps++].exponent = e;
-	}
-	return e;
 }
 
 static void track_day(struct load *L, int32_t day)
@@ -258,7 +164,7 @@ static int load_orders(struct crm *crm, const struct score_opts *o, struct load 
 	char miss_cur[4] = "";
 	int32_t miss_day = 0;
 	uint64_t nmiss = 0;
-	if (!o->currency && rates_load(crm, &R)) {
+	if (!o->currency && rates_load(crm->db, &R)) {
 		const char *why;
 		L->converted = 1;
 		if (norm_currency(R.base, 3, L->currency, &L->exponent, &why) < 0) {
@@ -266,9 +172,7 @@ static int load_orders(struct crm *crm, const struct score_opts *o, struct load 
 			L->exponent = 2;
 		}
 	} else {
-		free(R.r);
-		R.r = NULL;
-		R.n = 0;
+		rates_free(&R);
 	}
 
 	st = db_prepare(crm->db, sql);
@@ -283,20 +187,18 @@ static int load_orders(struct crm *crm, const struct score_opts *o, struct load 
 
 		if (!(++rows & 0xffff))
 			progress_update(pg, (int64_t)rows, rows);
-		if (!cc || !at || parse_day(at, atlen, &day) < 0)
+		if (!cc || !at || rates_parse_day(at, atlen, &day) < 0)
 			continue;
 		if (L->converted) {
 			if (strcmp(cc, L->currency)) {
-				double rate = rates_at(&R, cc, day);
-				if (!(rate > 0)) {
+				if (rates_convert(&R, amount, cc, day, L->currency, L->exponent,
+						  &amount) < 0) {
 					if (!nmiss++) {
 						snprintf(miss_cur, sizeof(miss_cur), "%s", cc);
 						miss_day = day;
 					}
 					continue;
 				}
-				amount = llround((double)amount * rate *
-						 pow(10, L->exponent - rates_exponent(&R, cc)));
 				L->nconverted++;
 			}
 		} else if (o->currency) {
@@ -366,7 +268,7 @@ static int load_orders(struct crm *crm, const struct score_opts *o, struct load 
 	if (c && !c->orders)
 		L->n--;
 	progress_end(pg);
-	free(R.r);
+	rates_free(&R);
 	if (nmiss) {
 		char d[20];
 		norm_fmt_time((int64_t)miss_day * 86400, d);

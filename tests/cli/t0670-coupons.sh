@@ -306,6 +306,22 @@ test_expect 'crm-report campaign: codes, redemptions, their rate, orders and rev
 	run 0 crm-report campaign small -f csv || true
 '
 
+test_expect 'crm-report export coupons: each code with its pool, person, campaign and redemptions' '
+	run 0 crm-report -f csv export coupons &&
+	expect_eq "pool,code,customer_id,campaign,assigned_at,redeemed_at,redemptions,imported_at" "$(head -n 1 out)" &&
+	expect_eq "$(sql "SELECT count(*) FROM coupons")" "$(($(wc -l <out) - 1))" &&
+	k=$(sql "SELECT k.code FROM coupons k JOIN coupon_redemptions r ON r.coupon_id = k.id LIMIT 1") &&
+	want=$(sql "SELECT p.name || \",\" || k.code || \",\" || c.external_id || \",\" || cp.name || \",\" ||
+		(SELECT count(*) FROM coupon_redemptions r WHERE r.coupon_id = k.id)
+		FROM coupons k JOIN coupon_pools p ON p.id = k.pool_id JOIN messages m ON m.id = k.message_id
+		JOIN customers c ON c.id = m.customer_id JOIN campaigns cp ON cp.id = m.campaign_id
+		WHERE k.code = '\''$k'\''") &&
+	expect_eq "$want" "$(awk -F, -v k="$k" "\$2 == k { print \$1 \",\" \$2 \",\" \$3 \",\" \$4 \",\" \$7 }" out)" &&
+	run 0 crm-report -f csv --where "id = \"K3\"" export coupons &&
+	test "$(wc -l <out)" -gt 1 &&
+	expect_eq 0 "$(awk -F, "NR > 1 && \$3 != \"K3\"" out | wc -l)"
+'
+
 test_expect 'crm-import erase: the codes stay used but name the person no more' '
 	k1=$(sql "SELECT k.code FROM coupons k JOIN messages m ON m.id = k.message_id
 		JOIN customers c ON c.id = m.customer_id WHERE c.external_id = '\''K3'\'' AND m.campaign_id =

@@ -6,7 +6,8 @@
 # ledger and the accounts of one run equal the model's; twelve runs at
 # month ends give the same ledger as one run; a second run adds nothing;
 # an order refunded after its points were spent leaves a debt that the
-# next points pay.
+# next points pay; purchases in other currencies earn at the rate of their
+# day (crm-import rates) what the same purchases converted by hand earn.
 . "$CRM_TOP/tests/lib.sh"
 
 CRM_NOW='2026-12-31 12:00:00'
@@ -240,6 +241,72 @@ test_expect 'an order refunded later: its points taken back at the next run; spe
 	expect_eq 40 "$(bal)" &&
 	CRM_NOW="2027-01-04" run 0 crm-loyalty --db one.db balance $cust -f csv &&
 	expect_eq "$cust,40,0" "$(sed -n 2p out | cut -d, -f1-3)"
+'
+
+test_expect 'other currencies earn at the rate of their day (crm-import rates): the ledger of the same orders in EUR' '
+	mkdir fx && cd fx &&
+	printf "[loyalty]\nearn = 5%%\npoint_value = 0.01\ntiers = silver:300\ntier_multiplier = silver:1.5\n" >crm.conf &&
+	printf "id,email\nA,a@example.org\nB,b@example.org\nC,c@example.org\n" >c.csv &&
+	printf "currency,rate,valid_from\nUSD,0.9,2026-01-01\nUSD,0.92,2026-06-01\nJPY,0.0061,2026-01-01\n" >rates.csv &&
+	cat >o.csv <<-\EOF2 &&
+	order_id,customer_id,ordered_at,amount,currency,status
+	O1,A,2026-02-01 10:00:00,100.00,USD,completed
+	O2,A,2026-07-01 10:00:00,250.55,USD,completed
+	O3,B,2026-03-01 10:00:00,33333,JPY,completed
+	O4,B,2026-03-02 10:00:00,80.00,EUR,completed
+	O5,C,2026-03-03 10:00:00,300.00,USD,completed
+	O6,C,2026-08-03 10:00:00,12.00,USD,completed
+	O7,A,2026-08-01 10:00:00,40.00,GBP,completed
+	EOF2
+	cat >conv.py <<-\EOF2 &&
+	# the same orders in EUR, converted here: amount x rate of the day, to
+	# cents; the GBP one, without a rate, left out
+	import csv
+	rows = list(csv.reader(open("o.csv")))
+	w = csv.writer(open("o-eur.csv", "w"), lineterminator="\n")
+	w.writerow(rows[0])
+	for r in rows[1:]:
+	    a, cur, day = float(r[3]), r[4], r[2][:10]
+	    if cur == "USD":
+	        a = round(a * (0.92 if day >= "2026-06-01" else 0.9), 2)
+	    elif cur == "JPY":
+	        a = round(a * 0.0061, 2)
+	    if cur != "GBP":
+	        w.writerow(r[:3] + ["%.2f" % a, "EUR"] + r[5:])
+	EOF2
+	"$PY" conv.py &&
+	crm-import --db fx.db -q customers c.csv && crm-import --db fx.db -q orders o.csv &&
+	crm-import --db eur.db -q customers c.csv && crm-import --db eur.db -q orders o-eur.csv &&
+	run 1 crm-loyalty --db fx.db run &&
+	expect_grep "purchases in 4 currencies" err &&
+	run 0 crm-import --db fx.db rates --currency EUR rates.csv &&
+	run 0 crm-loyalty --db fx.db run &&
+	expect_grep "5 purchases in other currencies converted to EUR at the rates of crm-import rates" err &&
+	expect_grep "1 purchases in currencies other than EUR earned nothing and count for no tier (no exchange rate on their day: crm-import rates)" err &&
+	run 0 crm-loyalty --db eur.db run &&
+	q="SELECT key, kind, points, coalesce(reason, \"\") FROM loyalty_ledger ORDER BY key" &&
+	sqlite3 fx.db "$q" >got.txt && sqlite3 eur.db "$q" >want.txt &&
+	test -s want.txt && expect_same want.txt got.txt &&
+	q="SELECT c.external_id, a.points, coalesce(a.tier, \"\") FROM loyalty_accounts a JOIN customers c ON c.id = a.customer_id ORDER BY 1" &&
+	expect_eq "$(sqlite3 eur.db "$q")" "$(sqlite3 fx.db "$q")" &&
+	expect_eq A "$(sqlite3 fx.db "SELECT c.external_id FROM loyalty_accounts a JOIN customers c ON c.id = a.customer_id WHERE tier = \"silver\"")" &&
+	# a rate for GBP now: the next run replays everyone, O7 earns at it
+	# (40 GBP x 1.2 = 48 EUR, 5% is 240 points, x1.5 for silver)
+	printf "currency,rate,valid_from\nGBP,1.2,2026-01-01\n" >gbp.csv &&
+	crm-import --db fx.db -q rates --currency EUR gbp.csv &&
+	run 0 crm-loyalty --db fx.db run &&
+	expect_grep "members replayed" err &&
+	run 0 crm-report --db fx.db -f csv loyalty &&
+	expect_eq "EUR,3" "$(sed -n 2p out | cut -d, -f1,2)" &&
+	expect_eq 360 "$(sqlite3 fx.db "SELECT points FROM loyalty_ledger l JOIN orders o ON o.id = l.order_id WHERE l.kind = \"earn\" AND o.external_id = \"O7\"")" &&
+	# crm-report export ledger: every row, the person and the order by their ids
+	run 0 crm-report --db fx.db -f csv export ledger &&
+	expect_eq "entry,customer_id,kind,points,occurred_at,available_at,expires_at,order_id,lot_id,key,reason,created_at" "$(head -n 1 out)" &&
+	expect_eq "$(sqlite3 fx.db "SELECT count(*) FROM loyalty_ledger")" "$(($(wc -l <out) - 1))" &&
+	expect_eq "A,earn,360,O7" "$(awk -F, "\$8 == \"O7\" { print \$2 \",\" \$3 \",\" \$4 \",\" \$8 }" out)" &&
+	run 0 crm-report --db fx.db -f csv --where "id = \"B\"" export ledger &&
+	expect_eq "$(sqlite3 fx.db "SELECT count(*) FROM loyalty_ledger l JOIN customers c ON c.id = l.customer_id WHERE c.external_id = \"B\"")" "$(awk -F, "NR > 1 && \$2 == \"B\"" out | wc -l)" &&
+	expect_eq 0 "$(awk -F, "NR > 1 && \$2 != \"B\"" out | wc -l)"
 '
 
 test_done
