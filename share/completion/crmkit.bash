@@ -26,7 +26,7 @@ _crmkit_opts_report='-s,--segment= --where= --currency= --window= --attribution=
 --bootstrap= --seed= --by= --metric= --periods= --margin= --share= --since= --until=
 --campaign= --top= --limit= --raw -o,--output= --html= --db= -f,--format= --now='
 _crmkit_opts_score='--as-of= --currency= --bins= --period= --horizon= --discount= --model=
---penalty= --holdout-end= --tracking --db= -f,--format= --now= -n,--dry-run'
+--penalty= --holdout-end= --campaign= --window= --outcome= --as= --method= --tracking --db= -f,--format= --now= -n,--dry-run'
 _crmkit_opts_segment='-c,--count --fields= --order-by= --limit= --sample= --seed= --input=
 --no-input -s,--segment= --save= --description= --list --delete= --track --entered --exited
 --why= --sql --audience-hash= --min-size= --db= -f,--format= --now= -n,--dry-run'
@@ -38,15 +38,16 @@ _crmkit_opts_track='-l,--listen= --threads= --max-connections= --timeout= --max-
 --db= --now= --config='
 
 # Subcommands (the first operand) and fixed values.
-_crmkit_subs_import='customers orders lines products events consents rewards rates erase
-coupons bounces'
+_crmkit_subs_import='customers orders lines products events consents rewards messages rates
+erase coupons bounces'
 _crmkit_subs_loyalty='run balance history adjust redeem'
 _crmkit_subs_report='summary campaign campaigns cohorts rfm ltv products customer budget
-holdout loyalty deliverability export check'
-_crmkit_subs_score='rfm clv'
+holdout loyalty uplift deliverability export check'
+_crmkit_subs_score='rfm clv uplift'
 _crmkit_formats='csv tsv jsonl json table'
 _crmkit_channels='email sms push telegram whatsapp viber webhook'
-_crmkit_exports='customers orders events consents messages inbound'
+_crmkit_exports='customers orders lines products aliases events consents messages inbound
+rates coupons ledger'
 
 # _crmkit_add WORD...: the words that start with $cur, added to COMPREPLY
 _crmkit_add() {
@@ -133,6 +134,8 @@ _crmkit_value() {
 	*:--model) _crmkit_add bgnbd mbgnbd pareto auto ;;
 	*:--period) _crmkit_add week day ;;
 	*:--audience-hash) _crmkit_add sha256 md5 ;;
+	score:--outcome) _crmkit_add converted revenue ;;
+	score:--method) _crmkit_add tlearner ct auto ;;
 	report:--by)
 		case ${args[0]-} in
 		cohorts) _crmkit_add month week ;;
@@ -140,6 +143,7 @@ _crmkit_value() {
 		products) _crmkit_add product category ;;
 		holdout) _crmkit_add frequency period run ;;
 		loyalty) _crmkit_add month tier member ;;
+		uplift) _crmkit_add decile qini feature ;;
 		deliverability) _crmkit_add campaign domain week ;;
 		esac ;;
 	esac
@@ -163,7 +167,9 @@ _crmkit_operand() {
 			_crmkit_add $_crmkit_subs_report
 		elif ((n == 1)); then
 			case ${args[0]} in
-			campaign) _crmkit_list campaigns ;;
+			# an uplift model is named after its first campaign
+			# unless crm-score uplift --as named it otherwise
+			campaign | uplift) _crmkit_list campaigns ;;
 			export) _crmkit_add $_crmkit_exports ;;
 			esac
 		fi ;;
