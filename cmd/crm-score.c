@@ -20,7 +20,7 @@
 
 static const char *as_of, *currency, *period, *horizon, *discount, *holdout_end, *penalty;
 static const char *model;
-static const char *window, *outcome, *as_name, *method;
+static const char *window, *outcome, *as_name, *method, *rows;
 static const char **campaigns;
 static size_t ncampaigns;
 
@@ -64,6 +64,8 @@ static const struct opt options[] = {
 		    "uplift: the model's name (default the first campaign's)"),
 	OPT_STRING_(0, "method", &method, "NAME",
 		    "uplift: tlearner, ct, or auto (default: the best by cross-validated Qini)"),
+	OPT_STRING_(0, "rows", &rows, "FILE",
+		    "uplift: write the rows learnt from with their out-of-fold predictions (CSV)"),
 	OPT_FLAG_(0, "tracking", &tracking,
 		  "clv --holdout-end: print the cumulative repeat purchases, actual and "
 		  "predicted, week by week instead"),
@@ -76,7 +78,7 @@ static const struct opt_cmd cmd = {
 		 " [--penalty L]\n"
 		 "[options] clv --as-of DATE --holdout-end DATE [--tracking]\n"
 		 "[options] uplift --campaign NAME... [--window DURATION] [--outcome WHAT] [--as NAME]"
-		 " [--method NAME]",
+		 " [--method NAME] [--rows FILE]",
 	.summary = "Score the customers from their completed orders: RFM quantile scores and\n"
 		   "segments (rfm), or the probability that they are still customers, the\n"
 		   "orders they will place and their lifetime value (clv), or how much a\n"
@@ -110,6 +112,7 @@ static int uplift(struct crm *crm)
 	if (!ncampaigns)
 		opt_usage_error(&cmd, "uplift needs --campaign NAME, a campaign with a control group");
 	uo.campaigns = campaigns;
+	uo.rows = rows;
 	uo.ncampaigns = ncampaigns;
 	uo.name = as_name ? as_name : campaigns[0];
 	if (window) {
@@ -157,7 +160,7 @@ int cmd_main(int argc, char **argv)
 		opt_usage_error(&cmd, "one task expected, got %d arguments", argc - first);
 	if (!strcmp(argv[first], "uplift"))
 		return uplift(&crm);
-	if (ncampaigns || window || outcome || as_name || method)
+	if (ncampaigns || window || outcome || as_name || method || rows)
 		opt_usage_error(&cmd, "--%s goes with uplift", ncampaigns ? "campaign" : window ?
 				"window" : outcome ? "outcome" : as_name ? "as" : "method");
 	if (!strcmp(argv[first], "rfm"))

@@ -34,6 +34,7 @@
 #include "uplift.h"
 
 #include <cjson/cJSON.h>
+#include <errno.h>
 #include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
@@ -758,6 +759,59 @@ static void summaries(const struct ctx *x, const double *s, char **deciles, char
 	free(q);
 }
 
+/* --rows FILE: every row learnt from, with the chosen candidate's
+ * out-of-fold prediction (CSV), for other measures than this program's */
+static int write_rows(const struct ctx *x, const double *s)
+{
+	static const char *const cols[] = {
+		"campaign", "customer_id", "group", "sent_at", "fold", "outcome", "predicted",
+	};
+	sqlite3_stmt *st = db_prepare(x->crm->db, "SELECT external_id FROM customers WHERE id = ?1");
+	FILE *fp = fopen(x->o->rows, "w");
+	struct out *out;
+	int rc;
+
+	if (!fp) {
+		crm_error("cannot write %s: %s", x->o->rows, strerror(errno));
+		sqlite3_finalize(st);
+		return -1;
+	}
+	out = out_new(fp, OUT_CSV);
+	out_columns(out, ARRAY_SIZE(cols), cols);
+	for (size_t i = 0; i < x->nrows; i++) {
+		const struct row *r = &x->rows[i];
+		struct out_val v[ARRAY_SIZE(cols)];
+		char t[20], id[24];
+		const char *ext;
+		sqlite3_bind_int64(st, 1, r->cid);
+		ext = db_row(st) ? (const char *)sqlite3_column_text(st, 0) : NULL;
+		if (!ext) {
+			snprintf(id, sizeof(id), "#%lld", (long long)r->cid);
+			ext = id;
+		}
+		norm_fmt_time(r->t, t);
+		v[0] = (struct out_val){ .t = OUT_TEXT, .s = x->o->campaigns[r->camp],
+					 .len = strlen(x->o->campaigns[r->camp]) };
+		v[1] = (struct out_val){ .t = OUT_TEXT, .s = ext, .len = strlen(ext) };
+		v[2] = (struct out_val){ .t = OUT_TEXT, .s = r->treat ? "treatment" : "control",
+					 .len = r->treat ? 9 : 7 };
+		v[3] = (struct out_val){ .t = OUT_TEXT, .s = t, .len = strlen(t) };
+		v[4] = (struct out_val){ .t = OUT_INT, .i = r->fold + 1 };
+		v[5] = (struct out_val){ .t = OUT_REAL, .d = r->y };
+		v[6] = (struct out_val){ .t = OUT_REAL, .d = s[i] };
+		out_row(out, v);
+		sqlite3_reset(st);
+	}
+	out_finish(out);
+	sqlite3_finalize(st);
+	rc = ferror(fp) | fclose(fp);
+	if (rc) {
+		crm_error("cannot write %s", x->o->rows);
+		return -1;
+	}
+	return 0;
+}
+
 static char *json_names(const struct uplift_opts *o)
 {
 	cJSON *a = cJSON_CreateArray();
@@ -982,6 +1036,8 @@ int uplift_run(struct crm *crm, const struct uplift_opts *o)
 		free(all);
 	}
 	summaries(&x, best_s, &deciles, &curve);
+	if (o->rows && write_rows(&x, best_s) < 0)
+		goto out;
 	/* every customer, as of now */
 	{
 		sqlite3_stmt *st = NULL, *ins = NULL;

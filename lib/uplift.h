@@ -25,6 +25,7 @@ struct uplift_opts {
 	uint64_t seed;            /* which fold a customer is in */
 	int min_group;            /* the refusal rule: recipients per group ... */
 	int min_events;           /* ... and conversions per group */
+	const char *rows;         /* --rows FILE: the rows and their out-of-fold predictions */
 };
 
 int uplift_run(struct crm *crm, const struct uplift_opts *o);

@@ -12,6 +12,8 @@ if [ "${1:-}" = test ]; then
 	# mail; the tests run instances of their own on 127.0.0.1
 	pkgs="$pkgs mandoc time python3 python3-aiosmtpd clang libclang-rt-14-dev valgrind
 openssl chromium fiu-utils postfix wrk nginx-light python3-dkim xz-utils"
+	# scikit-learn: crm-score uplift is checked against a T-learner in it
+	pkgs="$pkgs python3-sklearn"
 	# zsh, bash-completion and shellcheck: the completion test (t0007)
 	pkgs="$pkgs zsh bash-completion shellcheck"
 fi
