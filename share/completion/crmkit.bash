@@ -26,7 +26,7 @@ _crmkit_opts_report='-s,--segment= --where= --currency= --window= --attribution=
 --bootstrap= --seed= --by= --metric= --periods= --margin= --share= --since= --until=
 --campaign= --top= --limit= --raw -o,--output= --html= --db= -f,--format= --now='
 _crmkit_opts_score='--as-of= --currency= --bins= --period= --horizon= --discount= --model=
---penalty= --holdout-end= --campaign= --window= --outcome= --as= --method= --tracking --db= -f,--format= --now= -n,--dry-run'
+--penalty= --holdout-end= --campaign= --window= --outcome= --as= --method= --rows= --tracking --db= -f,--format= --now= -n,--dry-run'
 _crmkit_opts_segment='-c,--count --fields= --order-by= --limit= --sample= --seed= --input=
 --no-input -s,--segment= --save= --description= --list --delete= --track --entered --exited
 --why= --sql --audience-hash= --min-size= --db= -f,--format= --now= -n,--dry-run'
@@ -117,7 +117,8 @@ _crmkit_list() {
 # _crmkit_value OPTION: the values of OPTION (the long name)
 _crmkit_value() {
 	case $prog:$1 in
-	*:--db | *:--config | *:--rejects | *:--template | *:--output | *:--html | *:--input)
+	*:--db | *:--config | *:--rejects | *:--template | *:--output | *:--html | *:--input | \
+		score:--rows)
 		_crmkit_files ;;
 	*:--quarantine) _crmkit_files -d ;;
 	segment:--format) _crmkit_add $_crmkit_formats audience ;;
