@@ -17,6 +17,8 @@ openssl chromium fiu-utils postfix wrk nginx-light python3-dkim xz-utils"
 	pkgs="$pkgs python3-sklearn"
 	# make lint-man: groff as man runs it (preconv, tbl, nroff -mandoc)
 	pkgs="$pkgs groff-base"
+	# zsh, bash-completion and shellcheck: the completion test (t0007)
+	pkgs="$pkgs zsh bash-completion shellcheck"
 fi
 missing=
 for p in $pkgs; do
