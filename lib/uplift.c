@@ -270,11 +270,21 @@ static void load_attrs(struct ctx *x)
 			continue;
 		cJSON_ArrayForEach(v, o) {
 			char buf[64];
-			const char *t = attr_text(v, buf);
+			const char *t;
 			double d;
 			size_t i;
-			if (!t || !*t || !v->string)
+			int isnum;
+			if (!v->string)
 				continue;
+			/* a JSON number is a number as it is; text may be one */
+			if (cJSON_IsNumber(v)) {
+				t = NULL;
+				isnum = 1;
+			} else if (!(t = attr_text(v, buf)) || !*t) {
+				continue;
+			} else {
+				isnum = is_number(t, &d);
+			}
 			for (i = 0; i < nk && strcmp(k[i].key, v->string); i++)
 				;
 			if (i == nk) {
@@ -284,8 +294,9 @@ static void load_attrs(struct ctx *x)
 				k[nk++].key = xstrdup(v->string);
 			}
 			k[i].n++;
-			k[i].num += is_number(t, &d);
-			if (k[i].many)
+			k[i].num += isnum;
+			/* the levels of text values only: a number is no category */
+			if (isnum || k[i].many)
 				continue;
 			size_t l;
 			for (l = 0; l < k[i].nl && strcmp(k[i].l[l].s, t); l++)
@@ -363,11 +374,12 @@ skip:
 			struct attr *a = &x->attrs[i];
 			cJSON *v = o ? cJSON_GetObjectItemCaseSensitive(o, a->key) : NULL;
 			char buf[64];
-			const char *t = v ? attr_text(v, buf) : NULL;
+			const char *t = v && !cJSON_IsNumber(v) ? attr_text(v, buf) : NULL;
 			double d;
-			int have = t && *t;
+			int have = (v && cJSON_IsNumber(v)) || (t && *t);
 			if (a->numeric)
-				out[p++] = have && is_number(t, &d) ? (float)d : 0;
+				out[p++] = !have ? 0 : cJSON_IsNumber(v) ? (float)v->valuedouble :
+					   is_number(t, &d) ? (float)d : 0;
 			else
 				for (size_t l = 0; l < a->nlevels; l++)
 					out[p++] = have && !strcmp(t, a->level[l]);
