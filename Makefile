@@ -191,6 +191,7 @@ bench: all $(BUILD)/bench/gen $(BUILD)/bench/sink
 	@sh bench/bounces.sh $(BUILD)
 	@sh bench/lines.sh $(BUILD)
 	@sh bench/loyalty.sh $(BUILD)
+	@sh bench/uplift.sh $(BUILD)
 
 # Both formatters a reader may meet: mandoc, and groff as Debian's man runs
 # it (preconv, tbl, -mandoc, a UTF-8 terminal); any word from either fails

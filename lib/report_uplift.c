@@ -126,7 +126,8 @@ int report_uplift(struct report *r, const char *name)
 	const char *by = r->o->by;
 	sqlite3_stmt *st;
 	struct rtab t;
-	int rc = 0;
+	int rc = 0, revenue;
+	char cur[4] = "";
 
 	st = db_prepare(db, name ?
 			"SELECT name, campaigns, outcome, window, currency, method, lambda, treated,"
@@ -151,6 +152,10 @@ int report_uplift(struct report *r, const char *name)
 		sqlite3_finalize(st);
 		return 1;
 	}
+	/* -f table: effects are rates of converting, or money */
+	revenue = sqlite3_column_text(st, 2) && !strcmp((const char *)sqlite3_column_text(st, 2), "revenue");
+	if (sqlite3_column_text(st, 4))
+		snprintf(cur, sizeof(cur), "%s", (const char *)sqlite3_column_text(st, 4));
 	if (by) {
 		const char *col = !strcmp(by, "decile") ? "deciles" : !strcmp(by, "qini") ? "curve" :
 				  "features";
@@ -207,7 +212,12 @@ int report_uplift(struct report *r, const char *name)
 		rtab_text(&t, &v[17], (const char *)sqlite3_column_text(st, 14));
 	}
 	sqlite3_finalize(st);
-	if (!rc)
-		rtab_emit(r, &t);
-	return rc;
+	if (rc)
+		return rc;
+	RTAB_KIND(&t, OUT_KIND_COUNT, NULL, "treated", "controls", "customers", "negative");
+	RTAB_KIND(&t, OUT_KIND_RATE, NULL, "negative_share");
+	RTAB_KIND(&t, revenue ? OUT_KIND_MONEY : OUT_KIND_RATE, revenue ? cur : NULL, "treated_rate",
+		  "control_rate", "uplift", "uplift_low", "uplift_high", "predicted");
+	rtab_emit(r, &t);
+	return 0;
 }

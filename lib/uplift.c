@@ -1159,6 +1159,12 @@ int uplift_run(struct crm *crm, const struct uplift_opts *o)
 			"treated_rate", "control_rate", "uplift", "customers", "negative_share",
 		};
 		out_columns(out, ARRAY_SIZE(cols), cols);
+		for (const char *const *c = (const char *const[]){ "treated", "controls", "customers", NULL }; *c; c++)
+			out_column_kind(out, *c, OUT_KIND_COUNT, NULL);
+		out_column_kind(out, "negative_share", OUT_KIND_RATE, NULL);
+		for (const char *const *c = (const char *const[]){ "treated_rate", "control_rate", "uplift", NULL }; *c; c++)
+			out_column_kind(out, *c, o->outcome == UPLIFT_REVENUE ? OUT_KIND_MONEY : OUT_KIND_RATE,
+					o->outcome == UPLIFT_REVENUE && x.ncur ? x.cur[x.ycur] : NULL);
 		for (size_t i = 0; i < ncand; i++) {
 			struct out_val v[ARRAY_SIZE(cols)] = { { 0 } };
 			v[0] = (struct out_val){ .t = OUT_TEXT, .s = o->name, .len = strlen(o->name) };
