@@ -153,8 +153,8 @@ int cmd_main(int argc, char **argv)
 	nargs = argc - first;
 	if (nargs == 0 && !ro.html)
 		opt_usage_error(&cmd, "a report is needed: summary, campaign NAME, campaigns, cohorts,"
-				" rfm, ltv, products, customer ID, budget, deliverability, export"
-				" TABLE or check");
+				" rfm, ltv, products, customer ID, budget, holdout, loyalty, uplift,"
+				" deliverability, export TABLE or check");
 	sub = nargs ? argv[first] : "summary";
 	for (i = 0; subs[i] && strcmp(subs[i], sub); i++)
 		;

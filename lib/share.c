@@ -51,8 +51,10 @@ char *share_dir(void)
 			return sb_detach(&path);
 		}
 		sb_reset(&path);
-		/* TOP/build-something/bin: the source tree's share/ */
-		if (!strcmp(slash + 1, "bin") && (top = strrchr(bin, '/')) &&
+		/* TOP/build-something/bin (tests, fuzz: the test programs): the
+		 * source tree's share/ */
+		if ((!strcmp(slash + 1, "bin") || !strcmp(slash + 1, "tests") ||
+		     !strcmp(slash + 1, "fuzz")) && (top = strrchr(bin, '/')) &&
 		    !strncmp(top + 1, "build", 5)) {
 			*top = 0;
 			sb_addf(&path, "%s/share/providers", bin);

@@ -16,8 +16,8 @@
 # shellcheck disable=SC2086
 
 # Each program's options: "-s,--long=" takes a value, "--long" does not.
-_crmkit_common='-q,--quiet -v,--verbose -h,--help --version'
-_crmkit_opts_import='--rejects= --max-rejects= --strict -m,--map= -c,--default-country=
+_crmkit_common='-q,--quiet -v,--verbose -h,--help --version --strict'
+_crmkit_opts_import='--rejects= --max-rejects= -m,--map= -c,--default-country=
 --date-format= --timezone= --currency= --decimal= -d,--delimiter= --input-format= --source=
 --batch= --check --mbox --envelope-to= --quarantine= --generate= --pattern= --verify=
 --db= --now= -n,--dry-run'
@@ -31,7 +31,7 @@ _crmkit_opts_segment='-c,--count --fields= --order-by= --limit= --sample= --seed
 --no-input -s,--segment= --save= --description= --list --delete= --track --entered --exited
 --why= --sql --audience-hash= --min-size= --db= -f,--format= --now= -n,--dry-run'
 _crmkit_opts_send='--campaign= --channel= --template= --variant= --segment= --retry
---resend-in-doubt --control= --cap= --quiet-hours= --consent= --no-consent --transactional
+--resend-in-doubt --control= --cap= --cap-policy= --quiet-hours= --consent= --no-consent --transactional
 --rate= --concurrency= --backoff= --max-wait= --max-attempts= --limit= -o,--output= --mbox
 --coupons= --no-track --check-dns= --db= -f,--format= --now= --config= -n,--dry-run'
 _crmkit_opts_track='-l,--listen= --threads= --max-connections= --timeout= --max-body= --no-log
@@ -137,6 +137,7 @@ _crmkit_value() {
 	*:--audience-hash) _crmkit_add sha256 md5 ;;
 	score:--outcome) _crmkit_add converted revenue ;;
 	score:--method) _crmkit_add tlearner ct auto ;;
+	send:--cap-policy) _crmkit_add defer drop ;;
 	report:--by)
 		case ${args[0]-} in
 		cohorts) _crmkit_add month week ;;

@@ -100,7 +100,7 @@ test_expect 'bash: the reports of crm-report' '
 
 test_expect 'bash: options, short and long, and none after --' '
 	expect_comp "--format" crm-send --for &&
-	expect_comp "--campaign --cap --channel --check-dns --concurrency --config --consent
+	expect_comp "--campaign --cap --cap-policy --channel --check-dns --concurrency --config --consent
 		--control --coupons" crm-send --c &&
 	expect_comp "" crm-segment -- --for
 '
@@ -116,7 +116,8 @@ test_expect 'bash: the fixed values of options, as --opt VALUE, -o VALUE and --o
 	expect_comp "product category" crm-report products --by "" &&
 	expect_comp "segment cohort city category attr." crm-report ltv --by "" &&
 	expect_comp "decile qini feature" crm-report uplift --by "" &&
-	expect_comp "tlearner ct auto" crm-score uplift --method ""
+	expect_comp "tlearner ct auto" crm-score uplift --method "" &&
+	expect_comp "defer drop" crm-send --cap-policy ""
 '
 
 test_expect 'bash: files where a file is expected, directories for a Maildir' '
