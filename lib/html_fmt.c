@@ -218,20 +218,22 @@ static int ends(const char *s, const char *suf)
 
 int hf_kind(const char *col)
 {
-	static const char *const pct[] = { "_rate", "share", "breakage", "uplift", "uplift_low",
-					   "uplift_high", "retention_rate" };
+	static const char *const pct[] = { "breakage", "mde", "uplift", "uplift_low",
+					   "uplift_high", "relative_uplift" };
 	static const char *const money[] = { "revenue", "aov", "clv", "monetary", "liability",
-					     "rpr", "rpr_low", "rpr_high", "rpr_boot_low",
-					     "rpr_boot_high", "spend_12m", "per_customer",
-					     "_boot_low", "_boot_high", "budget_total" };
+					     "spend", "budget", "profit" };
 
+	if (ends(col, "_rate") || ends(col, "share"))
+		return HF_PCT;
 	for (size_t i = 0; i < sizeof(pct) / sizeof(pct[0]); i++)
-		if (ends(col, pct[i]))
+		if (!strcmp(col, pct[i]))
 			return HF_PCT;
-	if (!strcmp(col, "revenue_per_customer"))
+	if (strstr(col, "p_value"))
+		return HF_PLAIN;
+	if (!strncmp(col, "rpr", 3) || !strcmp(col, "revenue_per_recipient"))
 		return HF_MONEY;
 	for (size_t i = 0; i < sizeof(money) / sizeof(money[0]); i++)
-		if (ends(col, money[i]))
+		if (strstr(col, money[i]))
 			return HF_MONEY;
 	return HF_PLAIN;
 }
