@@ -98,7 +98,7 @@ static void cell(FILE *fp, const char *col, const struct out_val *v, const char 
 			fputs(hf_int(buf, sizeof(buf), v->i), fp);
 		else
 			/* p-values, means: three figures after the point at most */
-			fputs(hf_num(buf, sizeof(buf), v->d, fabs(v->d) >= 100 ? 0 :
+			fputs(hf_num(buf, sizeof(buf), v->d, fabs(v->d) >= 100 || v->d == floor(v->d) ? 0 :
 				     fabs(v->d) >= 10 ? 1 : fabs(v->d) >= 1 ? 2 : 3), fp);
 		break;
 	default:
@@ -133,7 +133,7 @@ void rh_table(FILE *fp, const struct rtab *t, const char *label, const char *cod
 
 	fputs("<div class=\"scroll\" tabindex=\"0\" role=\"region\" aria-label=\"", fp);
 	rh_esc(fp, label);
-	fputs("\">\n<table>\n", fp);
+	fputs(" (table)\">\n<table>\n", fp);
 	if (side) {
 		fprintf(fp, "<tr><th class=\"t\" scope=\"col\">%s</th>",
 			hf_label(buf, sizeof(buf), t->cols[0]));
@@ -206,8 +206,8 @@ static const char style[] =
 	" font-variant-numeric: tabular-nums; }\n"
 	"th, td { border: 1px solid #ccc; padding: 3px 8px; text-align: right; white-space: nowrap; }\n"
 	"th { background: #eef3fb; } .t { text-align: left; }\n"
-	"svg.chart { display: block; max-width: 100%; height: auto; margin: 0.5em 0; }\n"
-	"svg text { fill: #1a1a1a; }\n"
+	"td.t { white-space: normal; min-width: 6em; max-width: 22em; }\n"
+	"svg.chart { display: block; width: 100%; height: auto; margin: 0.5em 0; }\n"
 	".small { font-size: 0.85em; color: #404040; }\n"
 	"@media (max-width: 600px) { body { padding: 0.5em 0.7em; font-size: 14px; }"
 	" .kpis { grid-template-columns: repeat(2, minmax(0, 1fr)); } }\n"

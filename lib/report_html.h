@@ -24,7 +24,7 @@
 #include "svg.h"
 
 /* the width of a chart's viewBox: it scales down to a phone's width */
-#define RH_W 640
+#define RH_W 480
 
 void rh_esc(FILE *fp, const char *s);
 /* t as an HTML table: headings in words, rates as percentages, money in

@@ -19,6 +19,13 @@ static char *count_tick(char *buf, size_t n, double v, const void *arg)
 	return hf_short(buf, n, v);
 }
 
+/* entries up and exits down: both counted from zero */
+static char *abs_tick(char *buf, size_t n, double v, const void *arg)
+{
+	(void)arg;
+	return hf_short(buf, n, fabs(v));
+}
+
 /* white to Okabe-Ito blue: the cell's colour for x in [0, 1], and the
  * text colour that reads on it */
 static void shade(double x, char *fill, size_t n, const char **text)
@@ -37,7 +44,7 @@ void rh_cohorts(FILE *fp, struct report *r)
 	struct report_opts o = *r->o;
 	const struct report_opts *saved = r->o;
 	struct rtab t;
-	const int cw = 40, ch = 22, L = 118, T = 40;
+	const int cw = 34, ch = 22, L = 100, T = 40;
 	int W, H, any_partial = 0, nper;
 	int64_t now_m = rh_month(r->crm->now);
 	int partial_now = rh_month(r->crm->now + 1) == now_m;
@@ -335,7 +342,7 @@ void rh_segments(FILE *fp, struct report *r)
 	      "its members (the line), who entered (bars up) and who left (bars down) since "
 	      "the run before.</p>\n", fp);
 	for (int s = 0; s < ns; s++) {
-		const double W = RH_W, H = 230, L = 56, R = 10, T = 26, M = 120, B = 26;
+		const double W = RH_W, H = 260, L = 56, R = 10, T = 26, M = 120, B = 26;
 		int64_t *mem = NULL, *ent = NULL, *ex = NULL;
 		char **when = NULL, buf[64], id[32];
 		size_t n = 0, cap = 0;
@@ -375,12 +382,12 @@ void rh_segments(FILE *fp, struct report *r)
 		snprintf(id, sizeof(id), "segment-%d", s + 1);
 		snprintf(buf, sizeof(buf), "Segment %s over time", names[s]);
 		svg_nice(&am, 0, maxm, 3, 1);
-		svg_nice(&ae, -fmax(maxe, 1), fmax(maxe, 1), 4, 1);
+		svg_nice(&ae, -fmax(maxe, 1), fmax(maxe, 1), 2, 1);
 		svg_open(fp, id, (int)W, (int)H, buf);
 		svg_text(fp, 4, 12, NULL, 11, NULL, "members");
 		svg_yaxis(fp, &am, L, W - R, T + M - 20, T, count_tick, NULL);
 		svg_text(fp, 4, T + M - 2, NULL, 11, NULL, "entered / left");
-		svg_yaxis(fp, &ae, L, W - R, H - B, T + M + 6, count_tick, NULL);
+		svg_yaxis(fp, &ae, L, W - R, H - B, T + M + 6, abs_tick, NULL);
 		{
 			double step = (W - L - R) / (double)n;
 			fputs("<polyline fill=\"none\" stroke=\"#0072B2\" stroke-width=\"2\" points=\"", fp);

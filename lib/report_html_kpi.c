@@ -404,7 +404,7 @@ void rh_campaign_time(FILE *fp, struct report *r)
 		}
 	}
 	svg_close(fp);
-	fputs("<div class=\"scroll\" tabindex=\"0\" role=\"region\" aria-label=\"Campaigns over time\">\n"
+	fputs("<div class=\"scroll\" tabindex=\"0\" role=\"region\" aria-label=\"Campaigns over time (table)\">\n"
 	      "<table>\n<tr><th class=\"t\" scope=\"col\">Campaign</th><th scope=\"col\">Conversions</th>"
 	      "<th scope=\"col\">Revenue</th>", fp);
 	for (int i = 0; i < nm && nm <= 12; i++)

@@ -63,8 +63,9 @@ double svg_map(const struct svg_axis *a, double v, double p0, double p1)
 
 void svg_open(FILE *fp, const char *id, int w, int h, const char *label)
 {
+	/* as wide as the page allows, up to a third larger than drawn */
 	fprintf(fp, "<svg class=\"chart\" id=\"%s\" width=\"%d\" height=\"%d\" viewBox=\"0 0 %d %d\""
-		" role=\"img\" aria-label=\"", id, w, h, w, h);
+		" style=\"max-width: %dpx\" role=\"img\" aria-label=\"", id, w, h, w, h, w * 4 / 3);
 	esc(fp, label);
 	fputs("\">\n", fp);
 }
