@@ -9,13 +9,14 @@
  * Sections: KPI tiles (now against 30 days before), revenue by month
  * (from the first month with orders to the last, the current month
  * marked partial), revenue and conversions by campaign over time, the
- * cohort retention heatmap (the partial month marked), the RFM grid with
- * its segment names, the CLV and churn-risk distributions, the tracked
- * segments (size, entries and exits per run), the latest holdout
- * validation of crm-score clv, crm-loyalty's programme, the campaigns'
- * conversion rates with their 95% intervals (a group too small for one
- * is said in words) and, for one campaign, its click map, deliverability
- * against the bulk-sender limits. The parts are listed in report_html.h.
+ * campaigns' conversion rates with their 95% intervals (a group too
+ * small for one is said in words) and, for one campaign, its click map,
+ * deliverability against the bulk-sender limits, the cohort retention
+ * heatmap (the partial month marked), the RFM grid with its segment
+ * names, the CLV and churn-risk distributions, the tracked segments
+ * (size, entries and exits per run), the latest holdout validation of
+ * crm-score clv, crm-loyalty's programme, and the summary report per
+ * currency. The parts are listed in report_html.h.
  */
 #include "report_html.h"
 
@@ -266,28 +267,10 @@ int report_html(struct report *r, const char *campaign)
 	fputs(".</p>\n</header>\n<section aria-labelledby=\"h-kpi\">\n"
 	      "<h2 id=\"h-kpi\">Key figures</h2>\n", fp);
 	rh_kpis(fp, r);
-	if (report_build_summary(r, &t) == 0) {
-		fputs("<details open><summary>Summary per currency</summary>\n", fp);
-		rh_table(fp, &t, "Summary per currency", NULL);
-		fputs("</details>\n", fp);
-		rh_free_tab(&t);
-	}
 	section(fp, "revenue", "Revenue by month");
 	rh_revenue(fp, r);
 	section(fp, "camptime", "Campaigns over time");
 	rh_campaign_time(fp, r);
-	section(fp, "cohorts", "Cohort retention");
-	rh_cohorts(fp, r);
-	section(fp, "rfm", "RFM grid");
-	rh_rfm(fp, r);
-	section(fp, "scores", "Customer value and churn risk");
-	rh_scores(fp, r);
-	section(fp, "segments", "Tracked segments");
-	rh_segments(fp, r);
-	section(fp, "holdout", "Holdout validation");
-	rh_holdout(fp, r);
-	section(fp, "loyalty", "Loyalty");
-	rh_loyalty(fp, r);
 	section(fp, "campaigns", campaign ? "Campaign" : "Campaigns");
 	rh_campaigns(fp, r, campaign);
 	if (campaign && report_build_links(r, campaign, &t) == 0) {
@@ -303,6 +286,25 @@ int report_html(struct report *r, const char *campaign)
 	}
 	section(fp, "deliv", "Deliverability");
 	rh_deliverability(fp, r, campaign);
+	section(fp, "cohorts", "Cohort retention");
+	rh_cohorts(fp, r);
+	section(fp, "rfm", "RFM grid");
+	rh_rfm(fp, r);
+	section(fp, "scores", "Customer value and churn risk");
+	rh_scores(fp, r);
+	section(fp, "segments", "Tracked segments");
+	rh_segments(fp, r);
+	section(fp, "holdout", "Holdout validation");
+	rh_holdout(fp, r);
+	section(fp, "loyalty", "Loyalty");
+	rh_loyalty(fp, r);
+	section(fp, "summary", "All figures per currency");
+	if (report_build_summary(r, &t) == 0) {
+		fputs("<p>The summary report (<code>crm-report summary</code>): every currency "
+		      "apart.</p>\n", fp);
+		rh_table(fp, &t, "Summary per currency", NULL);
+		rh_free_tab(&t);
+	}
 	fputs("</section>\n</main>\n</body>\n</html>\n", fp);
 	if (ferror(fp) | fclose(fp)) {
 		crm_error_errno("%s: write error", r->o->html);
