@@ -118,9 +118,10 @@ static void tile(FILE *fp, const char *name, int kind, double now, double before
 		fprintf(fp, " %s\">%s ", good ? "up" : "down", diff > 0 ? "▲" : "▼");
 		if (kind == K_PCT)
 			fprintf(fp, "%+.1f pts", diff * 100);
-		else if (kind == K_MONEY)
-			rh_esc(fp, hf_money(d, sizeof(d), fabs(diff), code)), fputs(diff > 0 ? " more" : " less", fp);
-		else
+		else if (kind == K_MONEY) {
+			rh_esc(fp, hf_money(d, sizeof(d), fabs(diff), code));
+			fputs(diff > 0 ? " more" : " less", fp);
+		} else
 			fprintf(fp, "%s%s", diff > 0 ? "+" : "-", hf_int(d, sizeof(d), (int64_t)fabs(diff)));
 		if (kind != K_PCT && before > 0)
 			fprintf(fp, " (%+.1f%%)", 100 * diff / before);
