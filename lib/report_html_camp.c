@@ -154,7 +154,8 @@ void rh_campaigns(FILE *fp, struct report *r, const char *name)
 				cut--;
 			memcpy(lab + cut, "...", 4);
 		}
-		svg_text(fp, 4, y + 10, NULL, 11, NULL, lab);
+		/* beside its one row, or between treatment and control */
+		svg_text(fp, 4, y + (ci_ctl_rate != (size_t)-1 ? 12 : 4), NULL, 11, NULL, lab);
 		ci_row(fp, y, rh_num(&v[ci_rate]), rh_num(&v[ci_n]), ctl_row ? "#767676" : "#0072B2",
 		       ctl_row ? "control" : "treatment", &ax, L, W - R);
 		if (ci_ctl_rate != (size_t)-1)
