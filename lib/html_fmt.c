@@ -137,15 +137,16 @@ char *hf_money_short(char *buf, size_t n, double v, const char *code)
 char *hf_pct(char *buf, size_t n, double rate)
 {
 	double p = rate * 100, a = fabs(p);
+	int d;
 
-	if (!isfinite(p))
+	if (!isfinite(p)) {
 		snprintf(buf, n, "–");
-	else if (a == 0 || a >= 10)
-		snprintf(buf, n, "%.1f%%", p);
-	else if (a >= 0.1)
-		snprintf(buf, n, "%.2f%%", p);
-	else
-		snprintf(buf, n, "%.3f%%", p);
+		return buf;
+	}
+	/* three significant figures, so that a rate just under a limit
+	 * (0.0999%) does not print as the limit; 1 decimal at least */
+	d = a >= 10 || a == 0 ? 1 : a >= 1 ? 2 : a >= 0.1 ? 3 : 4;
+	snprintf(buf, n, "%.*f%%", d, p);
 	return buf;
 }
 

@@ -22,8 +22,8 @@ char *hf_money(char *buf, size_t n, double v, const char *code);
 char *hf_money_short(char *buf, size_t n, double v, const char *code);
 /* short count for an axis: "1.2k", "25" */
 char *hf_short(char *buf, size_t n, double v);
-/* a rate (0.6667) as a percentage, "66.7%"; digits 0 to 2 chosen so that
- * a small rate is not "0%" ("0.04%") */
+/* a rate (0.6667) as a percentage with three significant figures:
+ * "66.7%", "2.81%", "0.0999%"; zero is "0.0%" */
 char *hf_pct(char *buf, size_t n, double rate);
 /* a column name as words: "repeat_rate" -> "Repeat rate", "aov" ->
  * "Average order value", "active_30d" -> "Active (30 days)" */

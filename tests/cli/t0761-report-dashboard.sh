@@ -161,7 +161,7 @@ test_expect 'cohorts, RFM, CLV, churn risk and tracked segments: partial cells m
 test_expect 'tables in words: no snake_case heading, rates as percentages' '
 	! grep -E "<th[^>]*>[a-z]+_[a-z_]+</th>" page.html &&
 	! grep -E "<td>0\.[0-9]{4,}</td>" page.html &&
-	expect_grep "<th class=\"t\" scope=\"row\">Complaint rate</th>" page.html &&
+	expect_grep "<th class=\"t\" scope=\"row\" title=\"complaint_rate\">Complaint rate</th>" page.html &&
 	expect_grep "<td>2.81%</td>" page.html
 '
 
