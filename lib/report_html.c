@@ -165,7 +165,7 @@ void rh_table(FILE *fp, const struct rtab *t, const char *label, const char *cod
 			fputs("<tr>", fp);
 			head(fp, t->cols[i], " class=\"t\" scope=\"row\"");
 			for (size_t j = 0; j < t->nrows; j++) {
-				fputs("<td>", fp);
+				fputs(t->v[j * t->ncols + i].t == OUT_TEXT ? "<td class=\"t\">" : "<td>", fp);
 				cell(fp, t->cols[i], &t->v[j * t->ncols + i], row_code(t, j, code));
 				fputs("</td>", fp);
 			}
@@ -221,7 +221,7 @@ static const char style[] =
 	" font-variant-numeric: tabular-nums; }\n"
 	"th, td { border: 1px solid #ccc; padding: 3px 8px; text-align: right; white-space: nowrap; }\n"
 	"th { background: #eef3fb; } .t { text-align: left; }\n"
-	"td.t { white-space: normal; min-width: 6em; max-width: 22em; }\n"
+	"td.t { white-space: normal; min-width: 6em; max-width: 14em; }\n"
 	"svg.chart { display: block; width: 100%; height: auto; margin: 0.5em 0; }\n"
 	".small { font-size: 0.85em; color: #404040; }\n"
 	"@media (max-width: 600px) { body { padding: 0.5em 0.7em; font-size: 14px; }"

@@ -171,6 +171,74 @@ void rh_campaigns(FILE *fp, struct report *r, const char *name)
 
 /* ---- deliverability ------------------------------------------------------------ */
 
+/* Bounce, complaint and unsubscribe rates, a panel each, a row per line
+ * of t (at most 12), the limits as dashed lines. */
+static void deliv_chart(FILE *fp, const struct rtab *t)
+{
+	static const char *const cols[3] = { "bounce_rate", "complaint_rate", "unsubscribe_rate" };
+	static const char *const titles[3] = { "bounces", "spam complaints", "unsubscribes" };
+	static const double limits[3][2] = {
+		{ REPORT_BOUNCE_WARN, 0 }, { REPORT_COMPLAINT_WARN, REPORT_COMPLAINT_BAD }, { 0, 0 },
+	};
+	const double W = RH_W, L = 112, G = 22, T = 30, rowh = 18;
+	size_t ci[3], nrow = t->nrows < 12 ? t->nrows : 12;
+	double pw = (W - L - 2 * G - 6) / 3;
+	int H = (int)(T + nrow * rowh + 26);
+	char buf[64];
+
+	for (int k = 0; k < 3; k++)
+		if ((ci[k] = col(t, cols[k])) == (size_t)-1)
+			return;
+	fputs("<p>The rates by line; a dashed line is a limit.</p>\n", fp);
+	svg_open(fp, "deliverability", (int)W, H, "Bounce, complaint and unsubscribe rates");
+	for (int k = 0; k < 3; k++) {
+		double x0 = L + k * (pw + G), max = 0;
+		struct svg_axis ax;
+		for (size_t j = 0; j < nrow; j++) {
+			double v = rh_num(&t->v[j * t->ncols + ci[k]]);
+			max = fmax(max, isnan(v) ? 0 : v);
+		}
+		max = fmax(max, limits[k][1] ? limits[k][1] * 1.2 : limits[k][0] * 1.2);
+		svg_nice(&ax, 0, max > 0 ? max : 0.01, 2, 1);
+		svg_text(fp, x0, 12, NULL, 11, NULL, titles[k]);
+		for (double v = ax.lo; v <= ax.hi + ax.step / 2; v += ax.step) {
+			double x = svg_map(&ax, v, x0, x0 + pw);
+			fprintf(fp, "<line x1=\"%.1f\" y1=\"%.0f\" x2=\"%.1f\" y2=\"%.0f\" stroke=\"#ddd\"/>\n",
+				x, T - 6, x, T + nrow * rowh);
+			svg_text(fp, x, H - 10, v == ax.lo ? "start" : v + ax.step / 2 > ax.hi ? "end" :
+				 "middle", 10, NULL, pct_tick(buf, sizeof(buf), v, NULL));
+		}
+		for (size_t j = 0; j < nrow; j++) {
+			double v = rh_num(&t->v[j * t->ncols + ci[k]]), y = T + j * rowh;
+			double x1 = svg_map(&ax, isnan(v) ? 0 : v, x0, x0 + pw);
+			int over = (limits[k][0] && v >= limits[k][0]);
+			fprintf(fp, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"%s\">"
+				"<title>", x0, y + 2, x1 - x0, rowh - 6, over ? "#D55E00" : "#0072B2");
+			rh_esc(fp, t->v[j * t->ncols].t == OUT_TEXT ? t->v[j * t->ncols].s : "");
+			fprintf(fp, ": %s %s%s</title></rect>\n", titles[k], hf_pct(buf, sizeof(buf), v),
+				over ? ", at or over the limit" : "");
+		}
+		for (int l = 0; l < 2; l++)
+			if (limits[k][l])
+				fprintf(fp, "<line x1=\"%.1f\" y1=\"%.0f\" x2=\"%.1f\" y2=\"%.0f\" stroke=\"#1a1a1a\""
+					" stroke-dasharray=\"3,2\"/>\n", svg_map(&ax, limits[k][l], x0, x0 + pw),
+					T - 6, svg_map(&ax, limits[k][l], x0, x0 + pw), T + nrow * rowh);
+	}
+	for (size_t j = 0; j < nrow; j++) {
+		char lab[40];
+		const struct out_val *v = &t->v[j * t->ncols];
+		snprintf(lab, sizeof(lab), "%s", v->t == OUT_TEXT ? v->s : "");
+		if (strlen(lab) > 17) {
+			size_t cut = 15;
+			while (cut && ((unsigned char)lab[cut] & 0xc0) == 0x80)
+				cut--;
+			memcpy(lab + cut, "...", 4);
+		}
+		svg_text(fp, 4, T + j * rowh + rowh - 6, NULL, 11, NULL, lab);
+	}
+	svg_close(fp);
+}
+
 void rh_deliverability(FILE *fp, struct report *r, const char *campaign)
 {
 	struct report_opts o = *r->o;
@@ -207,6 +275,7 @@ void rh_deliverability(FILE *fp, struct report *r, const char *campaign)
 		"(warn). <strong>%zu line%s at or over a limit.</strong></p>\n",
 		campaign ? "per receiving domain, the ten largest" : "per campaign", over,
 		over == 1 ? "" : "s");
+	deliv_chart(fp, &t);
 	rh_table(fp, &t, "Deliverability", NULL);
 	rh_free_tab(&t);
 }

@@ -85,8 +85,8 @@ test_expect 'in Chromium at 1280 and 390 px: every mark inside its chart, no sid
 	timeout 180 node "$BROWSER/check.js" page.html "$TEST_DIR" >check.out 2>check.err ||
 		{ cat check.out check.err; exit 1; }
 	cat check.out &&
-	grep -q "^checked [0-9]* marks in 9 charts at 1280 px" check.out &&
-	grep -q "^checked [0-9]* marks in 9 charts at 390 px" check.out &&
+	grep -q "^checked [0-9]* marks in 10 charts at 1280 px" check.out &&
+	grep -q "^checked [0-9]* marks in 10 charts at 390 px" check.out &&
 	! grep -E "^(outside|overflow|axe) " check.out &&
 	"$PY" - <<-\EOF2
 	import struct
@@ -158,11 +158,14 @@ test_expect 'cohorts, RFM, CLV, churn risk and tracked segments: partial cells m
 	svg segment-2 | grep -q "2026-11-20: 44 members"
 '
 
-test_expect 'tables in words: no snake_case heading, rates as percentages' '
+test_expect 'tables in words: no snake_case heading, rates as percentages; deliverability rates against the limits' '
 	! grep -E "<th[^>]*>[a-z]+_[a-z_]+</th>" page.html &&
 	! grep -E "<td>0\.[0-9]{4,}</td>" page.html &&
 	expect_grep "<th class=\"t\" scope=\"row\" title=\"complaint_rate\">Complaint rate</th>" page.html &&
-	expect_grep "<td>2.81%</td>" page.html
+	expect_grep "<td>2.81%</td>" page.html &&
+	svg deliverability >dv.svg &&
+	expect_grep "<title>winback: spam complaints 0.885%, at or over the limit</title>" dv.svg &&
+	expect_grep "<title>summer &lt;new&gt;: spam complaints 0.0%</title>" dv.svg
 '
 
 test_done
