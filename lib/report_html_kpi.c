@@ -185,7 +185,8 @@ static char *money_tick(char *buf, size_t n, double v, const void *code)
 }
 
 /* month labels under bars of width bw from x0: every k-th, k so that
- * they do not overlap */
+ * they do not overlap, counted back from the last (always labelled);
+ * the first and last kept inside the bars' span */
 static void month_labels(FILE *fp, int64_t first, int nm, double x0, double bw, double y)
 {
 	char buf[32];
@@ -193,12 +194,18 @@ static void month_labels(FILE *fp, int64_t first, int nm, double x0, double bw, 
 
 	if (k < 1)
 		k = 1;
-	for (int i = 0; i < nm; i += k) {
+	for (int i = (nm - 1) % k; i < nm; i += k) {
 		const char *anchor = "middle";
-		double x = x0 + (i + 0.5) * bw;
+		double x = x0 + (i + 0.5) * bw, hw;
 		hf_month(buf, sizeof(buf), first + i);
-		if (x - 29 < 0)
-			anchor = "start", x = x0 + i * bw;
+		hw = svg_text_width(buf, 11) / 2;
+		if (x - hw < x0 - 4) {
+			anchor = "start";
+			x = x0 + i * bw;
+		} else if (x + hw > x0 + nm * bw) {
+			anchor = "end";
+			x = x0 + (i + 1) * bw;
+		}
 		svg_text(fp, x, y, anchor, 11, NULL, buf);
 	}
 }
@@ -212,7 +219,7 @@ void rh_revenue(FILE *fp, struct report *r)
 	double max = 0, *v;
 	struct svg_axis ax;
 	char buf[64], lab[64];
-	const double W = RH_W, H = 260, L = 64, R = 10, T = 22, B = 28;
+	const double W = RH_W, H = 270, L = 64, R = 10, T = 22, B = 40;
 
 	if (!code) {
 		fputs("<p>No completed orders.</p>\n", fp);
@@ -260,11 +267,11 @@ void rh_revenue(FILE *fp, struct report *r)
 			part ? " fill-opacity=\"0.35\" stroke=\"#0072B2\" stroke-dasharray=\"4,3\"" : "",
 			hf_month(lab, sizeof(lab), first + i), hf_money(buf, sizeof(buf), v[i], code),
 			part ? " so far (partial month)" : "");
+		/* under its month, where no bar is */
 		if (part)
-			svg_text(fp, L + (i + 0.5) * bw, fmax(T + 10, fmin(y, y0) - 4),
-				 bw < 50 ? "end" : "middle", 11, NULL, "partial");
+			svg_text(fp, L + (i + 1) * bw, H - B + 30, "end", 11, NULL, "(partial)");
 	}
-	month_labels(fp, first, nm, L, (W - L - R) / nm, H - 8);
+	month_labels(fp, first, nm, L, (W - L - R) / nm, H - B + 15);
 	svg_close(fp);
 	free(v);
 	kfree(c);
