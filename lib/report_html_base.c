@@ -74,7 +74,7 @@ void rh_cohorts(FILE *fp, struct report *r)
 		snprintf(buf, sizeof(buf), "%d", i);
 		svg_text(fp, L + i * cw + cw / 2.0, T - 8, "middle", 11, NULL, buf);
 	}
-	svg_text(fp, 4, T - 8, NULL, 11, NULL, "cohort (customers)");
+	svg_text(fp, 4, T - 8, NULL, 11, NULL, "cohort (size)");
 	for (size_t j = 0; j < t.nrows; j++) {
 		const struct out_val *row = &t.v[j * t.ncols];
 		int y = T + (int)j * ch;

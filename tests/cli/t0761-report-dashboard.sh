@@ -6,7 +6,8 @@
 # puppeteer-core and axe-core from `make deps-test`): no mark of a chart
 # lies outside its svg, the page does not scroll sideways on a phone, and
 # axe-core finds no serious or critical violation. The screenshots stay
-# in the test's directory while it runs (shot-1280.png, shot-390.png).
+# in the test's directory while it runs (shot-1280.png, shot-390.png), and
+# are copied to $CRM_SHOTS when it is set.
 . "$CRM_TOP/tests/lib.sh"
 
 BROWSER=$CRM_TOP/tests/browser
@@ -85,6 +86,8 @@ test_expect 'in Chromium at 1280 and 390 px: every mark inside its chart, no sid
 	timeout 180 node "$BROWSER/check.js" page.html "$TEST_DIR" >check.out 2>check.err ||
 		{ cat check.out check.err; exit 1; }
 	cat check.out &&
+	# CRM_SHOTS=DIR keeps the screenshots for a person to look at
+	if [ -n "${CRM_SHOTS:-}" ]; then cp shot-1280.png shot-390.png "$CRM_SHOTS"/; fi &&
 	grep -q "^checked [0-9]* marks in 10 charts at 1280 px" check.out &&
 	grep -q "^checked [0-9]* marks in 10 charts at 390 px" check.out &&
 	! grep -E "^(outside|overflow|axe) " check.out &&
