@@ -318,8 +318,9 @@ void rh_holdout(FILE *fp, struct report *r)
 			cal++;
 	}
 	fprintf(fp, "<p>The %s model fitted to the orders up to %.10s predicted %s repeat "
-		"purchases from then to %.10s; %.0f were made (", h.model, h.as_of,
-		hf_num(a, sizeof(a), h.predicted, 0), h.holdout_end, h.actual);
+		"purchases from then to %.10s; ", h.model, h.as_of,
+		hf_num(a, sizeof(a), h.predicted, 0), h.holdout_end);
+	fprintf(fp, "%s were made (", hf_num(a, sizeof(a), h.actual, 0));
 	if (h.actual > 0)
 		fprintf(fp, "%+.1f%%", 100 * (h.predicted - h.actual) / h.actual);
 	else
@@ -353,8 +354,8 @@ void rh_holdout(FILE *fp, struct report *r)
 			}
 			fprintf(fp, "\"><title>%s</title></polyline>\n", what[k]);
 		}
-		/* about five dates along the axis, the last one's end inside */
-		for (int i = 0, step = n > 5 ? (n + 4) / 5 : 1; i < n; i += step) {
+		/* four dates along the axis, the last one's end inside */
+		for (int i = 0, step = n > 4 ? (n + 3) / 4 : 1; i < n; i += step) {
 			const cJSON *e = cJSON_GetObjectItemCaseSensitive(
 				cJSON_GetArrayItem(h.tracking, i), "end");
 			char d[16];

@@ -15,7 +15,6 @@
 #include "util.h"
 
 #define NC 64           /* currencies the scan tells apart */
-#define SPAN 240        /* months kept, back from now */
 #define DAY 86400LL
 #define PERIOD (30 * DAY)
 
@@ -26,12 +25,29 @@ struct kfig {
 };
 
 struct kpi_ctx {
-	int64_t now, last_month;
+	int64_t now;
 	struct kfig at[2];      /* now, 30 days before */
 	int64_t orders[NC];
-	int64_t *minor;         /* [SPAN * NC], month index from last_month - SPAN + 1 */
+	int64_t *minor;         /* [nmonths * NC], from month base */
+	int64_t base, nmonths;
 	int64_t first, last;    /* months with orders (any currency) */
 };
+
+/* Widens the months kept to take month m (the orders' months are not
+ * known before the scan; a base spans some decades at most). */
+static void grow(struct kpi_ctx *c, int64_t m)
+{
+	int64_t base = c->nmonths ? (m < c->base ? m : c->base) : m;
+	int64_t end = c->nmonths ? (m >= c->base + c->nmonths ? m + 1 : c->base + c->nmonths) : m + 1;
+	int64_t *v = xcalloc((size_t)((end - base) * NC), sizeof(int64_t));
+
+	if (c->nmonths)
+		memcpy(v + (c->base - base) * NC, c->minor, (size_t)(c->nmonths * NC) * sizeof(int64_t));
+	free(c->minor);
+	c->minor = v;
+	c->base = base;
+	c->nmonths = end - base;
+}
 
 static void kpi_customer(void *arg, int64_t customer, const struct rorder *o, size_t n)
 {
@@ -59,13 +75,13 @@ static void kpi_customer(void *arg, int64_t customer, const struct rorder *o, si
 		f->churned += last <= t - 365 * DAY;
 	}
 	for (size_t i = 0; i < n; i++) {
-		int64_t m = rh_month(o[i].t), k = m - (c->last_month - SPAN + 1);
+		int64_t m = rh_month(o[i].t);
 		if (o[i].cur >= NC)
 			continue;
 		c->orders[o[i].cur] += !o[i].refund;
-		if (k < 0 || k >= SPAN)
-			continue;
-		c->minor[k * NC + o[i].cur] += o[i].amount;
+		if (m < c->base || m >= c->base + c->nmonths)
+			grow(c, m);
+		c->minor[(m - c->base) * NC + o[i].cur] += o[i].amount;
 		if (!o[i].refund) {
 			c->first = m < c->first ? m : c->first;
 			c->last = m > c->last ? m : c->last;
@@ -134,8 +150,6 @@ static struct kpi_ctx *scan(struct report *r)
 	struct kpi_ctx *c = xcalloc(1, sizeof(*c));
 
 	c->now = r->crm->now;
-	c->last_month = rh_month(c->now);
-	c->minor = xcalloc((size_t)SPAN * NC, sizeof(int64_t));
 	c->first = INT64_MAX;
 	c->last = INT64_MIN;
 	report_scan_orders(r, kpi_customer, c);
@@ -190,7 +204,9 @@ static char *money_tick(char *buf, size_t n, double v, const void *code)
 static void month_labels(FILE *fp, int64_t first, int nm, double x0, double bw, double y)
 {
 	char buf[32];
-	int k = (int)ceil(58.0 / bw);
+	/* a label's width and a gap, and half a bar for the last one, which
+	 * may be pushed left to stay inside */
+	int k = (int)ceil((svg_text_width("Mmm 0000", 11) + 8) / bw + 0.5);
 
 	if (k < 1)
 		k = 1;
@@ -239,7 +255,7 @@ void rh_revenue(FILE *fp, struct report *r)
 	nm = (int)(last - first + 1);
 	v = xcalloc(nm, sizeof(double));
 	for (int i = 0; i < nm; i++) {
-		v[i] = report_major(c->minor[(first + i - (c->last_month - SPAN + 1)) * NC + cur], code);
+		v[i] = report_major(c->minor[(first + i - c->base) * NC + cur], code);
 		max = fmax(max, v[i]);
 	}
 	/* the current month is partial unless now is its last second */
@@ -331,6 +347,13 @@ void rh_campaign_time(FILE *fp, struct report *r)
 	if (!nc) {
 		sqlite3_finalize(st);
 		sb_free(&sql);
+		st = db_prepare(r->crm->db, "SELECT EXISTS (SELECT 1 FROM campaigns)");
+		nc = db_row(st) && sqlite3_column_int(st, 0);
+		sqlite3_finalize(st);
+		if (!nc) {
+			fputs("<p>No campaigns.</p>\n", fp);
+			return;
+		}
 		fputs("<p>No orders attributed to a campaign (an order of a recipient within "
 		      "the attribution window after the send).</p>\n", fp);
 		return;
