@@ -80,8 +80,9 @@ const char *rh_currency(struct report *r)
 	return ret;
 }
 
-/* One cell: by its column's kind, in the row's currency. */
-static void cell(FILE *fp, const char *col, const struct out_val *v, const char *code)
+/* One cell: by its column's kind, in the row's currency; whole: every
+ * number of its column is whole (written without decimals). */
+static void cell(FILE *fp, const char *col, const struct out_val *v, const char *code, int whole)
 {
 	char buf[96];
 	int kind = hf_kind(col);
@@ -99,7 +100,7 @@ static void cell(FILE *fp, const char *col, const struct out_val *v, const char 
 			fputs(hf_int(buf, sizeof(buf), v->i), fp);
 		else
 			/* p-values, means: three figures after the point at most */
-			fputs(hf_num(buf, sizeof(buf), v->d, fabs(v->d) >= 100 || v->d == floor(v->d) ? 0 :
+			fputs(hf_num(buf, sizeof(buf), v->d, fabs(v->d) >= 100 || whole ? 0 :
 				     fabs(v->d) >= 10 ? 1 : fabs(v->d) >= 1 ? 2 : 3), fp);
 		break;
 	default:
@@ -115,6 +116,16 @@ static const char *row_code(const struct rtab *t, size_t j, const char *code)
 			return v->t == OUT_TEXT && v->s[0] ? v->s : code;
 		}
 	return code;
+}
+
+static int is_whole(const struct rtab *t, size_t i)
+{
+	for (size_t j = 0; j < t->nrows; j++) {
+		const struct out_val *v = &t->v[j * t->ncols + i];
+		if (v->t == OUT_REAL && v->d != floor(v->d))
+			return 0;
+	}
+	return 1;
 }
 
 static int is_text(const struct rtab *t, size_t i)
@@ -157,7 +168,7 @@ void rh_table(FILE *fp, const struct rtab *t, const char *label, const char *cod
 		head(fp, t->cols[0], " class=\"t\" scope=\"col\"");
 		for (size_t j = 0; j < t->nrows; j++) {
 			fputs("<th scope=\"col\">", fp);
-			cell(fp, t->cols[0], &t->v[j * t->ncols], NULL);
+			cell(fp, t->cols[0], &t->v[j * t->ncols], NULL, 0);
 			fputs("</th>", fp);
 		}
 		fputs("</tr>\n", fp);
@@ -166,7 +177,8 @@ void rh_table(FILE *fp, const struct rtab *t, const char *label, const char *cod
 			head(fp, t->cols[i], " class=\"t\" scope=\"row\"");
 			for (size_t j = 0; j < t->nrows; j++) {
 				fputs(t->v[j * t->ncols + i].t == OUT_TEXT ? "<td class=\"t\">" : "<td>", fp);
-				cell(fp, t->cols[i], &t->v[j * t->ncols + i], row_code(t, j, code));
+				cell(fp, t->cols[i], &t->v[j * t->ncols + i], row_code(t, j, code),
+				     is_whole(t, i));
 				fputs("</td>", fp);
 			}
 			fputs("</tr>\n", fp);
@@ -181,7 +193,8 @@ void rh_table(FILE *fp, const struct rtab *t, const char *label, const char *cod
 			fputs("<tr>", fp);
 			for (size_t i = 0; i < t->ncols; i++) {
 				fputs(t->v[j * t->ncols + i].t == OUT_TEXT ? "<td class=\"t\">" : "<td>", fp);
-				cell(fp, t->cols[i], &t->v[j * t->ncols + i], row_code(t, j, code));
+				cell(fp, t->cols[i], &t->v[j * t->ncols + i], row_code(t, j, code),
+				     is_whole(t, i));
 				fputs("</td>", fp);
 			}
 			fputs("</tr>\n", fp);
@@ -228,6 +241,7 @@ static const char style[] =
 	" .kpis { grid-template-columns: repeat(2, minmax(0, 1fr)); } }\n"
 	"@media print { body { max-width: none; padding: 0; font-size: 10pt; }"
 	" .scroll { overflow: visible; } h2 { break-after: avoid; }"
+	" table { font-size: 7.5pt; } th, td { white-space: normal; padding: 1px 3px; }"
 	" svg.chart, .kpi, tr { break-inside: avoid; } }\n";
 
 /* A section and its heading (a plain <h2>: tests and scripts find the

@@ -1,6 +1,7 @@
 // check.js PAGE OUTDIR: opens PAGE in headless Chromium (Debian's, or
-// $CHROMIUM) at 1280 and 390 px wide; saves OUTDIR/shot-WIDTH.png (the
-// whole page) and prints a line per fault found:
+// $CHROMIUM) at 1280 and 390 px wide, and as printed on A4 (794 px, print
+// media); saves OUTDIR/shot-WIDTH.png and shot-print.png (the whole page)
+// and prints a line per fault found:
 //   outside WIDTH SVG-ID TAG: a mark of an inline SVG chart whose box
 //     is not inside its svg's box (half a pixel allowed)
 //   overflow WIDTH: the page is wider than the window (scrolls sideways)
@@ -20,13 +21,16 @@ async function main() {
 		args: ['--no-sandbox', '--disable-gpu', '--hide-scrollbars'],
 	});
 	try {
-		for (const width of [1280, 390]) {
+		// the screen at two widths, and A4 paper (794 CSS px) as printed
+		for (const [width, media] of [[1280, 'screen'], [390, 'screen'], [794, 'print']]) {
 			const page = await browser.newPage();
 			// the page's CSP forbids every script: axe's must come in
 			await page.setBypassCSP(true);
+			await page.emulateMediaType(media);
 			await page.setViewport({ width, height: 900 });
 			await page.goto('file://' + path.resolve(page_path), { waitUntil: 'load' });
-			await page.screenshot({ path: path.join(outdir, `shot-${width}.png`), fullPage: true });
+			await page.screenshot({ path: path.join(outdir, media === 'print' ? 'shot-print.png' :
+				`shot-${width}.png`), fullPage: true });
 			const res = await page.evaluate(() => {
 				const out = [];
 				let marks = 0;

@@ -62,6 +62,7 @@ test_expect 'the holdout validation: a sentence, the tracking curve inside its c
 	run 0 crm-report --db cd.db --html cd.html &&
 	expect_grep "<svg class=\"chart\" id=\"holdout\" width=\"480\" height=\"260\"" cd.html &&
 	expect_grep "to 1998-06-30; 1,882 were made (" cd.html &&
+	expect_grep "Completed orders per month in USD, net of refunds, Jan 1997 to Jun 1998." cd.html &&
 	expect_grep ">end of calibration</text>" cd.html &&
 	expect_eq 2 "$(grep -c "<polyline" cd.html)" &&
 	grep "<polyline" cd.html | sed "s/.*points=\"//; s/\".*//" | tr " " "\n" >pts &&

@@ -82,14 +82,15 @@ svg() {
 	sed -n "/<svg class=\"chart\" id=\"$1\"/,/<\/svg>/p" page.html
 }
 
-test_expect 'in Chromium at 1280 and 390 px: every mark inside its chart, no sideways scroll, no serious axe violation' '
+test_expect 'in Chromium at 1280 and 390 px and printed: every mark inside its chart, no sideways scroll, no serious axe violation' '
 	timeout 180 node "$BROWSER/check.js" page.html "$TEST_DIR" >check.out 2>check.err ||
 		{ cat check.out check.err; exit 1; }
 	cat check.out &&
 	# CRM_SHOTS=DIR keeps the screenshots for a person to look at
-	if [ -n "${CRM_SHOTS:-}" ]; then cp shot-1280.png shot-390.png "$CRM_SHOTS"/; fi &&
+	if [ -n "${CRM_SHOTS:-}" ]; then cp shot-1280.png shot-390.png shot-print.png "$CRM_SHOTS"/; fi &&
 	grep -q "^checked [0-9]* marks in 10 charts at 1280 px" check.out &&
 	grep -q "^checked [0-9]* marks in 10 charts at 390 px" check.out &&
+	grep -q "^checked [0-9]* marks in 10 charts at 794 px" check.out &&
 	! grep -E "^(outside|overflow|axe) " check.out &&
 	"$PY" - <<-\EOF2
 	import struct
