@@ -19,7 +19,29 @@ openssl chromium fiu-utils postfix wrk nginx-light python3-dkim xz-utils"
 	pkgs="$pkgs groff-base"
 	# zsh, bash-completion and shellcheck: the completion test (t0007)
 	pkgs="$pkgs zsh bash-completion shellcheck"
+	# node and npm for the browser tests' npm packages (tests/browser);
+	# npm is in the nodejs package of NodeSource's builds (that conflicts
+	# with Debian's npm)
+	pkgs="$pkgs
+nodejs"
+	command -v npm >/dev/null 2>&1 || pkgs="$pkgs npm"
 fi
+# browser_deps: the browser tests' npm packages (axe-core, puppeteer-core,
+# which drives Debian's chromium), from tests/browser's lock file, into
+# tests/browser/node_modules where t0761 looks for them
+browser_deps() {
+	[ "${1:-}" = test ] || return 0
+	b=$(cd "$(dirname "$0")/.." && pwd)/tests/browser
+	[ -f "$b/node_modules/.package-lock.json" ] &&
+		[ ! "$b/package-lock.json" -nt "$b/node_modules/.package-lock.json" ] && return 0
+	echo "deps: npm ci in $b"
+	(cd "$b" && npm ci --no-audit --no-fund --ignore-scripts >npm.log 2>&1) || {
+		tail -n 20 "$b/npm.log" >&2
+		echo "deps: npm ci failed; see $b/npm.log" >&2
+		return 1
+	}
+	rm -f "$b/npm.log"
+}
 missing=
 for p in $pkgs; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' ||
@@ -27,7 +49,8 @@ for p in $pkgs; do
 done
 if [ -z "$missing" ]; then
 	echo "deps: all ${1:+test }dependencies are installed"
-	exit 0
+	browser_deps "${1:-}"
+	exit
 fi
 if ! command -v apt-get >/dev/null 2>&1; then
 	echo "deps: missing:$missing" >&2
@@ -52,4 +75,5 @@ if ! { apt-get update && apt-get install -y --no-install-recommends $missing; } 
 	echo "deps: apt-get failed; see $log" >&2
 	exit 1
 fi
+browser_deps "${1:-}" || exit 1
 echo "deps: done"
