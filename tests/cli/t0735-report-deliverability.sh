@@ -336,12 +336,14 @@ class P(HTMLParser):
             self.cur["rows"].append([])
         elif tag in ("td", "th"):
             self.intd, self.cell = True, ""
+            self.title = dict(a).get("title")
     def handle_endtag(self, tag):
         if tag == "table":
             self.tables.append(self.cur)
             self.cur = None
         elif tag in ("td", "th") and self.cur is not None:
-            self.cur["rows"][-1].append(self.cell)
+            # a heading's title is the report's column name
+            self.cur["rows"][-1].append(self.title if tag == "th" and self.title else self.cell)
             self.intd = False
         elif tag == "h2":
             self.h2 = self.cell
@@ -363,7 +365,7 @@ rows = t[0]["rows"]
 head = rows[0]
 for r in rows[1:]:
     d = dict(zip(head, r))
-    print(",".join(d[k] for k in sys.argv[2].split(",")))
+    print("|".join(d[k] for k in sys.argv[2].split(",")))
 EOF
 
 test_expect 'the --html page has the deliverability table, parsed back' '
@@ -372,8 +374,8 @@ test_expect 'the --html page has the deliverability table, parsed back' '
 	expect_grep "4 lines at or over a limit" page.html &&
 	expect_grep "bounce_rate 2% &gt;= 2%" page.html &&
 	"$PY" page.py page.html campaign,sent,delivered,complaint_rate,level >got.txt &&
-	expect_eq "c-bad,1010,1000,0.003,bad" "$(grep "^c-bad," got.txt)" &&
-	expect_eq "c-under,1001,1001,0.000999,ok" "$(grep "^c-under," got.txt)" &&
+	expect_eq "c-bad|1,010|1,000|0.300%|bad" "$(grep "^c-bad|" got.txt)" &&
+	expect_eq "c-under|1,001|1,001|0.0999%|ok" "$(grep "^c-under|" got.txt)" &&
 	expect_eq 8 "$(wc -l <got.txt)" &&
 	expect_grep "deliverability: 4 of 7 campaigns" err
 '
@@ -381,8 +383,8 @@ test_expect 'the --html page has the deliverability table, parsed back' '
 test_expect 'the page of one campaign: its domains, the ten largest' '
 	run 0 crm-report --html one.html campaign b-over &&
 	"$PY" page.py one.html domain,sent,bounced,level >got.txt &&
-	expect_eq "gmail.com,500,10,warn" "$(sed -n 1p got.txt)" &&
-	expect_eq "(all),1000,20,warn" "$(tail -1 got.txt)" &&
+	expect_eq "gmail.com|500|10|warn" "$(sed -n 1p got.txt)" &&
+	expect_eq "(all)|1,000|20|warn" "$(tail -1 got.txt)" &&
 	expect_eq 7 "$(wc -l <got.txt)"
 '
 
