@@ -101,6 +101,11 @@ int report_loyalty(struct report *r);
 int report_uplift(struct report *r, const char *name);
 struct rtab;
 int report_build_loyalty(struct report *r, const char *by, struct rtab *t);
+/* uplift [NAME] as a table (by: NULL, "decile", "qini" or "feature"); the
+ * model's outcome (revenue 1) and its currency; 0, or 1 after an error,
+ * said on stderr (no such model) */
+int report_build_uplift(struct report *r, const char *name, const char *by, struct rtab *t,
+			int *revenue, char cur[4]);
 
 /* The latest holdout validation (report_holdout.c), for holdout and the
  * HTML page. */

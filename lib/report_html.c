@@ -322,6 +322,8 @@ int report_html(struct report *r, const char *campaign)
 	rh_scores(fp, r);
 	section(fp, "segments", "Tracked segments");
 	rh_segments(fp, r);
+	section(fp, "uplift", "Who to message");
+	rh_uplift(fp, r);
 	section(fp, "holdout", "Holdout validation");
 	rh_holdout(fp, r);
 	section(fp, "loyalty", "Loyalty");

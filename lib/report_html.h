@@ -12,6 +12,8 @@
  *                       tracked segments
  *   report_html_camp.c  campaigns with intervals, deliverability, the
  *                       holdout validation, loyalty
+ *   report_html_uplift.c  who to message: the latest uplift model, its
+ *                       Qini curve and its deciles
  * Charts are drawn with svg.h, numbers written with html_fmt.h.
  */
 #ifndef CRM_REPORT_HTML_H
@@ -49,5 +51,6 @@ void rh_campaigns(FILE *fp, struct report *r, const char *name);
 void rh_deliverability(FILE *fp, struct report *r, const char *campaign);
 void rh_holdout(FILE *fp, struct report *r);
 void rh_loyalty(FILE *fp, struct report *r);
+void rh_uplift(FILE *fp, struct report *r);
 
 #endif

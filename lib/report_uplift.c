@@ -115,7 +115,8 @@ static void by_feature(const cJSON *features, const char *method, struct rtab *t
 	}
 }
 
-int report_uplift(struct report *r, const char *name)
+int report_build_uplift(struct report *r, const char *name, const char *by, struct rtab *t,
+			int *revenue, char cur[4])
 {
 	static const char *const cols[] = {
 		"model", "campaigns", "outcome", "window_days", "currency", "method", "lambda",
@@ -123,11 +124,8 @@ int report_uplift(struct report *r, const char *name)
 		"customers", "negative", "negative_share", "fitted_at",
 	};
 	sqlite3 *db = r->crm->db;
-	const char *by = r->o->by;
 	sqlite3_stmt *st;
-	struct rtab t;
-	int rc = 0, revenue;
-	char cur[4] = "";
+	int rc = 0;
 
 	st = db_prepare(db, name ?
 			"SELECT name, campaigns, outcome, window, currency, method, lambda, treated,"
@@ -153,9 +151,11 @@ int report_uplift(struct report *r, const char *name)
 		return 1;
 	}
 	/* -f table: effects are rates of converting, or money */
-	revenue = sqlite3_column_text(st, 2) && !strcmp((const char *)sqlite3_column_text(st, 2), "revenue");
+	*revenue = sqlite3_column_text(st, 2) &&
+		   !strcmp((const char *)sqlite3_column_text(st, 2), "revenue");
+	cur[0] = 0;
 	if (sqlite3_column_text(st, 4))
-		snprintf(cur, sizeof(cur), "%s", (const char *)sqlite3_column_text(st, 4));
+		snprintf(cur, 4, "%s", (const char *)sqlite3_column_text(st, 4));
 	if (by) {
 		const char *col = !strcmp(by, "decile") ? "deciles" : !strcmp(by, "qini") ? "curve" :
 				  "features";
@@ -166,11 +166,11 @@ int report_uplift(struct report *r, const char *name)
 				  r->crm->db_path, (const char *)sqlite3_column_text(st, 0), col);
 			rc = 1;
 		} else if (!strcmp(by, "decile")) {
-			by_decile(j, &t);
+			by_decile(j, t);
 		} else if (!strcmp(by, "qini")) {
-			by_qini(j, &t);
+			by_qini(j, t);
 		} else {
-			by_feature(j, (const char *)sqlite3_column_text(st, 5), &t);
+			by_feature(j, (const char *)sqlite3_column_text(st, 5), t);
 		}
 		cJSON_Delete(j);
 	} else {
@@ -179,9 +179,9 @@ int report_uplift(struct report *r, const char *name)
 		double mt = ratio(sqlite3_column_double(st, 9), nt);
 		double mc = ratio(sqlite3_column_double(st, 10), nc);
 		double cust = sqlite3_column_double(st, 12), neg = sqlite3_column_double(st, 13);
-		rtab_init(&t, ARRAY_SIZE(cols), cols);
-		v = rtab_row(&t);
-		rtab_text(&t, &v[0], (const char *)sqlite3_column_text(st, 0));
+		rtab_init(t, ARRAY_SIZE(cols), cols);
+		v = rtab_row(t);
+		rtab_text(t, &v[0], (const char *)sqlite3_column_text(st, 0));
 		{
 			/* the campaigns as a list: ["a","b"] -> a b */
 			cJSON *a = cJSON_Parse((const char *)sqlite3_column_text(st, 1)), *e;
@@ -189,14 +189,14 @@ int report_uplift(struct report *r, const char *name)
 			cJSON_ArrayForEach(e, a)
 				if (cJSON_IsString(e))
 					sb_addf(&s, "%s%s", s.len ? " " : "", e->valuestring);
-			rtab_text(&t, &v[1], s.len ? s.buf : "");
+			rtab_text(t, &v[1], s.len ? s.buf : "");
 			sb_free(&s);
 			cJSON_Delete(a);
 		}
-		rtab_text(&t, &v[2], (const char *)sqlite3_column_text(st, 2));
+		rtab_text(t, &v[2], (const char *)sqlite3_column_text(st, 2));
 		rtab_int(&v[3], sqlite3_column_int64(st, 3) / 86400);
-		rtab_text(&t, &v[4], (const char *)sqlite3_column_text(st, 4));
-		rtab_text(&t, &v[5], (const char *)sqlite3_column_text(st, 5));
+		rtab_text(t, &v[4], (const char *)sqlite3_column_text(st, 4));
+		rtab_text(t, &v[5], (const char *)sqlite3_column_text(st, 5));
 		rtab_real(&v[6], sqlite3_column_double(st, 6), 4);
 		rtab_int(&v[7], (int64_t)nt);
 		rtab_int(&v[8], (int64_t)nc);
@@ -209,11 +209,20 @@ int report_uplift(struct report *r, const char *name)
 		rtab_int(&v[14], (int64_t)cust);
 		rtab_int(&v[15], (int64_t)neg);
 		rtab_real(&v[16], ratio(neg, cust), 6);
-		rtab_text(&t, &v[17], (const char *)sqlite3_column_text(st, 14));
+		rtab_text(t, &v[17], (const char *)sqlite3_column_text(st, 14));
 	}
 	sqlite3_finalize(st);
-	if (rc)
-		return rc;
+	return rc;
+}
+
+int report_uplift(struct report *r, const char *name)
+{
+	struct rtab t;
+	int revenue;
+	char cur[4];
+
+	if (report_build_uplift(r, name, r->o->by, &t, &revenue, cur))
+		return 1;
 	RTAB_KIND(&t, OUT_KIND_COUNT, NULL, "treated", "controls", "customers", "negative");
 	RTAB_KIND(&t, OUT_KIND_RATE, NULL, "negative_share");
 	RTAB_KIND(&t, revenue ? OUT_KIND_MONEY : OUT_KIND_RATE, revenue ? cur : NULL, "treated_rate",

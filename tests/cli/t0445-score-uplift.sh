@@ -191,4 +191,25 @@ test_expect 'revenue: the effect on spend ranks tier A first; a re-fit under a n
 	expect_eq 5999 "$(sql "SELECT count(*) FROM uplift_scores u JOIN uplift_models k ON k.id = u.model_id WHERE k.name = '\''spring'\''")"
 '
 
+test_expect 'the HTML page says who to message: the model in words, its Qini curve inside its chart, the deciles' '
+	run 0 crm-report --html page.html &&
+	expect_grep "<h2>Who to message</h2>" page.html &&
+	q=$(sql "SELECT printf('\''%.3f'\'', qini) FROM uplift_models ORDER BY id DESC LIMIT 1") &&
+	expect_grep "its Qini coefficient is $q (0 is a random order" page.html &&
+	expect_grep "aria-label=\"Uplift by decile (table)\"" page.html &&
+	"$PY" - <<-\EOF2
+	import re
+	s = open("page.html").read()
+	svg = s[s.index("<svg class=\"chart\" id=\"qini\""):]
+	svg = svg[:svg.index("</svg>")]
+	w, h = map(float, re.search(r"viewBox=\"0 0 (\d+) (\d+)\"", svg).groups())
+	pts = re.findall(r"points=\"([^\"]+)\"", svg)
+	assert len(pts) == 2, pts
+	for p in pts:
+	    xy = [tuple(map(float, q.split(","))) for q in p.split()]
+	    assert len(xy) == 21, len(xy)
+	    assert all(0 <= x <= w and 0 <= y <= h for x, y in xy), xy
+	EOF2
+'
+
 test_done
