@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "util.h"
+#include "uwidth.h"
 
 const char *crm_progname = "crm";
 int crm_verbosity = 1;
@@ -25,30 +26,9 @@ static void die_hook(void)
 /* Length of the UTF-8 sequence at s[0..n), 0 when it is not one. */
 static size_t u8_len(const unsigned char *s, size_t n)
 {
-	size_t len, i;
-	unsigned cp;
+	uint32_t c;
 
-	if (s[0] < 0x80)
-		return 1;
-	if (s[0] >= 0xc2 && s[0] <= 0xdf)
-		len = 2, cp = s[0] & 0x1f;
-	else if (s[0] >= 0xe0 && s[0] <= 0xef)
-		len = 3, cp = s[0] & 0x0f;
-	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
-		len = 4, cp = s[0] & 0x07;
-	else
-		return 0;
-	if (len > n)
-		return 0;
-	for (i = 1; i < len; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		cp = cp << 6 | (s[i] & 0x3f);
-	}
-	if ((len == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
-	    (len == 4 && (cp < 0x10000 || cp > 0x10ffff)))
-		return 0;
-	return len;
+	return uwidth_decode(s, n, &c);
 }
 
 /* Characters (UTF-8 sequences, or bytes that are not one) in s[0..n). */

@@ -212,7 +212,7 @@ int uwidth_cp(uint32_t c)
 /* The code point at s[0..n) and its length in bytes, or 0 for a byte
  * that does not start valid UTF-8 (overlong forms, surrogates and
  * values past U+10FFFF are not). */
-static size_t decode(const unsigned char *s, size_t n, uint32_t *c)
+size_t uwidth_decode(const unsigned char *s, size_t n, uint32_t *c)
 {
 	size_t len, i;
 	uint32_t v;
@@ -250,7 +250,7 @@ size_t uwidth(const char *s, size_t n)
 
 	while (i < n) {
 		uint32_t c;
-		size_t k = decode(p + i, n - i, &c);
+		size_t k = uwidth_decode(p + i, n - i, &c);
 
 		if (!k) {
 			w++;

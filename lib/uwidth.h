@@ -17,6 +17,11 @@
  * the rest. */
 int uwidth_cp(uint32_t c);
 
+/* The code point *c of the UTF-8 sequence at s[0..n) (n >= 1) and its
+ * length; 0 when it is not a valid one (overlong, a surrogate, past
+ * U+10FFFF, cut short). */
+size_t uwidth_decode(const unsigned char *s, size_t n, uint32_t *c);
+
 /* The columns of s[0..n): each byte that is not valid UTF-8 counts 1. */
 size_t uwidth(const char *s, size_t n);
 

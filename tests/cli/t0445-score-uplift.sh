@@ -37,36 +37,6 @@ cat >gen.py <<-\EOF
 	            o.write("O%d,%s,2026-10-0%d 12:00:00,%d.00,EUR\n" % (oid, cid, rnd.randint(2, 9), rnd.randint(10, 90)))
 	EOF
 
-# scikit-uplift's qini_auc_score (negative_effect=True), written out
-cat >qini.py <<-\EOF
-	import csv, sys
-	def curve(y, s, t):
-	    order = sorted(range(len(s)), key=lambda i: -s[i])
-	    xs, vs = [0], [0.0]
-	    yt = yc = nt = nc = 0.0
-	    for k, i in enumerate(order):
-	        if t[i]:
-	            nt += 1; yt += y[i]
-	        else:
-	            nc += 1; yc += y[i]
-	        if k + 1 < len(order) and s[order[k + 1]] == s[i]:
-	            continue
-	        xs.append(k + 1); vs.append(yt - (yc * nt / nc if nc else 0))
-	    return xs, vs
-	def auc(xs, vs):
-	    return sum((xs[i] - xs[i - 1]) * (vs[i] + vs[i - 1]) / 2 for i in range(1, len(xs)))
-	def qini(y, s, t):
-	    xa, va = curve(y, s, t)
-	    xp, vp = curve(y, [y[i] if t[i] else -y[i] for i in range(len(y))], t)
-	    base = xp[-1] * vp[-1] / 2
-	    return (auc(xa, va) - base) / (auc(xp, vp) - base)
-	if __name__ == "__main__":
-	    rows = list(csv.DictReader(open(sys.argv[1])))
-	    y = [float(r["outcome"]) for r in rows]
-	    s = [float(r["predicted"]) for r in rows]
-	    t = [r["group"] == "treatment" for r in rows]
-	    print("%.6f" % qini(y, s, t))
-	EOF
 
 test_expect 'setup: a past campaign imported as the outbox (crm-import messages)' '
 	"$PY" gen.py 5 &&
@@ -134,14 +104,14 @@ test_expect 'the model recovers the effects: order and sign by decile and by tie
 test_expect 'the printed Qini is scikit-uplift'\''s on the out-of-fold rows; a scikit-learn T-learner agrees' '
 	expect_eq 6000 "$(($(wc -l <rows.csv) - 1))" &&
 	q=$(crm-report -f csv uplift spring | awk -F, "NR == 2 { print \$13 }") &&
-	expect_eq "$q" "$("$PY" qini.py rows.csv)" &&
+	expect_eq "$q" "$("$PY" "$CRM_TOP/tests/uplift_qini.py" rows.csv)" &&
 	cat >sk.py <<-\EOF2 &&
-	import csv, sqlite3, sys
+	import csv, os, sqlite3, sys
 	import numpy as np
 	from sklearn.linear_model import LogisticRegression
 	from sklearn.model_selection import KFold
-	sys.path.insert(0, ".")
-	from qini import qini
+	sys.path.insert(0, os.environ["CRM_TOP"] + "/tests")
+	from uplift_qini import qini
 	db = sqlite3.connect("crm.db")
 	rows = db.execute("SELECT json_extract(c.attrs, '\''$.tier'\''), json_extract(c.attrs, '\''$.age'\''),"
 	    " m.grp = '\''treatment'\'', EXISTS (SELECT 1 FROM orders o WHERE o.customer_id = m.customer_id"

@@ -62,41 +62,14 @@ test_expect 'crm-score uplift learns from the 64,000: the rates are the publishe
 	expect_eq "$(awk "BEGIN { printf \"%.6f\", 456 / 42694 }")" "$(val treated_rate)" &&
 	expect_eq "$(awk "BEGIN { printf \"%.6f\", 122 / 21306 }")" "$(val control_rate)" &&
 	q=$(val qini) &&
-	cat >qini.py <<-\EOF2 &&
-	import csv, sys
-	def curve(y, s, t):
-	    order = sorted(range(len(s)), key=lambda i: -s[i])
-	    xs, vs = [0], [0.0]
-	    yt = yc = nt = nc = 0.0
-	    for k, i in enumerate(order):
-	        if t[i]:
-	            nt += 1; yt += y[i]
-	        else:
-	            nc += 1; yc += y[i]
-	        if k + 1 < len(order) and s[order[k + 1]] == s[i]:
-	            continue
-	        xs.append(k + 1); vs.append(yt - (yc * nt / nc if nc else 0))
-	    return xs, vs
-	def auc(xs, vs):
-	    return sum((xs[i] - xs[i - 1]) * (vs[i] + vs[i - 1]) / 2 for i in range(1, len(xs)))
-	def qini(y, s, t):
-	    xa, va = curve(y, s, t)
-	    xp, vp = curve(y, [y[i] if t[i] else -y[i] for i in range(len(y))], t)
-	    base = xp[-1] * vp[-1] / 2
-	    return (auc(xa, va) - base) / (auc(xp, vp) - base)
-	if __name__ == "__main__":
-	    rows = list(csv.DictReader(open(sys.argv[1])))
-	    print("%.6f" % qini([float(r["outcome"]) for r in rows], [float(r["predicted"]) for r in rows],
-	                        [r["group"] == "treatment" for r in rows]))
-	EOF2
-	expect_eq "$q" "$("$PY" qini.py rows.csv)" &&
+	expect_eq "$q" "$("$PY" "$CRM_TOP/tests/uplift_qini.py" rows.csv)" &&
 	cat >sk.py <<-\EOF2 &&
 	import csv, lzma, os, sys
 	import numpy as np
 	from sklearn.linear_model import LogisticRegression
 	from sklearn.model_selection import KFold
-	sys.path.insert(0, ".")
-	from qini import qini
+	sys.path.insert(0, os.environ["CRM_TOP"] + "/tests")
+	from uplift_qini import qini
 	rows = list(csv.DictReader(lzma.open(os.environ["FIX"] + "/hillstrom/hillstrom.csv.xz", "rt", newline="")))
 	def x(r):
 	    return [float(r["recency"]), np.log1p(float(r["history"])), float(r["mens"]), float(r["womens"]),
