@@ -29,7 +29,7 @@ if [ $# -eq 0 ]; then
 	set -- t0100-import-customers t0120-import-orders t0200-segment \
 		t0430-score-clv t0600-send-email t0620-send-http t0710-report-summary \
 		t0800-track t0802-track-hooks t0810-bounces-import t0735-report-deliverability \
-		t0126-import-status t0132-segment-lines t0745-report-products t0850-loyalty-rules
+		t0126-import-status t0132-segment-lines t0745-report-products t0850-loyalty-rules t0445-score-uplift
 fi
 tests=
 for t; do
