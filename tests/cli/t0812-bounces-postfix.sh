@@ -17,8 +17,11 @@ PF_PORT=$(free_port)
 mkdir db
 CRM_DB=$TEST_DIR/db/crm.db
 export CRM_DB
+# and runs a copy of crm-import: nobody may not reach the tree's (a clone
+# in root's home, 0700 on Debian, as a new user makes it)
+mkdir pipe && cp "$CRM_BIN/crm-import" pipe/ && chmod 755 pipe pipe/crm-import
 POSTFIX_MASTER_EXTRA="crmbounce unix - n n - - pipe flags=R user=nobody
-  argv=$CRM_BIN/crm-import --db $CRM_DB --envelope-to \${original_recipient} bounces"
+  argv=$TEST_DIR/pipe/crm-import --db $CRM_DB --envelope-to \${original_recipient} bounces"
 start_postfix "$PF_PORT" "$SMTP_PORT" \
 	"transport_maps = inline:{shop.example=crmbounce:}" \
 	"crmbounce_destination_recipient_limit = 1" \
